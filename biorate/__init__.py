@@ -1,0 +1,71 @@
+"""biorate: bridge spiking (Brian2) and rate models of neurons.
+
+What a user types, as a table of contents:
+
+- models: :func:`load_model`, :func:`list_models`, :class:`Model`
+- spiking side (Brian2, imported lazily): :func:`measure_fi`, :func:`measure_release`
+- theory (SciPy): ``biorate.theory`` (analytic LIF rate, Siegert formula, Tsodyks-Markram)
+- shared data type: :class:`TransferCurve`
+- errors: :class:`BiorateError` and its subclasses
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+from .curve import TransferCurve
+from .errors import (
+    BiorateError,
+    CurveFileError,
+    DataError,
+    FitError,
+    ModelError,
+    NetworkError,
+    ProtocolError,
+    UnitError,
+    UnknownModelError,
+    UnknownParameterError,
+)
+from .models import Model, list_models, load_model
+
+# name -> module: imported on first use so that `import biorate` stays fast (Brian2, SciPy)
+_LAZY = {
+    "measure_fi": "biorate.spiking",
+    "measure_release": "biorate.spiking",
+    "theory": "biorate.theory",
+}
+
+__all__ = [
+    "__version__",
+    "TransferCurve",
+    "Model",
+    "load_model",
+    "list_models",
+    "BiorateError",
+    "CurveFileError",
+    "DataError",
+    "FitError",
+    "ModelError",
+    "NetworkError",
+    "ProtocolError",
+    "UnitError",
+    "UnknownModelError",
+    "UnknownParameterError",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module = importlib.import_module(_LAZY[name])
+        value = module if module.__name__.endswith("." + name) else getattr(module, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'biorate' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

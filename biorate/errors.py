@@ -1,0 +1,66 @@
+"""Exceptions raised by biorate.
+
+Every error a user can cause derives from :class:`BiorateError`, so a script can catch them all,
+and the CLI turns each one into a single line on stderr with exit code 2.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BiorateError",
+    "UnitError",
+    "ModelError",
+    "UnknownModelError",
+    "UnknownParameterError",
+    "ProtocolError",
+    "CurveFileError",
+    "FitError",
+    "NetworkError",
+    "DataError",
+]
+
+
+class BiorateError(ValueError):
+    """Base class of every error caused by bad input to biorate."""
+
+
+class UnitError(BiorateError):
+    """A quantity has the wrong physical dimension, or a unit string cannot be parsed."""
+
+
+class ModelError(BiorateError):
+    """A model file is malformed or inconsistent."""
+
+
+class UnknownModelError(ModelError, KeyError):
+    """No model of that name is shipped or found in the user's model folders."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class UnknownParameterError(ModelError, KeyError):
+    """A parameter name that the model does not define."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class ProtocolError(BiorateError):
+    """A simulation protocol value is out of range (duration <= 0, trials < 1, NaN, ...)."""
+
+
+class CurveFileError(BiorateError):
+    """A transfer-curve or activation JSON file is malformed or of the wrong kind."""
+
+
+class FitError(BiorateError):
+    """A curve cannot be fitted (too few points, constant data, unknown form, ...)."""
+
+
+class NetworkError(BiorateError):
+    """A rate network is mis-specified or a network file is corrupt."""
+
+
+class DataError(BiorateError):
+    """A data set is missing, malformed, or does not match the network."""

@@ -1,0 +1,89 @@
+"""Small file helpers: atomic writes (a temp file in the same folder, then rename) and JSON reads
+that fail with one clear line."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .errors import BiorateError, CurveFileError
+
+__all__ = ["atomic_write", "write_json", "read_json", "provenance"]
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[Any], None], binary: bool = False) -> Path:
+    """Call ``write(fileobj)`` on a temp file beside ``path``, then rename it over ``path``.
+
+    If ``write`` raises, the temp file is removed and any existing ``path`` is left untouched.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.exists():
+        raise BiorateError(f"cannot write {path}: folder {folder} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+def write_json(path: str | os.PathLike, data: dict) -> Path:
+    """Write ``data`` as indented JSON, atomically. NaN/inf are refused (not valid JSON)."""
+    text = json.dumps(data, indent=1, allow_nan=False)
+    return atomic_write(path, lambda f: f.write(text + "\n"))
+
+
+def read_json(path: str | os.PathLike, kind: str | None = None,
+              error: type[BiorateError] = CurveFileError) -> dict:  # fmt: skip
+    """Read a JSON object; with ``kind`` given, check its ``"kind"`` field. Errors are ``error``."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{path}: cannot read ({exc})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise error(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(data, dict):
+        raise error(f"{path}: expected a JSON object")
+    if kind is not None and data.get("kind") != kind:
+        raise error(f"{path}: expected kind {kind!r}, found {data.get('kind')!r}")
+    return data
+
+
+def provenance(command: str | None = None) -> dict:
+    """Versions and time stamp recorded in every file biorate writes."""
+    import datetime
+    from importlib import metadata
+
+    from . import __version__
+
+    def version(pkg: str) -> str | None:
+        try:
+            return metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            return None
+
+    return {
+        "biorate": __version__,
+        "brian2": version("brian2"),
+        "numpy": version("numpy"),
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "command": command,
+    }

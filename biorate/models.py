@@ -1,0 +1,223 @@
+"""Model files (``models/neurons/*.toml``, ``models/synapses/*.toml``) loaded into frozen dataclasses.
+
+A model file is data, not code: Brian2 equation strings, parameters written with units
+(``tau_m = "20 ms"``; bare numbers only for dimensionless parameters), a one-line description and a
+literature reference. Shipped models live inside the package; a user's folder is searched first when
+named by ``BIORATE_MODELS`` (several folders separated by ``os.pathsep``) or ``--models DIR``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from .errors import ModelError, UnitError, UnknownModelError, UnknownParameterError
+from .units import DIMENSIONLESS, Dim, format_quantity, parse_quantity, to_si
+
+__all__ = ["Param", "Model", "load_model", "list_models", "model_dirs", "shipped_models_dir"]
+
+KINDS = ("neuron", "synapse")
+SCHEMA = 1
+
+
+def shipped_models_dir() -> Path:
+    """The folder of models shipped with biorate (inside the wheel, or the source tree's models/)."""
+    here = Path(__file__).resolve().parent
+    inside = here / "_models"
+    return inside if inside.is_dir() else here.parent / "models"
+
+
+def model_dirs(extra: str | os.PathLike | list | None = None) -> list[Path]:
+    """Folders searched for models, first match wins: ``extra``, ``$BIORATE_MODELS``, shipped."""
+    dirs: list[Path] = []
+    if extra:
+        for d in [extra] if isinstance(extra, str | os.PathLike) else list(extra):
+            dirs.append(Path(d))
+    env = os.environ.get("BIORATE_MODELS")
+    if env:
+        dirs += [Path(p) for p in env.split(os.pathsep) if p]
+    dirs.append(shipped_models_dir())
+    return dirs
+
+
+@dataclass(frozen=True)
+class Param:
+    """A model parameter: ``value`` in SI base units, its dimension, and the unit it is shown in."""
+
+    value: float
+    dim: Dim
+    unit: str
+
+    def __str__(self) -> str:
+        return format_quantity(self.value, self.dim, self.unit or None)
+
+
+def _parse_param(name: str, raw: Any, where: str) -> Param:
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        raise ModelError(f"{where}: parameter {name} must be a string with a unit or a number")
+    if isinstance(raw, int | float):
+        return Param(float(raw), DIMENSIONLESS, "")
+    try:
+        value, dim = parse_quantity(raw)
+    except UnitError as exc:
+        raise ModelError(f"{where}: parameter {name}: {exc}") from None
+    unit = raw.strip().lstrip("+-0123456789.eE").strip()
+    return Param(value, dim, unit)
+
+
+@dataclass(frozen=True)
+class Model:
+    """A neuron or synapse model read from a TOML file.
+
+    ``params`` maps each parameter name to a :class:`Param`; ``spec`` holds the file's other tables
+    (``neuron``/``synapse`` equations, ``drive``, ...). Use :meth:`with_params` for a variant.
+    """
+
+    name: str
+    kind: str
+    description: str
+    reference: str
+    params: Mapping[str, Param]
+    spec: Mapping[str, Any] = field(default_factory=dict)
+    theory: str | None = None
+    path: Path | None = None
+
+    def __post_init__(self) -> None:
+        where = str(self.path or self.name)
+        if self.kind not in KINDS:
+            raise ModelError(f"{where}: kind must be one of {KINDS}, got {self.kind!r}")
+        if not self.description:
+            raise ModelError(f"{where}: a one-line description is required")
+        if not self.reference:
+            raise ModelError(f"{where}: a literature reference is required")
+        section = self.spec.get(self.kind)
+        if not isinstance(section, Mapping) or not str(section.get("equations", "")).strip():
+            raise ModelError(f"{where}: table [{self.kind}] with 'equations' is required")
+        object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
+
+    # --- parameters ------------------------------------------------------------------------
+    def __getitem__(self, name: str) -> float:
+        """SI value of parameter ``name``."""
+        return self.param(name).value
+
+    def param(self, name: str) -> Param:
+        try:
+            return self.params[name]
+        except KeyError:
+            raise UnknownParameterError(
+                f"model {self.name!r} has no parameter {name!r} "
+                f"(it has: {', '.join(self.params)})"
+            ) from None
+
+    def with_params(self, **values: Any) -> Model:
+        """A copy with some parameters changed: ``lif.with_params(tau_m=15*ms, V_th="-52 mV")``.
+
+        Values are Brian2 quantities, strings with units, or numbers for dimensionless parameters;
+        an unknown name raises :class:`UnknownParameterError`, a wrong unit :class:`UnitError`.
+        """
+        new = dict(self.params)
+        for name, raw in values.items():
+            old = self.param(name)
+            value = to_si(raw, old.dim, f"{self.name}.{name}")
+            new[name] = Param(value, old.dim, old.unit)
+        return replace(self, params=new)
+
+    def params_strings(self) -> dict[str, str]:
+        """``{name: "20 ms"}``: the parameters as written in files and reports."""
+        return {k: str(p) for k, p in self.params.items()}
+
+    def section(self, name: str) -> Mapping[str, Any]:
+        value = self.spec.get(name, {})
+        return value if isinstance(value, Mapping) else {}
+
+    def describe(self) -> dict:
+        return {"name": self.name, "params": self.params_strings()}
+
+    @classmethod
+    def from_toml(cls, path: str | os.PathLike) -> Model:
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise UnknownModelError(f"{path}: no such model file") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ModelError(f"{path}: malformed TOML ({exc})") from None
+        return cls.from_dict(data, path)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], path: Path | None = None) -> Model:
+        where = str(path or data.get("name", "model"))
+        schema = data.get("schema", SCHEMA)
+        if schema != SCHEMA:
+            raise ModelError(f"{where}: schema {schema!r} not supported (expected {SCHEMA})")
+        for key in ("name", "kind", "description", "reference"):
+            if not isinstance(data.get(key), str):
+                raise ModelError(f"{where}: {key!r} (a string) is required")
+        raw_params = data.get("parameters", {})
+        if not isinstance(raw_params, Mapping):
+            raise ModelError(f"{where}: [parameters] must be a table")
+        params = {k: _parse_param(k, v, where) for k, v in raw_params.items()}
+        spec = {k: v for k, v in data.items()
+                if k not in ("name", "kind", "description", "reference", "parameters", "schema",
+                             "theory")}  # fmt: skip
+        return cls(
+            name=data["name"], kind=data["kind"], description=data["description"].strip(),
+            reference=data["reference"].strip(), params=params, spec=spec,
+            theory=data.get("theory"), path=path,
+        )  # fmt: skip
+
+
+def _candidates(dirs: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for d in dirs:
+        for sub in ("neurons", "synapses", "."):
+            folder = d / sub
+            if folder.is_dir():
+                files += sorted(folder.glob("*.toml"))
+    return files
+
+
+def list_models(models_dir: str | os.PathLike | list | None = None) -> list[dict]:
+    """Every model found: ``[{"name", "kind", "description", "path", "shadowed"}]``."""
+    seen: set[str] = set()
+    out = []
+    for f in _candidates(model_dirs(models_dir)):
+        try:
+            m = Model.from_toml(f)
+        except ModelError as exc:
+            out.append({"name": f.stem, "kind": "?", "description": f"INVALID: {exc}",
+                        "path": str(f), "shadowed": False})  # fmt: skip
+            continue
+        out.append({"name": m.name, "kind": m.kind, "description": m.description,
+                    "path": str(f), "shadowed": m.name in seen})  # fmt: skip
+        seen.add(m.name)
+    return out
+
+
+def load_model(name: str | os.PathLike, models_dir: str | os.PathLike | list | None = None,
+               kind: str | None = None) -> Model:  # fmt: skip
+    """Load a model by name (searching ``models_dir``, ``$BIORATE_MODELS``, then the shipped
+    models) or by path to a ``.toml`` file. ``kind`` ("neuron"/"synapse") checks what was found."""
+    if isinstance(name, Model):
+        return name
+    text = str(name)
+    if text.endswith(".toml") or os.sep in text:
+        model = Model.from_toml(text)
+    else:
+        dirs = model_dirs(models_dir)
+        model = None
+        for f in _candidates(dirs):
+            if f.stem == text:
+                model = Model.from_toml(f)
+                break
+        if model is None:
+            known = sorted({f.stem for f in _candidates(dirs)})
+            raise UnknownModelError(f"unknown model {text!r} (known: {', '.join(known)})")
+    if kind is not None and model.kind != kind:
+        raise ModelError(f"model {model.name!r} is a {model.kind} model, expected a {kind} model")
+    return model
