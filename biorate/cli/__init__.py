@@ -1,0 +1,68 @@
+"""The ``biorate`` command line. Each subcommand lives in its own module of this package and
+defines ``add_parser(subparsers)`` (which sets ``func``) so that modules stay small and heavy
+imports (Brian2, SciPy) happen only inside the command that needs them.
+
+Errors a user can cause (:class:`biorate.BiorateError`, a bad argument) print one line on stderr and
+exit with code 2; nothing already written is touched (all writes are atomic).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from ..errors import BiorateError
+
+# subcommand modules, in the order `biorate --help` lists them; a missing one is skipped
+COMMANDS = ["models", "simulate", "theory", "fit", "train", "evaluate", "deploy", "sweep",
+            "pipeline"]  # fmt: skip
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports bad arguments in one line with exit code 2 (not the usage dump)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"biorate: error: {message} (see '{self.prog} --help')\n")
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
+    parser = _Parser(prog="biorate", description="Bridge spiking and rate models of neurons.")
+    parser.add_argument("--version", action="version", version=f"biorate {__version__}")
+    parser.add_argument("--models", metavar="DIR", default=None,
+                        help="extra folder of model files (searched before $BIORATE_MODELS and "
+                             "the shipped models)")  # fmt: skip
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"{__name__}.{name}":
+                continue
+            raise
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except BiorateError as exc:
+        sys.stderr.write(f"biorate: error: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("biorate: interrupted\n")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

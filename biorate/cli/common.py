@@ -1,0 +1,40 @@
+"""Argument helpers shared by the subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from typing import Any
+
+from ..errors import ProtocolError, UnknownParameterError
+from ..units import TIME, to_si
+
+__all__ = ["parse_set", "command_line", "add_quiet", "seconds"]
+
+
+def parse_set(items: list[str] | None) -> dict[str, str]:
+    """``["tau_m=15ms", "V_th=-52 mV"]`` -> ``{"tau_m": "15ms", ...}`` for ``Model.with_params``."""
+    out: dict[str, str] = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise UnknownParameterError(f"--set {item!r}: expected NAME=VALUE, e.g. tau_m=15ms")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def command_line() -> str:
+    return "biorate " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+def add_quiet(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def seconds(value: Any, name: str) -> float:
+    """A positive time in seconds from ``"2s"`` / ``"500 ms"``."""
+    t = to_si(value, TIME, name)
+    if t <= 0:
+        raise ProtocolError(f"{name} must be positive, got {value}")
+    return t
