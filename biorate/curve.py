@@ -18,7 +18,9 @@ __all__ = ["TransferCurve", "SCHEMA"]
 SCHEMA = 1
 
 
-def _array(value: Any, name: str, n: int | None = None, optional: bool = False) -> np.ndarray | None:
+def _array(
+    value: Any, name: str, n: int | None = None, optional: bool = False
+) -> np.ndarray | None:
     if value is None:
         if optional:
             return None

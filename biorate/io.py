@@ -15,7 +15,9 @@ from .errors import BiorateError, CurveFileError
 __all__ = ["atomic_write", "write_json", "read_json", "provenance"]
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[Any], None], binary: bool = False) -> Path:
+def atomic_write(
+    path: str | os.PathLike, write: Callable[[Any], None], binary: bool = False
+) -> Path:
     """Call ``write(fileobj)`` on a temp file beside ``path``, then rename it over ``path``.
 
     If ``write`` raises, the temp file is removed and any existing ``path`` is left untouched.
@@ -26,7 +28,9 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Any], None], binary: 
         raise BiorateError(f"cannot write {path}: folder {folder} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
-        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as f:
+        with os.fdopen(
+            fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})
+        ) as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
@@ -84,6 +88,6 @@ def provenance(command: str | None = None) -> dict:
         "biorate": __version__,
         "brian2": version("brian2"),
         "numpy": version("numpy"),
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "command": command,
     }

@@ -110,8 +110,7 @@ class Model:
             return self.params[name]
         except KeyError:
             raise UnknownParameterError(
-                f"model {self.name!r} has no parameter {name!r} "
-                f"(it has: {', '.join(self.params)})"
+                f"model {self.name!r} has no parameter {name!r} (it has: {', '.join(self.params)})"
             ) from None
 
     def with_params(self, **values: Any) -> Model:

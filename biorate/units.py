@@ -171,7 +171,9 @@ def parse_quantity(text: str) -> tuple[float, Dim]:
     """Parse ``"20 ms"`` / ``"20ms"`` / ``"-70 mV"`` into ``(SI value, dim)``."""
     m = _NUMBER_RE.match(str(text))
     if not m:
-        raise UnitError(f"cannot parse quantity {text!r} (expected a number and a unit, e.g. '20 ms')")
+        raise UnitError(
+            f"cannot parse quantity {text!r} (expected a number and a unit, e.g. '20 ms')"
+        )
     number, unit = float(m.group(1)), m.group(2)
     scale, dim = parse_unit(unit)
     return number * scale, dim
