@@ -306,12 +306,12 @@ def parse_range(text: str) -> tuple[np.ndarray, Dim]:
         if count < 1:
             raise UnitError(f"range {text!r}: COUNT must be at least 1")
         (a, da), (b, db) = parse_quantity(parts[0]), parse_quantity(parts[1])
+        if not (math.isfinite(a) and math.isfinite(b)):
+            raise UnitError(f"range {text!r}: contains NaN or inf")
         da = db if (da == DIMENSIONLESS and a == 0) else da
         db = da if (db == DIMENSIONLESS and b == 0) else db
         if da != db:
             raise UnitError(f"range {text!r}: START and STOP have different units")
-        if not (math.isfinite(a) and math.isfinite(b)):
-            raise UnitError(f"range {text!r}: contains NaN or inf")
         return np.linspace(a, b, count), da
     items = [parse_quantity(p) for p in text.split(",") if p.strip()]
     if not items:

@@ -1,0 +1,154 @@
+"""``biorate simulate fi|release``: measure a transfer curve on Brian2 and save it as JSON."""
+
+from __future__ import annotations
+
+import argparse
+
+from .common import add_quiet, command_line, parse_set
+
+
+def _protocol_args(p: argparse.ArgumentParser, duration: str) -> None:
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="NAME=VALUE",
+        help="change a model parameter (repeatable), e.g. tau_m=15ms",
+    )
+    p.add_argument(
+        "--duration",
+        default=duration,
+        help=f"measured time per trial after the transient (default {duration})",
+    )
+    p.add_argument(
+        "--transient", default="200ms", help="time simulated first and discarded (default 200ms)"
+    )
+    p.add_argument(
+        "--trials", type=int, default=10, help="independent trials per level (default 10)"
+    )
+    p.add_argument("--dt", default="0.1ms", help="integration time step (default 0.1ms)")
+    p.add_argument(
+        "--seed", type=int, default=None, help="random seed (default: drawn and recorded)"
+    )
+    p.add_argument(
+        "--target",
+        default="auto",
+        choices=["auto", "cython", "numpy"],
+        help="Brian2 code generation target",
+    )
+    p.add_argument("-o", "--output", required=True, help="output TransferCurve JSON")
+    p.add_argument(
+        "--plot", default=None, metavar="PNG", help="also draw the curve with its theory"
+    )
+    add_quiet(p)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("simulate", help="measure a transfer curve on Brian2")
+    s = p.add_subparsers(dest="measure", metavar="MEASURE", required=True, parser_class=type(p))
+
+    fi = s.add_parser("fi", help="firing rate against injected current or input rate")
+    fi.add_argument("--model", default="lif", help="neuron model name or .toml path (default lif)")
+    fi.add_argument("--drive", default="current", choices=["current", "poisson"])
+    fi.add_argument(
+        "--current", default=None, help="START:STOP:COUNT, e.g. 0nA:0.5nA:51 (drive current)"
+    )
+    fi.add_argument(
+        "--rate",
+        default=None,
+        help="input rate per Poisson input, e.g. 0Hz:20Hz:21 (drive poisson)",
+    )
+    fi.add_argument(
+        "--sigma", default="0mV", help="free-membrane noise std, e.g. 2mV (default 0mV)"
+    )
+    fi.add_argument("--bias", default="0nA", help="constant current with --drive poisson")
+    _protocol_args(fi, "2s")
+    fi.set_defaults(func=run_fi)
+
+    rel = s.add_parser("release", help="synaptic release rate against presynaptic rate")
+    rel.add_argument("--model", default="tm_release", help="synapse model name or .toml path")
+    rel.add_argument("--rate", default="1Hz:100Hz:20", help="presynaptic rates, START:STOP:COUNT")
+    rel.add_argument(
+        "--pattern",
+        default="poisson",
+        choices=["poisson", "regular"],
+        help="presynaptic spike pattern",
+    )
+    _protocol_args(rel, "20s")
+    rel.set_defaults(func=run_release)
+
+
+def run_fi(args: argparse.Namespace) -> int:
+    from ..errors import ProtocolError
+    from ..models import load_model
+    from ..spiking import measure_fi
+
+    model = load_model(args.model, args.models, kind="neuron").with_params(**parse_set(args.set))
+    if args.drive == "current" and not args.current:
+        raise ProtocolError("--drive current needs --current START:STOP:COUNT, e.g. 0nA:0.5nA:51")
+    if args.drive == "poisson" and not args.rate:
+        raise ProtocolError("--drive poisson needs --rate START:STOP:COUNT, e.g. 0Hz:20Hz:21")
+    curve = measure_fi(
+        model,
+        current=args.current if args.drive == "current" else None,
+        rate=args.rate if args.drive == "poisson" else None,
+        drive=args.drive, sigma=args.sigma, bias=args.bias, duration=args.duration,
+        transient=args.transient, trials=args.trials, dt=args.dt, seed=args.seed,
+        target=args.target, progress=not args.quiet, command=command_line(),
+    )  # fmt: skip
+    curve.save(args.output)
+    if args.plot:
+        from ..plots import plot_curve
+
+        plot_curve(curve, fi_theory(model, curve), path=args.plot)
+    if not args.quiet:
+        print(f"wrote {args.output}" + (f" and {args.plot}" if args.plot else ""))
+    return 0
+
+
+def fi_theory(model, curve) -> list:  # noqa: ANN001
+    """Theory curves to draw beside a measured f-I curve: continuous and dt-corrected (LIF only)."""
+    if model.theory != "lif":
+        return []
+    import numpy as np
+
+    from .. import theory
+
+    p = curve.protocol
+    x = np.linspace(curve.x.min(), curve.x.max(), 400)
+    kw = {"sigma": f"{p['sigma_V']} V"}
+    if p["drive"] == "current":
+        kw["current"] = [f"{v} A" for v in x]
+    else:
+        kw.update(drive="poisson", rate=[f"{v} Hz" for v in x])
+    label = "Siegert" if p["sigma_V"] > 0 else "closed form"
+    return [(f"theory ({label})", theory.fi(model, **kw)),
+            (f"theory, dt = {p['dt_s'] * 1e3:g} ms", theory.fi(model, dt=f"{p['dt_s']} s", **kw))]  # fmt: skip
+
+
+def run_release(args: argparse.Namespace) -> int:
+    from ..models import load_model
+    from ..spiking import measure_release
+
+    model = load_model(args.model, args.models, kind="synapse").with_params(**parse_set(args.set))
+    curve = measure_release(
+        model, rate=args.rate, pattern=args.pattern, duration=args.duration, transient=args.transient,
+        trials=args.trials, dt=args.dt, seed=args.seed, target=args.target,
+        progress=not args.quiet, command=command_line(),
+    )  # fmt: skip
+    curve.save(args.output)
+    if args.plot:
+        from .. import theory
+        from ..plots import plot_curve
+
+        th = []
+        if "U" in model.params and "tau_rec" in model.params:
+            th = [
+                (
+                    "Tsodyks-Markram steady state",
+                    theory.release(model, rate=[f"{v} Hz" for v in curve.x]),
+                )
+            ]
+        plot_curve(curve, th, path=args.plot)
+    if not args.quiet:
+        print(f"wrote {args.output}" + (f" and {args.plot}" if args.plot else ""))
+    return 0

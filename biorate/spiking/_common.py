@@ -1,0 +1,180 @@
+"""What every Brian2 measurement shares: parameters as Brian2 quantities, the code-generation
+target, seeding, fixed object names, progress, and turning Brian2's errors into biorate's.
+
+Brian2 is imported here and in the other modules of ``biorate.spiking`` only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import secrets
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from ..errors import ModelError, ProtocolError
+from ..models import Model
+from ..units import TIME, to_si
+
+__all__ = [
+    "namespace",
+    "quantity",
+    "codegen_target",
+    "check_protocol",
+    "resolve_seed",
+    "run_network",
+]
+
+TARGETS = ("auto", "numpy", "cython")
+
+
+def quantity(value: Any, dim: tuple) -> Any:
+    """A Brian2 Quantity from an SI value (float or array) and a biorate dimension tuple."""
+    from brian2 import Quantity
+    from brian2.units.fundamentalunits import get_or_create_dimension
+
+    return Quantity(value, dim=get_or_create_dimension(tuple(float(d) for d in dim)))
+
+
+def namespace(model: Model) -> dict[str, Any]:
+    """The model's parameters as Brian2 quantities, for an explicit ``namespace=``."""
+    return {name: quantity(p.value, p.dim) for name, p in model.params.items()}
+
+
+@contextlib.contextmanager
+def codegen_target(target: str) -> Iterator[str]:
+    """Set Brian2's code-generation target for the objects made inside the block.
+
+    ``"auto"`` takes Cython when it is importable and a C compiler works (compiled code objects are
+    cached under ~/.cython, so only the first run of a new network pays ~20 s), else NumPy.
+    """
+    from brian2 import prefs
+
+    if target not in TARGETS:
+        raise ProtocolError(f"codegen target must be one of {', '.join(TARGETS)}, got {target!r}")
+    old = prefs.codegen.target
+    chosen = target
+    if target == "auto":
+        try:
+            import Cython  # noqa: F401
+
+            chosen = "cython"
+        except ImportError:
+            chosen = "numpy"
+    prefs.codegen.target = chosen
+    try:
+        yield chosen
+    finally:
+        prefs.codegen.target = old
+
+
+def check_protocol(
+    duration: Any, transient: Any, dt: Any, trials: Any
+) -> tuple[float, float, float, int]:
+    """Validate and convert the protocol shared by all measurements (SI seconds)."""
+    duration_s = to_si(duration, TIME, "duration")
+    transient_s = to_si(transient, TIME, "transient")
+    dt_s = to_si(dt, TIME, "dt")
+    if duration_s <= 0:
+        raise ProtocolError(f"duration must be positive, got {duration}")
+    if transient_s < 0:
+        raise ProtocolError(f"transient must not be negative, got {transient}")
+    if dt_s <= 0 or dt_s > duration_s:
+        raise ProtocolError(f"dt must be positive and shorter than the duration, got {dt}")
+    if isinstance(trials, bool) or not isinstance(trials, int | np.integer) or trials < 1:
+        raise ProtocolError(f"trials must be an integer >= 1, got {trials!r}")
+    return duration_s, transient_s, dt_s, int(trials)
+
+
+def resolve_seed(seed: int | None) -> int:
+    """The seed actually used (a fresh one is drawn and recorded when ``seed`` is None)."""
+    if seed is None:
+        return secrets.randbelow(2**31 - 1)
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < 2**32:
+        raise ProtocolError(f"seed must be an integer in [0, 2**32), got {seed!r}")
+    return int(seed)
+
+
+def run_network(net: Any, duration_s: float, *, label: str, progress: bool) -> None:
+    """Run a Brian2 ``Network`` for ``duration_s`` seconds with a tqdm bar (unless ``progress`` is
+    False) and Brian2's model errors turned into :class:`ModelError`."""
+    from brian2 import second
+    from brian2.core.base import BrianObjectException
+    from brian2.units.fundamentalunits import DimensionMismatchError
+
+    bar = None
+    report = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(
+            total=100,
+            desc=label,
+            unit="%",
+            leave=False,
+            bar_format="{l_bar}{bar}| {elapsed}<{remaining}",
+        )
+
+        def report(elapsed, completed, start, duration):  # noqa: ANN001
+            if not math.isnan(completed):
+                bar.n = round(100 * completed)
+                bar.refresh()
+
+    try:
+        net.run(duration_s * second, report=report, report_period=1 * second)
+    except (BrianObjectException, DimensionMismatchError, SyntaxError, KeyError) as exc:
+        raise ModelError(f"{label}: Brian2 rejected the model: {_first_line(exc)}") from exc
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    # BrianObjectException wraps the original error; its own text is several lines long
+    inner = getattr(exc, "__cause__", None) or exc
+    text = str(getattr(exc, "original_exception", None) or inner) or type(inner).__name__
+    return " ".join(text.split())[:300]
+
+
+def spike_stats(
+    i: np.ndarray, t: np.ndarray, n: int, t0: float, t1: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-neuron spike counts in [t0, t1) and the pooled inter-spike intervals' sums.
+
+    Returns ``(counts, isi_sum, isi_sumsq)`` with ``isi_*`` per neuron as ``(n_isi, sum, sum of
+    squares)`` stacked in shape (3, n), so callers can pool ISIs over trials without a Python loop.
+    """
+    keep = (t >= t0) & (t < t1)
+    i, t = i[keep], t[keep]
+    counts = np.bincount(i, minlength=n).astype(float)
+    order = np.lexsort((t, i))
+    i, t = i[order], t[order]
+    same = np.diff(i) == 0
+    isi = np.diff(t)[same]
+    owner = i[1:][same]
+    stats = np.vstack(
+        [
+            np.bincount(owner, minlength=n),
+            np.bincount(owner, weights=isi, minlength=n),
+            np.bincount(owner, weights=isi**2, minlength=n),
+        ]
+    ).astype(float)
+    return counts, stats[0:1].ravel(), stats[1:]
+
+
+def pooled_cv(isi_n: np.ndarray, isi_moments: np.ndarray) -> np.ndarray:
+    """Coefficient of variation of the pooled ISIs of each row (NaN with fewer than 3 ISIs).
+
+    ``isi_n`` shape (levels, trials); ``isi_moments`` shape (2, levels, trials): sums of ISIs and of
+    their squares.
+    """
+    n = isi_n.sum(axis=1)
+    s1 = isi_moments[0].sum(axis=1)
+    s2 = isi_moments[1].sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = s1 / n
+        var = (s2 - n * mean**2) / (n - 1)
+        cv = np.sqrt(np.maximum(var, 0.0)) / mean
+    return np.where(n >= 3, cv, np.nan)

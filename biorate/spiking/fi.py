@@ -1,0 +1,237 @@
+"""Firing-rate transfer curves (f-I and rate-in -> rate-out) of a neuron model, measured on Brian2.
+
+A whole curve is ONE Brian2 network and ONE run: one neuron per (input level, trial), as in Brian2's
+``examples/IF_curve_LIF.py``, never a loop of runs. Object names are fixed so that a second curve in
+the same process reuses the compiled code (auto-numbered names change the generated code).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..curve import TransferCurve
+from ..errors import ModelError, ProtocolError
+from ..io import provenance
+from ..models import Model, load_model
+from ..units import CURRENT, FREQUENCY, VOLTAGE, to_si, to_si_array
+from ._common import (
+    check_protocol,
+    codegen_target,
+    namespace,
+    pooled_cv,
+    quantity,
+    resolve_seed,
+    run_network,
+    spike_stats,
+)
+
+__all__ = ["measure_fi", "DRIVES"]
+
+DRIVES = ("current", "poisson")
+
+
+def measure_fi(
+    model: Model | str,
+    current: Any = None,
+    *,
+    rate: Any = None,
+    drive: str = "current",
+    sigma: Any = 0,
+    bias: Any = 0,
+    duration: Any = "2 s",
+    transient: Any = "200 ms",
+    trials: int = 10,
+    dt: Any = "0.1 ms",
+    seed: int | None = None,
+    target: str = "auto",
+    progress: bool = True,
+    command: str | None = None,
+) -> TransferCurve:
+    """Measure a neuron model's firing rate against its input, with SEM across trials and ISI CV.
+
+    Parameters
+    ----------
+    model : Model or model name (``"lif"``).
+    current : Quantity, shape (n,), amperes (or ``"0nA:0.5nA:51"``) — the x axis for ``drive="current"``.
+    rate : Quantity, shape (n,), hertz — the x axis for ``drive="poisson"``: the rate of each of the
+        model's Poisson inputs (``[[drive.poisson]]`` tables of the model file).
+    drive : ``"current"`` (mean current plus white noise) or ``"poisson"`` (rate in -> rate out).
+    sigma : volts; free-membrane standard deviation of the white-noise current (both drives).
+    bias : amperes; constant current added with ``drive="poisson"``.
+    duration : measured time per trial (after the transient), e.g. ``"2 s"`` or ``2*second``.
+    transient : time simulated first and discarded, letting the membrane (and adaptation) settle.
+    trials : independent neurons per input level; the SEM is across them.
+    dt : integration time step.
+    seed : random seed (same seed, same curve); ``None`` draws one and records it.
+    target : Brian2 code generation, ``"auto"`` (Cython if available), ``"cython"`` or ``"numpy"``.
+
+    Returns
+    -------
+    TransferCurve with ``measure="fi"``, ``y`` the mean rate (Hz), ``y_sem`` across trials and
+    ``cv`` the ISI coefficient of variation pooled over trials.
+    """
+    model = load_model(model, kind="neuron") if isinstance(model, str) else model
+    if not isinstance(model, Model) or model.kind != "neuron":
+        raise ModelError(f"measure_fi needs a neuron model, got {getattr(model, 'name', model)!r}")
+    if drive not in DRIVES:
+        raise ProtocolError(f"drive must be one of {', '.join(DRIVES)}, got {drive!r}")
+    duration_s, transient_s, dt_s, trials = check_protocol(duration, transient, dt, trials)
+    sigma_v = to_si(sigma, VOLTAGE, "sigma")
+    if sigma_v < 0:
+        raise ProtocolError(f"sigma must not be negative, got {sigma}")
+    bias_a = to_si(bias, CURRENT, "bias")
+    drive_spec = model.section("drive")
+    if drive == "current":
+        if current is None or rate is not None:
+            raise ProtocolError("drive='current' takes current=..., not rate=...")
+        x = to_si_array(current, CURRENT, "current")
+        x_unit = "A"
+    else:
+        if rate is None or current is not None:
+            raise ProtocolError("drive='poisson' takes rate=..., not current=...")
+        x = to_si_array(rate, FREQUENCY, "rate")
+        if np.any(x < 0):
+            raise ProtocolError("rate must not be negative")
+        if not drive_spec.get("poisson"):
+            raise ModelError(f"model {model.name!r} defines no [[drive.poisson]] inputs")
+        x_unit = "Hz"
+    current_var = drive_spec.get("current")
+    noise_var = drive_spec.get("noise")
+    if (drive == "current" or bias_a) and not current_var:
+        raise ModelError(f"model {model.name!r} names no current variable in [drive]")
+    if sigma_v > 0 and not noise_var:
+        raise ModelError(f"model {model.name!r} names no noise variable in [drive]")
+    seed_used = resolve_seed(seed)
+
+    with codegen_target(target) as chosen:
+        counts, isi_n, isi_m = _simulate(
+            model,
+            x,
+            drive,
+            sigma_v,
+            bias_a,
+            duration_s,
+            transient_s,
+            dt_s,
+            trials,
+            seed_used,
+            progress,
+        )
+    n_levels = x.size
+    counts = counts.reshape(n_levels, trials)
+    rates = counts / duration_s
+    y = rates.mean(axis=1)
+    y_sem = rates.std(axis=1, ddof=1) / np.sqrt(trials) if trials > 1 else None
+    cv = pooled_cv(isi_n.reshape(n_levels, trials), isi_m.reshape(2, n_levels, trials))
+    protocol = {
+        "drive": drive,
+        "duration_s": duration_s,
+        "transient_s": transient_s,
+        "trials": trials,
+        "dt_s": dt_s,
+        "seed": seed_used,
+        "sigma_V": sigma_v,
+        "bias_A": bias_a if drive == "poisson" else None,
+        "method": model.section("neuron").get("method", "euler"),
+        "codegen_target": chosen,
+        "refractory_steps": _refractory_steps(model, dt_s),
+    }
+    return TransferCurve(
+        measure="fi",
+        x=x,
+        y=y,
+        x_unit=x_unit,
+        y_unit="Hz",
+        y_sem=y_sem,
+        cv=cv,
+        model=model.describe(),
+        protocol=protocol,
+        provenance=provenance(command),
+    )
+
+
+def _refractory_steps(model: Model, dt_s: float) -> int | None:
+    """How many time steps Brian2 actually holds a neuron refractory: it releases a neuron when
+    ``t - lastspike > t_ref`` is false no more, and floating-point rounding makes 2 ms at 0.1 ms
+    come out as 19 full steps of clamping after the spike step (see biorate.theory)."""
+    ref = model.section("neuron").get("refractory")
+    if isinstance(ref, str) and ref in model.params:
+        return int(np.ceil(model[ref] / dt_s - 1e-9))
+    return None
+
+
+def _simulate(
+    model, x, drive, sigma_v, bias_a, duration_s, transient_s, dt_s, trials, seed, progress
+):  # noqa: ANN001, PLR0913
+    from brian2 import Network, NeuronGroup, SpikeMonitor, second
+    from brian2 import seed as brian_seed
+    from brian2.core.base import BrianObjectException
+    from brian2.units.fundamentalunits import DimensionMismatchError
+
+    neuron = model.section("neuron")
+    drive_spec = model.section("drive")
+    ns = namespace(model)
+    n = x.size * trials
+    x_rep = np.repeat(x, trials)  # neuron k has level k // trials, trial k % trials
+    dt_q = dt_s * second
+    brian_seed(seed)
+    try:
+        equations = neuron["equations"]
+        if drive == "poisson":
+            equations += "\nbiorate_rate : Hz  # rate of each Poisson input"
+        group = NeuronGroup(
+            n,
+            equations,
+            threshold=neuron.get("threshold"),
+            reset=neuron.get("reset"),
+            refractory=neuron.get("refractory", False),
+            method=neuron.get("method", "euler"),
+            namespace=ns,
+            dt=dt_q,
+            name="biorate_fi_neurons",
+        )
+        for var, expr in dict(neuron.get("initial", {})).items():
+            setattr(group, var, expr)
+        objects: list = [group]
+        current_var, noise_var = drive_spec.get("current"), drive_spec.get("noise")
+        if drive == "current":
+            setattr(group, current_var, quantity(x_rep, CURRENT))
+        elif bias_a and current_var:
+            setattr(group, current_var, quantity(np.full(n, bias_a), CURRENT))
+        if noise_var:
+            setattr(group, noise_var, quantity(np.full(n, sigma_v), VOLTAGE))
+        if drive == "poisson":
+            group.namespace["biorate_dt"] = dt_q
+            group.biorate_rate = quantity(x_rep, FREQUENCY)
+            # n_inputs independent Poisson trains at rate x deliver Poisson(n_inputs*x*dt) spikes
+            # per step; each adds `weight` to `target` (as Brian2's PoissonInput, but with a rate
+            # per neuron, and without an n_inputs*x <= 1/dt cap that a PoissonGroup would impose)
+            code = "\n".join(
+                f"{inp['target']} += ({inp['weight']})*poisson("
+                f"{float(inp.get('n_inputs', 1)) * float(inp.get('rate_scale', 1.0))!r}*biorate_rate*biorate_dt)"
+                for inp in drive_spec["poisson"]
+            )
+            objects.append(
+                group.run_regularly(code, when="before_thresholds", name="biorate_fi_poisson")
+            )
+        spikes = SpikeMonitor(group, record=True, name="biorate_fi_spikes")
+        objects.append(spikes)
+        net = Network(*objects, name="biorate_fi_network")
+    except (
+        BrianObjectException,
+        DimensionMismatchError,
+        SyntaxError,
+        KeyError,
+        ValueError,
+        TypeError,
+    ) as exc:
+        raise ModelError(
+            f"model {model.name!r}: Brian2 rejected it: {' '.join(str(exc).split())[:300]}"
+        ) from exc
+    run_network(net, transient_s + duration_s, label=f"simulate fi {model.name}", progress=progress)
+    i = np.asarray(spikes.i[:], dtype=np.int64)
+    t = np.asarray(spikes.t_[:], dtype=float)
+    counts, isi_n, isi_m = spike_stats(i, t, n, transient_s, transient_s + duration_s + dt_s / 2)
+    return counts, isi_n, isi_m

@@ -1,0 +1,28 @@
+"""Shared test settings: Brian2 runs on the NumPy target in tests (no ~20 s compile per new code
+object), and the CLI is called in-process."""
+
+from __future__ import annotations
+
+import os
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+os.environ.setdefault("BIORATE_TEST", "1")
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run ``biorate ARGS...`` in-process; returns (exit code, stdout, stderr)."""
+    from biorate.cli import main
+
+    def run(*args: str) -> tuple[int, str, str]:
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as exc:  # argparse errors
+            code = exc.code if isinstance(exc.code, int) else 2
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run

@@ -1,0 +1,61 @@
+import json
+
+import numpy as np
+import pytest
+
+from biorate import TransferCurve
+from biorate.errors import CurveFileError
+
+
+def _curve(**kw):
+    base = dict(measure="fi", x=np.linspace(0, 5e-10, 6), y=[0, 0, 3.5, 40.1, 80.2, 120.0],
+                x_unit="A", y_unit="Hz", y_sem=[0, 0, 0.5, 1.1, 0.9, 1.2],
+                cv=[np.nan, np.nan, 0.9, 0.3, 0.2, 0.1], series={"extra": ([1, 2, 3, 4, 5, 6], "M")},
+                model={"name": "lif", "params": {"tau_m": "20 ms"}}, protocol={"seed": 1})  # fmt: skip
+    base.update(kw)
+    return TransferCurve(**base)
+
+
+def test_json_round_trip_is_exact(tmp_path):
+    c = _curve()
+    c.save(tmp_path / "c.json")
+    d = TransferCurve.load(tmp_path / "c.json")
+    for name in ("x", "y", "y_sem", "cv"):
+        np.testing.assert_array_equal(getattr(d, name), getattr(c, name))
+    np.testing.assert_array_equal(d.series["extra"][0], c.series["extra"][0])
+    assert d.series["extra"][1] == "M" and d.model == c.model and d.protocol == c.protocol
+    raw = json.loads((tmp_path / "c.json").read_text())
+    assert raw["kind"] == "transfer_curve" and raw["schema"] == 1 and raw["cv"][0] is None
+
+
+def test_bad_curves_and_files(tmp_path):
+    with pytest.raises(CurveFileError, match="y has 2 values"):
+        _curve(y=[1, 2])
+    with pytest.raises(CurveFileError, match="NaN"):
+        _curve(x=[0, np.nan, 1, 2, 3, 4])
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(CurveFileError, match="not valid JSON"):
+        TransferCurve.load(tmp_path / "bad.json")
+    (tmp_path / "act.json").write_text('{"kind": "activation"}')
+    with pytest.raises(CurveFileError, match="expected kind 'transfer_curve'"):
+        TransferCurve.load(tmp_path / "act.json")
+    with pytest.raises(CurveFileError, match="no such file"):
+        TransferCurve.load(tmp_path / "missing.json")
+
+
+def test_failed_write_keeps_existing_file(tmp_path):
+    from biorate.io import atomic_write
+
+    path = tmp_path / "c.json"
+    _curve().save(path)
+    before = path.read_text()
+
+    def half_then_fail(f):
+        f.write('{"kind": "transfer_cur')
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        atomic_write(path, half_then_fail)
+    assert path.read_text() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["c.json"]  # no temp file left behind
+    assert TransferCurve.load(path).y[-1] == 120.0
