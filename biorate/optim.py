@@ -1,0 +1,67 @@
+"""Optimizers for the rate network: SGD with momentum and Adam.
+
+An optimizer keeps its own state per parameter name and updates a ``dict[str, ndarray]`` of
+parameters in place from a dict of gradients of the same shapes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import NetworkError
+
+__all__ = ["SGD", "Adam", "make_optimizer"]
+
+
+class SGD:
+    """v <- momentum*v - lr*g;  w <- w + v  (classical momentum, Polyak 1964)."""
+
+    def __init__(self, learning_rate: float = 0.1, momentum: float = 0.9) -> None:
+        self.learning_rate, self.momentum = learning_rate, momentum
+        self._v: dict[str, np.ndarray] = {}
+
+    def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
+        for k, g in grads.items():
+            v = self._v.get(k)
+            if v is None:
+                v = self._v[k] = np.zeros_like(g)
+            v *= self.momentum
+            v -= self.learning_rate * g
+            params[k] += v
+
+
+class Adam:
+    """Adam (Kingma & Ba 2015, arXiv:1412.6980) with bias-corrected moment estimates."""
+
+    def __init__(self, learning_rate: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
+                 eps: float = 1e-8) -> None:  # fmt: skip
+        self.learning_rate, self.beta1, self.beta2, self.eps = learning_rate, beta1, beta2, eps
+        self._m: dict[str, np.ndarray] = {}
+        self._v: dict[str, np.ndarray] = {}
+        self._t = 0
+
+    def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
+        self._t += 1
+        # fold both bias corrections into the step size (same algorithm, fewer array ops)
+        lr = self.learning_rate * np.sqrt(1 - self.beta2**self._t) / (1 - self.beta1**self._t)
+        for k, g in grads.items():
+            if k not in self._m:
+                self._m[k], self._v[k] = np.zeros_like(g), np.zeros_like(g)
+            m, v = self._m[k], self._v[k]
+            m *= self.beta1
+            m += (1 - self.beta1) * g
+            v *= self.beta2
+            v += (1 - self.beta2) * g * g
+            params[k] -= lr * m / (np.sqrt(v) + self.eps)
+
+
+def make_optimizer(name: str, learning_rate: float | None, momentum: float) -> SGD | Adam:
+    if learning_rate is not None and not learning_rate > 0:
+        raise NetworkError(f"learning_rate must be positive, got {learning_rate}")
+    if name == "adam":
+        return Adam(1e-3 if learning_rate is None else learning_rate)
+    if name == "sgd":
+        if not 0 <= momentum < 1:
+            raise NetworkError(f"momentum must be in [0, 1), got {momentum}")
+        return SGD(0.1 if learning_rate is None else learning_rate, momentum)
+    raise NetworkError(f"unknown optimizer {name!r}; choose 'adam' or 'sgd'")
