@@ -1,0 +1,400 @@
+"""Activation functions for rate networks: built-in ones and ones fitted to transfer curves.
+
+An :class:`Activation` is data, not code: a form name plus numbers, saved as the activation JSON of
+DESIGN.md. What a network computes is the unit-free
+
+    g(z) = (f(x_offset + x_scale * z) - r0) / y_scale
+
+where ``f`` is the fitted curve (a form of :mod:`biorate.forms`, input ``x`` in ``x_unit``, output
+in ``y_unit``, both SI) and ``r0`` its baseline. So a network unit with pre-activation ``z`` stands
+for a neuron receiving ``x = x_offset + x_scale*z`` (e.g. amperes) and firing at
+``y = r0 + y_scale*g(z)`` (e.g. Hz): :meth:`Activation.to_x` and :meth:`Activation.to_rate` map
+back for deployment. A fit chooses the scaling so that g is well scaled (see
+:meth:`biorate.fitting.Fit.activation`): a fitted sigmoid is seen as exactly the logistic.
+
+Built-ins (``get_activation("sigmoid")``) are the textbook unit-free functions of z, with
+``params`` empty (``leaky_relu`` has ``{"alpha": 0.01}``):
+
+============  ===================================  ============
+name          g(z)                                 range
+============  ===================================  ============
+sigmoid       1 / (1 + exp(-z))                    (0, 1)
+tanh          tanh(z)                              (-1, 1)
+relu          max(0, z)                            [0, inf)
+leaky_relu    z if z > 0 else alpha*z              (-inf, inf)
+softplus      log(1 + exp(z))                      (0, inf)
+============  ===================================  ============
+
+An activation whose ``params`` are the full parameter set of a :mod:`biorate.forms` form (e.g.
+``x_half, width, r_max, r0`` for ``"sigmoid"``) is that fitted curve seen through the scaling. A
+fitted ``tanh`` therefore gives g(z) = 0.5*(1 + tanh z) in (0, 1) (a rate is never negative), while
+the built-in ``tanh`` is tanh(z) in (-1, 1).
+
+Value and derivative are vectorized and stable for any finite z (|z| = 1e6 included): no overflow,
+no NaN, no floating-point warnings. This module needs NumPy only (the fitted ``erf`` form imports
+``scipy.special`` when first evaluated).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import CurveFileError, FitError
+from .forms import FORMS, logistic, logistic_prime, softplus_unit
+from .io import read_json, write_json
+
+__all__ = [
+    "Activation",
+    "UnknownActivationError",
+    "BUILTINS",
+    "SCHEMA",
+    "get_activation",
+    "list_activations",
+    "shipped_activations_dir",
+]
+
+SCHEMA = 1
+
+
+class UnknownActivationError(FitError, KeyError):
+    """No built-in activation, activation file or shipped fitted activation of that name."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+# --- built-in unit-free activations: value, derivative, range side by side ---------------------
+
+
+def _tanh_prime(z: np.ndarray) -> np.ndarray:
+    # 1 - tanh(z)^2 = 4 e / (1 + e)^2 with e = exp(-2|z|): no cancellation, no overflow
+    return 4.0 * logistic_prime(2.0 * z)
+
+
+def _relu(z: np.ndarray) -> np.ndarray:
+    return np.maximum(z, 0.0)
+
+
+def _relu_prime(z: np.ndarray) -> np.ndarray:
+    return (z > 0).astype(float)  # the kink gets slope 0, the usual convention
+
+
+def _leaky(z: np.ndarray, alpha: float) -> np.ndarray:
+    return np.where(z > 0, z, alpha * z)
+
+
+def _leaky_prime(z: np.ndarray, alpha: float) -> np.ndarray:
+    return np.where(z > 0, 1.0, alpha)
+
+
+@dataclass(frozen=True)
+class _Builtin:
+    fn: Callable[..., np.ndarray]
+    grad: Callable[..., np.ndarray]
+    range: Callable[[dict], tuple[float, float]]
+    defaults: dict[str, float]
+
+
+BUILTINS: dict[str, _Builtin] = {
+    "sigmoid": _Builtin(lambda z: logistic(z), lambda z: logistic_prime(z),
+                        lambda p: (0.0, 1.0), {}),
+    "tanh": _Builtin(np.tanh, _tanh_prime, lambda p: (-1.0, 1.0), {}),
+    "relu": _Builtin(_relu, _relu_prime, lambda p: (0.0, math.inf), {}),
+    "leaky_relu": _Builtin(lambda z, alpha: _leaky(z, alpha), lambda z, alpha: _leaky_prime(z, alpha),
+                           lambda p: (-math.inf if p["alpha"] > 0 else 0.0, math.inf),
+                           {"alpha": 0.01}),
+    "softplus": _Builtin(softplus_unit, lambda z: logistic(z), lambda p: (0.0, math.inf), {}),
+}  # fmt: skip
+
+
+def shipped_activations_dir() -> Path:
+    """The folder of shipped fitted activations (``models/activations``)."""
+    from .models import shipped_models_dir
+
+    return shipped_models_dir() / "activations"
+
+
+def _activation_dirs() -> list[Path]:
+    from .models import model_dirs
+
+    return [d / "activations" for d in model_dirs()]
+
+
+def list_activations() -> list[str]:
+    """Names accepted by :func:`get_activation`: built-ins, then shipped/user fitted ones."""
+    names = list(BUILTINS)
+    for d in _activation_dirs():
+        if d.is_dir():
+            names += sorted(p.stem for p in d.glob("*.json") if p.stem not in names)
+    return names
+
+
+def _finite_float(value: Any, what: str) -> float:
+    if isinstance(value, bool):
+        raise CurveFileError(f"activation: {what} must be a number, got {value!r}")
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise CurveFileError(f"activation: {what} must be a number, got {value!r}") from None
+    if not math.isfinite(v):
+        raise CurveFileError(f"activation: {what} must be finite, got {value!r}")
+    return v
+
+
+@dataclass(frozen=True)
+class Activation:
+    """A unit-free activation ``g(z)`` and its map back to physical units.
+
+    Attributes
+    ----------
+    form : a built-in name (:data:`BUILTINS`) or a form of :data:`biorate.forms.FORMS`.
+    params : the form's parameters, SI floats (units: see :meth:`param_units`); empty for a built-in.
+    x_scale, x_offset : input x = x_offset + x_scale*z, in ``x_unit`` (SI).
+    y_scale : output rate y = r0 + y_scale*g(z), in ``y_unit`` (SI).
+    x_unit, y_unit : unit names (``"A"``, ``"Hz"``, ...); ``"1"`` for a built-in.
+    fit : fit statistics (r2, rmse, aic, bic, stderr, ...), or None.
+    source : where the curve came from (measure, model, protocol, provenance), or None.
+    name : a short label for reports (defaults to ``form``).
+    """
+
+    form: str
+    params: dict[str, float] = field(default_factory=dict)
+    x_scale: float = 1.0
+    x_offset: float = 0.0
+    y_scale: float = 1.0
+    x_unit: str = "1"
+    y_unit: str = "1"
+    fit: dict | None = None
+    source: dict | None = None
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.form, str):
+            raise CurveFileError(f"activation: form must be a string, got {self.form!r}")
+        if not isinstance(self.params, dict):
+            raise CurveFileError("activation: params must be an object {name: number}")
+        params = {str(k): _finite_float(v, f"parameter {k}") for k, v in self.params.items()}
+        form = FORMS.get(self.form)
+        if form is not None and set(params) == set(form.params):
+            problem = form.check_params(params)
+            if problem:
+                raise CurveFileError(f"activation: {problem}")
+            fitted = True
+        elif self.form in BUILTINS:
+            b = BUILTINS[self.form]
+            unknown = set(params) - set(b.defaults)
+            if unknown:
+                expected = (
+                    f"parameters {', '.join(form.params)} (a fitted {self.form})"
+                    if form
+                    else f"only {', '.join(b.defaults) or 'no parameters'}"
+                )
+                raise CurveFileError(f"activation {self.form!r}: unexpected parameter(s) "
+                                     f"{', '.join(sorted(unknown))}; expected {expected}")  # fmt: skip
+            params = {**b.defaults, **params}
+            fitted = False
+        elif form is not None:
+            raise CurveFileError(f"activation: {form.check_params(params)}")
+        else:
+            raise UnknownActivationError(
+                f"unknown activation form {self.form!r}; built-ins: {', '.join(BUILTINS)}; "
+                f"fitted forms: {', '.join(FORMS)}"
+            )
+        object.__setattr__(self, "params", params)
+        object.__setattr__(self, "_fitted", fitted)
+        for attr in ("x_scale", "x_offset", "y_scale"):
+            object.__setattr__(self, attr, _finite_float(getattr(self, attr), attr))
+        for attr in ("x_scale", "y_scale"):
+            if getattr(self, attr) == 0:
+                raise CurveFileError(f"activation: {attr} must be non-zero")
+        for attr in ("x_unit", "y_unit"):
+            if not isinstance(getattr(self, attr), str):
+                raise CurveFileError(f"activation: {attr} must be a string")
+        if self.fit is not None and not isinstance(self.fit, dict):
+            raise CurveFileError("activation: fit must be an object or null")
+        if self.source is not None and not isinstance(self.source, dict):
+            raise CurveFileError("activation: source must be an object or null")
+        if not self.name:
+            object.__setattr__(self, "name", self.form)
+
+    # --- what the network uses --------------------------------------------------------------
+    @property
+    def is_fitted(self) -> bool:
+        """True for a fitted curve (a :mod:`biorate.forms` form), False for a built-in."""
+        return bool(self._fitted)  # type: ignore[attr-defined]
+
+    @property
+    def r0(self) -> float:
+        """Baseline rate of a fitted curve (``y_unit``); 0 for a built-in."""
+        return self.params.get("r0", 0.0) if self.is_fitted else 0.0
+
+    def __call__(self, z: np.ndarray) -> np.ndarray:
+        """g(z), elementwise; ``z`` any shape, unit-free. Returns a float array of that shape."""
+        z = np.asarray(z, dtype=float)
+        if not self.is_fitted:
+            b = BUILTINS[self.form]
+            return np.asarray(b.fn(z, **self.params), dtype=float)
+        form = FORMS[self.form]
+        return form.excess(self.x_offset + self.x_scale * z, self.params) / self.y_scale
+
+    def derivative(self, z: np.ndarray) -> np.ndarray:
+        """g'(z) = f'(x) * x_scale / y_scale, analytic, elementwise; same shape as ``z``."""
+        z = np.asarray(z, dtype=float)
+        if not self.is_fitted:
+            b = BUILTINS[self.form]
+            return np.asarray(b.grad(z, **self.params), dtype=float)
+        form = FORMS[self.form]
+        dfdx = form.derivative(self.x_offset + self.x_scale * z, self.params)
+        return dfdx * (self.x_scale / self.y_scale)
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """Range (lower, upper) of g over all z, for saturation diagnostics (may be infinite)."""
+        if not self.is_fitted:
+            return BUILTINS[self.form].range(self.params)
+        lo, hi = FORMS[self.form].excess_range(self.params)
+        a, b = lo / self.y_scale, hi / self.y_scale
+        return (min(a, b), max(a, b))
+
+    # --- physical units -------------------------------------------------------------------------
+    def to_x(self, z: np.ndarray) -> np.ndarray:
+        """Physical input x = x_offset + x_scale*z (``x_unit``, SI) for pre-activation ``z``."""
+        return self.x_offset + self.x_scale * np.asarray(z, dtype=float)
+
+    def to_z(self, x: np.ndarray) -> np.ndarray:
+        """Pre-activation z = (x - x_offset)/x_scale for physical input ``x`` (``x_unit``, SI)."""
+        return (np.asarray(x, dtype=float) - self.x_offset) / self.x_scale
+
+    def to_rate(self, g: np.ndarray) -> np.ndarray:
+        """Physical output y = r0 + y_scale*g (``y_unit``, SI) for activation values ``g``."""
+        return self.r0 + self.y_scale * np.asarray(g, dtype=float)
+
+    def physical(self, x: np.ndarray) -> np.ndarray:
+        """The curve in physical units: rate y (``y_unit``) for input x (``x_unit``), SI floats.
+
+        For a fitted activation this is the fitted f(x) itself.
+        """
+        if self.is_fitted:
+            return FORMS[self.form].value(np.asarray(x, dtype=float), self.params)
+        return self.to_rate(self(self.to_z(x)))
+
+    def param_units(self) -> dict[str, str]:
+        """Unit of each parameter (``{"x_half": "A", "r_max": "Hz", ...}``)."""
+        if self.is_fitted:
+            return FORMS[self.form].units(self.x_unit, self.y_unit)
+        return {k: "1" for k in self.params}
+
+    def describe(self) -> str:
+        """One line: the form, and for a fitted one its parameters with units and the scaling."""
+        if not self.is_fitted:
+            extra = ", ".join(f"{k}={v:g}" for k, v in self.params.items())
+            return f"{self.name}: built-in {self.form}" + (f" ({extra})" if extra else "")
+        units = self.param_units()
+        ps = ", ".join(f"{k}={v:.4g} {units[k]}" for k, v in self.params.items())
+        return (f"{self.name}: fitted {self.form} ({ps}); x = {self.x_offset:.4g} + "
+                f"{self.x_scale:.4g}*z {self.x_unit}, y = {self.r0:.4g} + {self.y_scale:.4g}*g "
+                f"{self.y_unit}")  # fmt: skip
+
+    # --- JSON ---------------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """The activation JSON of DESIGN.md (plus ``name`` and ``param_units``)."""
+        return {
+            "kind": "activation",
+            "schema": SCHEMA,
+            "name": self.name,
+            "form": self.form,
+            "params": dict(self.params),
+            "param_units": self.param_units(),
+            "x_unit": self.x_unit,
+            "y_unit": self.y_unit,
+            "x_scale": self.x_scale,
+            "x_offset": self.x_offset,
+            "y_scale": self.y_scale,
+            "fit": self.fit,
+            "source": self.source,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Activation:
+        """Inverse of :meth:`to_dict`; a malformed dict raises :class:`CurveFileError`."""
+        if not isinstance(d, dict) or d.get("kind") != "activation":
+            found = d.get("kind") if isinstance(d, dict) else type(d).__name__
+            raise CurveFileError(f"not an activation (kind = {found!r})")
+        if d.get("schema") != SCHEMA:
+            raise CurveFileError(f"activation schema {d.get('schema')!r} is not supported "
+                                 f"(this biorate reads schema {SCHEMA})")  # fmt: skip
+        if "form" not in d:
+            raise CurveFileError("activation: 'form' is missing")
+        try:
+            return cls(
+                form=d["form"], params=d.get("params") or {},
+                x_scale=d.get("x_scale", 1.0), x_offset=d.get("x_offset", 0.0),
+                y_scale=d.get("y_scale", 1.0), x_unit=d.get("x_unit", "1"),
+                y_unit=d.get("y_unit", "1"), fit=d.get("fit"), source=d.get("source"),
+                name=d.get("name") or "",
+            )  # fmt: skip
+        except UnknownActivationError as exc:
+            raise CurveFileError(str(exc)) from None
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the activation JSON atomically. Floats round-trip exactly (JSON repr)."""
+        return write_json(path, self.to_dict())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Activation:
+        """Read an activation JSON; a malformed or wrong-kind file raises :class:`CurveFileError`."""
+        data = read_json(path, kind="activation")
+        try:
+            return cls.from_dict(data)
+        except CurveFileError as exc:
+            raise CurveFileError(f"{path}: {exc}") from None
+
+    @classmethod
+    def builtin(cls, name: str, **params: float) -> Activation:
+        """A built-in activation (``Activation.builtin("leaky_relu", alpha=0.1)``)."""
+        if name not in BUILTINS:
+            raise UnknownActivationError(
+                f"unknown built-in activation {name!r}; built-ins: {', '.join(BUILTINS)}"
+            )
+        return cls(form=name, params=params)
+
+
+def get_activation(spec: str | os.PathLike | Activation) -> Activation:
+    """An :class:`Activation` from a built-in name (``"sigmoid"``), a path to an activation JSON, or
+    the name of a fitted activation in ``models/activations/`` (``"lif_noise"``; user folders named
+    by ``$BIORATE_MODELS`` are searched first, as for models).
+
+    Raises :class:`UnknownActivationError` (a :class:`FitError`) for an unknown name, and
+    :class:`CurveFileError` for a malformed file.
+    """
+    if isinstance(spec, Activation):
+        return spec
+    if not isinstance(spec, str | os.PathLike):
+        raise UnknownActivationError(
+            f"activation must be a name, a path or an Activation, got {type(spec).__name__}"
+        )
+    text = os.fspath(spec)
+    path = Path(text)
+    if text.endswith(".json") or os.sep in text or (os.altsep and os.altsep in text):
+        if not path.is_file():
+            raise UnknownActivationError(f"activation file {text} does not exist")
+        return Activation.load(path)
+    if text in BUILTINS:
+        return Activation.builtin(text)
+    for d in _activation_dirs():
+        candidate = d / f"{text}.json"
+        if candidate.is_file():
+            return Activation.load(candidate)
+    if path.is_file():
+        return Activation.load(path)
+    raise UnknownActivationError(
+        f"unknown activation {text!r}; choose one of {', '.join(list_activations())} "
+        f"or give the path to an activation JSON"
+    )

@@ -1,0 +1,525 @@
+"""Curve forms: the functions a transfer curve is fitted with.
+
+Each form is a plain function whose signature names its parameters (``sigmoid(x, x_half, width,
+r_max, r0)``, as in lmfit / ``scipy.optimize.curve_fit``), registered in :data:`FORMS` as a
+:class:`Form` that adds, side by side, everything fitting and the network need:
+
+- ``f(x, *p)``: the curve, ``x`` shape (n,) in the curve's x unit (SI), ``y`` in its y unit;
+- ``dfdx(x, *p)``: the analytic derivative with respect to x (what backpropagation uses);
+- ``jac(x, *p)``: the Jacobian with respect to the parameters, shape (n, k) (what ``curve_fit`` uses);
+- ``guess(x, y)``: starting values from the data (``curve_fit`` would otherwise start at 1);
+- ``bounds(x, y)``: parameter bounds scaled to the data;
+- ``canonical(p, x)``: ``(x_offset, x_scale, y_scale)`` that turn the fitted curve into a well-scaled
+  unit-free activation ``g(z) = (f(x_offset + x_scale*z) - r0) / y_scale`` (see
+  :mod:`biorate.activation`).
+
+Every form is ``f = r0 + h(x)``; ``h`` (the part above the baseline ``r0``) is computed directly so
+that ``f - r0`` never loses precision to cancellation. All forms are written to be numerically
+stable for any finite input: exponentials are taken of non-positive arguments only, clipped so that
+they never underflow (no floating-point warnings even under ``np.errstate(all="raise")``).
+
+Parameter names and units (``x`` = the curve's x unit, ``y`` = its y unit):
+
+=================  ======================================================  =======================
+form               equation                                                parameters
+=================  ======================================================  =======================
+sigmoid            r0 + r_max / (1 + exp(-(x - x_half)/width))             x_half, width [x];
+                                                                           r_max, r0 [y]
+tanh               r0 + r_max * 0.5 * (1 + tanh((x - x_half)/width))       as sigmoid
+erf                r0 + r_max * 0.5 * (1 + erf((x - x_half)/width))        as sigmoid
+hill               r0 + r_max * x^n / (x^n + x_half^n)   (x > 0; else r0)  x_half [x]; n [1];
+                   (Naka & Rushton 1966, doi:10.1113/jphysiol.1966.sp007992)  r_max, r0 [y]
+softplus           r0 + gain * width * log(1 + exp((x - x_th)/width))      x_th, width [x];
+                                                                           gain [y/x]; r0 [y]
+threshold_linear   r0 + gain * max(0, x - x_th)                            x_th [x]; gain [y/x];
+                                                                           r0 [y]
+=================  ======================================================  =======================
+
+SciPy is needed only by the ``erf`` form (``scipy.special.erf``), imported when it is first used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import FitError
+
+__all__ = [
+    "Form",
+    "FORMS",
+    "get_form",
+    "logistic",
+    "logistic_prime",
+    "softplus_unit",
+    "sigmoid",
+    "tanh",
+    "erf",
+    "hill",
+    "softplus",
+    "threshold_linear",
+]
+
+# exp(-600) = 2.6e-261: far above the smallest normal double (2.2e-308), so that exp(-a), and its
+# product with any rate or 1/width a curve can have, never underflows (which would raise under
+# np.errstate(all="raise")); anything smaller than 1e-261 is zero for every purpose here.
+_EXP_CLIP = 600.0
+_LN3 = float(np.log(3.0))
+
+
+def _exp_neg(a: np.ndarray) -> np.ndarray:
+    """exp(-a) for a >= 0, clipped so that it never underflows."""
+    return np.exp(-np.minimum(a, _EXP_CLIP))
+
+
+def logistic(u: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-u)), stable for any finite u (only exp of -|u| is taken)."""
+    u = np.asarray(u, dtype=float)
+    e = _exp_neg(np.abs(u))
+    return np.where(u >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def logistic_prime(u: np.ndarray) -> np.ndarray:
+    """d logistic / du = logistic(u) * (1 - logistic(u)) = e / (1 + e)^2 with e = exp(-|u|)."""
+    e = _exp_neg(np.abs(np.asarray(u, dtype=float)))
+    return e / (1.0 + e) ** 2
+
+
+def softplus_unit(u: np.ndarray) -> np.ndarray:
+    """log(1 + exp(u)) = max(u, 0) + log1p(exp(-|u|)), stable for any finite u."""
+    u = np.asarray(u, dtype=float)
+    return np.maximum(u, 0.0) + np.log1p(_exp_neg(np.abs(u)))
+
+
+def _erf(u: np.ndarray) -> np.ndarray:
+    from scipy.special import erf as _scipy_erf
+
+    # erf(±6) = ±1 to double precision; clipping keeps scipy's internal exp(-u^2) from underflowing
+    return _scipy_erf(np.clip(u, -6.0, 6.0))
+
+
+def _erfc(u: np.ndarray) -> np.ndarray:
+    from scipy.special import erfc as _scipy_erfc
+
+    # erfc(25) = 8e-274 (still a normal double), erfc(-25) = 2: the clip changes nothing visible
+    return _scipy_erfc(np.clip(u, -25.0, 25.0))
+
+
+def _gauss(u: np.ndarray) -> np.ndarray:
+    """exp(-u^2), clipped so that it never underflows."""
+    return _exp_neg(np.minimum(np.square(u), _EXP_CLIP))
+
+
+# --- the forms as plain functions -------------------------------------------------------------
+# Each has the excess h = f - r0 (prefix _h_), its x-derivative (_d_) and its parameter Jacobian
+# (_j_, columns in the order of the signature).
+
+
+def sigmoid(x, x_half, width, r_max, r0):
+    """Logistic curve: r0 + r_max / (1 + exp(-(x - x_half)/width))."""
+    return r0 + _h_sigmoid(x, x_half, width, r_max)
+
+
+def _h_sigmoid(x, x_half, width, r_max):
+    return r_max * logistic((np.asarray(x, dtype=float) - x_half) / width)
+
+
+def _d_sigmoid(x, x_half, width, r_max, r0=0.0):
+    return r_max / width * logistic_prime((np.asarray(x, dtype=float) - x_half) / width)
+
+
+def _j_sigmoid(x, x_half, width, r_max, r0):
+    u = (np.asarray(x, dtype=float) - x_half) / width
+    dp = logistic_prime(u)
+    return np.column_stack(
+        [-r_max * dp / width, -r_max * dp * u / width, logistic(u), np.ones_like(u)]
+    )
+
+
+def tanh(x, x_half, width, r_max, r0):
+    """Hyperbolic-tangent curve: r0 + r_max * 0.5 * (1 + tanh((x - x_half)/width)).
+
+    The same family as :func:`sigmoid` with twice the width (0.5*(1 + tanh(u)) = logistic(2u)),
+    which is also how it is computed: 1 + tanh(u) would cancel for u << 0.
+    """
+    return r0 + _h_tanh(x, x_half, width, r_max)
+
+
+def _h_tanh(x, x_half, width, r_max):
+    return r_max * logistic(2.0 * (np.asarray(x, dtype=float) - x_half) / width)
+
+
+def _d_tanh(x, x_half, width, r_max, r0=0.0):
+    return 2.0 * r_max / width * logistic_prime(2.0 * (np.asarray(x, dtype=float) - x_half) / width)
+
+
+def _j_tanh(x, x_half, width, r_max, r0):
+    u = (np.asarray(x, dtype=float) - x_half) / width
+    dp = logistic_prime(2.0 * u)
+    return np.column_stack(
+        [-2.0 * r_max * dp / width, -2.0 * r_max * dp * u / width, logistic(2.0 * u),
+         np.ones_like(u)]
+    )  # fmt: skip
+
+
+def erf(x, x_half, width, r_max, r0):
+    """Error-function (Gaussian cumulative) curve: r0 + r_max * 0.5 * (1 + erf((x - x_half)/width)).
+
+    Computed as r_max * 0.5 * erfc(-(x - x_half)/width), which does not cancel for x << x_half.
+    """
+    return r0 + _h_erf(x, x_half, width, r_max)
+
+
+def _h_erf(x, x_half, width, r_max):
+    return r_max * 0.5 * _erfc(-(np.asarray(x, dtype=float) - x_half) / width)
+
+
+def _d_erf(x, x_half, width, r_max, r0=0.0):
+    u = (np.asarray(x, dtype=float) - x_half) / width
+    return r_max / (width * np.sqrt(np.pi)) * _gauss(u)
+
+
+def _j_erf(x, x_half, width, r_max, r0):
+    u = (np.asarray(x, dtype=float) - x_half) / width
+    dh_du = r_max / np.sqrt(np.pi) * _gauss(u)
+    return np.column_stack([-dh_du / width, -dh_du * u / width, 0.5 * _erfc(-u), np.ones_like(u)])
+
+
+def _hill_v(x, x_half, n):
+    """(v, positive) with v = n*log(x/x_half) where x > 0; x^n/(x^n + x_half^n) = logistic(v)."""
+    x = np.asarray(x, dtype=float)
+    pos = x > 0
+    # log of a safe positive stand-in where x <= 0, so that no log(0) warning is raised
+    v = n * np.log(np.where(pos, x, x_half) / x_half)
+    return v, pos
+
+
+def hill(x, x_half, n, r_max, r0):
+    """Hill / Naka-Rushton curve: r0 + r_max * x^n / (x^n + x_half^n) for x > 0, r0 for x <= 0.
+
+    Computed as r0 + r_max * logistic(n * log(x / x_half)), which neither overflows for large x
+    nor for large n.
+    """
+    return r0 + _h_hill(x, x_half, n, r_max)
+
+
+def _h_hill(x, x_half, n, r_max):
+    v, pos = _hill_v(x, x_half, n)
+    return np.where(pos, r_max * logistic(v), 0.0)
+
+
+def _d_hill(x, x_half, n, r_max, r0=0.0):
+    v, pos = _hill_v(x, x_half, n)
+    x = np.asarray(x, dtype=float)
+    # d/dx logistic(n log(x/c)) = logistic'(v) * n / x
+    return np.where(pos, r_max * n * logistic_prime(v) / np.where(pos, x, 1.0), 0.0)
+
+
+def _j_hill(x, x_half, n, r_max, r0):
+    v, pos = _hill_v(x, x_half, n)
+    dp = np.where(pos, logistic_prime(v), 0.0)
+    log_ratio = np.where(pos, v / n, 0.0)
+    return np.column_stack(
+        [-r_max * dp * n / x_half, r_max * dp * log_ratio, np.where(pos, logistic(v), 0.0),
+         np.ones_like(v)]
+    )  # fmt: skip
+
+
+def softplus(x, x_th, width, gain, r0):
+    """Smoothed threshold-linear curve: r0 + gain * width * log(1 + exp((x - x_th)/width)).
+
+    Far above ``x_th`` it is the line r0 + gain*(x - x_th); ``width`` is how sharply it bends.
+    """
+    return r0 + _h_softplus(x, x_th, width, gain)
+
+
+def _h_softplus(x, x_th, width, gain):
+    return gain * width * softplus_unit((np.asarray(x, dtype=float) - x_th) / width)
+
+
+def _d_softplus(x, x_th, width, gain, r0=0.0):
+    return gain * logistic((np.asarray(x, dtype=float) - x_th) / width)
+
+
+def _j_softplus(x, x_th, width, gain, r0):
+    u = (np.asarray(x, dtype=float) - x_th) / width
+    s, sp = logistic(u), softplus_unit(u)
+    return np.column_stack([-gain * s, gain * (sp - u * s), width * sp, np.ones_like(u)])
+
+
+def threshold_linear(x, x_th, gain, r0):
+    """Threshold-linear (rectified linear) curve: r0 + gain * max(0, x - x_th)."""
+    return r0 + _h_threshold_linear(x, x_th, gain)
+
+
+def _h_threshold_linear(x, x_th, gain):
+    return gain * np.maximum(np.asarray(x, dtype=float) - x_th, 0.0)
+
+
+def _d_threshold_linear(x, x_th, gain, r0=0.0):
+    # the kink at x == x_th gets slope 0 (the one-sided derivative from below), like relu
+    return np.where(np.asarray(x, dtype=float) > x_th, gain, 0.0)
+
+
+def _j_threshold_linear(x, x_th, gain, r0):
+    x = np.asarray(x, dtype=float)
+    above = x > x_th
+    return np.column_stack(
+        [np.where(above, -gain, 0.0), np.maximum(x - x_th, 0.0), np.ones_like(x)]
+    )
+
+
+# --- starting values and bounds from the data -------------------------------------------------
+
+
+def _data_scales(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float, float]:
+    """(xmin, xmax, xr, ymin, yr): ranges used to scale guesses and bounds."""
+    xmin, xmax = float(np.min(x)), float(np.max(x))
+    ymin, ymax = float(np.min(y)), float(np.max(y))
+    xr = xmax - xmin or (abs(xmax) or 1.0)
+    yr = ymax - ymin or (abs(ymax) or 1.0)
+    return xmin, xmax, xr, ymin, yr
+
+
+def _direction(x: np.ndarray, y: np.ndarray) -> float:
+    """+1 for an increasing curve, -1 for a decreasing one (sign of the x-y covariance)."""
+    c = float(np.sum((x - x.mean()) * (y - y.mean())))
+    return -1.0 if c < 0 else 1.0
+
+
+def _x_at_fraction(x: np.ndarray, y: np.ndarray, q: float, sign: float) -> float:
+    """The x at which the curve (oriented by ``sign``) first reaches fraction q of its range,
+    interpolated linearly between samples (x sorted ascending)."""
+    order = np.argsort(x)
+    xs, ys = x[order], sign * y[order]
+    lo, hi = ys.min(), ys.max()
+    frac = (ys - lo) / (hi - lo) if hi > lo else np.zeros_like(ys)
+    # running maximum makes noisy data monotone, so "first reaches" is well defined
+    frac = np.maximum.accumulate(frac)
+    i = int(np.searchsorted(frac, q))
+    if i <= 0:
+        return float(xs[0])
+    if i >= xs.size:
+        return float(xs[-1])
+    f0, f1 = frac[i - 1], frac[i]
+    t = 0.0 if f1 == f0 else (q - f0) / (f1 - f0)
+    return float(xs[i - 1] + t * (xs[i] - xs[i - 1]))
+
+
+def _guess_step(x, y, unit_width: float) -> dict[str, float]:
+    """Guess for sigmoid-like forms; ``unit_width`` = (x75 - x25) / width for that form."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    _, _, xr, ymin, yr = _data_scales(x, y)
+    sign = _direction(x, y)
+    x25, x50, x75 = (_x_at_fraction(x, y, q, sign) for q in (0.25, 0.5, 0.75))
+    width = max((x75 - x25) / unit_width, 1e-2 * xr)
+    r_max = sign * yr
+    r0 = ymin if sign > 0 else ymin + yr
+    return {"x_half": x50, "width": width, "r_max": r_max, "r0": r0}
+
+
+def _bounds_step(x, y) -> dict[str, tuple[float, float]]:
+    xmin, xmax, xr, ymin, yr = _data_scales(np.asarray(x, float), np.asarray(y, float))
+    return {
+        "x_half": (xmin - 10 * xr, xmax + 10 * xr),
+        "width": (1e-4 * xr, 100 * xr),
+        "r_max": (-100 * yr, 100 * yr),
+        "r0": (ymin - 100 * yr, ymin + 101 * yr),
+    }
+
+
+def _guess_line(x, y) -> dict[str, float]:
+    """Guess for threshold-like forms: a line through the upper half of the curve, its
+    intersection with the baseline is the threshold."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    xmin, xmax, xr, ymin, yr = _data_scales(x, y)
+    sign = _direction(x, y)
+    r0 = ymin if sign > 0 else ymin + yr
+    upper = sign * (y - r0) >= 0.5 * yr
+    if np.count_nonzero(upper) >= 2 and np.ptp(x[upper]) > 0:
+        gain, intercept = np.polyfit(x[upper], y[upper], 1)
+    else:
+        gain, intercept = sign * yr / xr, r0 - sign * yr / xr * xmin
+    gain = float(gain) if gain != 0 else sign * yr / xr
+    x_th = float(np.clip((r0 - intercept) / gain, xmin - xr, xmax))
+    return {"x_th": x_th, "gain": gain, "r0": r0}
+
+
+def _bounds_line(x, y) -> dict[str, tuple[float, float]]:
+    xmin, xmax, xr, ymin, yr = _data_scales(np.asarray(x, float), np.asarray(y, float))
+    g = 1e3 * yr / xr
+    return {
+        "x_th": (xmin - 10 * xr, xmax + 10 * xr),
+        "width": (1e-4 * xr, 100 * xr),
+        "gain": (-g, g),
+        "r0": (ymin - 100 * yr, ymin + 101 * yr),
+    }
+
+
+def _guess_softplus(x, y) -> dict[str, float]:
+    g = _guess_line(x, y)
+    _, _, xr, _, _ = _data_scales(np.asarray(x, float), np.asarray(y, float))
+    return {"x_th": g["x_th"], "width": 0.05 * xr, "gain": g["gain"], "r0": g["r0"]}
+
+
+def _guess_hill(x, y) -> dict[str, float]:
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    g = _guess_step(x, y, 1.0)
+    xmax = float(np.max(x))
+    x_half = g["x_half"] if g["x_half"] > 0 else 0.5 * xmax
+    return {"x_half": x_half, "n": 2.0, "r_max": g["r_max"], "r0": g["r0"]}
+
+
+def _bounds_hill(x, y) -> dict[str, tuple[float, float]]:
+    x = np.asarray(x, float)
+    b = _bounds_step(x, y)
+    xmax = float(np.max(x))
+    if xmax <= 0:
+        raise FitError("form 'hill' needs positive x values (it is defined for x > 0)")
+    return {"x_half": (1e-6 * xmax, 100 * xmax), "n": (0.1, 50.0), "r_max": b["r_max"],
+            "r0": b["r0"]}  # fmt: skip
+
+
+# --- canonical scaling: how the network sees each fitted form ---------------------------------
+
+
+def _canon_step(p: dict, x: np.ndarray | None) -> tuple[float, float, float]:
+    # g(z) = logistic(z) for sigmoid, 0.5*(1+tanh z) for tanh, 0.5*(1+erf z) for erf
+    return p["x_half"], p["width"], p["r_max"]
+
+
+def _canon_hill(p: dict, x: np.ndarray | None) -> tuple[float, float, float]:
+    # z = x / x_half, g(z) = z^n / (1 + z^n) for z > 0: no input -> no output, g(1) = 1/2
+    return 0.0, p["x_half"], p["r_max"]
+
+
+def _canon_softplus(p: dict, x: np.ndarray | None) -> tuple[float, float, float]:
+    # g(z) = log(1 + exp(z)): the unit softplus
+    return p["x_th"], p["width"], p["gain"] * p["width"]
+
+
+def _canon_threshold_linear(p: dict, x: np.ndarray | None) -> tuple[float, float, float]:
+    # g(z) = max(0, z), and z = 1 at the top of the measured input range (any scale would do for a
+    # rectifier; this one keeps the measured range at z in about [-1, 1])
+    span = float(np.max(x)) - p["x_th"] if x is not None and x.size else 0.0
+    if not span > 0:
+        span = abs(p["x_th"]) or 1.0
+    return p["x_th"], span, p["gain"] * span
+
+
+@dataclass(frozen=True)
+class Form:
+    """A fitted-curve form: the function, its derivatives, guesses, bounds and canonical scaling.
+
+    ``kinds`` gives each parameter's unit kind: ``"x"`` (the curve's x unit), ``"y"`` (its y unit),
+    ``"y/x"`` or ``"1"`` (dimensionless).
+    """
+
+    name: str
+    params: tuple[str, ...]
+    kinds: tuple[str, ...]
+    equation: str
+    f: Callable[..., np.ndarray]
+    h: Callable[..., np.ndarray]  # f - r0, from all parameters but r0
+    dfdx: Callable[..., np.ndarray]
+    jac: Callable[..., np.ndarray]
+    _guess: Callable[[np.ndarray, np.ndarray], dict]
+    _bounds: Callable[[np.ndarray, np.ndarray], dict]
+    canonical: Callable[[dict, np.ndarray | None], tuple[float, float, float]]
+    saturating: bool  # True: f runs from r0 to r0 + r_max; False: unbounded above
+
+    @property
+    def k(self) -> int:
+        """Number of parameters."""
+        return len(self.params)
+
+    def guess(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+        """Starting values ``{name: value}`` for data ``x``, ``y`` (shape (n,) each)."""
+        return {k: float(v) for k, v in self._guess(x, y).items()}
+
+    def bounds(self, x: np.ndarray, y: np.ndarray) -> dict[str, tuple[float, float]]:
+        """Bounds ``{name: (lower, upper)}`` scaled to the data."""
+        b = self._bounds(x, y)
+        return {k: (float(b[k][0]), float(b[k][1])) for k in self.params}
+
+    def units(self, x_unit: str, y_unit: str) -> dict[str, str]:
+        """Each parameter's unit for a curve in ``x_unit``, ``y_unit``."""
+        table = {"x": x_unit, "y": y_unit, "y/x": f"{y_unit}/{x_unit}", "1": "1"}
+        return {p: table[k] for p, k in zip(self.params, self.kinds, strict=True)}
+
+    def excess(self, x: np.ndarray, p: dict) -> np.ndarray:
+        """f(x) - r0, computed without cancellation."""
+        return self.h(x, *(p[k] for k in self.params if k != "r0"))
+
+    def value(self, x: np.ndarray, p: dict) -> np.ndarray:
+        return self.f(x, *(p[k] for k in self.params))
+
+    def derivative(self, x: np.ndarray, p: dict) -> np.ndarray:
+        return self.dfdx(x, *(p[k] for k in self.params))
+
+    def excess_range(self, p: dict) -> tuple[float, float]:
+        """Range of f - r0 over all x: (0, r_max) for saturating forms, (0, ±inf) otherwise."""
+        if self.saturating:
+            top = p["r_max"]
+        else:
+            top = np.inf if p["gain"] >= 0 else -np.inf
+        return (min(0.0, top), max(0.0, top))
+
+    def check_params(self, p: dict) -> str | None:
+        """A message if ``p`` is not a valid parameter set for this form, else None."""
+        if set(p) != set(self.params):
+            return (f"form {self.name!r} takes parameters {', '.join(self.params)}; "
+                    f"got {', '.join(sorted(p)) or 'none'}")  # fmt: skip
+        for k in self.params:
+            if not np.isfinite(p[k]):
+                return f"form {self.name!r}: parameter {k} = {p[k]} is not finite"
+        for k in ("width", "x_half" if self.name == "hill" else "", "n"):
+            if k in p and not p[k] > 0:
+                return f"form {self.name!r}: parameter {k} must be positive, got {p[k]}"
+        return None
+
+
+FORMS: dict[str, Form] = {
+    "sigmoid": Form(
+        "sigmoid", ("x_half", "width", "r_max", "r0"), ("x", "x", "y", "y"),
+        "r0 + r_max / (1 + exp(-(x - x_half)/width))", sigmoid, _h_sigmoid, _d_sigmoid,
+        _j_sigmoid, lambda x, y: _guess_step(x, y, 2 * _LN3), _bounds_step, _canon_step, True,
+    ),
+    "tanh": Form(
+        "tanh", ("x_half", "width", "r_max", "r0"), ("x", "x", "y", "y"),
+        "r0 + r_max * 0.5 * (1 + tanh((x - x_half)/width))", tanh, _h_tanh, _d_tanh, _j_tanh,
+        lambda x, y: _guess_step(x, y, _LN3), _bounds_step, _canon_step, True,
+    ),
+    "erf": Form(
+        "erf", ("x_half", "width", "r_max", "r0"), ("x", "x", "y", "y"),
+        "r0 + r_max * 0.5 * (1 + erf((x - x_half)/width))", erf, _h_erf, _d_erf, _j_erf,
+        # 0.5*(1 + erf(u)) = 0.75 at u = 0.476936
+        lambda x, y: _guess_step(x, y, 2 * 0.4769362762044699), _bounds_step, _canon_step, True,
+    ),
+    "hill": Form(
+        "hill", ("x_half", "n", "r_max", "r0"), ("x", "1", "y", "y"),
+        "r0 + r_max * x^n / (x^n + x_half^n)  (x > 0)", hill, _h_hill, _d_hill, _j_hill,
+        _guess_hill, _bounds_hill, _canon_hill, True,
+    ),
+    "softplus": Form(
+        "softplus", ("x_th", "width", "gain", "r0"), ("x", "x", "y/x", "y"),
+        "r0 + gain * width * log(1 + exp((x - x_th)/width))", softplus, _h_softplus,
+        _d_softplus, _j_softplus, _guess_softplus, _bounds_line, _canon_softplus, False,
+    ),
+    "threshold_linear": Form(
+        "threshold_linear", ("x_th", "gain", "r0"), ("x", "y/x", "y"),
+        "r0 + gain * max(0, x - x_th)", threshold_linear, _h_threshold_linear,
+        _d_threshold_linear, _j_threshold_linear, _guess_line, _bounds_line,
+        _canon_threshold_linear, False,
+    ),
+}  # fmt: skip
+
+
+def get_form(name: str) -> Form:
+    """The :class:`Form` called ``name``; an unknown name raises :class:`FitError`."""
+    try:
+        return FORMS[name]
+    except (KeyError, TypeError):
+        raise FitError(f"unknown form {name!r}; known forms: {', '.join(FORMS)}") from None
