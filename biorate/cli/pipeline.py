@@ -1,0 +1,33 @@
+"""``biorate pipeline``: the main job, end to end."""
+
+from __future__ import annotations
+
+import argparse
+
+from .common import add_quiet
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "pipeline", help="the main job end to end: curves, fits, nets, spikes, report"
+    )
+    p.add_argument("--out", default="biorate_out", help="output folder (default biorate_out)")
+    p.add_argument("--quick", action="store_true", help="short protocol (under 3 minutes)")
+    p.add_argument("--seed", type=int, default=1, help="random seed of every stage (default 1)")
+    p.add_argument(
+        "--target",
+        default="auto",
+        choices=["auto", "cython", "numpy"],
+        help="Brian2 code generation target",
+    )
+    add_quiet(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..pipeline import run_pipeline
+
+    run_pipeline(
+        args.out, quick=args.quick, progress=not args.quiet, target=args.target, seed=args.seed
+    )
+    return 0
