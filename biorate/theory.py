@@ -492,6 +492,10 @@ def release(model: Model | str, rate: Any, *, command: str | None = None) -> Tra
     TransferCurve, measure "release", x in Hz, y the fraction of the pool released per second (1/s).
     """
     model = _model(model, "synapse")
+    if "U" not in model.params or "tau_rec" not in model.params:
+        raise ModelError(
+            f"no Tsodyks-Markram theory for model {model.name!r} (needs U and tau_rec)"
+        )
     x = to_si_array(rate, FREQUENCY, "rate")
     if np.any(x < 0):
         raise ProtocolError("rate must not be negative")

@@ -1,0 +1,87 @@
+"""``biorate theory fi|release``: analytic transfer curves, saved as the same JSON as a measurement."""
+
+from __future__ import annotations
+
+import argparse
+
+from .common import command_line, parse_set
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="NAME=VALUE",
+        help="change a model parameter (repeatable), e.g. tau_m=15ms",
+    )
+    p.add_argument("-o", "--output", required=True, help="output TransferCurve JSON")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "theory", help="analytic transfer curve (LIF rate, Siegert, Tsodyks-Markram)"
+    )
+    s = p.add_subparsers(dest="measure", metavar="MEASURE", required=True, parser_class=type(p))
+
+    fi = s.add_parser("fi", help="LIF firing rate: closed form, Siegert formula, or dt-corrected")
+    fi.add_argument("--model", default="lif", help="neuron model name or .toml path (default lif)")
+    fi.add_argument("--drive", default="current", choices=["current", "poisson"])
+    fi.add_argument(
+        "--current", default=None, help="START:STOP:COUNT, e.g. 0nA:0.5nA:51 (drive current)"
+    )
+    fi.add_argument(
+        "--rate", default=None, help="rate per Poisson input, e.g. 0Hz:30Hz:31 (drive poisson)"
+    )
+    fi.add_argument(
+        "--sigma", default="0mV", help="free-membrane noise std, e.g. 2mV (default 0mV)"
+    )
+    fi.add_argument("--bias", default="0nA", help="constant current with --drive poisson")
+    fi.add_argument(
+        "--dt",
+        default=None,
+        help="predict Brian2's Euler integration at this step, e.g. 0.1ms (default: continuous)",
+    )
+    _common(fi)
+    fi.set_defaults(func=run_fi)
+
+    rel = s.add_parser("release", help="Tsodyks-Markram steady-state release rate")
+    rel.add_argument("--model", default="tm_release", help="synapse model name or .toml path")
+    rel.add_argument("--rate", default="1Hz:100Hz:20", help="presynaptic rates, START:STOP:COUNT")
+    _common(rel)
+    rel.set_defaults(func=run_release)
+
+
+def run_fi(args: argparse.Namespace) -> int:
+    from ..errors import ProtocolError
+    from ..models import load_model
+    from ..theory import fi
+
+    model = load_model(args.model, args.models, kind="neuron").with_params(**parse_set(args.set))
+    if args.drive == "current" and not args.current:
+        raise ProtocolError("--drive current needs --current START:STOP:COUNT, e.g. 0nA:0.5nA:51")
+    if args.drive == "poisson" and not args.rate:
+        raise ProtocolError("--drive poisson needs --rate START:STOP:COUNT, e.g. 0Hz:30Hz:31")
+    if args.drive == "current" and args.rate:
+        raise ProtocolError("--rate goes with --drive poisson; use --current for --drive current")
+    if args.drive == "poisson" and args.current:
+        raise ProtocolError("--current goes with --drive current; use --bias with --drive poisson")
+    curve = fi(
+        model,
+        current=args.current if args.drive == "current" else None,
+        rate=args.rate if args.drive == "poisson" else None,
+        sigma=args.sigma, drive=args.drive, bias=args.bias, dt=args.dt, command=command_line(),
+    )  # fmt: skip
+    curve.save(args.output)
+    print(f"wrote {args.output}")
+    return 0
+
+
+def run_release(args: argparse.Namespace) -> int:
+    from ..models import load_model
+    from ..theory import release
+
+    model = load_model(args.model, args.models, kind="synapse").with_params(**parse_set(args.set))
+    curve = release(model, args.rate, command=command_line())
+    curve.save(args.output)
+    print(f"wrote {args.output}")
+    return 0
