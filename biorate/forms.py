@@ -109,7 +109,7 @@ def _erfc(u: np.ndarray) -> np.ndarray:
 
 def _gauss(u: np.ndarray) -> np.ndarray:
     """exp(-u^2), clipped so that it never underflows."""
-    return _exp_neg(np.minimum(np.square(u), _EXP_CLIP))
+    return _exp_neg(np.square(np.minimum(np.abs(u), 30.0)))  # 30^2 > _EXP_CLIP: same result
 
 
 # --- the forms as plain functions -------------------------------------------------------------
@@ -213,8 +213,12 @@ def _h_hill(x, x_half, n, r_max):
 def _d_hill(x, x_half, n, r_max, r0=0.0):
     v, pos = _hill_v(x, x_half, n)
     x = np.asarray(x, dtype=float)
-    # d/dx logistic(n log(x/c)) = logistic'(v) * n / x
-    return np.where(pos, r_max * n * logistic_prime(v) / np.where(pos, x, 1.0), 0.0)
+    # d/dx logistic(n log(x/c)) = logistic'(v) * n / x, evaluated in log space: logistic'(v) alone
+    # may be tiny (x >> c) or x tiny (x << c), and their ratio must neither underflow nor overflow
+    a = np.abs(v)
+    log_lp = -a - 2.0 * np.log1p(_exp_neg(a))  # log(e / (1 + e)^2), e = exp(-|v|)
+    expo = np.clip(log_lp - np.log(np.where(pos, x, 1.0)), -_EXP_CLIP, _EXP_CLIP)
+    return np.where(pos, r_max * n * np.exp(expo), 0.0)
 
 
 def _j_hill(x, x_half, n, r_max, r0):

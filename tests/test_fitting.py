@@ -1,0 +1,227 @@
+"""Fitting: parameters recovered within their standard errors, honest 95 % intervals, the
+sigmoid/tanh identity, model selection, poor-fit flags, export to an activation, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from biorate.activation import Activation
+from biorate.curve import TransferCurve
+from biorate.errors import CurveFileError, FitError
+from biorate.fitting import fit, sem_floor
+from biorate.forms import FORMS
+
+X = np.linspace(0.0, 5e-10, 50)  # 0 to 0.5 nA, as an f-I curve
+TRUE = {
+    "sigmoid": {"x_half": 2.2e-10, "width": 3e-11, "r_max": 80.0, "r0": 2.0},
+    "tanh": {"x_half": 2.2e-10, "width": 6e-11, "r_max": 80.0, "r0": 2.0},
+    "erf": {"x_half": 2.2e-10, "width": 5e-11, "r_max": 80.0, "r0": 2.0},
+    "hill": {"x_half": 2.2e-10, "n": 4.0, "r_max": 80.0, "r0": 2.0},
+    "softplus": {"x_th": 1.5e-10, "width": 2e-11, "gain": 2.5e11, "r0": 1.0},
+    "threshold_linear": {"x_th": 1.5e-10, "gain": 2.5e11, "r0": 1.0},
+}
+NOISE = 1.5  # Hz, standard deviation of the synthetic noise, also given as the SEM
+
+
+def synthetic(form: str, seed: int, noise: float = NOISE, x: np.ndarray = X) -> TransferCurve:
+    rng = np.random.default_rng(seed)
+    y = FORMS[form].value(x, TRUE[form]) + rng.normal(0.0, noise, x.size)
+    return TransferCurve("fi", x, y, "A", "Hz", y_sem=np.full(x.size, noise),
+                         model={"name": "synthetic"})  # fmt: skip
+
+
+@pytest.mark.parametrize("form", list(TRUE))
+def test_parameters_recovered_within_3_stderr(form):
+    for seed in range(3):
+        result = fit(synthetic(form, seed), form)
+        assert result.ok, result.report()
+        assert result.weighted and result.n == 50 and result.k == len(TRUE[form])
+        for k, v in TRUE[form].items():
+            err = result.stderr[k]
+            assert 0 < err < np.inf
+            assert abs(result.params[k] - v) < 3 * err, (form, seed, k, result.params[k], v, err)
+        assert 0.5 < result.redchi < 1.6  # the SEMs are the true noise
+
+
+@pytest.mark.parametrize("form", ["sigmoid", "hill"])
+def test_confidence_intervals_are_honest(form):
+    """Over 200 seeds the 95 % intervals (± 1.96 standard errors) cover the truth 90-99 % of times."""
+    hits = {k: 0 for k in TRUE[form]}
+    n = 200
+    for seed in range(n):
+        result = fit(synthetic(form, 1000 + seed), form)
+        for k, v in TRUE[form].items():
+            hits[k] += abs(result.params[k] - v) <= 1.96 * result.stderr[k]
+    coverage = {k: h / n for k, h in hits.items()}
+    for c in coverage.values():
+        assert 0.90 <= c <= 0.99, coverage
+
+
+def test_bootstrap_intervals_agree_with_stderr():
+    result = fit(synthetic("sigmoid", 7), "sigmoid", bootstrap=300, seed=3)
+    assert result.bootstrap >= 290
+    again = fit(synthetic("sigmoid", 7), "sigmoid", bootstrap=300, seed=3)
+    assert again.ci == result.ci  # seeded: reproducible
+    for k in TRUE["sigmoid"]:
+        lo, hi = result.ci[k]
+        assert lo < result.params[k] < hi
+        # a percentile interval from resampled residuals is about ± 1.96 standard errors wide
+        assert 0.6 < (hi - lo) / (2 * 1.96 * result.stderr[k]) < 1.5, k
+    assert "bootstrap resamples" in result.report()
+
+
+def test_tanh_width_is_twice_the_sigmoid_width():
+    curve = synthetic("sigmoid", 11)
+    s, t = fit(curve, "sigmoid"), fit(curve, "tanh")
+    assert t.params["width"] == pytest.approx(2 * s.params["width"], rel=1e-6)
+    for k in ("x_half", "r_max", "r0"):
+        assert t.params[k] == pytest.approx(s.params[k], rel=1e-6)
+    assert t.aic == pytest.approx(s.aic, abs=1e-6)
+    assert t.bic == pytest.approx(s.bic, abs=1e-6)
+    assert t.stderr["width"] == pytest.approx(2 * s.stderr["width"], rel=1e-4)
+
+
+def test_auto_picks_by_aic_and_keeps_every_form():
+    curve = synthetic("hill", 5, noise=0.5)
+    result = fit(curve, "auto")
+    assert result.selection == "auto"
+    assert {c["form"] for c in result.candidates} == set(FORMS)
+    aics = {c["form"]: c["aic"] for c in result.candidates}
+    assert result.form == min(aics, key=aics.get) == "hill"
+    assert all(c["bic"] is not None for c in result.candidates)
+    text = result.report()
+    for name in FORMS:
+        assert name in text
+    assert "<- chosen" in text
+
+
+def test_statistics_by_hand():
+    curve = synthetic("sigmoid", 2)
+    r = fit(curve, "sigmoid")
+    f = r.predict(curve.x)
+    chi2 = np.sum(((curve.y - f) / NOISE) ** 2)
+    assert r.chi2 == pytest.approx(chi2, rel=1e-12)
+    assert r.redchi == pytest.approx(chi2 / 46, rel=1e-12)
+    assert r.rmse == pytest.approx(np.sqrt(np.mean((curve.y - f) ** 2)), rel=1e-12)
+    tss = np.sum((curve.y - curve.y.mean()) ** 2)
+    assert r.r2 == pytest.approx(1 - np.sum((curve.y - f) ** 2) / tss, rel=1e-12)
+    assert r.aic == pytest.approx(50 * np.log(chi2 / 50) + 8, rel=1e-12)
+    assert r.bic == pytest.approx(50 * np.log(chi2 / 50) + 4 * np.log(50), rel=1e-12)
+    # the optimum: the weighted gradient vanishes
+    jac = FORMS["sigmoid"].jac(curve.x, *r.params.values())
+    scale = np.array([1e-10, 1e-10, 1.0, 1.0])  # gradient in parameter units of order one
+    grad = (jac * scale).T @ ((curve.y - f) / NOISE**2)
+    assert np.all(np.abs(grad) < 1e-6 * np.sqrt(chi2) * np.abs(jac * scale).sum(axis=0).max())
+
+
+def test_unweighted_theory_curve():
+    from biorate import theory
+
+    curve = theory.fi("lif", current="0nA:0.5nA:41", sigma="2 mV")
+    result = fit(curve, "auto")
+    assert not result.weighted and result.floor is None
+    assert result.r2 > 0.99 and result.ok
+    assert np.all(np.isfinite(list(result.stderr.values())))
+
+
+def test_sem_floor_keeps_silent_levels_finite():
+    y = FORMS["sigmoid"].value(X, TRUE["sigmoid"])
+    sem = np.where(y < 3, 0.0, 1.0)  # silent levels: all trials gave zero spikes
+    curve = TransferCurve("fi", X, y, "A", "Hz", y_sem=sem,
+                          protocol={"duration_s": 2.0, "transient_s": 0.0, "trials": 10})  # fmt: skip
+    floor = sem_floor(curve)
+    assert floor == pytest.approx(max(0.1 * 1.0, 1e-3 * np.ptp(y), 1 / 20))
+    result = fit(curve, "sigmoid")
+    assert np.all(result.sigma >= floor) and result.floor == floor
+    no_sem = TransferCurve("fi", X, y, "A", "Hz", y_sem=np.zeros(X.size))
+    assert sem_floor(no_sem) is None and not fit(no_sem, "sigmoid").weighted
+
+
+def test_poor_fit_is_flagged_not_silent():
+    # a decreasing-then-increasing curve: no monotone form describes it
+    x = np.linspace(-1, 1, 40)
+    rng = np.random.default_rng(0)
+    y = 10 * x**2 + rng.normal(0, 0.2, x.size)
+    curve = TransferCurve("fi", x, y, "A", "Hz", y_sem=np.full(x.size, 0.2))
+    result = fit(curve, "sigmoid")
+    assert not result.ok
+    assert "low_r2" in result.flags and "high_redchi" in result.flags
+    text = result.report()
+    assert "POOR FIT" in text and "WARNING" in text and "below 0.95" in text
+    d = result.to_dict()
+    assert d["ok"] is False and "low_r2" in d["flags"]
+    assert result.activation().fit["ok"] is False
+
+
+def test_parameter_at_bound_is_flagged():
+    # a straight line: a sigmoid can only follow it with an unbounded width
+    x = np.linspace(0, 1, 30)
+    curve = TransferCurve("fi", x, 5 + 20 * x, "A", "Hz")
+    result = fit(curve, "sigmoid")
+    assert any(f.startswith("at_bound:") for f in result.flags) and not result.ok
+    assert "bound" in result.report()
+
+
+def test_fit_to_dict_is_json_and_activation_round_trips(tmp_path):
+    curve = synthetic("sigmoid", 3)
+    result = fit(curve, "auto", bootstrap=50, seed=1)
+    d = json.loads(json.dumps(result.to_dict(), allow_nan=False))
+    assert d["kind"] == "fit" and d["schema"] == 1 and d["form"] == result.form
+    assert d["params"] == result.params and len(d["candidates"]) == len(FORMS)
+    act = fit(curve, "sigmoid").activation(name="lif_fitted")
+    assert act.name == "lif_fitted" and act.x_unit == "A" and act.y_unit == "Hz"
+    p = act.params
+    assert (act.x_offset, act.x_scale, act.y_scale) == (p["x_half"], p["width"], p["r_max"])
+    z = np.linspace(-5, 5, 21)
+    np.testing.assert_allclose(act(z), 1 / (1 + np.exp(-z)), rtol=1e-12)  # exactly the logistic
+    np.testing.assert_allclose(act.physical(X), fit(curve, "sigmoid").predict(X), rtol=1e-12)
+    for key in ("r2", "rmse", "aic", "bic", "stderr"):
+        assert key in act.fit
+    assert act.source["model"] == {"name": "synthetic"}
+    lo, hi = act.fit["z_range"]
+    assert lo == pytest.approx((X[0] - p["x_half"]) / p["width"])
+    assert Activation.load(act.save(tmp_path / "act.json")) == act
+
+
+@pytest.mark.parametrize("form", list(TRUE))
+def test_activation_of_every_form_reproduces_the_fit(form):
+    result = fit(synthetic(form, 4), form)
+    act = result.activation()
+    np.testing.assert_allclose(act.to_rate(act(act.to_z(X))), result.predict(X), rtol=1e-10,
+                               atol=1e-10)  # fmt: skip
+    lo, hi = act.fit["z_range"]
+    assert lo < hi and abs(lo) < 100 and abs(hi) < 100  # well scaled for a network
+
+
+def test_bad_input(tmp_path):
+    y = FORMS["sigmoid"].value(X[:4], TRUE["sigmoid"])
+    with pytest.raises(FitError, match="needs at least 5 points; the curve has 4"):
+        fit(TransferCurve("fi", X[:4], y, "A", "Hz"), "sigmoid")
+    with pytest.raises(FitError, match="all zero"):
+        fit(TransferCurve("fi", X, np.zeros(50), "A", "Hz"), "auto")
+    with pytest.raises(FitError, match="constant"):
+        fit(TransferCurve("fi", X, np.full(50, 3.0), "A", "Hz"), "sigmoid")
+    bad = np.ones(50)
+    bad[3] = np.nan
+    with pytest.raises(FitError, match="NaN or inf at 1 of 50"):
+        fit(TransferCurve("fi", X, bad, "A", "Hz"), "sigmoid")
+    with pytest.raises(FitError, match="y_sem contains NaN"):
+        fit(TransferCurve("fi", X, np.arange(50.0), "A", "Hz", y_sem=bad), "sigmoid")
+    with pytest.raises(FitError, match="unknown form 'wiggle'"):
+        fit(synthetic("sigmoid", 0), "wiggle")
+    with pytest.raises(FitError, match="bootstrap"):
+        fit(synthetic("sigmoid", 0), "sigmoid", bootstrap=-1)
+    with pytest.raises(FitError, match="no form could be fitted"):
+        fit(TransferCurve("fi", np.array([0.0, 1.0, 2.0]), np.array([0.0, 1.0, 3.0]), "A", "Hz"))
+    p = tmp_path / "c.json"
+    p.write_text("[1, 2")
+    with pytest.raises(CurveFileError, match="not valid JSON"):
+        fit(p)
+    Activation.builtin("sigmoid").save(p)
+    with pytest.raises(CurveFileError, match="expected kind 'transfer_curve'"):
+        fit(p)
+    with pytest.raises(CurveFileError, match="no such file"):
+        fit(tmp_path / "missing.json")
