@@ -2,5 +2,6 @@
 that imports Brian2)."""
 
 from .fi import measure_fi
+from .release import measure_release, measure_release_probability
 
-__all__ = ["measure_fi"]
+__all__ = ["measure_fi", "measure_release", "measure_release_probability"]
