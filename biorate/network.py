@@ -94,7 +94,9 @@ def build_projections(sizes: Sequence[int], connectivity: str | Sequence[Any]) -
         if connectivity == "residual":
             projs += [Projection(i - 1, i, "skip") for i in range(2, L - 1)]
         elif connectivity == "feedback":
-            projs += [Projection(i + 1, i) for i in range(1, L - 1)]
+            # top-down between hidden populations (the linear output, logits, is not fed back);
+            # a single hidden population gets a recurrent projection onto itself instead
+            projs += [Projection(i + 1, i) for i in range(1, L - 2)] or [Projection(1, 1)] * (L > 2)
         return projs
     projs = []
     for item in connectivity:
@@ -172,7 +174,7 @@ def _resolve_activation(spec: Any) -> Any:
     except NetworkError:
         raise
     except BiorateError as exc:
-        raise NetworkError(f"activation {spec!r}: {exc}") from exc
+        raise NetworkError(str(exc)) from exc
 
 
 class RateNetwork:
@@ -187,7 +189,8 @@ class RateNetwork:
     connectivity : ``"feedforward"``, ``"residual"``, ``"feedback"`` or an explicit projection list.
     loss : ``"softmax_ce"`` (default), ``"sigmoid_ce"`` or ``"squared_error"``.
     optimizer, learning_rate, momentum : ``"adam"`` (lr 1e-3) or ``"sgd"`` (lr 0.1, momentum).
-    batch_size : minibatch size; l2 : weight decay coefficient (loss += l2/2 * sum W^2).
+    batch_size : minibatch size; l2 : weight decay coefficient (loss += l2/2 * sum W^2; the default
+        1e-4 is scikit-learn's MLP ``alpha``).
     validation_fraction : fraction of the training set held out (stratified) for validation.
     early_stopping, patience, tol : stop when the monitored loss (validation if any, else training)
         has not improved by ``tol`` for ``patience`` epochs, and restore the best weights.
@@ -208,7 +211,7 @@ class RateNetwork:
     def __init__(self, sizes: Sequence[int], activation: Any = "sigmoid",
                  connectivity: str | Sequence[Any] = "feedforward", *, loss: str = "softmax_ce",
                  optimizer: str = "adam", learning_rate: float | None = None,
-                 momentum: float = 0.9, batch_size: int = 32, l2: float = 0.0,
+                 momentum: float = 0.9, batch_size: int = 32, l2: float = 1e-4,
                  validation_fraction: float = 0.0, early_stopping: bool = False,
                  patience: int = 10, tol: float = 1e-4, dtype: str = "float64",
                  init_std: float | None = None, targets: tuple[float, float] = (0.0, 1.0),
@@ -626,7 +629,8 @@ class RateNetwork:
 
         return {"kind": "rate_network", "schema": SCHEMA, "args": args,
                 "projections": [asdict(p) for p in self.projections],
-                "populations": self.population_names, "provenance": provenance()}  # fmt: skip
+                "populations": self.population_names, "provenance": provenance(),
+                "history": self.history_.to_dict() if hasattr(self, "history_") else None}  # fmt: skip
 
     def save(self, path: str | Path) -> Path:
         """Write parameters and architecture JSON to ``path`` (``.npz``, no pickle), atomically."""
@@ -643,6 +647,10 @@ class RateNetwork:
         path = Path(path)
         if not path.is_file():
             raise NetworkError(f"{path}: no such network file")
+        with open(path, "rb") as f:
+            magic = f.read(4)
+        if magic != b"PK\x03\x04":  # every .npz is a zip archive
+            raise NetworkError(f"{path}: not a biorate network file (not an .npz archive)")
         try:
             with np.load(path, allow_pickle=False) as f:
                 arrays = {k: f[k] for k in f.files}
@@ -671,6 +679,10 @@ class RateNetwork:
                 raise NetworkError(f"{path}: parameter {k} contains NaN or inf")
             params[k] = a.astype(net._dt)
         net.params_ = params
+        hist = arch.get("history")
+        if isinstance(hist, dict):
+            fields = set(History.__dataclass_fields__)
+            net.history_ = History(**{k: v for k, v in hist.items() if k in fields})
         return net
 
     def __repr__(self) -> str:

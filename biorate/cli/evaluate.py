@@ -1,0 +1,42 @@
+"""``biorate evaluate``: accuracy and loss of a saved rate network on a data set."""
+
+from __future__ import annotations
+
+import argparse
+
+from .common import add_quiet
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    from .train import add_network_options
+
+    p = sub.add_parser("evaluate", help="evaluate a saved rate network on a data set")
+    p.add_argument("network", help="network file written by 'biorate train' (.npz)")
+    add_network_options(p)
+    p.add_argument("--report", help="report JSON to write")
+    add_quiet(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..datasets import load_dataset
+    from ..errors import DataError
+    from ..io import write_json
+    from ..network import RateNetwork
+    from .common import command_line
+    from .train import report
+
+    net = RateNetwork.load(args.network)
+    data = load_dataset(args.dataset, seed=args.seed)
+    if data.n_features != net.sizes[0] or data.n_classes > net.sizes[-1]:
+        raise DataError(
+            f"{args.network} takes {net.sizes[0]} features and {net.sizes[-1]} "
+            f"classes; dataset {data.name} has {data.n_features} and {data.n_classes}"
+        )
+    rep = report(net, data, command_line())
+    if args.report:
+        write_json(args.report, rep)
+    if not args.quiet:
+        print(f"{args.network}: {net!r} on {data.name}: train accuracy "
+              f"{rep['train_accuracy']:.4f}, test accuracy {rep['test_accuracy']:.4f}")  # fmt: skip
+    return 0

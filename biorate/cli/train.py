@@ -1,0 +1,185 @@
+"""``biorate train``: train a rate network on a data set, save it as ``.npz``, optionally write a
+report JSON and a figure of the training history."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..errors import NetworkError
+from .common import add_quiet
+
+__all__ = ["add_parser", "run", "parse_hidden", "report", "plot_history"]
+
+
+def parse_hidden(text: str) -> list[int]:
+    """``"64,64"`` -> ``[64, 64]``; ``""`` -> ``[]`` (no hidden population)."""
+    if not text.strip():
+        return []
+    try:
+        sizes = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise NetworkError(
+            f"--hidden {text!r}: expected comma-separated sizes, e.g. 64,64"
+        ) from None
+    if any(s < 1 for s in sizes):
+        raise NetworkError(f"--hidden {text!r}: sizes must be positive")
+    return sizes
+
+
+def _pair(text: str) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        raise NetworkError(f"--targets {text!r}: expected LOW,HIGH, e.g. 0.15,0.85") from None
+    return lo, hi
+
+
+def add_network_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--dataset",
+        default="digits",
+        help="digits (default), xor, moons or idx:PATH (folder of MNIST-style IDX files)",
+    )
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of initialisation, shuffling, toy data"
+    )
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a rate network (feedforward, residual or feedback)")
+    add_network_options(p)
+    p.add_argument(
+        "--activation",
+        default="sigmoid",
+        help="built-in name (sigmoid, tanh, relu, leaky_relu, softplus), a shipped "
+        "fitted activation name, or ACT.json",
+    )
+    p.add_argument(
+        "--connectivity", default="feedforward", help="feedforward, residual or feedback"
+    )
+    p.add_argument("--hidden", default="64,64", help="hidden population sizes, e.g. 64,64")
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--loss", default="softmax_ce", help="softmax_ce, sigmoid_ce or squared_error")
+    p.add_argument("--optimizer", default="adam", help="adam or sgd (with --momentum)")
+    p.add_argument("--lr", type=float, default=None, help="learning rate (adam 1e-3, sgd 0.1)")
+    p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--l2", type=float, default=1e-4, help="weight decay coefficient")
+    p.add_argument("--validation-fraction", type=float, default=0.0)
+    p.add_argument("--early-stopping", action="store_true")
+    p.add_argument("--patience", type=int, default=10)
+    p.add_argument("--dtype", default="float64", help="float64 or float32")
+    p.add_argument(
+        "--init-std",
+        type=float,
+        default=None,
+        help="fixed initial weight std (default 1/sqrt(fan-in))",
+    )
+    p.add_argument(
+        "--targets",
+        type=_pair_arg,
+        default=(0.0, 1.0),
+        help="LOW,HIGH targets for sigmoid_ce/squared_error, e.g. 0.15,0.85",
+    )
+    p.add_argument(
+        "--derivative-offset",
+        type=float,
+        default=0.0,
+        help="constant added to g' when backpropagating (Fahlman: 0.1)",
+    )
+    p.add_argument("--steps", type=int, default=10, help="time steps T (feedback graphs)")
+    p.add_argument("--alpha", type=float, default=0.5, help="dt/tau of the rate dynamics")
+    p.add_argument("-o", "--output", required=True, help="network file to write (.npz)")
+    p.add_argument("--report", help="report JSON to write")
+    p.add_argument("--plot", help="figure of loss, accuracy and gradient norms (.png, .pdf, ...)")
+    add_quiet(p)
+    p.set_defaults(func=run)
+
+
+def _pair_arg(text: str) -> tuple[float, float]:
+    try:
+        return _pair(text)
+    except NetworkError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def report(net: Any, data: Any, command: str | None = None) -> dict:
+    """The report JSON: accuracies, epochs, history, network architecture, provenance."""
+    from ..io import provenance
+
+    tr = net.evaluate(data.X_train, data.y_train)
+    te = net.evaluate(data.X_test, data.y_test)
+    hist = net.history_.to_dict() if hasattr(net, "history_") else None
+    return {"kind": "network_report", "schema": 1, "dataset": data.name,
+            "n_train": int(data.X_train.shape[0]), "n_test": int(data.X_test.shape[0]),
+            "train_accuracy": tr["accuracy"], "test_accuracy": te["accuracy"],
+            "train_loss": tr["loss"], "test_loss": te["loss"],
+            "epochs": hist["epochs"] if hist else None, "history": hist,
+            "network": {k: v for k, v in net.architecture().items() if k != "provenance"},
+            "provenance": provenance(command)}  # fmt: skip
+
+
+def plot_history(hist: Any, path: str, title: str = "") -> None:
+    """Three panels: loss, accuracy (train and validation), gradient norm per population."""
+    from ..plots import _pyplot, save_figure
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(1, 3, figsize=(12, 3.4))
+    ep = range(1, hist.epochs + 1)
+    ax[0].plot(ep, hist.loss, label="train")
+    ax[1].plot(ep, hist.accuracy, label="train")
+    if hist.val_loss:
+        ax[0].plot(ep, hist.val_loss, label="validation")
+        ax[1].plot(ep, hist.val_accuracy, label="validation")
+    for name, v in hist.grad_norm.items():
+        ax[2].semilogy(ep, v, label=name)
+    for a, lab in zip(ax, ["loss", "accuracy", "gradient norm"], strict=True):
+        a.set_xlabel("epoch")
+        a.set_ylabel(lab)
+        a.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ..datasets import load_dataset
+    from ..io import write_json
+    from ..network import RateNetwork
+    from .common import command_line
+
+    data = load_dataset(args.dataset, seed=args.seed)
+    net = RateNetwork(
+        [data.n_features, *parse_hidden(args.hidden), data.n_classes],
+        activation=args.activation, connectivity=args.connectivity, loss=args.loss,
+        optimizer=args.optimizer, learning_rate=args.lr, momentum=args.momentum,
+        batch_size=args.batch_size, l2=args.l2, validation_fraction=args.validation_fraction,
+        early_stopping=args.early_stopping, patience=args.patience, dtype=args.dtype,
+        init_std=args.init_std, targets=args.targets, derivative_offset=args.derivative_offset,
+        steps=args.steps, alpha=args.alpha, seed=args.seed,
+    )  # fmt: skip
+    if args.epochs < 1:
+        raise NetworkError(f"--epochs must be >= 1, got {args.epochs}")
+    with tqdm(total=args.epochs, disable=args.quiet, desc="train", unit="epoch") as bar:
+
+        def progress(epoch: int, rec: dict) -> None:
+            post = {"loss": f"{rec['loss']:.4f}", "acc": f"{rec['accuracy']:.3f}"}
+            if "val_accuracy" in rec:
+                post["val_acc"] = f"{rec['val_accuracy']:.3f}"
+            bar.set_postfix(post)
+            bar.update(1)
+
+        hist = net.fit(data.X_train, data.y_train, epochs=args.epochs, callback=progress)
+    net.save(args.output)
+    rep = report(net, data, command_line())
+    if args.report:
+        write_json(args.report, rep)
+    if args.plot:
+        plot_history(hist, args.plot, f"{net!r} on {data.name}")
+    if not args.quiet:
+        print(f"{args.output}: {net!r}, {hist.epochs} epochs; train accuracy "
+              f"{rep['train_accuracy']:.4f}, test accuracy {rep['test_accuracy']:.4f}")  # fmt: skip
+    return 0

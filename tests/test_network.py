@@ -1,0 +1,260 @@
+"""Rate network engine: exact gradients (finite differences), the dynamics against hand-written
+NumPy, options, diagnostics, save/load round trips and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from network_helpers import (
+    BUILTINS,
+    activation,
+    fitted_activation,
+    max_relative_error,
+    numerical_grads,
+)
+
+from biorate.activation import get_activation
+from biorate.errors import DataError, NetworkError
+from biorate.network import History, Projection, RateNetwork, build_projections
+
+CONNS = ["feedforward", "residual", "feedback"]
+
+
+def small_problem(seed=0, n=6, d=4, k=3):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, d)), rng.integers(0, k, n)
+
+
+def perturbed(net, seed=1):
+    """Initialised net with non-zero biases (so the check covers them)."""
+    net.initialize()
+    rng = np.random.default_rng(seed)
+    for k in net.params_:
+        net.params_[k] += rng.normal(0, 0.2, net.params_[k].shape)
+    return net
+
+
+# sizes [4, 5, 5, 6, 3]: residual has an identity skip (5 -> 5) and a learned projection (5 -> 6)
+@pytest.mark.parametrize("conn", CONNS)
+@pytest.mark.parametrize("act", [*BUILTINS, "fitted"])
+def test_gradient_matches_finite_differences(conn, act):
+    X, y = small_problem()
+    for loss in ["softmax_ce", "sigmoid_ce", "squared_error"]:
+        net = perturbed(RateNetwork([4, 5, 5, 6, 3], activation=activation(act), connectivity=conn,
+                                    loss=loss, steps=4, alpha=0.6, l2=0.01, seed=0))  # fmt: skip
+        _, grads, _ = net.loss_and_grads(X, y, offset=0.0)
+        err = max_relative_error(grads, numerical_grads(net, X, y, net.params_))
+        assert err < 1e-6, (conn, act, loss, err)
+
+
+def test_residual_has_identity_and_projection_skips():
+    projs = build_projections([4, 5, 5, 6, 3], "residual")
+    skips = [p for p in projs if p.kind == "skip"]
+    assert [(p.source, p.target) for p in skips] == [(1, 2), (2, 3)]
+    assert [p.key([4, 5, 5, 6, 3]) for p in skips] == [None, "P2_3"]
+    fb = build_projections([4, 5, 5, 6, 3], "feedback")
+    assert sorted((p.source, p.target) for p in fb if p.feedback) == [(2, 1), (3, 2)]
+    assert [p for p in build_projections([4, 5, 3], "feedback") if p.feedback] == [Projection(1, 1)]
+
+
+def test_feedforward_and_residual_match_numpy():
+    X, y = small_problem()
+    sig = get_activation("sigmoid")
+    net = perturbed(RateNetwork([4, 5, 5, 3], activation="sigmoid", connectivity="residual"))
+    p = net.params_
+    h1 = sig(X @ p["W0_1"] + p["b1"])
+    h2 = sig(h1 @ p["W1_2"] + p["b2"]) + h1  # identity skip after the nonlinearity
+    np.testing.assert_allclose(net.forward(X), h2 @ p["W2_3"] + p["b3"], rtol=1e-13)
+    ff = perturbed(RateNetwork([4, 5, 3], activation="tanh"))
+    q = ff.params_
+    np.testing.assert_allclose(ff.forward(X), np.tanh(X @ q["W0_1"] + q["b1"]) @ q["W1_2"] + q["b2"],
+                               rtol=1e-13)  # fmt: skip
+
+
+def test_feedback_dynamics_reach_the_fixed_point():
+    """With many steps the leaky dynamics settle on h = g(z(h)) (feedback weights are small
+    enough at this init for the map to contract)."""
+    X, _ = small_problem()
+    net = perturbed(RateNetwork([4, 5, 5, 3], activation="tanh", connectivity="feedback",
+                                steps=300, alpha=0.3))  # fmt: skip
+    p = net.params_
+    h = net._forward(X, p)["h"][-1]
+    h1, h2 = h[1], h[2]
+    np.testing.assert_allclose(h1, np.tanh(X @ p["W0_1"] + h2 @ p["W2_1"] + p["b1"]), atol=1e-12)
+    np.testing.assert_allclose(h2, np.tanh(h1 @ p["W1_2"] + p["b2"]), atol=1e-12)
+    # and the first steps follow h(t+1) = (1-a) h(t) + a g(...) from h(0) = 0
+    short = RateNetwork(
+        [4, 5, 5, 3], activation="tanh", connectivity="feedback", steps=1, alpha=0.3
+    )
+    short.params_ = p
+    h1_1 = 0.3 * np.tanh(X @ p["W0_1"] + p["b1"])  # feedback reads h2(0) = 0
+    h2_1 = 0.3 * np.tanh(h1_1 @ p["W1_2"] + p["b2"])
+    np.testing.assert_allclose(short.forward(X), 0.3 * (h2_1 @ p["W2_3"] + p["b3"]), rtol=1e-13)
+
+
+def test_derivative_offset_and_targets():
+    X, y = small_problem()
+    net = perturbed(RateNetwork([4, 3], activation="sigmoid", loss="squared_error",
+                                targets=(0.15, 0.85), derivative_offset=0.1))  # fmt: skip
+    t = net.targets_for(y)
+    assert set(np.unique(t)) == {0.15, 0.85}
+    z = X @ net.params_["W0_1"] + net.params_["b1"]
+    out = 1 / (1 + np.exp(-z))
+    _, g, _ = net.loss_and_grads(X, y)  # Fahlman: g' + 0.1 in the backward pass
+    np.testing.assert_allclose(
+        g["b1"], ((out - t) / 6 * (out * (1 - out) + 0.1)).sum(0), rtol=1e-12
+    )
+    _, g0, _ = net.loss_and_grads(X, y, offset=0.0)
+    np.testing.assert_allclose(g0["b1"], ((out - t) / 6 * out * (1 - out)).sum(0), rtol=1e-12)
+    tanh_net = RateNetwork([4, 3], activation="tanh", loss="squared_error", targets=(0.15, 0.85))
+    assert set(np.unique(tanh_net.targets_for(y))) == {-0.7, 0.7}  # mapped into (-1, 1)
+
+
+def test_float32_trains_and_stays_float32():
+    from biorate.datasets import load_dataset
+
+    d = load_dataset("xor")
+    net = RateNetwork([2, 8, 2], activation="tanh", dtype="float32", learning_rate=0.01, seed=0)
+    hist = net.fit(d.X_train, d.y_train, epochs=40)
+    assert all(v.dtype == np.float32 for v in net.params_.values())
+    assert net.forward(d.X_test).dtype == np.float32
+    assert hist.loss[-1] < 0.5 * hist.loss[0]
+    assert net.score(d.X_test, d.y_test) >= 0.95
+
+
+def test_sgd_momentum_and_early_stopping():
+    from biorate.datasets import load_dataset
+
+    d = load_dataset("moons")
+    net = RateNetwork([2, 16, 16, 2], activation="tanh", optimizer="sgd", learning_rate=0.05,
+                      momentum=0.9, validation_fraction=0.2, early_stopping=True, patience=5,
+                      seed=0)  # fmt: skip
+    hist = net.fit(d.X_train, d.y_train, epochs=500)
+    assert hist.epochs < 500  # stopped early
+    assert hist.best_epoch == int(np.argmin(hist.val_loss)) + 1
+    assert hist.epochs - hist.best_epoch == 5
+    assert len(hist.val_accuracy) == hist.epochs
+    assert net.score(d.X_test, d.y_test) >= 0.9
+
+
+def test_diagnostics_dead_and_saturated_units():
+    from biorate.datasets import load_dataset
+
+    d = load_dataset("digits")
+    X, y = d.X_train[:256], d.y_train[:256]
+    # a negligible learning rate keeps the weights fixed during the epoch, so the dead units can
+    # be counted by hand: z <= 0 on every sample
+    relu = RateNetwork([64, 16, 16, 10], activation="relu", learning_rate=1e-15, seed=0)
+    relu.initialize().params_["b1"][:8] = -100.0  # half the first population can never fire
+    p = relu.params_
+    h1 = np.maximum(X @ p["W0_1"] + p["b1"], 0)
+    z2 = h1 @ p["W1_2"] + p["b2"]
+    dead = (np.all(h1 <= 0, axis=0).sum() + np.all(z2 <= 0, axis=0).sum()) / 32
+    assert dead >= 8 / 32
+    hist = relu.fit(X, y, epochs=1, warm_start=True)
+    assert hist.dead_fraction[0] == pytest.approx(dead)
+    assert hist.saturated_fraction[0] is None  # relu's range is unbounded above
+    calm = RateNetwork([64, 32, 10], activation="sigmoid", seed=0).fit(X, y, epochs=1)
+    wild = RateNetwork([64, 32, 10], activation="sigmoid", init_std=5.0, seed=0).fit(X, y, epochs=1)
+    assert calm.saturated_fraction[0] < 0.1 < 0.5 < wild.saturated_fraction[0]
+    assert set(hist.grad_norm) == {"h1", "h2", "out"}
+    assert all(v[0] > 0 for v in hist.grad_norm.values())
+
+
+def test_gradient_norms_by_population():
+    X, y = small_problem()
+    net = perturbed(RateNetwork([4, 5, 5, 3], activation="sigmoid"))
+    _, g, _ = net.loss_and_grads(X, y)
+    norms = net.gradient_norms(X, y)
+    assert norms["h1"] == pytest.approx(np.sqrt((g["W0_1"] ** 2).sum() + (g["b1"] ** 2).sum()))
+    assert list(norms) == ["h1", "h2", "out"]
+
+
+@pytest.mark.parametrize("conn", CONNS)
+def test_save_load_round_trip(tmp_path, conn):
+    from biorate.datasets import load_dataset
+
+    d = load_dataset("xor")
+    net = RateNetwork([2, 6, 5, 2], activation=fitted_activation(), connectivity=conn, steps=3,
+                      dtype="float32", seed=3)  # fmt: skip
+    net.fit(d.X_train, d.y_train, epochs=3)
+    path = net.save(tmp_path / "net.npz")
+    back = RateNetwork.load(path)
+    np.testing.assert_array_equal(back.forward(d.X_test), net.forward(d.X_test))
+    assert back.activation_ == net.activation_
+    assert back.history_.loss == net.history_.loss
+    assert back.get_params()["steps"] == 3 and back.dtype == "float32"
+    with np.load(path, allow_pickle=False) as f:  # no pickled objects inside
+        assert "architecture" in f.files
+
+
+def test_load_rejects_corrupt_files(tmp_path):
+    net = perturbed(RateNetwork([4, 5, 3]))
+    good = net.save(tmp_path / "good.npz")
+    (tmp_path / "junk.npz").write_bytes(b"not a zip at all")
+    with pytest.raises(NetworkError, match="not an .npz archive"):
+        RateNetwork.load(tmp_path / "junk.npz")
+    (tmp_path / "cut.npz").write_bytes(good.read_bytes()[:200])
+    with pytest.raises(NetworkError, match="not a readable biorate network"):
+        RateNetwork.load(tmp_path / "cut.npz")
+    np.savez(tmp_path / "other.npz", a=np.zeros(3))
+    with pytest.raises(NetworkError, match="not a readable"):
+        RateNetwork.load(tmp_path / "other.npz")
+    arrays = dict(np.load(good))
+    arrays["param.W0_1"] = np.zeros((2, 2))
+    np.savez(tmp_path / "shape.npz", **arrays)
+    with pytest.raises(NetworkError, match="W0_1 missing or of wrong shape"):
+        RateNetwork.load(tmp_path / "shape.npz")
+    with pytest.raises(NetworkError, match="no such network file"):
+        RateNetwork.load(tmp_path / "absent.npz")
+
+
+def test_bad_arguments_raise_network_error():
+    cases = [
+        (dict(sizes=[4, 3], activation="no_such_act"), "unknown activation"),
+        (dict(sizes=[4, 3], connectivity="loop"), "unknown connectivity"),
+        (dict(sizes=[4, 5, 3], connectivity="feedback", steps=0), "steps >= 1"),
+        (dict(sizes=[4, 5, 3], connectivity="feedback", alpha=0), "alpha"),
+        (dict(sizes=[4, 5, 3], connectivity=[(0, 1), (1, 2), (2, 1, "skip")]), "must go forward"),
+        (dict(sizes=[4, 5, 3], connectivity=[(0, 1)]), "population 2 has no dense input"),
+        (dict(sizes=[4, 5, 3], connectivity=[(0, 1), (1, 7)]), "populations are 0..2"),
+        (dict(sizes=[4]), "at least|>= 2"),
+        (dict(sizes=[4, 3], loss="hinge"), "unknown loss"),
+        (dict(sizes=[4, 3], optimizer="rmsprop"), "unknown optimizer"),
+        (dict(sizes=[4, 3], dtype="float16"), "dtype"),
+        (dict(sizes=[4, 3], targets=(0.15, 0.85)), "softmax_ce needs"),
+    ]
+    for kwargs, msg in cases:
+        with pytest.raises(NetworkError, match=msg):
+            RateNetwork(**kwargs)
+    # a custom cyclic graph with T = 0 is refused too
+    with pytest.raises(NetworkError, match="feedback needs steps"):
+        RateNetwork([4, 5, 3], connectivity=[(0, 1), (1, 2), (1, 1)], steps=0)
+
+
+def test_bad_data_raise_data_error():
+    X, y = small_problem()
+    net = RateNetwork([4, 5, 3])
+    with pytest.raises(NetworkError, match="not trained"):
+        net.predict(X)
+    cases = [
+        (X[:, :3], y, "expects \\(n_samples, 4\\)"),
+        (X, y[:4], "one per row"),
+        (X, y + 3, "labels must lie in \\[0, 2\\]"),
+        (X, y - 1.0 + 0.5, "integers"),
+        (np.where(X > 1, np.nan, X), y, "NaN"),
+        (X, y.astype(str), "integers"),
+    ]
+    for Xb, yb, msg in cases:
+        with pytest.raises(DataError, match=msg):
+            net.fit(Xb, yb, epochs=1)
+
+
+def test_history_is_json_ready():
+    import json
+
+    X, y = small_problem(n=40)
+    hist = RateNetwork([4, 5, 3], seed=0).fit(X, y, epochs=3)
+    d = json.loads(json.dumps(hist.to_dict(), allow_nan=False))
+    assert d["epochs"] == 3 and len(d["grad_norm"]["h1"]) == 3
+    assert isinstance(hist, History)
