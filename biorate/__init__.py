@@ -6,6 +6,9 @@ What a user types, as a table of contents:
 - spiking side (Brian2, imported lazily): :func:`measure_fi`, :func:`measure_release`
 - theory (SciPy): ``biorate.theory`` (analytic LIF rate, Siegert formula, Tsodyks-Markram)
 - shared data type: :class:`TransferCurve`
+- fitting (SciPy): :func:`fit` -> :class:`Fit` -> :class:`Activation` (:func:`get_activation`)
+- rate networks (NumPy): :class:`RateNetwork`, :func:`load_dataset`
+- back to spikes (Brian2): :func:`deploy`; the main job: :func:`run_pipeline`; sweeps: :func:`run_sweep`
 - errors: :class:`BiorateError` and its subclasses
 """
 
@@ -36,6 +39,15 @@ _LAZY = {
     "measure_fi": "biorate.spiking",
     "measure_release": "biorate.spiking",
     "theory": "biorate.theory",
+    "fit": "biorate.fitting",
+    "Fit": "biorate.fitting",
+    "Activation": "biorate.activation",
+    "get_activation": "biorate.activation",
+    "RateNetwork": "biorate.network",
+    "load_dataset": "biorate.datasets",
+    "deploy": "biorate.deploy",
+    "run_pipeline": "biorate.pipeline",
+    "run_sweep": "biorate.sweep",
 }
 
 __all__ = [
