@@ -558,7 +558,10 @@ def fit(curve: TransferCurve | str | os.PathLike, form: str = "auto", *, bootstr
             reasons = "; ".join(f"{c['form']}: {c.get('error') or ', '.join(c['flags'])}"
                                 for c in candidates)  # fmt: skip
             raise FitError(f"no form could be fitted ({reasons})")
-        best = min(usable, key=lambda r: r.aic)
+        # lowest AIC; an exact tie (sigmoid and tanh are the same family) goes to the form listed
+        # first, so that the choice does not hinge on the last digit of the optimizer
+        lowest = min(r.aic for r in usable)
+        best = next(r for r in usable if r.aic <= lowest + 1e-6)
         selection = "auto"
     else:
         best = fit_form(curve, get_form(form))

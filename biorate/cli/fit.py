@@ -1,0 +1,74 @@
+"""``biorate fit CURVE.json --form auto -o ACT.json``: fit a transfer curve and export the fit as an
+activation JSON (with an optional figure, bootstrap intervals and a full fit report)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .common import add_quiet, command_line
+
+FORM_NAMES = "sigmoid, tanh, erf, hill, softplus, threshold_linear"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("fit", help="fit a transfer curve, export it as an activation")
+    p.add_argument("curve", metavar="CURVE.json", help="transfer curve JSON (simulate / theory)")
+    p.add_argument("--form", default="auto",
+                   help=f"auto (every form, lowest AIC wins) or one of {FORM_NAMES} "
+                        "(default auto)")  # fmt: skip
+    p.add_argument("-o", "--output", required=True, metavar="ACT.json",
+                   help="output activation JSON")  # fmt: skip
+    p.add_argument("--plot", default=None, metavar="FIT.png",
+                   help="figure: data, fit, residuals, parameter table")  # fmt: skip
+    p.add_argument("--plot-activation", default=None, metavar="ACT.png",
+                   help="figure: how the network sees the activation, g(z) and g'(z)")  # fmt: skip
+    p.add_argument("--bootstrap", type=int, default=0, metavar="N",
+                   help="residual-bootstrap resamples for 95%% percentile intervals (default 0)")  # fmt: skip
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument("--name", default=None, help="activation name (default MODEL_FORM)")
+    p.add_argument("--report", default=None, metavar="FIT.json",
+                   help="also write the full fit (statistics, covariance, every form's AIC/BIC)")  # fmt: skip
+    p.add_argument("--strict", action="store_true",
+                   help="refuse a poor fit (exit code 2, nothing written) instead of warning")  # fmt: skip
+    add_quiet(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..curve import TransferCurve
+    from ..errors import FitError
+    from ..fitting import fit
+    from ..io import write_json
+
+    if args.bootstrap < 0:
+        raise FitError(f"--bootstrap must be >= 0, got {args.bootstrap}")
+    curve = TransferCurve.load(args.curve)
+    result = fit(curve, args.form, bootstrap=args.bootstrap, seed=args.seed)
+    if not result.ok and args.strict:
+        raise FitError(f"{args.curve}: poor {result.form} fit ({', '.join(result.flags)}); "
+                       f"nothing written (drop --strict to keep it with a warning)")  # fmt: skip
+    act = result.activation(name=args.name)
+    if not args.quiet:
+        print(result.report())
+    act.save(args.output)
+    written = [args.output]
+    if args.report:
+        report = result.to_dict()
+        report["command"] = command_line()
+        write_json(args.report, report)
+        written.append(args.report)
+    if args.plot:
+        result.plot(args.plot)
+        written.append(args.plot)
+    if args.plot_activation:
+        from ..fitplot import plot_activation
+
+        plot_activation(act, args.plot_activation, curve=curve)
+        written.append(args.plot_activation)
+    if not result.ok:
+        sys.stderr.write(f"biorate: warning: poor {result.form} fit of {args.curve}: "
+                         f"{'; '.join(result.warnings)}\n")  # fmt: skip
+    if not args.quiet:
+        print("wrote " + ", ".join(str(w) for w in written))
+    return 0
