@@ -83,8 +83,88 @@ def _stage_fi(ctx: Context) -> dict:
     return results
 
 
+def _stage_release(ctx: Context) -> dict:
+    """Release-rate curves of the depressing (tm_release) and calcium-driven (ca_release) synapses."""
+    from . import theory
+    from .models import load_model
+    from .plots import plot_curve
+    from .spiking import measure_release
+
+    n, duration, trials = (10, "5 s", 20) if ctx.quick else (20, "20 s", 20)
+    rate = f"1Hz:100Hz:{n}"
+    results: dict[str, Any] = {}
+    lines = ["## 2. Synaptic release saturation (Brian2)", "",
+             "| synapse | rates x trials | duration | max rel err vs Tsodyks-Markram | release rate at 100 Hz (1/s) "
+             "| slope at 100 Hz / max slope | sim time (s) |", "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for name in ("tm_release", "ca_release"):
+        model = load_model(name)
+        t0 = time.perf_counter()
+        curve = measure_release(model, rate=rate, duration=duration, trials=trials, seed=ctx.seed,
+                                target=ctx.target, progress=ctx.progress,
+                                command="biorate pipeline")  # fmt: skip
+        elapsed = time.perf_counter() - t0
+        curve.save(ctx.out / f"release_{name}.json")
+        th = []
+        rel_err = None
+        if "U" in model.params and "tau_rec" in model.params:
+            pred = theory.release(model, rate=[f"{v} Hz" for v in curve.x])
+            rel_err = float(np.max(np.abs(curve.y - pred.y) / pred.y))
+            th = [("Tsodyks-Markram steady state", pred)]
+        slope = np.gradient(curve.y, curve.x)
+        sat = float(slope[-1] / slope.max()) if slope.max() > 0 else float("nan")
+        plot_curve(curve, th, path=ctx.out / f"release_{name}.png")
+        results[name] = {"max_rel_err_theory": rel_err, "release_rate_top": float(curve.y[-1]),
+                         "saturation_slope_ratio": sat, "seconds": elapsed}  # fmt: skip
+        err = "n/a" if rel_err is None else f"{100 * rel_err:.2f}%"
+        lines.append(f"| {name} | {n} x {trials} | {duration} | {err} | {curve.y[-1]:.3f} "
+                     f"| {sat:.3f} | {elapsed:.1f} |")  # fmt: skip
+    lines += ["", "![tm_release](release_tm_release.png) ![ca_release](release_ca_release.png)", ""]
+    ctx.sections.append("\n".join(lines))
+    return results
+
+
+FIT_CURVES = ("fi_lif", "fi_lif_noise", "release_tm_release", "release_ca_release")
+
+
+def _stage_fit(ctx: Context) -> dict:
+    """Fit every curve with auto (lowest AIC), sigmoid and tanh; export the activations."""
+    from .curve import TransferCurve
+    from .fitting import fit
+
+    results: dict[str, Any] = {}
+    lines = ["## 3. Fits and exported activations", "",
+             "| curve | form | chosen by | R² | RMSE | AIC | parameters (± stderr) | ok |",
+             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for name in FIT_CURVES:
+        path = ctx.out / f"{name}.json"
+        if not path.exists():
+            continue
+        curve = TransferCurve.load(path)
+        results[name] = {}
+        for form in ("auto", "sigmoid", "tanh"):
+            f = fit(curve, form=form)
+            act = f.activation(name=f"{name}_{form}")
+            act.save(ctx.out / f"act_{name}_{form}.json")
+            if form == "auto":
+                f.plot(ctx.out / f"fit_{name}.png")
+            results[name][form] = {"form": f.form, "params": f.params, "stderr": f.stderr, "r2": f.r2,
+                                   "rmse": f.rmse, "aic": f.aic, "bic": f.bic, "ok": f.ok,
+                                   "flags": list(f.flags)}  # fmt: skip
+            params = ", ".join(
+                f"{k} = {v:.4g} ± {f.stderr.get(k, float('nan')):.2g}" for k, v in f.params.items()
+            )
+            lines.append(f"| {name} | {f.form} | {form} | {f.r2:.4f} | {f.rmse:.3g} | {f.aic:.1f} "
+                         f"| {params} | {'yes' if f.ok else 'FLAGGED: ' + ', '.join(f.flags)} |")  # fmt: skip
+    lines += ["", "Parameters are in SI units (x: A or Hz; rates: Hz or 1/s).", "",
+              "![fit lif noise](fit_fi_lif_noise.png) ![fit tm](fit_release_tm_release.png)", ""]  # fmt: skip
+    ctx.sections.append("\n".join(lines))
+    return results
+
+
 STAGES: list[tuple[str, Callable[[Context], dict]]] = [
     ("fi_curves", _stage_fi),
+    ("release_curves", _stage_release),
+    ("fits", _stage_fit),
 ]
 
 

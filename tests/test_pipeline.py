@@ -32,3 +32,19 @@ def test_fi_numbers_in_range(report):
         # quick mode counts spikes for 0.5 s: rates are resolved to 2 Hz / trials
         assert r["max_abs_err_dt_corrected_Hz"] < 4.0
         assert 120 < r["max_rate_Hz"] < 140  # closed form at 0.5 nA: 129 Hz
+
+
+def test_release_and_fit_numbers(report):
+    out, rep = report
+    tm = rep["results"]["release_curves"]["tm_release"]
+    assert tm["max_rel_err_theory"] < 0.15  # quick mode: 20 trials x 5 s; the full run gets < 3%
+    for name in ("tm_release", "ca_release"):
+        assert rep["results"]["release_curves"][name]["saturation_slope_ratio"] < 0.1
+    fits = rep["results"]["fits"]
+    for curve in ("fi_lif", "fi_lif_noise", "release_tm_release", "release_ca_release"):
+        assert fits[curve]["auto"]["r2"] > 0.98
+        assert (out / f"act_{curve}_auto.json").exists()
+    # same data: the tanh width is twice the sigmoid width, the other parameters agree
+    sig, tanh = fits["fi_lif_noise"]["sigmoid"]["params"], fits["fi_lif_noise"]["tanh"]["params"]
+    assert tanh["width"] == pytest.approx(2 * sig["width"], rel=1e-4)
+    assert tanh["x_half"] == pytest.approx(sig["x_half"], rel=1e-4)
