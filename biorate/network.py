@@ -49,7 +49,14 @@ from .errors import BiorateError, DataError, NetworkError
 from .losses import get_loss
 from .optim import make_optimizer
 
-__all__ = ["RateNetwork", "Projection", "History", "build_projections", "CONNECTIVITIES"]
+__all__ = [
+    "RateNetwork",
+    "Projection",
+    "History",
+    "build_projections",
+    "midpoint",
+    "CONNECTIVITIES",
+]
 
 CONNECTIVITIES = ("feedforward", "residual", "feedback")
 SCHEMA = 1
@@ -177,6 +184,28 @@ def _resolve_activation(spec: Any) -> Any:
         raise NetworkError(str(exc)) from exc
 
 
+def midpoint(act: Any) -> float:
+    """Pre-activation z where ``act`` is half-way between its bounds (bisection on [-50, 50]);
+    0 when a bound is infinite or ``act`` does not cross the half-way level there."""
+    lo, hi = (float(b) for b in act.bounds)
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return 0.0
+    level = 0.5 * (lo + hi)
+    a, b = -50.0, 50.0
+    ga, gb = (float(np.asarray(act(np.array([v])))[0]) - level for v in (a, b))
+    if ga * gb >= 0:
+        return 0.0
+    for _ in range(60):  # 100 / 2^60: far below float64 resolution of z
+        m = 0.5 * (a + b)
+        gm = float(np.asarray(act(np.array([m])))[0]) - level
+        if gm * ga > 0:
+            a, ga = m, gm
+        else:
+            b = m
+    z = 0.5 * (a + b)
+    return 0.0 if abs(z) < 1e-12 else z
+
+
 class RateNetwork:
     """A rate-coded network of populations and projections, trained by backprop / BPTT.
 
@@ -285,7 +314,13 @@ class RateNetwork:
 
     def initialize(self) -> RateNetwork:
         """Draw fresh parameters: weights ~ N(0, std^2) with std = init_std or 1/sqrt(fan-in)
-        (fan-in = all dense inputs of the target), learned skips ~ N(0, 1/size_source), biases 0."""
+        (fan-in = all dense inputs of the target), learned skips ~ N(0, 1/size_source).
+
+        Biases of the linear output are 0; those of populations applying ``g`` start at the
+        pre-activation where ``g`` is half-way between its bounds (:func:`midpoint`): 0 for
+        sigmoid and tanh, 1 for a fitted Hill curve (whose g(z) = z^n/(1+z^n) is flat near 0,
+        so that units would otherwise start silent and never learn), 0 for unbounded ranges."""
+        self._bias0 = midpoint(self._act)
         rng = np.random.default_rng(self.seed)
         params: dict[str, np.ndarray] = {}
         for d in range(1, len(self.sizes)):
@@ -298,7 +333,8 @@ class RateNetwork:
                     params[key] = rng.normal(
                         0.0, 1 / np.sqrt(self.sizes[s]), (self.sizes[s], self.sizes[d])
                     )
-            params[f"b{d}"] = np.zeros(self.sizes[d])
+            linear = d == len(self.sizes) - 1 and self._linear_out
+            params[f"b{d}"] = np.full(self.sizes[d], 0.0 if linear else self._bias0)
         self.params_ = {k: v.astype(self._dt) for k, v in params.items()}
         self._rng = rng
         return self

@@ -24,7 +24,12 @@ def lif_activation() -> Activation:
 
 
 def activation(name: str) -> Activation:
-    return fitted_activation() if name == "fitted" else get_activation(name)
+    """A built-in by name, ``"fitted"`` (:func:`fitted_activation`) or ``"lif"`` (shipped)."""
+    if name == "fitted":
+        return fitted_activation()
+    if name == "lif":
+        return lif_activation()
+    return get_activation(name)
 
 
 def numerical_grads(net, X, y, params, eps=1e-5):

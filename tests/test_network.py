@@ -36,7 +36,7 @@ def perturbed(net, seed=1):
 
 # sizes [4, 5, 5, 6, 3]: residual has an identity skip (5 -> 5) and a learned projection (5 -> 6)
 @pytest.mark.parametrize("conn", CONNS)
-@pytest.mark.parametrize("act", [*BUILTINS, "fitted"])
+@pytest.mark.parametrize("act", [*BUILTINS, "fitted", "lif"])
 def test_gradient_matches_finite_differences(conn, act):
     X, y = small_problem()
     for loss in ["softmax_ce", "sigmoid_ce", "squared_error"]:
