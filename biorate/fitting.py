@@ -1,7 +1,8 @@
 """Fit a transfer curve with a form of :mod:`biorate.forms` and export it as an activation.
 
-``fit(curve, form="auto")`` does weighted least squares (SciPy's trust-region-reflective
-``least_squares`` with bounds and the forms' analytic Jacobians) and returns a :class:`Fit` with
+``fit(curve, form="auto")`` does weighted least squares (SciPy's ``least_squares`` with the
+forms' analytic Jacobians: Levenberg-Marquardt, redone with bounds by the trust-region-reflective
+method when it leaves them) and returns a :class:`Fit` with
 the parameters, their standard errors and covariance, R², RMSE, reduced chi-square, AIC and BIC,
 optional bootstrap confidence intervals, and flags for a poor fit. ``fit.activation()`` turns it into
 an :class:`~biorate.activation.Activation` a rate network can use.
@@ -337,7 +338,13 @@ def _kind_scales(form: Form, xs: float, ys: float) -> np.ndarray:
 
 
 def _solve(form, xn, yn, sn, p0, lb, ub):
-    """least_squares on weighted residuals in normalized units; returns the OptimizeResult."""
+    """Minimize the weighted residuals in normalized units; returns SciPy's OptimizeResult.
+
+    MINPACK's Levenberg-Marquardt (``method="lm"``, unbounded) runs first: it is 3-4 times faster
+    than the bounded trust-region-reflective method, and where its optimum lies inside the bounds
+    it is also the bounded optimum. Only when it leaves the bounds (a width turning negative, a
+    parameter running away) or fails is the fit redone with bounds (``method="trf"``).
+    """
     from scipy.optimize import least_squares
 
     def resid(p):
@@ -346,8 +353,21 @@ def _solve(form, xn, yn, sn, p0, lb, ub):
     def jac(p):
         return form.jac(xn, *p) / sn[:, None]
 
-    return least_squares(resid, p0, jac=jac, bounds=(lb, ub), method="trf", x_scale="jac",
-                         ftol=1e-12, xtol=1e-12, gtol=1e-12, max_nfev=200 * len(p0))  # fmt: skip
+    tol = {"ftol": 1e-12, "xtol": 1e-12, "gtol": 1e-12}
+    k = len(p0)
+    with np.errstate(all="ignore"):
+        try:
+            res = least_squares(resid, p0, jac=jac, method="lm", x_scale="jac",
+                                max_nfev=100 * k, **tol)  # fmt: skip
+            inside = (res.status > 0 and np.all(np.isfinite(res.fun))
+                      and np.all(res.x > lb) and np.all(res.x < ub))  # fmt: skip
+        except (ValueError, FloatingPointError):  # NaN in the residuals (hill at x_half < 0)
+            inside = False
+        if inside:
+            res.active_mask = np.zeros(k, dtype=int)
+            return res
+        return least_squares(resid, p0, jac=jac, bounds=(lb, ub), method="trf", x_scale="jac",
+                             max_nfev=200 * k, **tol)  # fmt: skip
 
 
 def _starts(form: Form, p0: np.ndarray) -> list[np.ndarray]:
@@ -369,10 +389,11 @@ def _starts(form: Form, p0: np.ndarray) -> list[np.ndarray]:
 
 
 def _looks_good(res, yn: np.ndarray, sn: np.ndarray) -> bool:
+    """Converged, off the bounds, and leaving less than 10 % of the variance unexplained."""
     if res.status <= 0 or np.any(res.active_mask != 0):
         return False
     rss = float(np.sum((res.fun * sn) ** 2))
-    return rss < 0.01 * float(np.sum((yn - yn.mean()) ** 2))
+    return rss < 0.1 * float(np.sum((yn - yn.mean()) ** 2))
 
 
 def fit_form(curve: TransferCurve, form: str | Form, *, floor: float | None = None,
@@ -404,12 +425,11 @@ def fit_form(curve: TransferCurve, form: str | Form, *, floor: float | None = No
     best = None
     for s0 in _starts(form, start):
         s0 = np.clip(s0, lb + margin, ub - margin)
-        with np.errstate(all="ignore"):
-            res = _solve(form, xn, yn, sn, s0, lb, ub)
+        res = _solve(form, xn, yn, sn, s0, lb, ub)
         if np.all(np.isfinite(res.fun)) and (best is None or res.cost < best.cost - 1e-12):
             best = res
         # further starts only when this one looks stuck: not converged, at a bound, or leaving
-        # more than 1 % of the variance (saves two thirds of the time on well-behaved curves)
+        # more than 10 % of the variance (saves two thirds of the time on well-behaved curves)
         if p0 is not None or (best is not None and _looks_good(best, yn, sn)):
             break
     if best is None:

@@ -63,8 +63,8 @@ def test_x_derivative_matches_finite_differences(name, a, b, c, d, x):
     h = 1e-6
     if name == "threshold_linear" and abs(x - p["x_th"]) < 2 * h:
         return  # the kink
-    if name == "hill" and abs(x) < 2 * h:
-        return  # the end of hill's domain
+    if name == "hill" and abs(x) < 1e-3:
+        return  # the end of hill's domain, where x^(n-1) is too curved for finite differences
     xs = np.array([x - h, x, x + h])
     f = form.value(xs, p)
     fd = (f[2] - f[0]) / (2 * h)
