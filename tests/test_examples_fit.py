@@ -1,0 +1,26 @@
+"""Example 03 runs in its short mode and writes its figure and a loadable activation."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from biorate.activation import Activation
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_example_03_quick(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "03_fit_and_export.py"), "--quick", "--out",
+         str(tmp_path), "--target", "numpy"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (tmp_path / "03_fit_and_export.png").stat().st_size > 20_000
+    act = Activation.load(tmp_path / "03_lif_noise_sigmoid.json")
+    z = np.linspace(-5, 5, 11)
+    np.testing.assert_allclose(act(z), 1 / (1 + np.exp(-z)), rtol=1e-12)
+    assert 1e-10 < act.params["x_half"] < 4e-10  # the onset lies inside the measured 0-0.5 nA
+    assert "model selection" in proc.stdout and "bootstrap resamples" in proc.stdout
