@@ -12,6 +12,7 @@ import numpy as np
 
 from .errors import CurveFileError
 from .io import read_json, write_json
+from .units import UnitArray, parse_unit
 
 __all__ = ["TransferCurve", "SCHEMA"]
 
@@ -34,6 +35,16 @@ def _array(
     if n is not None and arr.size != n:
         raise CurveFileError(f"transfer curve: {name} has {arr.size} values, x has {n}")
     return arr
+
+
+def _tag(arr: np.ndarray, unit: str) -> np.ndarray:
+    """SI values labelled with their dimension (see :class:`~biorate.units.UnitArray`) when the
+    unit is an SI base unit that biorate can read; otherwise the plain array."""
+    try:
+        scale, dim = parse_unit(unit)
+    except Exception:  # an exotic unit name: keep the numbers, unlabelled
+        return np.asarray(arr)
+    return UnitArray(arr, dim) if scale == 1.0 else np.asarray(arr)
 
 
 def _list(arr: np.ndarray | None) -> list | None:
@@ -77,8 +88,8 @@ class TransferCurve:
             raise CurveFileError("transfer curve: x is empty")
         if not np.all(np.isfinite(x)):
             raise CurveFileError("transfer curve: x contains NaN or inf")
-        object.__setattr__(self, "x", x)
-        object.__setattr__(self, "y", _array(self.y, "y", x.size))
+        object.__setattr__(self, "x", _tag(x, self.x_unit))
+        object.__setattr__(self, "y", _tag(_array(self.y, "y", x.size), self.y_unit))
         object.__setattr__(self, "y_sem", _array(self.y_sem, "y_sem", x.size, optional=True))
         object.__setattr__(self, "cv", _array(self.cv, "cv", x.size, optional=True))
         series = {}

@@ -21,6 +21,7 @@ import numpy as np
 from .errors import UnitError
 
 __all__ = [
+    "UnitArray",
     "Dim",
     "DIMENSIONLESS",
     "TIME",
@@ -202,7 +203,36 @@ def unit_scale(unit: str, dim: Dim | None = None) -> float:
     return scale
 
 
+class UnitArray(np.ndarray):
+    """A float array of SI values that knows its dimension, so that ``theory.fi(lif, current=curve.x)``
+    needs no unit spelled out. Indexing and slicing keep the dimension; arithmetic returns a plain
+    ``ndarray`` (``curve.x * 1e9`` is no longer amperes, and is not labelled as such)."""
+
+    _dim: Dim | None
+
+    def __new__(cls, values: Any, dim: Dim) -> UnitArray:
+        obj = np.asarray(values, dtype=float).view(cls)
+        obj._dim = dim
+        return obj
+
+    def __array_finalize__(self, obj: Any) -> None:
+        self._dim = getattr(obj, "_dim", None)
+
+    def __array_wrap__(self, out: Any, context: Any = None, return_scalar: bool = False) -> Any:
+        arr = np.asarray(out)
+        return arr[()] if return_scalar else arr
+
+    def __reduce__(self) -> Any:  # pickling (Dask workers) keeps the dimension
+        return (UnitArray, (np.asarray(self), self._dim))
+
+    @property
+    def unit(self) -> str:
+        return si_unit(self._dim) if self._dim is not None else "1"
+
+
 def _brian_dims(value: Any) -> Dim | None:
+    if isinstance(value, UnitArray):
+        return value._dim
     dim = getattr(value, "dim", None)
     dims = getattr(dim, "_dims", None)
     if dims is None:

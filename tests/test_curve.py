@@ -59,3 +59,18 @@ def test_failed_write_keeps_existing_file(tmp_path):
     assert path.read_text() == before
     assert [p.name for p in tmp_path.iterdir()] == ["c.json"]  # no temp file left behind
     assert TransferCurve.load(path).y[-1] == 120.0
+
+
+def test_curve_axes_carry_their_unit_for_the_api():
+    """DESIGN.md's API passes ``curve.x`` straight back: ``theory.fi(lif, current=curve.x)``."""
+    from biorate.errors import UnitError
+    from biorate.units import CURRENT, FREQUENCY, to_si_array
+
+    c = _curve()
+    np.testing.assert_array_equal(to_si_array(c.x, CURRENT, "current"), c.x)
+    with pytest.raises(UnitError, match="expected a frequency"):
+        to_si_array(c.x, FREQUENCY, "rate")
+    # arithmetic gives plain numbers: curve.x * 1e9 is not amperes any more
+    with pytest.raises(UnitError, match="bare number"):
+        to_si_array(c.x * 1e9, CURRENT, "current")
+    assert c.x[1:].unit == "A" and c.y.unit == "Hz"
