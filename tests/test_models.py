@@ -1,5 +1,5 @@
 import pytest
-from brian2 import mV, ms
+from brian2 import ms, mV
 
 import biorate as br
 from biorate.errors import ModelError, UnitError, UnknownModelError, UnknownParameterError

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from brian2 import Hz, mV, ms, nA, second
+from brian2 import Hz, ms, mV, nA, second
 
 import biorate as br
 from biorate.errors import ModelError, ProtocolError, UnitError

@@ -1,11 +1,20 @@
 import numpy as np
 import pytest
-from brian2 import Hz, mV, ms, nA
+from brian2 import Hz, ms, mV, nA
 
 from biorate.errors import UnitError
 from biorate.units import (
-    CURRENT, FREQUENCY, RESISTANCE, TIME, VOLTAGE, format_quantity, parse_quantity, parse_range,
-    parse_unit, to_si, to_si_array,
+    CURRENT,
+    FREQUENCY,
+    RESISTANCE,
+    TIME,
+    VOLTAGE,
+    format_quantity,
+    parse_quantity,
+    parse_range,
+    parse_unit,
+    to_si,
+    to_si_array,
 )  # fmt: skip
 
 
