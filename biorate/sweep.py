@@ -214,18 +214,29 @@ def _connect(scheduler: str | None, workers: int, timeout: float) -> tuple[Any, 
 
     distributed = _dask()
     if scheduler:
+        _check_address(scheduler)
         try:
             client = distributed.Client(scheduler, timeout=timeout, set_as_default=False)
         except (OSError, TimeoutError, ValueError, TypeError) as exc:
             reason = " ".join(str(exc).split())[:160] or type(exc).__name__
-            raise BiorateError(f"cannot reach the Dask scheduler at {scheduler!r} within "
-                               f"{timeout:g} s ({reason})") from None  # fmt: skip
+            raise BiorateError(f"cannot reach the Dask scheduler at {scheduler!r} ({reason}); "
+                               "is it running, and is the address right?") from None  # fmt: skip
         return client, None
     cluster = distributed.LocalCluster(
         n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
         silence_logs=logging.ERROR,
     )  # fmt: skip
     return distributed.Client(cluster, set_as_default=False), cluster
+
+
+def _check_address(address: str) -> None:
+    """``HOST:PORT`` or ``SCHEME://HOST:PORT`` (a malformed address would make Dask retry until
+    the timeout and then complain on exit)."""
+    rest = address.split("://", 1)[1] if "://" in address else address
+    host, sep, port = rest.rpartition(":")
+    if not (sep and host.strip("[]") and port.isdigit()) or any(c.isspace() for c in address):
+        raise ProtocolError(f"scheduler address {address!r} is not HOST:PORT or "
+                            "tcp://HOST:PORT (e.g. tcp://10.0.0.5:8786)")  # fmt: skip
 
 
 def default_workers() -> int:

@@ -380,7 +380,14 @@ def _protocol(table: dict, measure: str, model: Model) -> dict:
 
 
 def _values(raw: Any, dim: Dim, name: str) -> np.ndarray:
-    """SI values of a range string, a comma list, one value, or a TOML list of values."""
+    """SI values of a range string, a comma list, one value, or a TOML list of values, rounded to
+    12 significant digits: linspace's 0.019999999999999997 and "20 ms" must be the same point (the
+    same seed and hash), and no unit a spec is written in needs more digits."""
+    arr = _parse_values(raw, dim, name)
+    return np.array([float(f"{v:.12g}") for v in arr])
+
+
+def _parse_values(raw: Any, dim: Dim, name: str) -> np.ndarray:
     if isinstance(raw, list):
         if not raw:
             raise SpecError(f"{name}: empty list")

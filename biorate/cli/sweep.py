@@ -1,0 +1,62 @@
+"""``biorate sweep SPEC.toml -o OUTDIR``: run (or resume) a parameter sweep on Dask.
+
+Each point (simulate -> fit -> activation) is written to ``OUTDIR/points/<hash>.json`` as soon as it
+is done; a rerun skips finished points. Then ``summary.csv``/``summary.json`` (and Parquet when
+pyarrow is installed) and, with ``--plot``, the fitted parameters against the swept ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .common import add_quiet
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "sweep", help="parameter sweep on Dask (resumable): simulate, fit, summarize"
+    )
+    p.add_argument("spec", metavar="SPEC.toml", help="sweep spec (see examples/sweeps/)")
+    p.add_argument("-o", "--output", required=True, metavar="OUTDIR",
+                   help="folder of the results; finished points there are skipped")  # fmt: skip
+    p.add_argument("--scheduler", default=None, metavar="ADDR",
+                   help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786 "
+                        "(default: a local cluster)")  # fmt: skip
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="worker processes of the local cluster (default: one per core)")  # fmt: skip
+    p.add_argument("--connect-timeout", type=float, default=5.0, metavar="S",
+                   help="seconds to wait for --scheduler (default 5)")  # fmt: skip
+    p.add_argument("--plot", default=None, metavar="PNG",
+                   help="draw the fitted parameters against the swept parameters")  # fmt: skip
+    add_quiet(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import ProtocolError
+    from ..sweep import run_sweep
+
+    if args.connect_timeout <= 0:
+        raise ProtocolError(f"--connect-timeout must be positive, got {args.connect_timeout}")
+    result = run_sweep(
+        args.spec, args.output, scheduler=args.scheduler, workers=args.workers,
+        progress=not args.quiet, plot=args.plot, connect_timeout=args.connect_timeout,
+        models_dir=args.models,
+    )  # fmt: skip
+    n = len(result.spec.points)
+    for _, message in result.errors:
+        sys.stderr.write(f"biorate: error: point {message}\n")
+    if result.failed:
+        sys.stderr.write(f"biorate: warning: {len(result.failed)} of {n} points failed "
+                         "(recorded with their error in the summary)\n")  # fmt: skip
+    if not args.quiet:
+        print(f"sweep {result.spec.name}: {n} points, {len(result.computed)} computed, "
+              f"{len(result.skipped)} already done, {result.elapsed_s:.1f} s")  # fmt: skip
+        if result.complete:
+            print("wrote " + ", ".join(str(f) for f in result.files[1:]))
+    if result.errors:
+        sys.stderr.write(f"biorate: error: {len(result.errors)} of {n} points not computed; "
+                         f"rerun the same command to compute them\n")  # fmt: skip
+        return 1
+    return 0
