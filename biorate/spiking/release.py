@@ -215,27 +215,35 @@ def _simulate(model, x, pattern, duration_s, transient_s, dt_s, trials, seed, pr
     # previous step's spike code and just before this step's). Sampling only before (or only
     # after) the jumps would be off by ~dt/(2*tau_clear), 4% for a 1.2 ms clearance at dt = 0.1 ms.
     # Accumulators are dimensionless: SI value / unit, times dt/window.
-    extra = ["biorate_rate : Hz (constant)", "biorate_released : 1", "biorate_spikes : 1"]
+    extra = ["biorate_rate : Hz (constant)", "biorate_released : 1", "biorate_spikes : 1",
+             "biorate_on : 1  # 1 once the transient is over"]  # fmt: skip
+    # Only steps from the end of the transient on count: a factor 0/1 on every accumulation keeps
+    # the whole protocol in one run (the step at t is counted when t >= transient; the half step
+    # guards against rounding of t = k*dt).
+    ns["biorate_t0"] = quantity(transient_s - 0.5 * dt_s, (0, 0, 1, 0, 0, 0, 0))
     ns["biorate_step"] = dt_s / duration_s
     sample, before_spike, after_spike = [], [], []
     for key, var in means.items():
         ns[f"biorate_u_{key}"] = quantity(1.0, _var_dim(model, var))
         value = f"{var}/biorate_u_{key}"
         extra += [f"biorate_mean_{key} : 1", f"biorate_pre_{key} : 1"]
-        sample.append(f"biorate_mean_{key} += {value}*biorate_step")
+        sample.append(f"biorate_mean_{key} += {value}*biorate_step*int(t >= biorate_t0)")
         before_spike.append(f"biorate_pre_{key} = {value}")
-        after_spike.append(f"biorate_mean_{key} += 0.5*({value} - biorate_pre_{key})*biorate_step")
+        after_spike.append(
+            f"biorate_mean_{key} += 0.5*({value} - biorate_pre_{key})*biorate_step*biorate_on"
+        )
     if pattern == "poisson":
         threshold, first = "rand() < biorate_rate*dt", []
     else:
         extra.append("biorate_next : second")
         threshold, first = "t >= biorate_next", ["biorate_next += 1/biorate_rate"]
     reset = "\n".join(
-        first
+        ["biorate_on = int(t >= biorate_t0)"]
+        + first
         + before_spike
         + [str(spec.get("influx", "")), str(spec["on_spike"])]
         + after_spike
-        + ["biorate_released += release", "biorate_spikes += 1"]
+        + ["biorate_released += release*biorate_on", "biorate_spikes += biorate_on"]
     )
     brian_seed(seed)
     try:
@@ -255,14 +263,7 @@ def _simulate(model, x, pattern, duration_s, transient_s, dt_s, trials, seed, pr
             f"model {model.name!r}: Brian2 rejected it: {' '.join(str(exc).split())[:300]}"
         ) from exc
     label = f"simulate release {model.name}"
-    # the same network runs through the transient, then (accumulators zeroed) the measurement
-    if transient_s > 0:
-        run_network(net, transient_s, label=label + " (transient)", progress=progress)
-    group.biorate_released = 0
-    group.biorate_spikes = 0
-    for key in means:
-        setattr(group, f"biorate_mean_{key}", 0)
-    run_network(net, duration_s, label=label, progress=progress)
+    run_network(net, transient_s + duration_s, label=label, progress=progress)
     released = np.asarray(group.biorate_released[:], dtype=float)
     spikes = np.asarray(group.biorate_spikes[:], dtype=float)
     out = {
