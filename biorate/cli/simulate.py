@@ -119,7 +119,7 @@ def fi_theory(model, curve) -> list:  # noqa: ANN001
     if p["drive"] == "current":
         kw["current"] = [f"{v} A" for v in x]
     else:
-        kw.update(drive="poisson", rate=[f"{v} Hz" for v in x])
+        kw.update(drive="poisson", rate=[f"{v} Hz" for v in x], bias=f"{p.get('bias_A') or 0} A")
     label = "Siegert" if p["sigma_V"] > 0 else "closed form"
     return [(f"theory ({label})", theory.fi(model, **kw)),
             (f"theory, dt = {p['dt_s'] * 1e3:g} ms", theory.fi(model, dt=f"{p['dt_s']} s", **kw))]  # fmt: skip

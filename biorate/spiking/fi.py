@@ -153,12 +153,12 @@ def measure_fi(
 
 
 def _refractory_steps(model: Model, dt_s: float) -> int | None:
-    """How many time steps Brian2 actually holds a neuron refractory: it releases a neuron when
-    ``t - lastspike > t_ref`` is false no more, and floating-point rounding makes 2 ms at 0.1 ms
-    come out as 19 full steps of clamping after the spike step (see biorate.theory)."""
+    """How many whole time steps after the spike step Brian2 holds a neuron refractory: it tests
+    ``t - lastspike < t_ref`` (with a 1e-3*dt tolerance), so 2 ms at dt = 0.1 ms is 19 steps, not
+    20 (``biorate.theory.refractory_steps`` is the same rule, vectorized)."""
     ref = model.section("neuron").get("refractory")
     if isinstance(ref, str) and ref in model.params:
-        return int(np.ceil(model[ref] / dt_s - 1e-9))
+        return int((model[ref] + 1e-3 * dt_s) / dt_s) - 1
     return None
 
 
