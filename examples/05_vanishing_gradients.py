@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> tuple[Path, list[dict]]:
         acts.append(get_activation(fitted))
     epochs = 20
     if args.quick:  # sigmoid only, fewer epochs: the gradient ratio is measured at init anyway
-        acts, epochs = acts[:1], 20
+        acts, epochs = acts[:1], 10
     rows = [experiment(a, args.depth, epochs, data) for a in acts]
 
     print(f"{args.depth} hidden populations of 64, digits, Adam lr 3e-3, {epochs} epochs, seed 0")

@@ -1,0 +1,92 @@
+"""Data sets: the fixed digits split, the toys, and IDX files written by the test."""
+
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+import pytest
+
+from biorate.datasets import load_dataset, read_idx, write_idx
+from biorate.errors import DataError
+
+
+def test_digits_split_is_fixed_and_stratified():
+    a, b = load_dataset("digits"), load_dataset("digits", seed=7)
+    assert a.X_train.shape == (1437, 64) and a.X_test.shape == (360, 64)
+    np.testing.assert_array_equal(a.X_test, b.X_test)  # the seed does not move the split
+    assert a.X_train.min() == 0.0 and a.X_train.max() == 1.0  # pixels 0..16 scaled to [0, 1]
+    counts = np.bincount(a.y_test, minlength=10)
+    total = np.bincount(np.concatenate([a.y_train, a.y_test]), minlength=10)
+    np.testing.assert_allclose(counts / total, 0.2, atol=0.005)  # 20 % of every class
+    assert a.n_classes == 10 and a.n_features == 64
+
+
+def test_xor_and_moons():
+    x = load_dataset("xor", seed=3)
+    X = np.concatenate([x.X_train, x.X_test])
+    y = np.concatenate([x.y_train, x.y_test])
+    assert X.shape == (400, 2) and x.n_classes == 2
+    # labels are XOR of the corner each point scatters around (std 0.15: |noise| < 0.5 here)
+    np.testing.assert_array_equal(y, (X[:, 0] > 0.5) ^ (X[:, 1] > 0.5))
+    assert not np.array_equal(load_dataset("xor", seed=4).X_train, x.X_train)
+    m = load_dataset("moons")
+    assert m.X_train.shape == (300, 2) and m.X_test.shape == (100, 2)
+    assert np.bincount(m.y_test).tolist() == [50, 50]
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int16, np.int32, np.float32, np.float64])
+def test_idx_round_trip(tmp_path, dtype):
+    a = (np.arange(2 * 3 * 4).reshape(2, 3, 4) - 5).astype(dtype)
+    if dtype == np.uint8:
+        a = np.abs(a).astype(dtype)
+    back = read_idx(write_idx(tmp_path / "a.idx", a))
+    assert back.dtype == np.dtype(dtype) and back.shape == (2, 3, 4)
+    np.testing.assert_array_equal(back, a)
+
+
+def make_mnist_folder(folder, n_train=30, n_test=10, side=5, gz=False):
+    rng = np.random.default_rng(0)
+    folder.mkdir(exist_ok=True)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        images = rng.integers(0, 256, size=(n, side, side)).astype(np.uint8)
+        labels = (np.arange(n) % 3).astype(np.uint8)
+        write_idx(folder / f"{prefix}-images-idx3-ubyte", images)
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte", labels)
+        if gz:
+            for kind in ("images-idx3", "labels-idx1"):
+                p = folder / f"{prefix}-{kind}-ubyte"
+                (folder / f"{p.name}.gz").write_bytes(gzip.compress(p.read_bytes()))
+                p.unlink()
+    return folder
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_idx_folder_dataset(tmp_path, gz):
+    folder = make_mnist_folder(tmp_path / "mnist", gz=gz)
+    d = load_dataset(f"idx:{folder}")
+    assert d.X_train.shape == (30, 25) and d.X_test.shape == (10, 25)
+    assert d.n_classes == 3 and d.y_train.tolist()[:4] == [0, 1, 2, 0]
+    raw = read_idx(next(folder.glob("train-images*")))
+    np.testing.assert_allclose(d.X_train, raw.reshape(30, 25) / 255.0)
+
+
+def test_bad_data_sets(tmp_path):
+    with pytest.raises(DataError, match="unknown dataset 'mnist'"):
+        load_dataset("mnist")
+    with pytest.raises(DataError, match="no such folder"):
+        load_dataset(f"idx:{tmp_path / 'absent'}")
+    folder = make_mnist_folder(tmp_path / "m")
+    (folder / "t10k-labels-idx1-ubyte").unlink()
+    with pytest.raises(DataError, match="no t10k-labels"):
+        load_dataset(f"idx:{folder}")
+    write_idx(folder / "t10k-labels-idx1-ubyte", np.zeros(9, np.uint8))  # 10 images, 9 labels
+    with pytest.raises(DataError, match="do not match"):
+        load_dataset(f"idx:{folder}")
+    bad = tmp_path / "bad.idx"
+    bad.write_bytes(b"\x01\x02\x08\x01\x00\x00\x00\x02ab")
+    with pytest.raises(DataError, match="bad magic"):
+        read_idx(bad)
+    bad.write_bytes(b"\x00\x00\x08\x01\x00\x00\x00\x05ab")
+    with pytest.raises(DataError, match="holds 2"):
+        read_idx(bad)
