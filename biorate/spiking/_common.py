@@ -138,32 +138,6 @@ def _first_line(exc: BaseException) -> str:
     return " ".join(text.split())[:300]
 
 
-def spike_stats(
-    i: np.ndarray, t: np.ndarray, n: int, t0: float, t1: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-neuron spike counts in [t0, t1) and the pooled inter-spike intervals' sums.
-
-    Returns ``(counts, isi_sum, isi_sumsq)`` with ``isi_*`` per neuron as ``(n_isi, sum, sum of
-    squares)`` stacked in shape (3, n), so callers can pool ISIs over trials without a Python loop.
-    """
-    keep = (t >= t0) & (t < t1)
-    i, t = i[keep], t[keep]
-    counts = np.bincount(i, minlength=n).astype(float)
-    order = np.lexsort((t, i))
-    i, t = i[order], t[order]
-    same = np.diff(i) == 0
-    isi = np.diff(t)[same]
-    owner = i[1:][same]
-    stats = np.vstack(
-        [
-            np.bincount(owner, minlength=n),
-            np.bincount(owner, weights=isi, minlength=n),
-            np.bincount(owner, weights=isi**2, minlength=n),
-        ]
-    ).astype(float)
-    return counts, stats[0:1].ravel(), stats[1:]
-
-
 def pooled_cv(isi_n: np.ndarray, isi_moments: np.ndarray) -> np.ndarray:
     """Coefficient of variation of the pooled ISIs of each row (NaN with fewer than 3 ISIs).
 

@@ -24,7 +24,6 @@ from ._common import (
     quantity,
     resolve_seed,
     run_network,
-    spike_stats,
 )
 
 __all__ = ["measure_fi", "DRIVES"]
@@ -162,10 +161,29 @@ def _refractory_steps(model: Model, dt_s: float) -> int | None:
     return None
 
 
+# Spike statistics accumulated in the reset (no SpikeMonitor: one code object less per step and
+# no memory that grows with the spike count): spikes after the transient, and the sums of the
+# inter-spike intervals and their squares, for the rate, the SEM and the pooled ISI CV.
+_COUNTER_EQUATIONS = """
+biorate_count : 1
+biorate_nisi : 1
+biorate_s1 : second
+biorate_s2 : second**2
+biorate_tlast : second
+"""
+_COUNTER_RESET = """
+biorate_count += int(t >= biorate_t0)
+biorate_nisi += int(t >= biorate_t0)*int(biorate_tlast >= biorate_t0)
+biorate_s1 += int(t >= biorate_t0)*int(biorate_tlast >= biorate_t0)*(t - biorate_tlast)
+biorate_s2 += int(t >= biorate_t0)*int(biorate_tlast >= biorate_t0)*(t - biorate_tlast)**2
+biorate_tlast = t
+"""
+
+
 def _simulate(
     model, x, drive, sigma_v, bias_a, duration_s, transient_s, dt_s, trials, seed, progress
 ):  # noqa: ANN001, PLR0913
-    from brian2 import Network, NeuronGroup, SpikeMonitor, second
+    from brian2 import Network, NeuronGroup, second
     from brian2 import seed as brian_seed
     from brian2.core.base import BrianObjectException
     from brian2.units.fundamentalunits import DimensionMismatchError
@@ -178,14 +196,18 @@ def _simulate(
     dt_q = dt_s * second
     brian_seed(seed)
     try:
-        equations = neuron["equations"]
+        equations = neuron["equations"] + _COUNTER_EQUATIONS
         if drive == "poisson":
             equations += "\nbiorate_rate : Hz  # rate of each Poisson input"
+        if not neuron.get("threshold"):
+            raise ModelError(f"model {model.name!r} has no threshold: it never spikes")
+        reset = "\n".join(r for r in (neuron.get("reset"), _COUNTER_RESET) if r)
+        ns = {**ns, "biorate_t0": transient_s * second}
         group = NeuronGroup(
             n,
             equations,
             threshold=neuron.get("threshold"),
-            reset=neuron.get("reset"),
+            reset=reset,
             refractory=neuron.get("refractory", False),
             method=neuron.get("method", "euler"),
             namespace=ns,
@@ -194,6 +216,7 @@ def _simulate(
         )
         for var, expr in dict(neuron.get("initial", {})).items():
             setattr(group, var, expr)
+        group.biorate_tlast = -1e9 * second
         objects: list = [group]
         current_var, noise_var = drive_spec.get("current"), drive_spec.get("noise")
         if drive == "current":
@@ -216,8 +239,6 @@ def _simulate(
             objects.append(
                 group.run_regularly(code, when="before_thresholds", name="biorate_fi_poisson")
             )
-        spikes = SpikeMonitor(group, record=True, name="biorate_fi_spikes")
-        objects.append(spikes)
         net = Network(*objects, name="biorate_fi_network")
     except (
         BrianObjectException,
@@ -231,7 +252,7 @@ def _simulate(
             f"model {model.name!r}: Brian2 rejected it: {' '.join(str(exc).split())[:300]}"
         ) from exc
     run_network(net, transient_s + duration_s, label=f"simulate fi {model.name}", progress=progress)
-    i = np.asarray(spikes.i[:], dtype=np.int64)
-    t = np.asarray(spikes.t_[:], dtype=float)
-    counts, isi_n, isi_m = spike_stats(i, t, n, transient_s, transient_s + duration_s + dt_s / 2)
+    counts = np.asarray(group.biorate_count[:], dtype=float)
+    isi_n = np.asarray(group.biorate_nisi[:], dtype=float)
+    isi_m = np.vstack([np.asarray(group.biorate_s1_[:]), np.asarray(group.biorate_s2_[:])])
     return counts, isi_n, isi_m
