@@ -1,0 +1,28 @@
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_example_07_quick(tmp_path):
+    pytest.importorskip("distributed")
+    cmd = [sys.executable, str(ROOT / "examples" / "07_sweep.py"), "--quick", "--out", str(tmp_path),
+           "--target", "numpy", "--workers", "2"]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (tmp_path / "07_sweep.png").stat().st_size > 20_000
+    with open(tmp_path / "lif_tau_sigma_quick" / "summary.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 6 and all(r["status"] == "ok" for r in rows)
+    # the top rate falls as tau_m grows (slower charging to threshold), at each noise level
+    for sigma in {r["sigma_V"] for r in rows}:
+        r_max = [float(r["r_max_Hz"]) for r in sorted(rows, key=lambda r: float(r["tau_m_s"]))
+                 if r["sigma_V"] == sigma]  # fmt: skip
+        assert r_max[0] > r_max[1] > r_max[2]
+    # a second run finds every point done
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0 and "0 computed, 6 already done" in proc.stdout
