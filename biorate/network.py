@@ -399,36 +399,47 @@ class RateNetwork:
     def _forward(self, X: np.ndarray, params: dict[str, np.ndarray]) -> dict:
         """Run the dynamics; returns the cache ``{"h": [t][p], "z": [t][p]}`` for BPTT.
 
-        ``h[t][p]`` is population p's activity after step t (t = 0 is the initial state).
+        ``h[t][p]`` is population p's activity after step t (t = 0 is the initial state), ``z``
+        its input current and ``g`` = g(z) (before skips and leak). The backward pass adds
+        ``gp[p]`` = g'(z_p(T)) (for the diagnostics).
         """
         L, T, a = len(self.sizes), self._T, self._a
         n = X.shape[0]
-        h_prev: list[np.ndarray] = [X] + [np.zeros((n, s), self._dt) for s in self.sizes[1:]]
-        hs, zs = [h_prev], [None]
+        # h(0) = 0; an acyclic sweep never reads the previous step, so it skips the zeros
+        h_prev: list[Any] = [X] + ([np.zeros((n, s), self._dt) for s in self.sizes[1:]]
+                                   if T > 1 or self.has_feedback else [None] * (L - 1))  # fmt: skip
+        hs, zs, gs = [h_prev], [None], [None]
         for _ in range(T):
             h: list[Any] = [X] + [None] * (L - 1)
             z_t: list[Any] = [None] * L
+            g_t: list[Any] = [None] * L
             for p in range(1, L):
                 z = params[f"b{p}"]
                 for s, key in self._dense_in[p]:
                     # forward projections read this step's activity, feedback the previous step's
                     z = z + (h[s] if s < p else h_prev[s]) @ params[key]
-                u = self._g(p, z)
+                u = g_t[p] = self._g(p, z)
                 for s, key in self._skip_in[p]:
                     u = u + (h[s] if key is None else h[s] @ params[key])
                 h[p] = u if a == 1.0 else (1 - a) * h_prev[p] + a * u
                 z_t[p] = z
             hs.append(h)
             zs.append(z_t)
+            gs.append(g_t)
             h_prev = h
-        return {"h": hs, "z": zs}
+        return {"h": hs, "z": zs, "g": gs}
 
     def _backward(self, cache: dict, dy: np.ndarray, params: dict[str, np.ndarray],
                   offset: float = 0.0) -> dict[str, np.ndarray]:  # fmt: skip
         """Gradients of the loss given ``dy = dL/dh_out(T)``, by backpropagation through time."""
         L, T, a = len(self.sizes), self._T, self._a
         hs, zs = cache["h"], cache["z"]
-        grads = {k: np.zeros_like(v) for k, v in params.items()}
+        grads: dict[str, np.ndarray] = {}
+        cache["gp"] = gp_last = [None] * L
+
+        def acc(key: str, v: np.ndarray) -> None:
+            grads[key] = v if key not in grads else grads[key] + v
+
         # dh[t][p]: adjoint of h_p(t). Every contribution to dh[t][p] comes from a population
         # processed earlier in this reverse sweep (later step, or same step and higher index).
         dh: list[list[Any]] = [[None] * L for _ in range(T + 1)]
@@ -453,18 +464,23 @@ class RateNetwork:
                     if key is None:
                         add(t, s, du)
                     else:
-                        grads[key] += hs[t][s].T @ du
+                        acc(key, hs[t][s].T @ du)
                         add(t, s, du @ params[key].T)
                 if p == L - 1 and self._linear_out:
                     dz = du
                 else:
                     gp = np.asarray(self._act.derivative(zs[t][p]), dtype=self._dt)
+                    if t == T:
+                        gp_last[p] = gp
                     dz = du * (gp + offset) if offset else du * gp
-                grads[f"b{p}"] += dz.sum(axis=0)
+                acc(f"b{p}", dz.sum(axis=0))
                 for s, key in self._dense_in[p]:
                     ts = t if s < p else t - 1
-                    grads[key] += hs[ts][s].T @ dz
+                    acc(key, hs[ts][s].T @ dz)
                     add(ts, s, dz @ params[key].T)
+        for k, v in params.items():  # parameters the loss does not reach (e.g. dead paths)
+            if k not in grads:
+                grads[k] = np.zeros_like(v)
         return grads
 
     def loss_and_grads(self, X: np.ndarray, y: np.ndarray, params: dict[str, np.ndarray] | None = None,
@@ -497,7 +513,8 @@ class RateNetwork:
         sq = [0.0] * len(self.sizes)
         for k, g in grads.items():
             target = int(k[1:]) if k[0] == "b" else int(k.split("_")[1])
-            sq[target] += float((g * g).sum())
+            g = g.ravel()
+            sq[target] += float(g @ g)
         return {self.population_names[p]: float(np.sqrt(sq[p])) for p in range(1, len(self.sizes))}
 
     # ------------------------------------------------------------------ prediction
@@ -590,14 +607,14 @@ class RateNetwork:
                 correct += float(np.sum(np.argmax(out, axis=1) == yb))
                 norms += list(self._pop_norms(grads).values())
                 # saturation / dead units from the forward pass already done (no extra pass)
-                zT = cache["z"][-1]
+                gT, gpT = cache["g"][-1], cache["gp"]
                 for p in hidden:
                     if bounded:
-                        gz = self._g(p, zT[p])
+                        gz = gT[p]
                         sat += int(np.count_nonzero((gz < blo + margin) | (gz > bhi - margin)))
                         units += gz.size
-                    gp = np.asarray(self._act.derivative(zT[p]))
-                    alive[p] |= np.any(np.abs(gp) > _DEAD_EPS, axis=0)
+                    if gpT[p] is not None:
+                        alive[p] |= np.any(np.abs(gpT[p]) > _DEAD_EPS, axis=0)
                 opt.step(self.params_, grads)
                 nb += 1
             hist.loss.append(tot_loss / n)
