@@ -142,6 +142,10 @@ def build_projections(sizes: Sequence[int], connectivity: str | Sequence[Any]) -
 class History:
     """Per-epoch training diagnostics (lists indexed by epoch; see :meth:`RateNetwork.fit`).
 
+    ``loss`` and ``accuracy`` are means over the epoch's minibatches, each measured just before its
+    update (the loss without the L2 term, like ``val_loss``); ``val_*`` are measured on the held-out
+    set after the epoch.
+
     ``grad_norm[pop]`` is the mean over minibatches of the Euclidean norm of the gradient of all
     parameters projecting into population ``pop`` (its biases included). ``saturated_fraction`` is
     the fraction of hidden-unit outputs within 5 % of the activation's range from either bound
@@ -490,7 +494,7 @@ class RateNetwork:
         cache = self._forward(X, params)
         out = cache["h"][-1][-1]
         t = self.targets_for(y)
-        loss = self._loss.value(out, t)
+        loss = cache["data_loss"] = self._loss.value(out, t)
         grads = self._backward(cache, self._loss.grad(out, t).astype(self._dt, copy=False), params,
                                self.derivative_offset if offset is None else offset)  # fmt: skip
         if self.l2:
@@ -601,9 +605,9 @@ class RateNetwork:
             for i in range(0, n, bs):
                 idx = order[i : i + bs]
                 xb, yb = X[idx], y[idx]
-                loss, grads, cache = self.loss_and_grads(xb, yb)
+                _, grads, cache = self.loss_and_grads(xb, yb)
                 out = cache["h"][-1][-1]
-                tot_loss += loss * idx.size
+                tot_loss += cache["data_loss"] * idx.size
                 correct += float(np.sum(np.argmax(out, axis=1) == yb))
                 norms += list(self._pop_norms(grads).values())
                 # saturation / dead units from the forward pass already done (no extra pass)

@@ -62,12 +62,12 @@ def main(argv: list[str] | None = None) -> Path:
     act = lif_activation(args.activation)
     print(act.describe())
     data = load_dataset("digits")
-    epochs = 8 if args.quick else 60
+    epochs = 8 if args.quick else 100
     results: dict[tuple[str, str], tuple[float, list[float]]] = {}
     for name, g in ((act.name, act), ("sigmoid", get_activation("sigmoid"))):
         for conn in CONNECTIVITIES:
             net = RateNetwork([data.n_features, 64, 64, data.n_classes], activation=g,
-                              connectivity=conn, learning_rate=3e-3, steps=5, seed=args.seed)  # fmt: skip
+                              connectivity=conn, steps=5, seed=args.seed)  # fmt: skip
             hist = net.fit(data.X_train, data.y_train, epochs=epochs)
             acc = net.score(data.X_test, data.y_test)
             results[(name, conn)] = (acc, hist.loss)
