@@ -147,7 +147,9 @@ def spiking_origin(act: Any) -> SpikingOrigin:
         if params:
             model = model.with_params(**params)
     except BiorateError as exc:
-        raise DeployError(f"activation {name!r}: its source model cannot be loaded: {exc}") from None
+        raise DeployError(
+            f"activation {name!r}: its source model cannot be loaded: {exc}"
+        ) from None
     drive = model.section("drive")
     if not drive.get("current"):
         raise DeployError(f"model {model.name!r} names no current variable in [drive]")
@@ -306,7 +308,9 @@ def _equations(model: Any) -> Any:
     try:
         eqs = Equations(neuron["equations"])
     except Exception as exc:
-        raise DeployError(f"model {model.name!r}: Brian2 cannot parse its equations: {exc}") from None
+        raise DeployError(
+            f"model {model.name!r}: Brian2 cannot parse its equations: {exc}"
+        ) from None
     single = eqs.get(cur)
     if single is None or single.type != PARAMETER:
         raise DeployError(
@@ -491,7 +495,11 @@ def deploy(net: Any, X: Any, y: Any = None, *, durations: Any = DEFAULT_DURATION
             or neurons_per_unit < 1:  # fmt: skip
         raise DeployError(f"neurons_per_unit must be an integer >= 1, got {neurons_per_unit!r}")
     npu = int(neurons_per_unit)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer) or batch_size < 1:
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, int | np.integer)
+        or batch_size < 1
+    ):
         raise DeployError(f"batch_size must be an integer >= 1, got {batch_size!r}")
     ds = _durations(durations)
     t_max = ds[-1]
@@ -502,7 +510,9 @@ def deploy(net: Any, X: Any, y: Any = None, *, durations: Any = DEFAULT_DURATION
     if tau_syn_s <= 0 or input_rate_hz <= 0 or dt_s <= 0:
         raise DeployError("tau_syn, input_rate and dt must be positive")
     if not 0 <= transient_s < t_max:
-        raise DeployError(f"transient ({transient_s} s) must lie in [0, longest duration {t_max} s)")
+        raise DeployError(
+            f"transient ({transient_s} s) must lie in [0, longest duration {t_max} s)"
+        )
     X = net._check_X(X) if hasattr(net, "_check_X") else np.asarray(X, float)
     X = np.asarray(X, dtype=float)
     if y is not None:
@@ -544,7 +554,8 @@ def deploy(net: Any, X: Any, y: Any = None, *, durations: Any = DEFAULT_DURATION
                         np.minimum.at(first[d], (start + img[w], u[w]), t[w])
                 if start == 0:
                     raster[net.population_names[p]] = {
-                        "i": i[img == 0].tolist(), "t_s": t[img == 0].round(6).tolist()
+                        "i": i[img == 0].tolist(),
+                        "t_s": t[img == 0].round(6).tolist(),
                     }
             del res
             gc.collect()  # drop the batch's Brian2 objects so the next one can reuse the names
@@ -633,6 +644,8 @@ def plot_deploy(report: dict, path: Any, title: str = "") -> Any:
         ax[0].plot(ds, report["agreement"], "o-", label="agreement with rate network")
         ax[0].set_ylabel("agreement")
     ax[0].set_xscale("log")
+    ax[0].set_xticks(ds, [f"{d:g}" for d in ds])
+    ax[0].minorticks_off()
     ax[0].set_xlabel("presentation time (ms)")
     ax[0].legend(fontsize=8)
     samples = report.get("samples") or {}

@@ -1,0 +1,109 @@
+"""``biorate deploy``: run a saved rate network as a Brian2 spiking network on a data set's test
+images and report how much accuracy survives (see :mod:`biorate.deploy`)."""
+
+from __future__ import annotations
+
+import argparse
+
+from .common import add_quiet
+
+__all__ = ["add_parser", "run", "durations_up_to"]
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "deploy",
+        help="run a trained rate network as a spiking network (Brian2) and compare accuracies",
+    )
+    p.add_argument("network", help="network file written by 'biorate train' (.npz)")
+    p.add_argument("--dataset", default="digits",
+                   help="digits (default), xor, moons or idx:PATH; its test set is presented")  # fmt: skip
+    p.add_argument("--duration", default="0.5s",
+                   help="longest presentation time per image (default 0.5s); shorter standard "
+                        "times (50, 100, 200 ms) below it are read from the same run")  # fmt: skip
+    p.add_argument("--durations", default=None,
+                   help="explicit comma-separated presentation times, e.g. 50ms,100ms,1s "
+                        "(overrides --duration)")  # fmt: skip
+    p.add_argument("--encoding", default="current", choices=["current", "poisson"],
+                   help="inputs as constant currents (default) or Poisson spike trains")  # fmt: skip
+    p.add_argument("--neurons-per-unit", type=int, default=1,
+                   help="spiking neurons standing for one rate unit (default 1)")  # fmt: skip
+    p.add_argument("--images", type=int, default=None,
+                   help="present only the first N test images (default all)")  # fmt: skip
+    p.add_argument("--tau-syn", default="5ms", help="synaptic time constant (default 5ms)")
+    p.add_argument("--input-rate", default="200Hz",
+                   help="Poisson rate of an input of value 1 (--encoding poisson)")  # fmt: skip
+    p.add_argument("--batch-size", type=int, default=400,
+                   help="images per Brian2 network (memory vs. speed; default 400)")  # fmt: skip
+    p.add_argument("--seed", type=int, default=0, help="seed of noise and Poisson inputs")
+    p.add_argument("--target", default="auto", choices=["auto", "cython", "numpy"],
+                   help="Brian2 code generation target")  # fmt: skip
+    p.add_argument("--report", help="report JSON to write")
+    p.add_argument("--plot", help="figure: accuracy vs time, a raster, rate vs spiking scatter")
+    add_quiet(p)
+    p.set_defaults(func=run)
+
+
+def durations_up_to(longest_s: float) -> list[float]:
+    """The standard presentation times (50, 100, 200, 500 ms) below ``longest_s``, plus it."""
+    std = [0.05, 0.1, 0.2, 0.5]
+    return sorted({t for t in std if t < longest_s * (1 - 1e-9)} | {longest_s})
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..datasets import load_dataset
+    from ..deploy import DeployError, deploy, plot_deploy
+    from ..errors import DataError
+    from ..io import write_json
+    from ..network import RateNetwork
+    from .common import command_line, seconds
+
+    net = RateNetwork.load(args.network)
+    if args.durations:
+        durations = [seconds(v.strip(), "--durations") for v in args.durations.split(",")]
+    else:
+        durations = durations_up_to(seconds(args.duration, "--duration"))
+    data = load_dataset(args.dataset, seed=args.seed)
+    if data.n_features != net.sizes[0] or data.n_classes > net.sizes[-1]:
+        raise DataError(
+            f"{args.network} takes {net.sizes[0]} features and {net.sizes[-1]} "
+            f"classes; dataset {data.name} has {data.n_features} and {data.n_classes}"
+        )
+    X, y = data.X_test, data.y_test
+    if args.images is not None:
+        if args.images < 1:
+            raise DeployError(f"--images must be >= 1, got {args.images}")
+        X, y = X[: args.images], y[: args.images]
+    rep = deploy(
+        net, X, y, durations=[f"{d!r} s" for d in durations], encoding=args.encoding,
+        neurons_per_unit=args.neurons_per_unit, tau_syn=args.tau_syn,
+        input_rate=args.input_rate, batch_size=args.batch_size, seed=args.seed,
+        target=args.target, progress=not args.quiet, command=command_line(),
+    )  # fmt: skip
+    hist = net.history_.to_dict() if hasattr(net, "history_") else None
+    rate_train = net.evaluate(data.X_train, data.y_train)["accuracy"]
+    # the spiking network is evaluated on the test images only: train_accuracy stays null
+    rep = {
+        "dataset": data.name, "network_file": str(args.network), "n_test": int(X.shape[0]),
+        "test_accuracy": rep["spiking_accuracy"][-1], "train_accuracy": None,
+        "rate_test_accuracy": rep["rate_accuracy"], "rate_train_accuracy": rate_train,
+        "epochs": hist["epochs"] if hist else None, "history": hist, **rep,
+    }  # fmt: skip
+    if args.report:
+        write_json(args.report, rep)
+    if args.plot:
+        plot_deploy(rep, args.plot, f"{args.network}: {rep['connectivity']} on {data.name}")
+    if not args.quiet:
+        print(f"{args.network}: {net!r} on {data.name} ({rep['n_test']} test images, "
+              f"{args.encoding} encoding)")  # fmt: skip
+        print(f"  rate network test accuracy {rep['rate_accuracy']:.4f}")
+        for d, acc, agr in zip(rep["durations_s"], rep["spiking_accuracy"], rep["agreement"],
+                               strict=True):  # fmt: skip
+            print(
+                f"  spiking {d * 1e3:6.0f} ms: accuracy {acc:.4f}, agrees with rate net {agr:.4f}"
+            )
+        for pop in rep["populations"]:
+            corr = pop["correlation"]
+            print(f"  {pop['name']:>4}: rate correlation "
+                  f"{'n/a' if corr is None else f'{corr:.3f}'}, RMSE {pop['rmse_hz']:.1f} Hz")  # fmt: skip
+    return 0
