@@ -38,6 +38,7 @@ from .models import Model, list_models, load_model
 _LAZY = {
     "measure_fi": "biorate.spiking",
     "measure_release": "biorate.spiking",
+    "measure_release_probability": "biorate.spiking",
     "theory": "biorate.theory",
     "fit": "biorate.fitting",
     "Fit": "biorate.fitting",

@@ -19,6 +19,12 @@ _DISPLAY = {"A": ("nA", 1e-9), "Hz": ("Hz", 1.0), "1/s": ("1/s", 1.0), "V": ("mV
             "M": ("uM", 1e-6), "s": ("ms", 1e-3)}  # fmt: skip
 
 
+_Y_NAMES = {"fi": "firing rate", "release": "release rate (fraction of pool)",
+            "release_probability": "release probability"}  # fmt: skip
+_X_NAMES = {("fi", "A"): "injected current", ("fi", "Hz"): "rate of each Poisson input",
+            ("release", "Hz"): "presynaptic rate", ("release_probability", "M"): "presynaptic calcium"}  # fmt: skip
+
+
 def display_unit(unit: str) -> tuple[str, float]:
     """``("nA", 1e-9)`` for ``"A"``: the unit to show and its size in the file's unit."""
     return _DISPLAY.get(unit, (unit, 1.0))
@@ -69,9 +75,9 @@ def plot_curve(
     for (name, th), color in zip(theory, ["C0", "C1", "C2", "C3"], strict=False):
         ax.plot(th.x / display_unit(th.x_unit)[1], th.y / display_unit(th.y_unit)[1], "-",
                 color=color, label=name, lw=1.5)  # fmt: skip
-    ax.set_ylabel(f"{'firing rate' if curve.measure == 'fi' else curve.measure} ({yu})")
+    ax.set_ylabel(f"{_Y_NAMES.get(curve.measure, curve.measure)} ({yu})")
     sigma = curve.protocol.get("sigma_V")
-    ax.set_title(title or f"{curve.model.get('name', '')} transfer curve"
+    ax.set_title(title or f"{curve.model.get('name', '')} {_Y_NAMES.get(curve.measure, 'transfer')} curve"
                  + (f", sigma = {sigma * 1e3:g} mV" if sigma else ""))  # fmt: skip
     ax.legend(frameon=False, fontsize=8)
     ax.grid(alpha=0.3)
@@ -80,7 +86,7 @@ def plot_curve(
         axes[1, 0].set_ylabel("ISI CV")
         axes[1, 0].set_ylim(bottom=0)
         axes[1, 0].grid(alpha=0.3)
-    xname = "injected current" if curve.x_unit == "A" else "input rate per synapse"
+    xname = _X_NAMES.get((curve.measure, curve.x_unit), "input")
     axes[-1, 0].set_xlabel(f"{xname} ({xu})")
     fig.tight_layout()
     if path is not None:

@@ -99,7 +99,7 @@ _DISPLAY: dict[Dim, str] = {
 }  # fmt: skip
 _SI_NAME: dict[Dim, str] = {
     TIME: "s", FREQUENCY: "Hz", VOLTAGE: "V", CURRENT: "A", RESISTANCE: "ohm", CONDUCTANCE: "S",
-    CAPACITANCE: "F", CONCENTRATION: "M", DIMENSIONLESS: "1", CHARGE: "C", AMOUNT: "mol",
+    CAPACITANCE: "F", CONCENTRATION: "mM", DIMENSIONLESS: "1", CHARGE: "C", AMOUNT: "mol",
     LENGTH: "m",
 }  # fmt: skip
 _DIM_WORD: dict[Dim, str] = {
@@ -249,6 +249,11 @@ def _convert(value: Any, dim: Dim, name: str) -> np.ndarray:
         got, arr = bdim, np.asarray(value, dtype=float)
     elif isinstance(value, str):
         arr, got = _parse_str_array(value)
+    elif _all_quantities(value):  # a list of Brian2 quantities, e.g. [3*uM, 5*uM]
+        dims = {_brian_dims(v) for v in value}
+        if len(dims) > 1:
+            raise UnitError(f"{name}: mixed dimensions in {_show(value)}")
+        got, arr = dims.pop(), np.array([float(np.asarray(v)) for v in value])
     elif isinstance(value, Iterable) and not isinstance(value, np.ndarray) and _all_str(value):
         parsed = [parse_quantity(v) for v in value]
         dims = {d for _, d in parsed}
@@ -272,6 +277,12 @@ def _convert(value: Any, dim: Dim, name: str) -> np.ndarray:
     if got != dim:
         raise UnitError(f"{name}: expected a {dim_name(dim)}, got {_show(value)} ({dim_name(got)})")
     return arr
+
+
+def _all_quantities(value: Any) -> bool:
+    if not isinstance(value, list | tuple) or not value:
+        return False
+    return all(_brian_dims(v) is not None and np.ndim(v) == 0 for v in value)
 
 
 def _all_str(values: Iterable) -> bool:

@@ -250,3 +250,15 @@ def test_cli_writes_curve_and_plot(cli, tmp_path):
     curve = br.TransferCurve.load(out)
     np.testing.assert_allclose(curve.y, tm_theory(curve.x, 0.3, 0.8), rtol=0.05)
     assert png.stat().st_size > 5000
+
+
+def test_release_probability_cli(cli, tmp_path):
+    out = tmp_path / "p.json"
+    code, _, err = cli("simulate", "release-probability", "--calcium", "0uM:8uM:9", "--target",
+                       "numpy", "--quiet", "-o", out)  # fmt: skip
+    assert code == 0, err
+    curve = br.TransferCurve.load(out)
+    model = br.load_model("ca_release")
+    ca = curve.x * 1e-3 if curve.x_unit == "mM" else curve.x  # molar values in the file
+    k, n, p = model["K_d"] / 1000, model["n_H"], model["p_max"]  # K_d: SI mol/m^3 -> M
+    np.testing.assert_allclose(curve.y, p * ca**n / (ca**n + k**n), atol=1e-9)

@@ -75,3 +75,15 @@ def test_ranges():
 def test_format_round_trip(value, dim):
     text = format_quantity(value, dim)
     assert parse_quantity(text) == (pytest.approx(value, rel=1e-12), dim)
+
+
+def test_lists_of_brian2_quantities_and_concentrations():
+    from brian2 import uM
+
+    from biorate.units import CONCENTRATION, si_unit
+
+    np.testing.assert_allclose(to_si_array([3 * uM, 5 * uM], CONCENTRATION), [3e-3, 5e-3])
+    with pytest.raises(UnitError, match="mixed dimensions"):
+        to_si_array([3 * uM, 5 * mV], CONCENTRATION)
+    # SI values of concentrations are mol/m^3 = mM: the unit written beside them must say so
+    assert parse_unit(si_unit(CONCENTRATION)) == (1.0, CONCENTRATION)

@@ -7,7 +7,7 @@ import argparse
 from .common import add_quiet, command_line, parse_set
 
 
-def _protocol_args(p: argparse.ArgumentParser, duration: str) -> None:
+def _protocol_args(p: argparse.ArgumentParser, duration: str, transient: str = "200ms") -> None:
     p.add_argument(
         "--set",
         action="append",
@@ -20,7 +20,9 @@ def _protocol_args(p: argparse.ArgumentParser, duration: str) -> None:
         help=f"measured time per trial after the transient (default {duration})",
     )
     p.add_argument(
-        "--transient", default="200ms", help="time simulated first and discarded (default 200ms)"
+        "--transient",
+        default=transient,
+        help=f"time simulated first and discarded (default {transient})",
     )
     p.add_argument(
         "--trials", type=int, default=10, help="independent trials per level (default 10)"
@@ -73,8 +75,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         choices=["poisson", "regular"],
         help="presynaptic spike pattern",
     )
-    _protocol_args(rel, "20s")
+    _protocol_args(rel, "20s", transient="2s")
     rel.set_defaults(func=run_release)
+
+    prob = s.add_parser(
+        "release-probability", help="release probability against clamped presynaptic calcium"
+    )
+    prob.add_argument("--model", default="ca_release", help="synapse model with a calcium variable")
+    prob.add_argument("--calcium", default="0uM:10uM:41", help="calcium levels, START:STOP:COUNT")
+    prob.add_argument(
+        "--set", action="append", metavar="NAME=VALUE", help="change a model parameter"
+    )
+    prob.add_argument("--dt", default="0.1ms", help="time step (default 0.1ms)")
+    prob.add_argument("--target", default="auto", choices=["auto", "cython", "numpy"])
+    prob.add_argument("-o", "--output", required=True, help="output TransferCurve JSON")
+    prob.add_argument("--plot", default=None, metavar="PNG", help="also draw the curve")
+    add_quiet(prob)
+    prob.set_defaults(func=run_release_probability)
 
 
 def run_fi(args: argparse.Namespace) -> int:
@@ -141,7 +158,7 @@ def run_release(args: argparse.Namespace) -> int:
         from ..plots import plot_curve
 
         th = []
-        if "U" in model.params and "tau_rec" in model.params:
+        if "U" in model.params and "tau_rec" in model.params and args.pattern == "poisson":
             th = [
                 (
                     "Tsodyks-Markram steady state",
@@ -149,6 +166,24 @@ def run_release(args: argparse.Namespace) -> int:
                 )
             ]
         plot_curve(curve, th, path=args.plot)
+    if not args.quiet:
+        print(f"wrote {args.output}" + (f" and {args.plot}" if args.plot else ""))
+    return 0
+
+
+def run_release_probability(args: argparse.Namespace) -> int:
+    from ..models import load_model
+    from ..spiking import measure_release_probability
+
+    model = load_model(args.model, args.models, kind="synapse").with_params(**parse_set(args.set))
+    curve = measure_release_probability(
+        model, calcium=args.calcium, dt=args.dt, target=args.target, command=command_line()
+    )
+    curve.save(args.output)
+    if args.plot:
+        from ..plots import plot_curve
+
+        plot_curve(curve, path=args.plot)
     if not args.quiet:
         print(f"wrote {args.output}" + (f" and {args.plot}" if args.plot else ""))
     return 0
