@@ -238,8 +238,9 @@ def _build(data: Mapping, base: Path, models_dir: Any) -> SweepSpec:
     model = _model(_table(data, "model"), base, models_dir, measure)
     protocol = _protocol(_table(data, "protocol"), measure, model)
     axes = _axes(data, model, measure, protocol)
-    forms = _forms(_table(data, "fit"))
+    forms = _forms(_table(data, "fit", required=False))
     _check_sweepable(axes, protocol)
+    _check_levels(forms, len(protocol["x"]))
     name = data.get("name", "sweep")
     if not isinstance(name, str) or not name.strip():
         raise SpecError(f"name must be a non-empty string, got {name!r}")
@@ -501,6 +502,16 @@ def _check_sweepable(axes: tuple[Axis, ...], protocol: dict) -> None:
                 raise ProtocolError("grid sigma must not be negative")
             if a.name == "bias" and protocol.get("drive") != "poisson":
                 raise ProtocolError("sweeping bias needs protocol.drive = 'poisson'")
+
+
+def _check_levels(forms: tuple[str, ...], n: int) -> None:
+    from .forms import FORMS, get_form
+
+    for f in forms:
+        k = min(form.k for form in FORMS.values()) if f == "auto" else get_form(f).k
+        if n <= k:
+            raise ProtocolError(f"form {f!r} needs more than {k} levels of the curve's x axis; "
+                                f"the protocol gives {n}")  # fmt: skip
 
 
 def _forms(table: dict) -> tuple[str, ...]:

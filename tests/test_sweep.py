@@ -175,6 +175,7 @@ BAD = [
     (spec_with(protocol__seed=None), ProtocolError, "seed is required"),
     (spec_with(protocol__current=None), ProtocolError, "protocol.current .* is required"),
     (spec_with(protocol__current="0.1nA:0.1nA:3"), ProtocolError, "two distinct levels"),
+    (spec_with(protocol__current="0nA:0.5nA:4"), ProtocolError, "needs more than 4 levels"),
     (spec_with(protocol__durration="1 s"), SpecError, "unknown key 'durration'"),
     (spec_with(protocol__target="gpu"), ProtocolError, "target must be one of"),
     (spec_with(protocol__bias="0.1 nA"), ProtocolError, "bias applies to drive = 'poisson'"),
@@ -312,3 +313,43 @@ def test_rerun_skips_everything(cluster, reference, cli):
     assert f"{N_POINTS} points, 0 computed, {N_POINTS} already done" in out
     after = {f.name: f.stat().st_mtime_ns for f in (reference / "run" / "points").iterdir()}
     assert after == before
+
+
+# --- single points, in-process (what each worker runs) -------------------------------------
+
+
+def test_release_point_follows_tsodyks_markram():
+    """A release sweep point carries its U and tau_rec into the simulation: the measured release
+    rate matches U*nu/(1 + U*nu*tau_rec) of that point."""
+    from biorate.sweep import compute_point
+
+    spec = load_spec({"measure": "release", "model": {"name": "tm_release"},
+                      "grid": {"U": [0.2, 0.6], "tau_rec": ["0.5 s"]},
+                      "protocol": {"rate": "2Hz:30Hz:5", "duration": "2 s", "transient": "1 s",
+                                   "trials": 3, "seed": 3, "target": "numpy"}})  # fmt: skip
+    assert spec.forms == ("sigmoid",)  # [fit] is optional
+    for p in spec.points:
+        rec = compute_point(p.inputs)
+        assert rec["status"] == "ok", rec.get("error")
+        nu = np.array(rec["curve"]["x"])
+        u, tau = p.values["U"], p.values["tau_rec"]
+        theory = u * nu / (1 + u * nu * tau)
+        y, sem = np.array(rec["curve"]["y"]), np.array(rec["curve"]["y_sem"])
+        assert np.all(np.abs(y - theory) <= 4 * sem + 0.05 * theory), (p.values, y, theory)
+
+
+def test_rejected_point_is_recorded_not_raised(tmp_path):
+    """A point whose fit is impossible (a neuron that never fires) is written with its error and
+    counted as done, so a rerun does not retry it forever; the summary row names the error."""
+    from biorate.sweep import compute_point, summary_table
+
+    spec = load_spec(spec_with(grid={"V_th": ["0 mV"]}, protocol__duration="0.1 s",
+                               protocol__current="0nA:0.1nA:5"))  # fmt: skip
+    rec = compute_point(spec.points[0].inputs)
+    assert rec["status"] == "fit_failed" and "y is all zero" in rec["error"]
+    assert rec["curve"]["y"] == [0.0] * 5
+    rec.update(hash=spec.points[0].hash, index=0,
+               point={"V_th": {"value": 0.0, "unit": "V", "text": "0 mV"}})  # fmt: skip
+    (row,) = summary_table(spec, [rec])["rows"]
+    assert row["V_th_V"] == 0.0 and row["status"] == "fit_failed" and "all zero" in row["error"]
+    assert row.get("x_half_A") is None and row["r2"] is None
