@@ -86,6 +86,7 @@ ENCODINGS = ("current", "poisson")
 DEFAULT_DURATIONS = ("50 ms", "100 ms", "200 ms", "500 ms")
 SCHEMA = 1
 _CURRENT_VAR_PREFIX = "biorate_"  # names added to the model's equations, kept out of its namespace
+_FIXED_POINT_STEPS = 300  # rate-dynamics steps taken as "settled" for feedback graphs
 _MAX_SCATTER = 4000  # rate-vs-spiking points kept per population for the figure
 
 
@@ -175,17 +176,22 @@ def _dynamics(net: Any) -> tuple[int, float]:
     return (int(net.steps), float(net.alpha)) if feedback else (1, 1.0)
 
 
-def rate_states(net: Any, X: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def rate_states(
+    net: Any, X: np.ndarray, steps: int | None = None
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Pre-activations and activities of every population at the rate network's last step.
 
     Re-runs the dynamics of :mod:`biorate.network` (module doc) from the public parameters, so that
     hidden populations can be compared with spikes. Returns ``(z, h)``: lists over populations of
     arrays ``(n, size_p)`` (``z[0]`` is None, ``h[0]`` is ``X``); ``h[-1]`` equals
-    ``net.forward(X)``.
+    ``net.forward(X)``. ``steps`` overrides the number of time steps of a graph with feedback
+    (e.g. many steps to approach the fixed point that a spiking network settles to).
     """
     params = net.params_
     L = len(net.sizes)
     T, a = _dynamics(net)
+    if steps is not None and any(p.feedback for p in net.projections):
+        T = int(steps)
     linear = _linear_output(net)
     X = np.asarray(X, dtype=float)
     n = X.shape[0]
@@ -565,6 +571,23 @@ def deploy(net: Any, X: Any, y: Any = None, *, durations: Any = DEFAULT_DURATION
 
     preds = {d: decide(counts[d], first[d]) for d in ds}
     rate_acc = float(np.mean(rate_pred == y)) if y is not None else None
+    fixed_point = None
+    if any(p.feedback for p in net.projections):
+        # a spiking network settles towards the fixed point of the rate dynamics, which the
+        # trained network (T steps from rest) need not reach: report that network's accuracy too
+        with np.errstate(over="ignore", invalid="ignore"):  # unbounded g may diverge
+            _, h_long = rate_states(net, X, steps=_FIXED_POINT_STEPS)
+            _, h_more = rate_states(net, X, steps=_FIXED_POINT_STEPS + 1)
+            change = max(float(np.max(np.abs(a - b))) for a, b in
+                         zip(h_long[1:], h_more[1:], strict=True))  # fmt: skip
+        fp_pred = np.argmax(np.nan_to_num(h_long[-1], nan=-np.inf), axis=1)
+        fixed_point = {
+            "steps": _FIXED_POINT_STEPS,
+            "accuracy": float(np.mean(fp_pred == y)) if y is not None else None,
+            "agreement_with_trained": float(np.mean(fp_pred == rate_pred)),
+            "max_step_change": change if math.isfinite(change) else None,
+            "converged": bool(math.isfinite(change) and change < 1e-6),
+        }  # fmt: skip
     lo, hi = ((act.fit or {}).get("z_range") or [None, None])[:2]
     pops, scatter = [], {}
     rng = np.random.default_rng(0)
@@ -595,6 +618,7 @@ def deploy(net: Any, X: Any, y: Any = None, *, durations: Any = DEFAULT_DURATION
         "durations_s": ds,
         "spiking_accuracy": [float(np.mean(preds[d] == y)) if y is not None else None for d in ds],
         "rate_accuracy": rate_acc,
+        "rate_fixed_point": fixed_point,
         "agreement": [float(np.mean(preds[d] == rate_pred)) for d in ds],
         "undecided": [float(np.mean(preds[d] < 0)) for d in ds],
         "tie_rule": "argmax of output spike counts; ties to the earliest first spike; "
