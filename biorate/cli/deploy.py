@@ -52,13 +52,14 @@ def durations_up_to(longest_s: float) -> list[float]:
 
 def run(args: argparse.Namespace) -> int:
     from ..datasets import load_dataset
-    from ..deploy import DeployError, deploy, plot_deploy
+    from ..deploy import DeployError, deploy, plot_deploy, spiking_origin
     from ..errors import DataError
     from ..io import write_json
     from ..network import RateNetwork
     from .common import command_line, seconds
 
     net = RateNetwork.load(args.network)
+    spiking_origin(net.activation_)  # refuse a net without a spiking origin before any work
     if args.durations:
         durations = [seconds(v.strip(), "--durations") for v in args.durations.split(",")]
     else:
