@@ -412,10 +412,15 @@ def _col(name: str, unit: str) -> str:
     return f"{name}_{unit.replace('1/', 'per_').replace('/', '_per_').replace('*', '').replace('^', '')}"
 
 
+# fit-quality columns of the summary -> keys of Fit.to_dict()
+_QUALITY = {"r2": "r2", "rmse": "rmse", "redchi": "redchi", "aic": "aic", "bic": "bic",
+            "n_points": "n", "ok": "ok"}  # fmt: skip
+
+
 def summary_table(spec: SweepSpec, records: list[dict]) -> dict:
     """One row per (point, form): the swept values, the point's seed and status, the fitted
     parameters with standard errors, and the fit's quality (R², RMSE, reduced χ², AIC, BIC, ok,
-    flags). Returns ``{"kind": "sweep_summary", "columns", "units", "rows", "axes", "params"}``:
+    flags, n_points). Returns ``{"kind": "sweep_summary", "columns", "units", "rows", "axes", "params"}``:
     values are SI floats with each column's unit in ``units``; ``axes`` and ``params`` describe
     the swept and fitted columns (``{"column", "name", "unit"}``, params also ``"stderr"`` and
     ``"forms"``)."""
@@ -430,6 +435,7 @@ def summary_table(spec: SweepSpec, records: list[dict]) -> dict:
     columns += ["seed", "status", "form", "fitted_form"]
     rows = []
     params: dict[str, dict] = {}
+    reserved = set(columns) | set(_QUALITY) | {"flags", "error"}
     for rec in records:
         base = {"point": rec["hash"], "index": rec["index"],
                 "seed": rec["inputs"]["protocol"]["seed"], "status": rec["status"]}  # fmt: skip
@@ -446,20 +452,22 @@ def summary_table(spec: SweepSpec, records: list[dict]) -> dict:
             for p, v in f["params"].items():
                 u = f["param_units"][p]
                 c, e = _col(p, u), _col(f"{p}_stderr", u)
+                if c in reserved or e in reserved:  # e.g. a swept parameter named like a fit's
+                    c, e = "fit_" + c, "fit_" + e
                 row[c], row[e] = v, f["stderr"].get(p)
                 units[c] = units[e] = u
                 info = params.setdefault(c, {"column": c, "name": p, "unit": u, "stderr": e,
                                              "forms": []})  # fmt: skip
                 if form not in info["forms"]:
                     info["forms"].append(form)
-            for k in ("r2", "rmse", "redchi", "aic", "bic", "n", "ok"):
-                row[k] = f.get(k)
+            for k, key in _QUALITY.items():
+                row[k] = f.get(key)
             row["flags"] = ";".join(f.get("flags") or [])
             units["rmse"] = rec["curve"]["y_unit"]
             rows.append(row)
     for info in params.values():
         columns += [info["column"], info["stderr"]]
-    columns += ["r2", "rmse", "redchi", "aic", "bic", "n", "ok", "flags", "error"]
+    columns += [*_QUALITY, "flags", "error"]
     rows = [{c: r.get(c) for c in columns} for r in rows]
     return {"kind": "sweep_summary", "schema": SCHEMA, "name": spec.name, "measure": spec.measure,
             "model": spec.model.name, "forms": list(spec.forms), "axes": axes,

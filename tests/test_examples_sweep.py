@@ -26,3 +26,12 @@ def test_example_07_quick(tmp_path):
     # a second run finds every point done
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0 and "0 computed, 6 already done" in proc.stdout
+
+
+def test_example_sweep_specs_are_valid():
+    from biorate.sweep import load_spec
+
+    specs = sorted((ROOT / "examples" / "sweeps").glob("*.toml"))
+    assert len(specs) >= 2
+    for path in specs:
+        assert len(load_spec(path).points) >= 4

@@ -353,3 +353,26 @@ def test_rejected_point_is_recorded_not_raised(tmp_path):
     (row,) = summary_table(spec, [rec])["rows"]
     assert row["V_th_V"] == 0.0 and row["status"] == "fit_failed" and "all zero" in row["error"]
     assert row.get("x_half_A") is None and row["r2"] is None
+
+
+def test_summary_columns_unique_with_hill_exponent_n():
+    """The Hill form's exponent ``n`` keeps its column beside the fit's number of points."""
+    from biorate.curve import TransferCurve
+    from biorate.fitting import fit
+    from biorate.sweep import summary_table
+
+    spec = load_spec({"measure": "release", "model": {"name": "tm_release"},
+                      "grid": {"U": [0.5]}, "protocol": {"rate": "1Hz:60Hz:12", "seed": 1},
+                      "fit": {"forms": ["hill"]}})  # fmt: skip
+    x = np.linspace(1, 60, 12)
+    y = 0.5 * x / (1 + 0.5 * x * 0.8)  # Tsodyks-Markram: a Hill curve with n = 1
+    f = fit(TransferCurve(measure="release", x=x, y=y, x_unit="Hz", y_unit="1/s"), "hill")
+    rec = {"hash": spec.points[0].hash, "index": 0, "status": "ok", "inputs": spec.points[0].inputs,
+           "point": {"U": {"value": 0.5, "unit": "1", "text": "0.5"}},
+           "curve": {"y_unit": "1/s"}, "fits": {"hill": f.to_dict()}}  # fmt: skip
+    table = summary_table(spec, [rec])
+    assert len(set(table["columns"])) == len(table["columns"])
+    (row,) = table["rows"]
+    assert row["n"] == pytest.approx(1.0, abs=1e-6) and row["n_points"] == 12
+    assert row["x_half_Hz"] == pytest.approx(1 / (0.5 * 0.8), rel=1e-6)
+    assert row["r_max_per_s"] == pytest.approx(1 / 0.8, rel=1e-6) and row["U"] == 0.5
