@@ -49,7 +49,10 @@ _LAZY = {
     "deploy": "biorate.deploy",
     "run_pipeline": "biorate.pipeline",
     "run_sweep": "biorate.sweep",
+    "load_sweep_spec": "biorate.sweep_spec",
 }
+
+_RENAMED = {"load_sweep_spec": "load_spec"}
 
 __all__ = [
     "__version__",
@@ -74,7 +77,8 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         module = importlib.import_module(_LAZY[name])
-        value = module if module.__name__.endswith("." + name) else getattr(module, name)
+        attr = _RENAMED.get(name, name)
+        value = module if module.__name__.endswith("." + name) else getattr(module, attr)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'biorate' has no attribute {name!r}")
