@@ -253,7 +253,7 @@ class Fit:
             f"BIC = {self.bic:.2f}"
         )
         if self.candidates:
-            lines.append("  model selection (lowest AIC wins):")
+            lines.append("  model selection (lowest AIC wins; flagged fits only if none is OK):")
             best = min((c["aic"] for c in self.candidates if c.get("aic") is not None),
                        default=None)  # fmt: skip
             for c in sorted(self.candidates, key=lambda c: (c.get("aic") is None, c.get("aic"))):
@@ -333,7 +333,7 @@ def sem_floor(curve: TransferCurve) -> float | None:
 
 
 def _kind_scales(form: Form, xs: float, ys: float) -> np.ndarray:
-    table = {"x": xs, "y": ys, "y/x": ys / xs, "1": 1.0}
+    table = {"x": xs, "y": ys, "y/x": ys / xs, "1": 1.0, "1/y": 1.0 / ys}
     return np.array([table[k] for k in form.kinds])
 
 
@@ -373,12 +373,19 @@ def _solve(form, xn, yn, sn, p0, lb, ub):
 def _starts(form: Form, p0: np.ndarray) -> list[np.ndarray]:
     """The guess plus a few perturbed starts, for forms whose guess can sit in a poor basin."""
     starts = [p0]
-    if "width" in form.params:
-        i = form.params.index("width")
+    for name in ("width", "gamma"):  # the sigmoids' and softplus' width, soft_lif's smoothing
+        if name not in form.params:
+            continue
+        i = form.params.index(name)
         for factor in (4.0, 0.25):
             p = p0.copy()
             p[i] *= factor
             starts.append(p)
+    if "c" in form.params:  # LIF forms: c and tau trade off; start again further up the valley
+        i = form.params.index("c")
+        p = p0.copy()
+        p[i] *= 5.0
+        starts.append(p)
     if form.name == "hill":
         i = form.params.index("n")
         for n in (1.0, 5.0):
@@ -546,7 +553,8 @@ def fit(curve: TransferCurve | str | os.PathLike, form: str = "auto", *, bootstr
     ----------
     form : a name of :data:`biorate.forms.FORMS` (``"sigmoid"``, ``"tanh"``, ``"erf"``, ``"hill"``,
         ``"softplus"``, ``"threshold_linear"``) or ``"auto"``: fit every form (or those in
-        ``forms``) and keep the lowest AIC; every form's AIC and BIC are kept in ``candidates``.
+        ``forms``) and keep the lowest AIC among the fits that are :attr:`Fit.ok` (among all
+        converged fits if none is); every form's AIC and BIC are kept in ``candidates``.
     bootstrap : number of residual-bootstrap resamples for percentile 95 % intervals (0: none).
     seed : seed of the bootstrap's random generator.
 
@@ -578,6 +586,9 @@ def fit(curve: TransferCurve | str | os.PathLike, form: str = "auto", *, bootstr
             reasons = "; ".join(f"{c['form']}: {c.get('error') or ', '.join(c['flags'])}"
                                 for c in candidates)  # fmt: skip
             raise FitError(f"no form could be fitted ({reasons})")
+        # a fit flagged poor (a parameter at its bound: the data do not determine it) competes
+        # only when no fit is ok; soft_lif's c, for one, can run to its bound on noisy curves
+        usable = [r for r in usable if r.ok] or usable
         # lowest AIC; an exact tie (sigmoid and tanh are the same family) goes to the form listed
         # first, so that the choice does not hinge on the last digit of the optimizer
         lowest = min(r.aic for r in usable)

@@ -33,7 +33,20 @@ softplus           r0 + gain * width * log(1 + exp((x - x_th)/width))      x_th,
                                                                            gain [y/x]; r0 [y]
 threshold_linear   r0 + gain * max(0, x - x_th)                            x_th [x]; gain [y/x];
                                                                            r0 [y]
+lif                r0 + 1/(t_ref + tau*ln(1 + c/(x - x_th)))  (x > x_th;   x_th, c [x];
+                   else r0): the noise-free leaky integrate-and-fire rate  tau, t_ref [1/y];
+                   (Lapicque 1907; Burkitt 2006,                           r0 [y]
+                   doi:10.1007/s00422-006-0068-6)
+soft_lif           lif with x - x_th replaced by                           as lif; gamma [x]
+                   gamma*ln(1 + exp((x - x_th)/gamma)) (Hunsberger &
+                   Eliasmith 2015, arXiv:1510.08829)
 =================  ======================================================  =======================
+
+For the LIF of ``models/neurons/lif.toml`` driven by a current, ``lif`` is exact with x_th =
+(V_th - E_L)/R_m (the rheobase), c = (V_th - V_reset)/R_m, tau = tau_m and t_ref the refractory
+period (for a rate in Hz, tau and t_ref are in seconds). Both LIF forms saturate at r0 + 1/t_ref.
+``soft_lif``'s gamma is the width over which noise (or any smoothing) rounds the threshold off; it is
+how a noisy LIF's curve, which fires a little below rheobase, is followed with the same parameters.
 
 SciPy is needed only by the ``erf`` form (``scipy.special.erf``), imported when it is first used.
 """
@@ -60,6 +73,8 @@ __all__ = [
     "hill",
     "softplus",
     "threshold_linear",
+    "lif",
+    "soft_lif",
 ]
 
 # exp(-600) = 2.6e-261: far above the smallest normal double (2.2e-308), so that exp(-a), and its
@@ -275,6 +290,143 @@ def _j_threshold_linear(x, x_th, gain, r0):
     )
 
 
+# --- LIF-shaped forms -------------------------------------------------------------------------
+# The noise-free LIF rate above rheobase is 1/(t_ref + tau*L) with L = ln(1 + c/u), u = x - x_th.
+# Everything is computed from ell = ln(u/c): L = ln(1 + exp(-ell)) = softplus_unit(-ell), which is
+# exact for every u > 0 (u -> 0+: L = -ell grows like ln(c/u) without c/u ever overflowing;
+# u >> c: L = c/u without cancellation). The x-derivative is infinite at threshold for ``lif``
+# (slope ~ 1/(u ln^2(c/u))), so derivatives are assembled as logarithms and exponentiated once,
+# clipped to [-_EXP_CLIP, _EXP_CLIP] as for ``hill``: no term on its own may overflow or underflow.
+# soft_lif (Hunsberger & Eliasmith 2015, arXiv:1510.08829) replaces u by the softplus
+# u_s = gamma*ln(1 + exp(u/gamma)) > 0, so ell = ln(gamma/c) + ln(softplus_unit(u/gamma)).
+
+_V_CLIP = 1e250  # |u/gamma| beyond this changes no rate by a representable amount
+
+
+def _log_softplus(v: np.ndarray) -> np.ndarray:
+    """ln(ln(1 + exp(v))), stable for any finite v: for v < -30, ln(1 + e^v) = e^v (1 - e^v/2 + ...)
+    so its logarithm is v - e^v/2 to 1e-26 (and log of the clipped softplus would be wrong)."""
+    low = v < -30.0
+    sp = softplus_unit(np.where(low, 0.0, v))
+    return np.where(low, v - 0.5 * _exp_neg(-np.where(low, v, -30.0)), np.log(sp))
+
+
+def _log_dh(tau, t_ref, L, ell, extra):
+    """ln(tau * logistic(-ell) / D^2) + extra, with D = t_ref + tau*L: the common factor of
+    dh/dx, dh/dc and dh/dgamma (dh/dell = -tau * dL/dell / D^2, dL/dell = -logistic(-ell))."""
+    log_d = np.log(t_ref + tau * L)
+    return np.log(tau) - softplus_unit(ell) - 2.0 * log_d + extra
+
+
+def _exp_clipped(a: np.ndarray) -> np.ndarray:
+    return np.exp(np.clip(a, -_EXP_CLIP, _EXP_CLIP))
+
+
+def _lif_ell(x, x_th, c):
+    """(ell, above, log_u) for the hard-threshold form: ell = ln(u/c) where u = x - x_th > 0."""
+    u = np.asarray(x, dtype=float) - x_th
+    above = u > 0
+    log_u = np.log(np.where(above, u, 1.0))  # a safe stand-in below threshold: no log(0) warning
+    return log_u - np.log(c), above, log_u
+
+
+def lif(x, x_th, c, tau, t_ref, r0):
+    """Noise-free LIF f-I curve: r0 + 1/(t_ref + tau*ln(1 + c/(x - x_th))) for x > x_th, else r0.
+
+    For the LIF of ``models/neurons/lif.toml`` driven by a current x: x_th = (V_th - E_L)/R_m is
+    the rheobase, c = (V_th - V_reset)/R_m, tau = tau_m and t_ref the refractory period; the rate
+    saturates at r0 + 1/t_ref.
+    """
+    return r0 + _h_lif(x, x_th, c, tau, t_ref)
+
+
+def _h_lif(x, x_th, c, tau, t_ref):
+    ell, above, _ = _lif_ell(x, x_th, c)
+    return np.where(above, 1.0 / (t_ref + tau * softplus_unit(-ell)), 0.0)
+
+
+def _d_lif(x, x_th, c, tau, t_ref, r0=0.0):
+    # dh/dx = tau * logistic(-ell) / (u * D^2)
+    ell, above, log_u = _lif_ell(x, x_th, c)
+    a = _log_dh(tau, t_ref, softplus_unit(-ell), ell, -log_u)
+    return np.where(above, _exp_clipped(a), 0.0)
+
+
+def _j_lif(x, x_th, c, tau, t_ref, r0):
+    ell, above, log_u = _lif_ell(x, x_th, c)
+    L = softplus_unit(-ell)
+    log_d = np.log(t_ref + tau * L)
+    base = _log_dh(tau, t_ref, L, ell, 0.0)
+    cols = [
+        -_exp_clipped(base - log_u),  # d/dx_th = -dh/dx
+        -_exp_clipped(base - np.log(c)),  # dell/dc = -1/c
+        -_exp_clipped(np.log(L) - 2.0 * log_d),  # d/dtau = -L/D^2
+        -_exp_clipped(-2.0 * log_d),  # d/dt_ref = -1/D^2
+    ]
+    return np.column_stack([np.where(above, col, 0.0) for col in cols] + [np.ones_like(L)])
+
+
+def _soft_v(x, x_th, gamma):
+    """v = (x - x_th)/gamma, clipped to |v| <= _V_CLIP (u/gamma must not overflow)."""
+    u = np.asarray(x, dtype=float) - x_th
+    return np.clip(u, -_V_CLIP * gamma, _V_CLIP * gamma) / gamma
+
+
+def _soft_ell(x, x_th, c, gamma):
+    """(ell, v, log_sp) with ell = ln(u_s/c), u_s = gamma*softplus_unit(v), log_sp = ln(u_s/gamma)."""
+    v = _soft_v(x, x_th, gamma)
+    log_sp = _log_softplus(v)
+    return np.log(gamma) + log_sp - np.log(c), v, log_sp
+
+
+def soft_lif(x, x_th, c, tau, t_ref, gamma, r0):
+    """Soft LIF (Hunsberger & Eliasmith 2015, arXiv:1510.08829): :func:`lif` with x - x_th replaced
+    by the softplus gamma*ln(1 + exp((x - x_th)/gamma)), so it is smooth at threshold (gamma: the
+    width of the smoothing, in x units), positive below it (decaying like gamma/(tau*(x_th - x)))
+    and saturating at r0 + 1/t_ref; gamma -> 0 gives :func:`lif`."""
+    return r0 + _h_soft_lif(x, x_th, c, tau, t_ref, gamma)
+
+
+def _h_soft_lif(x, x_th, c, tau, t_ref, gamma):
+    ell, _, _ = _soft_ell(x, x_th, c, gamma)
+    return 1.0 / (t_ref + tau * softplus_unit(-ell))
+
+
+def _dudx_log(v, log_sp, gamma):
+    """ln(du_s/dx / u_s) = ln(logistic(v)) - ln(gamma) - ln(softplus_unit(v)); it tends to -ln(gamma)
+    for v -> -inf, where logistic and softplus both tend to e^v."""
+    return -softplus_unit(-v) - np.log(gamma) - log_sp
+
+
+def _d_soft_lif(x, x_th, c, tau, t_ref, gamma, r0=0.0):
+    ell, v, log_sp = _soft_ell(x, x_th, c, gamma)
+    return _exp_clipped(_log_dh(tau, t_ref, softplus_unit(-ell), ell, _dudx_log(v, log_sp, gamma)))
+
+
+def _j_soft_lif(x, x_th, c, tau, t_ref, gamma, r0):
+    ell, v, log_sp = _soft_ell(x, x_th, c, gamma)
+    L = softplus_unit(-ell)
+    log_d = np.log(t_ref + tau * L)
+    base = _log_dh(tau, t_ref, L, ell, 0.0)
+    # dell/dgamma = (1 - v*logistic(v)/sp(v)) / gamma with sp = softplus_unit. For v >= 0 it is
+    # computed as (softplus(-v) + v*logistic(-v)) / (gamma*sp(v)), a sum of positive terms (1 - ...
+    # would cancel); for v < 0 as ln(1 + |v|*ratio) with ratio = logistic(v)/sp(v) from logarithms
+    # (it tends to 1; exp(v) on its own would be clipped at exp(-600) and wrong).
+    a = np.abs(v)
+    ratio = np.exp(-softplus_unit(-v) - log_sp)
+    log_dell = np.where(
+        v < 0, np.log1p(a * ratio), np.log(softplus_unit(-a) + a * logistic(-a)) - log_sp
+    )
+    return np.column_stack([
+        -_exp_clipped(base + _dudx_log(v, log_sp, gamma)),  # d/dx_th = -dh/dx
+        -_exp_clipped(base - np.log(c)),  # dell/dc = -1/c
+        -_exp_clipped(np.log(L) - 2.0 * log_d),  # d/dtau = -L/D^2
+        -_exp_clipped(-2.0 * log_d),  # d/dt_ref = -1/D^2
+        _exp_clipped(base + log_dell - np.log(gamma)),  # d/dgamma
+        np.ones_like(L),
+    ])  # fmt: skip
+
+
 # --- starting values and bounds from the data -------------------------------------------------
 
 
@@ -386,6 +538,89 @@ def _bounds_hill(x, y) -> dict[str, tuple[float, float]]:
             "r0": b["r0"]}  # fmt: skip
 
 
+def _lif_linear_fit(u, ypos, c, wts):
+    """Given the distances above threshold ``u`` (> 0 where used) and c, 1/(y - r0) = t_ref +
+    tau*ln(1 + c/u) is linear in (t_ref, tau): weighted least squares (weights (y - r0)^2 make the
+    residuals those of y, to first order). Returns (t_ref, tau) with t_ref clipped at 0, or None."""
+    ok = (u > 0) & (wts > 0)
+    if np.count_nonzero(ok) < 3:
+        return None
+    L = np.log1p(c / u[ok])
+    A = np.column_stack([np.ones(L.size), L]) * wts[ok, None]
+    b = wts[ok] / ypos[ok]
+    (t_ref, tau), *_ = np.linalg.lstsq(A, b, rcond=None)
+    if not (np.isfinite(t_ref) and np.isfinite(tau)) or tau <= 0:
+        return None
+    return max(float(t_ref), 0.0), float(tau)
+
+
+def _guess_lif_core(x, y, gammas) -> dict[str, float]:
+    """Guess x_th, c, tau, t_ref, gamma, r0 for an increasing LIF-like curve by a small grid search.
+    r0 is the lowest rate; x_th is taken from where the curve leaves it; for each (x_th, gamma, c)
+    on a grid (gamma = 0: the hard threshold), tau and t_ref come from the linear fit of
+    1/(y - r0) (:func:`_lif_linear_fit`), and the set whose curve is closest to the data (least
+    squares in y) wins. A grid rather than one guess, because c and tau trade off against each
+    other: only a curve computed from all of them tells them apart."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    _, _, xr, ymin, yr = _data_scales(x, y)
+    r0 = ymin
+    ypos = y - r0
+    # 1/(y - r0) is well defined and not dominated by noise where the curve has risen 5 %
+    wts = np.where(ypos > 0.05 * yr, ypos, 0.0)
+    thresholds = {_x_at_fraction(x, y, q, 1.0) for q in (0.0, 0.01, 0.03, 0.1, 0.2)}
+    thresholds |= {t - d * xr for t in list(thresholds) for d in (0.02, 0.1)}
+    best, best_sse = None, np.inf
+    for x_th in sorted(thresholds):
+        for gamma in gammas:
+            if gamma > 0:
+                u = gamma * softplus_unit((x - x_th) / gamma)
+            else:
+                u = x - x_th
+            for c in xr * np.logspace(-2.5, 1.5, 17):  # strictly inside the bounds of c
+                tt = _lif_linear_fit(u, ypos, c, wts)
+                if tt is None:
+                    continue
+                t_ref, tau = tt
+                t_ref = max(t_ref, 0.05 / yr)  # a start at t_ref = 0 would sit on the bound
+                L = np.log1p(c / np.where(u > 0, u, 1.0))
+                h = np.where(u > 0, 1.0 / (t_ref + tau * L), 0.0)
+                sse = float(np.sum((h - ypos) ** 2))
+                if sse < best_sse:
+                    best, best_sse = (x_th, c, tau, t_ref, gamma), sse
+    if best is None:  # not LIF-like: an order-of-magnitude start from the data's scales
+        best = (_x_at_fraction(x, y, 0.05, 1.0), 0.3 * xr, 2.0 / yr, 0.5 / yr, 0.02 * xr)
+    x_th, c, tau, t_ref, gamma = best
+    return {"x_th": x_th, "c": c, "tau": tau, "t_ref": t_ref, "gamma": gamma, "r0": r0}
+
+
+def _guess_lif(x, y) -> dict[str, float]:
+    g = _guess_lif_core(x, y, [0.0])
+    del g["gamma"]
+    return g
+
+
+def _guess_soft_lif(x, y) -> dict[str, float]:
+    _, _, xr, _, _ = _data_scales(np.asarray(x, float), np.asarray(y, float))
+    g = _guess_lif_core(x, y, xr * np.array([0.003, 0.01, 0.03, 0.1]))
+    return {k: g[k] for k in ("x_th", "c", "tau", "t_ref", "gamma", "r0")}
+
+
+def _bounds_lif(x, y) -> dict[str, tuple[float, float]]:
+    xmin, xmax, xr, ymin, yr = _data_scales(np.asarray(x, float), np.asarray(y, float))
+    return {
+        "x_th": (xmin - 10 * xr, xmax + 10 * xr),
+        # c -> 0 with tau*c fixed is a limit the LIF forms approach smoothly (1/(t_ref + tau*c/u):
+        # a perfect integrator), which noisy curves can prefer: the fit would crawl along that
+        # nearly flat valley. Below 1e-3 of the x range the difference is invisible at any
+        # measured resolution, so the bound stops it there and flags at_bound:c (only tau*c known)
+        "c": (1e-3 * xr, 1e3 * xr),
+        "tau": (1e-6 / yr, 1e6 / yr),
+        "t_ref": (0.0, 1e3 / yr),  # 0: no refractoriness, the rate grows without bound
+        "gamma": (1e-6 * xr, 10 * xr),
+        "r0": (ymin - 100 * yr, ymin + 101 * yr),
+    }
+
+
 # --- canonical scaling: how the network sees each fitted form ---------------------------------
 
 
@@ -413,12 +648,37 @@ def _canon_threshold_linear(p: dict, x: np.ndarray | None) -> tuple[float, float
     return p["x_th"], span, p["gain"] * span
 
 
+def _canon_lif(p: dict, x: np.ndarray | None) -> tuple[float, float, float]:
+    # z = 0 at threshold and z = 1 where the rate is half its ceiling, g(z) = t_ref*(f - r0) in
+    # [0, 1): y_scale = 1/t_ref, and t_ref + tau*ln(1 + c/u) = 2*t_ref at u = c/expm1(t_ref/tau).
+    # For soft_lif that u is the softplus u_s, turned back into x - x_th by the inverse softplus
+    # u = u_s + gamma*ln(1 - exp(-u_s/gamma)). Without refractoriness (t_ref = 0: no ceiling),
+    # z = 1 at u = c and y_scale = the rate there; where soft_lif's half-way point is not above
+    # threshold (gamma much wider than the rise), z = 1 at u = c with y_scale = 1/t_ref.
+    x_th, c, tau, t_ref = p["x_th"], p["c"], p["tau"], p["t_ref"]
+    if not t_ref > 0:
+        form = FORMS["soft_lif" if "gamma" in p else "lif"]
+        return x_th, c, float(form.excess(np.array([x_th + c]), p)[0])
+    with np.errstate(over="ignore"):
+        u_half = c / float(np.expm1(t_ref / tau))  # 0 if t_ref/tau is so large that expm1 overflows
+    gamma = p.get("gamma")
+    if gamma is not None and u_half > 0:
+        u_half = u_half + gamma * float(np.log(-np.expm1(-u_half / gamma)))
+    return x_th, (u_half if u_half > 0 else c), 1.0 / t_ref
+
+
+def _lif_ceiling(p: dict) -> float:
+    # the rate approaches 1/t_ref far above threshold; no ceiling without refractoriness
+    return 1.0 / p["t_ref"] if p["t_ref"] > 0 else np.inf
+
+
 @dataclass(frozen=True)
 class Form:
     """A fitted-curve form: the function, its derivatives, guesses, bounds and canonical scaling.
 
     ``kinds`` gives each parameter's unit kind: ``"x"`` (the curve's x unit), ``"y"`` (its y unit),
-    ``"y/x"`` or ``"1"`` (dimensionless).
+    ``"y/x"``, ``"1/y"`` (seconds for a rate in Hz: the LIF forms' tau and t_ref) or ``"1"``
+    (dimensionless).
     """
 
     name: str
@@ -432,7 +692,9 @@ class Form:
     _guess: Callable[[np.ndarray, np.ndarray], dict]
     _bounds: Callable[[np.ndarray, np.ndarray], dict]
     canonical: Callable[[dict, np.ndarray | None], tuple[float, float, float]]
-    saturating: bool  # True: f runs from r0 to r0 + r_max; False: unbounded above
+    saturating: bool  # True: f runs from r0 to r0 + r_max (or the ceiling); False: unbounded above
+    # the excess f - r0 approaches for x -> inf when that is not r_max (LIF forms: 1/t_ref)
+    ceiling: Callable[[dict], float] | None = None
 
     @property
     def k(self) -> int:
@@ -450,7 +712,8 @@ class Form:
 
     def units(self, x_unit: str, y_unit: str) -> dict[str, str]:
         """Each parameter's unit for a curve in ``x_unit``, ``y_unit``."""
-        table = {"x": x_unit, "y": y_unit, "y/x": f"{y_unit}/{x_unit}", "1": "1"}
+        inverse_y = "s" if y_unit == "Hz" else f"1/{y_unit}"  # tau, t_ref of an f-I curve
+        table = {"x": x_unit, "y": y_unit, "y/x": f"{y_unit}/{x_unit}", "1": "1", "1/y": inverse_y}
         return {p: table[k] for p, k in zip(self.params, self.kinds, strict=True)}
 
     def excess(self, x: np.ndarray, p: dict) -> np.ndarray:
@@ -465,7 +728,9 @@ class Form:
 
     def excess_range(self, p: dict) -> tuple[float, float]:
         """Range of f - r0 over all x: (0, r_max) for saturating forms, (0, ±inf) otherwise."""
-        if self.saturating:
+        if self.ceiling is not None:
+            top = self.ceiling(p)
+        elif self.saturating:
             top = p["r_max"]
         else:
             top = np.inf if p["gain"] >= 0 else -np.inf
@@ -479,9 +744,11 @@ class Form:
         for k in self.params:
             if not np.isfinite(p[k]):
                 return f"form {self.name!r}: parameter {k} = {p[k]} is not finite"
-        for k in ("width", "x_half" if self.name == "hill" else "", "n"):
+        for k in ("width", "x_half" if self.name == "hill" else "", "n", "c", "tau", "gamma"):
             if k in p and not p[k] > 0:
                 return f"form {self.name!r}: parameter {k} must be positive, got {p[k]}"
+        if "t_ref" in p and not p["t_ref"] >= 0:
+            return f"form {self.name!r}: parameter t_ref must not be negative, got {p['t_ref']}"
         return None
 
 
@@ -517,6 +784,18 @@ FORMS: dict[str, Form] = {
         "r0 + gain * max(0, x - x_th)", threshold_linear, _h_threshold_linear,
         _d_threshold_linear, _j_threshold_linear, _guess_line, _bounds_line,
         _canon_threshold_linear, False,
+    ),
+    "lif": Form(
+        "lif", ("x_th", "c", "tau", "t_ref", "r0"), ("x", "x", "1/y", "1/y", "y"),
+        "r0 + 1/(t_ref + tau*ln(1 + c/(x - x_th)))  (x > x_th; else r0)", lif, _h_lif, _d_lif,
+        _j_lif, _guess_lif, _bounds_lif, _canon_lif, True, _lif_ceiling,
+    ),
+    "soft_lif": Form(
+        "soft_lif", ("x_th", "c", "tau", "t_ref", "gamma", "r0"),
+        ("x", "x", "1/y", "1/y", "x", "y"),
+        "r0 + 1/(t_ref + tau*ln(1 + c/u)), u = gamma*ln(1 + exp((x - x_th)/gamma))", soft_lif,
+        _h_soft_lif, _d_soft_lif, _j_soft_lif, _guess_soft_lif, _bounds_lif, _canon_lif, True,
+        _lif_ceiling,
     ),
 }  # fmt: skip
 

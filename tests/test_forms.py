@@ -23,6 +23,10 @@ def params_for(name: str, a: float, b: float, c: float, d: float) -> dict[str, f
         return {"x_half": a, "n": b * 2, "r_max": c * 10, "r0": d}
     if name == "softplus":
         return {"x_th": d, "width": a * 0.3, "gain": b * 10, "r0": c}
+    if name == "lif":
+        return {"x_th": d, "c": a * 0.5, "tau": b, "t_ref": c * 0.1, "r0": c}
+    if name == "soft_lif":
+        return {"x_th": d, "c": a * 0.5, "tau": b, "t_ref": c * 0.1, "gamma": a * 0.1, "r0": c}
     return {"x_th": d, "gain": b * 10, "r0": c}
 
 
@@ -45,6 +49,13 @@ def test_closed_forms():
     pt = {"x_th": 0.5, "gain": 3.0, "r0": 1.0}
     np.testing.assert_allclose(FORMS["threshold_linear"].value(x, pt),
                                1 + 3 * np.maximum(x - 0.5, 0), rtol=1e-14)  # fmt: skip
+    pl = {"x_th": 0.5, "c": 0.3, "tau": 0.8, "t_ref": 0.1, "r0": 1.0}
+    up = np.maximum(x - 0.5, 1e-300)
+    lif_ref = np.where(x > 0.5, 1 + 1 / (0.1 + 0.8 * np.log(1 + 0.3 / up)), 1.0)
+    np.testing.assert_allclose(FORMS["lif"].value(x, pl), lif_ref, rtol=1e-13)
+    us = 0.05 * np.log1p(np.exp((x - 0.5) / 0.05))
+    np.testing.assert_allclose(FORMS["soft_lif"].value(x, {**pl, "gamma": 0.05}),
+                               1 + 1 / (0.1 + 0.8 * np.log(1 + 0.3 / us)), rtol=1e-13)  # fmt: skip
 
 
 def test_tanh_is_sigmoid_with_twice_the_width():
@@ -65,6 +76,8 @@ def test_x_derivative_matches_finite_differences(name, a, b, c, d, x):
         return  # the kink
     if name == "hill" and abs(x) < 1e-3:
         return  # the end of hill's domain, where x^(n-1) is too curved for finite differences
+    if name == "lif" and abs(x - p["x_th"]) < 1e-2:
+        return  # the LIF's slope is infinite at threshold (like 1/(u ln^2 u))
     xs = np.array([x - h, x, x + h])
     f = form.value(xs, p)
     fd = (f[2] - f[0]) / (2 * h)
@@ -78,8 +91,8 @@ def test_parameter_jacobian_matches_finite_differences(name, a, b, c, d):
     form = FORMS[name]
     p = params_for(name, a, b, c, d)
     x = np.linspace(-2.9, 3.1, 23)
-    if "x_th" in p:  # keep the threshold-linear kink away from the sample points
-        x = x[np.abs(x - p["x_th"]) > 1e-3]
+    if "x_th" in p:  # keep the threshold-linear kink (and the LIF's threshold) off the samples
+        x = x[np.abs(x - p["x_th"]) > (2e-2 if name == "lif" else 1e-3)]
     jac = form.jac(x, *(p[k] for k in form.params))
     assert jac.shape == (x.size, form.k)
     for i, k in enumerate(form.params):
@@ -125,7 +138,11 @@ def test_guess_starts_near_the_truth(name):
          "erf": {"x_half": 1.0, "width": 0.2, "r_max": 50.0, "r0": 2.0},
          "hill": {"x_half": 0.8, "n": 3.0, "r_max": 50.0, "r0": 2.0},
          "softplus": {"x_th": 0.7, "width": 0.05, "gain": 40.0, "r0": 2.0},
-         "threshold_linear": {"x_th": 0.7, "gain": 40.0, "r0": 2.0}}[name]  # fmt: skip
+         "threshold_linear": {"x_th": 0.7, "gain": 40.0, "r0": 2.0},
+         # the LIF of models/neurons/lif.toml with x in nA (and a baseline)
+         "lif": {"x_th": 0.2, "c": 0.1, "tau": 0.02, "t_ref": 0.002, "r0": 2.0},
+         "soft_lif": {"x_th": 0.2, "c": 0.1, "tau": 0.02, "t_ref": 0.002, "gamma": 0.02,
+                      "r0": 2.0}}[name]  # fmt: skip
     form = get_form(name)
     y = form.value(x, p)
     g = form.guess(x, y)
@@ -142,3 +159,138 @@ def test_guess_starts_near_the_truth(name):
 def test_unknown_form():
     with pytest.raises(FitError, match="unknown form 'wiggle'; known forms: sigmoid"):
         get_form("wiggle")
+
+
+# --- the LIF-shaped forms ---------------------------------------------------------------------
+
+
+def test_lif_form_recovers_the_lif_of_the_model_file():
+    """Fitted to the analytic noise-free f-I curve of models/neurons/lif.toml over 0-2 nA, the
+    ``lif`` form returns its rheobase (V_th - E_L)/R_m = 0.2 nA, c = (V_th - V_reset)/R_m = 0.1 nA,
+    tau_m = 20 ms and t_ref = 2 ms, and ``auto`` chooses it."""
+    from biorate.fitting import fit
+    from biorate.models import load_model
+    from biorate.theory import fi
+
+    curve = fi(load_model("lif"), current="0nA:2nA:81")
+    result = fit(curve, "auto")
+    assert result.form == "lif" and result.ok
+    truth = {"x_th": 0.2e-9, "c": 0.1e-9, "tau": 0.02, "t_ref": 0.002}
+    for k, v in truth.items():
+        assert result.params[k] == pytest.approx(v, rel=1e-6), k
+    assert abs(result.params["r0"]) < 1e-6  # Hz
+    assert result.param_units() == {"x_th": "A", "c": "A", "tau": "s", "t_ref": "s", "r0": "Hz"}
+
+
+def _old_forms_best_redchi(curve) -> float:
+    from biorate.fitting import fit
+
+    old = ["sigmoid", "tanh", "erf", "hill", "softplus", "threshold_linear"]
+    return min(c["redchi"] for c in fit(curve, "auto", forms=old).candidates)
+
+
+def test_soft_lif_follows_the_noisy_lif_curve():
+    """The Siegert curve of the noisy LIF (sigma = 2 mV, 0-2 nA): soft_lif leaves an RMSE of
+    0.13 Hz (measured) where the best of the six older forms (hill) leaves 3.8 Hz."""
+    from biorate.fitting import fit
+    from biorate.theory import fi
+
+    curve = fi("lif", current="0nA:2nA:81", sigma="2 mV")
+    result = fit(curve, "soft_lif")
+    assert result.ok and result.rmse < 0.3  # Hz, of rates up to 320 Hz
+    assert result.redchi < 0.01 * _old_forms_best_redchi(curve)  # unweighted: Hz^2
+    # refractoriness caps the rate: the fitted ceiling is 1/t_ref = 500 Hz within 1 %
+    assert result.params["t_ref"] == pytest.approx(0.002, rel=0.01)
+
+
+def test_soft_lif_fits_a_simulated_noisy_curve():
+    """A Brian2 curve with 2 mV noise (0-2 nA, 41 levels x 5 trials x 1 s): soft_lif's reduced
+    chi-square, weighted by the SEMs, is of order one (measured 0.84) and 100 times below the best
+    older form's (hill, 102).
+
+    On this curve c slides to its lower bound: a noisy curve determines soft_lif's tau*c (the
+    approach to the ceiling) far better than c and tau apart, and here prefers the limit c -> 0 with
+    tau*c fixed. The fit says so (at_bound:c) and nothing else; ``auto`` then prefers an unflagged
+    form (here hill: the price of never exporting an undetermined parameter)."""
+    from biorate.fitting import fit
+    from biorate.spiking import measure_fi
+
+    curve = measure_fi("lif", current="0nA:2nA:41", sigma="2 mV", duration="1 s", trials=5,
+                       seed=3, progress=False)  # fmt: skip
+    result = fit(curve, "soft_lif")
+    assert set(result.flags) <= {"at_bound:c"}, result.report()
+    assert result.redchi < 2.0 and result.r2 > 0.9999
+    assert 30 * result.redchi < _old_forms_best_redchi(curve)
+    tau_c = result.params["tau"] * result.params["c"]
+    assert tau_c == pytest.approx(0.02 * 0.1e-9, rel=0.05)  # tau_m*(V_th - V_reset)/R_m
+
+
+LIF_SI = {"x_th": 0.2e-9, "c": 0.1e-9, "tau": 0.02, "t_ref": 0.002, "r0": 0.0}
+SOFT_SI = {**LIF_SI, "x_th": 0.17e-9, "gamma": 5e-12, "r0": -0.5}
+
+
+def _lif_activation(name: str):
+    from biorate.activation import Activation
+
+    p = LIF_SI if name == "lif" else SOFT_SI
+    x_offset, x_scale, y_scale = FORMS[name].canonical(p, None)
+    return Activation(name, p, x_scale=x_scale, x_offset=x_offset, y_scale=y_scale,
+                      x_unit="A", y_unit="Hz")  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["lif", "soft_lif"])
+def test_lif_canonical_scaling(name):
+    """z = 0 at threshold, g(1) = 1/2 (half the ceiling), g -> 1 = the ceiling 1/t_ref."""
+    act = _lif_activation(name)
+    p = act.params
+    assert act.x_offset == p["x_th"] and act.y_scale == pytest.approx(1 / p["t_ref"], rel=1e-15)
+    if name == "lif":  # half the ceiling at u = c/expm1(t_ref/tau) = 0.951 nA
+        assert act.x_scale == pytest.approx(0.1e-9 / np.expm1(0.1), rel=1e-14)
+        assert act(np.array([0.0, -1.0]))[0] == 0.0
+    assert act(np.array([1.0]))[0] == pytest.approx(0.5, rel=1e-12)
+    assert act.bounds == pytest.approx((0.0, 1.0))
+    g = act(np.array([10.0, 1e3, 1e6]))
+    assert np.all(np.diff(g) > 0) and 0.9 < g[0] < g[-1] < 1.0
+    # the network sees the physical curve: y = r0 + y_scale*g reproduces f(x)
+    x = np.linspace(0, 4e-9, 41)
+    np.testing.assert_allclose(act.to_rate(act(act.to_z(x))), act.physical(x), rtol=1e-12,
+                               atol=1e-9)  # fmt: skip
+
+
+def test_lif_canonical_without_refractoriness():
+    """t_ref = 0 has no ceiling: z = 1 at u = c, y_scale the rate there, 1/(tau ln 2)."""
+    p = {**LIF_SI, "t_ref": 0.0}
+    x_offset, x_scale, y_scale = FORMS["lif"].canonical(p, None)
+    assert (x_offset, x_scale) == (p["x_th"], p["c"])
+    assert y_scale == pytest.approx(1 / (0.02 * np.log(2)), rel=1e-12)
+    assert FORMS["lif"].excess_range(p) == (0.0, np.inf)
+
+
+@pytest.mark.parametrize("name", ["lif", "soft_lif"])
+def test_lif_activation_stable_for_huge_z(name):
+    act = _lif_activation(name)
+    z = np.array([-1e6, -1e3, -1.0, -1e-12, 0.0, 1e-12, 1.0, 1e3, 1e6])
+    with np.errstate(all="raise"):
+        g, d = act(z), act.derivative(z)
+    assert np.all(np.isfinite(g)) and np.all(np.isfinite(d))
+    assert np.all((g >= 0) & (g < 1)) and np.all(d >= 0)
+    assert np.all(np.diff(g) >= 0)
+
+
+@pytest.mark.parametrize("name", ["lif", "soft_lif"])
+@settings(max_examples=60, deadline=None)
+@given(z=st.floats(-5.0, 30.0))
+def test_lif_activation_derivative_matches_finite_differences(name, z):
+    act = _lif_activation(name)
+    if name == "lif" and abs(z) < 0.02:
+        return  # infinite slope at threshold
+    h = 1e-6
+    fd = (act(np.array([z + h]))[0] - act(np.array([z - h]))[0]) / (2 * h)
+    assert act.derivative(np.array([z]))[0] == pytest.approx(fd, rel=1e-5, abs=1e-9)
+
+
+def test_lif_bad_parameters():
+    for k, v in (("tau", 0.0), ("c", -1e-10), ("gamma", 0.0)):
+        assert f"{k} must be positive" in FORMS["soft_lif"].check_params({**SOFT_SI, k: v})
+    assert "t_ref must not be negative" in FORMS["lif"].check_params({**LIF_SI, "t_ref": -1e-3})
+    assert FORMS["lif"].check_params(LIF_SI) is None
