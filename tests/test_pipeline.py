@@ -48,3 +48,18 @@ def test_release_and_fit_numbers(report):
     sig, tanh = fits["fi_lif_noise"]["sigmoid"]["params"], fits["fi_lif_noise"]["tanh"]["params"]
     assert tanh["width"] == pytest.approx(2 * sig["width"], rel=1e-4)
     assert tanh["x_half"] == pytest.approx(sig["x_half"], rel=1e-4)
+
+
+def test_training_numbers(report):
+    out, rep = report
+    train = rep["results"]["training"]
+    conns = {"feedforward", "residual", "feedback"}
+    assert {r["connectivity"] for r in train.values()} == conns
+    assert {"sigmoid", "tanh", "relu"} <= {r["activation"] for r in train.values()}
+    assert any(r["activation"].startswith("lif_noise") for r in train.values())
+    for key, r in train.items():
+        assert 0.1 <= r["test_accuracy"] <= 1.0 and r["epochs"] == 8, key
+        assert (out / f"net_{key}.npz").exists()
+    # quick mode (8 epochs): tanh and relu nets already learn digits well
+    assert train["feedforward_tanh"]["test_accuracy"] > 0.9
+    assert train["feedforward_relu"]["test_accuracy"] > 0.9
