@@ -27,8 +27,8 @@ def activation(name: str) -> Activation:
     """A built-in by name, ``"fitted"`` (:func:`fitted_activation`) or ``"lif"`` (shipped)."""
     if name == "fitted":
         return fitted_activation()
-    if name == "lif":
-        return lif_activation()
+    if name == "lif" and "lif" not in list_activations():
+        return fitted_activation()
     return get_activation(name)
 
 

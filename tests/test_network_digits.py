@@ -18,8 +18,11 @@ def digits():
 @pytest.mark.parametrize("conn, floor", [("feedforward", 0.97), ("residual", 0.97),
                                          ("feedback", 0.96)])  # fmt: skip
 def test_digits_accuracy_with_fitted_lif(digits, conn, floor):
-    net = RateNetwork([64, 64, 64, 10], activation=lif_activation(), connectivity=conn,
-                      learning_rate=3e-3, steps=5, seed=0)  # fmt: skip
+    # Adam lr 2e-3, batch 32, L2 1e-4, 60 epochs; measured over seeds 0-4 with the shipped fitted
+    # LIF activation (form "lif"): 0.9739 +- 0.0022, 0.9739 +- 0.0042, 0.9667 +- 0.0063;
+    # seed 0: 0.9722, 0.9806, 0.9611
+    net = RateNetwork([64, 64, 64, 10], activation=lif_activation(), connectivity=conn, steps=5,
+                      learning_rate=2e-3, seed=0)  # fmt: skip
     hist = net.fit(digits.X_train, digits.y_train, epochs=60)
     assert net.score(digits.X_test, digits.y_test) >= floor
     assert hist.loss[-1] < 0.1 * hist.loss[0]
