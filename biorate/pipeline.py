@@ -221,11 +221,74 @@ def _stage_train(ctx: Context) -> dict:
     return results
 
 
+def _stage_deploy(ctx: Context) -> dict:
+    """Run the fitted-activation nets of stage 4 as Brian2 spiking networks on the digits test set."""
+    from .datasets import load_dataset
+    from .deploy import deploy, plot_deploy
+    from .network import RateNetwork
+
+    data = load_dataset("digits")
+    n_images = 60 if ctx.quick else data.X_test.shape[0]
+    durations = (
+        ["50 ms", "100 ms", "200 ms"] if ctx.quick else ["50 ms", "100 ms", "200 ms", "500 ms"]
+    )
+    X, y = data.X_test[:n_images], data.y_test[:n_images]
+    results: dict[str, Any] = {}
+    lines = ["## 5. Back to spikes: the trained nets as Brian2 LIF networks", "",
+             f"{n_images} test images, current encoding; each rate unit is one neuron of the model "
+             "the activation was fitted from, with that curve's noise.", "",
+             "| net | rate accuracy | spiking accuracy " + " / ".join(durations) + " | gap at "
+             f"{durations[-1]} (points) | hidden rate-spike correlation | seconds |",
+             "|---|---|---|---|---|---|"]  # fmt: skip
+    nets = sorted(ctx.out.glob("net_*_lif_noise_*.npz"))
+    for path in nets:
+        key = path.stem.removeprefix("net_")
+        if key.endswith("_sigmoid"):
+            continue  # identical to the standard sigmoid up to scaling; deploy the auto fit
+        net = RateNetwork.load(path)
+        t0 = time.perf_counter()
+        rep = deploy(net, X, y, durations=durations, seed=ctx.seed, target=ctx.target,
+                     progress=ctx.progress, command="biorate pipeline")  # fmt: skip
+        elapsed = time.perf_counter() - t0
+        write_json(ctx.out / f"spiking_{key}.json", _jsonable(rep))
+        plot_deploy(rep, ctx.out / f"deploy_{key}.png", title=key)
+        acc = [float(a) for a in rep["spiking_accuracy"]]
+        rate = float(rep["rate_accuracy"])
+        corr = [p["correlation"] for p in rep["populations"] if not p["output"]]
+        corr = [c for c in corr if c is not None]
+        results[key] = {"rate_accuracy": rate, "spiking_accuracy": dict(zip(durations, acc, strict=True)),
+                        "gap_points": 100 * (rate - acc[-1]), "min_correlation": min(corr) if corr else None,
+                        "n_images": n_images, "seconds": elapsed}  # fmt: skip
+        lines.append(f"| {key} | {rate:.4f} | " + " / ".join(f"{a:.4f}" for a in acc)
+                     + f" | {100 * (rate - acc[-1]):+.1f} | {min(corr) if corr else float('nan'):.3f} "
+                     f"| {elapsed:.1f} |")  # fmt: skip
+    lines.append("")
+    if results:
+        lines += [f"![deploy](deploy_{next(iter(results))}.png)", ""]
+    ctx.sections.append("\n".join(lines))
+    return results
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, np.ndarray):
+        return _jsonable(v.tolist())
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, float | np.floating):
+        return float(v) if np.isfinite(v) else None
+    return v
+
+
 STAGES: list[tuple[str, Callable[[Context], dict]]] = [
     ("fi_curves", _stage_fi),
     ("release_curves", _stage_release),
     ("fits", _stage_fit),
     ("training", _stage_train),
+    ("deploy", _stage_deploy),
 ]
 
 
@@ -247,6 +310,10 @@ def run_pipeline(out: str | os.PathLike = "biorate_out", *, quick: bool = False,
     """Run every stage into ``out``; returns the report dict (also written as report.json/.md)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    if target == "auto":
+        # a fresh machine compiles every new Brian2 network with Cython (~20 s each): worth it for
+        # the full run's long simulations, not for --quick's short ones
+        target = "numpy" if quick else "auto"
     ctx = Context(out=out, quick=quick, progress=progress, target=target, seed=seed)
     ctx.report = {"kind": "pipeline_report", "schema": 1, "quick": quick, "seed": seed,
                   "provenance": provenance("biorate pipeline"), "stages": {}, "results": {}}  # fmt: skip

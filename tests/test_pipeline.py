@@ -63,3 +63,16 @@ def test_training_numbers(report):
     # quick mode (8 epochs): tanh and relu nets already learn digits well
     assert train["feedforward_tanh"]["test_accuracy"] > 0.9
     assert train["feedforward_relu"]["test_accuracy"] > 0.9
+
+
+def test_deploy_numbers(report):
+    out, rep = report
+    dep = rep["results"]["deploy"]
+    assert {k.split("_")[0] for k in dep} == {"feedforward", "residual", "feedback"}
+    for key, r in dep.items():
+        assert r["n_images"] == 60
+        assert all(0 <= a <= 1 for a in r["spiking_accuracy"].values())
+        # the spiking net follows the rate net: hidden rates correlate, accuracy survives
+        assert r["min_correlation"] > 0.9, key
+        assert abs(r["gap_points"]) < 10, key
+        assert (out / f"spiking_{key}.json").exists() and (out / f"deploy_{key}.png").exists()

@@ -18,7 +18,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--target",
         default="auto",
         choices=["auto", "cython", "numpy"],
-        help="Brian2 code generation target",
+        help="Brian2 code generation (default auto: Cython, or NumPy with --quick)",
     )
     add_quiet(p)
     p.set_defaults(func=run)
