@@ -48,6 +48,7 @@ from .activation import Activation
 from .curve import TransferCurve
 from .errors import CurveFileError, FitError
 from .forms import FORMS, Form, get_form
+from .io import jsonable as _jsonable
 
 __all__ = ["Fit", "fit", "fit_form", "sem_floor", "R2_MIN", "REDCHI_MAX", "SCHEMA"]
 
@@ -55,23 +56,6 @@ SCHEMA = 1
 R2_MIN = 0.95  # below this R² a fit is flagged ``low_r2``
 REDCHI_MAX = 3.0  # above this reduced chi-square a weighted fit gets the ``high_redchi`` warning
 _WARNING_ONLY = ("high_redchi",)
-
-
-def _jsonable(v: Any) -> Any:
-    """Floats that JSON can hold (NaN/inf become null), recursively."""
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, np.ndarray):
-        return _jsonable(v.tolist())
-    if isinstance(v, bool | np.bool_):
-        return bool(v)
-    if isinstance(v, int | np.integer):
-        return int(v)
-    if isinstance(v, float | np.floating):
-        return float(v) if math.isfinite(v) else None
-    return v
 
 
 @dataclass(frozen=True, eq=False)

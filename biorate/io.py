@@ -4,15 +4,18 @@ that fail with one clear line."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .errors import BiorateError, CurveFileError
 
-__all__ = ["atomic_write", "write_json", "read_json", "provenance"]
+__all__ = ["atomic_write", "write_json", "read_json", "provenance", "jsonable"]
 
 
 def atomic_write(
@@ -42,6 +45,24 @@ def atomic_write(
             pass
         raise
     return path
+
+
+def jsonable(v: Any) -> Any:
+    """``v`` with NumPy types turned into Python ones and NaN/inf into null (JSON has neither),
+    recursively through dicts, lists and arrays."""
+    if isinstance(v, dict):
+        return {str(k): jsonable(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [jsonable(x) for x in v]
+    if isinstance(v, np.ndarray):
+        return jsonable(v.tolist())
+    if isinstance(v, bool | np.bool_):
+        return bool(v)
+    if isinstance(v, int | np.integer):
+        return int(v)
+    if isinstance(v, float | np.floating):
+        return float(v) if math.isfinite(v) else None
+    return v
 
 
 def write_json(path: str | os.PathLike, data: dict) -> Path:

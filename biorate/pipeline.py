@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .errors import BiorateError
-from .io import atomic_write, provenance, write_json
+from .io import atomic_write, jsonable, provenance, write_json
 
 __all__ = ["run_pipeline", "PipelineError", "STAGES"]
 
@@ -250,7 +250,7 @@ def _stage_deploy(ctx: Context) -> dict:
         rep = deploy(net, X, y, durations=durations, seed=ctx.seed, target=ctx.target,
                      progress=ctx.progress, command="biorate pipeline")  # fmt: skip
         elapsed = time.perf_counter() - t0
-        write_json(ctx.out / f"spiking_{key}.json", _jsonable(rep))
+        write_json(ctx.out / f"spiking_{key}.json", jsonable(rep))
         plot_deploy(rep, ctx.out / f"deploy_{key}.png", title=key)
         acc = [float(a) for a in rep["spiking_accuracy"]]
         rate = float(rep["rate_accuracy"])
@@ -267,20 +267,6 @@ def _stage_deploy(ctx: Context) -> dict:
         lines += [f"![deploy](deploy_{next(iter(results))}.png)", ""]
     ctx.sections.append("\n".join(lines))
     return results
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, np.ndarray):
-        return _jsonable(v.tolist())
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, float | np.floating):
-        return float(v) if np.isfinite(v) else None
-    return v
 
 
 STAGES: list[tuple[str, Callable[[Context], dict]]] = [
