@@ -76,3 +76,24 @@ def test_deploy_numbers(report):
         assert r["min_correlation"] > 0.9, key
         assert abs(r["gap_points"]) < 10, key
         assert (out / f"spiking_{key}.json").exists() and (out / f"deploy_{key}.png").exists()
+
+
+def test_a_failing_stage_is_named_and_earlier_results_are_kept(tmp_path, monkeypatch):
+    import biorate.pipeline as pl
+
+    def good(ctx):
+        (ctx.out / "good.txt").write_text("kept")
+        return {"value": 1.0}
+
+    def bad(ctx):
+        raise RuntimeError("simulated failure")
+
+    monkeypatch.setattr(pl, "STAGES", [("good_stage", good), ("bad_stage", bad), ("never", good)])
+    with pytest.raises(pl.PipelineError, match="'bad_stage' failed: simulated failure"):
+        pl.run_pipeline(tmp_path, quick=True, progress=False)
+    rep = json.loads((tmp_path / "report.json").read_text())
+    assert rep["stages"]["good_stage"]["status"] == "ok"
+    assert rep["stages"]["bad_stage"]["status"].startswith("failed")
+    assert "never" not in rep["stages"] and rep["results"]["good_stage"] == {"value": 1.0}
+    assert (tmp_path / "good.txt").read_text() == "kept"
+    assert "bad_stage | failed" in (tmp_path / "report.md").read_text()
