@@ -85,7 +85,9 @@ def compute_point(inputs: Mapping[str, Any]) -> dict:
     ``inputs`` is :attr:`SweepPoint.inputs` (plain data, so it travels to any worker). A rejected
     simulation or fit (:class:`BiorateError`) is recorded in the result, not raised.
     """
-    _import_brian2()
+    from .spiking._common import import_brian2
+
+    import_brian2()
     from .fitting import fit
     from .spiking import measure_fi, measure_release
 
@@ -133,27 +135,6 @@ def compute_point(inputs: Mapping[str, Any]) -> dict:
         record["error"] = "; ".join(errors)
     record["run"] = _run_info(t0)
     return record
-
-
-def _import_brian2() -> None:
-    """Import Brian2 on a Dask worker. Its ``__init__`` installs a SIGINT handler, which Python
-    allows only in the main thread, and tasks run in the worker's thread pool: so the first import
-    there skips that handler (a worker is stopped by Dask, not by Ctrl-C)."""
-    import sys
-
-    if "brian2" in sys.modules or threading.current_thread() is threading.main_thread():
-        import brian2  # noqa: F401
-
-        return
-    import signal
-
-    with _BRIAN_LOCK:
-        original = signal.signal
-        signal.signal = lambda *args, **kwargs: None  # type: ignore[assignment]
-        try:
-            import brian2  # noqa: F401, F811
-        finally:
-            signal.signal = original
 
 
 def _run_info(t0: float) -> dict:

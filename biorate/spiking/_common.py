@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import math
 import secrets
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,6 +29,7 @@ __all__ = [
 ]
 
 TARGETS = ("auto", "numpy", "cython")
+_IMPORT_LOCK = threading.Lock()
 
 
 def quantity(value: Any, dim: tuple) -> Any:
@@ -152,3 +154,24 @@ def pooled_cv(isi_n: np.ndarray, isi_moments: np.ndarray) -> np.ndarray:
         var = (s2 - n * mean**2) / (n - 1)
         cv = np.sqrt(np.maximum(var, 0.0)) / mean
     return np.where(n >= 3, cv, np.nan)
+
+
+def import_brian2() -> None:
+    """Import Brian2 on a Dask worker. Its ``__init__`` installs a SIGINT handler, which Python
+    allows only in the main thread, and tasks run in the worker's thread pool: so the first import
+    there skips that handler (a worker is stopped by Dask, not by Ctrl-C)."""
+    import sys
+
+    if "brian2" in sys.modules or threading.current_thread() is threading.main_thread():
+        import brian2  # noqa: F401
+
+        return
+    import signal
+
+    with _IMPORT_LOCK:
+        original = signal.signal
+        signal.signal = lambda *args, **kwargs: None  # type: ignore[assignment]
+        try:
+            import brian2  # noqa: F401, F811
+        finally:
+            signal.signal = original
