@@ -216,7 +216,7 @@ def test_soft_lif_fits_a_simulated_noisy_curve():
     from biorate.spiking import measure_fi
 
     curve = measure_fi("lif", current="0nA:2nA:41", sigma="2 mV", duration="1 s", trials=5,
-                       seed=3, progress=False)  # fmt: skip
+                       seed=3, target="numpy", progress=False)  # fmt: skip
     result = fit(curve, "soft_lif")
     assert set(result.flags) <= {"at_bound:c"}, result.report()
     assert result.redchi < 2.0 and result.r2 > 0.9999
