@@ -570,13 +570,7 @@ def fit(curve: TransferCurve | str | os.PathLike, form: str = "auto", *, bootstr
             reasons = "; ".join(f"{c['form']}: {c.get('error') or ', '.join(c['flags'])}"
                                 for c in candidates)  # fmt: skip
             raise FitError(f"no form could be fitted ({reasons})")
-        # a fit flagged poor (a parameter at its bound: the data do not determine it) competes
-        # only when no fit is ok; soft_lif's c, for one, can run to its bound on noisy curves
-        usable = [r for r in usable if r.ok] or usable
-        # lowest AIC; an exact tie (sigmoid and tanh are the same family) goes to the form listed
-        # first, so that the choice does not hinge on the last digit of the optimizer
-        lowest = min(r.aic for r in usable)
-        best = next(r for r in usable if r.aic <= lowest + 1e-6)
+        best = _select(usable)
         selection = "auto"
     else:
         best = fit_form(curve, get_form(form))
@@ -586,6 +580,33 @@ def fit(curve: TransferCurve | str | os.PathLike, form: str = "auto", *, bootstr
         ci, n_ok = _bootstrap(best, int(bootstrap), seed)
     return dataclasses.replace(best, selection=selection, candidates=tuple(candidates), ci=ci,
                                bootstrap=n_ok, seed=seed)  # fmt: skip
+
+
+AIC_STRONG = 10.0  # an AIC lead this large is "very strong" evidence (Burnham & Anderson 2002)
+
+
+def _select(usable: list[Fit]) -> Fit:
+    """The auto choice: the lowest AIC among fits with no poor-fit flag, unless a fit whose only
+    flags are parameters at their bounds (the data do not pin those parameters down, e.g.
+    soft_lif's c and tau trade off on a curve that does not reach saturation) beats every clean fit
+    by more than :data:`AIC_STRONG`: a shape that follows the data within their errors is not
+    passed over for one that misses it. The chosen fit keeps its flags. An exact AIC tie (sigmoid
+    and tanh are the same family) goes to the form listed first."""
+
+    def lowest(fits: list[Fit]) -> Fit | None:
+        if not fits:
+            return None
+        low = min(r.aic for r in fits)
+        return next(r for r in fits if r.aic <= low + 1e-6)
+
+    clean = lowest([r for r in usable if r.ok])
+    bounded = lowest([r for r in usable if not r.ok and all(
+        f.startswith(("at_bound:",) + _WARNING_ONLY) for f in r.flags)])  # fmt: skip
+    if clean is None:
+        return bounded or lowest(usable)  # type: ignore[return-value]
+    if bounded is not None and bounded.aic < clean.aic - AIC_STRONG:
+        return bounded
+    return clean
 
 
 def load_fit_curve(path: str | os.PathLike) -> TransferCurve:
