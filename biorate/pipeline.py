@@ -201,7 +201,10 @@ def _stage_train(ctx: Context) -> dict:
     results: dict[str, Any] = {}
     lines = ["## 4. Rate networks on digits (NumPy)", "",
              f"Hidden layers {hidden}, Adam, batch 32, {epochs} epochs, seed {ctx.seed}; digits split "
-             "1437 train / 360 test (stratified, fixed).", "",
+             "1437 train / 360 test (stratified, fixed). A network sees a fitted activation through "
+             "its unit-free g(z) (see README): a fitted sigmoid is exactly the standard logistic, so "
+             "its rows equal the standard sigmoid's (likewise a fitted threshold-linear and relu); "
+             "flagged (poor) fits are not trained on.", "",
              "| activation | connectivity | test accuracy | train accuracy | first-layer grad norm (epoch 1) "
              "| saturated units (last epoch) | seconds |", "|---|---|---|---|---|---|---|"]  # fmt: skip
     for act_name, act in _training_activations(ctx).items():
