@@ -39,3 +39,10 @@ def test_readme_python_api_example_runs(tmp_path, monkeypatch):
     assert fit.r2 > 0.98
     assert (tmp_path / "lif_fitted.json").exists()
     assert net.evaluate(ns["X_test"], ns["y_test"])["accuracy"] > 0.5
+
+
+def test_readme_figures_exist():
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", README)
+    assert len(images) >= 6
+    for rel in images:
+        assert (ROOT / rel).stat().st_size > 10_000, rel
