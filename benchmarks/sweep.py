@@ -94,7 +94,12 @@ def timed_bare(spec: dict) -> float:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--points", type=int, default=12, help="points in the sweep (default 12)")
+    ap.add_argument(
+        "--points",
+        type=int,
+        default=24,
+        help="points in the sweep (default 24: enough to amortise each worker's warm-up)",
+    )
     ap.add_argument("--target", default="cython", choices=["cython", "numpy", "auto"])
     args = ap.parse_args(argv)
     spec = make_spec(args.points, args.target)

@@ -133,3 +133,17 @@ def test_simulate_cli_bad_input_exit_2_one_line_nothing_written(cli, tmp_path, a
     assert code == 2
     assert match in err and len(err.strip().splitlines()) == 1
     assert out.read_text() == "precious"
+
+
+def test_fast_normals_are_seeded_standard_normals_and_restored():
+    from biorate.spiking._common import fast_normals
+
+    original = np.random.randn
+    with fast_normals(5):
+        a = np.random.randn(200_000)
+    with fast_normals(5):
+        b = np.random.randn(200_000)
+    assert np.random.randn is original
+    np.testing.assert_array_equal(a, b)
+    # standard normal: mean 0 +- 4 SE, variance 1 +- 4 SE (SE of the variance ~ sqrt(2/n))
+    assert abs(a.mean()) < 4 / np.sqrt(a.size) and abs(a.var() - 1) < 4 * np.sqrt(2 / a.size)

@@ -99,9 +99,41 @@ def resolve_seed(seed: int | None) -> int:
     return int(seed)
 
 
-def run_network(net: Any, duration_s: float, *, label: str, progress: bool) -> None:
+@contextlib.contextmanager
+def fast_normals(seed: int | None) -> Iterator[None]:
+    """Serve the normal deviates of Brian2's noise (``xi``) from NumPy's ``Generator`` for one run.
+
+    Brian2's runtime targets (Cython and NumPy) call ``numpy.random.randn`` for them, NumPy's legacy
+    polar Box-Muller generator; a white-noise f-I curve draws one per neuron and step (22 million
+    for 1000 neurons x 2.2 s), and the legacy generator then takes most of the run. Within this
+    block ``numpy.random.randn`` is replaced by a ``Generator`` seeded with ``seed`` (ziggurat,
+    about three times faster; the same standard normal distribution): same seed, same numbers. The
+    original function is restored afterwards. Brian2 code that does not call it is unaffected.
+    """
+    if seed is None:
+        yield
+        return
+    import numpy.random as npr
+
+    gen = np.random.default_rng([int(seed), 0x6E6F726D])  # a stream of its own for the normals
+    original = npr.randn
+
+    def randn(*shape: int) -> Any:
+        return gen.standard_normal(shape if shape else None)
+
+    npr.randn = randn
+    try:
+        yield
+    finally:
+        npr.randn = original
+
+
+def run_network(
+    net: Any, duration_s: float, *, label: str, progress: bool, seed: int | None = None
+) -> None:
     """Run a Brian2 ``Network`` for ``duration_s`` seconds with a tqdm bar (unless ``progress`` is
-    False) and Brian2's model errors turned into :class:`ModelError`."""
+    False) and Brian2's model errors turned into :class:`ModelError`. With ``seed``, the noise's
+    normal deviates come from a fast seeded generator (:func:`fast_normals`)."""
     from brian2 import second
     from brian2.core.base import BrianObjectException
     from brian2.units.fundamentalunits import DimensionMismatchError
@@ -125,7 +157,8 @@ def run_network(net: Any, duration_s: float, *, label: str, progress: bool) -> N
                 bar.refresh()
 
     try:
-        net.run(duration_s * second, report=report, report_period=1 * second)
+        with fast_normals(seed):
+            net.run(duration_s * second, report=report, report_period=1 * second)
     except (BrianObjectException, DimensionMismatchError, SyntaxError, KeyError) as exc:
         raise ModelError(f"{label}: Brian2 rejected the model: {_first_line(exc)}") from exc
     finally:

@@ -251,7 +251,13 @@ def _simulate(
         raise ModelError(
             f"model {model.name!r}: Brian2 rejected it: {' '.join(str(exc).split())[:300]}"
         ) from exc
-    run_network(net, transient_s + duration_s, label=f"simulate fi {model.name}", progress=progress)
+    run_network(
+        net,
+        transient_s + duration_s,
+        label=f"simulate fi {model.name}",
+        progress=progress,
+        seed=seed,
+    )
     counts = np.asarray(group.biorate_count[:], dtype=float)
     isi_n = np.asarray(group.biorate_nisi[:], dtype=float)
     isi_m = np.vstack([np.asarray(group.biorate_s1_[:]), np.asarray(group.biorate_s2_[:])])
