@@ -140,9 +140,9 @@ def test_fast_normals_are_seeded_standard_normals_and_restored():
 
     original = np.random.randn
     with fast_normals(5):
-        a = np.random.randn(200_000)
+        a = np.random.randn(200_000)  # noqa: NPY002 (the function Brian2 calls)
     with fast_normals(5):
-        b = np.random.randn(200_000)
+        b = np.random.randn(200_000)  # noqa: NPY002
     assert np.random.randn is original
     np.testing.assert_array_equal(a, b)
     # standard normal: mean 0 +- 4 SE, variance 1 +- 4 SE (SE of the variance ~ sqrt(2/n))
