@@ -58,14 +58,13 @@ from __future__ import annotations
 import gc
 import math
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .errors import BiorateError, DataError, NetworkError
-from .units import CHARGE, CURRENT, FREQUENCY, TIME, VOLTAGE, to_si
+from .units import CHARGE, CURRENT, FREQUENCY, TIME, VOLTAGE, to_si, to_si_array
 
 __all__ = [
     "DeployError",
@@ -235,8 +234,15 @@ def activity_summands(net: Any) -> list[dict[int, np.ndarray]]:
                     add = M if key is None else M @ params[key]
                     terms[q] = terms[q] + add if q in terms else add
         A.append(terms)
+    out = L - 1
+    if any(proj.kind == "skip" and proj.target == out for proj in net.projections):
+        # the class is read from the output neurons' spike counts, which follow their own input
+        # current only: a skip added to the output's activity would be silently lost
+        raise DeployError(
+            "a skip projection adds to the output population's activity, which output spike "
+            "counts cannot show; this graph cannot be deployed"
+        )
     if _linear_output(net):
-        out = L - 1
         if any(proj.source == out for proj in net.projections):
             raise DeployError(
                 "a projection reads the output population, whose rate-network activity is linear "
@@ -441,9 +447,11 @@ def _run_batch(net: Any, origin: SpikingOrigin, mapping: dict, X: np.ndarray, *,
 
 # ----------------------------------------------------------------------------- the entry point
 def _durations(durations: Any) -> list[float]:
-    if isinstance(durations, str) or not isinstance(durations, Sequence):
-        durations = [durations]
-    out = sorted({to_si(d, TIME, "duration") for d in durations})
+    if isinstance(durations, list | tuple) and not all(isinstance(d, str) for d in durations):
+        values = [to_si(d, TIME, "duration") for d in durations]  # e.g. [50*ms, "0.1 s"]
+    else:  # a string ("50 ms", "50ms,100ms"), a Brian2 quantity or an array of them
+        values = list(to_si_array(durations, TIME, "duration"))
+    out = sorted(set(values))
     if not out or out[0] <= 0:
         raise DeployError(f"presentation times must be positive, got {list(durations)}")
     return out

@@ -12,7 +12,7 @@ Statistics (``n`` points, ``k`` parameters, model values ``f_i``):
 - weights: ``sigma_i = max(y_sem_i, floor)``. The floor keeps a silent level (SEM 0: every trial
   gave no spike) from getting infinite weight: it is the largest of 10 % of the median positive
   SEM, 0.1 % of the curve's range, and, for a measured f-I curve whose protocol is known, the rate
-  resolution of one spike in all trials, ``1 / (trials * (duration - transient))``. A curve
+  resolution of one spike in all trials, ``1 / (trials * duration)`` (duration: the measured window, after the transient). A curve
   without SEMs (a theory curve, or a noise-free simulation whose trials all agree) is fitted
   unweighted (``sigma_i = 1`` in y units).
 - ``chi2 = sum(((y_i - f_i)/sigma_i)^2)``, ``redchi = chi2 / (n - k)``.
@@ -304,7 +304,7 @@ def sem_floor(curve: TransferCurve) -> float | None:
     floor = max(0.1 * float(np.median(s[s > 0])), 1e-3 * float(np.ptp(curve.y)))
     p = curve.protocol or {}
     try:
-        counted = float(p["duration_s"]) - float(p.get("transient_s") or 0.0)
+        counted = float(p["duration_s"])  # the measured window: the transient is not in it
         trials = float(p.get("trials") or 1)
         if curve.measure == "fi" and counted > 0 and trials >= 1:
             floor = max(floor, 1.0 / (trials * counted))
@@ -522,7 +522,7 @@ def _bootstrap(best: Fit, n_boot: int, seed: int | None) -> tuple[dict, int]:
             continue
         if refit.success:
             samples.append([refit.params[p] for p in best.params])
-    if len(samples) < max(10, n_boot // 2):
+    if len(samples) < max(min(10, n_boot), n_boot // 2):
         raise FitError(f"bootstrap: only {len(samples)} of {n_boot} resamples could be refitted")
     a = np.array(samples)
     lo, hi = np.percentile(a, [2.5, 97.5], axis=0)
@@ -550,7 +550,7 @@ def fit(curve: TransferCurve | str | os.PathLike, form: str = "auto", *, bootstr
     """
     curve = _as_curve(curve)
     _check_data(curve)
-    if not isinstance(bootstrap, int | np.integer) or bootstrap < 0:
+    if isinstance(bootstrap, bool) or not isinstance(bootstrap, int | np.integer) or bootstrap < 0:
         raise FitError(f"bootstrap must be a non-negative integer, got {bootstrap!r}")
     if form == "auto":
         names = list(forms) if forms else list(FORMS)

@@ -37,6 +37,10 @@ def atomic_write(
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        # mkstemp makes the file 0600; give it the permissions any new file would get
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -218,6 +218,15 @@ class UnitArray(np.ndarray):
     def __array_finalize__(self, obj: Any) -> None:
         self._dim = getattr(obj, "_dim", None)
 
+    def __getitem__(self, key: Any) -> Any:
+        item = super().__getitem__(key)
+        if np.ndim(item) == 0:  # curve.x[0] is still amperes: a 0-d UnitArray
+            return UnitArray(item, self._dim)
+        return item
+
+    def __iter__(self) -> Any:
+        return (self[i] for i in range(len(self)))
+
     def __array_wrap__(self, out: Any, context: Any = None, return_scalar: bool = False) -> Any:
         arr = np.asarray(out)
         return arr[()] if return_scalar else arr

@@ -74,3 +74,17 @@ def test_curve_axes_carry_their_unit_for_the_api():
     with pytest.raises(UnitError, match="bare number"):
         to_si_array(c.x * 1e9, CURRENT, "current")
     assert c.x[1:].unit == "A" and c.y.unit == "Hz"
+
+
+def test_single_values_keep_their_unit_and_files_get_normal_permissions(tmp_path):
+    import os
+
+    from biorate.units import CURRENT, to_si
+
+    c = _curve()
+    assert to_si(c.x[2], CURRENT, "current") == pytest.approx(2e-10)
+    assert [to_si(v, CURRENT) for v in c.x] == pytest.approx(list(np.asarray(c.x)))
+    c.save(tmp_path / "c.json")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "c.json").stat().st_mode & 0o777 == 0o666 & ~umask

@@ -290,3 +290,23 @@ def test_projection_reading_the_linear_output_is_refused():
     net.initialize()
     with pytest.raises(DeployError, match="linear"):
         deploy(net, np.zeros((1, 3)), target="numpy", progress=False)
+
+
+def test_skip_into_the_output_is_refused_not_silently_dropped():
+    # output spike counts follow the output's own input current; a skip adding to its activity
+    # (h_out = z_out + h_1 P) would change the rate net's answer but never reach the neurons
+    net = _random_net([3, 2, 2], [Projection(0, 1), Projection(1, 2), Projection(1, 2, "skip")])
+    with pytest.raises(DeployError, match="skip projection adds to the output"):
+        activity_summands(net)
+
+
+def test_presentation_times_as_quantity_arrays_and_strings():
+    from brian2 import ms
+
+    from biorate.deploy import _durations
+
+    assert _durations([50, 100] * ms) == pytest.approx([0.05, 0.1])
+    assert _durations("100 ms,50ms") == pytest.approx([0.05, 0.1])
+    assert _durations(["200 ms", 0.5 * ms * 1000]) == pytest.approx([0.2, 0.5])
+    with pytest.raises(BiorateError):
+        _durations([0, 10] * ms)

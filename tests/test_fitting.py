@@ -244,3 +244,19 @@ def test_auto_prefers_clean_fits_unless_a_bounded_one_is_far_better():
     far = fake(100.0 - AIC_STRONG - 1, ["at_bound:c"])
     assert _select([clean, far, broken]) is far
     assert _select([bounded, broken]) is bounded  # no clean fit at all
+
+
+def test_sem_floor_uses_the_measured_window_and_small_bootstraps_work():
+    # duration_s is the window after the transient (measure_fi simulates transient + duration)
+    y = FORMS["sigmoid"].value(X, TRUE["sigmoid"])
+    sem = np.where(y < 3, 0.0, 0.01)
+    curve = TransferCurve("fi", X, y, "A", "Hz", y_sem=sem,
+                          protocol={"duration_s": 0.1, "transient_s": 0.2, "trials": 10})  # fmt: skip
+    assert sem_floor(curve) == pytest.approx(1 / (10 * 0.1))
+    rng = np.random.default_rng(2)
+    noisy = TransferCurve("fi", X, y + rng.normal(0, 0.5, X.size), "A", "Hz",
+                          y_sem=np.full(X.size, 0.5))  # fmt: skip
+    res = fit(noisy, "sigmoid", bootstrap=5, seed=1)
+    assert res.bootstrap == 5 and set(res.ci) == set(res.params)
+    with pytest.raises(FitError, match="bootstrap"):
+        fit(noisy, "sigmoid", bootstrap=True)

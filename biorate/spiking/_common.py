@@ -45,6 +45,19 @@ def namespace(model: Model) -> dict[str, Any]:
     return {name: quantity(p.value, p.dim) for name, p in model.params.items()}
 
 
+def _cython_usable() -> bool:
+    """Cython is importable and a C compiler is on the PATH (``$CC``, else cc/gcc/clang)."""
+    import os
+    import shutil
+
+    try:
+        import Cython  # noqa: F401
+    except ImportError:
+        return False
+    compilers = [os.environ.get("CC", "").split(" ")[0], "cc", "gcc", "clang"]
+    return any(c and shutil.which(c) for c in compilers)
+
+
 @contextlib.contextmanager
 def codegen_target(target: str) -> Iterator[str]:
     """Set Brian2's code-generation target for the objects made inside the block.
@@ -59,12 +72,7 @@ def codegen_target(target: str) -> Iterator[str]:
     old = prefs.codegen.target
     chosen = target
     if target == "auto":
-        try:
-            import Cython  # noqa: F401
-
-            chosen = "cython"
-        except ImportError:
-            chosen = "numpy"
+        chosen = "cython" if _cython_usable() else "numpy"
     prefs.codegen.target = chosen
     try:
         yield chosen
