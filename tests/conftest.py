@@ -26,3 +26,22 @@ def cli(capsys):
         return code, out.out, out.err
 
     return run
+
+
+@pytest.fixture
+def run_example():
+    """Run ``examples/SCRIPT.py ARGS...`` in a fresh interpreter, as a user would; assert it exits 0
+    and return the completed process (stdout, stderr as text)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    examples = Path(__file__).resolve().parents[1] / "examples"
+
+    def run(script: str, *args: object) -> subprocess.CompletedProcess:
+        cmd = [sys.executable, str(examples / script), *(str(a) for a in args)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return proc
+
+    return run

@@ -1,20 +1,10 @@
 """The deploy example runs in its short mode and writes its figure and summary."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_example_06_quick(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "06_deploy_spiking.py"), "--quick", "--out",
-         str(tmp_path), "--target", "numpy"],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-2000:]
+def test_example_06_quick(tmp_path, run_example):
+    run_example("06_deploy_spiking.py", "--quick", "--out", str(tmp_path), "--target", "numpy")
     assert (tmp_path / "06_deploy_spiking.png").stat().st_size > 20_000
     summary = json.loads((tmp_path / "06_deploy_spiking.json").read_text())
     assert set(summary) == {"feedforward", "residual", "feedback"}

@@ -1,23 +1,14 @@
 """Example 03 runs in its short mode and writes its figure and a loadable activation."""
 
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 
 from biorate.activation import Activation
 
-ROOT = Path(__file__).resolve().parents[1]
 
-
-def test_example_03_quick(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "03_fit_and_export.py"), "--quick", "--out",
-         str(tmp_path), "--target", "numpy"],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-2000:]
+def test_example_03_quick(tmp_path, run_example):
+    proc = run_example(
+        "03_fit_and_export.py", "--quick", "--out", str(tmp_path), "--target", "numpy"
+    )
     assert (tmp_path / "03_fit_and_export.png").stat().st_size > 20_000
     act = Activation.load(tmp_path / "03_lif_noise_sigmoid.json")
     z = np.linspace(-5, 5, 11)

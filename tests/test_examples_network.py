@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import subprocess
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -17,12 +15,8 @@ def load_example(name):
     return module
 
 
-def test_example_04_quick(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "04_train_with_fitted_activation.py"), "--quick",
-         "--out", str(tmp_path)], capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-2000:]
+def test_example_04_quick(tmp_path, run_example):
+    proc = run_example("04_train_with_fitted_activation.py", "--quick", "--out", tmp_path)
     assert proc.stdout.count("test accuracy") == 6
     assert (tmp_path / "04_train_with_fitted_activation.png").stat().st_size > 20_000
 

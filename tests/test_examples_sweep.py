@@ -1,6 +1,4 @@
 import csv
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -8,12 +6,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_example_07_quick(tmp_path):
+def test_example_07_quick(tmp_path, run_example):
     pytest.importorskip("distributed")
-    cmd = [sys.executable, str(ROOT / "examples" / "07_sweep.py"), "--quick", "--out", str(tmp_path),
-           "--target", "numpy", "--workers", "2"]  # fmt: skip
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    args = ("--quick", "--out", tmp_path, "--target", "numpy", "--workers", "2")
+    run_example("07_sweep.py", *args)
     assert (tmp_path / "07_sweep.png").stat().st_size > 20_000
     with open(tmp_path / "lif_tau_sigma_quick" / "summary.csv") as f:
         rows = list(csv.DictReader(f))
@@ -24,8 +20,8 @@ def test_example_07_quick(tmp_path):
                  if r["sigma_V"] == sigma]  # fmt: skip
         assert r_max[0] > r_max[1] > r_max[2]
     # a second run finds every point done
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0 and "0 computed, 6 already done" in proc.stdout
+    proc = run_example("07_sweep.py", *args)
+    assert "0 computed, 6 already done" in proc.stdout
 
 
 def test_example_sweep_specs_are_valid():
