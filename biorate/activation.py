@@ -42,13 +42,13 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from .errors import CurveFileError, FitError
 from .forms import FORMS, logistic, logistic_prime, softplus_unit
-from .io import read_json, write_json
+from .io import JsonFile
 
 __all__ = [
     "Activation",
@@ -149,7 +149,7 @@ def _finite_float(value: Any, what: str) -> float:
 
 
 @dataclass(frozen=True)
-class Activation:
+class Activation(JsonFile):
     """A unit-free activation ``g(z)`` and its map back to physical units.
 
     Attributes
@@ -163,6 +163,8 @@ class Activation:
     source : where the curve came from (measure, model, protocol, provenance), or None.
     name : a short label for reports (defaults to ``form``).
     """
+
+    KIND: ClassVar[str] = "activation"
 
     form: str
     params: dict[str, float] = field(default_factory=dict)
@@ -342,19 +344,6 @@ class Activation:
             )  # fmt: skip
         except UnknownActivationError as exc:
             raise CurveFileError(str(exc)) from None
-
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write the activation JSON atomically. Floats round-trip exactly (JSON repr)."""
-        return write_json(path, self.to_dict())
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> Activation:
-        """Read an activation JSON; a malformed or wrong-kind file raises :class:`CurveFileError`."""
-        data = read_json(path, kind="activation")
-        try:
-            return cls.from_dict(data)
-        except CurveFileError as exc:
-            raise CurveFileError(f"{path}: {exc}") from None
 
     @classmethod
     def builtin(cls, name: str, **params: float) -> Activation:

@@ -3,15 +3,13 @@ and fitting sides (so fitting never imports the simulator)."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from .errors import CurveFileError
-from .io import read_json, write_json
+from .io import JsonFile
 from .units import UnitArray, parse_unit
 
 __all__ = ["TransferCurve", "SCHEMA"]
@@ -55,7 +53,7 @@ def _list(arr: np.ndarray | None) -> list | None:
 
 
 @dataclass(frozen=True, eq=False)
-class TransferCurve:
+class TransferCurve(JsonFile):
     """One curve: ``y`` (shape (n,), unit ``y_unit``) against ``x`` (shape (n,), unit ``x_unit``).
 
     Attributes
@@ -68,6 +66,8 @@ class TransferCurve:
     protocol : how it was made (duration_s, transient_s, trials, dt_s, seed, drive, method, ...).
     provenance : versions, time, command.
     """
+
+    KIND: ClassVar[str] = "transfer_curve"
 
     measure: str
     x: np.ndarray
@@ -152,16 +152,3 @@ class TransferCurve:
             series=series, model=dict(d.get("model") or {}), protocol=dict(d.get("protocol") or {}),
             provenance=dict(d.get("provenance") or {}),
         )  # fmt: skip
-
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write the curve as JSON (atomically: an existing file survives a failed write)."""
-        return write_json(path, self.to_dict())
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> TransferCurve:
-        """Read a curve written by :meth:`save`; a malformed file raises :class:`CurveFileError`."""
-        data = read_json(path, kind="transfer_curve")
-        try:
-            return cls.from_dict(data)
-        except CurveFileError as exc:
-            raise CurveFileError(f"{path}: {exc}") from None

@@ -9,13 +9,13 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from .errors import BiorateError, CurveFileError
 
-__all__ = ["atomic_write", "write_json", "read_json", "provenance", "jsonable"]
+__all__ = ["atomic_write", "write_json", "read_json", "provenance", "jsonable", "JsonFile"]
 
 
 def atomic_write(
@@ -116,3 +116,23 @@ def provenance(command: str | None = None) -> dict:
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "command": command,
     }
+
+
+class JsonFile:
+    """``save``/``load`` for a type with ``to_dict``/``from_dict`` and a JSON ``kind``: writes are
+    atomic; a malformed or wrong-kind file raises :class:`CurveFileError` naming the path."""
+
+    KIND: ClassVar[str]
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the JSON atomically (an existing file survives a failed write)."""
+        return write_json(path, self.to_dict())  # type: ignore[attr-defined]
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Any:
+        """Read a file written by :meth:`save`."""
+        data = read_json(path, kind=cls.KIND)
+        try:
+            return cls.from_dict(data)  # type: ignore[attr-defined]
+        except CurveFileError as exc:
+            raise CurveFileError(f"{path}: {exc}") from None

@@ -147,3 +147,18 @@ def test_fast_normals_are_seeded_standard_normals_and_restored():
     np.testing.assert_array_equal(a, b)
     # standard normal: mean 0 +- 4 SE, variance 1 +- 4 SE (SE of the variance ~ sqrt(2/n))
     assert abs(a.mean()) < 4 / np.sqrt(a.size) and abs(a.var() - 1) < 4 * np.sqrt(2 / a.size)
+
+
+@pytest.mark.parametrize("command", ["simulate", "theory"])
+@pytest.mark.parametrize(
+    "args, match",
+    [(["--drive", "poisson"], "--drive poisson needs --rate"),
+     (["--current", "0nA:1nA:3", "--rate", "1Hz:5Hz:3"], "--rate goes with --drive poisson"),
+     (["--drive", "poisson", "--rate", "1Hz:5Hz:3", "--current", "0nA:1nA:3"], "--current goes with")],
+)  # fmt: skip
+def test_fi_commands_check_their_axis_alike(cli, tmp_path, command, args, match):
+    code, _, err = cli(command, "fi", *args, "-o", tmp_path / "x.json")
+    assert code == 2 and match in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "x.json").exists()
+    code, _, err = cli(command, "fi", "-o", tmp_path / "x.json")  # current drive, no --current
+    assert code == 2 and "--drive current needs --current" in err

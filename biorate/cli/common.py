@@ -10,7 +10,7 @@ from typing import Any
 from ..errors import ProtocolError, UnknownParameterError
 from ..units import TIME, to_si
 
-__all__ = ["parse_set", "command_line", "add_quiet", "seconds"]
+__all__ = ["parse_set", "command_line", "add_quiet", "seconds", "model_from_args", "fi_axis"]
 
 
 def parse_set(items: list[str] | None) -> dict[str, str]:
@@ -38,3 +38,30 @@ def seconds(value: Any, name: str) -> float:
     if t <= 0:
         raise ProtocolError(f"{name} must be positive, got {value}")
     return t
+
+
+def model_from_args(args: argparse.Namespace, kind: str) -> Any:
+    """The ``--model`` (searched in ``--models`` too) with the ``--set NAME=VALUE`` changes."""
+    from ..models import load_model
+
+    return load_model(args.model, args.models, kind=kind).with_params(**parse_set(args.set))
+
+
+def fi_axis(args: argparse.Namespace) -> dict[str, Any]:
+    """``{"current": ..., "rate": ...}`` for an f-I command: the x axis its ``--drive`` takes, the
+    other one ``None``; a missing or mismatched axis option is a one-line error."""
+    if args.drive == "current":
+        if not args.current:
+            raise ProtocolError(
+                "--drive current needs --current START:STOP:COUNT, e.g. 0nA:0.5nA:51"
+            )
+        if args.rate:
+            raise ProtocolError(
+                "--rate goes with --drive poisson; use --current for --drive current"
+            )
+        return {"current": args.current, "rate": None}
+    if not args.rate:
+        raise ProtocolError("--drive poisson needs --rate START:STOP:COUNT, e.g. 0Hz:20Hz:21")
+    if args.current:
+        raise ProtocolError("--current goes with --drive current; use --bias with --drive poisson")
+    return {"current": None, "rate": args.rate}

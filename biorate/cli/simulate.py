@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_quiet, command_line, parse_set
+from .common import add_quiet, command_line, fi_axis, model_from_args
 
 
 def _protocol_args(p: argparse.ArgumentParser, duration: str, transient: str = "200ms") -> None:
@@ -95,19 +95,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_fi(args: argparse.Namespace) -> int:
-    from ..errors import ProtocolError
-    from ..models import load_model
     from ..spiking import measure_fi
 
-    model = load_model(args.model, args.models, kind="neuron").with_params(**parse_set(args.set))
-    if args.drive == "current" and not args.current:
-        raise ProtocolError("--drive current needs --current START:STOP:COUNT, e.g. 0nA:0.5nA:51")
-    if args.drive == "poisson" and not args.rate:
-        raise ProtocolError("--drive poisson needs --rate START:STOP:COUNT, e.g. 0Hz:20Hz:21")
+    model = model_from_args(args, "neuron")
+    axis = fi_axis(args)
     curve = measure_fi(
         model,
-        current=args.current if args.drive == "current" else None,
-        rate=args.rate if args.drive == "poisson" else None,
+        **axis,
         drive=args.drive, sigma=args.sigma, bias=args.bias, duration=args.duration,
         transient=args.transient, trials=args.trials, dt=args.dt, seed=args.seed,
         target=args.target, progress=not args.quiet, command=command_line(),
@@ -143,10 +137,9 @@ def fi_theory(model, curve) -> list:  # noqa: ANN001
 
 
 def run_release(args: argparse.Namespace) -> int:
-    from ..models import load_model
     from ..spiking import measure_release
 
-    model = load_model(args.model, args.models, kind="synapse").with_params(**parse_set(args.set))
+    model = model_from_args(args, "synapse")
     curve = measure_release(
         model, rate=args.rate, pattern=args.pattern, duration=args.duration, transient=args.transient,
         trials=args.trials, dt=args.dt, seed=args.seed, target=args.target,
@@ -172,10 +165,9 @@ def run_release(args: argparse.Namespace) -> int:
 
 
 def run_release_probability(args: argparse.Namespace) -> int:
-    from ..models import load_model
     from ..spiking import measure_release_probability
 
-    model = load_model(args.model, args.models, kind="synapse").with_params(**parse_set(args.set))
+    model = model_from_args(args, "synapse")
     curve = measure_release_probability(
         model, calcium=args.calcium, dt=args.dt, target=args.target, command=command_line()
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import command_line, parse_set
+from .common import command_line, fi_axis, model_from_args
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -52,23 +52,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_fi(args: argparse.Namespace) -> int:
-    from ..errors import ProtocolError
-    from ..models import load_model
     from ..theory import fi
 
-    model = load_model(args.model, args.models, kind="neuron").with_params(**parse_set(args.set))
-    if args.drive == "current" and not args.current:
-        raise ProtocolError("--drive current needs --current START:STOP:COUNT, e.g. 0nA:0.5nA:51")
-    if args.drive == "poisson" and not args.rate:
-        raise ProtocolError("--drive poisson needs --rate START:STOP:COUNT, e.g. 0Hz:30Hz:31")
-    if args.drive == "current" and args.rate:
-        raise ProtocolError("--rate goes with --drive poisson; use --current for --drive current")
-    if args.drive == "poisson" and args.current:
-        raise ProtocolError("--current goes with --drive current; use --bias with --drive poisson")
+    model = model_from_args(args, "neuron")
+    axis = fi_axis(args)
     curve = fi(
         model,
-        current=args.current if args.drive == "current" else None,
-        rate=args.rate if args.drive == "poisson" else None,
+        **axis,
         sigma=args.sigma, drive=args.drive, bias=args.bias, dt=args.dt, command=command_line(),
     )  # fmt: skip
     curve.save(args.output)
@@ -77,10 +67,9 @@ def run_fi(args: argparse.Namespace) -> int:
 
 
 def run_release(args: argparse.Namespace) -> int:
-    from ..models import load_model
     from ..theory import release
 
-    model = load_model(args.model, args.models, kind="synapse").with_params(**parse_set(args.set))
+    model = model_from_args(args, "synapse")
     curve = release(model, args.rate, command=command_line())
     curve.save(args.output)
     print(f"wrote {args.output}")
