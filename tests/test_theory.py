@@ -177,7 +177,7 @@ def test_bgk_constant():
 
 
 def test_dt_correction_slows_firing_and_shrinks_like_sqrt_dt():
-    mu = np.linspace(-0.06, -0.03, 31)
+    mu = np.linspace(-0.06, -0.05, 21)  # up to the threshold: the drift there is <= 0
     cont = th.lif_rate(mu, 0.004, TAU, VTH, VR, 0.0)
     # t_ref = 0, so that only the barrier shift (proportional to sqrt(dt)) acts
     bias = [np.mean(th.lif_rate(mu, 0.004, TAU, VTH, VR, 0.0, dt=dt) / cont - 1)
@@ -185,10 +185,48 @@ def test_dt_correction_slows_firing_and_shrinks_like_sqrt_dt():
     assert bias[0] < bias[1] < bias[2] < 0
     assert bias[0] / bias[1] == pytest.approx(2, rel=0.1)
     assert bias[1] / bias[2] == pytest.approx(2, rel=0.05)
-    # the threshold shift it applies: 0.5826 * sigma * sqrt(2 dt / tau), refractory 19 steps
-    shifted = th.siegert_rate(mu, 0.004, TAU, VTH + th.BGK_BETA * 0.004 * math.sqrt(2e-4 / TAU),
-                              VR, 19e-4)  # fmt: skip
+    # what it computes: the Euler chain is an OU process with tau_e = -dt/ln(1 - dt/tau) and
+    # std sigma/sqrt(1 - dt/(2 tau)); threshold + 0.5826 step-stds; refractory 19 steps
+    a = 1e-4 / TAU
+    step_std, tau_e, sigma_e = (
+        0.004 * math.sqrt(2 * a),
+        -1e-4 / math.log(1 - a),
+        0.004 / math.sqrt(1 - a / 2),
+    )
+    assert tau_e == pytest.approx(TAU - 0.5e-4, rel=1e-5)
+    shifted = th.siegert_rate(mu, sigma_e, tau_e, VTH + th.BGK_BETA * step_std, VR, 19e-4)
     np.testing.assert_allclose(th.lif_rate(mu, 0.004, TAU, VTH, VR, TREF, dt=1e-4), shifted)
+    # above the threshold the walk's drift there, (mu - V_th)*dt/tau per step, adds to the shift
+    above = np.linspace(-0.045, 0.3, 12)
+    rho = th.expected_overshoot((above - VTH) * a / step_std)
+    assert np.all(np.diff(rho) > 0) and rho[0] > th.BGK_BETA
+    shifted = th.siegert_rate(above, sigma_e, tau_e, VTH + rho * step_std, VR, 19e-4)
+    np.testing.assert_allclose(th.lif_rate(above, 0.004, TAU, VTH, VR, TREF, dt=1e-4), shifted)
+
+
+def test_expected_overshoot_against_a_random_walk():
+    # limits: pure diffusion (BGK) and drift-dominated (half a step late, plus 1/(2m))
+    assert th.expected_overshoot(0.0) == th.BGK_BETA
+    np.testing.assert_allclose(th.expected_overshoot([20.0, 50.0]), [10.025, 25.01], rtol=1e-12)
+    # continuous across the switch to the small-drift expansion, and increasing
+    m = np.array([0.0, 0.999e-3, 1e-3, 0.01, 0.1, 1.0])
+    rho = th.expected_overshoot(m)
+    assert abs(rho[2] - rho[1]) < 1e-6 and np.all(np.diff(rho) > 0)
+    # Monte Carlo: N(m, 1) steps from 0 to a level 30 step-stds away, mean overshoot beyond it
+    rng = np.random.default_rng(7)
+    for drift in (0.2, 1.0, 3.0):
+        x = np.zeros(40_000)
+        over = np.full(x.size, np.nan)
+        alive = np.arange(x.size)
+        while alive.size:
+            x[alive] += drift + rng.standard_normal(alive.size)
+            crossed = x[alive] > 30.0
+            over[alive[crossed]] = x[alive[crossed]] - 30.0
+            alive = alive[~crossed]
+        sem = over.std() / np.sqrt(over.size)
+        assert abs(over.mean() - th.expected_overshoot(drift)) < 4 * sem, (drift, over.mean())
+    with pytest.raises(ProtocolError, match="drift >= 0"):
+        th.expected_overshoot(-0.1)
 
 
 def test_dt_corrected_lif_bias_size():
