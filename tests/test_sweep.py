@@ -224,6 +224,15 @@ def test_missing_dask_names_the_extra(monkeypatch, tmp_path):
 # --- on the cluster ----------------------------------------------------------------------------
 
 
+def test_parquet_summary_holds_the_json_rows_and_units(reference):
+    pq = pytest.importorskip("pyarrow.parquet")  # in the [test] extra; optional for users
+    summary = json.loads((reference / "run" / "summary.json").read_text())
+    table = pq.read_table(reference / "run" / "summary.parquet")
+    assert table.num_rows == N_POINTS
+    assert table.to_pylist() == summary["rows"]  # the same numbers, None where JSON has null
+    assert json.loads(table.schema.metadata[b"units"]) == summary["units"]
+
+
 def test_reference_sweep_files_summary_and_physics(reference):
     from biorate import theory
     from biorate.models import load_model
@@ -273,7 +282,8 @@ def test_client_cancelled_then_resumed_equals_uninterrupted(cluster, reference, 
                   on_point=stop_after_two)  # fmt: skip
     first = set(_files(tmp_path / "out"))
     assert len(first) == 2
-    assert not (tmp_path / "out" / "summary.csv").exists()  # the sweep is not complete
+    for name in ("summary.csv", "summary.json", "summary.parquet"):  # the sweep is not complete
+        assert not (tmp_path / "out" / name).exists()
     second = run_sweep(SPEC, tmp_path / "out", client=cluster[1], progress=False)
     # every point computed exactly once over the two runs
     assert set(second.skipped) == first
