@@ -50,7 +50,7 @@ from .errors import CurveFileError, FitError
 from .forms import FORMS, Form, get_form
 from .io import jsonable as _jsonable
 
-__all__ = ["Fit", "fit", "fit_form", "sem_floor", "R2_MIN", "REDCHI_MAX", "SCHEMA"]
+__all__ = ["Fit", "fit", "fit_form", "sem_floor", "CRITERIA", "R2_MIN", "REDCHI_MAX", "SCHEMA"]
 
 SCHEMA = 1
 R2_MIN = 0.95  # below this R² a fit is flagged ``low_r2``
@@ -65,8 +65,8 @@ class Fit:
     ``params``, ``stderr`` and ``ci`` (bootstrap 95 % intervals, or None) are SI floats in the
     units :meth:`param_units` gives; ``cov`` has shape (k, k) in the order of ``form``'s parameters.
     ``chi2`` is dimensionless for a weighted fit and in (y unit)^2 for an unweighted one.
-    ``candidates`` has one summary per form tried (``auto``): form, aic, bic, r2, redchi, flags, or
-    the error that prevented the fit.
+    ``candidates`` has one summary per form tried (``auto``): form, aic, aicc, bic, r2, redchi,
+    flags, or the error that prevented the fit. ``criterion`` is what ``auto`` ranked them by.
     """
 
     form: str
@@ -95,6 +95,7 @@ class Fit:
     ci: dict[str, tuple[float, float]] | None = None
     bootstrap: int = 0
     seed: int | None = None
+    criterion: str = "aic"
     extra: dict = field(default_factory=dict)
 
     # --- derived ----------------------------------------------------------------------------
@@ -122,6 +123,13 @@ class Fit:
     @property
     def dof(self) -> int:
         return self.n - self.k
+
+    @property
+    def aicc(self) -> float:
+        """AIC with the small-sample correction 2k(k+1)/(n-k-1) (Hurvich & Tsai 1989); inf when
+        n <= k + 1. Close to AIC when n >> k (161 levels, 4 parameters: +0.26)."""
+        slack = self.n - self.k - 1
+        return self.aic + 2.0 * self.k * (self.k + 1) / slack if slack > 0 else math.inf
 
     def param_units(self) -> dict[str, str]:
         return get_form(self.form).units(self.x_unit, self.y_unit)
@@ -157,7 +165,8 @@ class Fit:
         model_name = (self.curve.model or {}).get("name") or self.curve.measure
         stats = {
             "r2": self.r2, "rmse": self.rmse, "chi2": self.chi2, "redchi": self.redchi,
-            "aic": self.aic, "bic": self.bic, "n": self.n, "weighted": self.weighted,
+            "aic": self.aic, "aicc": self.aicc, "bic": self.bic, "n": self.n,
+            "weighted": self.weighted, "criterion": self.criterion,
             "stderr": dict(self.stderr), "ok": self.ok, "flags": list(self.flags),
             "selection": self.selection, "z_range": [float(z.min()), float(z.max())],
         }  # fmt: skip
@@ -166,7 +175,7 @@ class Fit:
             stats["bootstrap"] = self.bootstrap
         if self.candidates:
             stats["candidates"] = [
-                {k: c.get(k) for k in ("form", "aic", "bic", "r2") if k in c}
+                {k: c.get(k) for k in ("form", "aic", "aicc", "bic", "r2") if k in c}
                 for c in self.candidates
             ]
         source = {
@@ -197,8 +206,8 @@ class Fit:
             "seed": self.seed,
             "covariance": self.cov,
             "n": self.n, "k": self.k, "dof": self.dof, "chi2": self.chi2, "redchi": self.redchi,
-            "r2": self.r2, "rmse": self.rmse, "aic": self.aic, "bic": self.bic,
-            "weighted": self.weighted, "sem_floor": self.floor,
+            "r2": self.r2, "rmse": self.rmse, "aic": self.aic, "aicc": self.aicc, "bic": self.bic,
+            "criterion": self.criterion, "weighted": self.weighted, "sem_floor": self.floor,
             "success": self.success, "message": self.message, "nfev": self.nfev,
             "ok": self.ok, "flags": list(self.flags), "warnings": list(self.warnings),
             "candidates": list(self.candidates),
@@ -234,21 +243,26 @@ class Fit:
         lines.append(
             f"  R² = {self.r2:.5f}   RMSE = {self.rmse:.4g} {self.y_unit}   "
             f"reduced χ² = {self.redchi:.3g} (dof {self.dof})   AIC = {self.aic:.2f}   "
-            f"BIC = {self.bic:.2f}"
+            f"AICc = {self.aicc:.2f}   BIC = {self.bic:.2f}"
         )
         if self.candidates:
-            lines.append("  model selection (lowest AIC wins; flagged fits only if none is OK):")
-            best = min((c["aic"] for c in self.candidates if c.get("aic") is not None),
+            crit = self.criterion
+            label = CRITERIA[crit]
+            lines.append(
+                f"  model selection (lowest {label} wins; flagged fits only if none is OK):"
+            )
+            best = min((c[crit] for c in self.candidates if c.get(crit) is not None),
                        default=None)  # fmt: skip
-            for c in sorted(self.candidates, key=lambda c: (c.get("aic") is None, c.get("aic"))):
-                if c.get("aic") is None:
+            for c in sorted(self.candidates, key=lambda c: (c.get(crit) is None, c.get(crit))):
+                if c.get(crit) is None:
                     lines.append(f"    {c['form']:<17} not fitted: {c.get('error')}")
                     continue
                 mark = "  <- chosen" if c["form"] == self.form else ""
                 note = f"  [{', '.join(c['flags'])}]" if c.get("flags") else ""
                 lines.append(
-                    f"    {c['form']:<17} AIC {c['aic']:10.2f} (Δ {c['aic'] - best:7.2f})  "
-                    f"BIC {c['bic']:10.2f}  R² {c['r2']:.5f}{note}{mark}"
+                    f"    {c['form']:<17} {label} {c[crit]:10.2f} (Δ {c[crit] - best:7.2f})  "
+                    f"AIC {c['aic']:10.2f}  AICc {c['aicc']:10.2f}  BIC {c['bic']:10.2f}  "
+                    f"R² {c['r2']:.5f}{note}{mark}"
                 )
         status = "OK" if self.ok else "POOR FIT"
         lines.append(f"  status: {status}" + ("" if self.flags else " (no flags)"))
@@ -500,8 +514,8 @@ def fit_form(curve: TransferCurve, form: str | Form, *, floor: float | None = No
 
 
 def _summary(f: Fit) -> dict:
-    return {"form": f.form, "aic": f.aic, "bic": f.bic, "r2": f.r2, "redchi": f.redchi,
-            "ok": f.ok, "flags": list(f.flags)}  # fmt: skip
+    return {"form": f.form, "aic": f.aic, "aicc": f.aicc, "bic": f.bic, "r2": f.r2,
+            "redchi": f.redchi, "ok": f.ok, "flags": list(f.flags)}  # fmt: skip
 
 
 def _bootstrap(best: Fit, n_boot: int, seed: int | None) -> tuple[dict, int]:
@@ -530,28 +544,33 @@ def _bootstrap(best: Fit, n_boot: int, seed: int | None) -> tuple[dict, int]:
 
 
 def fit(curve: TransferCurve | str | os.PathLike, form: str = "auto", *, bootstrap: int = 0,
-        seed: int | None = None, forms: list[str] | None = None) -> Fit:  # fmt: skip
+        seed: int | None = None, forms: list[str] | None = None,
+        criterion: str = "aic") -> Fit:  # fmt: skip
     """Fit ``curve`` (a :class:`TransferCurve` or the path to its JSON) with ``form``.
 
     Parameters
     ----------
     form : a name of :data:`biorate.forms.FORMS` (``"sigmoid"``, ``"tanh"``, ``"erf"``, ``"hill"``,
         ``"softplus"``, ``"threshold_linear"``) or ``"auto"``: fit every form (or those in
-        ``forms``) and keep the lowest AIC among the fits that are :attr:`Fit.ok` (among all
-        converged fits if none is); every form's AIC and BIC are kept in ``candidates``.
+        ``forms``) and keep the lowest ``criterion`` among the fits that are :attr:`Fit.ok` (among
+        all converged fits if none is); every form's AIC, AICc and BIC are kept in ``candidates``.
+    criterion : ``"aic"`` (default), ``"aicc"`` (small-sample AIC, for short curves) or ``"bic"``
+        (penalises parameters more as n grows): what ``auto`` ranks the forms by.
     bootstrap : number of residual-bootstrap resamples for percentile 95 % intervals (0: none).
     seed : seed of the bootstrap's random generator.
 
     Raises
     ------
-    FitError : unknown form, too few points for the form, y all zero or constant, NaN/inf, or no
-        form could be fitted.
+    FitError : unknown form or criterion, too few points for the form, y all zero or constant,
+        NaN/inf, or no form could be fitted.
     CurveFileError : a path to a malformed or wrong-kind JSON.
     """
     curve = _as_curve(curve)
     _check_data(curve)
     if isinstance(bootstrap, bool) or not isinstance(bootstrap, int | np.integer) or bootstrap < 0:
         raise FitError(f"bootstrap must be a non-negative integer, got {bootstrap!r}")
+    if criterion not in CRITERIA:
+        raise FitError(f"unknown criterion {criterion!r} (choose from {', '.join(CRITERIA)})")
     if form == "auto":
         names = list(forms) if forms else list(FORMS)
         for name in names:
@@ -561,7 +580,8 @@ def fit(curve: TransferCurve | str | os.PathLike, form: str = "auto", *, bootstr
             try:
                 r = fit_form(curve, name)
             except FitError as exc:
-                candidates.append({"form": name, "aic": None, "bic": None, "error": str(exc)})
+                candidates.append({"form": name, "aic": None, "aicc": None, "bic": None,
+                                   "error": str(exc)})  # fmt: skip
                 continue
             results.append(r)
             candidates.append(_summary(r))
@@ -570,7 +590,7 @@ def fit(curve: TransferCurve | str | os.PathLike, form: str = "auto", *, bootstr
             reasons = "; ".join(f"{c['form']}: {c.get('error') or ', '.join(c['flags'])}"
                                 for c in candidates)  # fmt: skip
             raise FitError(f"no form could be fitted ({reasons})")
-        best = _select(usable)
+        best = _select(usable, criterion)
         selection = "auto"
     else:
         best = fit_form(curve, get_form(form))
@@ -579,32 +599,36 @@ def fit(curve: TransferCurve | str | os.PathLike, form: str = "auto", *, bootstr
     if bootstrap:
         ci, n_ok = _bootstrap(best, int(bootstrap), seed)
     return dataclasses.replace(best, selection=selection, candidates=tuple(candidates), ci=ci,
-                               bootstrap=n_ok, seed=seed)  # fmt: skip
+                               bootstrap=n_ok, seed=seed, criterion=criterion)  # fmt: skip
 
 
 AIC_STRONG = 10.0  # an AIC lead this large is "very strong" evidence (Burnham & Anderson 2002)
+CRITERIA = {"aic": "AIC", "aicc": "AICc", "bic": "BIC"}  # what fit(..., "auto") may rank by
 
 
-def _select(usable: list[Fit]) -> Fit:
-    """The auto choice: the lowest AIC among fits with no poor-fit flag, unless a fit whose only
-    flags are parameters at their bounds (the data do not pin those parameters down, e.g.
-    soft_lif's c and tau trade off on a curve that does not reach saturation) beats every clean fit
-    by more than :data:`AIC_STRONG`: a shape that follows the data within their errors is not
-    passed over for one that misses it. The chosen fit keeps its flags. An exact AIC tie (sigmoid
-    and tanh are the same family) goes to the form listed first."""
+def _select(usable: list[Fit], criterion: str = "aic") -> Fit:
+    """The auto choice: the lowest ``criterion`` (AIC, AICc or BIC) among fits with no poor-fit
+    flag, unless a fit whose only flags are parameters at their bounds (the data do not pin those
+    parameters down, e.g. soft_lif's c and tau trade off on a curve that does not reach saturation)
+    beats every clean fit by more than :data:`AIC_STRONG`: a shape that follows the data within
+    their errors is not passed over for one that misses it. The chosen fit keeps its flags. An
+    exact tie (sigmoid and tanh are the same family) goes to the form listed first."""
+
+    def score(r: Fit) -> float:
+        return getattr(r, criterion)
 
     def lowest(fits: list[Fit]) -> Fit | None:
         if not fits:
             return None
-        low = min(r.aic for r in fits)
-        return next(r for r in fits if r.aic <= low + 1e-6)
+        low = min(score(r) for r in fits)
+        return next(r for r in fits if score(r) <= low + 1e-6)
 
     clean = lowest([r for r in usable if r.ok])
     bounded = lowest([r for r in usable if not r.ok and all(
         f.startswith(("at_bound:",) + _WARNING_ONLY) for f in r.flags)])  # fmt: skip
     if clean is None:
         return bounded or lowest(usable)  # type: ignore[return-value]
-    if bounded is not None and bounded.aic < clean.aic - AIC_STRONG:
+    if bounded is not None and score(bounded) < score(clean) - AIC_STRONG:
         return bounded
     return clean
 

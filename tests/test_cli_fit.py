@@ -51,6 +51,10 @@ def test_auto_lists_every_form(curve_file, tmp_path, capsys):
     for name in FORMS:
         assert name in text
     assert Activation.load(tmp_path / "a.json").fit["selection"] == "auto"
+    assert "lowest AIC wins" in text and "AICc" in text
+    assert main(["fit", str(curve_file), "--criterion", "bic", "-o", str(tmp_path / "b.json")]) == 0
+    assert "lowest BIC wins" in capsys.readouterr().out
+    assert Activation.load(tmp_path / "b.json").fit["criterion"] == "bic"
 
 
 def test_poor_fit_warns_and_strict_refuses(tmp_path, capsys):
@@ -93,3 +97,9 @@ def test_bad_input_one_line_exit_2(curve_file, tmp_path, capsys, content, args, 
     assert rc == 2
     assert err.startswith("biorate: error:") and message in err and err.count("\n") == 1
     assert out.read_text() == "keep me"
+
+
+def test_unknown_criterion_is_one_line_exit_2(curve_file, tmp_path, cli):
+    code, out, err = cli("fit", curve_file, "--criterion", "r2", "-o", tmp_path / "a.json")
+    assert code == 2 and "invalid choice: 'r2'" in err and err.count("\n") == 1
+    assert not (tmp_path / "a.json").exists()

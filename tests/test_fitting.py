@@ -11,7 +11,7 @@ import pytest
 from biorate.activation import Activation
 from biorate.curve import TransferCurve
 from biorate.errors import CurveFileError, FitError
-from biorate.fitting import fit, sem_floor
+from biorate.fitting import CRITERIA, fit, sem_floor
 from biorate.forms import FORMS
 
 X = np.linspace(0.0, 5e-10, 50)  # 0 to 0.5 nA, as an f-I curve
@@ -98,6 +98,23 @@ def test_auto_picks_by_aic_and_keeps_every_form():
     assert "<- chosen" in text
 
 
+def test_criterion_ranks_the_forms():
+    # noisy softplus data: the 3-parameter threshold-linear form misses the soft corner by less
+    # than BIC's per-parameter penalty ln(50) = 3.9 but more than AIC's 2
+    curve = synthetic("softplus", 1, noise=3.0)
+    picked = {c: fit(curve, "auto", criterion=c) for c in ("aic", "aicc", "bic")}
+    assert picked["aic"].form == "softplus" and picked["bic"].form == "threshold_linear"
+    for crit, result in picked.items():
+        assert result.criterion == crit
+        ok = {c["form"]: c[crit] for c in result.candidates if c["ok"]}
+        assert result.form == min(ok, key=ok.get)
+        assert f"lowest {CRITERIA[crit]} wins" in result.report()
+        assert result.to_dict()["criterion"] == crit
+        assert result.activation().fit["criterion"] == crit
+    with pytest.raises(FitError, match="unknown criterion 'r2'"):
+        fit(curve, "auto", criterion="r2")
+
+
 def test_statistics_by_hand():
     curve = synthetic("sigmoid", 2)
     r = fit(curve, "sigmoid")
@@ -110,6 +127,7 @@ def test_statistics_by_hand():
     assert r.r2 == pytest.approx(1 - np.sum((curve.y - f) ** 2) / tss, rel=1e-12)
     assert r.aic == pytest.approx(50 * np.log(chi2 / 50) + 8, rel=1e-12)
     assert r.bic == pytest.approx(50 * np.log(chi2 / 50) + 4 * np.log(50), rel=1e-12)
+    assert r.aicc == pytest.approx(r.aic + 2 * 4 * 5 / (50 - 4 - 1), rel=1e-12)
     # the optimum: the weighted gradient vanishes
     jac = FORMS["sigmoid"].jac(curve.x, *r.params.values())
     scale = np.array([1e-10, 1e-10, 1.0, 1.0])  # gradient in parameter units of order one

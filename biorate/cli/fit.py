@@ -15,8 +15,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("fit", help="fit a transfer curve, export it as an activation")
     p.add_argument("curve", metavar="CURVE.json", help="transfer curve JSON (simulate / theory)")
     p.add_argument("--form", default="auto",
-                   help=f"auto (every form, lowest AIC wins) or one of {FORM_NAMES} "
+                   help=f"auto (every form, lowest --criterion wins) or one of {FORM_NAMES} "
                         "(default auto)")  # fmt: skip
+    p.add_argument("--criterion", default="aic", choices=["aic", "aicc", "bic"],
+                   help="what --form auto ranks the forms by: AIC, small-sample AICc, or BIC "
+                        "(default aic)")  # fmt: skip
     p.add_argument("-o", "--output", required=True, metavar="ACT.json",
                    help="output activation JSON")  # fmt: skip
     p.add_argument("--plot", default=None, metavar="FIT.png",
@@ -28,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     p.add_argument("--name", default=None, help="activation name (default MODEL_FORM)")
     p.add_argument("--report", default=None, metavar="FIT.json",
-                   help="also write the full fit (statistics, covariance, every form's AIC/BIC)")  # fmt: skip
+                   help="also write the full fit (statistics, covariance, every form's AIC/AICc/BIC)")  # fmt: skip
     p.add_argument("--strict", action="store_true",
                    help="refuse a poor fit (exit code 2, nothing written) instead of warning")  # fmt: skip
     add_quiet(p)
@@ -44,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
     if args.bootstrap < 0:
         raise FitError(f"--bootstrap must be >= 0, got {args.bootstrap}")
     curve = TransferCurve.load(args.curve)
-    result = fit(curve, args.form, bootstrap=args.bootstrap, seed=args.seed)
+    result = fit(curve, args.form, bootstrap=args.bootstrap, seed=args.seed,
+                 criterion=args.criterion)  # fmt: skip
     if not result.ok and args.strict:
         raise FitError(f"{args.curve}: poor {result.form} fit ({', '.join(result.flags)}); "
                        f"nothing written (drop --strict to keep it with a warning)")  # fmt: skip
