@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 
 import mpmath as mp
 import numpy as np
@@ -91,6 +92,18 @@ def test_siegert_tends_to_closed_form_as_sigma_vanishes(mu_mv):
     # far below threshold the noisy rate vanishes with sigma
     below = th.lif_rate(-0.055, sigmas, TAU, VTH, VR, TREF)
     assert below[0] < 1e-200 and np.all(below[1:] == 0)
+    # and down to sigma = 1e-300 V (asymptotic branches for |V_th - mu| > 1e6 sigma): no NaN, no
+    # warning, the closed form, with and without the dt correction
+    tiny = np.array([1e-12, 1e-50, 1e-150, 1e-300])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(th.lif_rate(mu, tiny, TAU, VTH, VR, TREF), closed, rtol=1e-12)
+        # dt-corrected: settled at its small-noise limit (half a step late, Euler's tau_e)
+        settled = th.lif_rate(mu, 1e-9, TAU, VTH, VR, TREF, dt=1e-4)
+        np.testing.assert_allclose(th.lif_rate(mu, tiny, TAU, VTH, VR, TREF, dt=1e-4), settled,
+                                   rtol=1e-9)  # fmt: skip
+        for dt in (None, 1e-4):
+            assert np.all(th.lif_rate(-0.07, tiny, TAU, VTH, VR, TREF, dt=dt) == 0)
 
 
 def test_brunel_convention_sigma_b_is_sqrt2_sigma():
@@ -204,14 +217,37 @@ def test_dt_correction_slows_firing_and_shrinks_like_sqrt_dt():
     np.testing.assert_allclose(th.lif_rate(above, 0.004, TAU, VTH, VR, TREF, dt=1e-4), shifted)
 
 
+def test_expected_overshoot_against_a_30_digit_sum():
+    mp.mp.dps = 30
+
+    def reference(m):  # noqa: ANN001, ANN202
+        m = mp.mpf(m)
+
+        def term(n):  # noqa: ANN001, ANN202
+            u = m * mp.sqrt(n)
+            return (mp.npdf(u) - u * mp.ncdf(-u)) / mp.sqrt(n)
+
+        return (1 + m * m) / (2 * m) - mp.nsum(term, [1, mp.inf])
+
+    drifts = [0.1, 0.5, 1.0, 3.0, 10.0]  # (mpmath's nsum does not converge below ~0.1)
+    np.testing.assert_allclose(th.expected_overshoot(drifts), [float(reference(m)) for m in drifts],
+                               rtol=0, atol=1e-11)  # fmt: skip
+    # below 0.1: the series and the Taylor branch (BGK + m/4 + 0.0415 m^2) meet to 1e-11
+    m = np.array([0.999e-3, 1.001e-3, 2e-3])  # Taylor branch, then the series
+    taylor = th.BGK_BETA + m / 4 + float(-mp.zeta(-0.5) / (2 * mp.sqrt(2 * mp.pi))) * m**2
+    np.testing.assert_allclose(th.expected_overshoot(m), taylor, rtol=0, atol=1e-11)
+    # far drifts: no overflow, m/2 + 1/(2m); any shape
+    assert th.expected_overshoot(1e300) == 5e299
+    assert th.expected_overshoot(np.zeros((2, 0))).shape == (2, 0)
+
+
 def test_expected_overshoot_against_a_random_walk():
     # limits: pure diffusion (BGK) and drift-dominated (half a step late, plus 1/(2m))
     assert th.expected_overshoot(0.0) == th.BGK_BETA
     np.testing.assert_allclose(th.expected_overshoot([20.0, 50.0]), [10.025, 25.01], rtol=1e-12)
-    # continuous across the switch to the small-drift expansion, and increasing
-    m = np.array([0.0, 0.999e-3, 1e-3, 0.01, 0.1, 1.0])
-    rho = th.expected_overshoot(m)
-    assert abs(rho[2] - rho[1]) < 1e-6 and np.all(np.diff(rho) > 0)
+    # increasing
+    rho = th.expected_overshoot([0.0, 1e-3, 0.01, 0.1, 1.0, 39.9, 40.1])
+    assert np.all(np.diff(rho) > 0)
     # Monte Carlo: N(m, 1) steps from 0 to a level 30 step-stds away, mean overshoot beyond it
     rng = np.random.default_rng(7)
     for drift in (0.2, 1.0, 3.0):
