@@ -56,10 +56,13 @@ def plot_fit(fit: Fit, path: str | os.PathLike | None = None, *, title: str | No
     ax.errorbar(x / xf, y / yf, yerr=None if err is None else err / yf, fmt="o", ms=3.5,
                 color="k", ecolor="0.5", capsize=2, label="data")  # fmt: skip
     ax.plot(xx / xf, fit.predict(xx) / yf, color="C3", lw=2, label=f"{fit.form} (best)")
-    if fit.candidates:  # the next two by AIC, for comparison
-        others = sorted((c for c in fit.candidates if c.get("aic") is not None
-                         and c["form"] != fit.form), key=lambda c: c["aic"])[:2]  # fmt: skip
-        from .fitting import fit_form
+    if fit.candidates:  # the next two by the selection criterion, for comparison
+        from .fitting import CRITERIA, fit_form
+
+        crit = fit.criterion or "aic"
+        best = getattr(fit, crit)
+        others = sorted((c for c in fit.candidates if c.get(crit) is not None
+                         and c["form"] != fit.form), key=lambda c: c[crit])[:2]  # fmt: skip
 
         for i, c in enumerate(others):
             try:
@@ -67,7 +70,7 @@ def plot_fit(fit: Fit, path: str | os.PathLike | None = None, *, title: str | No
             except Exception:  # noqa: BLE001 - a figure must not fail over a runner-up
                 continue
             ax.plot(xx / xf, alt.predict(xx) / yf, ls="--", lw=1, color=f"C{i}",
-                    label=f"{c['form']} (ΔAIC {c['aic'] - fit.aic:.1f})")  # fmt: skip
+                    label=f"{c['form']} (Δ{CRITERIA[crit]} {c[crit] - best:.1f})")  # fmt: skip
     ax.set_ylabel(f"{fit.curve.measure} output ({yu})")
     ax.legend(fontsize=8, loc="upper left")
     status = "" if fit.ok else "   POOR FIT: " + ", ".join(fit.flags)
@@ -100,6 +103,7 @@ def plot_fit(fit: Fit, path: str | os.PathLike | None = None, *, title: str | No
         rows.append([p, text, shown])
     stats = [("R²", f"{fit.r2:.5f}"), ("RMSE", f"{fit.rmse / yf:.3g} {yu}"),
              ("red. χ²", f"{fit.redchi:.3g}"), ("AIC", f"{fit.aic:.2f}"),
+             ("AICc", "n/a" if fit.aicc is None else f"{fit.aicc:.2f}"),
              ("BIC", f"{fit.bic:.2f}"), ("n, k", f"{fit.n}, {fit.k}")]  # fmt: skip
     rows += [[a, b, ""] for a, b in stats]
     table = axt.table(cellText=rows, colLabels=["param", "value ± s.e." + (

@@ -66,7 +66,8 @@ class Fit:
     units :meth:`param_units` gives; ``cov`` has shape (k, k) in the order of ``form``'s parameters.
     ``chi2`` is dimensionless for a weighted fit and in (y unit)^2 for an unweighted one.
     ``candidates`` has one summary per form tried (``auto``): form, aic, aicc, bic, r2, redchi,
-    flags, or the error that prevented the fit. ``criterion`` is what ``auto`` ranked them by.
+    flags, or the error that prevented the fit. ``criterion`` is what ``auto`` ranked them by
+    (None for a fit of one named form).
     """
 
     form: str
@@ -95,7 +96,7 @@ class Fit:
     ci: dict[str, tuple[float, float]] | None = None
     bootstrap: int = 0
     seed: int | None = None
-    criterion: str = "aic"
+    criterion: str | None = None
     extra: dict = field(default_factory=dict)
 
     # --- derived ----------------------------------------------------------------------------
@@ -125,11 +126,12 @@ class Fit:
         return self.n - self.k
 
     @property
-    def aicc(self) -> float:
-        """AIC with the small-sample correction 2k(k+1)/(n-k-1) (Hurvich & Tsai 1989); inf when
-        n <= k + 1. Close to AIC when n >> k (161 levels, 4 parameters: +0.26)."""
-        slack = self.n - self.k - 1
-        return self.aic + 2.0 * self.k * (self.k + 1) / slack if slack > 0 else math.inf
+    def aicc(self) -> float | None:
+        """AIC with Hurvich & Tsai's (1989) small-sample correction 2K(K+1)/(n-K-1), where
+        K = k + 1 counts the error scale this AIC estimates from chi2 besides the k parameters;
+        None (undefined) when n <= k + 2. Close to AIC when n >> k (161 levels, k = 4: +0.39)."""
+        big_k, slack = self.k + 1, self.n - self.k - 2
+        return self.aic + 2.0 * big_k * (big_k + 1) / slack if slack > 0 else None
 
     def param_units(self) -> dict[str, str]:
         return get_form(self.form).units(self.x_unit, self.y_unit)
@@ -243,10 +245,10 @@ class Fit:
         lines.append(
             f"  R² = {self.r2:.5f}   RMSE = {self.rmse:.4g} {self.y_unit}   "
             f"reduced χ² = {self.redchi:.3g} (dof {self.dof})   AIC = {self.aic:.2f}   "
-            f"AICc = {self.aicc:.2f}   BIC = {self.bic:.2f}"
+            f"AICc = {_fmt(self.aicc)}   BIC = {self.bic:.2f}"
         )
         if self.candidates:
-            crit = self.criterion
+            crit = self.criterion or "aic"
             label = CRITERIA[crit]
             lines.append(
                 f"  model selection (lowest {label} wins; flagged fits only if none is OK):"
@@ -254,14 +256,17 @@ class Fit:
             best = min((c[crit] for c in self.candidates if c.get(crit) is not None),
                        default=None)  # fmt: skip
             for c in sorted(self.candidates, key=lambda c: (c.get(crit) is None, c.get(crit))):
-                if c.get(crit) is None:
+                if c.get("aic") is None:
                     lines.append(f"    {c['form']:<17} not fitted: {c.get('error')}")
+                    continue
+                if c.get(crit) is None:
+                    lines.append(f"    {c['form']:<17} {label} undefined (n <= k + 2): not ranked")
                     continue
                 mark = "  <- chosen" if c["form"] == self.form else ""
                 note = f"  [{', '.join(c['flags'])}]" if c.get("flags") else ""
                 lines.append(
                     f"    {c['form']:<17} {label} {c[crit]:10.2f} (Δ {c[crit] - best:7.2f})  "
-                    f"AIC {c['aic']:10.2f}  AICc {c['aicc']:10.2f}  BIC {c['bic']:10.2f}  "
+                    f"AIC {c['aic']:10.2f}  AICc {_fmt(c['aicc'], 10)}  BIC {c['bic']:10.2f}  "
                     f"R² {c['r2']:.5f}{note}{mark}"
                 )
         status = "OK" if self.ok else "POOR FIT"
@@ -513,6 +518,11 @@ def fit_form(curve: TransferCurve, form: str | Form, *, floor: float | None = No
     )  # fmt: skip
 
 
+def _fmt(value: float | None, width: int = 0) -> str:
+    """A criterion for the report: two decimals, or "n/a" where it is undefined."""
+    return f"{value:{width}.2f}" if value is not None else f"{'n/a':>{width}}"
+
+
 def _summary(f: Fit) -> dict:
     return {"form": f.form, "aic": f.aic, "aicc": f.aicc, "bic": f.bic, "r2": f.r2,
             "redchi": f.redchi, "ok": f.ok, "flags": list(f.flags)}  # fmt: skip
@@ -545,17 +555,20 @@ def _bootstrap(best: Fit, n_boot: int, seed: int | None) -> tuple[dict, int]:
 
 def fit(curve: TransferCurve | str | os.PathLike, form: str = "auto", *, bootstrap: int = 0,
         seed: int | None = None, forms: list[str] | None = None,
-        criterion: str = "aic") -> Fit:  # fmt: skip
+        criterion: str | None = None) -> Fit:  # fmt: skip
     """Fit ``curve`` (a :class:`TransferCurve` or the path to its JSON) with ``form``.
 
     Parameters
     ----------
     form : a name of :data:`biorate.forms.FORMS` (``"sigmoid"``, ``"tanh"``, ``"erf"``, ``"hill"``,
-        ``"softplus"``, ``"threshold_linear"``) or ``"auto"``: fit every form (or those in
-        ``forms``) and keep the lowest ``criterion`` among the fits that are :attr:`Fit.ok` (among
-        all converged fits if none is); every form's AIC, AICc and BIC are kept in ``candidates``.
-    criterion : ``"aic"`` (default), ``"aicc"`` (small-sample AIC, for short curves) or ``"bic"``
-        (penalises parameters more as n grows): what ``auto`` ranks the forms by.
+        ``"softplus"``, ``"threshold_linear"``, ``"lif"``, ``"soft_lif"``) or ``"auto"``: fit every
+        form that suits the curve's measure (:meth:`biorate.forms.Form.suits`; the LIF forms only
+        on firing-rate curves), or those in ``forms``, and keep the lowest ``criterion`` among the
+        fits that are :attr:`Fit.ok` (among all converged fits if none is); every form's AIC, AICc
+        and BIC are kept in ``candidates``.
+    criterion : what ``auto`` ranks the forms by: ``"aic"`` (the default), ``"aicc"``
+        (small-sample AIC, for short curves; forms with n <= k + 2 are not ranked) or ``"bic"``
+        (penalises parameters more as n grows). Only with ``form="auto"``.
     bootstrap : number of residual-bootstrap resamples for percentile 95 % intervals (0: none).
     seed : seed of the bootstrap's random generator.
 
@@ -569,10 +582,15 @@ def fit(curve: TransferCurve | str | os.PathLike, form: str = "auto", *, bootstr
     _check_data(curve)
     if isinstance(bootstrap, bool) or not isinstance(bootstrap, int | np.integer) or bootstrap < 0:
         raise FitError(f"bootstrap must be a non-negative integer, got {bootstrap!r}")
-    if criterion not in CRITERIA:
+    if criterion is not None and (not isinstance(criterion, str) or criterion not in CRITERIA):
         raise FitError(f"unknown criterion {criterion!r} (choose from {', '.join(CRITERIA)})")
+    if criterion is not None and form != "auto":
+        raise FitError(
+            f"criterion ranks the forms of form='auto'; form={form!r} has nothing to rank"
+        )
     if form == "auto":
-        names = list(forms) if forms else list(FORMS)
+        criterion = criterion or "aic"
+        names = list(forms) if forms else [n for n, f in FORMS.items() if f.suits(curve.measure)]
         for name in names:
             get_form(name)
         results, candidates = [], []
@@ -590,6 +608,10 @@ def fit(curve: TransferCurve | str | os.PathLike, form: str = "auto", *, bootstr
             reasons = "; ".join(f"{c['form']}: {c.get('error') or ', '.join(c['flags'])}"
                                 for c in candidates)  # fmt: skip
             raise FitError(f"no form could be fitted ({reasons})")
+        usable = [r for r in usable if getattr(r, criterion) is not None]
+        if not usable:
+            raise FitError(f"{CRITERIA[criterion]} is undefined for every form on {curve.x.size} "
+                           "points (it needs n > k + 2); use criterion 'aic' or 'bic'")  # fmt: skip
         best = _select(usable, criterion)
         selection = "auto"
     else:
@@ -602,7 +624,8 @@ def fit(curve: TransferCurve | str | os.PathLike, form: str = "auto", *, bootstr
                                bootstrap=n_ok, seed=seed, criterion=criterion)  # fmt: skip
 
 
-AIC_STRONG = 10.0  # an AIC lead this large is "very strong" evidence (Burnham & Anderson 2002)
+# a lead this large in AIC (or AICc, BIC) is "very strong" evidence (Burnham & Anderson 2002)
+AIC_STRONG = 10.0
 CRITERIA = {"aic": "AIC", "aicc": "AICc", "bic": "BIC"}  # what fit(..., "auto") may rank by
 
 
@@ -610,8 +633,8 @@ def _select(usable: list[Fit], criterion: str = "aic") -> Fit:
     """The auto choice: the lowest ``criterion`` (AIC, AICc or BIC) among fits with no poor-fit
     flag, unless a fit whose only flags are parameters at their bounds (the data do not pin those
     parameters down, e.g. soft_lif's c and tau trade off on a curve that does not reach saturation)
-    beats every clean fit by more than :data:`AIC_STRONG`: a shape that follows the data within
-    their errors is not passed over for one that misses it. The chosen fit keeps its flags. An
+    beats every clean fit by more than :data:`AIC_STRONG` in that criterion: a shape that follows
+    the data within their errors is not passed over for one that misses it. The chosen fit keeps its flags. An
     exact tie (sigmoid and tanh are the same family) goes to the form listed first."""
 
     def score(r: Fit) -> float:

@@ -47,6 +47,8 @@ For the LIF of ``models/neurons/lif.toml`` driven by a current, ``lif`` is exact
 period (for a rate in Hz, tau and t_ref are in seconds). Both LIF forms saturate at r0 + 1/t_ref.
 ``soft_lif``'s gamma is the width over which noise (or any smoothing) rounds the threshold off; it is
 how a noisy LIF's curve, which fires a little below rheobase, is followed with the same parameters.
+``fit(..., "auto")`` tries the two LIF forms on firing-rate curves (``measure "fi"``) only: on a
+release curve their tau and t_ref would be numbers without a meaning (name them to fit them anyway).
 
 SciPy is needed only by the ``erf`` form (``scipy.special.erf``), imported when it is first used.
 """
@@ -695,6 +697,13 @@ class Form:
     saturating: bool  # True: f runs from r0 to r0 + r_max (or the ceiling); False: unbounded above
     # the excess f - r0 approaches for x -> inf when that is not r_max (LIF forms: 1/t_ref)
     ceiling: Callable[[dict], float] | None = None
+    # the curve measures whose ``fit(..., "auto")`` tries this form (None: every measure); the LIF
+    # forms' tau and t_ref mean something only for a firing-rate curve (an f-I or rate-in curve)
+    measures: tuple[str, ...] | None = None
+
+    def suits(self, measure: str) -> bool:
+        """Whether ``auto`` tries this form on a curve of ``measure`` ("fi", "release", ...)."""
+        return self.measures is None or measure in self.measures
 
     @property
     def k(self) -> int:
@@ -788,14 +797,14 @@ FORMS: dict[str, Form] = {
     "lif": Form(
         "lif", ("x_th", "c", "tau", "t_ref", "r0"), ("x", "x", "1/y", "1/y", "y"),
         "r0 + 1/(t_ref + tau*ln(1 + c/(x - x_th)))  (x > x_th; else r0)", lif, _h_lif, _d_lif,
-        _j_lif, _guess_lif, _bounds_lif, _canon_lif, True, _lif_ceiling,
+        _j_lif, _guess_lif, _bounds_lif, _canon_lif, True, _lif_ceiling, ("fi",),
     ),
     "soft_lif": Form(
         "soft_lif", ("x_th", "c", "tau", "t_ref", "gamma", "r0"),
         ("x", "x", "1/y", "1/y", "x", "y"),
         "r0 + 1/(t_ref + tau*ln(1 + c/u)), u = gamma*ln(1 + exp((x - x_th)/gamma))", soft_lif,
         _h_soft_lif, _d_soft_lif, _j_soft_lif, _guess_soft_lif, _bounds_lif, _canon_lif, True,
-        _lif_ceiling,
+        _lif_ceiling, ("fi",),
     ),
 }  # fmt: skip
 

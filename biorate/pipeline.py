@@ -143,7 +143,8 @@ FIT_CURVES = ("fi_lif", "fi_lif_noise", "release_tm_release", "release_ca_releas
 
 
 def _stage_fit(ctx: Context) -> dict:
-    """Fit every curve with auto (lowest AIC), sigmoid and tanh; export the activations."""
+    """Fit every curve with auto (lowest AIC; the LIF forms on f-I curves only), sigmoid and tanh;
+    export the activations."""
     from .curve import TransferCurve
     from .fitting import fit
 
@@ -164,7 +165,7 @@ def _stage_fit(ctx: Context) -> dict:
             if form == "auto":
                 f.plot(ctx.out / f"fit_{name}.png")
             results[name][form] = {"form": f.form, "params": f.params, "stderr": f.stderr, "r2": f.r2,
-                                   "rmse": f.rmse, "aic": f.aic, "bic": f.bic, "ok": f.ok,
+                                   "rmse": f.rmse, "aic": f.aic, "aicc": f.aicc, "bic": f.bic, "ok": f.ok,
                                    "flags": list(f.flags)}  # fmt: skip
             params = ", ".join(
                 f"{k} = {v:.4g} ± {f.stderr.get(k, float('nan')):.2g}" for k, v in f.params.items()

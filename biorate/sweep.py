@@ -394,13 +394,13 @@ def _col(name: str, unit: str) -> str:
 
 
 # fit-quality columns of the summary -> keys of Fit.to_dict()
-_QUALITY = {"r2": "r2", "rmse": "rmse", "redchi": "redchi", "aic": "aic", "bic": "bic",
-            "n_points": "n", "ok": "ok"}  # fmt: skip
+_QUALITY = {"r2": "r2", "rmse": "rmse", "redchi": "redchi", "aic": "aic", "aicc": "aicc",
+            "bic": "bic", "n_points": "n", "ok": "ok"}  # fmt: skip
 
 
 def summary_table(spec: SweepSpec, records: list[dict]) -> dict:
     """One row per (point, form): the swept values, the point's seed and status, the fitted
-    parameters with standard errors, and the fit's quality (R², RMSE, reduced χ², AIC, BIC, ok,
+    parameters with standard errors, and the fit's quality (R², RMSE, reduced χ², AIC, AICc, BIC, ok,
     flags, n_points). Returns ``{"kind": "sweep_summary", "columns", "units", "rows", "axes", "params"}``:
     values are SI floats with each column's unit in ``units``; ``axes`` and ``params`` describe
     the swept and fitted columns (``{"column", "name", "unit"}``, params also ``"stderr"`` and

@@ -77,6 +77,7 @@ def test_poor_fit_warns_and_strict_refuses(tmp_path, capsys):
         (json.dumps({"kind": "activation", "schema": 1}), [], "expected kind 'transfer_curve'"),
         (None, ["--form", "wiggle"], "unknown form 'wiggle'"),
         (None, ["--bootstrap", "-3"], "--bootstrap must be >= 0"),
+        (None, ["--form", "sigmoid", "--criterion", "bic"], "has nothing to rank"),
         ("flat", [], "y is constant"),
         ("few", ["--form", "sigmoid"], "needs at least 5 points"),
     ],

@@ -113,6 +113,39 @@ def test_criterion_ranks_the_forms():
         assert result.activation().fit["criterion"] == crit
     with pytest.raises(FitError, match="unknown criterion 'r2'"):
         fit(curve, "auto", criterion="r2")
+    with pytest.raises(FitError, match="unknown criterion"):
+        fit(curve, "auto", criterion=["aic"])
+    with pytest.raises(FitError, match="nothing to rank"):
+        fit(curve, "sigmoid", criterion="bic")
+    assert fit(curve, "sigmoid").criterion is None
+
+
+def test_aicc_is_undefined_on_too_few_points():
+    # 6 points: AICc needs n > k + 2, so only the 3-parameter threshold-linear form is ranked
+    x = np.linspace(0, 1e-9, 6)
+    curve = TransferCurve("fi", x, [0.0, 0.1, 5.0, 10.2, 14.9, 20.1], "A", "Hz",
+                          y_sem=np.full(6, 0.5))  # fmt: skip
+    result = fit(curve, "auto", criterion="aicc")
+    assert result.form == "threshold_linear" and result.aicc is not None
+    unranked = [
+        c["form"] for c in result.candidates if c.get("aic") is not None and c["aicc"] is None
+    ]
+    assert "sigmoid" in unranked and "threshold_linear" not in unranked
+    assert "AICc undefined (n <= k + 2): not ranked" in result.report()
+    five = TransferCurve("fi", x[:5], [0.0, 0.1, 5.0, 10.2, 14.9], "A", "Hz")
+    with pytest.raises(FitError, match="AICc is undefined for every form"):
+        fit(five, "auto", criterion="aicc", forms=["sigmoid", "tanh"])
+
+
+def test_auto_tries_the_lif_forms_on_firing_rate_curves_only():
+    x = np.linspace(0, 50, 30)
+    y = FORMS["hill"].value(x, {"x_half": 10.0, "n": 1.0, "r_max": 1.2, "r0": 0.0})
+    release = TransferCurve("release", x, y, "Hz", "1/s", y_sem=np.full(30, 0.01))
+    tried = {c["form"] for c in fit(release, "auto").candidates}
+    assert tried == {n for n in FORMS if n not in ("lif", "soft_lif")}
+    assert fit(release, "auto", forms=["hill", "lif"]).candidates[1]["form"] == "lif"  # if named
+    fi = TransferCurve("fi", x * 1e-11, y * 100, "A", "Hz", y_sem=np.full(30, 1.0))
+    assert {c["form"] for c in fit(fi, "auto").candidates} == set(FORMS)
 
 
 def test_statistics_by_hand():
@@ -127,7 +160,10 @@ def test_statistics_by_hand():
     assert r.r2 == pytest.approx(1 - np.sum((curve.y - f) ** 2) / tss, rel=1e-12)
     assert r.aic == pytest.approx(50 * np.log(chi2 / 50) + 8, rel=1e-12)
     assert r.bic == pytest.approx(50 * np.log(chi2 / 50) + 4 * np.log(50), rel=1e-12)
-    assert r.aicc == pytest.approx(r.aic + 2 * 4 * 5 / (50 - 4 - 1), rel=1e-12)
+    # Hurvich & Tsai (1989): AICc = n ln(chi2/n) + n (n + k)/(n - k - 2) for k = 4 regression
+    # parameters and the error scale; this AIC (n ln(chi2/n) + 2k) leaves out the constant n + 2
+    hurvich_tsai = 50 * np.log(chi2 / 50) + 50 * (50 + 4) / (50 - 4 - 2)
+    assert r.aicc + 50 + 2 == pytest.approx(hurvich_tsai, rel=1e-12)
     # the optimum: the weighted gradient vanishes
     jac = FORMS["sigmoid"].jac(curve.x, *r.params.values())
     scale = np.array([1e-10, 1e-10, 1.0, 1.0])  # gradient in parameter units of order one

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..fitting import CRITERIA
 from .common import add_quiet, command_line
 
 FORM_NAMES = "sigmoid, tanh, erf, hill, softplus, threshold_linear"
@@ -17,7 +18,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--form", default="auto",
                    help=f"auto (every form, lowest --criterion wins) or one of {FORM_NAMES} "
                         "(default auto)")  # fmt: skip
-    p.add_argument("--criterion", default="aic", choices=["aic", "aicc", "bic"],
+    p.add_argument("--criterion", default=None, choices=list(CRITERIA),
                    help="what --form auto ranks the forms by: AIC, small-sample AICc, or BIC "
                         "(default aic)")  # fmt: skip
     p.add_argument("-o", "--output", required=True, metavar="ACT.json",
