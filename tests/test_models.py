@@ -83,3 +83,24 @@ def test_models_cli(cli, tmp_path):
     _write(tmp_path / "mine.toml", GOOD)
     code, out, _ = cli("--models", tmp_path, "models")
     assert code == 0 and "mine" in out
+
+
+def test_models_listing_into_a_closed_pipe_is_not_an_error():
+    """`biorate models --params | head -1`: the reader leaves early; exit 0, no traceback."""
+    import os
+    import sys
+
+    from biorate.cli import main
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # every write now fails with EPIPE (BrokenPipeError)
+    saved = sys.stdout
+    sys.stdout = open(write_end, "w", buffering=1)  # noqa: SIM115 - closed below
+    try:
+        code = main(["models", "--params"])
+        sys.stdout.write("more\n")  # stdout now leads to devnull: silent
+        sys.stdout.flush()
+    finally:
+        sys.stdout.close()
+        sys.stdout = saved
+    assert code == 0
