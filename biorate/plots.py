@@ -19,7 +19,7 @@ _DISPLAY = {"A": ("nA", 1e-9), "Hz": ("Hz", 1.0), "1/s": ("1/s", 1.0), "V": ("mV
             "M": ("uM", 1e-6), "s": ("ms", 1e-3)}  # fmt: skip
 
 
-_Y_NAMES = {"fi": "firing rate", "release": "release rate (fraction of pool)",
+_Y_NAMES = {"fi": "firing rate", "release": "release rate, pool fraction",
             "release_probability": "release probability"}  # fmt: skip
 _X_NAMES = {("fi", "A"): "injected current", ("fi", "Hz"): "rate of each Poisson input",
             ("release", "Hz"): "presynaptic rate", ("release_probability", "M"): "presynaptic calcium"}  # fmt: skip
@@ -57,37 +57,71 @@ def plot_curve(
     title: str | None = None,
     path: str | os.PathLike | None = None,
 ) -> Any:
-    """Measured curve with SEM error bars, theory curves as lines, and the ISI CV in a lower panel
-    when the curve has one. Returns the figure (and saves it when ``path`` is given)."""
+    """Measured curve with SEM error bars and theory curves as lines; below it, when theory is
+    given, the measurement's relative deviation from each theory (where the theory exceeds 2% of
+    its peak), and the ISI CV when the curve has one. Returns the figure (and saves it when
+    ``path`` is given)."""
     plt = _pyplot()
     has_cv = curve.cv is not None and np.any(np.isfinite(curve.cv))
-    fig, axes = plt.subplots(2 if has_cv else 1, 1, figsize=(6, 5.5 if has_cv else 4), sharex=True,
-                             gridspec_kw={"height_ratios": [3, 1]} if has_cv else None, squeeze=False)  # fmt: skip
-    ax = axes[0, 0]
+    panels = ["curve"] + (["deviation"] if theory else []) + (["cv"] if has_cv else [])
+    ratios = {"curve": 3.0, "deviation": 1.3, "cv": 1.0}
+    fig, axes = plt.subplots(len(panels), 1, figsize=(6, 3.2 + 1.3 * (len(panels) - 1) + 0.8),
+                             sharex=True, squeeze=False,
+                             gridspec_kw={"height_ratios": [ratios[p] for p in panels]})  # fmt: skip
+    axes = {p: axes[i, 0] for i, p in enumerate(panels)}
+    ax = axes["curve"]
     xu, xs = display_unit(curve.x_unit)
     yu, ys = display_unit(curve.y_unit)
     x = curve.x / xs
     label = (
         f"{curve.model.get('name', 'model')} (Brian2, {curve.protocol.get('trials', '?')} trials)"
     )
+    # hollow markers under the theory lines, so that a line lying on the data stays visible
     ax.errorbar(x, curve.y / ys, yerr=None if curve.y_sem is None else curve.y_sem / ys, fmt="o",
-                ms=3.5, capsize=2, label=label, color="k", zorder=3)  # fmt: skip
-    for (name, th), color in zip(theory, ["C0", "C1", "C2", "C3"], strict=False):
-        ax.plot(th.x / display_unit(th.x_unit)[1], th.y / display_unit(th.y_unit)[1], "-",
-                color=color, label=name, lw=1.5)  # fmt: skip
+                ms=3.5, mfc="white", mew=0.8, capsize=2, label=label, color="k", zorder=2)  # fmt: skip
+    colors, styles = ["C0", "C1", "C2", "C3"], ["-", "--", "-.", ":"]
+    for (name, th), color, ls in zip(theory, colors, styles, strict=False):
+        ax.plot(th.x / display_unit(th.x_unit)[1], th.y / display_unit(th.y_unit)[1], ls,
+                color=color, label=name, lw=1.6, zorder=3)  # fmt: skip
     ax.set_ylabel(f"{_Y_NAMES.get(curve.measure, curve.measure)} ({yu})")
     sigma = curve.protocol.get("sigma_V")
-    ax.set_title(title or f"{curve.model.get('name', '')} {_Y_NAMES.get(curve.measure, 'transfer')} curve"
-                 + (f", sigma = {sigma * 1e3:g} mV" if sigma else ""))  # fmt: skip
+    what = _Y_NAMES.get(curve.measure, "transfer").split(",")[0]
+    ax.set_title(title or f"{curve.model.get('name', '')} {what} curve"
+                 + (f", sigma = {sigma * 1e3:g} mV" if sigma is not None else ""))  # fmt: skip
     ax.legend(frameon=False, fontsize=8)
     ax.grid(alpha=0.3)
+    if "deviation" in axes:
+        axd = axes["deviation"]
+        for (_name, th), color, ls in zip(theory, colors, styles, strict=False):
+            pred = np.interp(curve.x, th.x, th.y)
+            shown = pred > 0.02 * np.max(th.y) if np.max(th.y) > 0 else np.zeros(pred.size, bool)
+            dev = np.full(pred.size, np.nan)
+            dev[shown] = 100.0 * (curve.y[shown] / pred[shown] - 1.0)
+            axd.plot(x, dev, ls, marker="o", ms=2.5, color=color, lw=1)
+            if curve.y_sem is not None:  # the measurement's own SEM, for scale
+                sem = np.full(pred.size, np.nan)
+                sem[shown] = 100.0 * curve.y_sem[shown] / pred[shown]
+                axd.fill_between(x, -sem, sem, color="0.85", lw=0, zorder=0)
+        axd.axhline(0, color="0.4", lw=0.8)
+        axd.set_ylabel("sim / theory - 1 (%)", fontsize=9)
+        devs = np.abs(np.concatenate([line.get_ydata() for line in axd.lines[:-1]]))
+        devs = devs[np.isfinite(devs)]
+        # scaled to the bulk (95th percentile): a level at rheobase, where theory says a few Hz
+        # and a short run counts none, would otherwise flatten everything else
+        top = float(np.percentile(devs, 95)) if devs.size else 1.0
+        top = min(max(1.3 * top, 1.0), 25.0)
+        axd.set_ylim(-top, top)
+        axd.grid(alpha=0.3)
     if has_cv:
-        axes[1, 0].plot(x, curve.cv, "o-", ms=3, color="C3")
-        axes[1, 0].set_ylabel("ISI CV")
-        axes[1, 0].set_ylim(bottom=0)
-        axes[1, 0].grid(alpha=0.3)
+        axc = axes["cv"]
+        axc.plot(x, curve.cv, "o-", ms=3, color="C3")
+        axc.set_ylabel("ISI CV")
+        # from 0 and at least to 0.1, so that a regular train (CV ~ 1e-7) reads as the 0 it is
+        axc.set_ylim(0, max(0.1, 1.1 * float(np.nanmax(curve.cv))))
+        axc.grid(alpha=0.3)
+    axes = {"last": axes[panels[-1]]}
     xname = _X_NAMES.get((curve.measure, curve.x_unit), "input")
-    axes[-1, 0].set_xlabel(f"{xname} ({xu})")
+    axes["last"].set_xlabel(f"{xname} ({xu})")
     fig.tight_layout()
     if path is not None:
         save_figure(fig, path)
