@@ -121,11 +121,14 @@ def report(net: Any, data: Any, command: str | None = None) -> dict:
 
 
 def plot_history(hist: Any, path: str, title: str = "") -> None:
-    """Three panels: loss, accuracy (train and validation), gradient norm per population."""
+    """Four panels: loss and accuracy (train, and validation when held out), gradient norm per
+    population, and the fraction of saturated (and of dead) hidden units per epoch."""
+    import numpy as np
+
     from ..plots import _pyplot, save_figure
 
     plt = _pyplot()
-    fig, ax = plt.subplots(1, 3, figsize=(12, 3.4))
+    fig, ax = plt.subplots(1, 4, figsize=(15, 3.4))
     ep = range(1, hist.epochs + 1)
     ax[0].plot(ep, hist.loss, label="train")
     ax[1].plot(ep, hist.accuracy, label="train")
@@ -134,7 +137,13 @@ def plot_history(hist: Any, path: str, title: str = "") -> None:
         ax[1].plot(ep, hist.val_accuracy, label="validation")
     for name, v in hist.grad_norm.items():
         ax[2].semilogy(ep, v, label=name)
-    for a, lab in zip(ax, ["loss", "accuracy", "gradient norm"], strict=True):
+    sat = [np.nan if v is None else v for v in hist.saturated_fraction]
+    if np.any(np.isfinite(sat)):
+        ax[3].plot(ep, sat, label="saturated (within 5% of a bound)")
+    ax[3].plot(ep, hist.dead_fraction, label="dead (zero derivative)")
+    ax[3].set_ylim(bottom=0)
+    labels = ["loss", "accuracy", "gradient norm", "fraction of hidden units"]
+    for a, lab in zip(ax, labels, strict=True):
         a.set_xlabel("epoch")
         a.set_ylabel(lab)
         a.legend(fontsize=8)
