@@ -56,11 +56,13 @@ def plot_curve(
     *,
     title: str | None = None,
     path: str | os.PathLike | None = None,
+    hlines: Sequence[tuple[str, float]] = (),
 ) -> Any:
     """Measured curve with SEM error bars and theory curves as lines; below it, when theory is
     given, the measurement's relative deviation from each theory (where the theory exceeds 2% of
     its peak), and the ISI CV when the curve has one. Returns the figure (and saves it when
-    ``path`` is given)."""
+    ``path`` is given). ``hlines``: ``(label, y in the curve's y unit)`` reference levels drawn
+    as dotted lines (a release rate's cap 1/tau_rec, say)."""
     plt = _pyplot()
     has_cv = curve.cv is not None and np.any(np.isfinite(curve.cv))
     panels = ["curve"] + (["deviation"] if theory else []) + (["cv"] if has_cv else [])
@@ -83,6 +85,8 @@ def plot_curve(
     for (name, th), color, ls in zip(theory, colors, styles, strict=False):
         ax.plot(th.x / display_unit(th.x_unit)[1], th.y / display_unit(th.y_unit)[1], ls,
                 color=color, label=name, lw=1.6, zorder=3)  # fmt: skip
+    for name, level in hlines:
+        ax.axhline(level / ys, color="0.35", ls=":", lw=1.2, label=name, zorder=1)
     ax.set_ylabel(f"{_Y_NAMES.get(curve.measure, curve.measure)} ({yu})")
     sigma = curve.protocol.get("sigma_V")
     what = _Y_NAMES.get(curve.measure, "transfer").split(",")[0]

@@ -29,3 +29,14 @@ def test_deviation_panel_shows_sim_over_theory_minus_one(tmp_path):
     assert [len(plot_curve(curve).axes), len(plot_curve(_curve()).axes)] == [2, 1]
     path = plot_curve(curve, [("theory", theory)], path=tmp_path / "f.png")
     assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG" and path is not None
+
+
+def test_reference_levels_are_drawn_in_display_units():
+    curve = TransferCurve("release", np.linspace(1, 100, 5), np.array([0.1, 1.5, 1.8, 1.9, 1.95]),
+                          "Hz", "1/s", model={"name": "ca_release"})  # fmt: skip
+    fig = plot_curve(curve, hlines=[("pool cap 1/tau_rec", 2.0)])
+    (ax,) = fig.axes
+    cap = [line for line in ax.lines if line.get_label() == "pool cap 1/tau_rec"]
+    assert len(cap) == 1 and np.all(cap[0].get_ydata() == 2.0)
+    assert ax.get_ylabel() == "release rate, pool fraction (1/s)"
+    assert ax.get_title() == "ca_release release rate curve"
