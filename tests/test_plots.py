@@ -37,6 +37,6 @@ def test_reference_levels_are_drawn_in_display_units():
     fig = plot_curve(curve, hlines=[("pool cap 1/tau_rec", 2.0)])
     (ax,) = fig.axes
     cap = [line for line in ax.lines if line.get_label() == "pool cap 1/tau_rec"]
-    assert len(cap) == 1 and np.all(cap[0].get_ydata() == 2.0)
+    assert len(cap) == 1 and np.all(np.asarray(cap[0].get_ydata()) == 2.0)
     assert ax.get_ylabel() == "release rate, pool fraction (1/s)"
     assert ax.get_title() == "ca_release release rate curve"
