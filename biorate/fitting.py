@@ -634,8 +634,8 @@ def _select(usable: list[Fit], criterion: str = "aic") -> Fit:
     flag, unless a fit whose only flags are parameters at their bounds (the data do not pin those
     parameters down, e.g. soft_lif's c and tau trade off on a curve that does not reach saturation)
     beats every clean fit by more than :data:`AIC_STRONG` in that criterion: a shape that follows
-    the data within their errors is not passed over for one that misses it. The chosen fit keeps its flags. An
-    exact tie (sigmoid and tanh are the same family) goes to the form listed first."""
+    the data within their errors is not passed over for one that misses it. The chosen fit keeps
+    its flags. An exact tie (sigmoid and tanh are the same family) goes to the form listed first."""
 
     def score(r: Fit) -> float:
         return getattr(r, criterion)
