@@ -540,29 +540,36 @@ def _bounds_hill(x, y) -> dict[str, tuple[float, float]]:
             "r0": b["r0"]}  # fmt: skip
 
 
-def _lif_linear_fit(u, ypos, c, wts):
-    """Given the distances above threshold ``u`` (> 0 where used) and c, 1/(y - r0) = t_ref +
-    tau*ln(1 + c/u) is linear in (t_ref, tau): weighted least squares (weights (y - r0)^2 make the
-    residuals those of y, to first order). Returns (t_ref, tau) with t_ref clipped at 0, or None."""
+def _lif_linear_fits(u, ypos, cs, wts):
+    """For each c in ``cs``: given the distances above threshold ``u`` (> 0 where used),
+    1/(y - r0) = t_ref + tau*ln(1 + c/u) is linear in (t_ref, tau); weighted least squares (weights
+    (y - r0)^2 make the residuals those of y, to first order), solved for all c at once from the
+    2x2 normal equations. Returns arrays (t_ref, tau, usable), t_ref clipped at 0; ``usable`` is
+    False where the solution is not finite or tau <= 0 (or fewer than 3 points are usable)."""
     ok = (u > 0) & (wts > 0)
+    none = np.zeros(cs.size, dtype=bool)
     if np.count_nonzero(ok) < 3:
-        return None
-    L = np.log1p(c / u[ok])
-    A = np.column_stack([np.ones(L.size), L]) * wts[ok, None]
-    b = wts[ok] / ypos[ok]
-    (t_ref, tau), *_ = np.linalg.lstsq(A, b, rcond=None)
-    if not (np.isfinite(t_ref) and np.isfinite(tau)) or tau <= 0:
-        return None
-    return max(float(t_ref), 0.0), float(tau)
+        return np.zeros(cs.size), np.zeros(cs.size), none
+    L = np.log1p(cs[:, None] / u[ok][None, :])  # (n_c, m)
+    w2 = wts[ok] ** 2
+    target = 1.0 / ypos[ok]
+    s0, s1, s2 = w2.sum(), (w2 * L).sum(axis=1), (w2 * L * L).sum(axis=1)
+    t0, t1 = (w2 * target).sum(), (w2 * L * target).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        det = s0 * s2 - s1 * s1
+        t_ref = (s2 * t0 - s1 * t1) / det
+        tau = (s0 * t1 - s1 * t0) / det
+    usable = np.isfinite(t_ref) & np.isfinite(tau) & (tau > 0)
+    return np.maximum(np.nan_to_num(t_ref), 0.0), tau, usable
 
 
 def _guess_lif_core(x, y, gammas) -> dict[str, float]:
     """Guess x_th, c, tau, t_ref, gamma, r0 for an increasing LIF-like curve by a small grid search.
     r0 is the lowest rate; x_th is taken from where the curve leaves it; for each (x_th, gamma, c)
     on a grid (gamma = 0: the hard threshold), tau and t_ref come from the linear fit of
-    1/(y - r0) (:func:`_lif_linear_fit`), and the set whose curve is closest to the data (least
-    squares in y) wins. A grid rather than one guess, because c and tau trade off against each
-    other: only a curve computed from all of them tells them apart."""
+    1/(y - r0) (:func:`_lif_linear_fits`, all c at once), and the set whose curve is closest to
+    the data (least squares in y) wins. A grid rather than one guess, because c and tau trade off
+    against each other: only a curve computed from all of them tells them apart."""
     x, y = np.asarray(x, float), np.asarray(y, float)
     _, _, xr, ymin, yr = _data_scales(x, y)
     r0 = ymin
@@ -571,6 +578,7 @@ def _guess_lif_core(x, y, gammas) -> dict[str, float]:
     wts = np.where(ypos > 0.05 * yr, ypos, 0.0)
     thresholds = {_x_at_fraction(x, y, q, 1.0) for q in (0.0, 0.01, 0.03, 0.1, 0.2)}
     thresholds |= {t - d * xr for t in list(thresholds) for d in (0.02, 0.1)}
+    cs = xr * np.logspace(-2.5, 1.5, 17)  # strictly inside the bounds of c
     best, best_sse = None, np.inf
     for x_th in sorted(thresholds):
         for gamma in gammas:
@@ -578,17 +586,18 @@ def _guess_lif_core(x, y, gammas) -> dict[str, float]:
                 u = gamma * softplus_unit((x - x_th) / gamma)
             else:
                 u = x - x_th
-            for c in xr * np.logspace(-2.5, 1.5, 17):  # strictly inside the bounds of c
-                tt = _lif_linear_fit(u, ypos, c, wts)
-                if tt is None:
-                    continue
-                t_ref, tau = tt
-                t_ref = max(t_ref, 0.05 / yr)  # a start at t_ref = 0 would sit on the bound
-                L = np.log1p(c / np.where(u > 0, u, 1.0))
-                h = np.where(u > 0, 1.0 / (t_ref + tau * L), 0.0)
-                sse = float(np.sum((h - ypos) ** 2))
-                if sse < best_sse:
-                    best, best_sse = (x_th, c, tau, t_ref, gamma), sse
+            t_ref, tau, usable = _lif_linear_fits(u, ypos, cs, wts)
+            if not usable.any():
+                continue
+            t_ref = np.maximum(t_ref, 0.05 / yr)  # a start at t_ref = 0 would sit on the bound
+            above = u > 0
+            L = np.log1p(cs[:, None] / np.where(above, u, 1.0)[None, :])
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                h = np.where(above, 1.0 / (t_ref[:, None] + tau[:, None] * L), 0.0)
+                sse = np.where(usable, np.sum((h - ypos) ** 2, axis=1), np.inf)
+            i = int(np.argmin(sse))  # the first of equals, as the loop over c it replaces
+            if sse[i] < best_sse:
+                best, best_sse = (x_th, float(cs[i]), float(tau[i]), float(t_ref[i]), gamma), sse[i]
     if best is None:  # not LIF-like: an order-of-magnitude start from the data's scales
         best = (_x_at_fraction(x, y, 0.05, 1.0), 0.3 * xr, 2.0 / yr, 0.5 / yr, 0.02 * xr)
     x_th, c, tau, t_ref, gamma = best
