@@ -540,36 +540,15 @@ def _bounds_hill(x, y) -> dict[str, tuple[float, float]]:
             "r0": b["r0"]}  # fmt: skip
 
 
-def _lif_linear_fits(u, ypos, cs, wts):
-    """For each c in ``cs``: given the distances above threshold ``u`` (> 0 where used),
-    1/(y - r0) = t_ref + tau*ln(1 + c/u) is linear in (t_ref, tau); weighted least squares (weights
-    (y - r0)^2 make the residuals those of y, to first order), solved for all c at once from the
-    2x2 normal equations. Returns arrays (t_ref, tau, usable), t_ref clipped at 0; ``usable`` is
-    False where the solution is not finite or tau <= 0 (or fewer than 3 points are usable)."""
-    ok = (u > 0) & (wts > 0)
-    none = np.zeros(cs.size, dtype=bool)
-    if np.count_nonzero(ok) < 3:
-        return np.zeros(cs.size), np.zeros(cs.size), none
-    L = np.log1p(cs[:, None] / u[ok][None, :])  # (n_c, m)
-    w2 = wts[ok] ** 2
-    target = 1.0 / ypos[ok]
-    s0, s1, s2 = w2.sum(), (w2 * L).sum(axis=1), (w2 * L * L).sum(axis=1)
-    t0, t1 = (w2 * target).sum(), (w2 * L * target).sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        det = s0 * s2 - s1 * s1
-        t_ref = (s2 * t0 - s1 * t1) / det
-        tau = (s0 * t1 - s1 * t0) / det
-    usable = np.isfinite(t_ref) & np.isfinite(tau) & (tau > 0)
-    return np.maximum(np.nan_to_num(t_ref), 0.0), tau, usable
-
-
 def _guess_lif_core(x, y, gammas) -> dict[str, float]:
     """Guess x_th, c, tau, t_ref, gamma, r0 for an increasing LIF-like curve by a small grid search.
     r0 is the lowest rate; x_th is taken from where the curve leaves it; for each (x_th, gamma, c)
     on a grid (gamma = 0: the hard threshold), tau and t_ref come from the linear fit of
-    1/(y - r0) (:func:`_lif_linear_fits`, all c at once), and the set whose curve is closest to
-    the data (least squares in y) wins. A grid rather than one guess, because c and tau trade off
-    against each other: only a curve computed from all of them tells them apart."""
+    1/(y - r0) = t_ref + tau*ln(1 + c/u) (u the distance above threshold; weights (y - r0)^2 make
+    the residuals those of y, to first order; the 2x2 normal equations solved for the whole grid
+    at once), and the set whose curve is closest to the data (least squares in y) wins. A grid
+    rather than one guess, because c and tau trade off against each other: only a curve computed
+    from all of them tells them apart."""
     x, y = np.asarray(x, float), np.asarray(y, float)
     _, _, xr, ymin, yr = _data_scales(x, y)
     r0 = ymin
@@ -579,29 +558,34 @@ def _guess_lif_core(x, y, gammas) -> dict[str, float]:
     thresholds = {_x_at_fraction(x, y, q, 1.0) for q in (0.0, 0.01, 0.03, 0.1, 0.2)}
     thresholds |= {t - d * xr for t in list(thresholds) for d in (0.02, 0.1)}
     cs = xr * np.logspace(-2.5, 1.5, 17)  # strictly inside the bounds of c
-    best, best_sse = None, np.inf
-    for x_th in sorted(thresholds):
-        for gamma in gammas:
-            if gamma > 0:
-                u = gamma * softplus_unit((x - x_th) / gamma)
-            else:
-                u = x - x_th
-            t_ref, tau, usable = _lif_linear_fits(u, ypos, cs, wts)
-            if not usable.any():
-                continue
-            t_ref = np.maximum(t_ref, 0.05 / yr)  # a start at t_ref = 0 would sit on the bound
-            above = u > 0
-            L = np.log1p(cs[:, None] / np.where(above, u, 1.0)[None, :])
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                h = np.where(above, 1.0 / (t_ref[:, None] + tau[:, None] * L), 0.0)
-                sse = np.where(usable, np.sum((h - ypos) ** 2, axis=1), np.inf)
-            i = int(np.argmin(sse))  # the first of equals, as the loop over c it replaces
-            if sse[i] < best_sse:
-                best, best_sse = (x_th, float(cs[i]), float(tau[i]), float(t_ref[i]), gamma), sse[i]
-    if best is None:  # not LIF-like: an order-of-magnitude start from the data's scales
+    grid = [(x_th, gamma) for x_th in sorted(thresholds) for gamma in gammas]
+    u = np.array([gamma * softplus_unit((x - x_th) / gamma) if gamma > 0 else x - x_th
+                  for x_th, gamma in grid])  # (grid, n)  # fmt: skip
+    above = u > 0
+    used = above & (wts > 0)
+    L = np.log1p(cs[None, :, None] / np.where(above, u, 1.0)[:, None, :])  # (grid, c, n)
+    w2 = np.where(used, wts**2, 0.0)[:, None, :]
+    target = np.where(used, 1.0 / np.where(ypos > 0, ypos, 1.0), 0.0)[:, None, :]
+    s0, t0 = w2.sum(axis=2), (w2 * target).sum(axis=2)
+    s1, s2, t1 = (w2 * L).sum(axis=2), (w2 * L * L).sum(axis=2), (w2 * L * target).sum(axis=2)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        det = s0 * s2 - s1 * s1
+        t_ref = (s2 * t0 - s1 * t1) / det
+        tau = (s0 * t1 - s1 * t0) / det
+        usable = np.isfinite(t_ref) & np.isfinite(tau) & (tau > 0)
+        usable &= (used.sum(axis=1) >= 3)[:, None]
+        # t_ref clipped at 0, and a start at t_ref = 0 would sit on the bound
+        t_ref = np.maximum(np.maximum(np.nan_to_num(t_ref), 0.0), 0.05 / yr)
+        h = np.where(above[:, None, :], 1.0 / (t_ref[..., None] + tau[..., None] * L), 0.0)
+        sse = np.where(usable, np.sum((h - ypos) ** 2, axis=2), np.inf)
+    if np.isfinite(sse).any():
+        i, j = np.unravel_index(int(np.argmin(sse)), sse.shape)  # the first of equals
+        x_th, gamma = grid[i]
+        best = (x_th, float(cs[j]), float(tau[i, j]), float(t_ref[i, j]), gamma)
+    else:  # not LIF-like: an order-of-magnitude start from the data's scales
         best = (_x_at_fraction(x, y, 0.05, 1.0), 0.3 * xr, 2.0 / yr, 0.5 / yr, 0.02 * xr)
-    x_th, c, tau, t_ref, gamma = best
-    return {"x_th": x_th, "c": c, "tau": tau, "t_ref": t_ref, "gamma": gamma, "r0": r0}
+    x_th, c, tau_, t_ref_, gamma = best
+    return {"x_th": x_th, "c": c, "tau": tau_, "t_ref": t_ref_, "gamma": gamma, "r0": r0}
 
 
 def _guess_lif(x, y) -> dict[str, float]:
