@@ -90,6 +90,8 @@ def plot_fit(fit: Fit, path: str | os.PathLike | None = None, *, title: str | No
     axr.axhline(0, color="C3", lw=1)
     axr.set_xlabel(f"input ({xu})")
 
+    from .fitting import format_criterion
+
     axt.axis("off")
     units = fit.param_units()
     rows = []
@@ -103,7 +105,7 @@ def plot_fit(fit: Fit, path: str | os.PathLike | None = None, *, title: str | No
         rows.append([p, text, shown])
     stats = [("R²", f"{fit.r2:.5f}"), ("RMSE", f"{fit.rmse / yf:.3g} {yu}"),
              ("red. χ²", f"{fit.redchi:.3g}"), ("AIC", f"{fit.aic:.2f}"),
-             ("AICc", "n/a" if fit.aicc is None else f"{fit.aicc:.2f}"),
+             ("AICc", format_criterion(fit.aicc)),
              ("BIC", f"{fit.bic:.2f}"), ("n, k", f"{fit.n}, {fit.k}")]  # fmt: skip
     rows += [[a, b, ""] for a, b in stats]
     table = axt.table(cellText=rows, colLabels=["param", "value ± s.e." + (

@@ -245,7 +245,7 @@ class Fit:
         lines.append(
             f"  R² = {self.r2:.5f}   RMSE = {self.rmse:.4g} {self.y_unit}   "
             f"reduced χ² = {self.redchi:.3g} (dof {self.dof})   AIC = {self.aic:.2f}   "
-            f"AICc = {_fmt(self.aicc)}   BIC = {self.bic:.2f}"
+            f"AICc = {format_criterion(self.aicc)}   BIC = {self.bic:.2f}"
         )
         if self.candidates:
             crit = self.criterion or "aic"
@@ -266,7 +266,7 @@ class Fit:
                 note = f"  [{', '.join(c['flags'])}]" if c.get("flags") else ""
                 lines.append(
                     f"    {c['form']:<17} {label} {c[crit]:10.2f} (Δ {c[crit] - best:7.2f})  "
-                    f"AIC {c['aic']:10.2f}  AICc {_fmt(c['aicc'], 10)}  BIC {c['bic']:10.2f}  "
+                    f"AIC {c['aic']:10.2f}  AICc {format_criterion(c['aicc'], 10)}  BIC {c['bic']:10.2f}  "
                     f"R² {c['r2']:.5f}{note}{mark}"
                 )
         status = "OK" if self.ok else "POOR FIT"
@@ -560,7 +560,7 @@ def fit_form(curve: TransferCurve, form: str | Form, *, floor: float | None = No
     )  # fmt: skip
 
 
-def _fmt(value: float | None, width: int = 0) -> str:
+def format_criterion(value: float | None, width: int = 0) -> str:
     """A criterion for the report: two decimals, or "n/a" where it is undefined."""
     return f"{value:{width}.2f}" if value is not None else f"{'n/a':>{width}}"
 
