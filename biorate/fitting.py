@@ -1,9 +1,8 @@
 """Fit a transfer curve with a form of :mod:`biorate.forms` and export it as an activation.
 
-``fit(curve, form="auto")`` does weighted least squares (SciPy's ``least_squares`` with the
-forms' analytic Jacobians: Levenberg-Marquardt, redone with bounds by the trust-region-reflective
-method when it leaves them) and returns a :class:`Fit` with
-the parameters, their standard errors and covariance, R², RMSE, reduced chi-square, AIC and BIC,
+``fit(curve, form="auto")`` does weighted least squares (Levenberg-Marquardt with the forms'
+analytic Jacobians: MINPACK's through SciPy, redone with bounds by :func:`biorate._lsq.box_lm` when it
+leaves them) and returns a :class:`Fit` with the parameters, their standard errors and covariance, R², RMSE, reduced chi-square, AIC and BIC,
 optional bootstrap confidence intervals, and flags for a poor fit. ``fit.activation()`` turns it into
 an :class:`~biorate.activation.Activation` a rate network can use.
 
@@ -349,19 +348,28 @@ def _kind_scales(form: Form, xs: float, ys: float) -> np.ndarray:
 # is straight and the solvers walk it in a few steps instead of hundreds
 _LOG_PARAMS = frozenset({"c", "tau", "gamma"})
 
+# parameters whose bounds stand for limits a curve can reach, not for a fit gone astray: the LIF
+# forms' c -> 0 (a perfect integrator, tau*c fixed) and soft_lif's gamma -> 0 (the hard threshold).
+# Forms with them go straight to the bounded solver: the unbounded one would run past the bound
+# on most curves (about 7 of 10 benchmark f-I curves end on c's bound) and be thrown away.
+_LIMIT_PARAMS = frozenset({"c", "gamma"})
+
 
 def _solve(form, xn, yn, sn, p0, lb, ub):
-    """Minimize the weighted residuals in normalized units; returns SciPy's OptimizeResult with
-    ``x``, ``jac`` and ``active_mask`` in those units.
+    """Minimize the weighted residuals in normalized units; returns an OptimizeResult with ``x``,
+    ``jac``, ``cost``, ``status`` and ``active_mask`` in those units.
 
-    MINPACK's Levenberg-Marquardt (``method="lm"``, unbounded) runs first: it is 3-4 times faster
-    than the bounded trust-region-reflective method, and where its optimum lies inside the bounds
-    it is also the bounded optimum. Only when it leaves the bounds (a width turning negative, a
-    parameter running away), fails or has not converged within a few dozen evaluations per
-    parameter is the fit redone with bounds (``method="trf"``). Parameters in
-    :data:`_LOG_PARAMS` are solved for as logarithms (the same optimum, reached faster).
+    MINPACK's Levenberg-Marquardt (SciPy's ``least_squares(method="lm")``, unbounded) runs first:
+    where its optimum lies inside the bounds it is also the bounded optimum. Only when it leaves
+    the bounds (a width turning negative, a parameter running away), fails or has not converged
+    within a few dozen evaluations per parameter is the fit redone with bounds by
+    :func:`biorate._lsq.box_lm` (Levenberg-Marquardt with an active set), which forms with a
+    parameter in :data:`_LIMIT_PARAMS` use from the start. Parameters in :data:`_LOG_PARAMS` are
+    solved for as logarithms (the same optimum, reached faster).
     """
     from scipy.optimize import least_squares
+
+    from ._lsq import box_lm
 
     logs = np.array([p in _LOG_PARAMS for p in form.params])
 
@@ -384,19 +392,20 @@ def _solve(form, xn, yn, sn, p0, lb, ub):
     q0, qlb, qub = to_q(p0), to_q(lb), to_q(ub)
     tol = {"ftol": _TOL, "xtol": _TOL, "gtol": _TOL}
     k = len(p0)
+    inside = False
     with np.errstate(all="ignore"):
-        try:
-            res = least_squares(resid, q0, jac=jac, method="lm", x_scale="jac",
-                                max_nfev=_LM_NFEV * k, **tol)  # fmt: skip
-            inside = (res.status > 0 and np.all(np.isfinite(res.fun))
-                      and np.all(res.x > qlb) and np.all(res.x < qub))  # fmt: skip
-        except (ValueError, FloatingPointError):  # NaN in the residuals (hill at x_half < 0)
-            inside = False
+        if not any(p in _LIMIT_PARAMS for p in form.params):
+            try:
+                res = least_squares(resid, q0, jac=jac, method="lm", x_scale="jac",
+                                    max_nfev=_LM_NFEV * k, **tol)  # fmt: skip
+                inside = (res.status > 0 and np.all(np.isfinite(res.fun))
+                          and np.all(res.x > qlb) and np.all(res.x < qub))  # fmt: skip
+            except (ValueError, FloatingPointError):  # NaN in the residuals (hill at x_half < 0)
+                inside = False
         if inside:
             res.active_mask = np.zeros(k, dtype=int)
         else:
-            res = least_squares(resid, q0, jac=jac, bounds=(qlb, qub), method="trf",
-                                x_scale="jac", max_nfev=200 * k, **tol)  # fmt: skip
+            res = box_lm(resid, jac, q0, qlb, qub, max_nfev=200 * k, **tol)
         res.x = to_p(res.x)
         res.jac = jac_p(res.x)  # the covariance is taken in the parameters themselves
     return res
