@@ -28,6 +28,7 @@ reads from :func:`scipy.optimize.least_squares`: ``x``, ``fun``, ``jac``, ``cost
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -65,15 +66,17 @@ def box_lm(fun: Callable[[np.ndarray], np.ndarray], jac: Callable[[np.ndarray], 
         J = np.asarray(jac(x), dtype=float)
         njev = 1
         status = 0
-    d = np.linalg.norm(J, axis=0)
+    d = np.sqrt(np.einsum("ij,ij->j", J, J))
     d = np.where(d > 0, d, 1.0)
     mu, nu = 1e-3, 2.0
+    every = np.ones(k, dtype=bool)
     while status == 0 and nfev < max_nfev:
         g = J.T @ r
         A = J.T @ J
-        free = ~(((x <= lb) & (g > 0)) | ((x >= ub) & (g < 0)))
-        norms = np.sqrt(np.diag(A))
-        rnorm = np.sqrt(2.0 * cost)
+        at_lb, at_ub = x <= lb, x >= ub
+        free = ~((at_lb & (g > 0)) | (at_ub & (g < 0))) if (at_lb | at_ub).any() else every
+        norms = np.sqrt(A.diagonal())
+        rnorm = math.sqrt(2.0 * cost)
         if rnorm == 0.0 or not free.any():
             status = 1
             break
@@ -81,29 +84,30 @@ def box_lm(fun: Callable[[np.ndarray], np.ndarray], jac: Callable[[np.ndarray], 
         if cosine.max() <= gtol:
             status = 1
             break
-        xnorm = float(np.linalg.norm(d * x))
+        xnorm = math.sqrt(float(np.dot(d * x, d * x)))
         while nfev < max_nfev:  # damp until a step lowers the cost
             s = _step(A, g, mu * d * d, x, lb, ub, free)
             if s is None:
                 mu, nu = mu * nu, nu * 2.0
                 continue
-            trial = np.clip(x + s, lb, ub)
+            trial = np.minimum(np.maximum(x + s, lb), ub)
             s = trial - x
-            if np.linalg.norm(d * s) <= xtol * (xtol + xnorm):
+            ds = d * s
+            if math.sqrt(float(np.dot(ds, ds))) <= xtol * (xtol + xnorm):
                 status = 3
                 break
             predicted = -float(g @ s + 0.5 * s @ A @ s)
             r_new = np.asarray(fun(trial), dtype=float)
             nfev += 1
             cost_new = 0.5 * float(r_new @ r_new)
-            actual = cost - cost_new if np.isfinite(cost_new) else -np.inf
+            actual = cost - cost_new if math.isfinite(cost_new) else -math.inf
             if predicted > 0.0 and actual > 0.0:
                 rho = actual / predicted
                 small = actual <= ftol * cost and predicted <= ftol * cost
                 x, r, cost = trial, r_new, cost_new
                 J = np.asarray(jac(x), dtype=float)
                 njev += 1
-                d = np.maximum(d, np.linalg.norm(J, axis=0))
+                d = np.maximum(d, np.sqrt(np.einsum("ij,ij->j", J, J)))
                 mu *= max(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3)
                 nu = 2.0
                 if small:
@@ -123,15 +127,19 @@ def _step(A, g, damping, x, lb, ub, free):
     fr = free.copy()
     for _ in range(x.size):
         fixed = ~fr
-        M = A[np.ix_(fr, fr)] + np.diag(damping[fr])
-        rhs = -(g[fr] + A[np.ix_(fr, fixed)] @ s[fixed])
+        if fixed.any():
+            M = A[np.ix_(fr, fr)] + np.diag(damping[fr])
+            rhs = -(g[fr] + A[np.ix_(fr, fixed)] @ s[fixed])
+        else:
+            M, rhs = A + np.diag(damping), -g
         try:
             s[fr] = np.linalg.solve(M, rhs)
         except np.linalg.LinAlgError:
             return None
-        if not np.all(np.isfinite(s)):
+        if not np.isfinite(s).all():
             return None
-        low, high = fr & (x + s < lb), fr & (x + s > ub)
+        y = x + s
+        low, high = fr & (y < lb), fr & (y > ub)
         if not (low.any() or high.any()):
             break
         s[low] = (lb - x)[low]

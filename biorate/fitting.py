@@ -411,9 +411,20 @@ def _solve(form, xn, yn, sn, p0, lb, ub):
     return res
 
 
-def _starts(form: Form, p0: np.ndarray) -> list[np.ndarray]:
+# forms whose value has a corner at x_th: their cost has a kink wherever the threshold crosses a
+# data point, and a local minimum between each pair of kinks
+_HARD_THRESHOLD = frozenset({"lif", "threshold_linear"})
+
+
+def _starts(form: Form, p0: np.ndarray, x_range: float) -> list[np.ndarray]:
     """The guess plus a few perturbed starts, for forms whose guess can sit in a poor basin."""
     starts = [p0]
+    if form.name in _HARD_THRESHOLD:  # the neighbouring basins: threshold 3 % of the x range off
+        i = form.params.index("x_th")
+        for dx in (-0.03, 0.03):
+            p = p0.copy()
+            p[i] += dx * x_range
+            starts.append(p)
     for name in ("width", "gamma"):  # the sigmoids' and softplus' width, soft_lif's smoothing
         if name not in form.params:
             continue
@@ -422,7 +433,7 @@ def _starts(form: Form, p0: np.ndarray) -> list[np.ndarray]:
             p = p0.copy()
             p[i] *= factor
             starts.append(p)
-    if "c" in form.params:  # LIF forms: c and tau trade off; start again further up the valley
+    if "gamma" in form.params:  # soft_lif: c and tau trade off; start again further up the valley
         i = form.params.index("c")
         p = p0.copy()
         p[i] *= 5.0
@@ -478,7 +489,7 @@ def fit_form(curve: TransferCurve, form: str | Form, *, floor: float | None = No
     margin = 1e-6 * (ub - lb)
     best = None
     tried: list[np.ndarray] = []
-    for s0 in _starts(form, start):
+    for s0 in _starts(form, start, float(np.ptp(xn))):
         s0 = np.clip(s0, lb + margin, ub - margin)
         if any(np.array_equal(s0, t) for t in tried):  # a perturbation clipped onto another start
             continue
@@ -491,7 +502,11 @@ def fit_form(curve: TransferCurve, form: str | Form, *, floor: float | None = No
         # further starts only when this one looks stuck: not converged, at a bound, or leaving
         # more than 10 % of the variance (saves two thirds of the time on well-behaved curves);
         # and no more once two starts have converged to the same optimum (one at a bound, say)
-        if p0 is not None or agrees or (best is not None and _looks_good(best, yn, sn, form)):
+        if p0 is not None:
+            break
+        if form.name in _HARD_THRESHOLD and len(tried) < 3:
+            continue
+        if agrees or (best is not None and _looks_good(best, yn, sn, form)):
             break
     if best is None:
         raise FitError(f"form {form.name!r}: the fit produced NaN (data out of the form's range?)")
