@@ -305,19 +305,21 @@ def _j_threshold_linear(x, x_th, gain, r0):
 _V_CLIP = 1e250  # |u/gamma| beyond this changes no rate by a representable amount
 
 
-def _log_softplus(v: np.ndarray) -> np.ndarray:
-    """ln(ln(1 + exp(v))), stable for any finite v: for v < -30, ln(1 + e^v) = e^v (1 - e^v/2 + ...)
-    so its logarithm is v - e^v/2 to 1e-26 (and log of the clipped softplus would be wrong)."""
-    low = v < -30.0
-    sp = softplus_unit(np.where(low, 0.0, v))
-    return np.where(low, v - 0.5 * _exp_neg(-np.where(low, v, -30.0)), np.log(sp))
+def _softplus_pair(v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(softplus_unit(v), softplus_unit(-v), e) from one exponential e = exp(-|v|) (clipped as by
+    :func:`_exp_neg`): ln(1 + e^(+-v)) = max(+-v, 0) + ln(1 + e)."""
+    e = _exp_neg(np.abs(v))
+    l1p = np.log1p(e)
+    return np.maximum(v, 0.0) + l1p, np.maximum(-v, 0.0) + l1p, e
 
 
-def _log_dh(tau, t_ref, L, ell, extra):
-    """ln(tau * logistic(-ell) / D^2) + extra, with D = t_ref + tau*L: the common factor of
-    dh/dx, dh/dc and dh/dgamma (dh/dell = -tau * dL/dell / D^2, dL/dell = -logistic(-ell))."""
+def _log_dh(tau, t_ref, ell):
+    """(ln(tau * logistic(-ell) / D^2), ln D, L) with L = softplus_unit(-ell) and D = t_ref + tau*L:
+    the common factor of dh/dx, dh/dc and dh/dgamma (dh/dell = -tau * dL/dell / D^2, dL/dell =
+    -logistic(-ell), and ln logistic(-ell) = -softplus_unit(ell))."""
+    sp, L, _ = _softplus_pair(ell)
     log_d = np.log(t_ref + tau * L)
-    return np.log(tau) - softplus_unit(ell) - 2.0 * log_d + extra
+    return np.log(tau) - sp - 2.0 * log_d, log_d, L
 
 
 def _exp_clipped(a: np.ndarray) -> np.ndarray:
@@ -350,22 +352,33 @@ def _h_lif(x, x_th, c, tau, t_ref):
 def _d_lif(x, x_th, c, tau, t_ref, r0=0.0):
     # dh/dx = tau * logistic(-ell) / (u * D^2)
     ell, above, log_u = _lif_ell(x, x_th, c)
-    a = _log_dh(tau, t_ref, softplus_unit(-ell), ell, -log_u)
-    return np.where(above, _exp_clipped(a), 0.0)
+    base, _, _ = _log_dh(tau, t_ref, ell)
+    return np.where(above, _exp_clipped(base - log_u), 0.0)
+
+
+def _jacobian(logs: list, signs: tuple, rows=None) -> np.ndarray:
+    """The Jacobian of a LIF form from the logarithms of its columns' magnitudes (one clipped exp
+    for all of them), with a last column of ones (d/dr0); rows outside ``rows`` are zero."""
+    n = np.shape(logs[0])[0]
+    J = np.zeros((n, len(logs) + 1))
+    mag = _exp_clipped(np.stack(logs, axis=1)) * np.asarray(signs, dtype=float)
+    if rows is None:
+        J[:, :-1] = mag
+    else:
+        J[rows, :-1] = mag[rows]
+    J[:, -1] = 1.0
+    return J
 
 
 def _j_lif(x, x_th, c, tau, t_ref, r0):
     ell, above, log_u = _lif_ell(x, x_th, c)
-    L = softplus_unit(-ell)
-    log_d = np.log(t_ref + tau * L)
-    base = _log_dh(tau, t_ref, L, ell, 0.0)
-    cols = [
-        -_exp_clipped(base - log_u),  # d/dx_th = -dh/dx
-        -_exp_clipped(base - np.log(c)),  # dell/dc = -1/c
-        -_exp_clipped(np.log(L) - 2.0 * log_d),  # d/dtau = -L/D^2
-        -_exp_clipped(-2.0 * log_d),  # d/dt_ref = -1/D^2
-    ]
-    return np.column_stack([np.where(above, col, 0.0) for col in cols] + [np.ones_like(L)])
+    base, log_d, L = _log_dh(tau, t_ref, ell)
+    return _jacobian([
+        base - log_u,  # d/dx_th = -dh/dx
+        base - np.log(c),  # dell/dc = -1/c
+        np.log(L) - 2.0 * log_d,  # d/dtau = -L/D^2
+        -2.0 * log_d,  # d/dt_ref = -1/D^2
+    ], (-1, -1, -1, -1), above)  # fmt: skip
 
 
 def _soft_v(x, x_th, gamma):
@@ -375,10 +388,15 @@ def _soft_v(x, x_th, gamma):
 
 
 def _soft_ell(x, x_th, c, gamma):
-    """(ell, v, log_sp) with ell = ln(u_s/c), u_s = gamma*softplus_unit(v), log_sp = ln(u_s/gamma)."""
+    """(ell, v, log_sp, sp_neg, e) with ell = ln(u_s/c), u_s = gamma*softplus_unit(v), log_sp =
+    ln(u_s/gamma), sp_neg = softplus_unit(-v) and e = exp(-|v|). ln(ln(1 + e^v)) is stable for any
+    finite v: for v < -30, ln(1 + e^v) = e^v (1 - e^v/2 + ...) so its logarithm is v - e^v/2 to
+    1e-26 (and the log of the clipped softplus would be wrong)."""
     v = _soft_v(x, x_th, gamma)
-    log_sp = _log_softplus(v)
-    return np.log(gamma) + log_sp - np.log(c), v, log_sp
+    sp, sp_neg, e = _softplus_pair(v)
+    low = v < -30.0
+    log_sp = np.where(low, v - 0.5 * e, np.log(np.where(low, 1.0, sp)))
+    return np.log(gamma) + log_sp - np.log(c), v, log_sp, sp_neg, e
 
 
 def soft_lif(x, x_th, c, tau, t_ref, gamma, r0):
@@ -390,43 +408,42 @@ def soft_lif(x, x_th, c, tau, t_ref, gamma, r0):
 
 
 def _h_soft_lif(x, x_th, c, tau, t_ref, gamma):
-    ell, _, _ = _soft_ell(x, x_th, c, gamma)
+    ell = _soft_ell(x, x_th, c, gamma)[0]
     return 1.0 / (t_ref + tau * softplus_unit(-ell))
 
 
-def _dudx_log(v, log_sp, gamma):
-    """ln(du_s/dx / u_s) = ln(logistic(v)) - ln(gamma) - ln(softplus_unit(v)); it tends to -ln(gamma)
-    for v -> -inf, where logistic and softplus both tend to e^v."""
-    return -softplus_unit(-v) - np.log(gamma) - log_sp
+def _log_dudx(log_sp, sp_neg, gamma):
+    """ln(du_s/dx / u_s) = ln(logistic(v)) - ln(softplus_unit(v)) - ln(gamma), with ln(logistic(v))
+    = -softplus_unit(-v). It tends to -ln(gamma) for v -> -inf, where logistic and softplus both
+    tend to e^v: the two large terms are summed first, so that they cancel exactly there."""
+    return (-sp_neg - log_sp) - np.log(gamma)
 
 
 def _d_soft_lif(x, x_th, c, tau, t_ref, gamma, r0=0.0):
-    ell, v, log_sp = _soft_ell(x, x_th, c, gamma)
-    return _exp_clipped(_log_dh(tau, t_ref, softplus_unit(-ell), ell, _dudx_log(v, log_sp, gamma)))
+    ell, _, log_sp, sp_neg, _ = _soft_ell(x, x_th, c, gamma)
+    base, _, _ = _log_dh(tau, t_ref, ell)
+    return _exp_clipped(base + _log_dudx(log_sp, sp_neg, gamma))
 
 
 def _j_soft_lif(x, x_th, c, tau, t_ref, gamma, r0):
-    ell, v, log_sp = _soft_ell(x, x_th, c, gamma)
-    L = softplus_unit(-ell)
-    log_d = np.log(t_ref + tau * L)
-    base = _log_dh(tau, t_ref, L, ell, 0.0)
+    ell, v, log_sp, sp_neg, e = _soft_ell(x, x_th, c, gamma)
+    base, log_d, L = _log_dh(tau, t_ref, ell)
+    log_g = np.log(gamma)
     # dell/dgamma = (1 - v*logistic(v)/sp(v)) / gamma with sp = softplus_unit. For v >= 0 it is
     # computed as (softplus(-v) + v*logistic(-v)) / (gamma*sp(v)), a sum of positive terms (1 - ...
     # would cancel); for v < 0 as ln(1 + |v|*ratio) with ratio = logistic(v)/sp(v) from logarithms
-    # (it tends to 1; exp(v) on its own would be clipped at exp(-600) and wrong).
+    # (it tends to 1; exp(v) on its own would be clipped at exp(-600) and wrong). With a = |v|:
+    # softplus(-a) = ln(1 + e) and logistic(-a) = e/(1 + e).
     a = np.abs(v)
-    ratio = np.exp(-softplus_unit(-v) - log_sp)
-    log_dell = np.where(
-        v < 0, np.log1p(a * ratio), np.log(softplus_unit(-a) + a * logistic(-a)) - log_sp
-    )
-    return np.column_stack([
-        -_exp_clipped(base + _dudx_log(v, log_sp, gamma)),  # d/dx_th = -dh/dx
-        -_exp_clipped(base - np.log(c)),  # dell/dc = -1/c
-        -_exp_clipped(np.log(L) - 2.0 * log_d),  # d/dtau = -L/D^2
-        -_exp_clipped(-2.0 * log_d),  # d/dt_ref = -1/D^2
-        _exp_clipped(base + log_dell - np.log(gamma)),  # d/dgamma
-        np.ones_like(L),
-    ])  # fmt: skip
+    ratio = np.exp(-sp_neg - log_sp)
+    log_dell = np.where(v < 0, np.log1p(a * ratio), np.log(np.log1p(e) + a * e / (1.0 + e)) - log_sp)
+    return _jacobian([
+        base + _log_dudx(log_sp, sp_neg, gamma),  # d/dx_th = -dh/dx
+        base - np.log(c),  # dell/dc = -1/c
+        np.log(L) - 2.0 * log_d,  # d/dtau = -L/D^2
+        -2.0 * log_d,  # d/dt_ref = -1/D^2
+        base + log_dell - log_g,  # d/dgamma
+    ], (-1, -1, -1, -1, 1))  # fmt: skip
 
 
 # --- starting values and bounds from the data -------------------------------------------------

@@ -125,6 +125,33 @@ def test_stable_for_huge_inputs(name):
     assert np.all(np.isfinite(f)) and np.all(np.isfinite(d)) and np.all(np.isfinite(jac))
 
 
+def _soft_lif_slope_reference(x, x_th, c, tau, t_ref, gamma):
+    """d soft_lif/dx in 50-digit arithmetic, from the chain rule written out."""
+    import mpmath as mp
+
+    with mp.workdps(50):
+        x, x_th, c, tau, t_ref, g = map(mp.mpf, (x, x_th, c, tau, t_ref, gamma))
+        v = (x - x_th) / g
+        u_s = g * mp.log1p(mp.exp(v))
+        d = t_ref + tau * mp.log1p(c / u_s)
+        return float(tau * c / (u_s * (u_s + c)) / (1 + mp.exp(-v)) / d**2)
+
+
+@pytest.mark.parametrize("v", [-1e12, -4e7, -1e2, -3.0, 0.0, 3.0, 30.0])
+def test_soft_lif_slope_far_below_threshold_matches_mpmath(v):
+    """The x-slope (and the x_th column of the Jacobian) far below threshold, where ln logistic(v)
+    and ln softplus(v) are both about v and must cancel exactly (they were 4e-5 off at v = -1e12)."""
+    p = {"x_th": 1.0, "c": 0.3, "tau": 2.0, "t_ref": 0.01, "gamma": 1e-3, "r0": 0.0}
+    x = p["x_th"] + v * p["gamma"]
+    form = FORMS["soft_lif"]
+    ref = _soft_lif_slope_reference(x, *(p[k] for k in form.params[:-1]))
+    with np.errstate(all="raise"):
+        slope = form.derivative(np.array([x]), p)[0]
+        col = form.jac(np.array([x]), *p.values())[0, 0]
+    assert slope == pytest.approx(ref, rel=1e-13)
+    assert -col == pytest.approx(ref, rel=1e-13)
+
+
 @pytest.mark.parametrize("name", list(FORMS))
 def test_guess_starts_near_the_truth(name):
     """On a noise-free curve the guess is within a factor of 3 (positions within the x range) and a
