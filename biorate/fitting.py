@@ -336,6 +336,8 @@ def sem_floor(curve: TransferCurve) -> float | None:
 
 _TOL = 1e-12
 _LM_NFEV = 40
+# MINPACK's info code -> least_squares' status (1 gtol, 2 ftol, 3 xtol, 4 both, 0 budget spent)
+_FROM_MINPACK = {1: 2, 2: 3, 3: 4, 4: 1, 5: 0}
 
 
 def _kind_scales(form: Form, xs: float, ys: float) -> np.ndarray:
@@ -359,7 +361,7 @@ def _solve(form, xn, yn, sn, p0, lb, ub):
     """Minimize the weighted residuals in normalized units; returns an OptimizeResult with ``x``,
     ``jac``, ``cost``, ``status`` and ``active_mask`` in those units.
 
-    MINPACK's Levenberg-Marquardt (SciPy's ``least_squares(method="lm")``, unbounded) runs first:
+    MINPACK's Levenberg-Marquardt (SciPy's ``leastsq``, unbounded) runs first:
     where its optimum lies inside the bounds it is also the bounded optimum. Only when it leaves
     the bounds (a width turning negative, a parameter running away), fails or has not converged
     within a few dozen evaluations per parameter is the fit redone with bounds by
@@ -367,7 +369,7 @@ def _solve(form, xn, yn, sn, p0, lb, ub):
     parameter in :data:`_LIMIT_PARAMS` use from the start. Parameters in :data:`_LOG_PARAMS` are
     solved for as logarithms (the same optimum, reached faster).
     """
-    from scipy.optimize import least_squares
+    from scipy.optimize import OptimizeResult, leastsq
 
     from ._lsq import box_lm
 
@@ -394,14 +396,18 @@ def _solve(form, xn, yn, sn, p0, lb, ub):
     k = len(p0)
     inside = False
     with np.errstate(all="ignore"):
-        if not any(p in _LIMIT_PARAMS for p in form.params):
-            try:
-                res = least_squares(resid, q0, jac=jac, method="lm", x_scale="jac",
-                                    max_nfev=_LM_NFEV * k, **tol)  # fmt: skip
-                inside = (res.status > 0 and np.all(np.isfinite(res.fun))
-                          and np.all(res.x > qlb) and np.all(res.x < qub))  # fmt: skip
-            except (ValueError, FloatingPointError):  # NaN in the residuals (hill at x_half < 0)
-                inside = False
+        if not any(p in _LIMIT_PARAMS for p in form.params) and np.isfinite(resid(q0)).all():
+            # MINPACK's lmder through the legacy interface: the same routine and settings as
+            # least_squares(method="lm", x_scale="jac") (factor 100, scaling from the Jacobian's
+            # column norms), the same iterates, without the per-evaluation bookkeeping
+            q, _, info, message, ier = leastsq(resid, q0, Dfun=jac, full_output=True,
+                                               maxfev=_LM_NFEV * k, factor=100.0, **tol)  # fmt: skip
+            fun = info["fvec"]
+            status = _FROM_MINPACK.get(ier, -1)
+            res = OptimizeResult(x=q, fun=fun, cost=0.5 * float(fun @ fun), status=status,
+                                 message=message, nfev=info["nfev"], success=status > 0)  # fmt: skip
+            inside = (status > 0 and np.all(np.isfinite(fun))
+                      and np.all(q > qlb) and np.all(q < qub))  # fmt: skip
         if inside:
             res.active_mask = np.zeros(k, dtype=int)
         else:
