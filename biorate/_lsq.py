@@ -51,52 +51,56 @@ def box_lm(fun: Callable[[np.ndarray], np.ndarray], jac: Callable[[np.ndarray], 
     where ``fun`` is not finite counts as a failed step. See the module docstring for the method
     and the result."""
     from scipy.optimize import OptimizeResult
+    from scipy.linalg.lapack import dposv
 
     lb, ub = np.asarray(lb, dtype=float), np.asarray(ub, dtype=float)
     if lb.shape != ub.shape or np.any(lb > ub):
         raise ValueError("box_lm: the bounds must have equal shapes and lb <= ub")
-    x = np.clip(np.asarray(x0, dtype=float), lb, ub)
+    x = np.minimum(np.maximum(np.asarray(x0, dtype=float), lb), ub)
     k = x.size
+    diag = np.arange(k)
     r = np.asarray(fun(x), dtype=float)
     nfev, njev = 1, 0
     cost = 0.5 * float(r @ r)
     J = np.zeros((r.size, k))
     status = -1
-    if np.isfinite(cost):
+    if math.isfinite(cost):
         J = np.asarray(jac(x), dtype=float)
         njev = 1
         status = 0
     d = np.sqrt(np.einsum("ij,ij->j", J, J))
-    d = np.where(d > 0, d, 1.0)
+    d[d == 0] = 1.0
     mu, nu = 1e-3, 2.0
-    every = np.ones(k, dtype=bool)
     while status == 0 and nfev < max_nfev:
         g = J.T @ r
         A = J.T @ J
         at_lb, at_ub = x <= lb, x >= ub
-        free = ~((at_lb & (g > 0)) | (at_ub & (g < 0))) if (at_lb | at_ub).any() else every
-        norms = np.sqrt(A.diagonal())
+        free = None  # all free
+        if at_lb.any() or at_ub.any():
+            free = ~((at_lb & (g > 0)) | (at_ub & (g < 0)))
+            if not free.any():  # held at a corner of the box
+                status = 1
+                break
         rnorm = math.sqrt(2.0 * cost)
-        if rnorm == 0.0 or not free.any():
+        # gtol: the cosine between the residuals and each free column of J
+        cosine = np.abs(g) / np.sqrt(np.maximum(A.diagonal(), 1e-300))
+        if rnorm == 0.0 or (cosine.max() if free is None else cosine[free].max()) <= gtol * rnorm:
             status = 1
             break
-        cosine = np.abs(g[free]) / (rnorm * np.where(norms[free] > 0, norms[free], 1.0))
-        if cosine.max() <= gtol:
-            status = 1
-            break
-        xnorm = math.sqrt(float(np.dot(d * x, d * x)))
+        dx = d * x
+        xnorm = math.sqrt(float(dx @ dx))
+        d2 = d * d
         while nfev < max_nfev:  # damp until a step lowers the cost
-            s = _step(A, g, mu * d * d, x, lb, ub, free)
+            s = _step(A, g, mu * d2, x, lb, ub, free, diag, dposv)
             if s is None:
                 mu, nu = mu * nu, nu * 2.0
                 continue
-            trial = np.minimum(np.maximum(x + s, lb), ub)
-            s = trial - x
+            trial = x + s
             ds = d * s
-            if math.sqrt(float(np.dot(ds, ds))) <= xtol * (xtol + xnorm):
+            if math.sqrt(float(ds @ ds)) <= xtol * (xtol + xnorm):
                 status = 3
                 break
-            predicted = -float(g @ s + 0.5 * s @ A @ s)
+            predicted = -float(g @ s + 0.5 * (s @ A @ s))
             r_new = np.asarray(fun(trial), dtype=float)
             nfev += 1
             cost_new = 0.5 * float(r_new @ r_new)
@@ -119,25 +123,31 @@ def box_lm(fun: Callable[[np.ndarray], np.ndarray], jac: Callable[[np.ndarray], 
                           success=status > 0, nfev=nfev, njev=njev, active_mask=active)  # fmt: skip
 
 
-def _step(A, g, damping, x, lb, ub, free):
-    """The damped Gauss-Newton step for the free parameters; a parameter it would carry across a
-    bound is put on that bound and the others are solved for again (at most k rounds). None if
-    the damped system is singular (non-finite entries)."""
+def _step(A, g, damping, x, lb, ub, free, diag, dposv):
+    """The damped Gauss-Newton step for the free parameters (``free`` None: all of them), solved
+    by Cholesky (LAPACK's dposv); a parameter it would carry across a bound is put exactly on that
+    bound and the others are solved for again (at most k rounds), so that ``x + step`` is always in
+    the box. None if the damped system is not numerically positive definite."""
+    M = A.copy()
+    M[diag, diag] += damping
+    if free is None:
+        _, s, info = dposv(M, -g)
+        if info != 0 or not np.isfinite(s).all():
+            return None
+        y = x + s
+        if not ((y < lb).any() or (y > ub).any()):
+            return s
+        fr = np.ones(x.size, dtype=bool)
+    else:
+        fr = free.copy()
     s = np.zeros_like(x)
-    fr = free.copy()
     for _ in range(x.size):
-        fixed = ~fr
-        if fixed.any():
-            M = A[np.ix_(fr, fr)] + np.diag(damping[fr])
-            rhs = -(g[fr] + A[np.ix_(fr, fixed)] @ s[fixed])
-        else:
-            M, rhs = A + np.diag(damping), -g
-        try:
-            s[fr] = np.linalg.solve(M, rhs)
-        except np.linalg.LinAlgError:
+        idx, fixed = np.flatnonzero(fr), np.flatnonzero(~fr)
+        rhs = -(g[idx] + A[idx[:, None], fixed] @ s[fixed])
+        _, s_fr, info = dposv(M[idx[:, None], idx], rhs)
+        if info != 0 or not np.isfinite(s_fr).all():
             return None
-        if not np.isfinite(s).all():
-            return None
+        s[idx] = s_fr
         y = x + s
         low, high = fr & (y < lb), fr & (y > ub)
         if not (low.any() or high.any()):
