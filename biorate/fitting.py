@@ -374,19 +374,25 @@ def _solve(form, xn, yn, sn, p0, lb, ub):
     from ._lsq import box_lm
 
     logs = np.array([p in _LOG_PARAMS for p in form.params])
+    log_idx = np.flatnonzero(logs)
+    sn_col = sn[:, None]
 
     def to_p(q):
-        return np.where(logs, np.exp(np.where(logs, q, 0.0)), q)
+        p = np.array(q, dtype=float)
+        p[log_idx] = np.exp(p[log_idx])
+        return p
 
     def resid(q):
         return (form.f(xn, *to_p(q)) - yn) / sn
 
     def jac_p(p):
-        return form.jac(xn, *p) / sn[:, None]
+        return form.jac(xn, *p) / sn_col
 
     def jac(q):
         p = to_p(q)
-        return jac_p(p) * np.where(logs, p, 1.0)  # d/dlog(p) = p d/dp
+        J = jac_p(p)
+        J[:, log_idx] *= p[log_idx]  # d/dlog(p) = p d/dp
+        return J
 
     def to_q(p):
         return np.where(logs, np.log(np.where(logs, p, 1.0)), p)
@@ -666,9 +672,10 @@ def fit(curve: TransferCurve | str | os.PathLike, form: str = "auto", *, bootstr
         for name in names:
             get_form(name)
         results, candidates = [], []
+        floor = sem_floor(curve)  # the same weights for every form
         for name in names:
             try:
-                r = fit_form(curve, name)
+                r = fit_form(curve, name, floor=floor)
             except FitError as exc:
                 candidates.append({"form": name, "aic": None, "aicc": None, "bic": None,
                                    "error": str(exc)})  # fmt: skip

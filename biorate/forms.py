@@ -576,8 +576,11 @@ def _guess_lif_core(x, y, gammas) -> dict[str, float]:
     thresholds |= {t - d * xr for t in list(thresholds) for d in (0.02, 0.1)}
     cs = xr * np.logspace(-2.5, 1.5, 17)  # strictly inside the bounds of c
     grid = [(x_th, gamma) for x_th in sorted(thresholds) for gamma in gammas]
-    u = np.array([gamma * softplus_unit((x - x_th) / gamma) if gamma > 0 else x - x_th
-                  for x_th, gamma in grid])  # (grid, n)  # fmt: skip
+    g_th = np.array([t for t, _ in grid])[:, None]
+    g_gamma = np.array([g for _, g in grid])[:, None]
+    soft = g_gamma > 0
+    gs = np.where(soft, g_gamma, 1.0)
+    u = np.where(soft, gs * softplus_unit((x - g_th) / gs), x - g_th)  # (grid, n)
     above = u > 0
     used = above & (wts > 0)
     L = np.log1p(cs[None, :, None] / np.where(above, u, 1.0)[:, None, :])  # (grid, c, n)
