@@ -58,7 +58,6 @@ def box_lm(fun: Callable[[np.ndarray], np.ndarray], jac: Callable[[np.ndarray], 
         raise ValueError("box_lm: the bounds must have equal shapes and lb <= ub")
     x = np.minimum(np.maximum(np.asarray(x0, dtype=float), lb), ub)
     k = x.size
-    diag = np.arange(k)
     r = np.asarray(fun(x), dtype=float)
     nfev, njev = 1, 0
     cost = 0.5 * float(r @ r)
@@ -91,11 +90,11 @@ def box_lm(fun: Callable[[np.ndarray], np.ndarray], jac: Callable[[np.ndarray], 
         xnorm = math.sqrt(float(dx @ dx))
         d2 = d * d
         while nfev < max_nfev:  # damp until a step lowers the cost
-            s = _step(A, g, mu * d2, x, lb, ub, free, diag, dposv)
-            if s is None:
+            step = _step(A, g, mu * d2, x, lb, ub, free, dposv)
+            if step is None:
                 mu, nu = mu * nu, nu * 2.0
                 continue
-            trial = x + s
+            s, trial = step
             ds = d * s
             if math.sqrt(float(ds @ ds)) <= xtol * (xtol + xnorm):
                 status = 3
@@ -123,38 +122,48 @@ def box_lm(fun: Callable[[np.ndarray], np.ndarray], jac: Callable[[np.ndarray], 
                           success=status > 0, nfev=nfev, njev=njev, active_mask=active)  # fmt: skip
 
 
-def _step(A, g, damping, x, lb, ub, free, diag, dposv):
+def _step(A, g, damping, x, lb, ub, free, dposv):
     """The damped Gauss-Newton step for the free parameters (``free`` None: all of them), solved
-    by Cholesky (LAPACK's dposv); a parameter it would carry across a bound is put exactly on that
-    bound and the others are solved for again (at most k rounds), so that ``x + step`` is always in
-    the box. None if the damped system is not numerically positive definite."""
-    M = A.copy()
-    M[diag, diag] += damping
+    by Cholesky (LAPACK's dposv), and the trial point. A parameter the step would carry across a
+    bound is put exactly on that bound and the others are solved for again with it fixed (at most
+    k rounds), so the trial point is always in the box. None if the damped system is not
+    numerically positive definite or the step is not finite."""
+    M = A + np.diag(damping)
     if free is None:
         _, s, info = dposv(M, -g)
-        if info != 0 or not np.isfinite(s).all():
-            return None
-        y = x + s
-        if not ((y < lb).any() or (y > ub).any()):
-            return s
-        fr = np.ones(x.size, dtype=bool)
+        fr = None
     else:
+        idx = np.flatnonzero(free)
+        _, s_free, info = dposv(M[idx[:, None], idx], -g[idx])
+        s = np.zeros_like(x)
+        s[idx] = s_free
         fr = free.copy()
-    s = np.zeros_like(x)
-    for _ in range(x.size):
-        idx, fixed = np.flatnonzero(fr), np.flatnonzero(~fr)
-        rhs = -(g[idx] + A[idx[:, None], fixed] @ s[fixed])
-        _, s_fr, info = dposv(M[idx[:, None], idx], rhs)
-        if info != 0 or not np.isfinite(s_fr).all():
-            return None
-        s[idx] = s_fr
-        y = x + s
-        low, high = fr & (y < lb), fr & (y > ub)
-        if not (low.any() or high.any()):
-            break
-        s[low] = (lb - x)[low]
-        s[high] = (ub - x)[high]
-        fr &= ~(low | high)
-        if not fr.any():
-            break
-    return s
+    if info != 0:
+        return None
+    y = x + s
+    low, high = y < lb, y > ub
+    if fr is not None:
+        low &= fr
+        high &= fr
+    if low.any() or high.any():
+        fr = np.ones(x.size, dtype=bool) if fr is None else fr
+        y = np.minimum(np.maximum(y, lb), ub)
+        for _ in range(x.size):
+            fr &= ~(low | high)  # onto the bound it would cross, and held there
+            if not fr.any():
+                break
+            s = y - x
+            idx, fixed = np.flatnonzero(fr), np.flatnonzero(~fr)
+            rhs = -(g[idx] + A[idx[:, None], fixed] @ s[fixed])
+            _, s_free, info = dposv(M[idx[:, None], idx], rhs)
+            if info != 0:
+                return None
+            y[idx] = x[idx] + s_free
+            low, high = fr & (y < lb), fr & (y > ub)
+            if not (low.any() or high.any()):
+                break
+            y = np.minimum(np.maximum(y, lb), ub)
+        s = y - x
+    if not np.isfinite(y).all():
+        return None
+    return s, y
