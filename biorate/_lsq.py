@@ -50,8 +50,8 @@ def box_lm(fun: Callable[[np.ndarray], np.ndarray], jac: Callable[[np.ndarray], 
     ``fun(x)`` returns the residual vector (m,) and ``jac(x)`` its Jacobian (m, k). A trial point
     where ``fun`` is not finite counts as a failed step. See the module docstring for the method
     and the result."""
-    from scipy.optimize import OptimizeResult
     from scipy.linalg.lapack import dposv
+    from scipy.optimize import OptimizeResult
 
     lb, ub = np.asarray(lb, dtype=float), np.asarray(ub, dtype=float)
     if lb.shape != ub.shape or np.any(lb > ub):

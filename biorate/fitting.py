@@ -431,7 +431,9 @@ _HARD_THRESHOLD = frozenset({"lif", "threshold_linear"})
 def _starts(form: Form, p0: np.ndarray, x_range: float) -> list[np.ndarray]:
     """The guess plus a few perturbed starts, for forms whose guess can sit in a poor basin."""
     starts = [p0]
-    if form.name in _HARD_THRESHOLD:  # the neighbouring basins: threshold 3 % of the x range off
+    if (
+        form.name in _HARD_THRESHOLD
+    ):  # neighbouring basins: the threshold 3 % of the x range lower, higher
         i = form.params.index("x_th")
         for dx in (-0.03, 0.03):
             p = p0.copy()
@@ -511,13 +513,20 @@ def fit_form(curve: TransferCurve, form: str | Form, *, floor: float | None = No
                   and abs(res.cost - best.cost) <= 1e-9 * max(1.0, best.cost))  # fmt: skip
         if np.all(np.isfinite(res.fun)) and (best is None or res.cost < best.cost - 1e-12):
             best = res
+        if len(tried) == 1:
+            first_best = best
         # further starts only when this one looks stuck: not converged, at a bound, or leaving
         # more than 10 % of the variance (saves two thirds of the time on well-behaved curves);
         # and no more once two starts have converged to the same optimum (one at a bound, say)
         if p0 is not None:
             break
         if form.name in _HARD_THRESHOLD and len(tried) < 3:
-            continue
+            # the neighbouring thresholds are tried however good the first fit looks (a kinked
+            # cost can hold a good-looking fit in a poor basin): the one below, and the one above
+            # only if the one below found no better basin
+            if len(tried) == 1 or best is first_best:
+                continue
+            break
         if agrees or (best is not None and _looks_good(best, yn, sn, form)):
             break
     if best is None:

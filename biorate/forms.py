@@ -436,7 +436,9 @@ def _j_soft_lif(x, x_th, c, tau, t_ref, gamma, r0):
     # softplus(-a) = ln(1 + e) and logistic(-a) = e/(1 + e).
     a = np.abs(v)
     ratio = np.exp(-sp_neg - log_sp)
-    log_dell = np.where(v < 0, np.log1p(a * ratio), np.log(np.log1p(e) + a * e / (1.0 + e)) - log_sp)
+    log_dell = np.where(
+        v < 0, np.log1p(a * ratio), np.log(np.log1p(e) + a * e / (1.0 + e)) - log_sp
+    )
     return _jacobian([
         base + _log_dudx(log_sp, sp_neg, gamma),  # d/dx_th = -dh/dx
         base - np.log(c),  # dell/dc = -1/c
