@@ -20,8 +20,8 @@ Jacobian's free columns. On the bounded optima of the LIF forms it needs fewer e
 SciPy's trust-region-reflective method, whose per-iteration overhead (an SVD, Coleman-Li scaling,
 step selection in Python) costs more than evaluating a 50-point curve; see ``benchmarks/fit.py``.
 
-The result is a :class:`scipy.optimize.OptimizeResult` with the fields :func:`fitting.fit_form`
-reads from :func:`scipy.optimize.least_squares`: ``x``, ``fun``, ``jac``, ``cost``, ``status``
+The result is a :class:`scipy.optimize.OptimizeResult` with the fields of
+:func:`scipy.optimize.least_squares`' result that :func:`biorate.fitting.fit_form` reads: ``x``, ``fun``, ``jac``, ``cost``, ``status``
 (1 gtol, 2 ftol, 3 xtol, 0 evaluation budget spent, -1 non-finite residuals at the start),
 ``message``, ``nfev``, ``njev`` and ``active_mask`` (-1 at the lower bound, 1 at the upper, else 0).
 """

@@ -1,10 +1,12 @@
 """Fit a transfer curve with a form of :mod:`biorate.forms` and export it as an activation.
 
 ``fit(curve, form="auto")`` does weighted least squares (Levenberg-Marquardt with the forms'
-analytic Jacobians: MINPACK's through SciPy, redone with bounds by :func:`biorate._lsq.box_lm` when it
-leaves them) and returns a :class:`Fit` with the parameters, their standard errors and covariance, R², RMSE, reduced chi-square, AIC and BIC,
-optional bootstrap confidence intervals, and flags for a poor fit. ``fit.activation()`` turns it into
-an :class:`~biorate.activation.Activation` a rate network can use.
+analytic Jacobians: MINPACK's through SciPy, redone with bounds by :func:`biorate._lsq.box_lm`
+when it leaves them, from a few starts where a form's cost has several minima) and returns a
+:class:`Fit` with the parameters, their standard errors and covariance, R², RMSE, reduced
+chi-square, AIC and BIC, optional bootstrap confidence intervals, and flags for a poor fit.
+``fit.activation()`` turns it into an :class:`~biorate.activation.Activation` a rate network can
+use.
 
 Statistics (``n`` points, ``k`` parameters, model values ``f_i``):
 
