@@ -22,7 +22,8 @@ step selection in Python) costs more than evaluating a 50-point curve; see ``ben
 
 The result is a :class:`scipy.optimize.OptimizeResult` with the fields of
 :func:`scipy.optimize.least_squares`' result that :func:`biorate.fitting.fit_form` reads: ``x``, ``fun``, ``jac``, ``cost``, ``status``
-(1 gtol, 2 ftol, 3 xtol, 0 evaluation budget spent, -1 non-finite residuals at the start),
+(1 gtol, 2 ftol, 3 xtol, 0 evaluation budget spent, -1 non-finite residuals at the start, -2 a
+non-finite Jacobian),
 ``message``, ``nfev``, ``njev`` and ``active_mask`` (-1 at the lower bound, 1 at the upper, else 0).
 """
 
@@ -34,6 +35,7 @@ from collections.abc import Callable
 import numpy as np
 
 _MESSAGES = {
+    -2: "the Jacobian is not finite (or J^T J overflows): no step can be computed",
     -1: "the residuals are not finite at the starting point",
     0: "the maximum number of function evaluations is exceeded",
     1: "gtol: the gradient is orthogonal to the residuals (projected on the free parameters)",
@@ -53,10 +55,13 @@ def box_lm(fun: Callable[[np.ndarray], np.ndarray], jac: Callable[[np.ndarray], 
     from scipy.linalg.lapack import dposv
     from scipy.optimize import OptimizeResult
 
-    lb, ub = np.asarray(lb, dtype=float), np.asarray(ub, dtype=float)
-    if lb.shape != ub.shape or np.any(lb > ub):
-        raise ValueError("box_lm: the bounds must have equal shapes and lb <= ub")
-    x = np.minimum(np.maximum(np.asarray(x0, dtype=float), lb), ub)
+    lb, ub = np.atleast_1d(np.asarray(lb, dtype=float)), np.atleast_1d(np.asarray(ub, dtype=float))
+    x = np.atleast_1d(np.asarray(x0, dtype=float))
+    if lb.shape != ub.shape or lb.shape != x.shape or np.isnan(lb).any() or np.isnan(ub).any():
+        raise ValueError("box_lm: x0, lb and ub must have equal shapes and the bounds no NaN")
+    if np.any(lb > ub):
+        raise ValueError("box_lm: the bounds must have lb <= ub")
+    x = np.minimum(np.maximum(x, lb), ub)
     k = x.size
     r = np.asarray(fun(x), dtype=float)
     nfev, njev = 1, 0
@@ -73,6 +78,9 @@ def box_lm(fun: Callable[[np.ndarray], np.ndarray], jac: Callable[[np.ndarray], 
     while status == 0 and nfev < max_nfev:
         g = J.T @ r
         A = J.T @ J
+        if not (np.isfinite(A).all() and np.isfinite(g).all() and np.isfinite(d).all()):
+            status = -2
+            break
         at_lb, at_ub = x <= lb, x >= ub
         free = None  # all free
         if at_lb.any() or at_ub.any():
@@ -93,10 +101,14 @@ def box_lm(fun: Callable[[np.ndarray], np.ndarray], jac: Callable[[np.ndarray], 
             step = _step(A, g, mu * d2, x, lb, ub, free, dposv)
             if step is None:
                 mu, nu = mu * nu, nu * 2.0
+                if not mu < 1e300:  # no damping gives a finite step
+                    status = -2
+                    break
                 continue
-            s, trial = step
+            s, trial, onto_bound = step
             ds = d * s
-            if math.sqrt(float(ds @ ds)) <= xtol * (xtol + xnorm):
+            # a short step that puts a parameter onto its bound is taken, not read as convergence
+            if not onto_bound and math.sqrt(float(ds @ ds)) <= xtol * (xtol + xnorm):
                 status = 3
                 break
             predicted = -float(g @ s + 0.5 * (s @ A @ s))
@@ -124,7 +136,8 @@ def box_lm(fun: Callable[[np.ndarray], np.ndarray], jac: Callable[[np.ndarray], 
 
 def _step(A, g, damping, x, lb, ub, free, dposv):
     """The damped Gauss-Newton step for the free parameters (``free`` None: all of them), solved
-    by Cholesky (LAPACK's dposv), and the trial point. A parameter the step would carry across a
+    by Cholesky (LAPACK's dposv), the trial point, and whether the step put a parameter onto a
+    bound. A parameter the step would carry across a
     bound is put exactly on that bound and the others are solved for again with it fixed (at most
     k rounds), so the trial point is always in the box. None if the damped system is not
     numerically positive definite or the step is not finite."""
@@ -145,7 +158,8 @@ def _step(A, g, damping, x, lb, ub, free, dposv):
     if fr is not None:
         low &= fr
         high &= fr
-    if low.any() or high.any():
+    onto_bound = bool(low.any() or high.any())
+    if onto_bound:
         fr = np.ones(x.size, dtype=bool) if fr is None else fr
         y = np.minimum(np.maximum(y, lb), ub)
         for _ in range(x.size):
@@ -166,4 +180,4 @@ def _step(A, g, damping, x, lb, ub, free, dposv):
         s = y - x
     if not np.isfinite(y).all():
         return None
-    return s, y
+    return s, y, onto_bound

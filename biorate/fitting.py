@@ -474,10 +474,15 @@ def _walk_threshold(form, xn, yn, sn, best, lb, ub):
     the starts alone reached it in 37 (Δχ² up to 43)."""
     i = form.params.index("x_th")
     xu = np.unique(xn)
+    # the interval m is (xu[m], xu[m + 1]); the walk starts from the one holding the threshold
+    # (m = -1: below every point; a threshold on a point counts as in the interval it leaves) and
+    # then counts intervals itself, since a refit may leave x_th exactly on an interval's end
+    x_th = best.x[i]
     for direction in (-1, 1):
+        m = int(np.searchsorted(xu, x_th, side="right" if direction < 0 else "left")) - 1
         moved = False
         while True:
-            m = int(np.searchsorted(xu, best.x[i])) - 1 + direction
+            m += direction
             if m < 0 or m + 1 >= xu.size:
                 break
             blb, bub = lb.copy(), ub.copy()
@@ -485,7 +490,7 @@ def _walk_threshold(form, xn, yn, sn, best, lb, ub):
             s0 = best.x.copy()
             s0[i] = 0.5 * (blb[i] + bub[i])
             res = _solve(form, xn, yn, sn, s0, blb, bub)
-            if not (np.all(np.isfinite(res.fun)) and res.cost < best.cost * (1 - 1e-9)):
+            if not (_better(res, best) and res.cost < best.cost * (1 - 1e-9)):
                 break
             res.active_mask[i] = 0  # the interval's ends are kinks of the cost, not bounds
             best, moved = res, True
@@ -494,12 +499,23 @@ def _walk_threshold(form, xn, yn, sn, best, lb, ub):
     return best
 
 
+def _better(res, best) -> bool:
+    """Whether ``res`` replaces ``best``: finite and lower in cost, and converged unless ``best``
+    is not either (an unconverged start that ran out of evaluations lower in a valley does not
+    replace a converged fit)."""
+    if not np.all(np.isfinite(res.fun)):
+        return False
+    if best is None:
+        return True
+    return res.cost < best.cost - 1e-12 and (res.status > 0 or best.status <= 0)
+
+
 def _looks_good(res, yn: np.ndarray, sn: np.ndarray, form: Form) -> bool:
     """Converged, off the bounds, and leaving less than 10 % of the variance unexplained. soft_lif
     resting on the lower bound of gamma counts as off the bounds: that bound stands for the hard
     threshold (the lif form), a limit soft_lif reaches smoothly, not for a start gone astray. (The
-    lower bound of c, the perfect-integrator limit, does not: there a second start finds a better
-    optimum for about 1 lif curve in 20.)"""
+    lower bound of c, the perfect-integrator limit, does not: there soft_lif's start further up
+    the c valley can find a better optimum; lif's other starts and walk run whatever this says.)"""
     limits = np.array([p == "gamma" for p in form.params])
     stuck = (res.active_mask != 0) & ~(limits & (res.active_mask == -1))
     if res.status <= 0 or np.any(stuck):
@@ -544,7 +560,7 @@ def fit_form(curve: TransferCurve, form: str | Form, *, floor: float | None = No
         res = _solve(form, xn, yn, sn, s0, lb, ub)
         agrees = (best is not None and res.status > 0 and best.status > 0
                   and abs(res.cost - best.cost) <= 1e-9 * max(1.0, best.cost))  # fmt: skip
-        if np.all(np.isfinite(res.fun)) and (best is None or res.cost < best.cost - 1e-12):
+        if _better(res, best):
             best = res
         if len(tried) == 1:
             first_best = best

@@ -359,12 +359,13 @@ def _d_lif(x, x_th, c, tau, t_ref, r0=0.0):
 def _jacobian(logs: list, signs: tuple, rows=None) -> np.ndarray:
     """The Jacobian of a LIF form from the logarithms of its columns' magnitudes (one clipped exp
     for all of them), with a last column of ones (d/dr0); rows outside ``rows`` are zero."""
-    n = np.shape(logs[0])[0]
-    J = np.zeros((n, len(logs) + 1))
+    logs = [np.atleast_1d(a) for a in logs]  # a scalar x gives one row, as column_stack does
+    J = np.zeros((logs[0].shape[0], len(logs) + 1))
     mag = _exp_clipped(np.stack(logs, axis=1)) * np.asarray(signs, dtype=float)
     if rows is None:
         J[:, :-1] = mag
     else:
+        rows = np.atleast_1d(rows)
         J[rows, :-1] = mag[rows]
     J[:, -1] = 1.0
     return J

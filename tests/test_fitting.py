@@ -354,3 +354,29 @@ def fit_form_chi2(curve: TransferCurve, p0: dict) -> float:
     from biorate.fitting import fit_form
 
     return fit_form(curve, "lif", p0=p0).chi2
+
+
+@pytest.mark.parametrize("interval", [11, 12, 13])
+def test_lif_walk_crosses_the_cusps_down_to_the_true_threshold(interval):
+    """A noise-free lif curve (21 points, threshold 0.475 between the points 0.45 and 0.5) fitted
+    with the threshold held in an interval above the truth, where the fit ends on the interval's
+    lower end (a cusp): the walk must step down interval by interval, not skipping the one that
+    holds the truth, and recover the curve exactly."""
+    from biorate import fitting
+
+    form = FORMS["lif"]
+    xn = np.linspace(0.0, 1.0, 21)
+    true = {"x_th": 0.475, "c": 0.3, "tau": 0.2, "t_ref": 0.02, "r0": 0.0}
+    yn = form.value(xn, true)
+    sn = np.full_like(xn, 0.01)
+    b = form.bounds(xn, yn)
+    lb, ub = (np.array([b[p][j] for p in form.params]) for j in (0, 1))
+    start = np.array([form.guess(xn, yn)[p] for p in form.params])
+    held_lb, held_ub = lb.copy(), ub.copy()
+    held_lb[0], held_ub[0] = xn[interval], xn[interval + 1]
+    start[0] = 0.5 * (xn[interval] + xn[interval + 1])
+    held = fitting._solve(form, xn, yn, sn, start, held_lb, held_ub)
+    assert held.x[0] == xn[interval]  # stuck on the cusp at the interval's lower end
+    walked = fitting._walk_threshold(form, xn, yn, sn, held, lb, ub)
+    assert walked.x[0] == pytest.approx(0.475, abs=1e-9)
+    assert walked.cost < 1e-20

@@ -132,3 +132,27 @@ def test_a_step_into_nan_is_rejected_not_taken():
     res = box_lm(fun, jac, [3.0, 0.0], [0.0, -5.0], [5.0, 5.0])
     assert res.success
     np.testing.assert_allclose(res.x, [0.21, 1.0], atol=1e-9)
+
+
+def test_a_non_finite_jacobian_stops_within_the_budget():
+    res = box_lm(lambda x: x - 1.0, lambda x: np.full((1, 1), np.nan), [0.0], [-5.0], [5.0],
+                 max_nfev=50)  # fmt: skip
+    assert res.status == -2 and not res.success and res.nfev <= 50
+
+
+def test_a_short_step_onto_a_bound_is_taken_not_read_as_convergence():
+    # x0 sits 1e-13 above its lower bound with the gradient pointing out of the box: the step onto
+    # the bound is shorter than xtol but must be taken, so that the result satisfies KKT
+    lb, ub = np.array([0.0, -10.0]), np.array([10.0, 10.0])
+    res = box_lm(lambda x: np.array([x[0] + 5.0, x[1] - 3.0]), lambda x: np.eye(2), [1e-13, 3.0],
+                 lb, ub)  # fmt: skip
+    assert res.success and list(res.active_mask) == [-1, 0]
+    np.testing.assert_array_equal(res.x, [0.0, 3.0])
+    _kkt(res, lb, ub)
+
+
+def test_scalar_start_and_nan_bounds():
+    res = box_lm(lambda x: x - 1.0, lambda x: np.ones((1, 1)), 0.0, -5.0, 5.0)
+    assert res.success and res.x.shape == (1,) and res.x[0] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="no NaN"):
+        box_lm(lambda x: x, lambda x: np.ones((1, 1)), [0.0], [np.nan], [1.0])
