@@ -418,8 +418,25 @@ def _solve(form, xn, yn, sn, p0, lb, ub):
                       and np.all(q > qlb) and np.all(q < qub))  # fmt: skip
         if inside:
             res.active_mask = np.zeros(k, dtype=int)
-        else:
+        elif form.fj is None:
             res = box_lm(resid, jac, q0, qlb, qub, max_nfev=200 * k, **tol)
+        else:  # box_lm wants the Jacobian at each point whose residuals it accepted: both at once
+            last: dict = {}
+
+            def resid_fj(q):
+                p = to_p(q)
+                f, J = form.fj(xn, *p)
+                last.update(q=q, p=p, J=J)
+                return (f - yn) / sn
+
+            def jac_fj(q):
+                if last.get("q") is not q:
+                    return jac(q)
+                J, p = last["J"] / sn_col, last["p"]
+                J[:, log_idx] *= p[log_idx]
+                return J
+
+            res = box_lm(resid_fj, jac_fj, q0, qlb, qub, max_nfev=200 * k, **tol)
         res.x = to_p(res.x)
         res.jac = jac_p(res.x)  # the covariance is taken in the parameters themselves
     return res

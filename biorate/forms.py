@@ -371,15 +371,22 @@ def _jacobian(logs: list, signs: tuple, rows=None) -> np.ndarray:
     return J
 
 
-def _j_lif(x, x_th, c, tau, t_ref, r0):
+def _fj_lif(x, x_th, c, tau, t_ref, r0):
+    """(value, parameter Jacobian) of :func:`lif` from shared intermediates (the same numbers as
+    :func:`lif` and :func:`_j_lif`)."""
     ell, above, log_u = _lif_ell(x, x_th, c)
     base, log_d, L = _log_dh(tau, t_ref, ell)
-    return _jacobian([
+    f = r0 + np.where(above, 1.0 / (t_ref + tau * L), 0.0)
+    return f, _jacobian([
         base - log_u,  # d/dx_th = -dh/dx
         base - np.log(c),  # dell/dc = -1/c
         np.log(L) - 2.0 * log_d,  # d/dtau = -L/D^2
         -2.0 * log_d,  # d/dt_ref = -1/D^2
     ], (-1, -1, -1, -1), above)  # fmt: skip
+
+
+def _j_lif(x, x_th, c, tau, t_ref, r0):
+    return _fj_lif(x, x_th, c, tau, t_ref, r0)[1]
 
 
 def _soft_v(x, x_th, gamma):
@@ -426,9 +433,12 @@ def _d_soft_lif(x, x_th, c, tau, t_ref, gamma, r0=0.0):
     return _exp_clipped(base + _log_dudx(log_sp, sp_neg, gamma))
 
 
-def _j_soft_lif(x, x_th, c, tau, t_ref, gamma, r0):
+def _fj_soft_lif(x, x_th, c, tau, t_ref, gamma, r0):
+    """(value, parameter Jacobian) of :func:`soft_lif` from shared intermediates (the same numbers
+    as :func:`soft_lif` and :func:`_j_soft_lif`)."""
     ell, v, log_sp, sp_neg, e = _soft_ell(x, x_th, c, gamma)
     base, log_d, L = _log_dh(tau, t_ref, ell)
+    f = r0 + 1.0 / (t_ref + tau * L)
     log_g = np.log(gamma)
     # dell/dgamma = (1 - v*logistic(v)/sp(v)) / gamma with sp = softplus_unit. For v >= 0 it is
     # computed as (softplus(-v) + v*logistic(-v)) / (gamma*sp(v)), a sum of positive terms (1 - ...
@@ -440,13 +450,17 @@ def _j_soft_lif(x, x_th, c, tau, t_ref, gamma, r0):
     log_dell = np.where(
         v < 0, np.log1p(a * ratio), np.log(np.log1p(e) + a * e / (1.0 + e)) - log_sp
     )
-    return _jacobian([
+    return f, _jacobian([
         base + _log_dudx(log_sp, sp_neg, gamma),  # d/dx_th = -dh/dx
         base - np.log(c),  # dell/dc = -1/c
         np.log(L) - 2.0 * log_d,  # d/dtau = -L/D^2
         -2.0 * log_d,  # d/dt_ref = -1/D^2
         base + log_dell - log_g,  # d/dgamma
     ], (-1, -1, -1, -1, 1))  # fmt: skip
+
+
+def _j_soft_lif(x, x_th, c, tau, t_ref, gamma, r0):
+    return _fj_soft_lif(x, x_th, c, tau, t_ref, gamma, r0)[1]
 
 
 # --- starting values and bounds from the data -------------------------------------------------
@@ -716,6 +730,9 @@ class Form:
     # the curve measures whose ``fit(..., "auto")`` tries this form (None: every measure); the LIF
     # forms' tau and t_ref mean something only for a firing-rate curve (an f-I or rate-in curve)
     measures: tuple[str, ...] | None = None
+    # value and parameter Jacobian at once, sharing their intermediates (None: from f and jac);
+    # the bounded solver asks for both at every accepted point
+    fj: Callable[..., tuple[np.ndarray, np.ndarray]] | None = None
 
     def suits(self, measure: str) -> bool:
         """Whether ``auto`` tries this form on a curve of ``measure`` ("fi", "release", ...)."""
@@ -813,14 +830,14 @@ FORMS: dict[str, Form] = {
     "lif": Form(
         "lif", ("x_th", "c", "tau", "t_ref", "r0"), ("x", "x", "1/y", "1/y", "y"),
         "r0 + 1/(t_ref + tau*ln(1 + c/(x - x_th)))  (x > x_th; else r0)", lif, _h_lif, _d_lif,
-        _j_lif, _guess_lif, _bounds_lif, _canon_lif, True, _lif_ceiling, ("fi",),
+        _j_lif, _guess_lif, _bounds_lif, _canon_lif, True, _lif_ceiling, ("fi",), _fj_lif,
     ),
     "soft_lif": Form(
         "soft_lif", ("x_th", "c", "tau", "t_ref", "gamma", "r0"),
         ("x", "x", "1/y", "1/y", "x", "y"),
         "r0 + 1/(t_ref + tau*ln(1 + c/u)), u = gamma*ln(1 + exp((x - x_th)/gamma))", soft_lif,
         _h_soft_lif, _d_soft_lif, _j_soft_lif, _guess_soft_lif, _bounds_lif, _canon_lif, True,
-        _lif_ceiling, ("fi",),
+        _lif_ceiling, ("fi",), _fj_soft_lif,
     ),
 }  # fmt: skip
 

@@ -321,3 +321,17 @@ def test_lif_bad_parameters():
         assert f"{k} must be positive" in FORMS["soft_lif"].check_params({**SOFT_SI, k: v})
     assert "t_ref must not be negative" in FORMS["lif"].check_params({**LIF_SI, "t_ref": -1e-3})
     assert FORMS["lif"].check_params(LIF_SI) is None
+
+
+@pytest.mark.parametrize("name", [n for n, f in FORMS.items() if f.fj is not None])
+@settings(max_examples=30, deadline=None)
+@given(a=unit, b=unit, c=unit, d=shift)
+def test_fused_value_and_jacobian_equal_the_separate_ones(name, a, b, c, d):
+    """Form.fj (what the bounded solver calls) returns exactly f and jac, to the bit."""
+    form = FORMS[name]
+    p = params_for(name, a, b, c, d)
+    x = np.linspace(-2.9, 3.1, 23)
+    args = [p[k] for k in form.params]
+    f, jac = form.fj(x, *args)
+    np.testing.assert_array_equal(f, form.f(x, *args))
+    np.testing.assert_array_equal(jac, form.jac(x, *args))
