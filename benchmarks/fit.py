@@ -97,6 +97,7 @@ def compare_bounded_solvers(curves: list) -> None:
 
     import biorate._lsq as lsq
     from biorate.fitting import _TOL, fit
+    from biorate.forms import FORMS
 
     problems = []
     solver = lsq.box_lm
@@ -105,12 +106,20 @@ def compare_bounded_solvers(curves: list) -> None:
         problems.append((fun, jac, np.array(x0, dtype=float), lb, ub, kw["max_nfev"]))
         return solver(fun, jac, x0, lb, ub, **kw)
 
+    # record with the forms' separate value and Jacobian (no Form.fj), so that both solvers are
+    # handed the same two functions: trf evaluates them at different points, and the fused pair
+    # would charge it a Jacobian at every residual evaluation
+    fused = {name: form.fj for name, form in FORMS.items()}
     lsq.box_lm = recording
     try:
+        for form in FORMS.values():
+            object.__setattr__(form, "fj", None)  # Form is frozen
         for c in curves:
             fit(c, "auto")
     finally:
         lsq.box_lm = solver
+        for name, form in FORMS.items():
+            object.__setattr__(form, "fj", fused[name])
     tol = {"ftol": _TOL, "xtol": _TOL, "gtol": _TOL}
     times, costs = {"box_lm": 0.0, "trf": 0.0}, {"box_lm": [], "trf": []}
     with np.errstate(all="ignore"):
