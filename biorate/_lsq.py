@@ -136,48 +136,33 @@ def box_lm(fun: Callable[[np.ndarray], np.ndarray], jac: Callable[[np.ndarray], 
 
 def _step(A, g, damping, x, lb, ub, free, dposv):
     """The damped Gauss-Newton step for the free parameters (``free`` None: all of them), solved
-    by Cholesky (LAPACK's dposv), the trial point, and whether the step put a parameter onto a
-    bound. A parameter the step would carry across a
-    bound is put exactly on that bound and the others are solved for again with it fixed (at most
-    k rounds), so the trial point is always in the box. None if the damped system is not
-    numerically positive definite or the step is not finite."""
+    by Cholesky (LAPACK's dposv): ``(step, trial point, whether a parameter was put onto a
+    bound)``. A parameter the step would carry across a bound is put exactly on that bound and the
+    others are solved for again with it fixed (at most k rounds), so the trial point is always in
+    the box. None if the damped system is not numerically positive definite or the step is not
+    finite."""
     M = A + np.diag(damping)
-    if free is None:
-        _, s, info = dposv(M, -g)
-        fr = None
-    else:
-        idx = np.flatnonzero(free)
-        _, s_free, info = dposv(M[idx[:, None], idx], -g[idx])
-        s = np.zeros_like(x)
-        s[idx] = s_free
-        fr = free.copy()
-    if info != 0:
-        return None
-    y = x + s
-    low, high = y < lb, y > ub
-    if fr is not None:
-        low &= fr
-        high &= fr
-    onto_bound = bool(low.any() or high.any())
-    if onto_bound:
-        fr = np.ones(x.size, dtype=bool) if fr is None else fr
-        y = np.minimum(np.maximum(y, lb), ub)
-        for _ in range(x.size):
-            fr &= ~(low | high)  # onto the bound it would cross, and held there
-            if not fr.any():
-                break
-            s = y - x
+    fr = np.ones(x.size, dtype=bool) if free is None else free.copy()
+    y = x.copy()
+    onto_bound = False
+    for _ in range(x.size):
+        if fr.all():
+            _, s_free, info = dposv(M, -g)
+        else:
             idx, fixed = np.flatnonzero(fr), np.flatnonzero(~fr)
-            rhs = -(g[idx] + A[idx[:, None], fixed] @ s[fixed])
+            rhs = -(g[idx] + A[idx[:, None], fixed] @ (y - x)[fixed])
             _, s_free, info = dposv(M[idx[:, None], idx], rhs)
-            if info != 0:
-                return None
-            y[idx] = x[idx] + s_free
-            low, high = fr & (y < lb), fr & (y > ub)
-            if not (low.any() or high.any()):
-                break
-            y = np.minimum(np.maximum(y, lb), ub)
-        s = y - x
+        if info != 0:
+            return None
+        y[fr] = x[fr] + s_free
+        low, high = fr & (y < lb), fr & (y > ub)
+        if not (low.any() or high.any()):
+            break
+        onto_bound = True
+        y = np.minimum(np.maximum(y, lb), ub)
+        fr &= ~(low | high)  # onto the bound it would cross, and held there
+        if not fr.any():
+            break
     if not np.isfinite(y).all():
         return None
-    return s, y, onto_bound
+    return y - x, y, onto_bound
