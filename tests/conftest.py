@@ -1,15 +1,12 @@
-"""Shared test settings: Brian2 runs on the NumPy target in tests (no ~20 s compile per new code
-object), and the CLI is called in-process."""
+"""Shared test fixtures: the CLI called in-process, the examples run as scripts, matplotlib on Agg.
+(Tests that simulate pass ``target="numpy"`` themselves: no ~20 s compile per new code object.)"""
 
 from __future__ import annotations
-
-import os
 
 import matplotlib
 import pytest
 
 matplotlib.use("Agg")
-os.environ.setdefault("BIORATE_TEST", "1")
 
 
 @pytest.fixture
