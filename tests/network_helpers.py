@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from biorate.activation import Activation, get_activation, list_activations
+from biorate.activation import Activation, get_activation, shipped_activations_dir
 
 BUILTINS = ["sigmoid", "tanh", "relu", "leaky_relu", "softplus"]
 
@@ -17,18 +17,25 @@ def fitted_activation() -> Activation:
                       params={"x_half": 0.25e-9, "width": 0.06e-9, "r_max": 95.0, "r0": 2.0})  # fmt: skip
 
 
-def lif_activation() -> Activation:
-    """The shipped fitted LIF activation when one is shipped, else :func:`fitted_activation`."""
-    names = [n for n in list_activations() if "lif" in n]
-    return get_activation(names[0]) if names else fitted_activation()
+def lif_activation(name: str = "lif") -> Activation:
+    """The shipped fitted LIF activation ``models/activations/NAME.json``, loaded from that file (a
+    user folder cannot shadow it). A missing one raises :class:`FileNotFoundError`: it is never
+    swapped for a stand-in (tests that want one call :func:`fitted_activation`)."""
+    path = shipped_activations_dir() / f"{name}.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"shipped activation {path} is missing")
+    act = get_activation(path)
+    assert act.is_fitted and act.form in ("lif", "soft_lif"), act.describe()
+    return act
 
 
 def activation(name: str) -> Activation:
-    """A built-in by name, ``"fitted"`` (:func:`fitted_activation`) or ``"lif"`` (shipped)."""
+    """A built-in by name, ``"fitted"`` (the stand-in :func:`fitted_activation`) or ``"lif"`` (the
+    shipped one, :func:`lif_activation`: an error if it is missing)."""
     if name == "fitted":
         return fitted_activation()
-    if name == "lif" and "lif" not in list_activations():
-        return fitted_activation()
+    if name == "lif":
+        return lif_activation()
     return get_activation(name)
 
 
