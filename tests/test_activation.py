@@ -63,15 +63,47 @@ def test_canonical_fits_are_the_unit_shapes():
     np.testing.assert_allclose(fitted("erf")(z), 0.5 * erfc(-z), rtol=1e-12)
 
 
-@pytest.mark.parametrize("act", ALL, ids=IDS)
-def test_physical_round_trip(act):
-    """y = r0 + y_scale * g((x - x_offset)/x_scale) is the fitted curve itself."""
-    x = act.to_x(np.linspace(-3, 3, 13))
-    y = act.to_rate(act(act.to_z(x)))
-    np.testing.assert_allclose(act.physical(x), y, rtol=1e-12, atol=1e-12 * abs(act.y_scale))
-    if act.is_fitted:
-        np.testing.assert_allclose(y, FORMS[act.form].value(x, act.params), rtol=1e-12,
-                                   atol=1e-9)  # fmt: skip
+# Hand-computed points of each fitted curve of FITTED_PARAMS (x in A, y in Hz), from the equations
+# in biorate.forms' docstring, not from its code: the step forms pass r0 + r_max/2 = 41.5 Hz at
+# x_half and r0 + 3/4 r_max = 61.5 Hz where the unit shape is 3/4 (logistic(ln 3), tanh(atanh 1/2),
+# erf(erfinv 1/2), z^3/(1 + z^3) at z = 3^(1/3)); softplus is r0 + gain*width*ln(1 + e^z) with
+# gain*width = 4 Hz: 0.5 + 4 ln 2 at x_th (z = 0) and 0.5 + 4 at z = ln(e - 1).
+LN3 = float(np.log(3.0))
+HAND_POINTS = {
+    "sigmoid": [(2e-10, 41.5), (2e-10 + 3e-11 * LN3, 61.5), (2e-10 - 3e-11 * LN3, 21.5)],
+    "tanh": [(2e-10, 41.5), (2e-10 + 6e-11 * float(np.arctanh(0.5)), 61.5)],
+    "erf": [(2e-10, 41.5), (2e-10 + 4e-11 * 0.4769362762044699, 61.5)],  # erfinv(1/2)
+    "hill": [(0.0, 1.5), (2e-10, 41.5), (2e-10 * 3 ** (1 / 3), 61.5)],
+    "softplus": [
+        (1.5e-10, 0.5 + 4 * float(np.log(2.0))),
+        (1.5e-10 + 1e-11 * float(np.log(np.e - 1)), 4.5),
+    ],  # ln(1 + e - 1) = 1
+    "threshold_linear": [(1e-10, 0.0), (1.5e-10, 0.0), (2.5e-10, 40.0)],  # 4e11 Hz/A * 0.1 nA
+}
+
+
+@pytest.mark.parametrize("form", list(FITTED_PARAMS))
+def test_physical_values_by_hand_and_through_json(form):
+    """y = r0 + y_scale * g((x - x_offset)/x_scale) and physical(x) give the hand-computed rates,
+    also for the activation written to JSON and read back."""
+    x, y = (np.array(v) for v in zip(*HAND_POINTS[form], strict=True))
+    act = fitted(form)
+    back = Activation.from_dict(json.loads(json.dumps(act.to_dict())))
+    for a in (act, back):
+        np.testing.assert_allclose(a.physical(x), y, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(a.to_rate(a(a.to_z(x))), y, rtol=1e-12, atol=1e-9)
+
+
+def test_builtin_physical_values_by_hand():
+    """A built-in with scales: y = y_scale * g((x - x_offset)/x_scale), values by hand."""
+    sig = Activation("sigmoid", x_scale=2.0, x_offset=1.0, y_scale=3.0)
+    np.testing.assert_allclose(sig.physical([1.0, 1.0 + 2 * LN3, 1.0 - 2 * LN3]), [1.5, 2.25, 0.75],
+                               rtol=1e-14)  # fmt: skip
+    relu = Activation("relu", x_scale=2.0, x_offset=1.0, y_scale=3.0)
+    np.testing.assert_allclose(relu.physical([-3.0, 1.0, 5.0]), [0.0, 0.0, 6.0], rtol=1e-14)
+    leaky = Activation.builtin("leaky_relu", alpha=0.2)
+    np.testing.assert_allclose(leaky.physical([-5.0, 0.0, 2.0]), [-1.0, 0.0, 2.0], rtol=1e-14)
+    np.testing.assert_allclose(get_activation("tanh").physical([np.arctanh(0.5)]), [0.5])
 
 
 @pytest.mark.parametrize("act", ALL, ids=IDS)
