@@ -64,29 +64,41 @@ def test_parameters_recovered_within_3_stderr(form):
 
 @pytest.mark.parametrize("form", ["sigmoid", "hill"])
 def test_confidence_intervals_are_honest(form):
-    """Over 200 seeds the 95 % intervals (± 1.96 standard errors) cover the truth 90-99 % of times."""
-    hits = {k: 0 for k in TRUE[form]}
-    n = 200
-    for seed in range(n):
-        result = fit(synthetic(form, 1000 + seed), form)
-        for k, v in TRUE[form].items():
-            hits[k] += abs(result.params[k] - v) <= 1.96 * result.stderr[k]
-    coverage = {k: h / n for k, h in hits.items()}
-    for c in coverage.values():
-        assert 0.90 <= c <= 0.99, coverage
+    """Over seeds 1000-1399 the 95 % intervals (± 1.96 standard errors) cover the truth 93-99 % of
+    the time, pooled over the form's parameters, and at least 90 % for each parameter.
+
+    Measured over seeds 1000-2999 (5 blocks of 400): pooled coverage 0.958 (sigmoid) and 0.958
+    (hill), block std 0.005; per parameter 0.955-0.960, block std 0.005-0.015 (lowest block 0.9325).
+    Each bound sits at least 3 block stds from the measured value. Reproduce: the loop below over
+    range(1000, 3000) in blocks of 400."""
+    hits = []
+    for seed in range(1000, 1400):
+        result = fit(synthetic(form, seed), form)
+        hits.append([abs(result.params[k] - v) <= 1.96 * result.stderr[k]
+                     for k, v in TRUE[form].items()])  # fmt: skip
+    coverage = np.mean(hits, axis=0)
+    assert 0.93 <= coverage.mean() <= 0.99, coverage  # measured 0.958, block std 0.005
+    assert np.all(coverage >= 0.90), coverage  # measured >= 0.955, block std <= 0.015
 
 
 def test_bootstrap_intervals_agree_with_stderr():
-    result = fit(synthetic("sigmoid", 7), "sigmoid", bootstrap=300, seed=3)
-    assert result.bootstrap >= 290
-    again = fit(synthetic("sigmoid", 7), "sigmoid", bootstrap=300, seed=3)
-    assert again.ci == result.ci  # seeded: reproducible
-    for k in TRUE["sigmoid"]:
-        lo, hi = result.ci[k]
-        assert lo < result.params[k] < hi
-        # a percentile interval from resampled residuals is about ± 1.96 standard errors wide
-        assert 0.6 < (hi - lo) / (2 * 1.96 * result.stderr[k]) < 1.5, k
+    """A percentile interval from resampled residuals is about ± 1.96 standard errors wide: the width
+    ratio, averaged over seeds 7-11 and the parameters, lies in 0.55-1.2. Measured over seeds 7-16
+    (300 resamples, bootstrap seed 3): 0.88 +- 0.10 per seed (pooled over parameters; per parameter
+    0.70-1.10), so both bounds sit 3 per-seed stds away. Reproduce: the loop below over
+    range(7, 17)."""
+    ratios = []
+    for seed in range(7, 12):
+        result = fit(synthetic("sigmoid", seed), "sigmoid", bootstrap=300, seed=3)
+        assert result.bootstrap >= 290
+        for k in TRUE["sigmoid"]:
+            lo, hi = result.ci[k]
+            assert lo < result.params[k] < hi
+            ratios.append((hi - lo) / (2 * 1.96 * result.stderr[k]))
+    assert 0.55 < np.mean(ratios) < 1.2, ratios
     assert "bootstrap resamples" in result.report()
+    a, b = (fit(synthetic("sigmoid", 7), "sigmoid", bootstrap=50, seed=3) for _ in range(2))
+    assert a.ci == b.ci  # seeded: reproducible
 
 
 def test_tanh_width_is_twice_the_sigmoid_width():
@@ -101,14 +113,18 @@ def test_tanh_width_is_twice_the_sigmoid_width():
 
 
 def test_auto_picks_by_aic_and_keeps_every_form():
-    curve = synthetic("hill", 5, noise=0.5)
-    result = fit(curve, "auto")
-    assert result.selection == "auto"
-    assert {c["form"] for c in result.candidates} == set(FORMS)
-    aics = {c["form"]: c["aic"] for c in result.candidates}
-    assert result.form == min(aics, key=aics.get) == "hill"
-    assert all(c["bic"] is not None for c in result.candidates)
-    text = result.report()
+    """Hill data (noise 0.5 Hz): auto picks hill by AIC. Measured over seeds 0-199: hill on every
+    seed, its AIC lead over the runner-up median 25.9 (smallest 2.8); tested on seeds 5-9, at least
+    4 of 5 (so one seed cannot flip it)."""
+    picks = [fit(synthetic("hill", seed, noise=0.5), "auto") for seed in range(5, 10)]
+    assert sum(r.form == "hill" for r in picks) >= 4, [r.form for r in picks]
+    for result in picks:
+        assert result.selection == "auto"
+        assert {c["form"] for c in result.candidates} == set(FORMS)
+        aics = {c["form"]: c["aic"] for c in result.candidates}
+        assert result.form == min(aics, key=aics.get)
+        assert all(c["bic"] is not None for c in result.candidates)
+    text = picks[0].report()
     for name in FORMS:
         assert name in text
     assert "<- chosen" in text
