@@ -15,7 +15,13 @@ import numpy as np
 
 from .errors import BiorateError, CurveFileError
 
-__all__ = ["atomic_write", "write_json", "read_json", "provenance", "jsonable", "JsonFile"]
+__all__ = ["atomic_write", "write_json", "read_json", "provenance", "jsonable", "JsonFile",
+           "WriteError"]  # fmt: skip
+
+
+class WriteError(BiorateError, OSError):
+    """A file could not be written (disk full, permission denied, ...). A :class:`BiorateError`
+    (the CLI prints its one line and exits 2) and still an ``OSError`` (``errno`` kept)."""
 
 
 def atomic_write(
@@ -24,12 +30,17 @@ def atomic_write(
     """Call ``write(fileobj)`` on a temp file beside ``path``, then rename it over ``path``.
 
     If ``write`` raises, the temp file is removed and any existing ``path`` is left untouched.
+    An ``OSError`` (disk full, no permission, ...) is raised again as :class:`WriteError` naming
+    ``path``; any other exception (and ``KeyboardInterrupt``) is raised as it is.
     """
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.exists():
         raise BiorateError(f"cannot write {path}: folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise _write_error(path, exc) from None
     try:
         with os.fdopen(
             fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})
@@ -42,13 +53,21 @@ def atomic_write(
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(exc, OSError) and not isinstance(exc, BiorateError):
+            raise _write_error(path, exc) from exc
         raise
     return path
+
+
+def _write_error(path: Path, exc: OSError) -> WriteError:
+    err = WriteError(f"cannot write {path}: {exc.strerror or exc}")
+    err.errno = exc.errno  # (strerror and filename unset: str(err) stays the one line above)
+    return err
 
 
 def jsonable(v: Any) -> Any:

@@ -1,0 +1,248 @@
+"""Every file biorate writes is written atomically (a temp file beside it, then a rename): a write
+that fails part-way leaves the previous file whole and no temp file behind. Checked for networks
+(.npz), figures (PNG through the plotting functions) and sweep summaries (CSV, JSON, Parquet), with
+the failure injected two ways: inside the format's own writer (NumPy, matplotlib, pyarrow) after
+it has written some bytes, and as a disk that fills up after 100 bytes whatever writes."""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import biorate.io as bio
+from biorate.errors import BiorateError
+from biorate.io import WriteError
+
+# ---------------------------------------------------------------------------- the writers
+
+
+def _net(seed: int) -> Any:
+    from biorate.network import RateNetwork
+
+    return RateNetwork([3, 4, 2], activation="sigmoid", seed=seed).initialize()
+
+
+def _write_npz(path: Path, version: int) -> None:
+    _net(version).save(path)
+
+
+def _write_curve_png(path: Path, version: int) -> None:
+    from biorate.curve import TransferCurve
+    from biorate.plots import plot_curve
+
+    x = np.linspace(0, 1e-9, 5)
+    curve = TransferCurve(measure="fi", x=x, y=(version + 1) * 100 * x / 1e-9, x_unit="A",
+                          y_unit="Hz")  # fmt: skip
+    plot_curve(curve, path=path)
+
+
+def _write_deploy_png(path: Path, version: int) -> None:
+    from biorate.deploy import plot_deploy
+
+    report = {
+        "durations_s": [0.05, 0.1], "spiking_accuracy": [0.5, 0.6 + 0.1 * version],
+        "rate_accuracy": 0.7, "agreement": [0.8, 0.9], "connectivity": "feedforward",
+        "mapping": {"activation": "lif_noise", "encoding": "current"},
+        "populations": [{"name": "h1", "neurons_per_image": 3, "correlation": 0.9}],
+        "samples": {"raster_label": 1,
+                    "raster": {"h1": {"i": [0, 1, 2], "t_s": [0.01, 0.02, 0.03]}},
+                    "scatter": {"h1": {"predicted_hz": [1.0, 2.0], "spiking_hz": [1.5, 2.5]}}},
+    }  # fmt: skip
+    plot_deploy(report, path)
+
+
+def _summary(version: int) -> dict:
+    return {"kind": "sweep_summary", "schema": 1, "name": "t", "columns": ["x", "r2", "flags"],
+            "units": {"x": "A"},
+            "rows": [{"x": float(i), "r2": 0.9 + version / 100, "flags": ""}
+                     for i in range(20)]}  # fmt: skip
+
+
+def _write_summary(name: str) -> Callable[[Path, int], None]:
+    def write(path: Path, version: int) -> None:
+        from biorate.sweep import write_summary
+
+        written = write_summary(_summary(version), path.parent)
+        assert path in written
+
+    return write
+
+
+# write_summary writes summary.csv, summary.json, summary.parquet in that order
+NTH = {"summary.json": 2, "summary.parquet": 3}
+
+WRITERS = {
+    "net.npz": _write_npz,
+    "curve.png": _write_curve_png,
+    "deploy.png": _write_deploy_png,
+    "summary.csv": _write_summary("summary.csv"),
+    "summary.json": _write_summary("summary.json"),
+    "summary.parquet": _write_summary("summary.parquet"),
+}
+
+# ---------------------------------------------------------------------------- the failures
+
+
+class _DiskFull:
+    """A file object that takes ``limit`` bytes (or characters) and then fails like a full disk."""
+
+    def __init__(self, f: Any, limit: int) -> None:
+        self._f, self._left = f, limit
+
+    def write(self, data: Any) -> int:
+        if len(data) > self._left:
+            self._f.write(data[: self._left])
+            self._f.flush()
+            self._left = 0
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self._left -= len(data)
+        return self._f.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._f, name)
+
+    def __enter__(self) -> _DiskFull:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._f.close()
+
+
+class _OsWithFullDisk:
+    """``os`` for :mod:`biorate.io`, except that the ``nth`` file it opens (1-based) fills up after
+    ``limit`` bytes."""
+
+    def __init__(self, limit: int, nth: int = 1) -> None:
+        self.limit, self.nth = limit, nth
+        self.opened = 0
+
+    def fdopen(self, *args: Any, **kwargs: Any) -> Any:
+        self.opened += 1
+        f = os.fdopen(*args, **kwargs)
+        return _DiskFull(f, self.limit) if self.opened == self.nth else f
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(os, name)
+
+
+def _partial_then_fail(exc: BaseException) -> Callable[..., None]:
+    """A replacement for a format's writer: writes some bytes to the file it was given (or
+    opened), then raises ``exc``."""
+
+    def writer(*args: Any, **kwargs: Any) -> None:
+        f = next(a for a in args if hasattr(a, "write"))
+        f.write(b"PK\x03\x04 partial" * 10)
+        f.flush()
+        raise exc
+
+    return writer
+
+
+def _inject_in_format_writer(monkeypatch: pytest.MonkeyPatch, name: str, exc: BaseException):
+    import matplotlib.figure
+
+    if name.endswith(".npz"):
+        monkeypatch.setattr(np, "savez", _partial_then_fail(exc))
+    elif name.endswith(".png"):
+        bad = _partial_then_fail(exc)
+        monkeypatch.setattr(matplotlib.figure.Figure, "savefig", lambda self, f, **kw: bad(f))
+    elif name.endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        monkeypatch.setattr(pq, "write_table", lambda table, f, **kw: _partial_then_fail(exc)(f))
+    else:  # CSV and JSON are written with f.write itself: fail it
+        monkeypatch.setattr(bio, "os", _OsWithFullDisk(limit=30, nth=NTH.get(name, 1)))
+
+
+# ---------------------------------------------------------------------------- the tests
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def _check_untouched(folder: Path, before: dict[str, bytes]) -> None:
+    after = _snapshot(folder)
+    assert sorted(after) == sorted(before), "a temp file was left behind"
+    for name, data in before.items():
+        assert after[name] == data, f"{name} changed"
+
+
+def _check_untouched_but_earlier(folder: Path, before: dict[str, bytes], name: str) -> None:
+    """Like :func:`_check_untouched`, except that summary files written before ``name`` (CSV,
+    then JSON) are new and whole: each file is old or new, never half-written or missing."""
+    if name not in NTH:
+        return _check_untouched(folder, before)
+    after = _snapshot(folder)
+    assert sorted(after) == sorted(before), "a temp file was left behind"
+    assert after[name] == before[name]
+    assert after["summary.csv"] != before["summary.csv"]  # written before the failure: new
+    assert after["summary.csv"].count(b"\n") == 21  # and whole
+
+
+@pytest.mark.parametrize("name", list(WRITERS))
+def test_a_disk_that_fills_up_leaves_the_old_file_whole(tmp_path, monkeypatch, name):
+    path = tmp_path / name
+    WRITERS[name](path, 0)
+    before = _snapshot(tmp_path)
+    assert before[name]  # the old file exists and is not empty
+    full = _OsWithFullDisk(limit=100, nth=NTH.get(name, 1))
+    monkeypatch.setattr(bio, "os", full)
+    with pytest.raises(WriteError, match=f"cannot write .*{name}.*No space left") as info:
+        WRITERS[name](path, 1)
+    assert full.opened == NTH.get(name, 1) and info.value.errno == errno.ENOSPC
+    assert isinstance(info.value, OSError) and isinstance(info.value, BiorateError)
+    _check_untouched_but_earlier(tmp_path, before, name)
+    monkeypatch.undo()
+    WRITERS[name](path, 1)  # and a write that works replaces the file
+    assert path.read_bytes() != before[name]
+
+
+@pytest.mark.parametrize("exc", [RuntimeError("writer broke"), KeyboardInterrupt()],
+                         ids=["error", "interrupt"])  # fmt: skip
+@pytest.mark.parametrize("name", list(WRITERS))
+def test_a_writer_failing_midway_leaves_the_old_file_whole(tmp_path, monkeypatch, name, exc):
+    path = tmp_path / name
+    WRITERS[name](path, 0)
+    before = _snapshot(tmp_path)
+    _inject_in_format_writer(monkeypatch, name, exc)
+    expected = type(exc) if name.endswith((".npz", ".png", ".parquet")) else WriteError
+    with pytest.raises(expected):
+        WRITERS[name](path, 1)
+    monkeypatch.undo()
+    _check_untouched_but_earlier(tmp_path, before, name)
+
+
+def test_a_folder_that_refuses_files_is_one_clear_error(tmp_path, monkeypatch):
+    """mkstemp failing (no permission, read-only file system) is a WriteError naming the path."""
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(bio.tempfile, "mkstemp", refuse)
+    with pytest.raises(WriteError, match="cannot write .*out.json: Permission denied"):
+        bio.write_json(tmp_path / "out.json", {"a": 1})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_cli_reports_a_full_disk_in_one_line(tmp_path, monkeypatch, cli):
+    """A failed write at the end of a command is one line and exit 2, not a traceback."""
+    from biorate.curve import TransferCurve
+
+    x = np.linspace(0, 1e-9, 8)
+    curve = TransferCurve(measure="fi", x=x, y=100 * (x / 1e-9) ** 2, x_unit="A", y_unit="Hz")
+    src = curve.save(tmp_path / "c.json")
+    out = tmp_path / "act.json"
+    out.write_text("old")
+    monkeypatch.setattr(bio, "os", _OsWithFullDisk(limit=10))
+    code, _, err = cli("fit", src, "--form", "sigmoid", "-o", out, "--quiet")
+    assert code == 2 and err.startswith("biorate: error: cannot write"), err
+    assert len(err.strip().splitlines()) == 1
+    assert out.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == [
+        "act.json", "c.json"]  # fmt: skip
