@@ -51,14 +51,23 @@ measured over ``[transient, T)`` (``T`` the longest time) and compared with the 
 prediction ``r0 + y_scale*g(z)`` (Pearson correlation over units and images, RMSE in Hz).
 
 Brian2 is imported only inside the functions that build and run networks.
+
+``biorate.deploy`` is both this module and, when called, the function :func:`deploy`:
+``br.deploy(net, X, y)`` and ``from biorate.deploy import deploy, plot_deploy`` both work, whatever
+was imported first (a package attribute named like a submodule is replaced by the module as soon as
+the submodule is imported, so the module itself is made callable).
 """
 
 from __future__ import annotations
 
 import gc
 import math
+import sys
 import time
+import types
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -357,13 +366,23 @@ def _indices(n_img: int, n_pre: int, n_post: int, npu: int, pre_npu: int) -> tup
 
 def _run_batch(net: Any, origin: SpikingOrigin, mapping: dict, X: np.ndarray, *, t_max: float,
                dt_s: float, tau_syn: float, encoding: str, input_rate: float, npu: int,
-               seed: int, progress: bool, label: str) -> dict:  # fmt: skip
+               seed: int, progress: bool, label: str,
+               on_ready: Callable[[], None] | None = None) -> dict:  # fmt: skip
     """Build and run one Brian2 network holding a copy of the spiking network per row of ``X``.
 
     Returns per population p >= 1 the spike indices and times, plus sizes for the performance
-    figures. Object names are fixed so that the next batch reuses compiled code.
+    figures. Object names are fixed so that the next batch reuses compiled code. ``on_ready`` is
+    called once, at the first time step: after Brian2 has generated (and compiled) all code.
     """
-    from brian2 import Network, NeuronGroup, PoissonGroup, SpikeMonitor, Synapses, second
+    from brian2 import (
+        Network,
+        NetworkOperation,
+        NeuronGroup,
+        PoissonGroup,
+        SpikeMonitor,
+        Synapses,
+        second,
+    )
     from brian2 import seed as brian_seed
     from brian2.core.base import BrianObjectException
     from brian2.units.fundamentalunits import DimensionMismatchError
@@ -425,6 +444,9 @@ def _run_batch(net: Any, origin: SpikingOrigin, mapping: dict, X: np.ndarray, *,
             syn.biorate_w = quantity(w, CHARGE)
             n_syn += i.size
             objects.append(syn)
+        if on_ready is not None:  # one call at t = 0 on a clock of its own (no other effect)
+            objects.append(NetworkOperation(lambda: on_ready(), dt=t_max * second, when="start",
+                                            name="biorate_deploy_ready"))  # fmt: skip
         network = Network(*objects, name="biorate_deploy_network")
     except (BrianObjectException, DimensionMismatchError, SyntaxError, KeyError, ValueError,
             TypeError) as exc:  # fmt: skip
@@ -457,6 +479,28 @@ def _durations(durations: Any) -> list[float]:
     return out
 
 
+def _compile_note() -> Callable[[], None]:
+    """Say on stderr that Brian2 is compiling (a cold Cython cache sits at 0 % for up to a minute)
+    and return the callback that, at the first time step, says how long it took."""
+    try:
+        from brian2.codegen.runtime.cython_rt.extension_manager import get_cython_cache_dir
+
+        cache = str(get_cython_cache_dir()).replace(str(Path.home()), "~", 1)
+    except Exception:  # a Brian2 without that helper: name the default
+        cache = "~/.cython"
+    print(f"deploy: compiling Brian2 code (Cython; 20-70 s when it is not cached yet in {cache}, "
+          "then seconds)...", file=sys.stderr, flush=True)  # fmt: skip
+    t0 = time.perf_counter()
+
+    def ready() -> None:
+        from tqdm.auto import tqdm
+
+        tqdm.write(f"deploy: Brian2 code ready after {time.perf_counter() - t0:.1f} s; simulating",
+                   file=sys.stderr)  # fmt: skip
+
+    return ready
+
+
 def _pearson(a: np.ndarray, b: np.ndarray) -> float | None:
     a, b = np.ravel(a), np.ravel(b)
     if a.size < 2 or np.std(a) == 0 or np.std(b) == 0:
@@ -466,9 +510,10 @@ def _pearson(a: np.ndarray, b: np.ndarray) -> float | None:
 
 def deploy(net: Any, X: Any, y: Any = None, *, durations: Any = DEFAULT_DURATIONS,
            encoding: str = "current", neurons_per_unit: int = 1, tau_syn: Any = "5 ms",
-           input_rate: Any = "200 Hz", transient: Any = "50 ms", dt: Any = None,
+           input_rate: Any = "200 Hz", transient: Any = None, dt: Any = None,
            batch_size: int = 400, seed: int | None = 0, target: str = "auto",
-           progress: bool = True, command: str | None = None) -> dict:  # fmt: skip
+           progress: bool = True, command: str | None = None, dataset: str | None = None,
+           network_file: Any = None, train: tuple[Any, Any] | None = None) -> dict:  # fmt: skip
     """Run a trained :class:`~biorate.network.RateNetwork` as a Brian2 spiking network on ``X``.
 
     Parameters
@@ -481,19 +526,29 @@ def deploy(net: Any, X: Any, y: Any = None, *, durations: Any = DEFAULT_DURATION
     neurons_per_unit : neurons standing for one rate unit (their counts are pooled).
     tau_syn : time constant of the exponential current synapses.
     input_rate : Poisson rate of a pixel of value 1 (``encoding="poisson"``).
-    transient : start of the window in which hidden rates are measured (after the settling).
+    transient : start of the window in which hidden rates are measured (after the settling);
+        None: 50 ms, or half the longest duration when that is shorter.
     dt : time step; None takes the step of the activation's curve (else 0.1 ms).
     batch_size : images per Brian2 network (each image is an independent copy of the network).
     seed : random seed (noise, Poisson inputs); batch b uses ``seed + b``.
     target : Brian2 code generation, ``"auto"``, ``"cython"`` or ``"numpy"``.
+    progress : progress bars and a note while Brian2 compiles (stderr).
+    command : the command line recorded in the provenance.
+    dataset, network_file : names recorded in the report (where ``X``, ``y`` and ``net`` came from).
+    train : ``(X_train, y_train)``: the rate network's accuracy on them is reported as
+        ``rate_train_accuracy`` (the spiking network is run on ``X`` only).
 
     Returns
     -------
-    The report dict: ``durations_s``, ``spiking_accuracy`` (per duration), ``rate_accuracy``,
-    ``agreement`` (fraction of images where spiking and rate predictions agree), ``undecided``,
-    ``populations`` (per spiking population: correlation and RMSE of spiking vs predicted rates),
-    ``mapping`` (the physical parameters used), ``performance``, ``provenance`` and ``samples``
-    (one presentation's spikes and rate-vs-spiking points, for :func:`plot_deploy`).
+    The report dict, the same keys that ``biorate deploy --report`` writes: ``durations_s``,
+    ``spiking_accuracy`` (per duration), ``test_accuracy`` (the spiking accuracy at the longest
+    duration), ``train_accuracy`` (None: the spiking network sees only ``X``), ``rate_accuracy``
+    (= ``rate_test_accuracy``), ``rate_train_accuracy``, ``epochs`` and ``history`` (the rate
+    network's training), ``agreement`` (fraction of images where spiking and rate predictions
+    agree), ``undecided``, ``populations`` (per spiking population: correlation and RMSE of spiking
+    vs predicted rates), ``mapping`` (the physical parameters used), ``performance``,
+    ``provenance`` and ``samples`` (one presentation's spikes and rate-vs-spiking points, for
+    :func:`plot_deploy`). Accuracies are None when ``y`` (or ``train``) is not given.
     """
     from .io import provenance
     from .spiking._common import codegen_target, resolve_seed
@@ -503,6 +558,12 @@ def deploy(net: Any, X: Any, y: Any = None, *, durations: Any = DEFAULT_DURATION
         raise DeployError("deploy needs a trained RateNetwork (load one with RateNetwork.load)")
     act = net.activation_
     origin = spiking_origin(act)
+    bad = [k for k, v in net.params_.items() if not np.all(np.isfinite(v))]
+    if bad:
+        raise DeployError(
+            f"the network's parameters {', '.join(bad)} are not all finite (NaN or inf); "
+            "such weights cannot become synapses"
+        )
     if encoding not in ENCODINGS:
         raise DeployError(f"encoding must be one of {', '.join(ENCODINGS)}, got {encoding!r}")
     if isinstance(neurons_per_unit, bool) or not isinstance(neurons_per_unit, int | np.integer) \
@@ -519,7 +580,7 @@ def deploy(net: Any, X: Any, y: Any = None, *, durations: Any = DEFAULT_DURATION
     t_max = ds[-1]
     tau_syn_s = to_si(tau_syn, TIME, "tau_syn")
     input_rate_hz = to_si(input_rate, FREQUENCY, "input_rate")
-    transient_s = to_si(transient, TIME, "transient")
+    transient_s = min(0.05, t_max / 2) if transient is None else to_si(transient, TIME, "transient")
     dt_s = to_si(dt, TIME, "dt") if dt is not None else (origin.dt_s or 1e-4)
     if tau_syn_s <= 0 or input_rate_hz <= 0 or dt_s <= 0:
         raise DeployError("tau_syn, input_rate and dt must be positive")
@@ -533,6 +594,12 @@ def deploy(net: Any, X: Any, y: Any = None, *, durations: Any = DEFAULT_DURATION
         y = net._check_y(y, X.shape[0]) if hasattr(net, "_check_y") else np.asarray(y)
     if encoding == "poisson" and np.any(X < 0):
         raise DataError("Poisson encoding needs non-negative inputs (rates); X has negative values")
+    rate_train = None
+    if train is not None:
+        if not isinstance(train, tuple | list) or len(train) != 2:
+            raise DataError("train must be a pair (X_train, y_train)")
+        rate_train = float(net.evaluate(*train)["accuracy"])
+    hist = net.history_.to_dict() if getattr(net, "history_", None) is not None else None
     seed_used = resolve_seed(seed)
     mapping = synaptic_mapping(act, net)
     sizes, L = net.sizes, len(net.sizes)
@@ -550,10 +617,11 @@ def deploy(net: Any, X: Any, y: Any = None, *, durations: Any = DEFAULT_DURATION
         for b, start in enumerate(range(0, n, int(batch_size))):
             Xb = X[start : start + int(batch_size)]
             nb = Xb.shape[0]
+            note = _compile_note() if progress and b == 0 and chosen == "cython" else None
             res = _run_batch(net, origin, mapping, Xb, t_max=t_max, dt_s=dt_s,
                              tau_syn=tau_syn_s, encoding=encoding, input_rate=input_rate_hz,
                              npu=npu, seed=(seed_used + b) % 2**32, progress=progress,
-                             label=f"deploy {start + nb}/{n}")  # fmt: skip
+                             label=f"deploy {start + nb}/{n}", on_ready=note)  # fmt: skip
             neurons, synapses, run_s = max(neurons, res["neurons"]), synapses + res["synapses"], \
                 run_s + res["run_s"]  # fmt: skip
             for p, (i, t) in res["spikes"].items():
@@ -621,11 +689,19 @@ def deploy(net: Any, X: Any, y: Any = None, *, durations: Any = DEFAULT_DURATION
                          "spiking_hz": hidden_rates[p].ravel()[flat].round(4).tolist()}  # fmt: skip
     steps = int(round(t_max / dt_s))
     wall = time.perf_counter() - t_start
+    spiking_acc = [float(np.mean(preds[d] == y)) if y is not None else None for d in ds]
     rep = {
-        "kind": "deploy_report", "schema": SCHEMA, "n_images": n,
+        "kind": "deploy_report", "schema": SCHEMA,
+        "dataset": dataset, "network_file": None if network_file is None else str(network_file),
+        "n_images": n, "n_test": n,
         "durations_s": ds,
-        "spiking_accuracy": [float(np.mean(preds[d] == y)) if y is not None else None for d in ds],
-        "rate_accuracy": rate_acc,
+        "spiking_accuracy": spiking_acc,
+        # the report keys every train/evaluate/deploy report has (DESIGN.md): the spiking network
+        # is presented the test images only, so its train accuracy stays None
+        "test_accuracy": spiking_acc[-1], "train_accuracy": None,
+        "rate_accuracy": rate_acc, "rate_test_accuracy": rate_acc,
+        "rate_train_accuracy": rate_train,
+        "epochs": hist.get("epochs") if hist else None, "history": hist,
         "rate_fixed_point": fixed_point,
         "agreement": [float(np.mean(preds[d] == rate_pred)) for d in ds],
         "undecided": [float(np.mean(preds[d] < 0)) for d in ds],
@@ -708,3 +784,20 @@ def plot_deploy(report: dict, path: Any, title: str = "") -> Any:
                  f"{report['mapping']['encoding']} encoding")  # fmt: skip
     fig.tight_layout()
     return save_figure(fig, path)
+
+
+# ----------------------------------------------------------------------------- br.deploy(...)
+class _CallableModule(types.ModuleType):
+    """This module's type: calling the module calls :func:`deploy` (see the module doc)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> dict:
+        return deploy(*args, **kwargs)
+
+    @property
+    def __signature__(self) -> Any:  # inspect.signature(br.deploy), help() and IDEs
+        import inspect
+
+        return inspect.signature(deploy)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -50,20 +50,48 @@ def durations_up_to(longest_s: float) -> list[float]:
     return sorted({t for t in std if t < longest_s * (1 - 1e-9)} | {longest_s})
 
 
+def _check_plot_format(path: str | None) -> None:
+    """Refuse, before any simulation, a --plot whose suffix matplotlib cannot write."""
+    if path is None:
+        return
+    from pathlib import Path
+
+    from ..errors import ProtocolError
+
+    fmt = Path(path).suffix.lstrip(".").lower() or "png"
+    from matplotlib.figure import Figure
+
+    formats = Figure().canvas.get_supported_filetypes()
+    if fmt not in formats:
+        raise ProtocolError(
+            f"--plot {path}: matplotlib cannot write {fmt!r} figures; use one of "
+            f"{', '.join(sorted(formats))}"
+        )
+
+
 def run(args: argparse.Namespace) -> int:
+    """Check every input and output first (one line and exit 2 on a bad one), then simulate.
+    ``--quiet`` silences the progress bars only: the results always print (stdout)."""
     from ..datasets import load_dataset
     from ..deploy import DeployError, deploy, plot_deploy, spiking_origin
     from ..errors import DataError
     from ..io import write_json
     from ..network import RateNetwork
-    from .common import command_line, seconds
+    from .common import check_writable, command_line, seconds
 
-    net = RateNetwork.load(args.network)
-    spiking_origin(net.activation_)  # refuse a net without a spiking origin before any work
+    check_writable(args.report, f"--report {args.report}")
+    check_writable(args.plot, f"--plot {args.plot}")
+    _check_plot_format(args.plot)
+    for name, value in (("--images", args.images), ("--batch-size", args.batch_size),
+                        ("--neurons-per-unit", args.neurons_per_unit)):  # fmt: skip
+        if value is not None and value < 1:
+            raise DeployError(f"{name} must be >= 1, got {value}")
     if args.durations:
         durations = [seconds(v.strip(), "--durations") for v in args.durations.split(",")]
     else:
         durations = durations_up_to(seconds(args.duration, "--duration"))
+    net = RateNetwork.load(args.network)
+    spiking_origin(net.activation_)  # refuse a net without a spiking origin before any work
     data = load_dataset(args.dataset, seed=args.seed)
     if data.n_features != net.sizes[0] or data.n_classes > net.sizes[-1]:
         raise DataError(
@@ -72,39 +100,33 @@ def run(args: argparse.Namespace) -> int:
         )
     X, y = data.X_test, data.y_test
     if args.images is not None:
-        if args.images < 1:
-            raise DeployError(f"--images must be >= 1, got {args.images}")
         X, y = X[: args.images], y[: args.images]
+    # every other argument (times, rates, NaN/inf in the data, ...) is checked by deploy() before
+    # its first simulation step; the report is exactly what deploy() returns
     rep = deploy(
         net, X, y, durations=[f"{d!r} s" for d in durations], encoding=args.encoding,
         neurons_per_unit=args.neurons_per_unit, tau_syn=args.tau_syn,
         input_rate=args.input_rate, batch_size=args.batch_size, seed=args.seed,
         target=args.target, progress=not args.quiet, command=command_line(),
+        dataset=data.name, network_file=args.network, train=(data.X_train, data.y_train),
     )  # fmt: skip
-    hist = net.history_.to_dict() if hasattr(net, "history_") else None
-    rate_train = net.evaluate(data.X_train, data.y_train)["accuracy"]
-    # the spiking network is evaluated on the test images only: train_accuracy stays null
-    rep = {
-        "dataset": data.name, "network_file": str(args.network), "n_test": int(X.shape[0]),
-        "test_accuracy": rep["spiking_accuracy"][-1], "train_accuracy": None,
-        "rate_test_accuracy": rep["rate_accuracy"], "rate_train_accuracy": rate_train,
-        "epochs": hist["epochs"] if hist else None, "history": hist, **rep,
-    }  # fmt: skip
+    written = []
     if args.report:
-        write_json(args.report, rep)
+        written.append(write_json(args.report, rep))
     if args.plot:
-        plot_deploy(rep, args.plot, f"{args.network}: {rep['connectivity']} on {data.name}")
-    if not args.quiet:
-        print(f"{args.network}: {net!r} on {data.name} ({rep['n_test']} test images, "
-              f"{args.encoding} encoding)")  # fmt: skip
-        print(f"  rate network test accuracy {rep['rate_accuracy']:.4f}")
-        for d, acc, agr in zip(rep["durations_s"], rep["spiking_accuracy"], rep["agreement"],
-                               strict=True):  # fmt: skip
-            print(
-                f"  spiking {d * 1e3:6.0f} ms: accuracy {acc:.4f}, agrees with rate net {agr:.4f}"
-            )
-        for pop in rep["populations"]:
-            corr = pop["correlation"]
-            print(f"  {pop['name']:>4}: rate correlation "
-                  f"{'n/a' if corr is None else f'{corr:.3f}'}, RMSE {pop['rmse_hz']:.1f} Hz")  # fmt: skip
+        written.append(
+            plot_deploy(rep, args.plot, f"{args.network}: {rep['connectivity']} on {data.name}")
+        )
+    print(f"{args.network}: {net!r} on {data.name} ({rep['n_test']} test images, "
+          f"{args.encoding} encoding)")  # fmt: skip
+    print(f"  rate network test accuracy {rep['rate_accuracy']:.4f}")
+    for d, acc, agr in zip(rep["durations_s"], rep["spiking_accuracy"], rep["agreement"],
+                           strict=True):  # fmt: skip
+        print(f"  spiking {d * 1e3:6.0f} ms: accuracy {acc:.4f}, agrees with rate net {agr:.4f}")
+    for pop in rep["populations"]:
+        corr = pop["correlation"]
+        print(f"  {pop['name']:>4}: rate correlation "
+              f"{'n/a' if corr is None else f'{corr:.3f}'}, RMSE {pop['rmse_hz']:.1f} Hz")  # fmt: skip
+    if written:
+        print("wrote " + ", ".join(str(w) for w in written))
     return 0
