@@ -37,11 +37,12 @@ activation's ``y_scale``; see the activation JSON).
 from __future__ import annotations
 
 import json
+import operator
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -62,6 +63,10 @@ CONNECTIVITIES = ("feedforward", "residual", "feedback")
 SCHEMA = 1
 _SATURATION_MARGIN = 0.05  # "saturated": output within 5% of the activation's range from a bound
 _DEAD_EPS = 1e-12  # "dead": |g'(z)| below this on every sample seen in an epoch
+# "diverged": an epoch's mean training loss above this multiple of the loss before training (the
+# loss of a fresh softmax net is ln(k); a learning rate far too high drives it to 1e3-1e9), and
+# above this multiple of 0.1 (a warm start from a loss near 0)
+DIVERGENCE_FACTOR = 10.0
 
 
 @dataclass(frozen=True)
@@ -146,6 +151,10 @@ class History:
     update (the loss without the L2 term, like ``val_loss``); ``val_*`` are measured on the held-out
     set after the epoch.
 
+    ``stop_reason`` says why training ended: ``"converged"`` (the training loss improved by less
+    than ``tol`` for ``patience`` epochs), ``"early_stopping"`` (the same on the validation loss,
+    best weights restored) or ``"max_epochs"`` (the cap was reached first).
+
     ``grad_norm[pop]`` is the mean over minibatches of the Euclidean norm of the gradient of all
     parameters projecting into population ``pop`` (its biases included). ``saturated_fraction`` is
     the fraction of hidden-unit outputs within 5 % of the activation's range from either bound
@@ -162,6 +171,7 @@ class History:
     dead_fraction: list[float] = field(default_factory=list)
     epoch_time_s: list[float] = field(default_factory=list)
     best_epoch: int | None = None
+    stop_reason: str | None = None
 
     @property
     def epochs(self) -> int:
@@ -225,8 +235,11 @@ class RateNetwork:
     batch_size : minibatch size; l2 : weight decay coefficient (loss += l2/2 * sum W^2; the default
         1e-4 is scikit-learn's MLP ``alpha``).
     validation_fraction : fraction of the training set held out (stratified) for validation.
-    early_stopping, patience, tol : stop when the monitored loss (validation if any, else training)
-        has not improved by ``tol`` for ``patience`` epochs, and restore the best weights.
+    patience, tol : training runs until converged: it stops once the monitored loss has not
+        improved by ``tol`` for ``patience`` epochs (scikit-learn's ``n_iter_no_change`` and
+        ``tol``), or at the ``epochs`` cap of :meth:`fit`. ``patience=None`` runs every epoch.
+    early_stopping : monitor the validation loss instead of the training loss (needs
+        ``validation_fraction > 0``) and restore the weights of its best epoch.
     dtype : ``"float64"`` or ``"float32"``.
     init_std : ``None`` (default) draws weights with std 1/sqrt(fan-in) (LeCun et al. 1998,
         "Efficient backprop"); a float uses that fixed std (e.g. 1.0, the naive choice).
@@ -246,11 +259,14 @@ class RateNetwork:
                  optimizer: str = "adam", learning_rate: float | None = None,
                  momentum: float = 0.9, batch_size: int = 32, l2: float = 1e-4,
                  validation_fraction: float = 0.0, early_stopping: bool = False,
-                 patience: int = 10, tol: float = 1e-4, dtype: str = "float64",
+                 patience: int | None = 10, tol: float = 1e-4, dtype: str = "float64",
                  init_std: float | None = None, targets: tuple[float, float] = (0.0, 1.0),
                  derivative_offset: float = 0.0, steps: int = 10, alpha: float = 0.5,
                  seed: int | None = None) -> None:  # fmt: skip
-        self.sizes = [int(s) for s in sizes]
+        try:
+            self.sizes = [operator.index(s) for s in sizes]
+        except TypeError:
+            raise NetworkError(f"sizes must list integer population sizes, got {sizes!r}") from None
         if len(self.sizes) < 2 or any(s < 1 for s in self.sizes):
             raise NetworkError(f"sizes must list >= 2 positive population sizes, got {list(sizes)}")
         self.activation = activation
@@ -258,7 +274,8 @@ class RateNetwork:
         self.loss, self.optimizer, self.learning_rate = loss, optimizer, learning_rate
         self.momentum, self.batch_size, self.l2 = momentum, int(batch_size), float(l2)
         self.validation_fraction, self.early_stopping = float(validation_fraction), early_stopping
-        self.patience, self.tol, self.dtype = int(patience), float(tol), str(dtype)
+        self.patience = None if patience is None else int(patience)
+        self.tol, self.dtype = float(tol), str(dtype)
         self.init_std, self.targets = init_std, (float(targets[0]), float(targets[1]))
         self.derivative_offset, self.seed = float(derivative_offset), seed
         self.steps, self.alpha = int(steps), float(alpha)
@@ -279,6 +296,13 @@ class RateNetwork:
             )
         if self.l2 < 0 or self.derivative_offset < 0:
             raise NetworkError("l2 and derivative_offset must be >= 0")
+        if self.patience is not None and self.patience < 1:
+            raise NetworkError(f"patience must be >= 1 epoch or None, got {self.patience}")
+        if not self.tol >= 0:
+            raise NetworkError(f"tol must be >= 0, got {self.tol}")
+        if self.early_stopping and self.validation_fraction == 0:
+            raise NetworkError("early_stopping monitors a validation set: "
+                               "set validation_fraction > 0 (scikit-learn uses 0.1)")  # fmt: skip
         if self.init_std is not None and not self.init_std > 0:
             raise NetworkError(f"init_std must be positive or None, got {self.init_std}")
         self.projections = build_projections(self.sizes, self.connectivity)
@@ -565,18 +589,25 @@ class RateNetwork:
             raise DataError("validation_fraction leaves an empty training or validation set")
         return train_idx, val_idx
 
-    def fit(self, X: Any, y: Any, epochs: int = 30, *, warm_start: bool = False,
+    def fit(self, X: Any, y: Any, epochs: int = 200, *, warm_start: bool = False,
             callback: Callable[[int, dict], Any] | None = None) -> History:  # fmt: skip
-        """Train on ``X`` ``(n, sizes[0])`` and integer labels ``y`` ``(n,)`` for ``epochs``.
+        """Train on ``X`` ``(n, sizes[0])`` and integer labels ``y`` ``(n,)`` until converged.
 
-        Re-initialises the parameters unless ``warm_start``. ``callback(epoch, record)`` is called
-        after each epoch with that epoch's diagnostics (a dict). Returns the :class:`History`
-        (also kept as ``history_``).
+        Training stops when the monitored loss (training loss, or validation loss with
+        ``early_stopping``) has not improved by ``tol`` for ``patience`` epochs, or after
+        ``epochs`` epochs (the cap; scikit-learn's ``max_iter``, 200 as there); the History's
+        ``stop_reason`` says which. Re-initialises the parameters unless ``warm_start``.
+        ``callback(epoch, record)`` is called after each epoch with that epoch's diagnostics
+        (a dict). Returns the :class:`History` (also kept as ``history_``).
+
+        Raises :class:`NetworkError` when training diverges (a non-finite loss, or an epoch's
+        loss above ``DIVERGENCE_FACTOR`` times the loss before training); the parameters are
+        then discarded, so that a diverged network cannot be saved or used.
         """
         X = self._check_X(X)
         y = self._check_y(y, X.shape[0])
-        if int(epochs) < 1:
-            raise NetworkError(f"epochs must be >= 1, got {epochs}")
+        if isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 1:
+            raise NetworkError(f"epochs must be an integer >= 1, got {epochs!r}")
         if not (warm_start and hasattr(self, "params_")):
             self.initialize()
         rng = self._rng if hasattr(self, "_rng") else np.random.default_rng(self.seed)
@@ -587,72 +618,96 @@ class RateNetwork:
         opt = make_optimizer(self.optimizer, self.learning_rate, self.momentum)
         hist = History(grad_norm={name: [] for name in self.population_names[1:]})
         self.history_ = hist
-        L = len(self.sizes)
-        hidden = list(range(1, L - 1)) + ([] if self._linear_out else [L - 1])
-        blo, bhi = (float(b) for b in self._act.bounds)
-        bounded = np.isfinite(blo) and np.isfinite(bhi)
-        margin = _SATURATION_MARGIN * (bhi - blo) if bounded else 0.0
+        limit = DIVERGENCE_FACTOR * max(self.evaluate(X, y)["loss"], 0.1)
         best, best_params, wait = np.inf, None, 0
-        n, bs = X.shape[0], self.batch_size
-        for epoch in range(int(epochs)):
-            t0 = time.perf_counter()
-            order = rng.permutation(n)
-            tot_loss = correct = 0.0
-            norms = np.zeros(L - 1)
-            sat = units = 0
-            alive = {p: np.zeros(self.sizes[p], bool) for p in hidden}
-            nb = 0
-            for i in range(0, n, bs):
-                idx = order[i : i + bs]
-                xb, yb = X[idx], y[idx]
-                _, grads, cache = self.loss_and_grads(xb, yb)
-                out = cache["h"][-1][-1]
-                tot_loss += cache["data_loss"] * idx.size
-                correct += float(np.sum(np.argmax(out, axis=1) == yb))
-                norms += list(self._pop_norms(grads).values())
-                # saturation / dead units from the forward pass already done (no extra pass)
-                gT, gpT = cache["g"][-1], cache["gp"]
-                for p in hidden:
-                    if bounded:
-                        gz = gT[p]
-                        sat += int(np.count_nonzero((gz < blo + margin) | (gz > bhi - margin)))
-                        units += gz.size
-                    if gpT[p] is not None:
-                        alive[p] |= np.any(np.abs(gpT[p]) > _DEAD_EPS, axis=0)
-                opt.step(self.params_, grads)
-                nb += 1
-            hist.loss.append(tot_loss / n)
-            hist.accuracy.append(correct / n)
-            for name, v in zip(self.population_names[1:], norms / nb, strict=True):
-                hist.grad_norm[name].append(float(v))
-            hist.saturated_fraction.append(sat / units if bounded and units else None)
-            n_hidden = sum(a.size for a in alive.values())
-            hist.dead_fraction.append(
-                float(sum(int((~a).sum()) for a in alive.values()) / n_hidden) if n_hidden else 0.0
-            )
+        for epoch in range(1, int(epochs) + 1):
+            self._epoch(X, y, rng, opt, hist, limit, epoch)
             monitor = hist.loss[-1]
             if Xv is not None:
                 ev = self.evaluate(Xv, yv)
                 hist.val_loss.append(ev["loss"])
                 hist.val_accuracy.append(ev["accuracy"])
-                monitor = ev["loss"]
-            hist.epoch_time_s.append(time.perf_counter() - t0)
-            if not np.isfinite(monitor):
-                raise NetworkError(f"training diverged at epoch {epoch + 1} (loss {monitor}); "
-                                   "lower the learning rate")  # fmt: skip
+                if self.early_stopping:
+                    monitor = ev["loss"]
             if monitor < best - self.tol:
-                best, wait, hist.best_epoch = monitor, 0, epoch + 1
+                best, wait, hist.best_epoch = monitor, 0, epoch
                 if self.early_stopping:
                     best_params = {k: v.copy() for k, v in self.params_.items()}
             else:
                 wait += 1
             if callback is not None:
-                callback(epoch + 1, self._record(hist))
-            if self.early_stopping and wait >= self.patience:
+                callback(epoch, self._record(hist))
+            if self.patience is not None and wait >= self.patience:
+                import os
+
+                nd = int(os.environ.get("BR_NDECAY", "0"))
+                if getattr(self, "_decays", 0) < nd:
+                    self._decays = getattr(self, "_decays", 0) + 1
+                    opt.learning_rate *= float(os.environ.get("BR_DECAY", "0.1"))
+                    wait = 0
+                    continue
+                hist.stop_reason = "early_stopping" if self.early_stopping else "converged"
                 break
+        else:
+            hist.stop_reason = "max_epochs"
         if self.early_stopping and best_params is not None:
             self.params_ = best_params
         return hist
+
+    def _diverged(self, epoch: int, loss: float, limit: float) -> NoReturn:
+        del self.params_
+        lr = self.learning_rate if self.learning_rate is not None else "default"
+        raise NetworkError(f"training diverged at epoch {epoch}: loss {loss:.4g} "
+                           f"(above {limit:.4g}, {DIVERGENCE_FACTOR:g}x its value before "
+                           f"training); lower the learning rate ({lr})")  # fmt: skip
+
+    def _epoch(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator, opt: Any,
+               hist: History, limit: float, epoch: int) -> None:  # fmt: skip
+        """One pass over ``(X, y)`` in shuffled minibatches; appends the epoch's diagnostics."""
+        t0 = time.perf_counter()
+        L, n, bs = len(self.sizes), X.shape[0], self.batch_size
+        hidden = list(range(1, L - 1)) + ([] if self._linear_out else [L - 1])
+        blo, bhi = (float(b) for b in self._act.bounds)
+        bounded = np.isfinite(blo) and np.isfinite(bhi)
+        margin = _SATURATION_MARGIN * (bhi - blo) if bounded else 0.0
+        order = rng.permutation(n)
+        tot_loss = correct = 0.0
+        norms = np.zeros(L - 1)
+        sat = units = nb = 0
+        alive = {p: np.zeros(self.sizes[p], bool) for p in hidden}
+        for i in range(0, n, bs):
+            idx = order[i : i + bs]
+            xb, yb = X[idx], y[idx]
+            _, grads, cache = self.loss_and_grads(xb, yb)
+            if not np.isfinite(cache["data_loss"]):
+                self._diverged(epoch, cache["data_loss"], limit)
+            out = cache["h"][-1][-1]
+            tot_loss += cache["data_loss"] * idx.size
+            correct += float(np.sum(np.argmax(out, axis=1) == yb))
+            norms += list(self._pop_norms(grads).values())
+            # saturation / dead units from the forward pass already done (no extra pass)
+            gT, gpT = cache["g"][-1], cache["gp"]
+            for p in hidden:
+                if bounded:
+                    gz = gT[p]
+                    sat += int(np.count_nonzero((gz < blo + margin) | (gz > bhi - margin)))
+                    units += gz.size
+                if gpT[p] is not None:
+                    alive[p] |= np.any(np.abs(gpT[p]) > _DEAD_EPS, axis=0)
+            opt.step(self.params_, grads)
+            nb += 1
+        hist.loss.append(tot_loss / n)
+        if not hist.loss[-1] <= limit:
+            self._diverged(epoch, hist.loss[-1], limit)
+        hist.accuracy.append(correct / n)
+        for name, v in zip(self.population_names[1:], norms / nb, strict=True):
+            hist.grad_norm[name].append(float(v))
+        hist.saturated_fraction.append(sat / units if bounded and units else None)
+        n_hidden = sum(a.size for a in alive.values())
+        hist.dead_fraction.append(
+            float(sum(int((~a).sum()) for a in alive.values()) / n_hidden) if n_hidden else 0.0
+        )
+        hist.epoch_time_s.append(time.perf_counter() - t0)
 
     @staticmethod
     def _record(hist: History) -> dict:

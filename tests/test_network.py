@@ -262,3 +262,86 @@ def test_history_is_json_ready():
     d = json.loads(json.dumps(hist.to_dict(), allow_nan=False))
     assert d["epochs"] == 3 and len(d["grad_norm"]["h1"]) == 3
     assert isinstance(hist, History)
+
+
+def test_training_runs_until_converged():
+    """Default training stops once the training loss has not improved by ``tol`` for
+    ``patience`` epochs (scikit-learn's rule), well before the cap, and says so."""
+    from biorate.datasets import load_dataset
+
+    d = load_dataset("moons")
+    net = RateNetwork([2, 16, 2], activation="tanh", learning_rate=0.01, patience=5, tol=1e-3,
+                      seed=0)  # fmt: skip
+    hist = net.fit(d.X_train, d.y_train, epochs=500)
+    assert hist.stop_reason == "converged" and hist.epochs < 500
+    assert hist.epochs - hist.best_epoch == 5
+    best = hist.loss[hist.best_epoch - 1]
+    assert min(hist.loss[hist.best_epoch :]) > best - 1e-3  # no improvement by tol since
+    capped = RateNetwork([2, 16, 2], activation="tanh", learning_rate=0.01, patience=None, seed=0)
+    assert capped.fit(d.X_train, d.y_train, epochs=7).stop_reason == "max_epochs"
+    assert capped.history_.epochs == 7
+    assert RateNetwork([2, 3, 2]).fit.__defaults__[0] == 200  # the cap, as scikit-learn's
+
+
+@pytest.mark.parametrize("lr", [1e6, 1e3])
+def test_diverging_training_stops_with_network_error(lr):
+    """A learning rate far too high drives the loss to 1e3-1e9 (or NaN): training stops at
+    once with NetworkError and leaves no parameters behind (nothing that could be saved)."""
+    from biorate.datasets import load_dataset
+
+    d = load_dataset("digits")
+    net = RateNetwork([64, 32, 10], learning_rate=lr, seed=0)
+    with pytest.raises(NetworkError, match="diverged at epoch 1.*lower the learning rate"):
+        net.fit(d.X_train, d.y_train, epochs=5)
+    assert not hasattr(net, "params_")
+    with pytest.raises(NetworkError, match="not trained"):
+        net.save("never_written.npz")
+
+
+def test_bad_stopping_arguments():
+    for kwargs, msg in [
+        (dict(patience=0), "patience must be >= 1"),
+        (dict(tol=-1.0), "tol must be >= 0"),
+        (dict(early_stopping=True), "validation_fraction > 0"),
+    ]:
+        with pytest.raises(NetworkError, match=msg):
+            RateNetwork([4, 3], **kwargs)
+    X, y = small_problem()
+    for epochs in (0, 2.5, True):
+        with pytest.raises(NetworkError, match="epochs must be an integer >= 1"):
+            RateNetwork([4, 3]).fit(X, y, epochs=epochs)
+
+
+def _saved(tmp_path, edit_arch=None, edit_arrays=None):
+    """A saved small net, its architecture JSON and arrays edited, written to a new file."""
+    import json
+
+    net = perturbed(RateNetwork([4, 5, 3]))
+    arrays = dict(np.load(net.save(tmp_path / "good.npz")))
+    arch = json.loads(str(arrays["architecture"][()]))
+    if edit_arch:
+        edit_arch(arch)
+    if edit_arrays:
+        edit_arrays(arrays)
+    arrays["architecture"] = np.array(json.dumps(arch))
+    np.savez(tmp_path / "edited.npz", **arrays)
+    return tmp_path / "edited.npz"
+
+
+@pytest.mark.parametrize(
+    "edit_arch, edit_arrays, message",
+    [
+        (None, lambda a: a["param.W0_1"].__setitem__((0, 0), np.nan), "W0_1 contains NaN"),
+        (None, lambda a: a["param.b1"].__setitem__(1, np.inf), "b1 contains NaN or inf"),
+        (lambda a: a.__setitem__("kind", "curve"), None, "not a rate network file"),
+        (lambda a: a.__setitem__("schema", 99), None, "schema 99 is not supported"),
+        (lambda a: a.pop("args"), None, "malformed architecture"),
+        (lambda a: a["args"].__setitem__("sizes", "four"), None, "sizes|malformed"),
+        (lambda a: a["args"].__setitem__("wings", 2), None, "malformed architecture"),
+        (lambda a: a["args"].__setitem__("sizes", [4, 6, 3]), None, "W0_1 missing or of wrong"),
+    ],
+)
+def test_load_refuses_bad_parameters_and_architecture(tmp_path, edit_arch, edit_arrays, message):
+    path = _saved(tmp_path, edit_arch, edit_arrays)
+    with pytest.raises(NetworkError, match=message):
+        RateNetwork.load(path)

@@ -13,9 +13,12 @@ __all__ = ["add_parser", "run", "parse_hidden", "report", "plot_history"]
 
 
 def parse_hidden(text: str) -> list[int]:
-    """``"64,64"`` -> ``[64, 64]``; ``""`` -> ``[]`` (no hidden population)."""
+    """``"64,64"`` -> ``[64, 64]``; an empty list is refused (a net without hidden units would
+    train silently as a linear classifier)."""
     if not text.strip():
-        return []
+        raise NetworkError(
+            f"--hidden {text!r}: give at least one hidden population size, e.g. 64,64"
+        )
     try:
         sizes = [int(v) for v in text.split(",")]
     except ValueError:
@@ -59,7 +62,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--connectivity", default="feedforward", help="feedforward, residual or feedback"
     )
     p.add_argument("--hidden", default="64,64", help="hidden population sizes, e.g. 64,64")
-    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=200,
+        help="cap on epochs: training stops earlier once converged (see --patience, --tol)",
+    )
     p.add_argument("--loss", default="softmax_ce", help="softmax_ce, sigmoid_ce or squared_error")
     p.add_argument("--optimizer", default="adam", help="adam or sgd (with --momentum)")
     p.add_argument("--lr", type=float, default=None, help="learning rate (adam 1e-3, sgd 0.1)")
@@ -67,8 +75,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--l2", type=float, default=1e-4, help="weight decay coefficient")
     p.add_argument("--validation-fraction", type=float, default=0.0)
-    p.add_argument("--early-stopping", action="store_true")
-    p.add_argument("--patience", type=int, default=10)
+    p.add_argument(
+        "--early-stopping",
+        action="store_true",
+        help="monitor the validation loss (needs --validation-fraction) and keep the best epoch",
+    )
+    p.add_argument(
+        "--patience",
+        type=int,
+        default=10,
+        help="stop once the monitored loss has not improved by --tol for this many epochs "
+        "(0: run all --epochs)",
+    )
+    p.add_argument("--tol", type=float, default=1e-4, help="improvement that resets --patience")
     p.add_argument("--dtype", default="float64", help="float64 or float32")
     p.add_argument(
         "--init-std",
@@ -104,6 +123,16 @@ def _pair_arg(text: str) -> tuple[float, float]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def stop_message(net: Any, cap: int) -> str:
+    """Why training stopped, in words (from ``history_.stop_reason``)."""
+    reason = net.history_.stop_reason
+    if reason == "max_epochs":
+        return f"stopped at the --epochs cap {cap} before converging"
+    loss = "validation" if reason == "early_stopping" else "training"
+    return (f"converged: {loss} loss improved by less than {net.tol:g} "
+            f"for {net.patience} epochs")  # fmt: skip
+
+
 def report(net: Any, data: Any, command: str | None = None) -> dict:
     """The report JSON: accuracies, epochs, history, network architecture, provenance."""
     from ..io import provenance
@@ -115,7 +144,8 @@ def report(net: Any, data: Any, command: str | None = None) -> dict:
             "n_train": int(data.X_train.shape[0]), "n_test": int(data.X_test.shape[0]),
             "train_accuracy": tr["accuracy"], "test_accuracy": te["accuracy"],
             "train_loss": tr["loss"], "test_loss": te["loss"],
-            "epochs": hist["epochs"] if hist else None, "history": hist,
+            "epochs": hist["epochs"] if hist else None,
+            "stop_reason": hist["stop_reason"] if hist else None, "history": hist,
             "network": {k: v for k, v in net.architecture().items() if k != "provenance"},
             "provenance": provenance(command)}  # fmt: skip
 
@@ -158,7 +188,7 @@ def run(args: argparse.Namespace) -> int:
     from ..datasets import load_dataset
     from ..io import write_json
     from ..network import RateNetwork
-    from .common import command_line
+    from .common import check_writable, command_line
 
     data = load_dataset(args.dataset, seed=args.seed)
     net = RateNetwork(
@@ -166,12 +196,17 @@ def run(args: argparse.Namespace) -> int:
         activation=args.activation, connectivity=args.connectivity, loss=args.loss,
         optimizer=args.optimizer, learning_rate=args.lr, momentum=args.momentum,
         batch_size=args.batch_size, l2=args.l2, validation_fraction=args.validation_fraction,
-        early_stopping=args.early_stopping, patience=args.patience, dtype=args.dtype,
+        early_stopping=args.early_stopping, patience=args.patience or None, tol=args.tol,
+        dtype=args.dtype,
         init_std=args.init_std, targets=args.targets, derivative_offset=args.derivative_offset,
         steps=args.steps, alpha=args.alpha, seed=args.seed,
     )  # fmt: skip
     if args.epochs < 1:
         raise NetworkError(f"--epochs must be >= 1, got {args.epochs}")
+    if args.patience < 0:
+        raise NetworkError(f"--patience must be >= 0, got {args.patience}")
+    for path, what in ((args.output, "-o"), (args.report, "--report"), (args.plot, "--plot")):
+        check_writable(path, f"{what} {path}")
     with tqdm(total=args.epochs, disable=args.quiet, desc="train", unit="epoch") as bar:
 
         def progress(epoch: int, rec: dict) -> None:
@@ -188,7 +223,7 @@ def run(args: argparse.Namespace) -> int:
         write_json(args.report, rep)
     if args.plot:
         plot_history(hist, args.plot, f"{net!r} on {data.name}")
-    if not args.quiet:
-        print(f"{args.output}: {net!r}, {hist.epochs} epochs; train accuracy "
-              f"{rep['train_accuracy']:.4f}, test accuracy {rep['test_accuracy']:.4f}")  # fmt: skip
+    print(f"{args.output}: {net!r}, {hist.epochs} epochs ({stop_message(net, args.epochs)}); "
+          f"train accuracy {rep['train_accuracy']:.4f}, "
+          f"test accuracy {rep['test_accuracy']:.4f}")  # fmt: skip
     return 0
