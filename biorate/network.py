@@ -638,14 +638,6 @@ class RateNetwork:
             if callback is not None:
                 callback(epoch, self._record(hist))
             if self.patience is not None and wait >= self.patience:
-                import os
-
-                nd = int(os.environ.get("BR_NDECAY", "0"))
-                if getattr(self, "_decays", 0) < nd:
-                    self._decays = getattr(self, "_decays", 0) + 1
-                    opt.learning_rate *= float(os.environ.get("BR_DECAY", "0.1"))
-                    wait = 0
-                    continue
                 hist.stop_reason = "early_stopping" if self.early_stopping else "converged"
                 break
         else:
