@@ -31,28 +31,49 @@ class SGD:
 
 
 class Adam:
-    """Adam (Kingma & Ba 2015, arXiv:1412.6980) with bias-corrected moment estimates."""
+    """Adam (Kingma & Ba 2015, arXiv:1412.6980) with bias-corrected moment estimates.
+
+    The moments of all parameters live in one flat array each, so that a step costs a dozen
+    array operations whatever the number of parameter arrays (the same arithmetic, element by
+    element, as a loop over them)."""
 
     def __init__(self, learning_rate: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
                  eps: float = 1e-8) -> None:  # fmt: skip
         self.learning_rate, self.beta1, self.beta2, self.eps = learning_rate, beta1, beta2, eps
-        self._m: dict[str, np.ndarray] = {}
-        self._v: dict[str, np.ndarray] = {}
+        self._keys: list[str] | None = None
         self._t = 0
 
+    def _setup(self, grads: dict[str, np.ndarray]) -> None:
+        self._keys = list(grads)
+        sizes = [grads[k].size for k in self._keys]
+        self._slices = np.cumsum([0, *sizes])
+        dtype = np.result_type(*(grads[k] for k in self._keys))
+        n = int(self._slices[-1])
+        self._m, self._v, self._g, self._buf = (np.zeros(n, dtype) for _ in range(4))
+
     def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
+        if self._keys is None or list(grads) != self._keys:
+            if self._keys is not None:
+                raise ValueError("Adam.step: the parameter set changed between steps")
+            self._setup(grads)
         self._t += 1
         # fold both bias corrections into the step size (same algorithm, fewer array ops)
         lr = self.learning_rate * np.sqrt(1 - self.beta2**self._t) / (1 - self.beta1**self._t)
-        for k, g in grads.items():
-            if k not in self._m:
-                self._m[k], self._v[k] = np.zeros_like(g), np.zeros_like(g)
-            m, v = self._m[k], self._v[k]
-            m *= self.beta1
-            m += (1 - self.beta1) * g
-            v *= self.beta2
-            v += (1 - self.beta2) * g * g
-            params[k] -= lr * m / (np.sqrt(v) + self.eps)
+        g, m, v, buf, keys, sl = self._g, self._m, self._v, self._buf, self._keys, self._slices
+        np.concatenate([grads[k].ravel() for k in keys], out=g)
+        m *= self.beta1
+        m += (1 - self.beta1) * g
+        v *= self.beta2
+        np.multiply(g, 1 - self.beta2, out=buf)
+        buf *= g
+        v += buf
+        np.sqrt(v, out=buf)
+        buf += self.eps
+        np.multiply(m, lr, out=g)
+        np.divide(g, buf, out=buf)
+        for i, k in enumerate(keys):
+            p = params[k]
+            p -= buf[sl[i] : sl[i + 1]].reshape(p.shape)
 
 
 def make_optimizer(name: str, learning_rate: float | None, momentum: float) -> SGD | Adam:
