@@ -324,7 +324,14 @@ def run_pipeline(out: str | os.PathLike = "biorate_out", *, quick: bool = False,
                  target: str = "auto", seed: int = 1) -> dict:  # fmt: skip
     """Run every stage into ``out``; returns the report dict (also written as report.json/.md)."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise PipelineError(f"cannot write the pipeline's output folder {out}: it exists and is a "
+                            "file, not a folder; pick another --out")  # fmt: skip
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PipelineError(f"cannot create the pipeline's output folder {out}: "
+                            f"{exc.strerror or type(exc).__name__}") from None  # fmt: skip
     if target == "auto":
         # a fresh machine compiles every new Brian2 network with Cython (~20 s each): worth it for
         # the full run's long simulations, not for --quick's short ones

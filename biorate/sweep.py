@@ -269,6 +269,11 @@ def run_sweep(
     outdir = Path(outdir)
     if outdir.exists() and not outdir.is_dir():
         raise BiorateError(f"output folder {outdir} exists and is not a folder")
+    above = outdir.parent
+    while not above.exists() and above != above.parent:
+        above = above.parent
+    if not outdir.exists() and not above.is_dir():
+        raise BiorateError(f"cannot create output folder {outdir}: {above} is a file, not a folder")
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
                                 or workers < 1):  # fmt: skip
         raise ProtocolError(f"workers must be an integer >= 1, got {workers!r}")
@@ -288,10 +293,14 @@ def run_sweep(
         n = min(workers or default_workers(), len(todo))
         client, cluster = _connect(scheduler, n, connect_timeout)
         own_client = client
-    # only now, with the spec valid and the cluster reachable, does anything get written
-    (outdir / "points").mkdir(parents=True, exist_ok=True)
-    result.files.append(write_json(outdir / "sweep.json", _manifest(spec)))
     try:
+        # only now, with the spec valid and the cluster reachable, does anything get written
+        try:
+            (outdir / "points").mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BiorateError(f"cannot create output folder {outdir}: "
+                               f"{exc.strerror or type(exc).__name__}") from None  # fmt: skip
+        result.files.append(write_json(outdir / "sweep.json", _manifest(spec)))
         if todo:
             _compute(client, spec, todo, result, progress, on_point)
     finally:

@@ -23,9 +23,10 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import DataError
     from ..io import write_json
     from ..network import RateNetwork
-    from .common import command_line
+    from .common import check_writable, command_line
     from .train import report
 
+    check_writable(args.report, f"--report {args.report}")
     net = RateNetwork.load(args.network)
     data = load_dataset(args.dataset, seed=args.seed)
     if data.n_features != net.sizes[0] or data.n_classes > net.sizes[-1]:
@@ -36,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     rep = report(net, data, command_line())
     if args.report:
         write_json(args.report, rep)
-    if not args.quiet:
-        print(f"{args.network}: {net!r} on {data.name}: train accuracy "
-              f"{rep['train_accuracy']:.4f}, test accuracy {rep['test_accuracy']:.4f}")  # fmt: skip
+    # a result, not progress: printed even with --quiet (DESIGN.md)
+    print(f"{args.network}: {net!r} on {data.name}: train accuracy "
+          f"{rep['train_accuracy']:.4f}, test accuracy {rep['test_accuracy']:.4f}")  # fmt: skip
     return 0

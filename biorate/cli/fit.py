@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from ..fitting import CRITERIA
-from .common import add_quiet, command_line
+from .common import add_quiet, check_writable, command_line
 
 FORM_NAMES = "sigmoid, tanh, erf, hill, softplus, threshold_linear"
 
@@ -47,6 +47,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.bootstrap < 0:
         raise FitError(f"--bootstrap must be >= 0, got {args.bootstrap}")
+    for option, path in (("-o", args.output), ("--report", args.report), ("--plot", args.plot),
+                         ("--plot-activation", args.plot_activation)):  # fmt: skip
+        check_writable(path, f"{option} {path}")
     curve = TransferCurve.load(args.curve)
     result = fit(curve, args.form, bootstrap=args.bootstrap, seed=args.seed,
                  criterion=args.criterion)  # fmt: skip

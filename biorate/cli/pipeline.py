@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_quiet
+from .common import add_quiet, check_writable
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -27,6 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..pipeline import run_pipeline
 
+    check_writable(args.out, f"--out {args.out}", folder=True)
     run_pipeline(
         args.out, quick=args.quick, progress=not args.quiet, target=args.target, seed=args.seed
     )

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_quiet, command_line, fi_axis, model_from_args
+from .common import add_quiet, check_writable, command_line, fi_axis, model_from_args
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    check_writable(args.output, f"-o {args.output}")
+    check_writable(args.plot, f"--plot {args.plot}")
 
 
 def _protocol_args(p: argparse.ArgumentParser, duration: str, transient: str = "200ms") -> None:
@@ -97,6 +102,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run_fi(args: argparse.Namespace) -> int:
     from ..spiking import measure_fi
 
+    _check_outputs(args)
     model = model_from_args(args, "neuron")
     axis = fi_axis(args)
     curve = measure_fi(
@@ -139,6 +145,7 @@ def fi_theory(model, curve) -> list:  # noqa: ANN001
 def run_release(args: argparse.Namespace) -> int:
     from ..spiking import measure_release
 
+    _check_outputs(args)
     model = model_from_args(args, "synapse")
     curve = measure_release(
         model, rate=args.rate, pattern=args.pattern, duration=args.duration, transient=args.transient,
@@ -167,6 +174,7 @@ def run_release(args: argparse.Namespace) -> int:
 def run_release_probability(args: argparse.Namespace) -> int:
     from ..spiking import measure_release_probability
 
+    _check_outputs(args)
     model = model_from_args(args, "synapse")
     curve = measure_release_probability(
         model, calcium=args.calcium, dt=args.dt, target=args.target, command=command_line()

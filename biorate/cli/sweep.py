@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import add_quiet
+from .common import add_quiet, check_writable
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -39,6 +39,13 @@ def run(args: argparse.Namespace) -> int:
 
     if args.connect_timeout <= 0:
         raise ProtocolError(f"--connect-timeout must be positive, got {args.connect_timeout}")
+    check_writable(args.output, f"-o {args.output}", folder=True)
+    if args.plot:
+        from pathlib import Path
+
+        plot_dir, outdir = Path(args.plot).resolve().parent, Path(args.output).resolve()
+        if plot_dir != outdir and outdir not in plot_dir.parents:  # else made with OUTDIR
+            check_writable(args.plot, f"--plot {args.plot}")
     result = run_sweep(
         args.spec, args.output, scheduler=args.scheduler, workers=args.workers,
         progress=not args.quiet, plot=args.plot, connect_timeout=args.connect_timeout,

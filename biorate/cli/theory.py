@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import command_line, fi_axis, model_from_args
+from .common import check_writable, command_line, fi_axis, model_from_args
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -54,6 +54,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run_fi(args: argparse.Namespace) -> int:
     from ..theory import fi
 
+    check_writable(args.output, f"-o {args.output}")
     model = model_from_args(args, "neuron")
     axis = fi_axis(args)
     curve = fi(
@@ -69,6 +70,7 @@ def run_fi(args: argparse.Namespace) -> int:
 def run_release(args: argparse.Namespace) -> int:
     from ..theory import release
 
+    check_writable(args.output, f"-o {args.output}")
     model = model_from_args(args, "synapse")
     curve = release(model, args.rate, command=command_line())
     curve.save(args.output)
