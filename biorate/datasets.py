@@ -12,6 +12,10 @@ Every loader returns a :class:`Dataset` with a fixed, documented train/test spli
 - ``idx:PATH``: a folder holding MNIST-format files ``train-images*idx3-ubyte``,
   ``train-labels*idx1-ubyte``, ``t10k-images*idx3-ubyte``, ``t10k-labels*idx1-ubyte`` (optionally
   ``.gz``); uint8 pixels scaled to [0, 1], images flattened, the files' own train/test split.
+  Labels are class numbers 0..n_classes-1 without gaps: ``n_classes`` is the length of the run
+  0, 1, 2, ... of training labels (10 for digits), and every label, train or test, must lie in
+  ``0..n_classes-1`` (so every class has training images); a label outside (e.g. a stray 200
+  among digits 0..9) is a :class:`DataError` naming it, never a silently wider network.
 
 The toy sets take ``seed`` (default 0) for their noise; digits and IDX ignore it.
 """
@@ -135,23 +139,44 @@ def _idx(folder: str) -> Dataset:
     path = Path(folder)
     if not path.is_dir():
         raise DataError(f"idx:{folder}: no such folder")
-    parts = []
+    parts, label_files = [], []
     for prefix in ("train", "t10k"):
         images = read_idx(_find(path, f"{prefix}-images", "idx3"))
-        labels = read_idx(_find(path, f"{prefix}-labels", "idx1"))
+        label_file = _find(path, f"{prefix}-labels", "idx1")
+        labels = read_idx(label_file)
         if images.ndim < 2 or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
             raise DataError(f"{path}: {prefix} images {images.shape} and labels {labels.shape} "
                             "do not match")  # fmt: skip
+        if labels.size == 0:
+            raise DataError(f"{label_file}: no labels")
+        if labels.dtype.kind == "f" and not np.all(
+            np.isfinite(labels) & (labels == np.round(labels))
+        ):
+            raise DataError(f"{label_file}: labels must be whole class numbers")
         X = images.reshape(images.shape[0], -1).astype(np.float64)
         if images.dtype == np.uint8:
             X /= 255.0  # 8-bit grey levels -> [0, 1]
         parts += [X, labels.astype(np.int64)]
+        label_files.append(label_file)
     Xtr, ytr, Xte, yte = parts
     if Xtr.shape[1] != Xte.shape[1]:
         raise DataError(f"{path}: train and test images differ in size")
-    n_classes = int(max(ytr.max(), yte.max())) + 1
-    if min(ytr.min(), yte.min()) < 0:
-        raise DataError(f"{path}: negative labels")
+    classes = np.unique(ytr)
+    # the run 0, 1, 2, ... of training labels; anything past a gap is not a class number
+    run = classes == np.arange(classes.size)
+    n_classes = int(classes.size if run.all() else np.argmin(run))
+    if n_classes == 0:
+        raise DataError(f"{label_files[0]}: no label 0; labels must be class numbers "
+                        f"0..n_classes-1 without gaps (smallest found: {classes[0]})")  # fmt: skip
+    for labels, label_file in zip((ytr, yte), label_files, strict=True):
+        bad, counts = np.unique(labels[(labels < 0) | (labels >= n_classes)], return_counts=True)
+        if bad.size:
+            shown = ", ".join(f"{b} ({c} image{'s' if c > 1 else ''})"
+                              for b, c in zip(bad[:5], counts[:5], strict=True))  # fmt: skip
+            more = f" and {bad.size - 5} more" if bad.size > 5 else ""
+            raise DataError(f"{label_file}: label {shown}{more} outside 0..{n_classes - 1}: labels "
+                            f"must be class numbers 0..n_classes-1 without gaps; the training "
+                            f"labels give n_classes = {n_classes}")  # fmt: skip
     return Dataset(f"idx:{folder}", Xtr, ytr, Xte, yte, n_classes, f"IDX files in {path}")
 
 

@@ -130,6 +130,41 @@ class Model:
         """``{name: "20 ms"}``: the parameters as written in files and reports."""
         return {k: str(p) for k, p in self.params.items()}
 
+    def refractory_period(self) -> float | None:
+        """The neuron's refractory period in seconds when ``[neuron].refractory`` names a time
+        parameter (``refractory = "t_ref"``) or is a time with units (``"2 ms"``); None when it
+        has none, or is a condition Brian2 evaluates (e.g. ``"v > V_th"``)."""
+        from .units import TIME
+
+        ref = self.section("neuron").get("refractory")
+        if not isinstance(ref, str) or not ref.strip():
+            return None
+        p = self.params.get(ref.strip())
+        if p is not None:
+            return p.value if tuple(p.dim) == tuple(TIME) else None
+        try:
+            return to_si(ref, TIME, "refractory")
+        except (UnitError, ValueError):
+            return None
+
+    def check_dt(self, dt_s: float) -> None:
+        """Refuse a time step at or above the refractory period (when the model has one > 0).
+
+        Brian2 holds a neuron refractory for ``int((t_ref + 1e-3*dt)/dt) - 1`` whole steps after
+        its spike step; at ``dt >= t_ref`` that is 0 steps or fewer, so the refractory period is
+        lost, and the rate is capped at one spike per step or two: a staircase, not an f-I curve.
+        """
+        from .errors import ProtocolError
+
+        t_ref = self.refractory_period()
+        if t_ref is not None and t_ref > 0 and dt_s >= t_ref:
+            ref = self.section("neuron").get("refractory")
+            raise ProtocolError(
+                f"dt = {dt_s * 1e3:g} ms must be shorter than the refractory period {ref} = "
+                f"{t_ref * 1e3:g} ms of model {self.name!r} (else Brian2 holds no refractory "
+                f"step and the rate saturates in steps); use dt < {t_ref * 1e3:g} ms"
+            )
+
     def section(self, name: str) -> Mapping[str, Any]:
         value = self.spec.get(name, {})
         return value if isinstance(value, Mapping) else {}

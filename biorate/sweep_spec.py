@@ -321,6 +321,8 @@ def _protocol(table: dict, measure: str, model: Model) -> dict:
     duration_s, transient_s, dt_s, trials = check_protocol(
         t["duration"], t["transient"], t["dt"], t["trials"]
     )
+    if measure == "fi":  # the model as set (a swept t_ref is checked again at its point)
+        model.check_dt(dt_s)
     if "seed" not in t:
         raise ProtocolError("protocol.seed is required: a sweep must be reproducible to resume")
     seed = resolve_seed(t["seed"])

@@ -545,6 +545,8 @@ def fi(
     dt_s = None if dt is None else to_si(dt, TIME, "dt")
     if dt_s is not None and dt_s <= 0:
         raise ProtocolError(f"dt must be positive, got {dt}")
+    if dt_s is not None:
+        model.check_dt(dt_s)
     bias_a = to_si(bias, CURRENT, "bias")
     tau_m, r_m, e_l = model["tau_m"], model["R_m"], model["E_L"]
     if drive == "current":

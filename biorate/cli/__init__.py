@@ -50,12 +50,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
+    """Run ``biorate ARGV``; returns the exit code: 0, 2 for bad input (one line on stderr), 130
+    for Ctrl-C (one line, at any point: while importing, parsing or working)."""
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 2
         return int(args.func(args) or 0)
     except BiorateError as exc:
         sys.stderr.write(f"biorate: error: {exc}\n")

@@ -18,6 +18,7 @@ from ..models import Model, load_model
 from ..units import CURRENT, FREQUENCY, VOLTAGE, to_si, to_si_array
 from ._common import (
     check_protocol,
+    check_size,
     codegen_target,
     namespace,
     pooled_cv,
@@ -77,6 +78,7 @@ def measure_fi(
     if drive not in DRIVES:
         raise ProtocolError(f"drive must be one of {', '.join(DRIVES)}, got {drive!r}")
     duration_s, transient_s, dt_s, trials = check_protocol(duration, transient, dt, trials)
+    model.check_dt(dt_s)
     sigma_v = to_si(sigma, VOLTAGE, "sigma")
     if sigma_v < 0:
         raise ProtocolError(f"sigma must not be negative, got {sigma}")
@@ -102,6 +104,7 @@ def measure_fi(
         raise ModelError(f"model {model.name!r} names no current variable in [drive]")
     if sigma_v > 0 and not noise_var:
         raise ModelError(f"model {model.name!r} names no noise variable in [drive]")
+    check_size(x.size, trials, f"measure_fi {model.name}")
     seed_used = resolve_seed(seed)
 
     with codegen_target(target) as chosen:

@@ -26,7 +26,15 @@ from ..errors import ModelError, ProtocolError
 from ..io import provenance
 from ..models import Model, load_model
 from ..units import CONCENTRATION, FREQUENCY, si_unit, to_si, to_si_array, unit_scale
-from ._common import check_protocol, codegen_target, namespace, quantity, resolve_seed, run_network
+from ._common import (
+    check_protocol,
+    check_size,
+    codegen_target,
+    namespace,
+    quantity,
+    resolve_seed,
+    run_network,
+)
 
 __all__ = ["measure_release", "measure_release_probability", "PATTERNS", "MAX_SPIKE_PROB"]
 
@@ -126,6 +134,7 @@ def measure_release(
         raise ProtocolError(f"pattern must be one of {', '.join(PATTERNS)}, got {pattern!r}")
     duration_s, transient_s, dt_s, trials = check_protocol(duration, transient, dt, trials)
     x = _rates(rate, dt_s)
+    check_size(x.size, trials, f"measure_release {model.name}", what="terminals")
     seed_used = resolve_seed(seed)
     with codegen_target(target) as chosen:
         released, spikes, means = _simulate(
