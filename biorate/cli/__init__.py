@@ -9,6 +9,7 @@ exit with code 2; nothing already written is touched (all writes are atomic).
 from __future__ import annotations
 
 import argparse
+import copy
 import importlib
 import os
 import sys
@@ -21,8 +22,39 @@ COMMANDS = ["models", "simulate", "theory", "fit", "train", "evaluate", "deploy"
             "pipeline"]  # fmt: skip
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Every option's help shows its default: ``(default: X)`` is appended unless the text already
+    names it (``(default ...``). Flags (``store_true``) and options without a default (None) have
+    none to show."""
+
+    @staticmethod
+    def _has_default(action: argparse.Action) -> bool:
+        return (
+            action.default not in (None, argparse.SUPPRESS)
+            and not isinstance(action.default, bool)
+            and bool(action.option_strings or action.nargs in ("?", "*"))
+        )
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "(default" not in text and self._has_default(action):
+            text = (text + " (default: %(default)s)").strip()
+        return text
+
+    def _format_action(self, action: argparse.Action) -> str:
+        if not (action.help or "").strip() and self._has_default(action):
+            action = copy.copy(action)  # an option without help still shows its default
+            action.help = "(default: %(default)s)"
+        return super()._format_action(action)
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports bad arguments in one line with exit code 2 (not the usage dump)."""
+    """argparse that reports bad arguments in one line with exit code 2 (not the usage dump), and
+    whose help shows every default."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
     def error(self, message: str) -> None:  # type: ignore[override]
         sys.stderr.write(f"biorate: error: {message} (see '{self.prog} --help')\n")

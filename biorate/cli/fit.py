@@ -7,9 +7,10 @@ import argparse
 import sys
 
 from ..fitting import CRITERIA
+from ..forms import FORMS
 from .common import add_quiet, check_writable, command_line
 
-FORM_NAMES = "sigmoid, tanh, erf, hill, softplus, threshold_linear"
+FORM_NAMES = ", ".join(FORMS)  # every registered form, in the registry's order
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -55,7 +55,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     fi = s.add_parser("fi", help="firing rate against injected current or input rate")
     fi.add_argument("--model", default="lif", help="neuron model name or .toml path (default lif)")
-    fi.add_argument("--drive", default="current", choices=["current", "poisson"])
+    fi.add_argument("--drive", default="current", choices=["current", "poisson"],
+                    help="current: injected current plus white noise (x axis --current); "
+                         "poisson: the model's Poisson inputs at --rate")  # fmt: skip
     fi.add_argument(
         "--current", default=None, help="START:STOP:COUNT, e.g. 0nA:0.5nA:51 (drive current)"
     )
@@ -92,7 +94,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--set", action="append", metavar="NAME=VALUE", help="change a model parameter"
     )
     prob.add_argument("--dt", default="0.1ms", help="time step (default 0.1ms)")
-    prob.add_argument("--target", default="auto", choices=["auto", "cython", "numpy"])
+    prob.add_argument("--target", default="auto", choices=["auto", "cython", "numpy"],
+                      help="Brian2 code generation target")  # fmt: skip
     prob.add_argument("-o", "--output", required=True, help="output TransferCurve JSON")
     prob.add_argument("--plot", default=None, metavar="PNG", help="also draw the curve")
     add_quiet(prob)

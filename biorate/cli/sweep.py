@@ -26,7 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="worker processes of the local cluster (default: one per core)")  # fmt: skip
     p.add_argument("--connect-timeout", type=float, default=5.0, metavar="S",
-                   help="seconds to wait for --scheduler (default 5)")  # fmt: skip
+                   help="seconds to wait for --scheduler")  # fmt: skip
     p.add_argument("--plot", default=None, metavar="PNG",
                    help="draw the fitted parameters against the swept parameters")  # fmt: skip
     add_quiet(p)

@@ -25,7 +25,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     fi = s.add_parser("fi", help="LIF firing rate: closed form, Siegert formula, or dt-corrected")
     fi.add_argument("--model", default="lif", help="neuron model name or .toml path (default lif)")
-    fi.add_argument("--drive", default="current", choices=["current", "poisson"])
+    fi.add_argument("--drive", default="current", choices=["current", "poisson"],
+                    help="current: injected current plus white noise (x axis --current); "
+                         "poisson: the model's Poisson inputs at --rate (diffusion approximation)")  # fmt: skip
     fi.add_argument(
         "--current", default=None, help="START:STOP:COUNT, e.g. 0nA:0.5nA:51 (drive current)"
     )
