@@ -73,7 +73,7 @@ def plot_fit(fit: Fit, path: str | os.PathLike | None = None, *, title: str | No
                     label=f"{c['form']} (Δ{CRITERIA[crit]} {c[crit] - best:.1f})")  # fmt: skip
     ax.set_ylabel(f"{fit.curve.measure} output ({yu})")
     ax.legend(fontsize=8, loc="upper left")
-    status = "" if fit.ok else "   POOR FIT: " + ", ".join(fit.flags)
+    status = "" if not fit.flags else f"   {fit.status}"
     ax.set_title(title or f"{(fit.curve.model or {}).get('name', '')} {fit.curve.measure} curve: "
                  f"{fit.form} fit{status}", fontsize=10,
                  color="k" if fit.ok else "C3")  # fmt: skip

@@ -39,6 +39,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,12 +52,46 @@ from .errors import CurveFileError, FitError
 from .forms import FORMS, Form, get_form
 from .io import jsonable as _jsonable
 
-__all__ = ["Fit", "fit", "fit_form", "sem_floor", "CRITERIA", "R2_MIN", "REDCHI_MAX", "SCHEMA"]
+__all__ = [
+    "Fit",
+    "fit",
+    "fit_form",
+    "fit_status",
+    "fit_ok",
+    "sem_floor",
+    "CRITERIA",
+    "R2_MIN",
+    "REDCHI_MAX",
+    "SCHEMA",
+]
 
 SCHEMA = 1
 R2_MIN = 0.95  # below this R² a fit is flagged ``low_r2``
 REDCHI_MAX = 3.0  # above this reduced chi-square a weighted fit gets the ``high_redchi`` warning
 _WARNING_ONLY = ("high_redchi",)
+
+
+def fit_ok(flags: Sequence[str]) -> bool:
+    """A fit is usable unless a flag other than a warning (``high_redchi``) is raised."""
+    return not [f for f in flags if not f.startswith(_WARNING_ONLY)]
+
+
+def fit_status(flags: Sequence[str]) -> str:
+    """THE status of a fit, from its flags, wherever one is shown (``biorate fit``, the fit figure,
+    the pipeline report, an activation's ``fit["status"]``):
+
+    - ``"OK"``: no flags;
+    - ``"OK, WARNING: high_redchi"``: only warnings (the residuals exceed the error bars; the fit is
+      usable and its standard errors are widened);
+    - ``"FLAGGED: low_r2, high_redchi"``: a poor fit (``ok`` is False): ``--strict`` refuses it,
+      the pipeline does not train on it.
+    """
+    flags = list(flags)
+    if not flags:
+        return "OK"
+    if fit_ok(flags):
+        return "OK, WARNING: " + ", ".join(flags)
+    return "FLAGGED: " + ", ".join(flags)
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,7 +139,12 @@ class Fit:
     @property
     def ok(self) -> bool:
         """True unless the fit is flagged poor (``high_redchi`` alone is only a warning)."""
-        return not [f for f in self.flags if not f.startswith(_WARNING_ONLY)]
+        return fit_ok(self.flags)
+
+    @property
+    def status(self) -> str:
+        """``"OK"``, ``"OK, WARNING: ..."`` or ``"FLAGGED: ..."`` (:func:`fit_status`)."""
+        return fit_status(self.flags)
 
     @property
     def x(self) -> np.ndarray:
@@ -171,7 +211,7 @@ class Fit:
             "aic": self.aic, "aicc": self.aicc, "bic": self.bic, "n": self.n,
             "weighted": self.weighted, "criterion": self.criterion,
             "stderr": dict(self.stderr), "ok": self.ok, "flags": list(self.flags),
-            "selection": self.selection, "z_range": [float(z.min()), float(z.max())],
+            "status": self.status, "selection": self.selection, "z_range": [float(z.min()), float(z.max())],
         }  # fmt: skip
         if self.ci is not None:
             stats["ci95"] = {k: list(v) for k, v in self.ci.items()}
@@ -212,8 +252,8 @@ class Fit:
             "r2": self.r2, "rmse": self.rmse, "aic": self.aic, "aicc": self.aicc, "bic": self.bic,
             "criterion": self.criterion, "weighted": self.weighted, "sem_floor": self.floor,
             "success": self.success, "message": self.message, "nfev": self.nfev,
-            "ok": self.ok, "flags": list(self.flags), "warnings": list(self.warnings),
-            "candidates": list(self.candidates),
+            "ok": self.ok, "status": self.status, "flags": list(self.flags),
+            "warnings": list(self.warnings), "candidates": list(self.candidates),
             "curve": {
                 "measure": self.curve.measure, "x_unit": self.x_unit, "y_unit": self.y_unit,
                 "model": self.curve.model, "provenance": self.curve.provenance,
@@ -270,8 +310,7 @@ class Fit:
                     f"AIC {c['aic']:10.2f}  AICc {format_criterion(c['aicc'], 10)}  BIC {c['bic']:10.2f}  "
                     f"R² {c['r2']:.5f}{note}{mark}"
                 )
-        status = "OK" if self.ok else "POOR FIT"
-        lines.append(f"  status: {status}" + ("" if self.flags else " (no flags)"))
+        lines.append(f"  status: {self.status}" + ("" if self.ok else "  (POOR FIT)"))
         for w in self.warnings:
             lines.append(f"  WARNING: {w}")
         return "\n".join(lines)

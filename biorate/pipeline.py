@@ -158,7 +158,7 @@ def _stage_fit(ctx: Context) -> dict:
 
     results: dict[str, Any] = {}
     lines = ["## 3. Fits and exported activations", "",
-             "| curve | form | chosen by | R² | RMSE | AIC | parameters (± stderr) | ok |",
+             "| curve | form | chosen by | R² | RMSE | AIC | parameters (± stderr) | status |",
              "|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for name in FIT_CURVES:
         path = ctx.out / f"{name}.json"
@@ -174,12 +174,12 @@ def _stage_fit(ctx: Context) -> dict:
                 f.plot(ctx.out / f"fit_{name}.png")
             results[name][form] = {"form": f.form, "params": f.params, "stderr": f.stderr, "r2": f.r2,
                                    "rmse": f.rmse, "aic": f.aic, "aicc": f.aicc, "bic": f.bic, "ok": f.ok,
-                                   "flags": list(f.flags)}  # fmt: skip
+                                   "status": f.status, "flags": list(f.flags)}  # fmt: skip
             params = ", ".join(
                 f"{k} = {v:.4g} ± {f.stderr.get(k, float('nan')):.2g}" for k, v in f.params.items()
             )
             lines.append(f"| {name} | {f.form} | {form} | {f.r2:.4f} | {f.rmse:.3g} | {f.aic:.1f} "
-                         f"| {params} | {'yes' if f.ok else 'FLAGGED: ' + ', '.join(f.flags)} |")  # fmt: skip
+                         f"| {params} | {f.status} |")  # fmt: skip
     lines += ["", "Parameters are in SI units (x: A or Hz; rates: Hz or 1/s).", "",
               "![fit lif noise](fit_fi_lif_noise.png) ![fit tm](fit_release_tm_release.png)", ""]  # fmt: skip
     ctx.sections.append("\n".join(lines))

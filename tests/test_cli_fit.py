@@ -104,3 +104,31 @@ def test_unknown_criterion_is_one_line_exit_2(curve_file, tmp_path, cli):
     code, out, err = cli("fit", curve_file, "--criterion", "r2", "-o", tmp_path / "a.json")
     assert code == 2 and "invalid choice: 'r2'" in err and err.count("\n") == 1
     assert not (tmp_path / "a.json").exists()
+
+
+def test_one_fit_status_everywhere(tmp_path, cli):
+    """A sigmoid fit of data whose scatter far exceeds its error bars (reduced χ² ~ 100, R² ~ 0.99):
+    `biorate fit`, the activation JSON, the fit report and the pipeline's table say the same."""
+    from biorate.fitting import fit, fit_status
+    from biorate.pipeline import Context, _stage_fit
+
+    rng = np.random.default_rng(1)
+    y = FORMS["sigmoid"].value(X, P) + rng.normal(0, 1.0, X.size)
+    c = TransferCurve("fi", X, y, "A", "Hz", y_sem=np.full(X.size, 0.1), model={"name": "lif"})
+    path = c.save(tmp_path / "fi_lif.json")
+    result = fit(c, "sigmoid")
+    assert result.flags == ("high_redchi",) and result.ok and result.redchi > 30
+    assert result.status == fit_status(result.flags) == "OK, WARNING: high_redchi"
+    code, out, _ = cli("fit", path, "--form", "sigmoid", "-o", tmp_path / "a.json",
+                       "--report", tmp_path / "r.json")  # fmt: skip
+    assert code == 0 and "status: OK, WARNING: high_redchi" in out
+    act = Activation.load(tmp_path / "a.json")
+    assert act.fit["status"] == "OK, WARNING: high_redchi" and act.fit["flags"] == ["high_redchi"]
+    assert act.fit["ok"] is True
+    assert json.loads((tmp_path / "r.json").read_text())["status"] == result.status
+    ctx = Context(out=tmp_path, quick=True, progress=False, target="numpy", seed=1)
+    results = _stage_fit(ctx)
+    assert results["fi_lif"]["sigmoid"]["status"] == result.status
+    assert f"| {result.status} |" in ctx.sections[0]
+    assert fit_status([]) == "OK"
+    assert fit_status(["low_r2", "high_redchi"]) == "FLAGGED: low_r2, high_redchi"
