@@ -299,7 +299,8 @@ class Activation(JsonFile):
             extra = ", ".join(f"{k}={v:g}" for k, v in self.params.items())
             return f"{self.name}: built-in {self.form}" + (f" ({extra})" if extra else "")
         units = self.param_units()
-        ps = ", ".join(f"{k}={v:.4g} {units[k]}" for k, v in self.params.items())
+        label = FORMS[self.form].label
+        ps = ", ".join(f"{label(k)}={v:.4g} {units[k]}" for k, v in self.params.items())
         return (f"{self.name}: fitted {self.form} ({ps}); x = {self.x_offset:.4g} + "
                 f"{self.x_scale:.4g}*z {self.x_unit}, y = {self.r0:.4g} + {self.y_scale:.4g}*g "
                 f"{self.y_unit}")  # fmt: skip

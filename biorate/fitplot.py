@@ -102,7 +102,8 @@ def plot_fit(fit: Fit, path: str | os.PathLike | None = None, *, title: str | No
         if fit.ci is not None:
             lo, hi = fit.ci[p]
             text += f"\n[{lo / factor:.4g}, {hi / factor:.4g}]"
-        rows.append([p, text, shown])
+        # a name that could mislead gets a mark, and its label below the table
+        rows.append([p + (" *" if get_form(fit.form).label(p) != p else ""), text, shown])
     stats = [("R²", f"{fit.r2:.5f}"), ("RMSE", f"{fit.rmse / yf:.3g} {yu}"),
              ("red. χ²", f"{fit.redchi:.3g}"), ("AIC", f"{fit.aic:.2f}"),
              ("AICc", format_criterion(fit.aicc)),
@@ -115,6 +116,10 @@ def plot_fit(fit: Fit, path: str | os.PathLike | None = None, *, title: str | No
     table.set_fontsize(8)
     table.scale(1, 1.6 if fit.ci is None else 2.2)
     axt.set_title(get_form(fit.form).equation, fontsize=7.5)
+    marked = [get_form(fit.form).label(p) for p in fit.params if get_form(fit.form).label(p) != p]
+    if marked:
+        axt.text(0.0, -0.02, "* " + "; ".join(marked), transform=axt.transAxes, fontsize=7.5,
+                 va="top")  # fmt: skip
     if path is not None:
         save_figure(fig, path)
     return fig

@@ -274,15 +274,19 @@ class Fit:
             f"  data: {self.curve.measure} curve of model {model}, {self.n} points, "
             f"x in {self.x_unit}, y in {self.y_unit}, {weights}",
         ]
-        width = max(len(p) for p in self.params)
+        form = get_form(self.form)
+        width = max(len(form.label(p)) for p in self.params)
         for p, v in self.params.items():
-            line = f"  {p:<{width}} = {v: .6g} ± {self.stderr[p]:.2g} {units[p]}"
+            line = f"  {form.label(p):<{width}} = {v: .6g} ± {self.stderr[p]:.2g} {units[p]}"
             if self.ci is not None:
                 lo, hi = self.ci[p]
                 line += f"   95% CI [{lo:.6g}, {hi:.6g}]"
             lines.append(line)
         if self.ci is not None:
             lines.append(f"  (confidence intervals: {self.bootstrap} bootstrap resamples)")
+        for p in self.params:
+            if form.label(p) != p:  # a name that could mislead: say what it is
+                lines.append(f"  note: {p} is the {form.describe(p)}")
         lines.append(
             f"  R² = {self.r2:.5f}   RMSE = {self.rmse:.4g} {self.y_unit}   "
             f"reduced χ² = {self.redchi:.3g} (dof {self.dof})   AIC = {self.aic:.2f}   "

@@ -47,6 +47,11 @@ For the LIF of ``models/neurons/lif.toml`` driven by a current, ``lif`` is exact
 period (for a rate in Hz, tau and t_ref are in seconds). Both LIF forms saturate at r0 + 1/t_ref.
 ``soft_lif``'s gamma is the width over which noise (or any smoothing) rounds the threshold off; it is
 how a noisy LIF's curve, which fires a little below rheobase, is followed with the same parameters.
+Their ``tau`` is the time scale of the logarithm, a fitted number: it equals the membrane time
+constant tau_m only for ``lif`` on a noise-free current-driven LIF. On a noisy curve it trades off
+against c and gamma and lands far from tau_m (a soft_lif fit gave 0.103 s on a 20 ms neuron), so
+reports and figures label soft_lif's as ``tau (effective, not tau_m)``
+(:meth:`Form.label`, :meth:`Form.describe`); the name in files stays ``tau`` (schema 1).
 ``fit(..., "auto")`` tries the two LIF forms on firing-rate curves (``measure "fi"``) only: on a
 release curve their tau and t_ref would be numbers without a meaning (name them to fit them anyway).
 
@@ -56,7 +61,7 @@ SciPy is needed only by the ``erf`` form (``scipy.special.erf``), imported when 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -733,6 +738,17 @@ class Form:
     # value and parameter Jacobian at once, sharing their intermediates (None: from f and jac);
     # the bounded solver asks for both at every accepted point
     fj: Callable[..., tuple[np.ndarray, np.ndarray]] | None = None
+    # what a parameter is, where its name could mislead: {name: (display label, description)}
+    notes: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def label(self, param: str) -> str:
+        """How reports and figures name ``param`` (its name, unless that could mislead:
+        soft_lif's ``tau`` is shown as ``tau (effective, not tau_m)``)."""
+        return self.notes.get(param, (param, ""))[0]
+
+    def describe(self, param: str) -> str:
+        """What ``param`` is, in one sentence ('' for the self-explanatory ones)."""
+        return self.notes.get(param, ("", ""))[1]
 
     def suits(self, measure: str) -> bool:
         """Whether ``auto`` tries this form on a curve of ``measure`` ("fi", "release", ...)."""
@@ -794,6 +810,14 @@ class Form:
         return None
 
 
+_TAU_LIF = ("time scale of the logarithm in 1/(t_ref + tau*ln(1 + c/(x - x_th))): the membrane "
+            "time constant tau_m for a noise-free current-driven LIF, an effective fitted "
+            "constant otherwise")  # fmt: skip
+_TAU_SOFT = ("effective time scale of the logarithm in 1/(t_ref + tau*ln(1 + c/u)), fitted together "
+             "with c and gamma: NOT the membrane time constant tau_m (e.g. 0.103 s fitted on a "
+             "20 ms neuron); the name 'tau' is kept for schema-1 files")  # fmt: skip
+_T_REF = "dead time that caps the rate at r0 + 1/t_ref (the refractory period for a LIF)"
+
 FORMS: dict[str, Form] = {
     "sigmoid": Form(
         "sigmoid", ("x_half", "width", "r_max", "r0"), ("x", "x", "y", "y"),
@@ -831,6 +855,7 @@ FORMS: dict[str, Form] = {
         "lif", ("x_th", "c", "tau", "t_ref", "r0"), ("x", "x", "1/y", "1/y", "y"),
         "r0 + 1/(t_ref + tau*ln(1 + c/(x - x_th)))  (x > x_th; else r0)", lif, _h_lif, _d_lif,
         _j_lif, _guess_lif, _bounds_lif, _canon_lif, True, _lif_ceiling, ("fi",), _fj_lif,
+        {"tau": ("tau", _TAU_LIF), "t_ref": ("t_ref", _T_REF)},
     ),
     "soft_lif": Form(
         "soft_lif", ("x_th", "c", "tau", "t_ref", "gamma", "r0"),
@@ -838,6 +863,7 @@ FORMS: dict[str, Form] = {
         "r0 + 1/(t_ref + tau*ln(1 + c/u)), u = gamma*ln(1 + exp((x - x_th)/gamma))", soft_lif,
         _h_soft_lif, _d_soft_lif, _j_soft_lif, _guess_soft_lif, _bounds_lif, _canon_lif, True,
         _lif_ceiling, ("fi",), _fj_soft_lif,
+        {"tau": ("tau (effective, not tau_m)", _TAU_SOFT), "t_ref": ("t_ref", _T_REF)},
     ),
 }  # fmt: skip
 

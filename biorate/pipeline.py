@@ -155,6 +155,7 @@ def _stage_fit(ctx: Context) -> dict:
     export the activations."""
     from .curve import TransferCurve
     from .fitting import fit
+    from .forms import get_form
 
     results: dict[str, Any] = {}
     lines = ["## 3. Fits and exported activations", "",
@@ -176,7 +177,8 @@ def _stage_fit(ctx: Context) -> dict:
                                    "rmse": f.rmse, "aic": f.aic, "aicc": f.aicc, "bic": f.bic, "ok": f.ok,
                                    "status": f.status, "flags": list(f.flags)}  # fmt: skip
             params = ", ".join(
-                f"{k} = {v:.4g} ± {f.stderr.get(k, float('nan')):.2g}" for k, v in f.params.items()
+                f"{get_form(f.form).label(k)} = {v:.4g} ± {f.stderr.get(k, float('nan')):.2g}"
+                for k, v in f.params.items()
             )
             lines.append(f"| {name} | {f.form} | {form} | {f.r2:.4f} | {f.rmse:.3g} | {f.aic:.1f} "
                          f"| {params} | {f.status} |")  # fmt: skip

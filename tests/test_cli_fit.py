@@ -132,3 +132,26 @@ def test_one_fit_status_everywhere(tmp_path, cli):
     assert f"| {result.status} |" in ctx.sections[0]
     assert fit_status([]) == "OK"
     assert fit_status(["low_r2", "high_redchi"]) == "FLAGGED: low_r2, high_redchi"
+
+
+def test_soft_lif_tau_is_labelled_not_tau_m(tmp_path, cli):
+    """soft_lif's tau is an effective fitted constant: `biorate fit` and the figure label it so;
+    the activation JSON keeps the name tau (schema 1) and reads back."""
+    form = FORMS["soft_lif"]
+    assert form.label(
+        "tau"
+    ) == "tau (effective, not tau_m)" and "NOT the membrane" in form.describe("tau")
+    assert FORMS["lif"].label("tau") == "tau" and "tau_m" in FORMS["lif"].describe("tau")
+    x = np.linspace(0.0, 4e-9, 60)
+    p = {"x_th": 1.6e-10, "c": 7.5e-10, "tau": 0.1, "t_ref": 2e-3, "gamma": 3e-12, "r0": 0.0}
+    y = form.value(x, p) + np.random.default_rng(0).normal(0, 0.5, x.size)
+    c = TransferCurve("fi", x, y, "A", "Hz", y_sem=np.full(x.size, 0.5), model={"name": "lif"})
+    path = c.save(tmp_path / "c.json")
+    code, out, err = cli("fit", path, "--form", "soft_lif", "-o", tmp_path / "a.json",
+                         "--plot", tmp_path / "f.png")  # fmt: skip
+    assert code == 0, err
+    assert "tau (effective, not tau_m) =" in out and "note: tau is the effective time scale" in out
+    act = Activation.load(tmp_path / "a.json")
+    assert act.params["tau"] > 0  # the name kept; its value trades off against c and gamma
+    assert "tau (effective, not tau_m)=" in act.describe()
+    assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"
