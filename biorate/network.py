@@ -39,6 +39,7 @@ from __future__ import annotations
 import json
 import operator
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -52,6 +53,7 @@ from .optim import make_optimizer
 
 __all__ = [
     "RateNetwork",
+    "FlaggedActivationWarning",
     "Projection",
     "History",
     "build_projections",
@@ -198,6 +200,21 @@ def _resolve_activation(spec: Any) -> Any:
         raise NetworkError(str(exc)) from exc
 
 
+class FlaggedActivationWarning(UserWarning):
+    """A network is built on an activation exported from a fit flagged as poor."""
+
+
+def _warn_if_flagged(act: Any) -> None:
+    """Warn when ``act`` records a fit that was flagged (``fit["ok"]`` false, as the fit report
+    and ``biorate fit`` call it): the network then learns with a curve the data do not support."""
+    fit = getattr(act, "fit", None)
+    if isinstance(fit, dict) and fit.get("ok") is False:
+        flags = ", ".join(fit.get("flags") or []) or "flagged"
+        warnings.warn(f"activation {getattr(act, 'name', act)!r} comes from a fit flagged as "
+                      f"poor ({flags}); the network learns with a curve its data do not "
+                      "support", FlaggedActivationWarning, stacklevel=4)  # fmt: skip
+
+
 def midpoint(act: Any) -> float:
     """Pre-activation z where ``act`` is half-way between its bounds (bisection on [-50, 50]);
     0 when a bound is infinite or ``act`` does not cross the half-way level there."""
@@ -307,6 +324,7 @@ class RateNetwork:
             raise NetworkError(f"init_std must be positive or None, got {self.init_std}")
         self.projections = build_projections(self.sizes, self.connectivity)
         self._act = _resolve_activation(self.activation)
+        _warn_if_flagged(self._act)
         self.has_feedback = any(p.feedback for p in self.projections)
         if self.has_feedback:
             if self.steps < 1:

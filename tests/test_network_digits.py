@@ -3,6 +3,7 @@ vanishing-gradient story with 20 hidden sigmoid populations."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from network_helpers import lif_activation
 
@@ -15,20 +16,51 @@ def digits():
     return load_dataset("digits")
 
 
-@pytest.mark.parametrize("conn, floor", [("feedforward", 0.97), ("residual", 0.97),
-                                         ("feedback", 0.96)])  # fmt: skip
-def test_digits_accuracy_with_fitted_lif(digits, conn, floor):
-    # Adam lr 2e-3, batch 32, L2 1e-4, 60 epochs; measured over seeds 0-4 with the shipped fitted
-    # LIF activation (form "lif"): 0.9739 +- 0.0022, 0.9739 +- 0.0042, 0.9667 +- 0.0063;
-    # seed 0: 0.9722, 0.9806, 0.9611
-    net = RateNetwork([64, 64, 64, 10], activation=lif_activation(), connectivity=conn, steps=5,
-                      learning_rate=2e-3, seed=0)  # fmt: skip
-    hist = net.fit(digits.X_train, digits.y_train, epochs=60)
-    assert net.score(digits.X_test, digits.y_test) >= floor
-    assert hist.loss[-1] < 0.1 * hist.loss[0]
+SEEDS = range(5)
+
+
+@pytest.mark.parametrize(
+    "conn, floor",
+    [("feedforward", 0.96), ("residual", 0.955)],
+)
+def test_digits_accuracy_with_fitted_lif_defaults(digits, conn, floor):
+    """The defaults a user gets (Adam 1e-3, batch 32, L2 1e-4, trained until converged, cap 200)
+    with the shipped fitted LIF activation, mean test accuracy over seeds 0-4.
+
+    Measured (numpy 2.3.5, 2026-11-30): feedforward 0.9744 +- 0.0030 (median 0.9750, 151-200
+    epochs), residual 0.9717 +- 0.0046 (median 0.9694); floors >= 3 std below the mean."""
+    accs = []
+    for seed in SEEDS:
+        net = RateNetwork([64, 64, 64, 10], activation=lif_activation(), connectivity=conn,
+                          seed=seed)  # fmt: skip
+        hist = net.fit(digits.X_train, digits.y_train)
+        assert hist.loss[-1] < 0.05 * hist.loss[0]
+        assert hist.stop_reason in ("converged", "max_epochs")
+        accs.append(net.score(digits.X_test, digits.y_test))
+    print(conn, accs)
+    assert np.mean(accs) >= floor, accs
+
+
+def test_digits_accuracy_with_fitted_lif_feedback(digits):
+    """Feedback (T = 5), 60 epochs at Adam 2e-3, mean test accuracy over seeds 0-4.
+
+    Measured (2026-11-30): 0.9667 +- 0.0087 (seeds 0-4: 0.958, 0.972, 0.956, 0.975, 0.972);
+    floor 3 std below."""
+    accs = []
+    for seed in SEEDS:
+        net = RateNetwork([64, 64, 64, 10], activation=lif_activation(), connectivity="feedback",
+                          steps=5, learning_rate=2e-3, seed=seed)  # fmt: skip
+        net.fit(digits.X_train, digits.y_train, epochs=60)
+        accs.append(net.score(digits.X_test, digits.y_test))
+    print("feedback", accs)
+    assert np.mean(accs) >= 0.94, accs
 
 
 def test_residual_cures_vanishing_gradients(digits):
+    """20 hidden sigmoid populations: the first one's gradient at initialisation is ~1000x larger
+    with residual skips (seed 0: 0.83 vs 8.0e-4; deterministic given the seed), and the residual
+    net trains: mean test accuracy over seeds 0-4 after 20 epochs, floor 3 std below the
+    measured mean."""
     sizes = [64, *[64] * 20, 10]
     plain = RateNetwork(sizes, activation="sigmoid", learning_rate=3e-3, seed=0).initialize()
     res = RateNetwork(sizes, activation="sigmoid", connectivity="residual", learning_rate=3e-3,
@@ -36,5 +68,11 @@ def test_residual_cures_vanishing_gradients(digits):
     g_plain = plain.gradient_norms(digits.X_train, digits.y_train)["h1"]
     g_res = res.gradient_norms(digits.X_train, digits.y_train)["h1"]
     assert g_res / g_plain > 100  # measured: ~1e3 (8.3e-1 vs 8.0e-4)
-    res.fit(digits.X_train, digits.y_train, epochs=20)
-    assert res.score(digits.X_test, digits.y_test) >= 0.90
+    accs = []
+    for seed in SEEDS:  # measured 2026-11-30: 0.9456 +- 0.0130 over seeds 0-4 (lowest 0.922)
+        res = RateNetwork(sizes, activation="sigmoid", connectivity="residual",
+                          learning_rate=3e-3, seed=seed)  # fmt: skip
+        res.fit(digits.X_train, digits.y_train, epochs=20)
+        accs.append(res.score(digits.X_test, digits.y_test))
+    print("20 layers residual", accs)
+    assert np.mean(accs) >= 0.91, accs

@@ -4,6 +4,8 @@ report JSON and a figure of the training history."""
 from __future__ import annotations
 
 import argparse
+import sys
+import warnings
 from typing import Any
 
 from ..errors import NetworkError
@@ -182,31 +184,45 @@ def plot_history(hist: Any, path: str, title: str = "") -> None:
     save_figure(fig, path)
 
 
+def _network(args: argparse.Namespace, data: Any) -> Any:
+    """The RateNetwork the options describe; a flagged fitted activation warns in one line."""
+    from ..network import FlaggedActivationWarning, RateNetwork
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FlaggedActivationWarning)
+        net = RateNetwork(
+            [data.n_features, *parse_hidden(args.hidden), data.n_classes],
+            activation=args.activation, connectivity=args.connectivity, loss=args.loss,
+            optimizer=args.optimizer, learning_rate=args.lr, momentum=args.momentum,
+            batch_size=args.batch_size, l2=args.l2, validation_fraction=args.validation_fraction,
+            early_stopping=args.early_stopping, patience=args.patience or None, tol=args.tol,
+            dtype=args.dtype, init_std=args.init_std, targets=args.targets,
+            derivative_offset=args.derivative_offset, steps=args.steps, alpha=args.alpha,
+            seed=args.seed,
+        )  # fmt: skip
+    for w in caught:
+        if issubclass(w.category, FlaggedActivationWarning):
+            sys.stderr.write(f"biorate: warning: {w.message}\n")
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return net
+
+
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..datasets import load_dataset
     from ..io import write_json
-    from ..network import RateNetwork
     from .common import check_writable, command_line
 
-    data = load_dataset(args.dataset, seed=args.seed)
-    net = RateNetwork(
-        [data.n_features, *parse_hidden(args.hidden), data.n_classes],
-        activation=args.activation, connectivity=args.connectivity, loss=args.loss,
-        optimizer=args.optimizer, learning_rate=args.lr, momentum=args.momentum,
-        batch_size=args.batch_size, l2=args.l2, validation_fraction=args.validation_fraction,
-        early_stopping=args.early_stopping, patience=args.patience or None, tol=args.tol,
-        dtype=args.dtype,
-        init_std=args.init_std, targets=args.targets, derivative_offset=args.derivative_offset,
-        steps=args.steps, alpha=args.alpha, seed=args.seed,
-    )  # fmt: skip
     if args.epochs < 1:
         raise NetworkError(f"--epochs must be >= 1, got {args.epochs}")
     if args.patience < 0:
         raise NetworkError(f"--patience must be >= 0, got {args.patience}")
     for path, what in ((args.output, "-o"), (args.report, "--report"), (args.plot, "--plot")):
         check_writable(path, f"{what} {path}")
+    data = load_dataset(args.dataset, seed=args.seed)
+    net = _network(args, data)
     with tqdm(total=args.epochs, disable=args.quiet, desc="train", unit="epoch") as bar:
 
         def progress(epoch: int, rec: dict) -> None:
