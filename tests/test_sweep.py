@@ -28,7 +28,18 @@ from biorate.errors import (
 from biorate.sweep import load_spec, run_sweep
 from biorate.sweep_spec import SpecError, point_seed
 
-distributed = pytest.importorskip("distributed")
+
+# Dask is an optional extra: only the tests that run a sweep on a cluster need it (they take the
+# `cluster` fixture, or are marked); the spec checks and single points run without it
+def _has_dask() -> bool:
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+needs_dask = pytest.mark.skipif(not _has_dask(), reason="needs Dask distributed (biorate[sweep])")
 
 SPEC = {
     "schema": 1,
@@ -59,6 +70,7 @@ def spec_with(**changes):
 
 @pytest.fixture(scope="module")
 def cluster():
+    distributed = pytest.importorskip("distributed")
     c = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                  dashboard_address=None, silence_logs=40)  # fmt: skip
     client = distributed.Client(c, set_as_default=False)
@@ -202,15 +214,22 @@ def test_cli_bad_input_one_line_exit_2(cli, tmp_path):
     assert code == 2 and err.count("\n") == 1 and "grid.tau_m: expected a time" in err
     good = tmp_path / "good.toml"
     good.write_text(_toml(SPEC))
+    code, out, err = cli("sweep", good, "-o", tmp_path / "out", "--workers", "0")
+    assert code == 2 and "workers must be an integer >= 1" in err
+    code, out, err = cli("sweep", tmp_path / "missing.toml", "-o", tmp_path / "out")
+    assert code == 2 and "no such sweep spec" in err
+    assert not (tmp_path / "out").exists()
+
+
+@needs_dask
+def test_cli_unreachable_scheduler_one_line_exit_2(cli, tmp_path):
+    good = tmp_path / "good.toml"
+    good.write_text(_toml(SPEC))
     code, out, err = cli("sweep", good, "-o", tmp_path / "out", "--scheduler", "127.0.0.1:9",
                          "--connect-timeout", "1")  # fmt: skip
     assert code == 2 and err.count("\n") == 1 and "cannot reach the Dask scheduler" in err
     code, out, err = cli("sweep", good, "-o", tmp_path / "out", "--scheduler", "nowhere")
     assert code == 2 and "not HOST:PORT" in err
-    code, out, err = cli("sweep", good, "-o", tmp_path / "out", "--workers", "0")
-    assert code == 2 and "workers must be an integer >= 1" in err
-    code, out, err = cli("sweep", tmp_path / "missing.toml", "-o", tmp_path / "out")
-    assert code == 2 and "no such sweep spec" in err
     assert not (tmp_path / "out").exists()
 
 
@@ -386,3 +405,55 @@ def test_summary_columns_unique_with_hill_exponent_n():
     assert row["n"] == pytest.approx(1.0, abs=1e-6) and row["n_points"] == 12
     assert row["x_half_Hz"] == pytest.approx(1 / (0.5 * 0.8), rel=1e-6)
     assert row["r_max_per_s"] == pytest.approx(1 / 0.8, rel=1e-6) and row["U"] == 0.5
+
+
+# --- damaged output and failing points (documented in biorate/sweep.py and cli/sweep.py) -----
+
+
+def test_corrupt_point_file_is_recomputed(cluster, reference, tmp_path, cli):
+    """A point file that does not parse (a disk error, a hand edit) counts as missing: the rerun
+    computes that point again, overwrites the file atomically, exits 0 and the results equal an
+    uninterrupted run's."""
+    import shutil
+
+    out = tmp_path / "run"
+    shutil.copytree(reference / "run", out)
+    victim = sorted((out / "points").glob("*.json"))[0]
+    victim.write_text('{"kind": "sweep_point", "trunc')
+    stray = out / "points" / "notes.json"  # a file of no point is left alone
+    stray.write_text("not json")
+    code, stdout, err = cli("sweep", reference / "spec.toml", "-o", out, "--scheduler",
+                            cluster[0].scheduler_address)  # fmt: skip
+    assert code == 0, err
+    assert f"{N_POINTS} points, 1 computed, {N_POINTS - 1} already done" in stdout
+    assert stray.read_text() == "not json"
+    stray.unlink()
+    _assert_same_as_reference(out, reference)
+    assert (out / "summary.csv").read_text() == (reference / "run" / "summary.csv").read_text()
+
+
+def test_failing_point_recorded_warned_exit_0_not_retried(cluster, tmp_path, cli):
+    """A point whose simulation is rejected (here t_ref = 0.05 ms below dt = 0.1 ms) is written
+    with status "failed" and its error, the sweep completes (summary written, the row names the
+    error), the CLI warns on stderr and exits 0; a rerun does not retry it."""
+    spec = tmp_path / "spec.toml"
+    spec.write_text(_toml(spec_with(grid={"t_ref": ["0.05 ms", "2 ms"]},
+                                    protocol__duration="0.1 s", protocol__transient="0 s",
+                                    protocol__current="0nA:0.5nA:6")))  # fmt: skip
+    argv = ["sweep", spec, "-o", tmp_path / "out", "--scheduler", cluster[0].scheduler_address]
+    code, stdout, err = cli(*argv)
+    assert code == 0, err
+    assert (
+        "biorate: warning: 1 of 2 points failed (recorded with their error in the summary)" in err
+    )
+    assert "Traceback" not in err
+    recs = {r["point"]["t_ref"]["value"]: r for r in _files(tmp_path / "out").values()}
+    bad = recs[5e-5]
+    assert bad["status"] == "failed" and "ProtocolError" in bad["error"]
+    assert "refractory period" in bad["error"] and "curve" not in bad
+    assert recs[2e-3]["status"] in ("ok", "fit_failed")
+    with open(tmp_path / "out" / "summary.csv") as f:
+        rows = {float(r["t_ref_s"]): r for r in csv.DictReader(f)}
+    assert rows[5e-5]["status"] == "failed" and "refractory period" in rows[5e-5]["error"]
+    code, stdout, err = cli(*argv)
+    assert code == 0 and "2 points, 0 computed, 2 already done" in stdout
