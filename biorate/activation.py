@@ -233,6 +233,18 @@ class Activation(JsonFile):
         return bool(self._fitted)  # type: ignore[attr-defined]
 
     @property
+    def fit_flags(self) -> tuple[str, ...]:
+        """The flags of the fit this activation came from, as recorded in its JSON (``fit.flags``:
+        ``low_r2``, ``high_redchi``, ``at_bound:<param>``, ...); () for a built-in or a clean fit."""
+        return tuple((self.fit or {}).get("flags") or ())
+
+    @property
+    def fit_ok(self) -> bool:
+        """False when the fit was flagged poor (``fit.ok`` in its JSON; a ``high_redchi`` warning
+        alone keeps it True, see :func:`biorate.fitting.fit_status`); True for a built-in."""
+        return bool((self.fit or {}).get("ok", True))
+
+    @property
     def r0(self) -> float:
         """Baseline rate of a fitted curve (``y_unit``); 0 for a built-in."""
         return self.params.get("r0", 0.0) if self.is_fitted else 0.0

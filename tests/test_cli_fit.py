@@ -68,6 +68,8 @@ def test_poor_fit_warns_and_strict_refuses(tmp_path, capsys):
     rc = main(["fit", str(path), "--form", "sigmoid", "-o", str(out), "--strict"])
     assert rc == 2 and not out.exists()
     assert "poor sigmoid fit" in capsys.readouterr().err
+    act = Activation.load(tmp_path / "a.json")  # the kept poor fit records why
+    assert not act.fit_ok and "low_r2" in act.fit_flags and act.fit["status"].startswith("FLAGGED")
 
 
 @pytest.mark.parametrize(
@@ -124,7 +126,7 @@ def test_one_fit_status_everywhere(tmp_path, cli):
     assert code == 0 and "status: OK, WARNING: high_redchi" in out
     act = Activation.load(tmp_path / "a.json")
     assert act.fit["status"] == "OK, WARNING: high_redchi" and act.fit["flags"] == ["high_redchi"]
-    assert act.fit["ok"] is True
+    assert act.fit["ok"] is True and act.fit_ok and act.fit_flags == ("high_redchi",)
     assert json.loads((tmp_path / "r.json").read_text())["status"] == result.status
     ctx = Context(out=tmp_path, quick=True, progress=False, target="numpy", seed=1)
     results = _stage_fit(ctx)
