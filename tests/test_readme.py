@@ -23,11 +23,14 @@ def test_readme_opens_with_exactly_two_commands():
 
 def test_readme_python_api_example_runs(tmp_path, monkeypatch):
     code = re.search(r"## Python API\n\n```python\n(.*?)```", README, re.S).group(1)
-    # shorten the protocol: 0.5 s, 3 trials, NumPy target, 2 epochs on digits
+    # shorten the protocol: 0.5 s, 3 trials, NumPy target, 2 epochs on digits, 10 images as spikes
     code = (code.replace("duration=2*second, trials=10, seed=1",
                          "duration=0.5*second, trials=3, seed=1, target='numpy', progress=False")
-            .replace("epochs=30", "epochs=2"))  # fmt: skip
-    assert "target='numpy'" in code and "epochs=2" in code
+            .replace("net.fit(X_train, y_train)", "net.fit(X_train, y_train, epochs=2)")
+            .replace('br.deploy(net, X_test, y_test, durations=["50 ms", "200 ms"])',
+                     'br.deploy(net, X_test[:10], y_test[:10], durations=["50 ms", "100 ms"], '
+                     'target="numpy", progress=False)'))  # fmt: skip
+    assert "target='numpy'" in code and "epochs=2" in code and 'target="numpy"' in code
     monkeypatch.chdir(tmp_path)
     ns: dict = {}
     exec(compile(code, "README", "exec"), ns)  # noqa: S102
@@ -39,6 +42,12 @@ def test_readme_python_api_example_runs(tmp_path, monkeypatch):
     assert fit.r2 > 0.98
     assert (tmp_path / "lif_fitted.json").exists()
     assert net.evaluate(ns["X_test"], ns["y_test"])["accuracy"] > 0.5
+    assert net.history_.stop_reason == "max_epochs" and net.history_.epochs == 2
+    rep = ns["rep"]
+    assert rep["n_test"] == 10 and 0 <= rep["test_accuracy"] <= 1
+    assert (
+        rep["rate_test_accuracy"] == net.evaluate(ns["X_test"][:10], ns["y_test"][:10])["accuracy"]
+    )
 
 
 def test_readme_figures_exist():
