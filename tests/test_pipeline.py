@@ -51,6 +51,14 @@ def test_release_and_fit_numbers(report):
     sig, tanh = fits["fi_lif_noise"]["sigmoid"]["params"], fits["fi_lif_noise"]["tanh"]["params"]
     assert tanh["width"] == pytest.approx(2 * sig["width"], rel=1e-4)
     assert tanh["x_half"] == pytest.approx(sig["x_half"], rel=1e-4)
+    # one status everywhere: the report's, as biorate fit prints it (fitting.fit_status)
+    from biorate.fitting import fit_status
+
+    md = (out / "report.md").read_text()
+    for curve, by_form in fits.items():
+        for form, f in by_form.items():
+            assert f["status"] == fit_status(f["flags"])
+            assert f"| {curve} | {f['form']} | {form} |" in md and f"| {f['status']} |" in md
 
 
 def test_training_numbers(report):
