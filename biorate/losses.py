@@ -60,6 +60,17 @@ class Loss:
             return (_sigmoid(y) - t) / n
         return (y - t) / n
 
+    def value_and_grad(self, y: np.ndarray, t: np.ndarray) -> tuple[float, np.ndarray]:
+        """``(value(y, t), grad(y, t))`` with the work they share done once (bit-identical)."""
+        if self.name != "softmax_ce":
+            return self.value(y, t), self.grad(y, t)
+        n = y.shape[0]
+        ym = y - y.max(axis=1, keepdims=True)
+        e = np.exp(ym)
+        s = e.sum(axis=1, keepdims=True)
+        value = float(-(t * (ym - np.log(s))).sum() / n)
+        return value, (e / s - t) / n
+
     def link(self, y: np.ndarray) -> np.ndarray:
         """Outputs -> class scores (probabilities for the cross-entropies)."""
         if self.name == "softmax_ce":

@@ -205,11 +205,11 @@ class FlaggedActivationWarning(UserWarning):
 
 
 def _warn_if_flagged(act: Any) -> None:
-    """Warn when ``act`` records a fit that was flagged (``fit["ok"]`` false, as the fit report
-    and ``biorate fit`` call it): the network then learns with a curve the data do not support."""
-    fit = getattr(act, "fit", None)
-    if isinstance(fit, dict) and fit.get("ok") is False:
-        flags = ", ".join(fit.get("flags") or []) or "flagged"
+    """Warn when ``act`` records a fit that was flagged (``Activation.fit_ok`` false, as the fit
+    report and ``biorate fit`` call it): the network then learns with a curve the data do not
+    support."""
+    if getattr(act, "fit_ok", True) is False:
+        flags = ", ".join(getattr(act, "fit_flags", ())) or "flagged"
         warnings.warn(f"activation {getattr(act, 'name', act)!r} comes from a fit flagged as "
                       f"poor ({flags}); the network learns with a curve its data do not "
                       "support", FlaggedActivationWarning, stacklevel=4)  # fmt: skip
@@ -352,6 +352,7 @@ class RateNetwork:
             lst[p.target].append((p.source, p.key(sizes)))
         self._linear_out = self._loss.linear_output
         self.population_names = ["in"] + [f"h{i}" for i in range(1, L - 1)] + ["out"]
+        self._target_rows = self._target_table()
 
     @property
     def activation_(self) -> Any:
@@ -425,9 +426,14 @@ class RateNetwork:
         """Target matrix ``(n, k)`` for labels ``y``: one-hot scaled to ``targets=(low, high)``;
         for ``squared_error`` mapped into the activation's range ``lo + t*(hi - lo)`` where it is
         finite (for a range with only a finite lower bound: ``lo + t``)."""
+        return self._target_rows[y]
+
+    def _target_table(self) -> np.ndarray:
+        """Row c: the target vector of class c (see :meth:`targets_for`)."""
         low, high = self.targets
-        t = np.full((y.shape[0], self.sizes[-1]), low, dtype=self._dt)
-        t[np.arange(y.shape[0]), y] = high
+        k = self.sizes[-1]
+        t = np.full((k, k), low, dtype=self._dt)
+        t[np.arange(k), np.arange(k)] = high
         if self.loss == "squared_error":
             blo, bhi = (float(b) for b in self._act.bounds)
             if np.isfinite(blo) and np.isfinite(bhi):
@@ -535,9 +541,9 @@ class RateNetwork:
         params = self.params_ if params is None else params
         cache = self._forward(X, params)
         out = cache["h"][-1][-1]
-        t = self.targets_for(y)
-        loss = cache["data_loss"] = self._loss.value(out, t)
-        grads = self._backward(cache, self._loss.grad(out, t).astype(self._dt, copy=False), params,
+        loss, dy = self._loss.value_and_grad(out, self.targets_for(y))
+        cache["data_loss"] = loss
+        grads = self._backward(cache, dy.astype(self._dt, copy=False), params,
                                self.derivative_offset if offset is None else offset)  # fmt: skip
         if self.l2:
             for k, w in params.items():

@@ -50,6 +50,10 @@ class Adam:
         dtype = np.result_type(*(grads[k] for k in self._keys))
         n = int(self._slices[-1])
         self._m, self._v, self._g, self._buf = (np.zeros(n, dtype) for _ in range(4))
+        # the step of each parameter array: a view into the flat step buffer, made once
+        self._steps = [self._buf[a:b].reshape(grads[k].shape)
+                       for k, a, b in zip(self._keys, self._slices[:-1], self._slices[1:],
+                                          strict=True)]  # fmt: skip
 
     def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
         if self._keys is None or list(grads) != self._keys:
@@ -59,7 +63,7 @@ class Adam:
         self._t += 1
         # fold both bias corrections into the step size (same algorithm, fewer array ops)
         lr = self.learning_rate * np.sqrt(1 - self.beta2**self._t) / (1 - self.beta1**self._t)
-        g, m, v, buf, keys, sl = self._g, self._m, self._v, self._buf, self._keys, self._slices
+        g, m, v, buf, keys = self._g, self._m, self._v, self._buf, self._keys
         np.concatenate([grads[k].ravel() for k in keys], out=g)
         m *= self.beta1
         m += (1 - self.beta1) * g
@@ -71,9 +75,8 @@ class Adam:
         buf += self.eps
         np.multiply(m, lr, out=g)
         np.divide(g, buf, out=buf)
-        for i, k in enumerate(keys):
-            p = params[k]
-            p -= buf[sl[i] : sl[i + 1]].reshape(p.shape)
+        for k, step in zip(keys, self._steps, strict=True):
+            params[k] -= step
 
 
 def make_optimizer(name: str, learning_rate: float | None, momentum: float) -> SGD | Adam:
