@@ -5,7 +5,9 @@ Every loader returns a :class:`Dataset` with a fixed, documented train/test spli
 
 - ``digits`` (default): scikit-learn's 8x8 handwritten digits (1797 images, 10 classes), pixel
   values 0..16 scaled to [0, 1]; stratified split with ``train_test_split(test_size=0.2,
-  stratify=y, random_state=0)``: 1437 training and 360 test images, the same for every seed.
+  stratify=y, random_state=0)``: 1437 training and 360 test images, the same for every seed
+  (the indices are shipped, so a scikit-learn release cannot move them; the pixels are read from
+  scikit-learn's own file without importing it).
 - ``xor``: points around the four corners of the unit square (Gaussian noise, std 0.15), label
   ``x0 XOR x1``; 400 points, stratified 300/100 split.
 - ``moons``: ``sklearn.datasets.make_moons(400, noise=0.2)``, stratified 300/100 split.
@@ -58,13 +60,37 @@ def _split(X: np.ndarray, y: np.ndarray, test_size: float, random_state: int) ->
     return train_test_split(X, y, test_size=test_size, stratify=y, random_state=random_state)
 
 
-def _digits() -> Dataset:
-    from sklearn.datasets import load_digits
+def _digits_csv() -> Path | None:
+    """scikit-learn's own copy of the digits (``sklearn/datasets/data/digits.csv.gz``), found
+    without importing scikit-learn (which costs most of a second); None if it is not there."""
+    import importlib.util
 
-    d = load_digits()
-    X = d.data / 16.0  # pixel intensities 0..16 -> [0, 1]
-    Xtr, Xte, ytr, yte = _split(X, d.target, 0.2, 0)
-    return Dataset("digits", Xtr, ytr, Xte, yte, 10,
+    spec = importlib.util.find_spec("sklearn")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(folder) / "datasets" / "data" / "digits.csv.gz"
+        if path.is_file():
+            return path
+    return None
+
+
+def _digits() -> Dataset:
+    """The 1797 digits, scaled to [0, 1], in the split shipped in ``biorate/_data`` (the indices
+    ``train_test_split(test_size=0.2, stratify=y, random_state=0)`` gave, kept so that the split
+    cannot move with a scikit-learn release). The pixels are read as ``load_digits`` reads them."""
+    csv = _digits_csv()
+    if csv is not None:
+        with gzip.open(csv, "rt") as f:
+            data = np.loadtxt(f, delimiter=",")
+        pixels, target = data[:, :-1], data[:, -1].astype(int, copy=False)
+    else:  # pragma: no cover - a scikit-learn that keeps its data elsewhere
+        from sklearn.datasets import load_digits
+
+        d = load_digits()
+        pixels, target = d.data, d.target
+    with np.load(Path(__file__).with_name("_data") / "digits_split.npz") as split:
+        tr, te = split["train"].astype(np.intp), split["test"].astype(np.intp)
+    X = pixels / 16.0  # pixel intensities 0..16 -> [0, 1]
+    return Dataset("digits", X[tr], target[tr], X[te], target[te], 10,
                    "sklearn digits 8x8, /16, stratified 80/20 split (random_state=0)")  # fmt: skip
 
 

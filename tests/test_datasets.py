@@ -23,6 +23,36 @@ def test_digits_split_is_fixed_and_stratified():
     assert a.n_classes == 10 and a.n_features == 64
 
 
+def test_digits_are_sklearns_images_in_the_shipped_split_without_importing_sklearn():
+    """Every image and label is scikit-learn's ``load_digits`` row (each used once), and loading
+    them imports no scikit-learn (the pixels come from its file, the split is shipped)."""
+    import subprocess
+    import sys
+
+    from sklearn.datasets import load_digits
+
+    d, ref = load_dataset("digits"), load_digits()
+    with np.load(_split_file()) as f:
+        tr, te = f["train"], f["test"]
+    assert np.array_equal(np.sort(np.concatenate([tr, te])), np.arange(1797))
+    np.testing.assert_array_equal(d.X_train, ref.data[tr] / 16.0)
+    np.testing.assert_array_equal(d.X_test, ref.data[te] / 16.0)
+    np.testing.assert_array_equal(d.y_train, ref.target[tr])
+    np.testing.assert_array_equal(d.y_test, ref.target[te])
+    code = ("import sys; from biorate.datasets import load_dataset; load_dataset('digits'); "
+            "print('sklearn' in sys.modules)")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def _split_file():
+    from pathlib import Path
+
+    import biorate.datasets
+
+    return Path(biorate.datasets.__file__).with_name("_data") / "digits_split.npz"
+
+
 def test_xor_labels_are_the_corners_xor_over_20_seeds():
     """A point's label is the XOR of the corner it scatters around (noise std 0.15): a coordinate
     crosses 0.5 with probability p = P(Z > 0.5/0.15) = 4.3e-4, so the label equals the XOR of the
