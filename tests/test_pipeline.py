@@ -1,5 +1,7 @@
 """`biorate pipeline --quick` end to end into a temp folder: numbers present, finite, in range."""
 
+import contextlib
+import io
 import json
 import math
 
@@ -11,7 +13,11 @@ def report(tmp_path_factory):
     from biorate.cli import main
 
     out = tmp_path_factory.mktemp("pipeline")
-    assert main(["pipeline", "--quick", "--quiet", "--target", "numpy", "--out", str(out)]) == 0
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert main(["pipeline", "--quick", "--quiet", "--target", "numpy", "--out", str(out)]) == 0
+    # --quiet silences progress, not where the result went: one line
+    assert printed.getvalue().count("\n") == 1 and str(out / "report.md") in printed.getvalue()
     return out, json.loads((out / "report.json").read_text())
 
 

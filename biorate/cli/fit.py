@@ -58,8 +58,7 @@ def run(args: argparse.Namespace) -> int:
         raise FitError(f"{args.curve}: poor {result.form} fit ({', '.join(result.flags)}); "
                        f"nothing written (drop --strict to keep it with a warning)")  # fmt: skip
     act = result.activation(name=args.name)
-    if not args.quiet:
-        print(result.report())
+    print(result.report())  # the result: printed with --quiet too (it silences progress only)
     act.save(args.output)
     written = [args.output]
     if args.report:
@@ -78,6 +77,5 @@ def run(args: argparse.Namespace) -> int:
     if not result.ok:
         sys.stderr.write(f"biorate: warning: poor {result.form} fit of {args.curve}: "
                          f"{'; '.join(result.warnings)}\n")  # fmt: skip
-    if not args.quiet:
-        print("wrote " + ", ".join(str(w) for w in written))
+    print("wrote " + ", ".join(str(w) for w in written))
     return 0

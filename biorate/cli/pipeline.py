@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from .common import add_quiet, check_writable
 
@@ -28,7 +29,11 @@ def run(args: argparse.Namespace) -> int:
     from ..pipeline import run_pipeline
 
     check_writable(args.out, f"--out {args.out}", folder=True)
-    run_pipeline(
+    report = run_pipeline(
         args.out, quick=args.quick, progress=not args.quiet, target=args.target, seed=args.seed
     )
+    if args.quiet:  # the result's whereabouts print anyway (--quiet silences progress only)
+        out = Path(args.out)
+        print(f"pipeline finished in {report['total_seconds']:.1f} s: {out / 'report.md'}, "
+              f"{out / 'report.json'}")  # fmt: skip
     return 0

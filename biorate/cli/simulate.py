@@ -120,8 +120,7 @@ def run_fi(args: argparse.Namespace) -> int:
         from ..plots import plot_curve
 
         plot_curve(curve, fi_theory(model, curve), path=args.plot)
-    if not args.quiet:
-        print(f"wrote {args.output}" + (f" and {args.plot}" if args.plot else ""))
+    print(f"wrote {args.output}" + (f" and {args.plot}" if args.plot else ""))
     return 0
 
 
@@ -169,8 +168,7 @@ def run_release(args: argparse.Namespace) -> int:
                 )
             ]
         plot_curve(curve, th, path=args.plot)
-    if not args.quiet:
-        print(f"wrote {args.output}" + (f" and {args.plot}" if args.plot else ""))
+    print(f"wrote {args.output}" + (f" and {args.plot}" if args.plot else ""))
     return 0
 
 
@@ -187,6 +185,5 @@ def run_release_probability(args: argparse.Namespace) -> int:
         from ..plots import plot_curve
 
         plot_curve(curve, path=args.plot)
-    if not args.quiet:
-        print(f"wrote {args.output}" + (f" and {args.plot}" if args.plot else ""))
+    print(f"wrote {args.output}" + (f" and {args.plot}" if args.plot else ""))
     return 0

@@ -57,11 +57,11 @@ def run(args: argparse.Namespace) -> int:
     if result.failed:
         sys.stderr.write(f"biorate: warning: {len(result.failed)} of {n} points failed "
                          "(recorded with their error in the summary)\n")  # fmt: skip
-    if not args.quiet:
-        print(f"sweep {result.spec.name}: {n} points, {len(result.computed)} computed, "
-              f"{len(result.skipped)} already done, {result.elapsed_s:.1f} s")  # fmt: skip
-        if result.complete:
-            print("wrote " + ", ".join(str(f) for f in result.files[1:]))
+    # the result: printed with --quiet too (it silences progress only)
+    print(f"sweep {result.spec.name}: {n} points, {len(result.computed)} computed, "
+          f"{len(result.skipped)} already done, {result.elapsed_s:.1f} s")  # fmt: skip
+    if result.complete:
+        print("wrote " + ", ".join(str(f) for f in result.files[1:]))
     if result.errors:
         sys.stderr.write(f"biorate: error: {len(result.errors)} of {n} points not computed; "
                          f"rerun the same command to compute them\n")  # fmt: skip
