@@ -61,6 +61,7 @@ the submodule is imported, so the module itself is made callable).
 from __future__ import annotations
 
 import gc
+import importlib
 import math
 import sys
 import time
@@ -508,6 +509,27 @@ def _pearson(a: np.ndarray, b: np.ndarray) -> float | None:
     return float(np.corrcoef(a, b)[0, 1])
 
 
+# Brian2's memory per synapse (indices, weight, delay and bookkeeping arrays), generous
+_BYTES_PER_SYNAPSE = 100
+
+
+def _check_batch_memory(sizes: list[int], images: int, npu: int) -> None:
+    """Refuse, before anything is built, a batch whose neurons and synapses cannot fit in the
+    memory available (each image is a copy of the network: sum(sizes) * npu neurons and
+    npu^2 synapses per weight)."""
+    from .spiking._common import BYTES_PER_NEURON, available_memory
+
+    neurons = images * sum(sizes) * npu
+    synapses = images * sum(a * b for a, b in zip(sizes, sizes[1:], strict=False)) * npu**2
+    need = neurons * BYTES_PER_NEURON + synapses * _BYTES_PER_SYNAPSE
+    avail = available_memory()
+    if avail is not None and need > avail:
+        raise DeployError(f"a batch of {images} images x {npu} neurons per unit is "
+                          f"{neurons:,} neurons and about {synapses:,} synapses, about "
+                          f"{need / 2**30:.1f} GiB of memory, more than the {avail / 2**30:.1f} "
+                          "GiB available; lower batch_size or neurons_per_unit")  # fmt: skip
+
+
 def deploy(net: Any, X: Any, y: Any = None, *, durations: Any = DEFAULT_DURATIONS,
            encoding: str = "current", neurons_per_unit: int = 1, tau_syn: Any = "5 ms",
            input_rate: Any = "200 Hz", transient: Any = None, dt: Any = None,
@@ -590,6 +612,7 @@ def deploy(net: Any, X: Any, y: Any = None, *, durations: Any = DEFAULT_DURATION
         )
     X = net._check_X(X) if hasattr(net, "_check_X") else np.asarray(X, float)
     X = np.asarray(X, dtype=float)
+    _check_batch_memory(net.sizes, min(int(batch_size), X.shape[0]), npu)
     if y is not None:
         y = net._check_y(y, X.shape[0]) if hasattr(net, "_check_y") else np.asarray(y)
     if encoding == "poisson" and np.any(X < 0):
@@ -792,6 +815,9 @@ class _CallableModule(types.ModuleType):
 
     def __call__(self, *args: Any, **kwargs: Any) -> dict:
         return deploy(*args, **kwargs)
+
+    def __reduce__(self) -> tuple:  # pickle, copy and Dask: the module by its name, as a function
+        return importlib.import_module, (self.__name__,)
 
     @property
     def __signature__(self) -> Any:  # inspect.signature(br.deploy), help() and IDEs

@@ -70,6 +70,22 @@ def _write_error(path: Path, exc: OSError) -> WriteError:
     return err
 
 
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux ``MemAvailable``, else the free
+    physical pages), or None when the system does not say."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
 def jsonable(v: Any) -> Any:
     """``v`` with NumPy types turned into Python ones and NaN/inf into null (JSON has neither),
     recursively through dicts, lists and arrays."""

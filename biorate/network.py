@@ -37,6 +37,7 @@ activation's ``y_scale``; see the activation JSON).
 from __future__ import annotations
 
 import json
+import math
 import operator
 import time
 import warnings
@@ -200,19 +201,56 @@ def _resolve_activation(spec: Any) -> Any:
         raise NetworkError(str(exc)) from exc
 
 
+def _upgrade_args(args: dict) -> dict:
+    """Constructor arguments saved by an earlier version, in today's terms (same schema 1):
+    ``early_stopping`` without a validation set monitored the training loss (today's default
+    stopping: off), and a ``patience`` below 1 meant no stopping (today's ``None``)."""
+    if args.get("early_stopping") and not args.get("validation_fraction"):
+        args["early_stopping"] = False
+    patience = args.get("patience")
+    if isinstance(patience, int | float) and not isinstance(patience, bool) and patience < 1:
+        args["patience"] = None
+    return args
+
+
 class FlaggedActivationWarning(UserWarning):
     """A network is built on an activation exported from a fit flagged as poor."""
 
 
+def flagged_message(act: Any) -> str | None:
+    """What training on ``act`` should warn of, when it records a fit that was flagged
+    (``Activation.fit_ok`` false, as the fit report and ``biorate fit`` call it); else None."""
+    if getattr(act, "fit_ok", True) is not False:
+        return None
+    flags = ", ".join(getattr(act, "fit_flags", ())) or "flagged"
+    return (f"activation {getattr(act, 'name', act)!r} comes from a fit flagged as poor "
+            f"({flags}); the network learns with a curve its data do not support")  # fmt: skip
+
+
 def _warn_if_flagged(act: Any) -> None:
-    """Warn when ``act`` records a fit that was flagged (``Activation.fit_ok`` false, as the fit
-    report and ``biorate fit`` call it): the network then learns with a curve the data do not
-    support."""
-    if getattr(act, "fit_ok", True) is False:
-        flags = ", ".join(getattr(act, "fit_flags", ())) or "flagged"
-        warnings.warn(f"activation {getattr(act, 'name', act)!r} comes from a fit flagged as "
-                      f"poor ({flags}); the network learns with a curve its data do not "
-                      "support", FlaggedActivationWarning, stacklevel=4)  # fmt: skip
+    """Warn (:class:`FlaggedActivationWarning`) when training starts on a flagged activation."""
+    message = flagged_message(act)
+    if message:
+        warnings.warn(message, FlaggedActivationWarning, stacklevel=3)
+
+
+def _sequence(v: Any) -> list:
+    if isinstance(v, str) or not hasattr(v, "__iter__"):
+        raise NetworkError(f"sizes must list population sizes, e.g. [64, 64, 10], got {v!r}")
+    return list(v)
+
+
+def _whole(v: Any, name: str) -> int:
+    """An integer given as an int or a whole float (64, 64.0); a bool, 2.5 or NaN is refused."""
+    if isinstance(v, bool | np.bool_):
+        raise NetworkError(f"{name} must be whole numbers, got {v!r}")
+    try:
+        return operator.index(v)
+    except TypeError:
+        pass
+    if isinstance(v, float | np.floating) and math.isfinite(v) and float(v).is_integer():
+        return int(v)
+    raise NetworkError(f"{name} must be whole numbers, got {v!r}")
 
 
 def midpoint(act: Any) -> float:
@@ -280,10 +318,7 @@ class RateNetwork:
                  init_std: float | None = None, targets: tuple[float, float] = (0.0, 1.0),
                  derivative_offset: float = 0.0, steps: int = 10, alpha: float = 0.5,
                  seed: int | None = None) -> None:  # fmt: skip
-        try:
-            self.sizes = [operator.index(s) for s in sizes]
-        except TypeError:
-            raise NetworkError(f"sizes must list integer population sizes, got {sizes!r}") from None
+        self.sizes = [_whole(s, "sizes") for s in _sequence(sizes)]
         if len(self.sizes) < 2 or any(s < 1 for s in self.sizes):
             raise NetworkError(f"sizes must list >= 2 positive population sizes, got {list(sizes)}")
         self.activation = activation
@@ -311,6 +346,11 @@ class RateNetwork:
             raise NetworkError(
                 f"validation_fraction must be in [0, 1), got {self.validation_fraction}"
             )
+        for name in ("l2", "derivative_offset", "tol", "momentum", "alpha"):
+            if not math.isfinite(getattr(self, name)):
+                raise NetworkError(f"{name} must be a finite number, got {getattr(self, name)}")
+        if not all(math.isfinite(t) for t in self.targets):
+            raise NetworkError(f"targets must be finite numbers, got {self.targets}")
         if self.l2 < 0 or self.derivative_offset < 0:
             raise NetworkError("l2 and derivative_offset must be >= 0")
         if self.patience is not None and self.patience < 1:
@@ -320,11 +360,11 @@ class RateNetwork:
         if self.early_stopping and self.validation_fraction == 0:
             raise NetworkError("early_stopping monitors a validation set: "
                                "set validation_fraction > 0 (scikit-learn uses 0.1)")  # fmt: skip
-        if self.init_std is not None and not self.init_std > 0:
-            raise NetworkError(f"init_std must be positive or None, got {self.init_std}")
+        if self.init_std is not None and not 0 < self.init_std < math.inf:
+            raise NetworkError(f"init_std must be a positive finite number or None, "
+                               f"got {self.init_std}")  # fmt: skip
         self.projections = build_projections(self.sizes, self.connectivity)
         self._act = _resolve_activation(self.activation)
-        _warn_if_flagged(self._act)
         self.has_feedback = any(p.feedback for p in self.projections)
         if self.has_feedback:
             if self.steps < 1:
@@ -367,6 +407,7 @@ class RateNetwork:
         pre-activation where ``g`` is half-way between its bounds (:func:`midpoint`): 0 for
         sigmoid and tanh, 1 for a fitted Hill curve (whose g(z) = z^n/(1+z^n) is flat near 0,
         so that units would otherwise start silent and never learn), 0 for unbounded ranges."""
+        self._check_memory()
         self._bias0 = midpoint(self._act)
         rng = np.random.default_rng(self.seed)
         params: dict[str, np.ndarray] = {}
@@ -385,6 +426,21 @@ class RateNetwork:
         self.params_ = {k: v.astype(self._dt) for k, v in params.items()}
         self._rng = rng
         return self
+
+    def _check_memory(self) -> None:
+        """Refuse, before allocating, parameters that cannot fit: training holds each parameter
+        about six times (value, gradient, two Adam moments, step, a temporary)."""
+        from .io import available_memory
+
+        n = 0
+        for d in range(1, len(self.sizes)):
+            n += self.sizes[d] * (1 + sum(self.sizes[s] for s, _ in self._dense_in[d]))
+            n += sum(self.sizes[s] * self.sizes[d] for s, k in self._skip_in[d] if k is not None)
+        need, avail = 6 * n * self._dt.itemsize, available_memory()
+        if avail is not None and need > avail:
+            raise NetworkError(f"sizes {self.sizes}: {n:,} parameters need about "
+                               f"{need / 2**30:.1f} GiB of memory to train, more than the "
+                               f"{avail / 2**30:.1f} GiB available")  # fmt: skip
 
     def _require_params(self) -> None:
         if not hasattr(self, "params_"):
@@ -630,8 +686,13 @@ class RateNetwork:
         """
         X = self._check_X(X)
         y = self._check_y(y, X.shape[0])
-        if isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 1:
+        try:
+            cap = _whole(epochs, "epochs")
+        except NetworkError:
+            cap = 0
+        if cap < 1:
             raise NetworkError(f"epochs must be an integer >= 1, got {epochs!r}")
+        _warn_if_flagged(self._act)
         if not (warm_start and hasattr(self, "params_")):
             self.initialize()
         rng = self._rng if hasattr(self, "_rng") else np.random.default_rng(self.seed)
@@ -644,8 +705,10 @@ class RateNetwork:
         self.history_ = hist
         limit = DIVERGENCE_FACTOR * max(self.evaluate(X, y)["loss"], 0.1)
         best, best_params, wait = np.inf, None, 0
-        for epoch in range(1, int(epochs) + 1):
-            self._epoch(X, y, rng, opt, hist, limit, epoch)
+        for epoch in range(1, cap + 1):
+            # overflow is divergence, and the epoch reports it as such (no NumPy warnings)
+            with np.errstate(over="ignore", invalid="ignore"):
+                self._epoch(X, y, rng, opt, hist, limit, epoch)
             monitor = hist.loss[-1]
             if Xv is not None:
                 ev = self.evaluate(Xv, yv)
@@ -670,12 +733,19 @@ class RateNetwork:
             self.params_ = best_params
         return hist
 
-    def _diverged(self, epoch: int, loss: float, limit: float) -> NoReturn:
+    def _diverged(self, epoch: int, loss: float, limit: float, what: str = "") -> NoReturn:
         del self.params_
         lr = self.learning_rate if self.learning_rate is not None else "default"
-        raise NetworkError(f"training diverged at epoch {epoch}: loss {loss:.4g} "
-                           f"(above {limit:.4g}, {DIVERGENCE_FACTOR:g}x its value before "
-                           f"training); lower the learning rate ({lr})")  # fmt: skip
+        what = what or (
+            f"loss {loss:.4g}"
+            + (
+                f" (above {limit:.4g}, {DIVERGENCE_FACTOR:g}x its value before training)"
+                if loss == loss
+                else ""
+            )
+        )
+        raise NetworkError(f"training diverged at epoch {epoch}: {what}; lower the learning "
+                           f"rate ({lr})")  # fmt: skip
 
     def _epoch(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator, opt: Any,
                hist: History, limit: float, epoch: int) -> None:  # fmt: skip
@@ -715,6 +785,9 @@ class RateNetwork:
         hist.loss.append(tot_loss / n)
         if not hist.loss[-1] <= limit:
             self._diverged(epoch, hist.loss[-1], limit)
+        for k, v in self.params_.items():  # the epoch's last step is not in its loss
+            if not np.isfinite(v).all():
+                self._diverged(epoch, math.nan, limit, f"parameter {k} became NaN or inf")
         hist.accuracy.append(correct / n)
         for name, v in zip(self.population_names[1:], norms / nb, strict=True):
             hist.grad_norm[name].append(float(v))
@@ -753,12 +826,13 @@ class RateNetwork:
         if act is None:
             raise NetworkError("the activation has no to_dict(); it cannot be saved")
         args["activation"] = act
-        from .io import provenance
+        from .io import jsonable, provenance
 
         return {"kind": "rate_network", "schema": SCHEMA, "args": args,
                 "projections": [asdict(p) for p in self.projections],
                 "populations": self.population_names, "provenance": provenance(),
-                "history": self.history_.to_dict() if hasattr(self, "history_") else None}  # fmt: skip
+                "history": jsonable(self.history_.to_dict()) if hasattr(self, "history_")
+                else None}  # fmt: skip
 
     def save(self, path: str | Path) -> Path:
         """Write parameters and architecture JSON to ``path`` (``.npz``, no pickle), atomically."""
@@ -793,9 +867,11 @@ class RateNetwork:
         if arch.get("schema") != SCHEMA:
             raise NetworkError(f"{path}: network schema {arch.get('schema')} is not supported")
         try:
-            args = dict(arch["args"])
+            args = _upgrade_args(dict(arch["args"]))
             net = cls(**args)
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, NetworkError):
+                raise NetworkError(f"{path}: {exc}") from None
             raise NetworkError(f"{path}: malformed architecture ({exc})") from None
         params = {}
         ref = net.initialize().params_

@@ -35,7 +35,8 @@ class Adam:
 
     The moments of all parameters live in one flat array each, so that a step costs a dozen
     array operations whatever the number of parameter arrays (the same arithmetic, element by
-    element, as a loop over them)."""
+    element and in the same precision, as a loop over them: moments in the parameters' dtype,
+    the step in float64)."""
 
     def __init__(self, learning_rate: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
                  eps: float = 1e-8) -> None:  # fmt: skip
@@ -50,8 +51,10 @@ class Adam:
         dtype = np.result_type(*(grads[k] for k in self._keys))
         n = int(self._slices[-1])
         self._m, self._v, self._g, self._buf = (np.zeros(n, dtype) for _ in range(4))
-        # the step of each parameter array: a view into the flat step buffer, made once
-        self._steps = [self._buf[a:b].reshape(grads[k].shape)
+        # the step, in float64 as lr * m is (lr is a float64 scalar), and each parameter array's
+        # part of it: a view into the flat step buffer, made once
+        self._step = np.zeros(n, np.result_type(dtype, np.float64))
+        self._steps = [self._step[a:b].reshape(grads[k].shape)
                        for k, a, b in zip(self._keys, self._slices[:-1], self._slices[1:],
                                           strict=True)]  # fmt: skip
 
@@ -63,7 +66,7 @@ class Adam:
         self._t += 1
         # fold both bias corrections into the step size (same algorithm, fewer array ops)
         lr = self.learning_rate * np.sqrt(1 - self.beta2**self._t) / (1 - self.beta1**self._t)
-        g, m, v, buf, keys = self._g, self._m, self._v, self._buf, self._keys
+        g, m, v, buf, step, keys = self._g, self._m, self._v, self._buf, self._step, self._keys
         np.concatenate([grads[k].ravel() for k in keys], out=g)
         m *= self.beta1
         m += (1 - self.beta1) * g
@@ -73,15 +76,15 @@ class Adam:
         v += buf
         np.sqrt(v, out=buf)
         buf += self.eps
-        np.multiply(m, lr, out=g)
-        np.divide(g, buf, out=buf)
-        for k, step in zip(keys, self._steps, strict=True):
-            params[k] -= step
+        np.multiply(m, lr, out=step)
+        step /= buf
+        for k, part in zip(keys, self._steps, strict=True):
+            params[k] -= part
 
 
 def make_optimizer(name: str, learning_rate: float | None, momentum: float) -> SGD | Adam:
-    if learning_rate is not None and not learning_rate > 0:
-        raise NetworkError(f"learning_rate must be positive, got {learning_rate}")
+    if learning_rate is not None and not 0 < learning_rate < np.inf:
+        raise NetworkError(f"learning_rate must be a positive finite number, got {learning_rate}")
     if name == "adam":
         return Adam(1e-3 if learning_rate is None else learning_rate)
     if name == "sgd":

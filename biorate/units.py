@@ -341,6 +341,11 @@ def to_si_array(value: Any, dim: Dim, name: str = "value") -> np.ndarray:
     return arr
 
 
+# the most points a START:STOP:COUNT range may ask for: far beyond any curve (a million levels is
+# 8 MB of floats), far below an allocation that fails
+MAX_RANGE_COUNT = 1_000_000
+
+
 def parse_range(text: str) -> tuple[np.ndarray, Dim]:
     """Parse ``"START:STOP:COUNT"`` (``"0nA:0.5nA:51"``, linearly spaced, inclusive) or a comma list
     (``"0.1nA,0.2nA"``) into ``(SI array, dim)``. A bare ``0`` takes the other ends' unit."""
@@ -353,8 +358,8 @@ def parse_range(text: str) -> tuple[np.ndarray, Dim]:
             count = int(parts[2])
         except ValueError:
             raise UnitError(f"range {text!r}: COUNT must be an integer, got {parts[2]!r}") from None
-        if count < 1:
-            raise UnitError(f"range {text!r}: COUNT must be at least 1")
+        if not 1 <= count <= MAX_RANGE_COUNT:
+            raise UnitError(f"range {text!r}: COUNT must be from 1 to {MAX_RANGE_COUNT:,}")
         (a, da), (b, db) = parse_quantity(parts[0]), parse_quantity(parts[1])
         if not (math.isfinite(a) and math.isfinite(b)):
             raise UnitError(f"range {text!r}: contains NaN or inf")

@@ -28,6 +28,28 @@ def one_line(err: str, *words: str) -> None:
 
 
 @pytest.fixture
+def no_work(monkeypatch):
+    """Every place where real work starts (a Brian2 run, a fit, training, the theory curves, the
+    pipeline's stages, a sweep) fails the test if reached: a refusal must come before it."""
+    import biorate.fitting
+    import biorate.network
+    import biorate.pipeline
+    import biorate.spiking._common
+    import biorate.sweep
+    import biorate.theory
+
+    def reached(*args, **kwargs):
+        raise AssertionError("real work started before the bad input was refused")
+
+    for module, name in [(biorate.spiking._common, "run_network"), (biorate.fitting, "fit"),
+                         (biorate.theory, "fi"), (biorate.theory, "release"),
+                         (biorate.pipeline, "run_pipeline"), (biorate.sweep, "run_sweep")]:  # fmt: skip
+        monkeypatch.setattr(module, name, reached)
+    monkeypatch.setattr(biorate.network.RateNetwork, "fit", reached)
+    monkeypatch.setattr(biorate.network.RateNetwork, "evaluate", reached)
+
+
+@pytest.fixture
 def blocker(tmp_path) -> Path:
     """A regular file: a path under it cannot be written, even by root."""
     f = tmp_path / "file.txt"
@@ -67,7 +89,7 @@ def curve_file(tmp_path) -> Path:
         ["evaluate", "{net}", "--dataset", "xor", "--report", "{bad}"],
     ],
 )
-def test_unwritable_output_refused_before_work(cli, tmp_path, blocker, curve_file, argv):
+def test_unwritable_output_refused_before_work(cli, tmp_path, blocker, curve_file, argv, no_work):
     from biorate.network import RateNetwork
 
     net = RateNetwork([2, 3, 2], seed=0).initialize().save(tmp_path / "net.npz")
@@ -75,11 +97,9 @@ def test_unwritable_output_refused_before_work(cli, tmp_path, blocker, curve_fil
     ok.write_text("keep me")
     bad = blocker / "out.json"
     args = [a.format(bad=bad, ok=ok, curve=curve_file, net=net) for a in argv]
-    t0 = time.perf_counter()
     code, out, err = cli(*args)
     assert code == 2
     one_line(err, "cannot", str(blocker), "not a folder")
-    assert time.perf_counter() - t0 < 2.0  # refused before simulating / fitting / training
     assert ok.read_text() == "keep me" and blocker.read_text() == "not a folder"
 
 
@@ -102,11 +122,10 @@ def test_unwritable_system_folder(cli):
     one_line(err, "not writable", target)
 
 
-def test_sweep_output_checked_before_dask(cli, tmp_path, blocker):
+def test_sweep_output_checked_before_dask(cli, tmp_path, blocker, no_work):
     spec = Path(__file__).resolve().parents[1] / "examples" / "sweeps" / "lif_tau_sigma.toml"
-    t0 = time.perf_counter()
     code, _, err = cli("sweep", spec, "-o", blocker / "sweep", "--quiet")
-    assert code == 2 and time.perf_counter() - t0 < 2.0
+    assert code == 2
     one_line(err, "cannot create", "not a folder")
     code, _, err = cli("sweep", spec, "-o", tmp_path / "s", "--plot", blocker / "p.png", "--quiet")
     assert code == 2
@@ -154,13 +173,12 @@ def test_run_pipeline_api_out_is_a_file(tmp_path):
 
 
 @pytest.mark.parametrize("trials", ["100000000", "1000000000"])
-def test_huge_trials_refused_with_estimate(cli, tmp_path, trials):
+def test_huge_trials_refused_with_estimate(cli, tmp_path, trials, no_work):
     out = tmp_path / "fi.json"
     out.write_text("keep me")
-    t0 = time.perf_counter()
     code, _, err = cli("simulate", "fi", "--current", "0nA:0.5nA:51", "--trials", trials,
                        "--quiet", "-o", out)  # fmt: skip
-    assert code == 2 and time.perf_counter() - t0 < 2.0
+    assert code == 2
     one_line(err, "measure_fi lif", "51 levels x", "of memory", "use fewer trials or levels")
     assert "TiB" in err or "GiB" in err
     assert out.read_text() == "keep me"

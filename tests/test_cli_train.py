@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import warnings
 
+import numpy as np
 import pytest
 
 from biorate.activation import get_activation
@@ -34,6 +36,32 @@ def test_train_reports_why_it_stopped_and_prints_with_quiet(cli, tmp_path):
         (["--patience", "-1"], "--patience must be >= 0"),
         (["--tol", "-1"], "tol must be >= 0"),
         (["--early-stopping"], "validation_fraction > 0"),
+        (["--tol", "inf"], "tol must be a finite number"),
+        (["--l2", "nan"], "l2 must be a finite number"),
+        (["--derivative-offset", "nan"], "derivative_offset must be a finite number"),
+        (["--init-std", "inf"], "init_std must be a positive finite number"),
+        (["--lr", "inf"], "learning_rate must be a positive finite number"),
+        (["--loss", "squared_error", "--targets", "nan,1"], "targets must be finite"),
+        (["--hidden", "100000,100000,100000"], "GiB of memory to train, more than"),
+        (["--plot", "t.xyz"], "matplotlib cannot write 'xyz' figures"),
+        # one step, on all 300 XOR points: the loss before it is finite, the weights after not
+        (
+            [
+                "--dataset",
+                "xor",
+                "--hidden",
+                "4",
+                "--dtype",
+                "float32",
+                "--lr",
+                "1e39",
+                "--batch-size",
+                "1000",
+                "--epochs",
+                "1",
+            ],
+            "parameter W0_1 became NaN or inf",
+        ),
     ],
 )
 def test_train_refuses_in_one_line_and_writes_nothing(cli, tmp_path, args, message):
@@ -42,6 +70,12 @@ def test_train_refuses_in_one_line_and_writes_nothing(cli, tmp_path, args, messa
     code, stdout, err = cli("train", *args, "--quiet", "-o", out, "--report", tmp_path / "r.json")
     assert code == 2 and err.count("\n") == 1 and message in err, err
     assert out.read_bytes() == b"keep me" and not (tmp_path / "r.json").exists()
+
+
+def test_one_file_for_two_outputs_is_refused(cli, tmp_path):
+    out = tmp_path / "net.npz"
+    code, _, err = cli("train", "--dataset", "xor", "-o", out, "--report", out, "--quiet")
+    assert code == 2 and "-o and --report name the same file" in err and not out.exists()
 
 
 def test_unwritable_output_is_refused_before_training(cli, tmp_path, monkeypatch):
@@ -57,8 +91,14 @@ def test_flagged_activation_warns(cli, tmp_path):
     act["name"] = "poor_fit"
     path = tmp_path / "poor.json"
     path.write_text(json.dumps(act))
+    net = RateNetwork([2, 3, 2], activation=str(path), seed=0)  # building or loading: silent
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        net.initialize().save(tmp_path / "poor.npz")
+        RateNetwork.load(tmp_path / "poor.npz")
+    X, y = np.zeros((4, 2)), np.array([0, 1, 0, 1])
     with pytest.warns(FlaggedActivationWarning, match="flagged as poor \\(high_redchi\\)"):
-        RateNetwork([4, 5, 3], activation=str(path))
+        net.fit(X, y, epochs=1)  # training on it warns
     code, stdout, err = cli("train", "--dataset", "xor", "--hidden", "4", "--epochs", "1",
                             "--activation", path, "-o", tmp_path / "n.npz", "--quiet")  # fmt: skip
     assert code == 0

@@ -74,7 +74,7 @@ def test_xor_labels_are_the_corners_xor_over_20_seeds():
         ones.append(y.mean())
     p = 0.5 * math.erfc(0.5 / 0.15 / math.sqrt(2))
     assert 1 - 2 * p * (1 - p) == pytest.approx(0.99914, abs=1e-5)
-    assert np.mean(agree) >= 0.995  # measured 0.99907, per-seed std 0.00138
+    assert np.mean(agree) >= 0.994  # measured 0.99907, per-seed std 0.00138: 3 std below
     assert abs(np.mean(noise) - 0.15) < 0.012  # measured 0.1494, per-seed std 0.0038
     assert abs(np.mean(ones) - 0.5) < 0.08  # measured 0.499, per-seed std 0.026
     assert not np.array_equal(load_dataset("xor", seed=4).X_train, load_dataset("xor", 3).X_train)

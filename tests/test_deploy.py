@@ -488,6 +488,22 @@ def test_br_deploy_is_the_function(tmp_path):
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
+    import copy
+    import pickle
+
+    # pickled (Dask's client.submit(br.deploy, ...)) or copied, it stays the module-function
+    assert pickle.loads(pickle.dumps(br.deploy)) is br.deploy and copy.deepcopy(mod) is mod
+
+
+def test_a_batch_too_big_for_memory_is_refused_before_building(monkeypatch):
+    import biorate.spiking._common as common
+    from biorate.deploy import DeployError
+
+    monkeypatch.setattr(common, "run_network", lambda *a, **k: pytest.fail("built anyway"))
+    net = _tiny_net()
+    with pytest.raises(DeployError, match="neurons per unit is .* more than the .* available"):
+        deploy(net, _TINY_X[:2], np.array([0, 2]), neurons_per_unit=10**6, target="numpy",
+               progress=False)  # fmt: skip
 
 
 def test_progress_says_when_brian2_compiles(monkeypatch, capsys):

@@ -345,3 +345,52 @@ def test_load_refuses_bad_parameters_and_architecture(tmp_path, edit_arch, edit_
     path = _saved(tmp_path, edit_arch, edit_arrays)
     with pytest.raises(NetworkError, match=message):
         RateNetwork.load(path)
+
+
+def test_files_of_the_previous_version_load(tmp_path):
+    """Version 0.1.0 before training stopped by default saved ``early_stopping=True`` without a
+    validation set (it then watched the training loss) and any ``patience``: such files load,
+    as nets that stop on the training loss (today's default) or never stop early."""
+    old = dict(early_stopping=True, validation_fraction=0.0, patience=0)
+    path = _saved(tmp_path, lambda a: a["args"].update(old))
+    net = RateNetwork.load(path)
+    assert net.early_stopping is False and net.patience is None
+    np.testing.assert_array_equal(
+        net.params_["W0_1"], RateNetwork.load(tmp_path / "good.npz").params_["W0_1"]
+    )
+
+
+def test_sizes_and_epochs_take_whole_numbers_only():
+    assert RateNetwork([64.0, np.int64(5), 3]).sizes == [64, 5, 3]
+    for bad in ([True, 2], [4, 2.5], [4, float("nan")], "64,10", 64):
+        with pytest.raises(NetworkError, match="sizes"):
+            RateNetwork(bad)
+    X, y = small_problem(n=12)
+    net = RateNetwork([4, 5, 3], patience=None, seed=0)
+    assert net.fit(X, y, epochs=3.0).epochs == 3
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_adam_matches_a_per_array_reference(dtype):
+    """The flat-array Adam against Kingma & Ba's update written per array (moments in the
+    parameters' dtype, the step in float64): identical to the bit over 20 steps."""
+    from biorate.optim import Adam
+
+    rng = np.random.default_rng(0)
+    shapes = {"W0_1": (4, 5), "b1": (5,), "W1_2": (5, 3), "b2": (3,)}
+    p_flat = {k: rng.normal(size=s).astype(dtype) for k, s in shapes.items()}
+    p_ref = {k: v.copy() for k, v in p_flat.items()}
+    m = {k: np.zeros_like(v) for k, v in p_ref.items()}
+    v2 = {k: np.zeros_like(v) for k, v in p_ref.items()}
+    opt, b1, b2, eps, lr0 = Adam(0.01), 0.9, 0.999, 1e-8, 0.01
+    for t in range(1, 21):
+        grads = {k: rng.normal(size=s).astype(dtype) for k, s in shapes.items()}
+        opt.step(p_flat, grads)
+        lr = lr0 * np.sqrt(1 - b2**t) / (1 - b1**t)
+        for k, g in grads.items():
+            m[k] = b1 * m[k] + (1 - b1) * g
+            v2[k] = b2 * v2[k] + (1 - b2) * g * g
+            p_ref[k] -= lr * m[k] / (np.sqrt(v2[k]) + eps)
+    for k in shapes:
+        assert p_flat[k].dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(p_flat[k], p_ref[k])

@@ -172,7 +172,7 @@ BAD = [
     (spec_with(grid={"tau_m": [10, 20]}), UnitError, "bare numbers"),
     (spec_with(grid={}), SpecError, "grid] is empty"),
     (spec_with(grid={"tau_m": []}), SpecError, "grid.tau_m: empty list"),
-    (spec_with(grid={"tau_m": "10ms:20ms:0"}), UnitError, "COUNT must be at least 1"),
+    (spec_with(grid={"tau_m": "10ms:20ms:0"}), UnitError, "COUNT must be from 1 to"),
     (spec_with(grid={"tau_m": ["10 ms", "10 ms"]}), SpecError, "repeated values"),
     (spec_with(points=[{"tau_m": "10 ms"}]), SpecError, "exactly one of"),
     (spec_with(grid=None, points=[]), SpecError, "points]] is empty"),

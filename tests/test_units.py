@@ -87,3 +87,13 @@ def test_lists_of_brian2_quantities_and_concentrations():
         to_si_array([3 * uM, 5 * mV], CONCENTRATION)
     # SI values of concentrations are mol/m^3 = mM: the unit written beside them must say so
     assert parse_unit(si_unit(CONCENTRATION)) == (1.0, CONCENTRATION)
+
+
+def test_range_count_is_capped_before_allocating():
+    from biorate.units import MAX_RANGE_COUNT, parse_range
+
+    x, _ = parse_range(f"0nA:1nA:{MAX_RANGE_COUNT}")
+    assert x.size == MAX_RANGE_COUNT and x[-1] == 1e-9
+    for count in (MAX_RANGE_COUNT + 1, 10**11, 0):
+        with pytest.raises(UnitError, match="COUNT must be from 1 to 1,000,000"):
+            parse_range(f"0nA:1nA:{count}")

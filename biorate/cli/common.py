@@ -14,7 +14,7 @@ from ..errors import BiorateError, ProtocolError, UnknownParameterError
 from ..units import TIME, to_si
 
 __all__ = ["parse_set", "command_line", "add_quiet", "seconds", "model_from_args", "fi_axis",
-           "OutputError", "check_writable"]  # fmt: skip
+           "OutputError", "check_writable", "check_outputs", "check_figure_format"]  # fmt: skip
 
 
 class OutputError(BiorateError):
@@ -75,6 +75,34 @@ def check_writable(path: str | os.PathLike | None, what: str | None = None, *,
     if not parent.is_dir():
         raise OutputError(f"cannot write {what}: {parent} is a file, not a folder")
     _probe(parent, what)
+
+
+def check_figure_format(path: str | os.PathLike | None, what: str) -> None:
+    """Refuse, before any work, a figure path whose suffix matplotlib cannot write (no suffix
+    means PNG)."""
+    if path is None:
+        return
+    fmt = Path(path).suffix.lstrip(".").lower() or "png"
+    from matplotlib.figure import Figure
+
+    formats = Figure().canvas.get_supported_filetypes()
+    if fmt not in formats:
+        raise OutputError(f"{what} {path}: matplotlib cannot write {fmt!r} figures; use one of "
+                          f"{', '.join(sorted(formats))}")  # fmt: skip
+
+
+def check_outputs(outputs: list[tuple[Any, str]]) -> None:
+    """:func:`check_writable` on each ``(path, option)`` given, and refuse two options naming the
+    same file (the later write would replace the earlier one)."""
+    seen: dict[Path, str] = {}
+    for path, what in outputs:
+        if path is None:
+            continue
+        check_writable(path, f"{what} {path}")
+        key = Path(path).resolve()
+        if key in seen:
+            raise OutputError(f"{seen[key]} and {what} name the same file {path}")
+        seen[key] = what
 
 
 def parse_set(items: list[str] | None) -> dict[str, str]:

@@ -50,25 +50,6 @@ def durations_up_to(longest_s: float) -> list[float]:
     return sorted({t for t in std if t < longest_s * (1 - 1e-9)} | {longest_s})
 
 
-def _check_plot_format(path: str | None) -> None:
-    """Refuse, before any simulation, a --plot whose suffix matplotlib cannot write."""
-    if path is None:
-        return
-    from pathlib import Path
-
-    from ..errors import ProtocolError
-
-    fmt = Path(path).suffix.lstrip(".").lower() or "png"
-    from matplotlib.figure import Figure
-
-    formats = Figure().canvas.get_supported_filetypes()
-    if fmt not in formats:
-        raise ProtocolError(
-            f"--plot {path}: matplotlib cannot write {fmt!r} figures; use one of "
-            f"{', '.join(sorted(formats))}"
-        )
-
-
 def run(args: argparse.Namespace) -> int:
     """Check every input and output first (one line and exit 2 on a bad one), then simulate.
     ``--quiet`` silences the progress bars only: the results always print (stdout)."""
@@ -77,11 +58,10 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import DataError
     from ..io import write_json
     from ..network import RateNetwork
-    from .common import check_writable, command_line, seconds
+    from .common import check_figure_format, check_outputs, command_line, seconds
 
-    check_writable(args.report, f"--report {args.report}")
-    check_writable(args.plot, f"--plot {args.plot}")
-    _check_plot_format(args.plot)
+    check_outputs([(args.report, "--report"), (args.plot, "--plot")])
+    check_figure_format(args.plot, "--plot")
     for name, value in (("--images", args.images), ("--batch-size", args.batch_size),
                         ("--neurons-per-unit", args.neurons_per_unit)):  # fmt: skip
         if value is not None and value < 1:

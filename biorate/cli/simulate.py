@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_quiet, check_writable, command_line, fi_axis, model_from_args
+from .common import (
+    add_quiet,
+    check_figure_format,
+    check_outputs,
+    command_line,
+    fi_axis,
+    model_from_args,
+)
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
-    check_writable(args.output, f"-o {args.output}")
-    check_writable(args.plot, f"--plot {args.plot}")
+    check_outputs([(args.output, "-o"), (args.plot, "--plot")])
+    check_figure_format(args.plot, "--plot")
 
 
 def _protocol_args(p: argparse.ArgumentParser, duration: str, transient: str = "200ms") -> None:

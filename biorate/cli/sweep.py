@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import add_quiet, check_writable
+from .common import add_quiet, check_figure_format, check_writable
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     if args.connect_timeout <= 0:
         raise ProtocolError(f"--connect-timeout must be positive, got {args.connect_timeout}")
     check_writable(args.output, f"-o {args.output}", folder=True)
+    check_figure_format(args.plot, "--plot")
     if args.plot:
         from pathlib import Path
 

@@ -185,12 +185,10 @@ def plot_history(hist: Any, path: str, title: str = "") -> None:
 
 
 def _network(args: argparse.Namespace, data: Any) -> Any:
-    """The RateNetwork the options describe; a flagged fitted activation warns in one line."""
-    from ..network import FlaggedActivationWarning, RateNetwork
+    """The RateNetwork the options describe."""
+    from ..network import RateNetwork
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", FlaggedActivationWarning)
-        net = RateNetwork(
+    return RateNetwork(
             [data.n_features, *parse_hidden(args.hidden), data.n_classes],
             activation=args.activation, connectivity=args.connectivity, loss=args.loss,
             optimizer=args.optimizer, learning_rate=args.lr, momentum=args.momentum,
@@ -200,12 +198,19 @@ def _network(args: argparse.Namespace, data: Any) -> Any:
             derivative_offset=args.derivative_offset, steps=args.steps, alpha=args.alpha,
             seed=args.seed,
         )  # fmt: skip
-    for w in caught:
-        if issubclass(w.category, FlaggedActivationWarning):
-            sys.stderr.write(f"biorate: warning: {w.message}\n")
-        else:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    return net
+
+
+def _fit(net: Any, data: Any, epochs: int, callback: Any) -> Any:
+    """``net.fit``; a flagged fitted activation's warning becomes one ``biorate: warning:`` line,
+    printed before training starts."""
+    from ..network import FlaggedActivationWarning, flagged_message
+
+    message = flagged_message(net.activation_)
+    if message:
+        sys.stderr.write(f"biorate: warning: {message}\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FlaggedActivationWarning)  # said above
+        return net.fit(data.X_train, data.y_train, epochs=epochs, callback=callback)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -213,14 +218,16 @@ def run(args: argparse.Namespace) -> int:
 
     from ..datasets import load_dataset
     from ..io import write_json
-    from .common import check_writable, command_line
+    from .common import check_figure_format, check_outputs, command_line
 
     if args.epochs < 1:
         raise NetworkError(f"--epochs must be >= 1, got {args.epochs}")
     if args.patience < 0:
         raise NetworkError(f"--patience must be >= 0, got {args.patience}")
-    for path, what in ((args.output, "-o"), (args.report, "--report"), (args.plot, "--plot")):
-        check_writable(path, f"{what} {path}")
+    outputs = [(args.output, "-o"), (args.report, "--report"), (args.plot, "--plot")]
+    check_outputs(outputs)
+    if args.plot:
+        check_figure_format(args.plot, "--plot")
     data = load_dataset(args.dataset, seed=args.seed)
     net = _network(args, data)
     with tqdm(total=args.epochs, disable=args.quiet, desc="train", unit="epoch") as bar:
@@ -232,7 +239,7 @@ def run(args: argparse.Namespace) -> int:
             bar.set_postfix(post)
             bar.update(1)
 
-        hist = net.fit(data.X_train, data.y_train, epochs=args.epochs, callback=progress)
+        hist = _fit(net, data, args.epochs, progress)
     net.save(args.output)
     rep = report(net, data, command_line())
     if args.report:

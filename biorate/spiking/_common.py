@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelError, ProtocolError
+from ..io import available_memory
 from ..models import Model
 from ..units import TIME, to_si
 
@@ -104,24 +105,6 @@ def check_protocol(
 # estimate rounds up. Brian2 indexes a group with int32.
 BYTES_PER_NEURON = 320
 MAX_NEURONS = 2**31 - 1
-
-
-def available_memory() -> int | None:
-    """Bytes of memory available to a new allocation (Linux ``MemAvailable``, else the free
-    physical pages), or None when the system does not say."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        import os
-
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
-    except (AttributeError, ValueError, OSError):
-        return None
 
 
 def _bytes(n: float) -> str:

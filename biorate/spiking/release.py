@@ -339,6 +339,7 @@ def measure_release_probability(
         raise ProtocolError(f"dt must be positive, got {dt}")
     if _var_dim(model, var) != CONCENTRATION:
         raise ModelError(f"model {model.name!r}: calcium variable {var!r} is not a concentration")
+    check_size(c.size, 1, f"measure_release_probability {model.name}", what="terminals")
     ns = namespace(model)
     ns["biorate_u_ca"] = quantity(1.0, CONCENTRATION)
     with codegen_target(target) as chosen:
