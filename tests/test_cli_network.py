@@ -21,6 +21,7 @@ def test_train_then_evaluate(cli, tmp_path):
     r = json.loads(rep.read_text())
     assert r["epochs"] == 40 and len(r["history"]["loss"]) == 40
     assert set(r["history"]["grad_norm"]) == {"h1", "out"}
+    # the same net through the API over seeds 0-9: 0.997 +- 0.005 (lowest 0.99): 9 std above
     assert r["test_accuracy"] >= 0.95 and r["train_accuracy"] >= 0.95
     assert fig.stat().st_size > 10_000
     net = RateNetwork.load(out)

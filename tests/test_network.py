@@ -123,22 +123,30 @@ def test_float32_trains_and_stays_float32():
     assert all(v.dtype == np.float32 for v in net.params_.values())
     assert net.forward(d.X_test).dtype == np.float32
     assert hist.loss[-1] < 0.5 * hist.loss[0]
-    assert net.score(d.X_test, d.y_test) >= 0.95
+    assert net.score(d.X_test, d.y_test) >= 0.95  # seeds 0-9: 1.000 on every one
 
 
 def test_sgd_momentum_and_early_stopping():
+    """SGD with momentum and early stopping on two-moons (data and net seeded alike): the
+    stopping rule exactly, and the mean test accuracy over seeds 0-4.
+
+    Measured over seeds 0-9 (2026-11-30): 0.945 +- 0.035 (lowest 0.86, seed 1); floor 3 std
+    below the mean."""
     from biorate.datasets import load_dataset
 
-    d = load_dataset("moons")
-    net = RateNetwork([2, 16, 16, 2], activation="tanh", optimizer="sgd", learning_rate=0.05,
-                      momentum=0.9, validation_fraction=0.2, early_stopping=True, patience=5,
-                      seed=0)  # fmt: skip
-    hist = net.fit(d.X_train, d.y_train, epochs=500)
-    assert hist.epochs < 500  # stopped early
-    assert hist.best_epoch == int(np.argmin(hist.val_loss)) + 1
-    assert hist.epochs - hist.best_epoch == 5
-    assert len(hist.val_accuracy) == hist.epochs
-    assert net.score(d.X_test, d.y_test) >= 0.9
+    accs = []
+    for seed in range(5):
+        d = load_dataset("moons", seed=seed)
+        net = RateNetwork([2, 16, 16, 2], activation="tanh", optimizer="sgd", learning_rate=0.05,
+                          momentum=0.9, validation_fraction=0.2, early_stopping=True, patience=5,
+                          seed=seed)  # fmt: skip
+        hist = net.fit(d.X_train, d.y_train, epochs=500)
+        assert hist.stop_reason == "early_stopping" and hist.epochs < 500
+        assert hist.best_epoch == int(np.argmin(hist.val_loss)) + 1
+        assert hist.epochs - hist.best_epoch == 5
+        assert len(hist.val_accuracy) == hist.epochs
+        accs.append(net.score(d.X_test, d.y_test))
+    assert np.mean(accs) >= 0.84, accs
 
 
 def test_diagnostics_dead_and_saturated_units():
