@@ -25,8 +25,9 @@ Statistics (``n`` points, ``k`` parameters, model values ``f_i``):
   unweighted, in y units.
 - ``AIC = n ln(chi2/n) + 2k`` and ``BIC = n ln(chi2/n) + k ln(n)`` (the Gaussian likelihood with the
   scale of the errors fitted, as lmfit reports them), compared only between fits of the same data.
-- ``bootstrap=N``: residual bootstrap (the standardized residuals, centred, resampled with
-  replacement onto the best fit, each resample refitted) and 2.5/97.5 percentile intervals.
+- ``bootstrap=N``: residual bootstrap (the standardized residuals, centred and scaled by
+  sqrt(n/(n-k)) so that they carry the variance of the errors, resampled with replacement onto
+  the best fit, each resample refitted) and 2.5/97.5 percentile intervals.
 
 A poor fit is never silent: ``Fit.flags`` lists ``not_converged``, ``low_r2`` (R² < 0.95),
 ``at_bound:<param>`` (a parameter stopped at its bound: the data do not determine it),
@@ -731,7 +732,10 @@ def _bootstrap(best: Fit, n_boot: int, seed: int | None) -> tuple[dict, int]:
     rng = np.random.default_rng(seed)
     f = best.predict(best.x)
     r = (best.y - f) / best.sigma
-    r = r - r.mean()
+    # centred and inflated by sqrt(n/(n-k)): fitted residuals are smaller than the errors they
+    # stand for (their squares sum to about n - k, not n), so resampling them as they are gives
+    # intervals too narrow by sqrt((n-k)/n) (Davison & Hinkley 1997, sec. 6.2.3)
+    r = (r - r.mean()) * np.sqrt(r.size / max(r.size - len(best.params), 1))
     samples = []
     for _ in range(n_boot):
         y_star = f + best.sigma * r[rng.integers(0, r.size, r.size)]
