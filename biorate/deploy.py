@@ -767,13 +767,25 @@ def plot_deploy(report: dict, path: Any, title: str = "") -> Any:
     plt = _pyplot()
     fig, ax = plt.subplots(1, 3, figsize=(13, 3.8))
     ds = np.asarray(report["durations_s"]) * 1e3
+    n = max(int(report.get("n_images") or 1), 1)
     if report.get("rate_accuracy") is not None:
-        ax[0].plot(ds, report["spiking_accuracy"], "o-", label="spiking")
+        acc, label, ref = np.asarray(report["spiking_accuracy"], float), "accuracy", "spiking"
         ax[0].axhline(report["rate_accuracy"], color="k", ls="--", label="rate network")
-        ax[0].set_ylabel("accuracy")
     else:
-        ax[0].plot(ds, report["agreement"], "o-", label="agreement with rate network")
-        ax[0].set_ylabel("agreement")
+        acc, label, ref = (
+            np.asarray(report["agreement"], float),
+            "agreement",
+            "agreement with rate network",
+        )
+    # binomial standard errors over the n images, and an axis at least 0.1 tall, so that one
+    # image (1/n) does not look like a cliff
+    se = np.sqrt(acc * (1 - acc) / n)
+    ax[0].errorbar(ds, acc, yerr=se, fmt="o-", capsize=3, label=f"{ref} (± 1 s.e., n = {n})")
+    ax[0].set_ylabel(label)
+    vals = np.concatenate([acc - se, acc + se, [report.get("rate_accuracy") or acc.mean()]])
+    mid, half = 0.5 * (vals.min() + vals.max()), max(0.05, 0.55 * (vals.max() - vals.min()))
+    top = min(1.0 + 0.01, mid + half)
+    ax[0].set_ylim(max(0.0, top - 2 * half), top)
     ax[0].set_xscale("log")
     ax[0].set_xticks(ds, [f"{d:g}" for d in ds])
     ax[0].minorticks_off()

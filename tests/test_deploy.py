@@ -647,3 +647,28 @@ def _measure(first: int = 100, n: int = 20) -> None:  # pragma: no cover - run b
 
 if __name__ == "__main__":  # pragma: no cover
     _measure()
+
+
+def test_deploy_figure_shows_binomial_errors_on_an_honest_axis(monkeypatch):
+    """Accuracies of n images carry error bars sqrt(p(1-p)/n), and the axis is at least 0.1 tall,
+    so that a one-image difference (1/360) does not fill the panel."""
+    import biorate.plots
+    from biorate.deploy import plot_deploy
+
+    figs = []
+    monkeypatch.setattr(biorate.plots, "save_figure", lambda fig, path: figs.append(fig))
+    report = {
+        "durations_s": [0.05, 0.1, 0.2], "spiking_accuracy": [0.9639, 0.9667, 0.9583],
+        "rate_accuracy": 0.9556, "n_images": 360, "connectivity": "feedforward",
+        "mapping": {"activation": "lif_noise", "encoding": "current"},
+        "populations": [{"name": "h1", "neurons_per_image": 3, "correlation": 0.9}],
+        "samples": {"raster_label": 1, "raster": {"h1": {"i": [0], "t_s": [0.01]}},
+                    "scatter": {"h1": {"predicted_hz": [1.0, 2.0], "spiking_hz": [1.5, 2.5]}}},
+    }  # fmt: skip
+    plot_deploy(report, "unused.png")
+    ax = figs[0].axes[0]
+    lo, hi = ax.get_ylim()
+    assert hi - lo >= 0.1 - 1e-12 and lo <= 0.9556 and hi >= 0.9667
+    (bars,) = [c for c in ax.containers if type(c).__name__ == "ErrorbarContainer"]
+    seg = bars.lines[2][0].get_segments()[1]  # the 100 ms bar: p = 0.9667, n = 360
+    np.testing.assert_allclose(seg[1][1] - seg[0][1], 2 * np.sqrt(0.9667 * 0.0333 / 360))
