@@ -17,6 +17,7 @@ __all__ = [
     "FitError",
     "NetworkError",
     "DataError",
+    "OutputError",
 ]
 
 
@@ -64,3 +65,8 @@ class NetworkError(BiorateError):
 
 class DataError(BiorateError):
     """A data set is missing, malformed, or does not match the network."""
+
+
+class OutputError(BiorateError):
+    """An output file or folder cannot be written (its folder is missing or read-only, it is a
+    folder where a file is expected, or a file where a folder is expected)."""

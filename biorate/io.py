@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .errors import BiorateError, CurveFileError
+from .errors import BiorateError, CurveFileError, OutputError
 
 __all__ = ["atomic_write", "write_json", "read_json", "provenance", "jsonable", "JsonFile",
            "WriteError"]  # fmt: skip
@@ -84,6 +84,58 @@ def available_memory() -> int | None:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
     except (AttributeError, ValueError, OSError):
         return None
+
+
+def _probe(folder: Path, what: str) -> None:
+    """Create and remove a temp file in ``folder``: the only test that also holds for root, for
+    read-only mounts and for /proc-like file systems (``os.access`` says yes to root everywhere)."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".biorate-probe.", dir=folder)
+    except OSError as exc:
+        raise OutputError(f"cannot write {what}: folder {folder} is not writable "
+                          f"({exc.strerror or type(exc).__name__})") from None  # fmt: skip
+    os.close(fd)
+    os.unlink(tmp)
+
+
+def _nearest_existing(p: Path) -> Path:
+    """``p`` itself or its nearest ancestor that exists."""
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    return p
+
+
+def check_writable(path: str | os.PathLike | None, what: str | None = None, *,
+                   folder: bool = False) -> None:  # fmt: skip
+    """Refuse, before any computation, an output that could not be written at the end.
+
+    ``path`` is an output file (``folder=False``: its folder must exist and take a new file, and
+    ``path`` must not be a folder) or an output folder (``folder=True``: it must be a folder or
+    not exist yet, and then its nearest existing parent must be a folder that takes a new one).
+    ``what`` names it in the message (e.g. ``"-o out.json"``). ``None`` is accepted and ignored
+    (an option not given). Raises :class:`~biorate.errors.OutputError`; nothing is left behind.
+    """
+    if path is None:
+        return
+    p = Path(path)
+    what = what or str(p)
+    if folder:
+        if p.exists() and not p.is_dir():
+            raise OutputError(f"cannot write {what}: {p} exists and is a file, not a folder")
+        up = _nearest_existing(p)
+        if not up.is_dir():
+            raise OutputError(f"cannot create {what}: {up} is a file, not a folder")
+        _probe(up, what)
+        return
+    if p.is_dir():
+        raise OutputError(f"cannot write {what}: {p} is a folder")
+    parent = p.parent if str(p.parent) else Path(".")
+    up = _nearest_existing(parent)
+    if not up.is_dir():
+        raise OutputError(f"cannot write {what}: {up} is a file, not a folder")
+    if up != parent:
+        raise OutputError(f"cannot write {what}: folder {parent} does not exist")
+    _probe(parent, what)
 
 
 def jsonable(v: Any) -> Any:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .errors import BiorateError
-from .io import atomic_write, jsonable, provenance, write_json
+from .io import atomic_write, check_writable, jsonable, provenance, write_json
 
 __all__ = ["run_pipeline", "PipelineError", "STAGES"]
 
@@ -331,9 +331,7 @@ def run_pipeline(out: str | os.PathLike = "biorate_out", *, quick: bool = False,
                  target: str = "auto", seed: int = 1) -> dict:  # fmt: skip
     """Run every stage into ``out``; returns the report dict (also written as report.json/.md)."""
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise PipelineError(f"cannot write the pipeline's output folder {out}: it exists and is a "
-                            "file, not a folder; pick another --out")  # fmt: skip
+    check_writable(out, f"the pipeline's output folder {out}", folder=True)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -53,7 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import BiorateError, CurveFileError, ProtocolError
-from .io import atomic_write, read_json, write_json
+from .io import atomic_write, check_writable, read_json, write_json
 from .sweep_spec import SpecError, SweepPoint, SweepSpec, load_spec, model_from_payload
 
 __all__ = [
@@ -267,13 +267,7 @@ def run_sweep(
     t_start = time.perf_counter()
     spec = spec if isinstance(spec, SweepSpec) else load_spec(spec, models_dir)
     outdir = Path(outdir)
-    if outdir.exists() and not outdir.is_dir():
-        raise BiorateError(f"output folder {outdir} exists and is not a folder")
-    above = outdir.parent
-    while not above.exists() and above != above.parent:
-        above = above.parent
-    if not outdir.exists() and not above.is_dir():
-        raise BiorateError(f"cannot create output folder {outdir}: {above} is a file, not a folder")
+    check_writable(outdir, f"the output folder {outdir}", folder=True)
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
                                 or workers < 1):  # fmt: skip
         raise ProtocolError(f"workers must be an integer >= 1, got {workers!r}")

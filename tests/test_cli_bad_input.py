@@ -158,13 +158,14 @@ def test_pipeline_out_is_a_file(cli, tmp_path):
 
 
 def test_run_pipeline_api_out_is_a_file(tmp_path):
-    from biorate.pipeline import PipelineError, run_pipeline
+    from biorate.errors import OutputError
+    from biorate.pipeline import run_pipeline
 
     f = tmp_path / "x"
     f.write_text("mine")
-    with pytest.raises(PipelineError, match="is a file, not a folder"):
+    with pytest.raises(OutputError, match="is a file, not a folder"):
         run_pipeline(f, quick=True, progress=False)
-    with pytest.raises(PipelineError, match="cannot create"):
+    with pytest.raises(OutputError, match="cannot create"):
         run_pipeline(f / "sub", quick=True, progress=False)
     assert f.read_text() == "mine"
 

@@ -6,75 +6,15 @@ import argparse
 import os
 import shlex
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..errors import BiorateError, ProtocolError, UnknownParameterError
+from ..errors import OutputError, ProtocolError, UnknownParameterError
+from ..io import check_writable
 from ..units import TIME, to_si
 
 __all__ = ["parse_set", "command_line", "add_quiet", "seconds", "model_from_args", "fi_axis",
            "OutputError", "check_writable", "check_outputs", "check_figure_format"]  # fmt: skip
-
-
-class OutputError(BiorateError):
-    """An output file or folder cannot be written (its folder is missing or read-only, it is a
-    folder where a file is expected, or a file where a folder is expected)."""
-
-
-def _probe(folder: Path, what: str) -> None:
-    """Create and remove a temp file in ``folder``: the only test that also holds for root, for
-    read-only mounts and for /proc-like file systems (``os.access`` says yes to root everywhere)."""
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".biorate-probe.", dir=folder)
-    except OSError as exc:
-        raise OutputError(f"cannot write {what}: folder {folder} is not writable "
-                          f"({exc.strerror or type(exc).__name__})") from None  # fmt: skip
-    os.close(fd)
-    os.unlink(tmp)
-
-
-def check_writable(path: str | os.PathLike | None, what: str | None = None, *,
-                   folder: bool = False) -> None:  # fmt: skip
-    """Refuse, before any computation, an output that could not be written at the end.
-
-    ``path`` is an output file (``folder=False``: its folder must exist and take a new file, and
-    ``path`` must not be a folder) or an output folder (``folder=True``: it must be a folder or
-    not exist yet, and then its nearest existing parent must be a folder that takes a new one).
-    ``what`` names it in the message (e.g. ``"-o out.json"``). ``None`` is accepted and ignored
-    (an option not given). Raises :class:`OutputError`; nothing is left behind. Every command that
-    writes calls this on each of its outputs before it starts working.
-    """
-    if path is None:
-        return
-    p = Path(path)
-    what = what or str(p)
-    if folder:
-        if p.exists():
-            if not p.is_dir():
-                raise OutputError(f"cannot write {what}: {p} exists and is a file, not a folder")
-            _probe(p, what)
-            return
-        parent = p.parent
-        while not parent.exists() and parent != parent.parent:
-            parent = parent.parent
-        if not parent.is_dir():
-            raise OutputError(f"cannot create {what}: {parent} is a file, not a folder")
-        _probe(parent, what)
-        return
-    if p.is_dir():
-        raise OutputError(f"cannot write {what}: {p} is a folder")
-    parent = p.parent if str(p.parent) else Path(".")
-    if not parent.exists():
-        up = parent.parent
-        while not up.exists() and up != up.parent:
-            up = up.parent
-        if up.exists() and not up.is_dir():
-            raise OutputError(f"cannot write {what}: {up} is a file, not a folder")
-        raise OutputError(f"cannot write {what}: folder {parent} does not exist")
-    if not parent.is_dir():
-        raise OutputError(f"cannot write {what}: {parent} is a file, not a folder")
-    _probe(parent, what)
 
 
 def check_figure_format(path: str | os.PathLike | None, what: str) -> None:
