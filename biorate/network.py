@@ -594,6 +594,12 @@ class RateNetwork:
     def loss_and_grads(self, X: np.ndarray, y: np.ndarray, params: dict[str, np.ndarray] | None = None,
                        offset: float | None = None) -> tuple[float, dict[str, np.ndarray], dict]:  # fmt: skip
         """Mean loss (plus the L2 term), its gradients and the forward cache on a batch."""
+        return self._loss_and_grads(X, y, params, offset, l2_value=True)
+
+    def _loss_and_grads(self, X: np.ndarray, y: np.ndarray, params: dict[str, np.ndarray] | None,
+                        offset: float | None, l2_value: bool) -> tuple[float, dict, dict]:  # fmt: skip
+        """:meth:`loss_and_grads`; without ``l2_value`` the returned loss leaves out the L2 term
+        (training records the data loss only; the gradients always include it)."""
         params = self.params_ if params is None else params
         cache = self._forward(X, params)
         out = cache["h"][-1][-1]
@@ -604,7 +610,8 @@ class RateNetwork:
         if self.l2:
             for k, w in params.items():
                 if k[0] in "WP":
-                    loss += 0.5 * self.l2 * float((w * w).sum())
+                    if l2_value:
+                        loss += 0.5 * self.l2 * float((w * w).sum())
                     grads[k] += self.l2 * w
         return loss, grads, cache
 
@@ -621,8 +628,7 @@ class RateNetwork:
         sq = [0.0] * len(self.sizes)
         for k, g in grads.items():
             target = int(k[1:]) if k[0] == "b" else int(k.split("_")[1])
-            g = g.ravel()
-            sq[target] += float(g @ g)
+            sq[target] += float(np.vdot(g, g))
         return {self.population_names[p]: float(np.sqrt(sq[p])) for p in range(1, len(self.sizes))}
 
     # ------------------------------------------------------------------ prediction
@@ -760,16 +766,16 @@ class RateNetwork:
         tot_loss = correct = 0.0
         norms = np.zeros(L - 1)
         sat = units = nb = 0
-        alive = {p: np.zeros(self.sizes[p], bool) for p in hidden}
+        gp_max = {p: np.zeros(self.sizes[p]) for p in hidden}  # largest |g'| seen, per unit
         for i in range(0, n, bs):
             idx = order[i : i + bs]
             xb, yb = X[idx], y[idx]
-            _, grads, cache = self.loss_and_grads(xb, yb)
+            _, grads, cache = self._loss_and_grads(xb, yb, None, None, l2_value=False)
             if not np.isfinite(cache["data_loss"]):
                 self._diverged(epoch, cache["data_loss"], limit)
             out = cache["h"][-1][-1]
             tot_loss += cache["data_loss"] * idx.size
-            correct += float(np.sum(np.argmax(out, axis=1) == yb))
+            correct += int((out.argmax(axis=1) == yb).sum())
             norms += list(self._pop_norms(grads).values())
             # saturation / dead units from the forward pass already done (no extra pass)
             gT, gpT = cache["g"][-1], cache["gp"]
@@ -779,7 +785,7 @@ class RateNetwork:
                     sat += int(np.count_nonzero((gz < blo + margin) | (gz > bhi - margin)))
                     units += gz.size
                 if gpT[p] is not None:
-                    alive[p] |= np.any(np.abs(gpT[p]) > _DEAD_EPS, axis=0)
+                    np.maximum(gp_max[p], np.abs(gpT[p]).max(axis=0), out=gp_max[p])
             opt.step(self.params_, grads)
             nb += 1
         hist.loss.append(tot_loss / n)
@@ -792,9 +798,10 @@ class RateNetwork:
         for name, v in zip(self.population_names[1:], norms / nb, strict=True):
             hist.grad_norm[name].append(float(v))
         hist.saturated_fraction.append(sat / units if bounded and units else None)
-        n_hidden = sum(a.size for a in alive.values())
+        alive = [m > _DEAD_EPS for m in gp_max.values()]
+        n_hidden = sum(a.size for a in alive)
         hist.dead_fraction.append(
-            float(sum(int((~a).sum()) for a in alive.values()) / n_hidden) if n_hidden else 0.0
+            float(sum(int((~a).sum()) for a in alive) / n_hidden) if n_hidden else 0.0
         )
         hist.epoch_time_s.append(time.perf_counter() - t0)
 
