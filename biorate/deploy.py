@@ -517,17 +517,15 @@ def _check_batch_memory(sizes: list[int], images: int, npu: int) -> None:
     """Refuse, before anything is built, a batch whose neurons and synapses cannot fit in the
     memory available (each image is a copy of the network: sum(sizes) * npu neurons and
     npu^2 synapses per weight)."""
-    from .spiking._common import BYTES_PER_NEURON, available_memory
+    from .io import check_memory
+    from .spiking._common import BYTES_PER_NEURON
 
     neurons = images * sum(sizes) * npu
     synapses = images * sum(a * b for a, b in zip(sizes, sizes[1:], strict=False)) * npu**2
-    need = neurons * BYTES_PER_NEURON + synapses * _BYTES_PER_SYNAPSE
-    avail = available_memory()
-    if avail is not None and need > avail:
-        raise DeployError(f"a batch of {images} images x {npu} neurons per unit is "
-                          f"{neurons:,} neurons and about {synapses:,} synapses, about "
-                          f"{need / 2**30:.1f} GiB of memory, more than the {avail / 2**30:.1f} "
-                          "GiB available; lower batch_size or neurons_per_unit")  # fmt: skip
+    check_memory(neurons * BYTES_PER_NEURON + synapses * _BYTES_PER_SYNAPSE,
+                 f"a batch of {images} images x {npu} neurons per unit is {neurons:,} neurons "
+                 f"and about {synapses:,} synapses, which",
+                 "lower batch_size or neurons_per_unit", DeployError)  # fmt: skip
 
 
 def deploy(net: Any, X: Any, y: Any = None, *, durations: Any = DEFAULT_DURATIONS,

@@ -86,6 +86,27 @@ def available_memory() -> int | None:
         return None
 
 
+def format_bytes(n: float) -> str:
+    """``1536`` -> ``"1.5 KiB"`` (binary units up to TiB, three significant digits)."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024:
+            return f"{n:.3g} {unit}"
+        n /= 1024
+    return f"{n:.3g} TiB"
+
+
+def check_memory(need: float, what: str, advice: str, error: type[BiorateError],
+                 purpose: str = "") -> None:  # fmt: skip
+    """Refuse, before allocating, work whose estimated ``need`` (bytes) exceeds the memory
+    available now: raises ``error`` saying that ``what`` need that much (``purpose``: e.g. " to
+    train"), how much is available, and ``advice``. Nothing is refused where the system does not
+    say how much is available."""
+    avail = available_memory()
+    if avail is not None and need > avail:
+        raise error(f"{what} need about {format_bytes(need)} of memory{purpose}, more than the "
+                    f"{format_bytes(avail)} available; {advice}")  # fmt: skip
+
+
 def _probe(folder: Path, what: str) -> None:
     """Create and remove a temp file in ``folder``: the only test that also holds for root, for
     read-only mounts and for /proc-like file systems (``os.access`` says yes to root everywhere)."""

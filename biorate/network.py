@@ -430,17 +430,14 @@ class RateNetwork:
     def _check_memory(self) -> None:
         """Refuse, before allocating, parameters that cannot fit: training holds each parameter
         about six times (value, gradient, two Adam moments, step, a temporary)."""
-        from .io import available_memory
+        from .io import check_memory
 
         n = 0
         for d in range(1, len(self.sizes)):
             n += self.sizes[d] * (1 + sum(self.sizes[s] for s, _ in self._dense_in[d]))
             n += sum(self.sizes[s] * self.sizes[d] for s, k in self._skip_in[d] if k is not None)
-        need, avail = 6 * n * self._dt.itemsize, available_memory()
-        if avail is not None and need > avail:
-            raise NetworkError(f"sizes {self.sizes}: {n:,} parameters need about "
-                               f"{need / 2**30:.1f} GiB of memory to train, more than the "
-                               f"{avail / 2**30:.1f} GiB available")  # fmt: skip
+        check_memory(6 * n * self._dt.itemsize, f"sizes {self.sizes}: {n:,} parameters",
+                     "use smaller populations", NetworkError, " to train")  # fmt: skip
 
     def _require_params(self) -> None:
         if not hasattr(self, "params_"):

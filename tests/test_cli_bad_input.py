@@ -189,12 +189,13 @@ def test_huge_trials_refused_with_estimate(cli, tmp_path, trials, no_work):
 
 
 def test_size_check_in_api(monkeypatch):
+    import biorate.io as bio
     from biorate.spiking import _common, measure_fi
 
-    monkeypatch.setattr(_common, "available_memory", lambda: 10 * 2**20)  # 10 MiB free
+    monkeypatch.setattr(bio, "available_memory", lambda: 10 * 2**20)  # 10 MiB free
     with pytest.raises(ProtocolError, match=r"need about .* of memory, more than the 10 MiB"):
         measure_fi("lif", current="0nA:0.5nA:51", trials=1000, target="numpy", progress=False)
-    monkeypatch.setattr(_common, "available_memory", lambda: None)  # unknown: index limit only
+    monkeypatch.setattr(bio, "available_memory", lambda: None)  # unknown: index limit only
     with pytest.raises(ProtocolError, match="limit of 2,147,483,647"):
         _common.check_size(51, 10**8, "measure_fi lif")
     _common.check_size(51, 10, "measure_fi lif")

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelError, ProtocolError
-from ..io import available_memory
+from ..io import check_memory, format_bytes
 from ..models import Model
 from ..units import TIME, to_si
 
@@ -107,27 +107,16 @@ BYTES_PER_NEURON = 320
 MAX_NEURONS = 2**31 - 1
 
 
-def _bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n:.3g} {unit}"
-        n /= 1024
-    return f"{n:.3g} TiB"  # pragma: no cover
-
-
 def check_size(n_levels: int, trials: int, label: str, what: str = "neurons") -> None:
     """Refuse, before anything is built, a measurement that cannot fit: one simulated neuron per
     (level, trial), about :data:`BYTES_PER_NEURON` each, against the memory available now (and
     Brian2's int32 index limit). Raises :class:`ProtocolError` naming the estimate."""
     n = int(n_levels) * int(trials)
     need = n * BYTES_PER_NEURON
-    avail = available_memory()
     size = f"{n_levels} levels x {trials} trials = {n:,} {what}"
-    if avail is not None and need > avail:
-        raise ProtocolError(f"{label}: {size} need about {_bytes(need)} of memory, more than the "
-                            f"{_bytes(avail)} available; use fewer trials or levels")  # fmt: skip
+    check_memory(need, f"{label}: {size}", "use fewer trials or levels", ProtocolError)
     if n > MAX_NEURONS:
-        raise ProtocolError(f"{label}: {size} (about {_bytes(need)} of memory) exceed Brian2's "
+        raise ProtocolError(f"{label}: {size} (about {format_bytes(need)} of memory) exceed Brian2's "
                             f"limit of {MAX_NEURONS:,} per group; use fewer trials or levels")  # fmt: skip
 
 
