@@ -18,6 +18,7 @@ __all__ = [
     "NetworkError",
     "DataError",
     "OutputError",
+    "BiorateWarning",
 ]
 
 
@@ -70,3 +71,7 @@ class DataError(BiorateError):
 class OutputError(BiorateError):
     """An output file or folder cannot be written (its folder is missing or read-only, it is a
     folder where a file is expected, or a file where a folder is expected)."""
+
+
+class BiorateWarning(UserWarning):
+    """Base class of biorate's warnings (the CLI prints each as one ``biorate: warning:`` line)."""

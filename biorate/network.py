@@ -48,7 +48,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from .errors import BiorateError, DataError, NetworkError
+from .errors import BiorateError, BiorateWarning, DataError, NetworkError
 from .losses import get_loss
 from .optim import make_optimizer
 
@@ -213,25 +213,20 @@ def _upgrade_args(args: dict) -> dict:
     return args
 
 
-class FlaggedActivationWarning(UserWarning):
+class FlaggedActivationWarning(BiorateWarning):
     """A network is built on an activation exported from a fit flagged as poor."""
 
 
-def flagged_message(act: Any) -> str | None:
-    """What training on ``act`` should warn of, when it records a fit that was flagged
-    (``Activation.fit_ok`` false, as the fit report and ``biorate fit`` call it); else None."""
-    if getattr(act, "fit_ok", True) is not False:
-        return None
-    flags = ", ".join(getattr(act, "fit_flags", ())) or "flagged"
-    return (f"activation {getattr(act, 'name', act)!r} comes from a fit flagged as poor "
-            f"({flags}); the network learns with a curve its data do not support")  # fmt: skip
-
-
 def _warn_if_flagged(act: Any) -> None:
-    """Warn (:class:`FlaggedActivationWarning`) when training starts on a flagged activation."""
-    message = flagged_message(act)
-    if message:
-        warnings.warn(message, FlaggedActivationWarning, stacklevel=3)
+    """Warn (:class:`FlaggedActivationWarning`) when training starts on an activation that records
+    a fit flagged as poor (``Activation.fit_ok`` false, as the fit report and ``biorate fit`` call
+    it)."""
+    if getattr(act, "fit_ok", True) is not False:
+        return
+    flags = ", ".join(getattr(act, "fit_flags", ())) or "flagged"
+    warnings.warn(f"activation {getattr(act, 'name', act)!r} comes from a fit flagged as poor "
+                  f"({flags}); the network learns with a curve its data do not support",
+                  FlaggedActivationWarning, stacklevel=3)  # fmt: skip
 
 
 def _sequence(v: Any) -> list:

@@ -13,9 +13,10 @@ import copy
 import importlib
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 
-from ..errors import BiorateError
+from ..errors import BiorateError, BiorateWarning
 
 # subcommand modules, in the order `biorate --help` lists them; a missing one is skipped
 COMMANDS = ["models", "simulate", "theory", "fit", "train", "evaluate", "deploy", "sweep",
@@ -81,6 +82,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_SHOW_WARNING = warnings.showwarning
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
+    """biorate's own warnings as one line on stderr (as its errors are); others as Python has it."""
+    if issubclass(category, BiorateWarning):
+        sys.stderr.write(f"biorate: warning: {message}\n")
+    else:
+        _SHOW_WARNING(message, category, filename, lineno, file, line)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``biorate ARGV``; returns the exit code: 0, 2 for bad input (one line on stderr), 130
     for Ctrl-C (one line, at any point: while importing, parsing or working)."""
@@ -90,7 +102,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not getattr(args, "func", None):
             parser.print_help()
             return 2
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return int(args.func(args) or 0)
     except BiorateError as exc:
         sys.stderr.write(f"biorate: error: {exc}\n")
         return 2

@@ -32,13 +32,16 @@ def check_figure_format(path: str | os.PathLike | None, what: str) -> None:
 
 
 def check_outputs(outputs: list[tuple[Any, str]]) -> None:
-    """:func:`check_writable` on each ``(path, option)`` given, and refuse two options naming the
-    same file (the later write would replace the earlier one)."""
+    """:func:`check_writable` on each ``(path, option)`` given, :func:`check_figure_format` on the
+    figures (the options named ``--plot...``), and refuse two options naming the same file (the
+    later write would replace the earlier one)."""
     seen: dict[Path, str] = {}
     for path, what in outputs:
         if path is None:
             continue
         check_writable(path, f"{what} {path}")
+        if what.startswith("--plot"):
+            check_figure_format(path, what)
         key = Path(path).resolve()
         if key in seen:
             raise OutputError(f"{seen[key]} and {what} name the same file {path}")

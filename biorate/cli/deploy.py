@@ -58,10 +58,9 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import DataError
     from ..io import write_json
     from ..network import RateNetwork
-    from .common import check_figure_format, check_outputs, command_line, seconds
+    from .common import check_outputs, command_line, seconds
 
     check_outputs([(args.report, "--report"), (args.plot, "--plot")])
-    check_figure_format(args.plot, "--plot")
     for name, value in (("--images", args.images), ("--batch-size", args.batch_size),
                         ("--neurons-per-unit", args.neurons_per_unit)):  # fmt: skip
         if value is not None and value < 1:

@@ -8,7 +8,7 @@ import sys
 
 from ..fitting import CRITERIA
 from ..forms import FORMS
-from .common import add_quiet, check_figure_format, check_outputs, command_line
+from .common import add_quiet, check_outputs, command_line
 
 FORM_NAMES = ", ".join(FORMS)  # every registered form, in the registry's order
 
@@ -50,8 +50,6 @@ def run(args: argparse.Namespace) -> int:
         raise FitError(f"--bootstrap must be >= 0, got {args.bootstrap}")
     check_outputs([(args.output, "-o"), (args.report, "--report"), (args.plot, "--plot"),
                    (args.plot_activation, "--plot-activation")])  # fmt: skip
-    check_figure_format(args.plot, "--plot")
-    check_figure_format(args.plot_activation, "--plot-activation")
     curve = TransferCurve.load(args.curve)
     result = fit(curve, args.form, bootstrap=args.bootstrap, seed=args.seed,
                  criterion=args.criterion)  # fmt: skip

@@ -6,7 +6,6 @@ import argparse
 
 from .common import (
     add_quiet,
-    check_figure_format,
     check_outputs,
     command_line,
     fi_axis,
@@ -16,7 +15,6 @@ from .common import (
 
 def _check_outputs(args: argparse.Namespace) -> None:
     check_outputs([(args.output, "-o"), (args.plot, "--plot")])
-    check_figure_format(args.plot, "--plot")
 
 
 def _protocol_args(p: argparse.ArgumentParser, duration: str, transient: str = "200ms") -> None:

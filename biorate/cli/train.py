@@ -4,8 +4,6 @@ report JSON and a figure of the training history."""
 from __future__ import annotations
 
 import argparse
-import sys
-import warnings
 from typing import Any
 
 from ..errors import NetworkError
@@ -200,34 +198,18 @@ def _network(args: argparse.Namespace, data: Any) -> Any:
         )  # fmt: skip
 
 
-def _fit(net: Any, data: Any, epochs: int, callback: Any) -> Any:
-    """``net.fit``; a flagged fitted activation's warning becomes one ``biorate: warning:`` line,
-    printed before training starts."""
-    from ..network import FlaggedActivationWarning, flagged_message
-
-    message = flagged_message(net.activation_)
-    if message:
-        sys.stderr.write(f"biorate: warning: {message}\n")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FlaggedActivationWarning)  # said above
-        return net.fit(data.X_train, data.y_train, epochs=epochs, callback=callback)
-
-
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..datasets import load_dataset
     from ..io import write_json
-    from .common import check_figure_format, check_outputs, command_line
+    from .common import check_outputs, command_line
 
     if args.epochs < 1:
         raise NetworkError(f"--epochs must be >= 1, got {args.epochs}")
     if args.patience < 0:
         raise NetworkError(f"--patience must be >= 0, got {args.patience}")
-    outputs = [(args.output, "-o"), (args.report, "--report"), (args.plot, "--plot")]
-    check_outputs(outputs)
-    if args.plot:
-        check_figure_format(args.plot, "--plot")
+    check_outputs([(args.output, "-o"), (args.report, "--report"), (args.plot, "--plot")])
     data = load_dataset(args.dataset, seed=args.seed)
     net = _network(args, data)
     with tqdm(total=args.epochs, disable=args.quiet, desc="train", unit="epoch") as bar:
@@ -239,7 +221,7 @@ def run(args: argparse.Namespace) -> int:
             bar.set_postfix(post)
             bar.update(1)
 
-        hist = _fit(net, data, args.epochs, progress)
+        hist = net.fit(data.X_train, data.y_train, epochs=args.epochs, callback=progress)
     net.save(args.output)
     rep = report(net, data, command_line())
     if args.report:
