@@ -604,6 +604,7 @@ def deploy(net: Any, X: Any, y: Any = None, *, durations: Any = DEFAULT_DURATION
     dt_s = to_si(dt, TIME, "dt") if dt is not None else (origin.dt_s or 1e-4)
     if tau_syn_s <= 0 or input_rate_hz <= 0 or dt_s <= 0:
         raise DeployError("tau_syn, input_rate and dt must be positive")
+    origin.model.check_dt(dt_s)  # the neurons keep their refractory period (as in measure_fi)
     if not 0 <= transient_s < t_max:
         raise DeployError(
             f"transient ({transient_s} s) must lie in [0, longest duration {t_max} s)"

@@ -672,3 +672,12 @@ def test_deploy_figure_shows_binomial_errors_on_an_honest_axis(monkeypatch):
     (bars,) = [c for c in ax.containers if type(c).__name__ == "ErrorbarContainer"]
     seg = bars.lines[2][0].get_segments()[1]  # the 100 ms bar: p = 0.9667, n = 360
     np.testing.assert_allclose(seg[1][1] - seg[0][1], 2 * np.sqrt(0.9667 * 0.0333 / 360))
+
+
+def test_dt_at_or_above_the_refractory_period_is_refused():
+    """As in measure_fi: with dt >= t_ref (2 ms) Brian2 would hold no refractory step."""
+    from biorate.errors import ProtocolError
+
+    with pytest.raises(ProtocolError, match="must be shorter than the refractory period"):
+        deploy(_tiny_net(), _TINY_X[:2], np.array([0, 2]), dt="2 ms", target="numpy",
+               progress=False)  # fmt: skip
