@@ -288,7 +288,9 @@ def test_training_runs_until_converged():
     capped = RateNetwork([2, 16, 2], activation="tanh", learning_rate=0.01, patience=None, seed=0)
     assert capped.fit(d.X_train, d.y_train, epochs=7).stop_reason == "max_epochs"
     assert capped.history_.epochs == 7
-    assert RateNetwork([2, 3, 2]).fit.__defaults__[0] == 200  # the cap, as scikit-learn's
+    X, y = small_problem(n=12)  # without a stopping rule, fit() runs the default cap: 200
+    uncapped = RateNetwork([4, 5, 3], patience=None, seed=0).fit(X, y)
+    assert uncapped.epochs == 200 and uncapped.stop_reason == "max_epochs"
 
 
 @pytest.mark.parametrize("lr", [1e6, 1e3])
