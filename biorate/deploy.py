@@ -761,10 +761,10 @@ def plot_deploy(report: dict, path: Any, title: str = "") -> Any:
     """Three panels: accuracy against presentation time (spiking, with the rate network's as a
     line), a raster of one presentation (all spiking populations stacked), and spiking against
     predicted rates of every population."""
-    from .plots import _pyplot, save_figure
+    from .plotting._figure import axes_grid, save_figure
 
-    plt = _pyplot()
-    fig, ax = plt.subplots(1, 3, figsize=(13, 3.8))
+    fig, grid = axes_grid(1, 3, figsize=(13, 3.8))
+    ax = grid[0]
     ds = np.asarray(report["durations_s"]) * 1e3
     n = max(int(report.get("n_images") or 1), 1)
     if report.get("rate_accuracy") is not None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .plots import display_unit, save_figure
+from .plotting._figure import display_unit, save_figure
 
 if TYPE_CHECKING:
     from .activation import Activation

@@ -48,7 +48,7 @@ def _stage_fi(ctx: Context) -> dict:
     from . import theory
     from .cli.simulate import fi_theory
     from .models import load_model
-    from .plots import plot_curve
+    from .plotting.curve import plot_curve
     from .spiking import measure_fi
 
     lif = load_model("lif")
@@ -105,7 +105,7 @@ def _stage_release(ctx: Context) -> dict:
     """Release-rate curves of the depressing (tm_release) and calcium-driven (ca_release) synapses."""
     from . import theory
     from .models import load_model
-    from .plots import plot_curve
+    from .plotting.curve import plot_curve
     from .spiking import measure_release
 
     n, duration, trials = (10, "5 s", 20) if ctx.quick else (20, "20 s", 20)
@@ -209,9 +209,9 @@ def _training_activations(ctx: Context) -> dict[str, Any]:
 
 def _stage_train(ctx: Context) -> dict:
     """Train feedforward, residual and feedback nets on digits with fitted and standard activations."""
-    from .cli.train import plot_history
     from .datasets import load_dataset
     from .network import RateNetwork
+    from .plotting.training import plot_history
 
     data = load_dataset("digits")
     epochs = 8 if ctx.quick else 200  # the cap; the default training stops once converged

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 import biorate as br
-from biorate.plots import save_figure
+from biorate.plotting import save_figure
 
 
 def main(argv: list[str] | None = None) -> Path:

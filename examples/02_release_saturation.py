@@ -44,7 +44,7 @@ import numpy as np
 from brian2 import uM
 
 import biorate as br
-from biorate.plots import save_figure
+from biorate.plotting import save_figure
 from biorate.spiking import measure_release, measure_release_probability
 
 

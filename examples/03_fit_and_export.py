@@ -37,7 +37,7 @@ import numpy as np
 
 import biorate as br
 from biorate.fitting import fit
-from biorate.plots import save_figure
+from biorate.plotting import save_figure
 
 
 def main(argv: list[str] | None = None) -> Path:

@@ -35,7 +35,7 @@ import biorate as br
 from biorate.activation import get_activation, list_activations
 from biorate.datasets import load_dataset
 from biorate.network import RateNetwork
-from biorate.plots import _pyplot, save_figure
+from biorate.plotting import axes_grid, save_figure
 
 CONNECTIVITIES = ("feedforward", "residual", "feedback")
 
@@ -74,8 +74,8 @@ def main(argv: list[str] | None = None) -> Path:
             print(f"{name:<20} {conn:<12} test accuracy {acc:.4f}  ({epochs} epochs, "
                   f"{sum(hist.epoch_time_s):.1f} s)")  # fmt: skip
 
-    plt = _pyplot()
-    fig, ax = plt.subplots(1, 3, figsize=(14, 4))
+    fig, grid = axes_grid(1, 3, figsize=(14, 4))
+    ax = grid[0]
     z = np.linspace(-6, 6, 200)
     x = act.to_x(z)
     ax[0].plot(x * 1e9 if act.x_unit == "A" else x, act.physical(x), color="C3")

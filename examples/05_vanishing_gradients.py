@@ -36,7 +36,7 @@ import biorate as br
 from biorate.activation import get_activation, list_activations
 from biorate.datasets import load_dataset
 from biorate.network import RateNetwork
-from biorate.plots import _pyplot, save_figure
+from biorate.plotting import axes_grid, save_figure
 
 
 def experiment(act, depth: int, epochs: int, data, seed: int = 0) -> dict:
@@ -82,8 +82,8 @@ def main(argv: list[str] | None = None) -> tuple[Path, list[dict]]:
             f"{r['ratio']:>10.3g}{ff['test_accuracy']:>11.3f}{res['test_accuracy']:>14.3f}"
         )
 
-    plt = _pyplot()
-    fig, ax = plt.subplots(1, 2, figsize=(11, 4))
+    fig, grid = axes_grid(1, 2, figsize=(11, 4))
+    ax = grid[0]
     for i, r in enumerate(rows):
         for conn, style in (("feedforward", "--"), ("residual", "-")):
             g = r[conn]["grad_norms"]

@@ -43,7 +43,7 @@ import numpy as np
 from biorate.datasets import load_dataset
 from biorate.deploy import deploy
 from biorate.network import RateNetwork
-from biorate.plots import _pyplot, save_figure
+from biorate.plotting import axes_grid, save_figure
 
 CONNECTIVITIES = ("feedforward", "residual", "feedback")
 
@@ -77,8 +77,8 @@ def main(argv: list[str] | None = None) -> Path:
               + ", ".join(f"{d * 1e3:.0f} ms {a:.3f}" for d, a in
                           zip(r["durations_s"], r["spiking_accuracy"], strict=True)))  # fmt: skip
 
-    plt = _pyplot()
-    fig, ax = plt.subplots(1, 3, figsize=(14, 4))
+    fig, grid = axes_grid(1, 3, figsize=(14, 4))
+    ax = grid[0]
     for k, (conn, r) in enumerate(reports.items()):
         ms = np.asarray(r["durations_s"]) * 1e3
         ax[0].plot(ms, r["spiking_accuracy"], "o-", color=f"C{k}", label=f"{conn} (spiking)")

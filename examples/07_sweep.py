@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 import biorate as br
-from biorate.plots import save_figure
+from biorate.plotting import save_figure
 from biorate.sweep import run_sweep
 
 SPEC = Path(__file__).resolve().parent / "sweeps" / "lif_tau_sigma.toml"

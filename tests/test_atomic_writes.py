@@ -34,7 +34,7 @@ def _write_npz(path: Path, version: int) -> None:
 
 def _write_curve_png(path: Path, version: int) -> None:
     from biorate.curve import TransferCurve
-    from biorate.plots import plot_curve
+    from biorate.plotting import plot_curve
 
     x = np.linspace(0, 1e-9, 5)
     curve = TransferCurve(measure="fi", x=x, y=(version + 1) * 100 * x / 1e-9, x_unit="A",

@@ -652,11 +652,11 @@ if __name__ == "__main__":  # pragma: no cover
 def test_deploy_figure_shows_binomial_errors_on_an_honest_axis(monkeypatch):
     """Accuracies of n images carry error bars sqrt(p(1-p)/n), and the axis is at least 0.1 tall,
     so that a one-image difference (1/360) does not fill the panel."""
-    import biorate.plots
+    import biorate.plotting._figure
     from biorate.deploy import plot_deploy
 
     figs = []
-    monkeypatch.setattr(biorate.plots, "save_figure", lambda fig, path: figs.append(fig))
+    monkeypatch.setattr(biorate.plotting._figure, "save_figure", lambda fig, path: figs.append(fig))
     report = {
         "durations_s": [0.05, 0.1, 0.2], "spiking_accuracy": [0.9639, 0.9667, 0.9583],
         "rate_accuracy": 0.9556, "n_images": 360, "connectivity": "feedforward",

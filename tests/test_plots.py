@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from biorate.curve import TransferCurve
-from biorate.plots import plot_curve
+from biorate.plotting import plot_curve
 
 
 def _curve(cv=None):  # noqa: ANN001, ANN202

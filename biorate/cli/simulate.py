@@ -122,7 +122,7 @@ def run_fi(args: argparse.Namespace) -> int:
     )  # fmt: skip
     curve.save(args.output)
     if args.plot:
-        from ..plots import plot_curve
+        from ..plotting.curve import plot_curve
 
         plot_curve(curve, fi_theory(model, curve), path=args.plot)
     print(f"wrote {args.output}" + (f" and {args.plot}" if args.plot else ""))
@@ -162,7 +162,7 @@ def run_release(args: argparse.Namespace) -> int:
     curve.save(args.output)
     if args.plot:
         from .. import theory
-        from ..plots import plot_curve
+        from ..plotting.curve import plot_curve
 
         th = []
         if "U" in model.params and "tau_rec" in model.params and args.pattern == "poisson":
@@ -187,7 +187,7 @@ def run_release_probability(args: argparse.Namespace) -> int:
     )
     curve.save(args.output)
     if args.plot:
-        from ..plots import plot_curve
+        from ..plotting.curve import plot_curve
 
         plot_curve(curve, path=args.plot)
     print(f"wrote {args.output}" + (f" and {args.plot}" if args.plot else ""))

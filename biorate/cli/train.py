@@ -9,7 +9,7 @@ from typing import Any
 from ..errors import NetworkError
 from .common import add_quiet
 
-__all__ = ["add_parser", "run", "parse_hidden", "report", "plot_history"]
+__all__ = ["add_parser", "run", "parse_hidden", "report"]
 
 
 def parse_hidden(text: str) -> list[int]:
@@ -150,38 +150,6 @@ def report(net: Any, data: Any, command: str | None = None) -> dict:
             "provenance": provenance(command)}  # fmt: skip
 
 
-def plot_history(hist: Any, path: str, title: str = "") -> None:
-    """Four panels: loss and accuracy (train, and validation when held out), gradient norm per
-    population, and the fraction of saturated (and of dead) hidden units per epoch."""
-    import numpy as np
-
-    from ..plots import _pyplot, save_figure
-
-    plt = _pyplot()
-    fig, ax = plt.subplots(1, 4, figsize=(15, 3.4))
-    ep = range(1, hist.epochs + 1)
-    ax[0].plot(ep, hist.loss, label="train")
-    ax[1].plot(ep, hist.accuracy, label="train")
-    if hist.val_loss:
-        ax[0].plot(ep, hist.val_loss, label="validation")
-        ax[1].plot(ep, hist.val_accuracy, label="validation")
-    for name, v in hist.grad_norm.items():
-        ax[2].semilogy(ep, v, label=name)
-    sat = [np.nan if v is None else v for v in hist.saturated_fraction]
-    if np.any(np.isfinite(sat)):
-        ax[3].plot(ep, sat, label="saturated (within 5% of a bound)")
-    ax[3].plot(ep, hist.dead_fraction, label="dead (zero derivative)")
-    ax[3].set_ylim(bottom=0)
-    labels = ["loss", "accuracy", "gradient norm", "fraction of hidden units"]
-    for a, lab in zip(ax, labels, strict=True):
-        a.set_xlabel("epoch")
-        a.set_ylabel(lab)
-        a.legend(fontsize=8)
-    fig.suptitle(title)
-    fig.tight_layout()
-    save_figure(fig, path)
-
-
 def _network(args: argparse.Namespace, data: Any) -> Any:
     """The RateNetwork the options describe."""
     from ..network import RateNetwork
@@ -227,6 +195,8 @@ def run(args: argparse.Namespace) -> int:
     if args.report:
         write_json(args.report, rep)
     if args.plot:
+        from ..plotting.training import plot_history
+
         plot_history(hist, args.plot, f"{net!r} on {data.name}")
     print(f"{args.output}: {net!r}, {hist.epochs} epochs ({stop_message(net, args.epochs)}); "
           f"train accuracy {rep['train_accuracy']:.4f}, "

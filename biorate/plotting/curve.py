@@ -1,53 +1,22 @@
-"""Figures of transfer curves (matplotlib with the Agg backend, imported lazily)."""
+"""Figures of transfer curves: the measurement beside its theory."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .curve import TransferCurve
-from .io import atomic_write
+from ..curve import TransferCurve
+from ._figure import axes_grid, display_unit, owns, save_figure
 
-__all__ = ["plot_curve", "save_figure", "display_unit"]
-
-# files hold SI units; figures use the units people read
-_DISPLAY = {"A": ("nA", 1e-9), "Hz": ("Hz", 1.0), "1/s": ("1/s", 1.0), "V": ("mV", 1e-3),
-            "M": ("uM", 1e-6), "s": ("ms", 1e-3)}  # fmt: skip
-
+__all__ = ["plot_curve"]
 
 _Y_NAMES = {"fi": "firing rate", "release": "release rate, pool fraction",
             "release_probability": "release probability"}  # fmt: skip
 _X_NAMES = {("fi", "A"): "injected current", ("fi", "Hz"): "rate of each Poisson input",
             ("release", "Hz"): "presynaptic rate", ("release_probability", "M"): "presynaptic calcium"}  # fmt: skip
-
-
-def display_unit(unit: str) -> tuple[str, float]:
-    """``("nA", 1e-9)`` for ``"A"``: the unit to show and its size in the file's unit."""
-    return _DISPLAY.get(unit, (unit, 1.0))
-
-
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def save_figure(fig: Any, path: str | os.PathLike, dpi: int = 120) -> Path:
-    """Save a figure atomically (format from the suffix) and close it."""
-    path = Path(path)
-    fmt = path.suffix.lstrip(".") or "png"
-    try:
-        atomic_write(path, lambda f: fig.savefig(f, format=fmt, dpi=dpi), binary=True)
-    finally:
-        _pyplot().close(fig)
-    return path
 
 
 def plot_curve(
@@ -57,20 +26,20 @@ def plot_curve(
     title: str | None = None,
     path: str | os.PathLike | None = None,
     hlines: Sequence[tuple[str, float]] = (),
+    ax: Any = None,
 ) -> Any:
     """Measured curve with SEM error bars and theory curves as lines; below it, when theory is
     given, the measurement's relative deviation from each theory (where the theory exceeds 2% of
     its peak), and the ISI CV when the curve has one. Returns the figure (and saves it when
     ``path`` is given). ``hlines``: ``(label, y in the curve's y unit)`` reference levels drawn
-    as dotted lines (a release rate's cap 1/tau_rec, say)."""
-    plt = _pyplot()
+    as dotted lines (a release rate's cap 1/tau_rec, say). ``ax``: axes to draw on, one per panel
+    (curve, then deviation when theory is given, then CV when the curve has one)."""
     has_cv = curve.cv is not None and np.any(np.isfinite(curve.cv))
-    panels = ["curve"] + (["deviation"] if theory else []) + (["cv"] if has_cv else [])
+    names = ["curve"] + (["deviation"] if theory else []) + (["cv"] if has_cv else [])
     ratios = {"curve": 3.0, "deviation": 1.3, "cv": 1.0}
-    fig, axes = plt.subplots(len(panels), 1, figsize=(6, 3.2 + 1.3 * (len(panels) - 1) + 0.8),
-                             sharex=True, squeeze=False,
-                             gridspec_kw={"height_ratios": [ratios[p] for p in panels]})  # fmt: skip
-    axes = {p: axes[i, 0] for i, p in enumerate(panels)}
+    fig, grid = axes_grid(len(names), 1, ax=ax, figsize=(6, 3.2 + 1.3 * (len(names) - 1) + 0.8),
+                        sharex=True, gridspec_kw={"height_ratios": [ratios[p] for p in names]})  # fmt: skip
+    axes = {p: grid[i, 0] for i, p in enumerate(names)}
     ax = axes["curve"]
     xu, xs = display_unit(curve.x_unit)
     yu, ys = display_unit(curve.y_unit)
@@ -123,10 +92,11 @@ def plot_curve(
         # from 0 and at least to 0.1, so that a regular train (CV ~ 1e-7) reads as the 0 it is
         axc.set_ylim(0, max(0.1, 1.1 * float(np.nanmax(curve.cv))))
         axc.grid(alpha=0.3)
-    axes = {"last": axes[panels[-1]]}
+    axes = {"last": axes[names[-1]]}
     xname = _X_NAMES.get((curve.measure, curve.x_unit), "input")
     axes["last"].set_xlabel(f"{xname} ({xu})")
-    fig.tight_layout()
+    if owns(ax):
+        fig.tight_layout()
     if path is not None:
         save_figure(fig, path)
     return fig

@@ -1,0 +1,62 @@
+"""What every figure shares: axes made without pyplot, atomic saving, and display units.
+
+Figures are built on :class:`matplotlib.figure.Figure` directly, so drawing one never switches the
+user's backend (a Jupyter session keeps ``inline``) and never adds to pyplot's list of open figures.
+A figure function takes its data and an optional ``ax`` and returns the figure; it never refits or
+resimulates.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from ..io import atomic_write
+
+__all__ = ["axes_grid", "save_figure", "display_unit"]
+
+# files hold SI units; figures use the units people read
+_DISPLAY = {"A": ("nA", 1e-9), "Hz": ("Hz", 1.0), "1/s": ("1/s", 1.0), "V": ("mV", 1e-3),
+            "M": ("uM", 1e-6), "s": ("ms", 1e-3)}  # fmt: skip
+
+
+def display_unit(unit: str) -> tuple[str, float]:
+    """``("nA", 1e-9)`` for ``"A"``: the unit to show and its size in the file's unit."""
+    return _DISPLAY.get(unit, (unit, 1.0))
+
+
+def axes_grid(nrows: int = 1, ncols: int = 1, *, ax: Any = None, figsize: Any = None,
+           **kw: Any) -> tuple[Any, np.ndarray]:  # fmt: skip
+    """The figure and an ``nrows x ncols`` array of axes to draw on.
+
+    Without ``ax``: a new :class:`~matplotlib.figure.Figure` (``kw`` goes to ``Figure.subplots``:
+    ``sharex``, ``gridspec_kw``...). With ``ax``: the user's axes (one ``Axes`` when the figure has
+    one panel, else a sequence of ``nrows * ncols``) and the figure they belong to; ``kw`` is then
+    not applied, as the user laid the axes out."""
+    if ax is None:
+        fig = Figure(figsize=figsize)
+        return fig, fig.subplots(nrows, ncols, squeeze=False, **kw)
+    many = isinstance(ax, (Sequence, np.ndarray))
+    axes = np.empty(len(ax) if many else 1, dtype=object)
+    axes[:] = list(ax) if many else [ax]
+    if axes.size != nrows * ncols:
+        raise ValueError(f"this figure draws {nrows * ncols} panel(s); ax= gave {axes.size}")
+    return axes[0].figure, axes.reshape(nrows, ncols)
+
+
+def owns(ax: Any) -> bool:
+    """Whether the figure function made the figure (then it may lay it out: ``tight_layout``)."""
+    return ax is None
+
+
+def save_figure(fig: Any, path: str | os.PathLike, dpi: int = 120) -> Path:
+    """Save a figure atomically, in the format its suffix names (png when none)."""
+    path = Path(path)
+    fmt = path.suffix.lstrip(".") or "png"
+    atomic_write(path, lambda f: fig.savefig(f, format=fmt, dpi=dpi), binary=True)
+    return path
