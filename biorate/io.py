@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ._version import __version__
 from .errors import BiorateError, CurveFileError, OutputError
 
 __all__ = ["atomic_write", "write_json", "read_json", "provenance", "jsonable", "JsonFile",
@@ -208,8 +209,6 @@ def provenance(command: str | None = None) -> dict:
     """Versions and time stamp recorded in every file biorate writes."""
     import datetime
     from importlib import metadata
-
-    from . import __version__
 
     def version(pkg: str) -> str | None:
         try:

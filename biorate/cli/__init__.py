@@ -16,6 +16,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 
+from .._version import __version__
 from ..errors import BiorateError, BiorateWarning
 
 # subcommand modules, in the order `biorate --help` lists them; a missing one is skipped
@@ -63,8 +64,6 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .. import __version__
-
     parser = _Parser(prog="biorate", description="Bridge spiking and rate models of neurons.")
     parser.add_argument("--version", action="version", version=f"biorate {__version__}")
     parser.add_argument("--models", metavar="DIR", default=None,
