@@ -11,6 +11,7 @@ from typing import Any
 
 from ..errors import OutputError, ProtocolError, UnknownParameterError
 from ..io import check_writable
+from ..models import load_model
 from ..units import TIME, to_si
 
 __all__ = ["parse_set", "command_line", "add_quiet", "seconds", "model_from_args", "fi_axis",
@@ -77,8 +78,6 @@ def seconds(value: Any, name: str) -> float:
 
 def model_from_args(args: argparse.Namespace, kind: str) -> Any:
     """The ``--model`` (searched in ``--models`` too) with the ``--set NAME=VALUE`` changes."""
-    from ..models import load_model
-
     return load_model(args.model, args.models, kind=kind).with_params(**parse_set(args.set))
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..models import list_models, load_model
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("models", help="list shipped and user models")
@@ -12,8 +14,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..models import list_models, load_model
-
     for m in list_models(args.models):
         flag = "  (shadowed)" if m["shadowed"] else ""
         print(f"{m['name']:<16} {m['kind']:<8} {m['description']}{flag}")
