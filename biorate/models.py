@@ -16,12 +16,24 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from .errors import ModelError, UnitError, UnknownModelError, UnknownParameterError
-from .units import DIMENSIONLESS, Dim, format_quantity, parse_quantity, to_si
+from .errors import ModelError, ProtocolError, UnitError, UnknownModelError, UnknownParameterError
+from .units import DIMENSIONLESS, TIME, Dim, format_quantity, parse_quantity, to_si
 
-__all__ = ["Param", "Model", "load_model", "list_models", "model_dirs", "shipped_models_dir"]
+__all__ = [
+    "Param",
+    "Model",
+    "load_model",
+    "list_models",
+    "model_dirs",
+    "shipped_models_dir",
+    "DRIVES",
+]
 
 KINDS = ("neuron", "synapse")
+# how a neuron model is driven for an f-I curve, measured (biorate.spiking) or predicted
+# (biorate.theory): "current" (its [drive] current variable plus white noise) or "poisson" (its
+# [[drive.poisson]] input trains, the curve's x axis their rate)
+DRIVES = ("current", "poisson")
 SCHEMA = 1
 
 
@@ -134,8 +146,6 @@ class Model:
         """The neuron's refractory period in seconds when ``[neuron].refractory`` names a time
         parameter (``refractory = "t_ref"``) or is a time with units (``"2 ms"``); None when it
         has none, or is a condition Brian2 evaluates (e.g. ``"v > V_th"``)."""
-        from .units import TIME
-
         ref = self.section("neuron").get("refractory")
         if not isinstance(ref, str) or not ref.strip():
             return None
@@ -154,8 +164,6 @@ class Model:
         its spike step; at ``dt >= t_ref`` that is 0 steps or fewer, so the refractory period is
         lost, and the rate is capped at one spike per step or two: a staircase, not an f-I curve.
         """
-        from .errors import ProtocolError
-
         t_ref = self.refractory_period()
         if t_ref is not None and t_ref > 0 and dt_s >= t_ref:
             ref = self.section("neuron").get("refractory")

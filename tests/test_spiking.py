@@ -144,7 +144,7 @@ def test_simulate_cli_bad_input_exit_2_one_line_nothing_written(cli, tmp_path, a
 
 
 def test_fast_normals_are_seeded_standard_normals_and_restored():
-    from biorate.spiking._common import fast_normals
+    from biorate.spiking.brian import fast_normals
 
     original = np.random.randn
     with fast_normals(5):

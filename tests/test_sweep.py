@@ -25,8 +25,7 @@ from biorate.errors import (
     UnitError,
     UnknownParameterError,
 )
-from biorate.sweep import load_spec, run_sweep
-from biorate.sweep_spec import SpecError, point_seed
+from biorate.sweep import SpecError, load_spec, point_seed, run_sweep
 
 
 # Dask is an optional extra: only the tests that run a sweep on a cluster need it (they take the

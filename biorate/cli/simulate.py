@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from .. import spiking
+from ..curve import TransferCurve
+from ..models import DRIVES, Model
 from .common import (
     add_quiet,
     check_outputs,
@@ -60,7 +63,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     fi = s.add_parser("fi", help="firing rate against injected current or input rate")
     fi.add_argument("--model", default="lif", help="neuron model name or .toml path (default lif)")
-    fi.add_argument("--drive", default="current", choices=["current", "poisson"],
+    fi.add_argument("--drive", default="current", choices=list(DRIVES),
                     help="current: injected current plus white noise (x axis --current); "
                          "poisson: the model's Poisson inputs at --rate")  # fmt: skip
     fi.add_argument(
@@ -108,12 +111,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_fi(args: argparse.Namespace) -> int:
-    from ..spiking import measure_fi
-
     _check_outputs(args)
     model = model_from_args(args, "neuron")
     axis = fi_axis(args)
-    curve = measure_fi(
+    curve = spiking.measure_fi(
         model,
         **axis,
         drive=args.drive, sigma=args.sigma, bias=args.bias, duration=args.duration,
@@ -122,72 +123,49 @@ def run_fi(args: argparse.Namespace) -> int:
     )  # fmt: skip
     curve.save(args.output)
     if args.plot:
-        from ..plotting.curve import plot_curve
+        from ..plotting.curve import plot_curve  # matplotlib, SciPy: only when a figure is asked
+        from ..theory import fi_predictions
 
-        plot_curve(curve, fi_theory(model, curve), path=args.plot)
+        plot_curve(curve, fi_predictions(model, curve), path=args.plot)
     print(f"wrote {args.output}" + (f" and {args.plot}" if args.plot else ""))
     return 0
 
 
-def fi_theory(model, curve) -> list:  # noqa: ANN001
-    """Theory curves to draw beside a measured f-I curve: continuous and dt-corrected (LIF only)."""
-    if model.theory != "lif":
-        return []
-    import numpy as np
+def fi_theory(model: Model, curve: TransferCurve) -> list:
+    """Theory curves to draw beside a measured f-I curve: kept for the pipeline, which imports it
+    from here; the library function is :func:`biorate.theory.fi_predictions`."""
+    from ..theory import fi_predictions  # SciPy: only for the command that draws it
 
-    from .. import theory
-
-    p = curve.protocol
-    x = np.linspace(curve.x.min(), curve.x.max(), 400)
-    kw = {"sigma": f"{p['sigma_V']} V"}
-    if p["drive"] == "current":
-        kw["current"] = [f"{v} A" for v in x]
-    else:
-        kw.update(drive="poisson", rate=[f"{v} Hz" for v in x], bias=f"{p.get('bias_A') or 0} A")
-    label = "Siegert" if p["sigma_V"] > 0 else "closed form"
-    return [(f"theory ({label})", theory.fi(model, **kw)),
-            (f"theory, dt = {p['dt_s'] * 1e3:g} ms", theory.fi(model, dt=f"{p['dt_s']} s", **kw))]  # fmt: skip
+    return fi_predictions(model, curve)
 
 
 def run_release(args: argparse.Namespace) -> int:
-    from ..spiking import measure_release
-
     _check_outputs(args)
     model = model_from_args(args, "synapse")
-    curve = measure_release(
+    curve = spiking.measure_release(
         model, rate=args.rate, pattern=args.pattern, duration=args.duration, transient=args.transient,
         trials=args.trials, dt=args.dt, seed=args.seed, target=args.target,
         progress=not args.quiet, command=command_line(),
     )  # fmt: skip
     curve.save(args.output)
     if args.plot:
-        from .. import theory
-        from ..plotting.curve import plot_curve
+        from ..plotting.curve import plot_curve  # matplotlib, SciPy: only when a figure is asked
+        from ..theory import release_predictions
 
-        th = []
-        if "U" in model.params and "tau_rec" in model.params and args.pattern == "poisson":
-            th = [
-                (
-                    "Tsodyks-Markram steady state",
-                    theory.release(model, rate=[f"{v} Hz" for v in curve.x]),
-                )
-            ]
-        plot_curve(curve, th, path=args.plot)
+        plot_curve(curve, release_predictions(model, curve, args.pattern), path=args.plot)
     print(f"wrote {args.output}" + (f" and {args.plot}" if args.plot else ""))
     return 0
 
 
 def run_release_probability(args: argparse.Namespace) -> int:
-    from ..spiking import measure_release_probability
-
     _check_outputs(args)
     model = model_from_args(args, "synapse")
-    curve = measure_release_probability(
+    curve = spiking.measure_release_probability(
         model, calcium=args.calcium, dt=args.dt, target=args.target, command=command_line()
     )
     curve.save(args.output)
     if args.plot:
-        from ..plotting.curve import plot_curve
+        from ..plotting.curve import plot_curve  # matplotlib: only when a figure is asked
 
         plot_curve(curve, path=args.plot)
     print(f"wrote {args.output}" + (f" and {args.plot}" if args.plot else ""))

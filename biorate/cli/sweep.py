@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
+from ..errors import ProtocolError
 from .common import add_quiet, check_figure_format, check_writable
 
 
@@ -34,16 +36,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import ProtocolError
-    from ..sweep import run_sweep
+    from ..sweep import run_sweep  # Dask, SciPy (fitting): imported by the command that needs them
 
     if args.connect_timeout <= 0:
         raise ProtocolError(f"--connect-timeout must be positive, got {args.connect_timeout}")
     check_writable(args.output, f"-o {args.output}", folder=True)
     check_figure_format(args.plot, "--plot")
     if args.plot:
-        from pathlib import Path
-
         plot_dir, outdir = Path(args.plot).resolve().parent, Path(args.output).resolve()
         if plot_dir != outdir and outdir not in plot_dir.parents:  # else made with OUTDIR
             check_writable(args.plot, f"--plot {args.plot}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..models import DRIVES
 from .common import check_writable, command_line, fi_axis, model_from_args
 
 
@@ -25,7 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     fi = s.add_parser("fi", help="LIF firing rate: closed form, Siegert formula, or dt-corrected")
     fi.add_argument("--model", default="lif", help="neuron model name or .toml path (default lif)")
-    fi.add_argument("--drive", default="current", choices=["current", "poisson"],
+    fi.add_argument("--drive", default="current", choices=list(DRIVES),
                     help="current: injected current plus white noise (x axis --current); "
                          "poisson: the model's Poisson inputs at --rate (diffusion approximation)")  # fmt: skip
     fi.add_argument(
@@ -54,7 +55,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_fi(args: argparse.Namespace) -> int:
-    from ..theory import fi
+    from ..theory import fi  # SciPy: imported by the command that needs it
 
     check_writable(args.output, f"-o {args.output}")
     model = model_from_args(args, "neuron")
@@ -70,7 +71,7 @@ def run_fi(args: argparse.Namespace) -> int:
 
 
 def run_release(args: argparse.Namespace) -> int:
-    from ..theory import release
+    from ..theory import release  # SciPy: imported by the command that needs it
 
     check_writable(args.output, f"-o {args.output}")
     model = model_from_args(args, "synapse")

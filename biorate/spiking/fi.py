@@ -10,26 +10,18 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from brian2 import Network, second
+from brian2 import seed as brian_seed
 
 from ..curve import TransferCurve
 from ..errors import ModelError, ProtocolError
 from ..io import provenance
-from ..models import Model, load_model
+from ..models import DRIVES, Model, load_model
 from ..units import CURRENT, FREQUENCY, VOLTAGE, to_si, to_si_array
-from ._common import (
-    check_protocol,
-    check_size,
-    codegen_target,
-    namespace,
-    pooled_cv,
-    quantity,
-    resolve_seed,
-    run_network,
-)
+from .brian import codegen_target, namespace, neuron_group, quantity, rejected, run_network
+from .protocol import check_protocol, check_size, pooled_cv, resolve_seed
 
 __all__ = ["measure_fi", "DRIVES"]
-
-DRIVES = ("current", "poisson")
 
 
 def measure_fi(
@@ -83,44 +75,13 @@ def measure_fi(
     if sigma_v < 0:
         raise ProtocolError(f"sigma must not be negative, got {sigma}")
     bias_a = to_si(bias, CURRENT, "bias")
-    drive_spec = model.section("drive")
-    if drive == "current":
-        if current is None or rate is not None:
-            raise ProtocolError("drive='current' takes current=..., not rate=...")
-        x = to_si_array(current, CURRENT, "current")
-        x_unit = "A"
-    else:
-        if rate is None or current is not None:
-            raise ProtocolError("drive='poisson' takes rate=..., not current=...")
-        x = to_si_array(rate, FREQUENCY, "rate")
-        if np.any(x < 0):
-            raise ProtocolError("rate must not be negative")
-        if not drive_spec.get("poisson"):
-            raise ModelError(f"model {model.name!r} defines no [[drive.poisson]] inputs")
-        x_unit = "Hz"
-    current_var = drive_spec.get("current")
-    noise_var = drive_spec.get("noise")
-    if (drive == "current" or bias_a) and not current_var:
-        raise ModelError(f"model {model.name!r} names no current variable in [drive]")
-    if sigma_v > 0 and not noise_var:
-        raise ModelError(f"model {model.name!r} names no noise variable in [drive]")
+    x, x_unit = _levels(model, drive, current, rate)
+    _check_drive(model, drive, sigma_v, bias_a)
     check_size(x.size, trials, f"measure_fi {model.name}")
     seed_used = resolve_seed(seed)
-
     with codegen_target(target) as chosen:
-        counts, isi_n, isi_m = _simulate(
-            model,
-            x,
-            drive,
-            sigma_v,
-            bias_a,
-            duration_s,
-            transient_s,
-            dt_s,
-            trials,
-            seed_used,
-            progress,
-        )
+        counts, isi_n, isi_m = _simulate(model, x, drive, sigma_v, bias_a, duration_s, transient_s,
+                                         dt_s, trials, seed_used, progress)  # fmt: skip
     n_levels = x.size
     counts = counts.reshape(n_levels, trials)
     rates = counts / duration_s
@@ -140,18 +101,34 @@ def measure_fi(
         "codegen_target": chosen,
         "refractory_steps": _refractory_steps(model, dt_s),
     }
-    return TransferCurve(
-        measure="fi",
-        x=x,
-        y=y,
-        x_unit=x_unit,
-        y_unit="Hz",
-        y_sem=y_sem,
-        cv=cv,
-        model=model.describe(),
-        protocol=protocol,
-        provenance=provenance(command),
-    )
+    return TransferCurve(measure="fi", x=x, y=y, x_unit=x_unit, y_unit="Hz", y_sem=y_sem, cv=cv,
+                         model=model.describe(), protocol=protocol,
+                         provenance=provenance(command))  # fmt: skip
+
+
+def _levels(model: Model, drive: str, current: Any, rate: Any) -> tuple[np.ndarray, str]:
+    """The curve's x axis in SI and its unit: the injected currents, or the Poisson input rates."""
+    if drive == "current":
+        if current is None or rate is not None:
+            raise ProtocolError("drive='current' takes current=..., not rate=...")
+        return to_si_array(current, CURRENT, "current"), "A"
+    if rate is None or current is not None:
+        raise ProtocolError("drive='poisson' takes rate=..., not current=...")
+    x = to_si_array(rate, FREQUENCY, "rate")
+    if np.any(x < 0):
+        raise ProtocolError("rate must not be negative")
+    if not model.section("drive").get("poisson"):
+        raise ModelError(f"model {model.name!r} defines no [[drive.poisson]] inputs")
+    return x, "Hz"
+
+
+def _check_drive(model: Model, drive: str, sigma_v: float, bias_a: float) -> None:
+    """The model's ``[drive]`` names the variables the protocol sets."""
+    drive_spec = model.section("drive")
+    if (drive == "current" or bias_a) and not drive_spec.get("current"):
+        raise ModelError(f"model {model.name!r} names no current variable in [drive]")
+    if sigma_v > 0 and not drive_spec.get("noise"):
+        raise ModelError(f"model {model.name!r} names no noise variable in [drive]")
 
 
 def _refractory_steps(model: Model, dt_s: float) -> int | None:
@@ -186,82 +163,54 @@ biorate_tlast = t
 def _simulate(
     model, x, drive, sigma_v, bias_a, duration_s, transient_s, dt_s, trials, seed, progress
 ):  # noqa: ANN001, PLR0913
-    from brian2 import Network, NeuronGroup, second
-    from brian2 import seed as brian_seed
-    from brian2.core.base import BrianObjectException
-    from brian2.units.fundamentalunits import DimensionMismatchError
-
     neuron = model.section("neuron")
-    drive_spec = model.section("drive")
-    ns = namespace(model)
     n = x.size * trials
     x_rep = np.repeat(x, trials)  # neuron k has level k // trials, trial k % trials
-    dt_q = dt_s * second
     brian_seed(seed)
-    try:
+    with rejected(f"model {model.name!r}"):
         equations = neuron["equations"] + _COUNTER_EQUATIONS
         if drive == "poisson":
             equations += "\nbiorate_rate : Hz  # rate of each Poisson input"
         if not neuron.get("threshold"):
             raise ModelError(f"model {model.name!r} has no threshold: it never spikes")
         reset = "\n".join(r for r in (neuron.get("reset"), _COUNTER_RESET) if r)
-        ns = {**ns, "biorate_t0": transient_s * second}
-        group = NeuronGroup(
-            n,
-            equations,
-            threshold=neuron.get("threshold"),
-            reset=reset,
-            refractory=neuron.get("refractory", False),
-            method=neuron.get("method", "euler"),
-            namespace=ns,
-            dt=dt_q,
-            name="biorate_fi_neurons",
-        )
-        for var, expr in dict(neuron.get("initial", {})).items():
-            setattr(group, var, expr)
+        ns = {**namespace(model), "biorate_t0": transient_s * second}
+        group = neuron_group(neuron, n, equations, threshold=neuron.get("threshold"), reset=reset,
+                             refractory=neuron.get("refractory", False), namespace=ns, dt_s=dt_s,
+                             name="biorate_fi_neurons")  # fmt: skip
         group.biorate_tlast = -1e9 * second
-        objects: list = [group]
-        current_var, noise_var = drive_spec.get("current"), drive_spec.get("noise")
-        if drive == "current":
-            setattr(group, current_var, quantity(x_rep, CURRENT))
-        elif bias_a and current_var:
-            setattr(group, current_var, quantity(np.full(n, bias_a), CURRENT))
-        if noise_var:
-            setattr(group, noise_var, quantity(np.full(n, sigma_v), VOLTAGE))
-        if drive == "poisson":
-            group.namespace["biorate_dt"] = dt_q
-            group.biorate_rate = quantity(x_rep, FREQUENCY)
-            # n_inputs independent Poisson trains at rate x deliver Poisson(n_inputs*x*dt) spikes
-            # per step; each adds `weight` to `target` (as Brian2's PoissonInput, but with a rate
-            # per neuron, and without an n_inputs*x <= 1/dt cap that a PoissonGroup would impose)
-            code = "\n".join(
-                f"{inp['target']} += ({inp['weight']})*poisson("
-                f"{float(inp.get('n_inputs', 1)) * float(inp.get('rate_scale', 1.0))!r}*biorate_rate*biorate_dt)"
-                for inp in drive_spec["poisson"]
-            )
-            objects.append(
-                group.run_regularly(code, when="before_thresholds", name="biorate_fi_poisson")
-            )
+        objects = [group, *_drive(model, group, drive, x_rep, sigma_v, bias_a, dt_s)]
         net = Network(*objects, name="biorate_fi_network")
-    except (
-        BrianObjectException,
-        DimensionMismatchError,
-        SyntaxError,
-        KeyError,
-        ValueError,
-        TypeError,
-    ) as exc:
-        raise ModelError(
-            f"model {model.name!r}: Brian2 rejected it: {' '.join(str(exc).split())[:300]}"
-        ) from exc
-    run_network(
-        net,
-        transient_s + duration_s,
-        label=f"simulate fi {model.name}",
-        progress=progress,
-        seed=seed,
-    )
+    run_network(net, transient_s + duration_s, label=f"simulate fi {model.name}",
+                progress=progress, seed=seed)  # fmt: skip
     counts = np.asarray(group.biorate_count[:], dtype=float)
     isi_n = np.asarray(group.biorate_nisi[:], dtype=float)
     isi_m = np.vstack([np.asarray(group.biorate_s1_[:]), np.asarray(group.biorate_s2_[:])])
     return counts, isi_n, isi_m
+
+
+def _drive(model: Model, group: Any, drive: str, x_rep: np.ndarray, sigma_v: float,
+           bias_a: float, dt_s: float) -> list:  # fmt: skip
+    """Set the group's current, noise and Poisson rates; the extra objects the drive needs."""
+    drive_spec = model.section("drive")
+    n = len(x_rep)
+    current_var, noise_var = drive_spec.get("current"), drive_spec.get("noise")
+    if drive == "current":
+        setattr(group, current_var, quantity(x_rep, CURRENT))
+    elif bias_a and current_var:
+        setattr(group, current_var, quantity(np.full(n, bias_a), CURRENT))
+    if noise_var:
+        setattr(group, noise_var, quantity(np.full(n, sigma_v), VOLTAGE))
+    if drive != "poisson":
+        return []
+    group.namespace["biorate_dt"] = dt_s * second
+    group.biorate_rate = quantity(x_rep, FREQUENCY)
+    # n_inputs independent Poisson trains at rate x deliver Poisson(n_inputs*x*dt) spikes per
+    # step; each adds `weight` to `target` (as Brian2's PoissonInput, but with a rate per neuron,
+    # and without an n_inputs*x <= 1/dt cap that a PoissonGroup would impose)
+    code = "\n".join(
+        f"{inp['target']} += ({inp['weight']})*poisson("
+        f"{float(inp.get('n_inputs', 1)) * float(inp.get('rate_scale', 1.0))!r}*biorate_rate*biorate_dt)"
+        for inp in drive_spec["poisson"]
+    )
+    return [group.run_regularly(code, when="before_thresholds", name="biorate_fi_poisson")]

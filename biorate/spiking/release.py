@@ -20,30 +20,18 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from brian2 import Network
+from brian2 import seed as brian_seed
 
 from ..curve import TransferCurve
 from ..errors import ModelError, ProtocolError
 from ..io import provenance
 from ..models import Model, load_model
-from ..units import CONCENTRATION, FREQUENCY, si_unit, to_si, to_si_array, unit_scale
-from ._common import (
-    check_protocol,
-    check_size,
-    codegen_target,
-    namespace,
-    quantity,
-    resolve_seed,
-    run_network,
-)
+from ..units import CONCENTRATION, FREQUENCY, TIME, si_unit, to_si, to_si_array, unit_scale
+from .brian import codegen_target, namespace, neuron_group, quantity, rejected, run_network, var_dim
+from .protocol import MAX_SPIKE_PROB, PATTERNS, check_protocol, check_size, resolve_seed
 
 __all__ = ["measure_release", "measure_release_probability", "PATTERNS", "MAX_SPIKE_PROB"]
-
-PATTERNS = ("poisson", "regular")
-
-# A presynaptic train spikes at most once per time step, with probability rate*dt; above ~0.1 the
-# Bernoulli train departs visibly from a Poisson process (and regular trains jitter by a whole
-# step against a period of few steps), so the protocol asks for a smaller dt instead.
-MAX_SPIKE_PROB = 0.1
 
 # Files name concentrations in molar ("M"), while SI base values (and Brian2) use mol/m^3 = mM.
 _MOLAR = unit_scale("M")
@@ -182,40 +170,16 @@ def measure_release(
 def _terminals(model: Model, n: int, extra_eqs: str, reset: str, threshold: str, dt_s: float,
                ns: dict, name: str) -> Any:  # fmt: skip
     """One NeuronGroup of ``n`` presynaptic terminals with the model's state and spike code."""
-    from brian2 import NeuronGroup, second
-
     spec = model.section("synapse")
-    group = NeuronGroup(
-        n,
-        spec["equations"] + "\n" + extra_eqs,
-        threshold=threshold,
-        reset=reset,
-        method=spec.get("method", "euler"),
-        namespace=ns,
-        dt=dt_s * second,
-        name=name,
-    )
-    for var, expr in dict(spec.get("initial", {})).items():
-        setattr(group, var, expr)
-    return group
-
-
-def _brian_errors() -> tuple:
-    from brian2.core.base import BrianObjectException
-    from brian2.units.fundamentalunits import DimensionMismatchError
-
-    return (BrianObjectException, DimensionMismatchError, SyntaxError, KeyError, ValueError,
-            TypeError, AttributeError)  # fmt: skip
+    return neuron_group(spec, n, spec["equations"] + "\n" + extra_eqs, threshold=threshold,
+                        reset=reset, namespace=ns, dt_s=dt_s, name=name)  # fmt: skip
 
 
 def _simulate(model, x, pattern, duration_s, transient_s, dt_s, trials, seed, progress):  # noqa: ANN001, PLR0913
-    from brian2 import Network
-    from brian2 import seed as brian_seed
-
     spec = model.section("synapse")
     means = dict(spec.get("mean", {}))
     ns = namespace(model)
-    ns["biorate_window"] = quantity(duration_s, (0, 0, 1, 0, 0, 0, 0))
+    ns["biorate_window"] = quantity(duration_s, TIME)
     n = x.size * trials
     x_rep = np.repeat(x, trials)  # terminal k has rate level k // trials, trial k % trials
     # Time averages by the trapezoidal rule, cheap enough to be exact for the fast cleft decay:
@@ -229,7 +193,7 @@ def _simulate(model, x, pattern, duration_s, transient_s, dt_s, trials, seed, pr
     # Only steps from the end of the transient on count: a factor 0/1 on every accumulation keeps
     # the whole protocol in one run (the step at t is counted when t >= transient; the half step
     # guards against rounding of t = k*dt).
-    ns["biorate_t0"] = quantity(transient_s - 0.5 * dt_s, (0, 0, 1, 0, 0, 0, 0))
+    ns["biorate_t0"] = quantity(transient_s - 0.5 * dt_s, TIME)
     ns["biorate_step"] = dt_s / duration_s
     sample, before_spike, after_spike = [], [], []
     for key, var in means.items():
@@ -255,22 +219,18 @@ def _simulate(model, x, pattern, duration_s, transient_s, dt_s, trials, seed, pr
         + ["biorate_released += release*biorate_on", "biorate_spikes += biorate_on"]
     )
     brian_seed(seed)
-    try:
+    with rejected(f"model {model.name!r}"):
         group = _terminals(model, n, "\n".join(extra), reset, threshold, dt_s, ns,
                            "biorate_release_terminals")  # fmt: skip
         group.biorate_rate = quantity(x_rep, FREQUENCY)
         if pattern == "regular":  # a random phase per terminal, so trials differ
             phase = np.random.default_rng(seed).uniform(size=n)
-            group.biorate_next = quantity(phase / x_rep, (0, 0, 1, 0, 0, 0, 0))
+            group.biorate_next = quantity(phase / x_rep, TIME)
         objects = [group]
         if sample:
             objects.append(group.run_regularly("\n".join(sample), when="before_thresholds",
                                                name="biorate_release_means"))  # fmt: skip
         net = Network(*objects, name="biorate_release_network")
-    except _brian_errors() as exc:
-        raise ModelError(
-            f"model {model.name!r}: Brian2 rejected it: {' '.join(str(exc).split())[:300]}"
-        ) from exc
     label = f"simulate release {model.name}"
     run_network(net, transient_s + duration_s, label=label, progress=progress)
     released = np.asarray(group.biorate_released[:], dtype=float)
@@ -284,16 +244,8 @@ def _simulate(model, x, pattern, duration_s, transient_s, dt_s, trials, seed, pr
 
 
 def _var_dim(model: Model, var: str) -> tuple:
-    """The dimension (biorate 7-tuple) of a variable of the model's equations."""
-    from brian2 import Equations
-
-    try:
-        eqs = Equations(model.section("synapse")["equations"])
-    except Exception as exc:  # Brian2 raises several types for unparsable equations
-        raise ModelError(f"model {model.name!r}: cannot parse [synapse] equations: {exc}") from exc
-    if var not in eqs.names:
-        raise ModelError(f"model {model.name!r}: [synapse] names {var!r}, not in its equations")
-    return tuple(int(round(d)) for d in eqs[var].dim._dims)
+    """The dimension (biorate 7-tuple) of a variable of the model's ``[synapse]`` equations."""
+    return var_dim(model, "synapse", var)
 
 
 def measure_release_probability(
@@ -322,8 +274,6 @@ def measure_release_probability(
     -------
     TransferCurve with ``measure="release_probability"``, ``x`` calcium (M) and ``y`` (unit 1).
     """
-    from brian2 import Network
-
     model = _synapse_model(model, "measure_release_probability")
     spec = model.section("synapse")
     var = spec.get("calcium")
@@ -334,7 +284,7 @@ def measure_release_probability(
     c = to_si_array(calcium, CONCENTRATION, "calcium")
     if np.any(c < 0):
         raise ProtocolError("calcium must not be negative")
-    dt_s = to_si(dt, (0, 0, 1, 0, 0, 0, 0), "dt")
+    dt_s = to_si(dt, TIME, "dt")
     if dt_s <= 0:
         raise ProtocolError(f"dt must be positive, got {dt}")
     if _var_dim(model, var) != CONCENTRATION:
@@ -343,7 +293,7 @@ def measure_release_probability(
     ns = namespace(model)
     ns["biorate_u_ca"] = quantity(1.0, CONCENTRATION)
     with codegen_target(target) as chosen:
-        try:
+        with rejected(f"model {model.name!r}"):
             group = _terminals(model, c.size, "biorate_level : 1", str(spec["on_spike"]),
                                "t < 0.5*dt", dt_s, ns, "biorate_release_clamp")  # fmt: skip
             group.biorate_level = c  # SI value (mol/m^3) of each level
@@ -351,10 +301,6 @@ def measure_release_probability(
             clamp = group.run_regularly(f"{var} = biorate_level*biorate_u_ca",
                                         when="before_thresholds", name="biorate_release_clamp_ca")  # fmt: skip
             net = Network(group, clamp, name="biorate_release_clamp_network")
-        except _brian_errors() as exc:
-            raise ModelError(
-                f"model {model.name!r}: Brian2 rejected it: {' '.join(str(exc).split())[:300]}"
-            ) from exc
         run_network(net, dt_s, label=f"release probability {model.name}", progress=False)
     y = np.asarray(group.release[:], dtype=float)
     return TransferCurve(

@@ -1,6 +1,6 @@
 """Parameter sweeps on Dask distributed: resumable, every point computed once, nothing lost.
 
-``run_sweep(spec, outdir)`` takes a sweep spec (:mod:`biorate.sweep_spec`: measurement, model, grid,
+``run_sweep(spec, outdir)`` takes a sweep spec (:mod:`biorate.sweep.spec`: measurement, model, grid,
 protocol, fit forms), and for each point it has not done yet submits one task, :func:`compute_point`
 (simulate on Brian2 -> fit each form -> export each fit as an activation), to a Dask cluster: a
 ``LocalCluster`` by default (one single-threaded worker process per core), or an existing cluster
@@ -17,7 +17,7 @@ values, the protocol with the point's own seed, the forms, the code-generation t
 version), written atomically (temp file + rename) by the client as soon as the point's result
 arrives. A rerun of the same spec skips every point whose file exists and computes only the rest;
 since each point's seed is derived from the spec's seed and the point's values alone
-(:func:`biorate.sweep_spec.point_seed`), a killed-and-resumed sweep has exactly the numbers of an
+(:func:`biorate.sweep.spec.point_seed`), a killed-and-resumed sweep has exactly the numbers of an
 uninterrupted one. Changing anything that the hash covers makes new points; old files stay.
 
 Failures. A point whose simulation or fit is rejected (a :class:`~biorate.errors.BiorateError`: the
@@ -40,11 +40,9 @@ preferences are process-global), so each worker has one thread.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import math
+import logging
 import os
+import platform
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -52,24 +50,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import BiorateError, CurveFileError, ProtocolError
-from .io import atomic_write, check_writable, read_json, write_json
-from .sweep_spec import SpecError, SweepPoint, SweepSpec, load_spec, model_from_payload
+from tqdm.auto import tqdm
 
-__all__ = [
-    "run_sweep",
-    "compute_point",
-    "SweepResult",
-    "load_spec",
-    "SweepSpec",
-    "SweepPoint",
-    "SpecError",
-    "summary_table",
-    "read_points",
-    "DASK_MISSING",
-]
+from .. import spiking
+from ..errors import BiorateError, CurveFileError, ProtocolError
+from ..fitting import fit
+from ..io import check_writable, provenance, read_json, write_json
+from ..spiking.protocol import import_brian2
+from ..units import CURRENT, TIME, VOLTAGE, UnitArray, format_quantity, parse_unit
+from .spec import SCHEMA, SweepPoint, SweepSpec, load_spec, model_from_payload
+from .summary import read_points, summary_table, write_summary
 
-SCHEMA = 1
+__all__ = ["run_sweep", "compute_point", "SweepResult", "default_workers", "DASK_MISSING"]
+
 DASK_MISSING = 'parameter sweeps need Dask distributed: pip install "biorate[sweep]"'
 CONNECT_TIMEOUT_S = 5.0
 _BRIAN_LOCK = threading.Lock()  # Brian2's prefs are process-global: one run per process at a time
@@ -84,29 +77,11 @@ def compute_point(inputs: Mapping[str, Any]) -> dict:
     ``inputs`` is :attr:`SweepPoint.inputs` (plain data, so it travels to any worker). A rejected
     simulation or fit (:class:`BiorateError`) is recorded in the result, not raised.
     """
-    from .spiking._common import import_brian2
-
-    import_brian2()
-    from .fitting import fit
-    from .spiking import measure_fi, measure_release
-
+    import_brian2()  # before the measurements import it (a worker's thread, see import_brian2)
     t0 = time.perf_counter()
     record: dict[str, Any] = {"kind": "sweep_point", "schema": SCHEMA, "inputs": dict(inputs)}
-    p = inputs["protocol"]
-    common = dict(duration=f"{p['duration_s']!r} s", transient=f"{p['transient_s']!r} s",
-                  trials=int(p["trials"]), dt=f"{p['dt_s']!r} s", seed=int(p["seed"]),
-                  target=p["target"], progress=False)  # fmt: skip
-    x = [f"{v!r} {p['x_unit']}" for v in p["x"]]
     try:
-        model = model_from_payload(inputs["model"])
-        with _BRIAN_LOCK:
-            if inputs["measure"] == "fi":
-                axis = "current" if p["drive"] == "current" else "rate"
-                curve = measure_fi(model, **{axis: x}, drive=p["drive"],
-                                   sigma=f"{p['sigma_V']!r} V", bias=f"{p['bias_A']!r} A",
-                                   **common)  # fmt: skip
-            else:
-                curve = measure_release(model, rate=x, pattern=p["pattern"], **common)
+        curve = _measure(inputs)
     except BiorateError as exc:
         record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
         record["run"] = _run_info(t0)
@@ -136,9 +111,25 @@ def compute_point(inputs: Mapping[str, Any]) -> dict:
     return record
 
 
-def _run_info(t0: float) -> dict:
-    import platform
+def _measure(inputs: Mapping[str, Any]) -> Any:
+    """The point's curve, measured on Brian2 with the protocol's SI values (as quantities)."""
+    p = inputs["protocol"]
+    common = dict(duration=UnitArray(p["duration_s"], TIME),
+                  transient=UnitArray(p["transient_s"], TIME), trials=int(p["trials"]),
+                  dt=UnitArray(p["dt_s"], TIME), seed=int(p["seed"]), target=p["target"],
+                  progress=False)  # fmt: skip
+    x = UnitArray(p["x"], parse_unit(p["x_unit"])[1])
+    model = model_from_payload(inputs["model"])
+    with _BRIAN_LOCK:
+        if inputs["measure"] == "fi":
+            axis = "current" if p["drive"] == "current" else "rate"
+            return spiking.measure_fi(model, **{axis: x}, drive=p["drive"],
+                                      sigma=UnitArray(p["sigma_V"], VOLTAGE),
+                                      bias=UnitArray(p["bias_A"], CURRENT), **common)  # fmt: skip
+        return spiking.measure_release(model, rate=x, pattern=p["pattern"], **common)
 
+
+def _run_info(t0: float) -> dict:
     return {"elapsed_s": time.perf_counter() - t0, "host": platform.node(), "pid": os.getpid()}
 
 
@@ -193,8 +184,6 @@ def _dask() -> Any:
 def _connect(scheduler: str | None, workers: int, timeout: float) -> tuple[Any, Any]:
     """A Dask client: on an existing scheduler, or on a new LocalCluster. Returns (client,
     cluster or None)."""
-    import logging
-
     distributed = _dask()
     if scheduler:
         _check_address(scheduler)
@@ -305,7 +294,7 @@ def run_sweep(
         result.summary = summary_table(spec, read_points(spec, outdir))
         result.files += write_summary(result.summary, outdir)
         if plot:
-            from .plotting.sweep import plot_sweep  # matplotlib only when a figure is asked for
+            from ..plotting.sweep import plot_sweep  # matplotlib only when a figure is asked for
 
             plot_sweep(result.summary, plot)
             result.files.append(Path(plot))
@@ -316,8 +305,6 @@ def run_sweep(
 def _compute(client: Any, spec: SweepSpec, todo: list[SweepPoint], result: SweepResult,
              progress: bool, on_point: Callable | None) -> None:  # fmt: skip
     distributed = _dask()
-    from tqdm.auto import tqdm
-
     # key = the content hash: two clients (or a resubmission) asking for the same point share one
     # task; priority keeps roughly the grid order
     futures = {
@@ -355,16 +342,12 @@ def _compute(client: Any, spec: SweepSpec, todo: list[SweepPoint], result: Sweep
 
 
 def _point_values(spec: SweepSpec, point: SweepPoint) -> dict:
-    from .units import format_quantity
-
     return {a.name: {"value": point.values[a.name], "unit": a.si_unit,
                      "text": format_quantity(point.values[a.name], a.dim, a.unit or None)}
             for a in spec.axes}  # fmt: skip
 
 
 def _manifest(spec: SweepSpec) -> dict:
-    from .io import provenance
-
     return {
         "kind": "sweep",
         "schema": SCHEMA,
@@ -376,118 +359,3 @@ def _manifest(spec: SweepSpec) -> dict:
         ],  # fmt: skip
         "provenance": provenance(),
     }
-
-
-def read_points(spec: SweepSpec, outdir: str | os.PathLike) -> list[dict]:
-    """The point records of ``spec`` found under ``outdir``, in grid order (missing ones skipped)."""
-    out = []
-    for p in spec.points:
-        path = Path(outdir) / "points" / f"{p.hash}.json"
-        if path.is_file():
-            out.append(read_json(path, kind="sweep_point"))
-    return out
-
-
-# --- summary ----------------------------------------------------------------------------------
-
-
-def _col(name: str, unit: str) -> str:
-    """Column name with its SI unit, as the protocol keys of DESIGN.md (``duration_s``)."""
-    if unit in ("", "1"):
-        return name
-    return f"{name}_{unit.replace('1/', 'per_').replace('/', '_per_').replace('*', '').replace('^', '')}"
-
-
-# fit-quality columns of the summary -> keys of Fit.to_dict()
-_QUALITY = {"r2": "r2", "rmse": "rmse", "redchi": "redchi", "aic": "aic", "aicc": "aicc",
-            "bic": "bic", "n_points": "n", "ok": "ok"}  # fmt: skip
-
-
-def summary_table(spec: SweepSpec, records: list[dict]) -> dict:
-    """One row per (point, form): the swept values, the point's seed and status, the fitted
-    parameters with standard errors, and the fit's quality (R², RMSE, reduced χ², AIC, AICc, BIC, ok,
-    flags, n_points). Returns ``{"kind": "sweep_summary", "columns", "units", "rows", "axes", "params"}``:
-    values are SI floats with each column's unit in ``units``; ``axes`` and ``params`` describe
-    the swept and fitted columns (``{"column", "name", "unit"}``, params also ``"stderr"`` and
-    ``"forms"``)."""
-    columns: list[str] = ["point", "index"]
-    units: dict[str, str] = {}
-    axes = []
-    for a in spec.axes:
-        c = _col(a.name, a.si_unit)
-        columns.append(c)
-        units[c] = a.si_unit
-        axes.append({"column": c, "name": a.name, "unit": a.si_unit})
-    columns += ["seed", "status", "form", "fitted_form"]
-    rows = []
-    params: dict[str, dict] = {}
-    reserved = set(columns) | set(_QUALITY) | {"flags", "error"}
-    for rec in records:
-        base = {"point": rec["hash"], "index": rec["index"],
-                "seed": rec["inputs"]["protocol"]["seed"], "status": rec["status"]}  # fmt: skip
-        for a in spec.axes:
-            base[_col(a.name, a.si_unit)] = rec["point"][a.name]["value"]
-        for form in spec.forms:
-            row = dict(base, form=form)
-            f = (rec.get("fits") or {}).get(form)
-            if f is None or "error" in f:
-                row["error"] = (f or {}).get("error") or rec.get("error")
-                rows.append(row)
-                continue
-            row["fitted_form"] = f["form"]
-            for p, v in f["params"].items():
-                u = f["param_units"][p]
-                c, e = _col(p, u), _col(f"{p}_stderr", u)
-                if c in reserved or e in reserved:  # e.g. a swept parameter named like a fit's
-                    c, e = "fit_" + c, "fit_" + e
-                row[c], row[e] = v, f["stderr"].get(p)
-                units[c] = units[e] = u
-                info = params.setdefault(c, {"column": c, "name": p, "unit": u, "stderr": e,
-                                             "forms": []})  # fmt: skip
-                if form not in info["forms"]:
-                    info["forms"].append(form)
-            for k, key in _QUALITY.items():
-                row[k] = f.get(key)
-            row["flags"] = ";".join(f.get("flags") or [])
-            units["rmse"] = rec["curve"]["y_unit"]
-            rows.append(row)
-    for info in params.values():
-        columns += [info["column"], info["stderr"]]
-    columns += [*_QUALITY, "flags", "error"]
-    rows = [{c: r.get(c) for c in columns} for r in rows]
-    return {"kind": "sweep_summary", "schema": SCHEMA, "name": spec.name, "measure": spec.measure,
-            "model": spec.model.name, "forms": list(spec.forms), "axes": axes,
-            "params": list(params.values()), "columns": columns, "units": units,
-            "rows": rows}  # fmt: skip
-
-
-def write_summary(summary: dict, outdir: str | os.PathLike) -> list[Path]:
-    """``summary.csv`` and ``summary.json`` (and ``summary.parquet`` if pyarrow is importable),
-    each written atomically. Returns the paths."""
-    outdir = Path(outdir)
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=summary["columns"], lineterminator="\n")
-    writer.writeheader()
-    for row in summary["rows"]:
-        writer.writerow({k: _csv_cell(v) for k, v in row.items()})
-    text = buf.getvalue()
-    paths = [atomic_write(outdir / "summary.csv", lambda f: f.write(text)),
-             write_json(outdir / "summary.json", summary)]  # fmt: skip
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError:
-        return paths
-    table = pa.Table.from_pylist(summary["rows"])
-    table = table.replace_schema_metadata({"units": json.dumps(summary["units"])})
-    paths.append(atomic_write(outdir / "summary.parquet", lambda f: pq.write_table(table, f),
-                              binary=True))  # fmt: skip
-    return paths
-
-
-def _csv_cell(v: Any) -> Any:
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        return repr(v) if math.isfinite(v) else ""
-    return v

@@ -1,0 +1,219 @@
+"""Everything biorate does with Brian2 itself, in one place: parameters as Brian2 quantities, the
+groups and networks a measurement builds, the code-generation target, fast seeded noise, the run
+with its progress bar, and Brian2's errors turned into biorate's.
+
+This module imports Brian2 at the top: it is the simulator side of the lazy boundary. The light
+parts of :mod:`biorate.spiking` (:mod:`.protocol`) never import it, and ``biorate.spiking`` loads
+the measurements (and so this module) on first use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import importlib.util
+import math
+import os
+import shutil
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import brian2.core.network as network_module
+import numpy as np
+from brian2 import Equations, NeuronGroup, Quantity, prefs, second
+from brian2.core.base import BrianObjectException
+from brian2.units.fundamentalunits import DimensionMismatchError, get_or_create_dimension
+from tqdm.auto import tqdm
+
+from ..errors import ModelError
+from ..models import Model
+from .protocol import check_target
+
+__all__ = [
+    "BRIAN_ERRORS",
+    "rejected",
+    "quantity",
+    "namespace",
+    "neuron_group",
+    "var_dim",
+    "codegen_target",
+    "fast_normals",
+    "run_network",
+]
+
+# What Brian2 raises for a model it cannot build (bad equations, units, names, values): building a
+# group or network inside ``except BRIAN_ERRORS`` turns it into one line naming the model.
+BRIAN_ERRORS: tuple[type[BaseException], ...] = (
+    BrianObjectException, DimensionMismatchError, SyntaxError, KeyError, ValueError, TypeError,
+    AttributeError,
+)  # fmt: skip
+# ... and what it raises at run time for a model error (code generation, units)
+_RUN_ERRORS = (BrianObjectException, DimensionMismatchError, SyntaxError, KeyError)
+
+
+@contextlib.contextmanager
+def rejected(label: str, error: type[Exception] = ModelError, what: str = "it") -> Iterator[None]:
+    """Inside the block, Brian2's errors (:data:`BRIAN_ERRORS`) become ``error("{label}: Brian2
+    rejected {what}: {the first 300 characters of Brian2's message}")``."""
+    try:
+        yield
+    except BRIAN_ERRORS as exc:
+        raise error(f"{label}: Brian2 rejected {what}: {' '.join(str(exc).split())[:300]}") from exc
+
+
+def quantity(value: Any, dim: tuple) -> Any:
+    """A Brian2 Quantity from an SI value (float or array) and a biorate dimension tuple."""
+    return Quantity(value, dim=get_or_create_dimension(tuple(float(d) for d in dim)))
+
+
+def namespace(model: Model) -> dict[str, Any]:
+    """The model's parameters as Brian2 quantities, for an explicit ``namespace=``."""
+    return {name: quantity(p.value, p.dim) for name, p in model.params.items()}
+
+
+def neuron_group(section: Mapping[str, Any], n: int, equations: str, *, threshold: Any,
+                 reset: Any, namespace: dict, dt_s: float, name: str,
+                 refractory: Any = False) -> Any:  # fmt: skip
+    """A NeuronGroup of ``n`` units integrated with the model section's ``method`` (default Euler)
+    at ``dt_s``, under a fixed ``name`` (so compiled code is reused), its variables set to the
+    section's ``initial`` values."""
+    group = NeuronGroup(n, equations, threshold=threshold, reset=reset, refractory=refractory,
+                        method=section.get("method", "euler"), namespace=namespace,
+                        dt=dt_s * second, name=name)  # fmt: skip
+    for var, expr in dict(section.get("initial", {})).items():
+        setattr(group, var, expr)
+    return group
+
+
+def var_dim(model: Model, section: str, var: str) -> tuple:
+    """The dimension (biorate 7-tuple) of variable ``var`` of the model's ``[section]`` equations."""
+    try:
+        eqs = Equations(model.section(section)["equations"])
+    except Exception as exc:  # Brian2 raises several types for unparsable equations
+        raise ModelError(
+            f"model {model.name!r}: cannot parse [{section}] equations: {exc}"
+        ) from exc
+    if var not in eqs.names:
+        raise ModelError(f"model {model.name!r}: [{section}] names {var!r}, not in its equations")
+    return tuple(int(round(d)) for d in eqs[var].dim._dims)
+
+
+def _cython_usable() -> bool:
+    """Cython is importable and a C compiler is on the PATH (``$CC``, else cc/gcc/clang)."""
+    if importlib.util.find_spec("Cython") is None:
+        return False
+    compilers = [os.environ.get("CC", "").split(" ")[0], "cc", "gcc", "clang"]
+    return any(c and shutil.which(c) for c in compilers)
+
+
+@contextlib.contextmanager
+def codegen_target(target: str) -> Iterator[str]:
+    """Set Brian2's code-generation target for the objects made inside the block.
+
+    ``"auto"`` takes Cython when it is importable and a C compiler works (compiled code objects are
+    cached under ~/.cython, so only the first run of a new network pays ~20 s), else NumPy.
+    """
+    check_target(target)
+    old = prefs.codegen.target
+    chosen = target
+    if target == "auto":
+        chosen = "cython" if _cython_usable() else "numpy"
+    prefs.codegen.target = chosen
+    try:
+        yield chosen
+    finally:
+        prefs.codegen.target = old
+
+
+@contextlib.contextmanager
+def fast_normals(seed: int | None) -> Iterator[None]:
+    """Serve the normal deviates of Brian2's noise (``xi``) from NumPy's ``Generator`` for one run.
+
+    Brian2's runtime targets (Cython and NumPy) call ``numpy.random.randn`` for them, NumPy's legacy
+    polar Box-Muller generator; a white-noise f-I curve draws one per neuron and step (22 million
+    for 1000 neurons x 2.2 s), and the legacy generator then takes most of the run. Within this
+    block ``numpy.random.randn`` is replaced by a ``Generator`` seeded with ``seed`` (ziggurat,
+    about three times faster; the same standard normal distribution): same seed, same numbers. The
+    original function is restored afterwards. Brian2 code that does not call it is unaffected.
+    """
+    if seed is None:
+        yield
+        return
+    gen = np.random.default_rng([int(seed), 0x6E6F726D])  # a stream of its own for the normals
+    original = np.random.randn
+
+    def randn(*shape: int) -> Any:
+        return gen.standard_normal(shape if shape else None)
+
+    np.random.randn = randn
+    try:
+        yield
+    finally:
+        np.random.randn = original
+
+
+class _NoCollect:
+    """The ``gc`` module, but ``collect()`` does nothing (see :func:`_skip_orphan_scan`)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(gc, name)
+
+    @staticmethod
+    def collect(*args: Any) -> int:
+        return 0
+
+
+@contextlib.contextmanager
+def _skip_orphan_scan() -> Iterator[None]:
+    """``Network.run`` starts with a full ``gc.collect()`` whose only purpose is to warn about Brian2
+    objects created but left out of the network (Brian2's "magic" mode). biorate builds every
+    network explicitly, so the scan finds nothing, yet it walks every Python object in the process:
+    about 0.1 s per run once SciPy and matplotlib are loaded. Skipped for our runs only."""
+    original = network_module.gc
+    network_module.gc = _NoCollect()
+    try:
+        yield
+    finally:
+        network_module.gc = original
+
+
+def _progress(label: str) -> tuple[Any, Any]:
+    """A tqdm bar in percent of simulated time, and the ``report`` callback that moves it."""
+    bar = tqdm(total=100, desc=label, unit="%", leave=False,
+               bar_format="{l_bar}{bar}| {elapsed}<{remaining}")  # fmt: skip
+
+    def report(elapsed, completed, start, duration):  # noqa: ANN001
+        if not math.isnan(completed):
+            bar.n = round(100 * completed)
+            bar.refresh()
+
+    return bar, report
+
+
+def run_network(
+    net: Any, duration_s: float, *, label: str, progress: bool, seed: int | None = None
+) -> None:
+    """Run a Brian2 ``Network`` for ``duration_s`` seconds with a tqdm bar (unless ``progress`` is
+    False) and Brian2's model errors turned into :class:`ModelError`. With ``seed``, the noise's
+    normal deviates come from a fast seeded generator (:func:`fast_normals`)."""
+    bar, report = _progress(label) if progress else (None, None)
+    # Brian2's own Ctrl-C handler would end the run early and return normally: the counts of a
+    # cut-short run would then be saved as a whole curve. Let Ctrl-C raise KeyboardInterrupt.
+    stop_pref = prefs.core.stop_on_keyboard_interrupt
+    prefs.core.stop_on_keyboard_interrupt = False
+    try:
+        with fast_normals(seed), _skip_orphan_scan():
+            net.run(duration_s * second, report=report, report_period=1 * second)
+    except _RUN_ERRORS as exc:
+        raise ModelError(f"{label}: Brian2 rejected the model: {_first_line(exc)}") from exc
+    finally:
+        prefs.core.stop_on_keyboard_interrupt = stop_pref
+        if bar is not None:
+            bar.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    # BrianObjectException wraps the original error; its own text is several lines long
+    inner = getattr(exc, "__cause__", None) or exc
+    text = str(getattr(exc, "original_exception", None) or inner) or type(inner).__name__
+    return " ".join(text.split())[:300]

@@ -1,0 +1,132 @@
+"""What every Brian2 measurement checks before anything is built, NumPy only (no Brian2): the
+protocol (duration, transient, dt, trials), the code-generation targets, the size against the
+memory available, the seed; the presynaptic spike patterns; and the worker-safe Brian2 import.
+
+:mod:`biorate.sweep` validates a spec with these without loading the simulator.
+"""
+
+from __future__ import annotations
+
+import secrets
+import signal
+import sys
+import threading
+from typing import Any
+
+import numpy as np
+
+from ..errors import ProtocolError
+from ..io import check_memory, format_bytes
+from ..models import DRIVES
+from ..units import TIME, to_si
+
+__all__ = [
+    "TARGETS",
+    "DRIVES",
+    "PATTERNS",
+    "MAX_SPIKE_PROB",
+    "BYTES_PER_NEURON",
+    "MAX_NEURONS",
+    "check_protocol",
+    "check_size",
+    "check_target",
+    "resolve_seed",
+    "pooled_cv",
+    "import_brian2",
+]
+
+TARGETS = ("auto", "numpy", "cython")
+PATTERNS = ("poisson", "regular")
+
+# A presynaptic train spikes at most once per time step, with probability rate*dt; above ~0.1 the
+# Bernoulli train departs visibly from a Poisson process (and regular trains jitter by a whole
+# step against a period of few steps), so the protocol asks for a smaller dt instead.
+MAX_SPIKE_PROB = 0.1
+
+# Memory one simulated neuron (or terminal) takes, state and temporaries: measured 155-260 bytes on
+# the NumPy target (lif with noise, cond_lif with Poisson drive, tm_release, 100 000 each); the
+# estimate rounds up. Brian2 indexes a group with int32.
+BYTES_PER_NEURON = 320
+MAX_NEURONS = 2**31 - 1
+
+_IMPORT_LOCK = threading.Lock()
+
+
+def check_target(target: str) -> None:
+    """Refuse a code-generation target other than :data:`TARGETS`."""
+    if target not in TARGETS:
+        raise ProtocolError(f"codegen target must be one of {', '.join(TARGETS)}, got {target!r}")
+
+
+def check_protocol(
+    duration: Any, transient: Any, dt: Any, trials: Any
+) -> tuple[float, float, float, int]:
+    """Validate and convert the protocol shared by all measurements (SI seconds)."""
+    duration_s = to_si(duration, TIME, "duration")
+    transient_s = to_si(transient, TIME, "transient")
+    dt_s = to_si(dt, TIME, "dt")
+    if duration_s <= 0:
+        raise ProtocolError(f"duration must be positive, got {duration}")
+    if transient_s < 0:
+        raise ProtocolError(f"transient must not be negative, got {transient}")
+    if dt_s <= 0 or dt_s > duration_s:
+        raise ProtocolError(f"dt must be positive and shorter than the duration, got {dt}")
+    if isinstance(trials, bool) or not isinstance(trials, int | np.integer) or trials < 1:
+        raise ProtocolError(f"trials must be an integer >= 1, got {trials!r}")
+    return duration_s, transient_s, dt_s, int(trials)
+
+
+def check_size(n_levels: int, trials: int, label: str, what: str = "neurons") -> None:
+    """Refuse, before anything is built, a measurement that cannot fit: one simulated neuron per
+    (level, trial), about :data:`BYTES_PER_NEURON` each, against the memory available now (and
+    Brian2's int32 index limit). Raises :class:`ProtocolError` naming the estimate."""
+    n = int(n_levels) * int(trials)
+    need = n * BYTES_PER_NEURON
+    size = f"{n_levels} levels x {trials} trials = {n:,} {what}"
+    check_memory(need, f"{label}: {size}", "use fewer trials or levels", ProtocolError)
+    if n > MAX_NEURONS:
+        raise ProtocolError(f"{label}: {size} (about {format_bytes(need)} of memory) exceed Brian2's "
+                            f"limit of {MAX_NEURONS:,} per group; use fewer trials or levels")  # fmt: skip
+
+
+def resolve_seed(seed: int | None) -> int:
+    """The seed actually used (a fresh one is drawn and recorded when ``seed`` is None)."""
+    if seed is None:
+        return secrets.randbelow(2**31 - 1)
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < 2**32:
+        raise ProtocolError(f"seed must be an integer in [0, 2**32), got {seed!r}")
+    return int(seed)
+
+
+def pooled_cv(isi_n: np.ndarray, isi_moments: np.ndarray) -> np.ndarray:
+    """Coefficient of variation of the pooled ISIs of each row (NaN with fewer than 3 ISIs).
+
+    ``isi_n`` shape (levels, trials); ``isi_moments`` shape (2, levels, trials): sums of ISIs and of
+    their squares.
+    """
+    n = isi_n.sum(axis=1)
+    s1 = isi_moments[0].sum(axis=1)
+    s2 = isi_moments[1].sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = s1 / n
+        var = (s2 - n * mean**2) / (n - 1)
+        cv = np.sqrt(np.maximum(var, 0.0)) / mean
+    return np.where(n >= 3, cv, np.nan)
+
+
+def import_brian2() -> None:
+    """Import Brian2 on a Dask worker. Its ``__init__`` installs a SIGINT handler, which Python
+    allows only in the main thread, and tasks run in the worker's thread pool: so the first import
+    there skips that handler (a worker is stopped by Dask, not by Ctrl-C). This is the lazy
+    boundary itself: Brian2 is imported here on purpose, inside the function."""
+    if "brian2" in sys.modules or threading.current_thread() is threading.main_thread():
+        import brian2  # noqa: F401
+
+        return
+    with _IMPORT_LOCK:
+        original = signal.signal
+        signal.signal = lambda *args, **kwargs: None  # type: ignore[assignment]
+        try:
+            import brian2  # noqa: F401, F811
+        finally:
+            signal.signal = original
