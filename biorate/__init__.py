@@ -48,7 +48,7 @@ _LAZY = {
     "deploy": "biorate.deploy",
     "run_pipeline": "biorate.pipeline",
     "run_sweep": "biorate.sweep",
-    "load_sweep_spec": "biorate.sweep_spec",
+    "load_sweep_spec": "biorate.sweep",
 }
 
 _RENAMED = {"load_sweep_spec": "load_spec"}

@@ -19,6 +19,7 @@ import numpy as np
 
 from .errors import BiorateError
 from .io import atomic_write, check_writable, jsonable, provenance, write_json
+from .units import TIME, UnitArray
 
 __all__ = ["run_pipeline", "PipelineError", "STAGES"]
 
@@ -46,7 +47,6 @@ def _stage_fi(ctx: Context) -> dict:
     """lif f-I curves without and with noise over 0-4 nA (onset to saturation: the range a trained
     digits net drives, and that of the shipped activations), beside the closed form and Siegert."""
     from . import theory
-    from .cli.simulate import fi_theory
     from .models import load_model
     from .plotting.curve import plot_curve
     from .spiking import measure_fi
@@ -71,7 +71,9 @@ def _stage_fi(ctx: Context) -> dict:
         elapsed = time.perf_counter() - t0
         curve.save(ctx.out / f"fi_{label}.json")
         cont = theory.fi(lif, current=curve.x, sigma=sigma)
-        corr = theory.fi(lif, current=curve.x, sigma=sigma, dt=f"{curve.protocol['dt_s']} s")
+        corr = theory.fi(
+            lif, current=curve.x, sigma=sigma, dt=UnitArray(curve.protocol["dt_s"], TIME)
+        )
         firing = cont.y > 5.0  # relative errors where the rate is resolved
         fast = cont.y > 50.0  # where a short run resolves it to a few percent
 
@@ -85,7 +87,7 @@ def _stage_fi(ctx: Context) -> dict:
         abs_low = float(np.max(np.abs(curve.y[low] - corr.y[low])))
         errs_fast = rel_errs(corr, mask=fast)
         max_fast = float(errs_fast.max()) if errs_fast.size else float("nan")
-        plot_curve(curve, fi_theory(lif, curve), path=ctx.out / f"fi_{label}.png")
+        plot_curve(curve, theory.fi_predictions(lif, curve), path=ctx.out / f"fi_{label}.png")
         results[label] = {"sigma": sigma, "levels": int(curve.x.size), "trials": trials,
                           "max_abs_err_dt_corrected_low_Hz": abs_low,
                           "max_rel_err_dt_corrected_above_50Hz": max_fast,
@@ -123,14 +125,13 @@ def _stage_release(ctx: Context) -> dict:
                                 command="biorate pipeline")  # fmt: skip
         elapsed = time.perf_counter() - t0
         curve.save(ctx.out / f"release_{name}.json")
-        th = []
+        th = theory.release_predictions(model, curve)
         rel_err = err_sem = None
-        if "U" in model.params and "tau_rec" in model.params:
-            pred = theory.release(model, rate=[f"{v} Hz" for v in curve.x])
+        if th:
+            pred = th[0][1]
             rel_err = float(np.max(np.abs(curve.y - pred.y) / pred.y))
             # the largest relative error sits at the lowest rate, where spikes are fewest
             err_sem = float(np.max(np.abs(curve.y - pred.y) / curve.y_sem))
-            th = [("Tsodyks-Markram steady state", pred)]
         slope = np.gradient(curve.y, curve.x)
         sat = float(slope[-1] / slope.max()) if slope.max() > 0 else float("nan")
         cap = [("pool cap 1/tau_rec", 1.0 / model["tau_rec"])] if "tau_rec" in model.params else []
