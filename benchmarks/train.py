@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from biorate.datasets import load_dataset
-from biorate.network import RateNetwork
+from biorate.network import CONNECTIVITIES, RateNetwork
 
 SK_ACT = {"sigmoid": "logistic", "tanh": "tanh", "relu": "relu"}
 
@@ -166,7 +166,7 @@ def accuracy_table(d, seeds, acts=("sigmoid", "tanh", "relu", "lif", "lif_noise"
         return f"{np.mean(v):.4f} +- {np.std(v, ddof=1):.4f} ({np.median(v):.4f})"
 
     for act in [a for a in acts if a in list_activations()]:
-        for conn in ("feedforward", "residual", "feedback"):
+        for conn in CONNECTIVITIES:
             ours, ep = [], []
             for s in range(seeds):
                 net = RateNetwork([64, 64, 64, 10], activation=act, connectivity=conn, seed=s)

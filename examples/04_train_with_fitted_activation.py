@@ -34,10 +34,8 @@ import numpy as np
 import biorate as br
 from biorate.activation import get_activation, list_activations
 from biorate.datasets import load_dataset
-from biorate.network import RateNetwork
+from biorate.network import CONNECTIVITIES, RateNetwork
 from biorate.plotting import axes_grid, save_figure
-
-CONNECTIVITIES = ("feedforward", "residual", "feedback")
 
 
 def lif_activation(path: str | None):

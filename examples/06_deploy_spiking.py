@@ -42,10 +42,8 @@ import numpy as np
 
 from biorate.datasets import load_dataset
 from biorate.deploy import deploy
-from biorate.network import RateNetwork
+from biorate.network import CONNECTIVITIES, RateNetwork
 from biorate.plotting import axes_grid, save_figure
-
-CONNECTIVITIES = ("feedforward", "residual", "feedback")
 
 
 def main(argv: list[str] | None = None) -> Path:

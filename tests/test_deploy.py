@@ -535,12 +535,12 @@ def test_progress_says_when_brian2_compiles(monkeypatch, capsys):
 def test_cli_bad_inputs_fail_in_one_line_before_simulating(tmp_path, cli, monkeypatch):
     """Unwritable outputs, figure formats matplotlib lacks, bad times, counts and NaN parameters:
     one line on stderr, exit 2, and no Brian2 network is ever built."""
-    import biorate.deploy as mod
+    import biorate.deploy.build as mod
 
     def no_run(*args, **kwargs):
         raise AssertionError("the simulation started")
 
-    monkeypatch.setattr(mod, "_run_batch", no_run)
+    monkeypatch.setattr(mod, "run_batch", no_run)
     path = _digits_net().save(tmp_path / "net.npz")
     nan = RateNetwork.load(path)
     nan.params_["W0_1"][0, 0] = np.nan
@@ -615,7 +615,7 @@ def test_skip_into_the_output_is_refused_not_silently_dropped():
 def test_presentation_times_as_quantity_arrays_and_strings():
     from brian2 import ms
 
-    from biorate.deploy import _durations
+    from biorate.deploy.settings import _durations
 
     assert _durations([50, 100] * ms) == pytest.approx([0.05, 0.1])
     assert _durations("100 ms,50ms") == pytest.approx([0.05, 0.1])
@@ -652,11 +652,11 @@ if __name__ == "__main__":  # pragma: no cover
 def test_deploy_figure_shows_binomial_errors_on_an_honest_axis(monkeypatch):
     """Accuracies of n images carry error bars sqrt(p(1-p)/n), and the axis is at least 0.1 tall,
     so that a one-image difference (1/360) does not fill the panel."""
-    import biorate.plotting._figure
+    import biorate.plotting.deploy
     from biorate.deploy import plot_deploy
 
     figs = []
-    monkeypatch.setattr(biorate.plotting._figure, "save_figure", lambda fig, path: figs.append(fig))
+    monkeypatch.setattr(biorate.plotting.deploy, "save_figure", lambda fig, path: figs.append(fig))
     report = {
         "durations_s": [0.05, 0.1, 0.2], "spiking_accuracy": [0.9639, 0.9667, 0.9583],
         "rate_accuracy": 0.9556, "n_images": 360, "connectivity": "feedforward",

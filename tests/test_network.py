@@ -384,7 +384,7 @@ def test_sizes_and_epochs_take_whole_numbers_only():
 def test_adam_matches_a_per_array_reference(dtype):
     """The flat-array Adam against Kingma & Ba's update written per array (moments in the
     parameters' dtype, the step in float64): identical to the bit over 20 steps."""
-    from biorate.optim import Adam
+    from biorate.network.optim import Adam
 
     rng = np.random.default_rng(0)
     shapes = {"W0_1": (4, 5), "b1": (5,), "W1_2": (5, 3), "b2": (3,)}

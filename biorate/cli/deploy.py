@@ -4,8 +4,14 @@ images and report how much accuracy survives (see :mod:`biorate.deploy`)."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from .common import add_quiet
+from ..datasets import load_dataset
+from ..deploy import DeployError, deploy, spiking_origin
+from ..errors import DataError
+from ..io import write_json
+from ..network import RateNetwork
+from .common import add_quiet, check_outputs, command_line, seconds
 
 __all__ = ["add_parser", "run", "durations_up_to"]
 
@@ -53,13 +59,6 @@ def durations_up_to(longest_s: float) -> list[float]:
 def run(args: argparse.Namespace) -> int:
     """Check every input and output first (one line and exit 2 on a bad one), then simulate.
     ``--quiet`` silences the progress bars only: the results always print (stdout)."""
-    from ..datasets import load_dataset
-    from ..deploy import DeployError, deploy, plot_deploy, spiking_origin
-    from ..errors import DataError
-    from ..io import write_json
-    from ..network import RateNetwork
-    from .common import check_outputs, command_line, seconds
-
     check_outputs([(args.report, "--report"), (args.plot, "--plot")])
     for name, value in (("--images", args.images), ("--batch-size", args.batch_size),
                         ("--neurons-per-unit", args.neurons_per_unit)):  # fmt: skip
@@ -93,9 +92,10 @@ def run(args: argparse.Namespace) -> int:
     if args.report:
         written.append(write_json(args.report, rep))
     if args.plot:
-        written.append(
-            plot_deploy(rep, args.plot, f"{args.network}: {rep['connectivity']} on {data.name}")
-        )
+        from ..plotting.deploy import plot_deploy  # matplotlib: only when a figure is asked for
+
+        plot_deploy(rep, args.plot, f"{args.network}: {rep['connectivity']} on {data.name}")
+        written.append(Path(args.plot))
     print(f"{args.network}: {net!r} on {data.name} ({rep['n_test']} test images, "
           f"{args.encoding} encoding)")  # fmt: skip
     print(f"  rate network test accuracy {rep['rate_accuracy']:.4f}")

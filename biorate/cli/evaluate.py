@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_quiet
+from ..datasets import load_dataset
+from ..errors import DataError
+from ..io import write_json
+from ..network import RateNetwork
+from ..network.report import network_report
+from .common import add_quiet, check_writable, command_line
+from .train import add_network_options
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from .train import add_network_options
-
     p = sub.add_parser("evaluate", help="evaluate a saved rate network on a data set")
     p.add_argument("network", help="network file written by 'biorate train' (.npz)")
     add_network_options(p)
@@ -19,13 +23,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..datasets import load_dataset
-    from ..errors import DataError
-    from ..io import write_json
-    from ..network import RateNetwork
-    from .common import check_writable, command_line
-    from .train import report
-
     check_writable(args.report, f"--report {args.report}")
     net = RateNetwork.load(args.network)
     data = load_dataset(args.dataset, seed=args.seed)
@@ -34,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
             f"{args.network} takes {net.sizes[0]} features and {net.sizes[-1]} "
             f"classes; dataset {data.name} has {data.n_features} and {data.n_classes}"
         )
-    rep = report(net, data, command_line())
+    rep = network_report(net, data, command_line())
     if args.report:
         write_json(args.report, rep)
     # a result, not progress: printed even with --quiet (DESIGN.md)

@@ -6,10 +6,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..datasets import load_dataset
 from ..errors import NetworkError
-from .common import add_quiet
+from ..io import write_json
+from ..network import RateNetwork
+from ..network.report import network_report
+from .common import add_quiet, check_outputs, command_line
 
-__all__ = ["add_parser", "run", "parse_hidden", "report"]
+__all__ = ["add_parser", "run", "parse_hidden"]
 
 
 def parse_hidden(text: str) -> list[int]:
@@ -133,27 +137,8 @@ def stop_message(net: Any, cap: int) -> str:
             f"for {net.patience} epochs")  # fmt: skip
 
 
-def report(net: Any, data: Any, command: str | None = None) -> dict:
-    """The report JSON: accuracies, epochs, history, network architecture, provenance."""
-    from ..io import provenance
-
-    tr = net.evaluate(data.X_train, data.y_train)
-    te = net.evaluate(data.X_test, data.y_test)
-    hist = net.history_.to_dict() if hasattr(net, "history_") else None
-    return {"kind": "network_report", "schema": 1, "dataset": data.name,
-            "n_train": int(data.X_train.shape[0]), "n_test": int(data.X_test.shape[0]),
-            "train_accuracy": tr["accuracy"], "test_accuracy": te["accuracy"],
-            "train_loss": tr["loss"], "test_loss": te["loss"],
-            "epochs": hist["epochs"] if hist else None,
-            "stop_reason": hist["stop_reason"] if hist else None, "history": hist,
-            "network": {k: v for k, v in net.architecture().items() if k != "provenance"},
-            "provenance": provenance(command)}  # fmt: skip
-
-
-def _network(args: argparse.Namespace, data: Any) -> Any:
+def _network(args: argparse.Namespace, data: Any) -> RateNetwork:
     """The RateNetwork the options describe."""
-    from ..network import RateNetwork
-
     return RateNetwork(
             [data.n_features, *parse_hidden(args.hidden), data.n_classes],
             activation=args.activation, connectivity=args.connectivity, loss=args.loss,
@@ -167,11 +152,7 @@ def _network(args: argparse.Namespace, data: Any) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from ..datasets import load_dataset
-    from ..io import write_json
-    from .common import check_outputs, command_line
+    from tqdm import tqdm  # the command's progress bar: not imported for --help
 
     if args.epochs < 1:
         raise NetworkError(f"--epochs must be >= 1, got {args.epochs}")
@@ -191,11 +172,11 @@ def run(args: argparse.Namespace) -> int:
 
         hist = net.fit(data.X_train, data.y_train, epochs=args.epochs, callback=progress)
     net.save(args.output)
-    rep = report(net, data, command_line())
+    rep = network_report(net, data, command_line())
     if args.report:
         write_json(args.report, rep)
     if args.plot:
-        from ..plotting.training import plot_history
+        from ..plotting.training import plot_history  # matplotlib: only when a figure is asked for
 
         plot_history(hist, args.plot, f"{net!r} on {data.name}")
     print(f"{args.output}: {net!r}, {hist.epochs} epochs ({stop_message(net, args.epochs)}); "

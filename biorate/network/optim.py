@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import NetworkError
+from ..errors import NetworkError
 
 __all__ = ["SGD", "Adam", "make_optimizer"]
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import NetworkError
+from ..errors import NetworkError
 
 __all__ = ["Loss", "LOSSES", "get_loss"]
 

@@ -1,0 +1,81 @@
+"""The settings of a deployment: every argument of :func:`biorate.deploy.deploy` checked and
+converted to SI numbers before anything is built."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..units import FREQUENCY, TIME, to_si, to_si_array
+from .mapping import DeployError, SpikingOrigin
+
+__all__ = ["ENCODINGS", "DEFAULT_DURATIONS", "Settings", "check_settings"]
+
+ENCODINGS = ("current", "poisson")
+DEFAULT_DURATIONS = ("50 ms", "100 ms", "200 ms", "500 ms")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A deployment's settings in SI units (seconds, hertz): ``durations`` sorted, the longest
+    last; ``npu`` neurons per unit; ``batch_size`` images per Brian2 network."""
+
+    durations: list[float]
+    tau_syn_s: float
+    input_rate_hz: float
+    transient_s: float
+    dt_s: float
+    encoding: str
+    npu: int
+    batch_size: int
+
+    @property
+    def t_max(self) -> float:
+        return self.durations[-1]
+
+
+def _durations(durations: Any) -> list[float]:
+    if isinstance(durations, list | tuple) and not all(isinstance(d, str) for d in durations):
+        values = [to_si(d, TIME, "duration") for d in durations]  # e.g. [50*ms, "0.1 s"]
+    else:  # a string ("50 ms", "50ms,100ms"), a Brian2 quantity or an array of them
+        values = list(to_si_array(durations, TIME, "duration"))
+    out = sorted(set(values))
+    if not out or out[0] <= 0:
+        raise DeployError(f"presentation times must be positive, got {list(durations)}")
+    return out
+
+
+def _count(value: Any, name: str) -> int:
+    """An integer >= 1 (not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise DeployError(f"{name} must be an integer >= 1, got {value!r}")
+    return int(value)
+
+
+def check_settings(origin: SpikingOrigin, *, durations: Any, encoding: str,
+                   neurons_per_unit: Any, tau_syn: Any, input_rate: Any, transient: Any,
+                   dt: Any, batch_size: Any) -> Settings:  # fmt: skip
+    """Check and convert :func:`~biorate.deploy.deploy`'s arguments (see there); ``dt`` None
+    takes the step of the activation's curve (``origin``), else 0.1 ms."""
+    if encoding not in ENCODINGS:
+        raise DeployError(f"encoding must be one of {', '.join(ENCODINGS)}, got {encoding!r}")
+    npu = _count(neurons_per_unit, "neurons_per_unit")
+    batch = _count(batch_size, "batch_size")
+    ds = _durations(durations)
+    t_max = ds[-1]
+    tau_syn_s = to_si(tau_syn, TIME, "tau_syn")
+    input_rate_hz = to_si(input_rate, FREQUENCY, "input_rate")
+    transient_s = min(0.05, t_max / 2) if transient is None else to_si(transient, TIME, "transient")
+    dt_s = to_si(dt, TIME, "dt") if dt is not None else (origin.dt_s or 1e-4)
+    if tau_syn_s <= 0 or input_rate_hz <= 0 or dt_s <= 0:
+        raise DeployError("tau_syn, input_rate and dt must be positive")
+    origin.model.check_dt(dt_s)  # the neurons keep their refractory period (as in measure_fi)
+    if not 0 <= transient_s < t_max:
+        raise DeployError(
+            f"transient ({transient_s} s) must lie in [0, longest duration {t_max} s)"
+        )
+    return Settings(durations=ds, tau_syn_s=tau_syn_s, input_rate_hz=input_rate_hz,
+                    transient_s=transient_s, dt_s=dt_s, encoding=encoding, npu=npu,
+                    batch_size=batch)  # fmt: skip

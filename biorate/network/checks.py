@@ -1,0 +1,147 @@
+"""Checks of what a user hands a network: constructor arguments, the activation, and data.
+
+Every check raises :class:`~biorate.errors.NetworkError` (arguments) or
+:class:`~biorate.errors.DataError` (data) with a message that names the value.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import warnings
+from typing import Any
+
+import numpy as np
+
+from ..activation import Activation, get_activation
+from ..errors import BiorateError, BiorateWarning, DataError, NetworkError
+
+__all__ = ["FlaggedActivationWarning", "whole", "population_sizes", "resolve_activation",
+           "warn_if_flagged", "check_numbers", "check_dynamics", "check_X", "check_y"]  # fmt: skip
+
+
+class FlaggedActivationWarning(BiorateWarning):
+    """A network is built on an activation exported from a fit flagged as poor."""
+
+
+def whole(v: Any, name: str) -> int:
+    """An integer given as an int or a whole float (64, 64.0); a bool, 2.5 or NaN is refused."""
+    if isinstance(v, bool | np.bool_):
+        raise NetworkError(f"{name} must be whole numbers, got {v!r}")
+    try:
+        return operator.index(v)
+    except TypeError:
+        pass
+    if isinstance(v, float | np.floating) and math.isfinite(v) and float(v).is_integer():
+        return int(v)
+    raise NetworkError(f"{name} must be whole numbers, got {v!r}")
+
+
+def population_sizes(sizes: Any) -> list[int]:
+    """``sizes`` as a list of >= 2 positive integers."""
+    if isinstance(sizes, str) or not hasattr(sizes, "__iter__"):
+        raise NetworkError(f"sizes must list population sizes, e.g. [64, 64, 10], got {sizes!r}")
+    out = [whole(s, "sizes") for s in list(sizes)]
+    if len(out) < 2 or any(s < 1 for s in out):
+        raise NetworkError(f"sizes must list >= 2 positive population sizes, got {list(sizes)}")
+    return out
+
+
+def resolve_activation(spec: Any) -> Any:
+    """An object with ``__call__``, ``derivative`` and ``bounds`` is used as is; names, paths and
+    dicts go through :mod:`biorate.activation`."""
+    if callable(spec) and hasattr(spec, "derivative") and hasattr(spec, "bounds"):
+        return spec
+    try:
+        if isinstance(spec, dict):
+            return Activation.from_dict(spec)
+        return get_activation(spec)
+    except NetworkError:
+        raise
+    except BiorateError as exc:
+        raise NetworkError(str(exc)) from exc
+
+
+def warn_if_flagged(act: Any) -> None:
+    """Warn (:class:`FlaggedActivationWarning`) when training starts on an activation that records
+    a fit flagged as poor (``Activation.fit_ok`` false, as the fit report and ``biorate fit`` call
+    it)."""
+    if getattr(act, "fit_ok", True) is not False:
+        return
+    flags = ", ".join(getattr(act, "fit_flags", ())) or "flagged"
+    warnings.warn(f"activation {getattr(act, 'name', act)!r} comes from a fit flagged as poor "
+                  f"({flags}); the network learns with a curve its data do not support",
+                  FlaggedActivationWarning, stacklevel=3)  # fmt: skip
+
+
+def check_numbers(net: Any) -> None:
+    """Batch size, validation fraction, finite coefficients, patience, tol, init_std."""
+    if net.batch_size < 1:
+        raise NetworkError(f"batch_size must be >= 1, got {net.batch_size}")
+    if not 0 <= net.validation_fraction < 1:
+        raise NetworkError(f"validation_fraction must be in [0, 1), got {net.validation_fraction}")
+    for name in ("l2", "derivative_offset", "tol", "momentum", "alpha"):
+        if not math.isfinite(getattr(net, name)):
+            raise NetworkError(f"{name} must be a finite number, got {getattr(net, name)}")
+    if not all(math.isfinite(t) for t in net.targets):
+        raise NetworkError(f"targets must be finite numbers, got {net.targets}")
+    if net.l2 < 0 or net.derivative_offset < 0:
+        raise NetworkError("l2 and derivative_offset must be >= 0")
+    if net.patience is not None and net.patience < 1:
+        raise NetworkError(f"patience must be >= 1 epoch or None, got {net.patience}")
+    if not net.tol >= 0:
+        raise NetworkError(f"tol must be >= 0, got {net.tol}")
+    if net.early_stopping and net.validation_fraction == 0:
+        raise NetworkError("early_stopping monitors a validation set: "
+                           "set validation_fraction > 0 (scikit-learn uses 0.1)")  # fmt: skip
+    if net.init_std is not None and not 0 < net.init_std < math.inf:
+        raise NetworkError(f"init_std must be a positive finite number or None, "
+                           f"got {net.init_std}")  # fmt: skip
+
+
+def check_dynamics(net: Any, has_feedback: bool) -> None:
+    """Time steps and alpha of a graph with feedback, and targets that suit the loss."""
+    if has_feedback:
+        if net.steps < 1:
+            raise NetworkError(f"a graph with feedback needs steps >= 1 (T), got {net.steps}")
+        if not 0 < net.alpha <= 1:
+            raise NetworkError(f"alpha = dt/tau must be in (0, 1], got {net.alpha}")
+    lo, hi = net.targets
+    if net.loss == "softmax_ce" and (lo, hi) != (0.0, 1.0):
+        raise NetworkError("targets apply to sigmoid_ce and squared_error; softmax_ce needs (0, 1)")
+    if net.loss == "sigmoid_ce" and not 0 <= lo < hi <= 1:
+        raise NetworkError(
+            f"sigmoid_ce targets must satisfy 0 <= low < high <= 1, got {net.targets}"
+        )
+
+
+def check_X(X: Any, n_features: int, dtype: np.dtype) -> np.ndarray:
+    """``X`` as a finite ``(n_samples >= 1, n_features)`` array of ``dtype``."""
+    try:
+        X = np.asarray(X, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"X must be a numeric array: {exc}") from None
+    if X.ndim != 2 or X.shape[1] != n_features:
+        raise DataError(f"X has shape {X.shape}; this network expects (n_samples, {n_features})")
+    if X.shape[0] == 0:
+        raise DataError("X has no samples")
+    if not np.all(np.isfinite(X)):
+        raise DataError("X contains NaN or infinite values")
+    return X
+
+
+def check_y(y: Any, n: int, k: int) -> np.ndarray:
+    """``y`` as ``n`` integer labels in ``[0, k)`` (int64)."""
+    y = np.asarray(y)
+    if y.ndim != 1 or y.shape[0] != n:
+        raise DataError(f"y has shape {y.shape}; expected ({n},) labels, one per row of X")
+    if y.dtype.kind == "f":
+        if not np.all(np.isfinite(y)) or np.any(y != np.round(y)):
+            raise DataError("labels y must be integers")
+    elif y.dtype.kind not in "iu":
+        raise DataError(f"labels y must be integers, got dtype {y.dtype}")
+    y = y.astype(np.int64)
+    if y.min() < 0 or y.max() >= k:
+        raise DataError(f"labels must lie in [0, {k - 1}] (output size {k}); "
+                        f"got range [{y.min()}, {y.max()}]")  # fmt: skip
+    return y

@@ -1,0 +1,173 @@
+"""The network's graph: populations and the projections between them, and which population every
+parameter belongs to.
+
+A network is a list of populations (population 0 is the input, the last one the output) and a
+list of :class:`Projection` s between them. Connectivity is data:
+
+- ``dense`` s -> d: a weight matrix ``W`` (shape ``(size_s, size_d)``) feeding d's input current
+  ``z_d``. With s < d it is a forward projection; with s >= d a *feedback* projection.
+- ``skip`` s -> d (s < d): adds s's activity to d's output *after* the nonlinearity, through the
+  identity where the sizes agree and a learned matrix ``P`` where they differ (He et al. 2016,
+  "Deep residual learning", doi:10.1109/CVPR.2016.90). It gives gradients a path around ``g``.
+
+The named connectivities (:data:`CONNECTIVITIES`) build these lists: ``feedforward`` (dense
+i -> i+1), ``residual`` (feedforward plus a skip from each hidden population to the next hidden
+one) and ``feedback`` (feedforward plus dense i+1 -> i for every pair above the input, i.e.
+top-down projections).
+
+A :class:`Graph` indexes the projections for the dynamics (:mod:`biorate.network.dynamics`): per
+population the incoming dense and skip projections with their parameter names, and per parameter
+the population it feeds (``owner``), so that nothing downstream parses parameter names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import NetworkError
+
+__all__ = ["CONNECTIVITIES", "Projection", "build_projections", "Graph"]
+
+CONNECTIVITIES = ("feedforward", "residual", "feedback")
+
+
+@dataclass(frozen=True)
+class Projection:
+    """One projection ``source -> target`` of kind ``"dense"`` or ``"skip"`` (see module doc)."""
+
+    source: int
+    target: int
+    kind: str = "dense"
+
+    @property
+    def feedback(self) -> bool:
+        return self.kind == "dense" and self.source >= self.target
+
+    def key(self, sizes: Sequence[int]) -> str | None:
+        """Parameter name of its matrix; ``None`` for an identity skip (no parameters)."""
+        if self.kind == "dense":
+            return f"W{self.source}_{self.target}"
+        if sizes[self.source] != sizes[self.target]:
+            return f"P{self.source}_{self.target}"
+        return None
+
+
+def _named(sizes: Sequence[int], connectivity: str) -> list[Projection]:
+    """The projection list of a connectivity from :data:`CONNECTIVITIES`."""
+    L = len(sizes)
+    if connectivity not in CONNECTIVITIES:
+        raise NetworkError(
+            f"unknown connectivity {connectivity!r}; choose one of {', '.join(CONNECTIVITIES)}"
+        )
+    projs = [Projection(i, i + 1) for i in range(L - 1)]
+    if connectivity == "residual":
+        projs += [Projection(i - 1, i, "skip") for i in range(2, L - 1)]
+    elif connectivity == "feedback":
+        # top-down between hidden populations (the linear output, logits, is not fed back);
+        # a single hidden population gets a recurrent projection onto itself instead
+        projs += [Projection(i + 1, i) for i in range(1, L - 2)] or [Projection(1, 1)] * (L > 2)
+    return projs
+
+
+def _projection(item: Any) -> Projection:
+    """A :class:`Projection` from itself, a dict ``{"source", "target", "kind"}`` or a tuple."""
+    try:
+        if isinstance(item, Projection):
+            return item
+        if isinstance(item, dict):
+            return Projection(
+                int(item["source"]), int(item["target"]), str(item.get("kind", "dense"))
+            )
+        return Projection(int(item[0]), int(item[1]), str(item[2]) if len(item) > 2 else "dense")
+    except (KeyError, IndexError, TypeError, ValueError):
+        raise NetworkError(f"bad projection {item!r}: expected (source, target, kind)") from None
+
+
+def build_projections(sizes: Sequence[int], connectivity: str | Sequence[Any]) -> list[Projection]:
+    """Projection list of a named connectivity, or validate an explicit one.
+
+    ``connectivity`` is a name from :data:`CONNECTIVITIES` or a sequence of :class:`Projection`,
+    dicts ``{"source", "target", "kind"}`` or tuples ``(source, target, kind)``.
+    """
+    if isinstance(connectivity, str):
+        return _named(sizes, connectivity)
+    L = len(sizes)
+    projs = []
+    for item in connectivity:
+        p = _projection(item)
+        if p.kind not in ("dense", "skip"):
+            raise NetworkError(f"projection {p}: kind must be 'dense' or 'skip'")
+        if not (0 <= p.source < L and 1 <= p.target < L):
+            raise NetworkError(f"projection {p.source}->{p.target}: populations are 0..{L - 1} "
+                               "and population 0 (the input) cannot be a target")  # fmt: skip
+        if p.kind == "skip" and p.source >= p.target:
+            raise NetworkError(f"skip projection {p.source}->{p.target} must go forward")
+        projs.append(p)
+    if len(set(projs)) != len(projs):
+        raise NetworkError("connectivity lists the same projection twice")
+    for d in range(1, L):
+        if not any(p.kind == "dense" and p.target == d for p in projs):
+            raise NetworkError(f"population {d} has no dense input projection")
+    return projs
+
+
+class Graph:
+    """Populations (``sizes``) and ``projections``, indexed for the dynamics.
+
+    ``linear_output``: the output population passes its input current on unchanged (the logits of
+    the cross-entropy losses) instead of applying ``g``. Attributes, per population ``p``:
+    ``dense_in[p]`` and ``skip_in[p]``, the incoming ``(source, parameter name)`` pairs in
+    projection order (``None`` names an identity skip); ``bias[p]``, the name of its bias.
+    ``owner`` maps every parameter name to the population it feeds; ``weights`` holds the names
+    of the matrices (what weight decay applies to).
+    """
+
+    def __init__(self, sizes: Sequence[int], projections: Sequence[Projection],
+                 linear_output: bool) -> None:  # fmt: skip
+        self.sizes = list(sizes)
+        self.projections = list(projections)
+        self.linear_output = bool(linear_output)
+        L = len(self.sizes)
+        self.dense_in: list[list[tuple[int, str]]] = [[] for _ in range(L)]
+        self.skip_in: list[list[tuple[int, str | None]]] = [[] for _ in range(L)]
+        for p in self.projections:
+            lst = self.dense_in if p.kind == "dense" else self.skip_in
+            lst[p.target].append((p.source, p.key(self.sizes)))
+        self.bias = [None] + [f"b{p}" for p in range(1, L)]
+        self.population_names = ["in"] + [f"h{i}" for i in range(1, L - 1)] + ["out"]
+        self.has_feedback = any(p.feedback for p in self.projections)
+        self.owner: dict[str, int] = {}
+        for d in range(1, L):
+            for _, key in self.dense_in[d] + self.skip_in[d]:
+                if key is not None:
+                    self.owner[key] = d
+            self.owner[self.bias[d]] = d
+        self.weights = frozenset(k for k in self.owner if k not in self.bias)
+
+    @property
+    def output(self) -> int:
+        return len(self.sizes) - 1
+
+    def applies_g(self, p: int) -> bool:
+        """Whether population ``p`` (>= 1) applies the activation to its input current."""
+        return not (p == self.output and self.linear_output)
+
+    def parameter_count(self) -> int:
+        """Number of parameters: weights, learned skips and biases."""
+        n = 0
+        for d in range(1, len(self.sizes)):
+            n += self.sizes[d] * (1 + sum(self.sizes[s] for s, _ in self.dense_in[d]))
+            n += sum(self.sizes[s] * self.sizes[d] for s, k in self.skip_in[d] if k is not None)
+        return n
+
+    def population_norms(self, grads: dict[str, np.ndarray]) -> dict[str, float]:
+        """Euclidean norm of the gradients of every population's incoming parameters (its bias
+        included), keyed by population name (``h1``, ..., ``out``)."""
+        sq = [0.0] * len(self.sizes)
+        for k, g in grads.items():
+            sq[self.owner[k]] += float(np.vdot(g, g))
+        return {self.population_names[p]: float(np.sqrt(sq[p])) for p in range(1, len(self.sizes))}

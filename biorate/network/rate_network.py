@@ -1,0 +1,378 @@
+"""``RateNetwork``: a scikit-learn style facade over the graph, the dynamics and the training loop.
+
+It reads like scikit-learn's MLP: the constructor stores and checks the arguments; ``fit`` checks
+the data, initialises (:meth:`RateNetwork.initialize`) and runs the minibatch loop
+(:func:`~biorate.network.train.fit_stochastic`), which asks :meth:`RateNetwork._backprop` for the
+loss and gradients of a batch: the forward and backward passes of
+:mod:`biorate.network.dynamics`. Persistence is :mod:`biorate.network.persist`.
+
+Output. For the cross-entropy losses the output population is linear (its ``g`` is the identity)
+and the loss applies its own link (softmax, logistic); for ``squared_error`` the output applies the
+activation ``g`` and targets are placed inside the activation's range (see
+:meth:`RateNetwork.targets_for`).
+
+Shapes: inputs ``X`` are ``(n_samples, sizes[0])`` floats, labels ``y`` are ``(n_samples,)``
+integers in ``[0, sizes[-1])``. All quantities here are unit free (rates are normalised by the
+activation's ``y_scale``; see the activation JSON).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import NetworkError
+from ..io import check_memory
+from . import dynamics, persist
+from .checks import (
+    check_dynamics,
+    check_numbers,
+    check_X,
+    check_y,
+    population_sizes,
+    resolve_activation,
+    warn_if_flagged,
+    whole,
+)
+from .graph import Graph, build_projections
+from .losses import get_loss
+from .optim import make_optimizer
+from .train import History, fit_stochastic
+
+__all__ = ["RateNetwork", "midpoint"]
+
+
+def midpoint(act: Any) -> float:
+    """Pre-activation z where ``act`` is half-way between its bounds (bisection on [-50, 50]);
+    0 when a bound is infinite or ``act`` does not cross the half-way level there."""
+    lo, hi = (float(b) for b in act.bounds)
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return 0.0
+    level = 0.5 * (lo + hi)
+    a, b = -50.0, 50.0
+    ga, gb = (float(np.asarray(act(np.array([v])))[0]) - level for v in (a, b))
+    if ga * gb >= 0:
+        return 0.0
+    for _ in range(60):  # 100 / 2^60: far below float64 resolution of z
+        m = 0.5 * (a + b)
+        gm = float(np.asarray(act(np.array([m])))[0]) - level
+        if gm * ga > 0:
+            a, ga = m, gm
+        else:
+            b = m
+    z = 0.5 * (a + b)
+    return 0.0 if abs(z) < 1e-12 else z
+
+
+class RateNetwork:
+    """A rate-coded network of populations and projections, trained by backprop / BPTT.
+
+    Parameters
+    ----------
+    sizes : population sizes, input first and output (number of classes) last, e.g.
+        ``[64, 64, 64, 10]``.
+    activation : the hidden units' ``g``: a built-in name (``"sigmoid"``, ``"tanh"``, ``"relu"``,
+        ``"leaky_relu"``, ``"softplus"``), a path to a fitted activation JSON, or an Activation.
+    connectivity : ``"feedforward"``, ``"residual"``, ``"feedback"`` or an explicit projection list
+        (see :mod:`biorate.network.graph`).
+    loss : ``"softmax_ce"`` (default), ``"sigmoid_ce"`` or ``"squared_error"``.
+    optimizer, learning_rate, momentum : ``"adam"`` (lr 1e-3) or ``"sgd"`` (lr 0.1, momentum).
+    batch_size : minibatch size; l2 : weight decay coefficient (loss += l2/2 * sum W^2; the default
+        1e-4 is scikit-learn's MLP ``alpha``).
+    validation_fraction : fraction of the training set held out (stratified) for validation.
+    patience, tol : training runs until converged: it stops once the monitored loss has not
+        improved by ``tol`` for ``patience`` epochs (scikit-learn's ``n_iter_no_change`` and
+        ``tol``), or at the ``epochs`` cap of :meth:`fit`. ``patience=None`` runs every epoch.
+    early_stopping : monitor the validation loss instead of the training loss (needs
+        ``validation_fraction > 0``) and restore the weights of its best epoch.
+    dtype : ``"float64"`` or ``"float32"``.
+    init_std : ``None`` (default) draws weights with std 1/sqrt(fan-in) (LeCun et al. 1998,
+        "Efficient backprop"); a float uses that fixed std (e.g. 1.0, the naive choice).
+    targets : (low, high) target values for ``sigmoid_ce``/``squared_error``; (0.15, 0.85) keeps
+        sigmoid outputs out of saturation.
+    derivative_offset : constant added to g' in the backward pass (Fahlman 1988, ~0.1), so that
+        saturated units still pass gradient. 0 gives the exact gradient.
+    steps, alpha : time steps T and alpha = dt/tau of the rate dynamics (graphs with feedback; see
+        :mod:`biorate.network.dynamics`).
+    seed : seeds initialisation, shuffling and the validation split.
+
+    Unlike scikit-learn, arguments are validated here (an unknown activation fails at once).
+    Learned attributes end in ``_``: ``params_`` (dict name -> array), ``history_``; ``graph_``
+    (the :class:`~biorate.network.graph.Graph`) and ``activation_`` are resolved from the arguments.
+    """
+
+    def __init__(self, sizes: Sequence[int], activation: Any = "sigmoid",
+                 connectivity: str | Sequence[Any] = "feedforward", *, loss: str = "softmax_ce",
+                 optimizer: str = "adam", learning_rate: float | None = None,
+                 momentum: float = 0.9, batch_size: int = 32, l2: float = 1e-4,
+                 validation_fraction: float = 0.0, early_stopping: bool = False,
+                 patience: int | None = 10, tol: float = 1e-4, dtype: str = "float64",
+                 init_std: float | None = None, targets: tuple[float, float] = (0.0, 1.0),
+                 derivative_offset: float = 0.0, steps: int = 10, alpha: float = 0.5,
+                 seed: int | None = None) -> None:  # fmt: skip
+        self.sizes = population_sizes(sizes)
+        self.activation = activation
+        self.connectivity = connectivity
+        self.loss, self.optimizer, self.learning_rate = loss, optimizer, learning_rate
+        self.momentum, self.batch_size, self.l2 = momentum, int(batch_size), float(l2)
+        self.validation_fraction, self.early_stopping = float(validation_fraction), early_stopping
+        self.patience = None if patience is None else int(patience)
+        self.tol, self.dtype = float(tol), str(dtype)
+        self.init_std, self.targets = init_std, (float(targets[0]), float(targets[1]))
+        self.derivative_offset, self.seed = float(derivative_offset), seed
+        self.steps, self.alpha = int(steps), float(alpha)
+        self._resolve()
+
+    # ------------------------------------------------------------------ structure
+    def _resolve(self) -> None:
+        """Check the arguments and resolve them: dtype, loss, graph, activation, time steps."""
+        if self.dtype not in ("float32", "float64"):
+            raise NetworkError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
+        self._dt = np.dtype(self.dtype)
+        self._loss = get_loss(self.loss)
+        make_optimizer(self.optimizer, self.learning_rate, self.momentum)  # validates
+        check_numbers(self)
+        projections = build_projections(self.sizes, self.connectivity)
+        self._act = resolve_activation(self.activation)
+        self.graph_ = Graph(self.sizes, projections, self._loss.linear_output)
+        check_dynamics(self, self.graph_.has_feedback)
+        # an acyclic graph: one sweep is the fixed point
+        self._T, self._a = (self.steps, self.alpha) if self.has_feedback else (1, 1.0)
+        self._target_rows = self._target_table()
+
+    @property
+    def projections(self) -> list:
+        """The :class:`~biorate.network.graph.Projection` list of the graph."""
+        return self.graph_.projections
+
+    @property
+    def has_feedback(self) -> bool:
+        return self.graph_.has_feedback
+
+    @property
+    def population_names(self) -> list[str]:
+        """``["in", "h1", ..., "out"]``."""
+        return self.graph_.population_names
+
+    @property
+    def activation_(self) -> Any:
+        """The resolved Activation object used by the hidden populations."""
+        return self._act
+
+    @property
+    def time_steps(self) -> tuple[int, float]:
+        """``(steps, alpha)`` the dynamics run with: ``(1, 1.0)`` for an acyclic graph."""
+        return self._T, self._a
+
+    def initialize(self) -> RateNetwork:
+        """Draw fresh parameters: weights ~ N(0, std^2) with std = init_std or 1/sqrt(fan-in)
+        (fan-in = all dense inputs of the target), learned skips ~ N(0, 1/size_source).
+
+        Biases of the linear output are 0; those of populations applying ``g`` start at the
+        pre-activation where ``g`` is half-way between its bounds (:func:`midpoint`): 0 for
+        sigmoid and tanh, 1 for a fitted Hill curve (whose g(z) = z^n/(1+z^n) is flat near 0,
+        so that units would otherwise start silent and never learn), 0 for unbounded ranges."""
+        self._check_memory()
+        graph, sizes = self.graph_, self.sizes
+        bias0 = midpoint(self._act)
+        rng = np.random.default_rng(self.seed)
+        params: dict[str, np.ndarray] = {}
+        for d in range(1, len(sizes)):
+            fan_in = sum(sizes[s] for s, _ in graph.dense_in[d])
+            std = self.init_std if self.init_std is not None else 1.0 / np.sqrt(fan_in)
+            for s, key in graph.dense_in[d]:
+                params[key] = rng.normal(0.0, std, (sizes[s], sizes[d]))
+            for s, key in graph.skip_in[d]:
+                if key is not None:
+                    params[key] = rng.normal(0.0, 1 / np.sqrt(sizes[s]), (sizes[s], sizes[d]))
+            params[graph.bias[d]] = np.full(sizes[d], bias0 if graph.applies_g(d) else 0.0)
+        self.params_ = {k: v.astype(self._dt) for k, v in params.items()}
+        self._rng = rng
+        return self
+
+    def _check_memory(self) -> None:
+        """Refuse, before allocating, parameters that cannot fit: training holds each parameter
+        about six times (value, gradient, two Adam moments, step, a temporary)."""
+        n = self.graph_.parameter_count()
+        check_memory(6 * n * self._dt.itemsize, f"sizes {self.sizes}: {n:,} parameters",
+                     "use smaller populations", NetworkError, " to train")  # fmt: skip
+
+    def _require_params(self) -> None:
+        if not hasattr(self, "params_"):
+            raise NetworkError("network is not trained: call fit() or initialize() first")
+
+    # ------------------------------------------------------------------ data
+    def check_data(self, X: Any, y: Any = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(X, y)`` as this network takes them: ``X`` a finite ``(n, sizes[0])`` array of its
+        dtype, ``y`` (when given) ``n`` int64 labels in ``[0, sizes[-1])``. Errors are
+        :class:`~biorate.errors.DataError`."""
+        X = check_X(X, self.sizes[0], self._dt)
+        return X, None if y is None else check_y(y, X.shape[0], self.sizes[-1])
+
+    def targets_for(self, y: np.ndarray) -> np.ndarray:
+        """Target matrix ``(n, k)`` for labels ``y``: one-hot scaled to ``targets=(low, high)``;
+        for ``squared_error`` mapped into the activation's range ``lo + t*(hi - lo)`` where it is
+        finite (for a range with only a finite lower bound: ``lo + t``)."""
+        return self._target_rows[y]
+
+    def _target_table(self) -> np.ndarray:
+        """Row c: the target vector of class c (see :meth:`targets_for`)."""
+        low, high = self.targets
+        k = self.sizes[-1]
+        t = np.full((k, k), low, dtype=self._dt)
+        t[np.arange(k), np.arange(k)] = high
+        if self.loss == "squared_error":
+            blo, bhi = (float(b) for b in self._act.bounds)
+            if np.isfinite(blo) and np.isfinite(bhi):
+                t = blo + t * (bhi - blo)
+            elif np.isfinite(blo):
+                t = blo + t
+        return t.astype(self._dt, copy=False)
+
+    # ------------------------------------------------------------------ the dynamics
+    def _forward(self, X: np.ndarray, params: dict[str, np.ndarray]) -> dict:
+        """The forward pass's cache (:func:`biorate.network.dynamics.forward`)."""
+        return dynamics.forward(self.graph_, params, self._act, X, self._T, self._a, self._dt)
+
+    def _backprop(self, X: np.ndarray, y: np.ndarray, params: dict[str, np.ndarray] | None = None,
+                  offset: float | None = None, l2_value: bool = False) -> tuple[float, dict, dict]:  # fmt: skip
+        """Loss, gradients and forward cache on a batch; without ``l2_value`` the returned loss
+        leaves out the L2 term (training records the data loss only; the gradients always
+        include it). ``cache["data_loss"]`` is the loss without it."""
+        params = self.params_ if params is None else params
+        cache = self._forward(X, params)
+        out = cache["h"][-1][-1]
+        loss, dy = self._loss.value_and_grad(out, self.targets_for(y))
+        cache["data_loss"] = loss
+        offset = self.derivative_offset if offset is None else offset
+        grads = dynamics.backward(self.graph_, params, self._act, cache,
+                                  dy.astype(self._dt, copy=False), self._a, offset, self._dt)  # fmt: skip
+        if self.l2:
+            for k, w in params.items():
+                if k in self.graph_.weights:
+                    if l2_value:
+                        loss += 0.5 * self.l2 * float((w * w).sum())
+                    grads[k] += self.l2 * w
+        return loss, grads, cache
+
+    def loss_and_grads(self, X: np.ndarray, y: np.ndarray, params: dict[str, np.ndarray] | None = None,
+                       offset: float | None = None) -> tuple[float, dict[str, np.ndarray], dict]:  # fmt: skip
+        """Mean loss (plus the L2 term), its gradients and the forward cache on a batch."""
+        return self._backprop(X, y, params, offset, l2_value=True)
+
+    def gradient_norms(self, X: Any, y: Any) -> dict[str, float]:
+        """Norm of the exact gradient (no derivative offset) of every population's incoming
+        parameters on the batch ``(X, y)``, keyed by population name (``h1``, ..., ``out``)."""
+        self._require_params()
+        X, y = self.check_data(X, y)
+        _, grads, _ = self.loss_and_grads(X, y, offset=0.0)
+        return self.graph_.population_norms(grads)
+
+    def states(self, X: Any, steps: int | None = None,
+               dtype: Any = np.float64) -> tuple[list, list]:  # fmt: skip
+        """Input currents ``z`` and activities ``h`` of every population at the last step, lists
+        over populations of ``(n, size_p)`` arrays (``z[0]`` is None, ``h[0]`` is ``X``), computed
+        in ``dtype`` (float64 by default, whatever the network's dtype). ``steps`` overrides the
+        number of time steps of a graph with feedback (e.g. many, to approach its fixed point)."""
+        self._require_params()
+        T = int(steps) if steps is not None and self.has_feedback else self._T
+        params = {k: v.astype(dtype) for k, v in self.params_.items()}
+        X = np.asarray(X, dtype=dtype)
+        return dynamics.settle(self.graph_, params, self._act, X, T, self._a, dtype)
+
+    # ------------------------------------------------------------------ prediction
+    def forward(self, X: Any) -> np.ndarray:
+        """Output population activity ``h_out(T)``, shape ``(n, sizes[-1])`` (logits for the
+        cross-entropy losses)."""
+        self._require_params()
+        X, _ = self.check_data(X)
+        chunk = 4096
+        return np.concatenate([self._forward(X[i:i + chunk], self.params_)["h"][-1][-1]
+                               for i in range(0, X.shape[0], chunk)])  # fmt: skip
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class scores ``(n, k)``: softmax / logistic probabilities, or ``g`` for squared error."""
+        return self._loss.link(self.forward(X))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted labels ``(n,)``: the most active output unit."""
+        return np.argmax(self.forward(X), axis=1)
+
+    def score(self, X: Any, y: Any) -> float:
+        """Accuracy on ``(X, y)`` (scikit-learn's ``score``)."""
+        return self.evaluate(X, y)["accuracy"]
+
+    def evaluate(self, X: Any, y: Any) -> dict[str, float]:
+        """``{"accuracy": fraction correct, "loss": mean loss without the L2 term}``."""
+        self._require_params()
+        X, y = self.check_data(X, y)
+        out = self.forward(X)
+        return {"accuracy": float(np.mean(np.argmax(out, axis=1) == y)),
+                "loss": self._loss.value(out, self.targets_for(y))}  # fmt: skip
+
+    # ------------------------------------------------------------------ training
+    def fit(self, X: Any, y: Any, epochs: int = 200, *, warm_start: bool = False,
+            callback: Callable[[int, dict], Any] | None = None) -> History:  # fmt: skip
+        """Train on ``X`` ``(n, sizes[0])`` and integer labels ``y`` ``(n,)`` until converged.
+
+        Training stops when the monitored loss (training loss, or validation loss with
+        ``early_stopping``) has not improved by ``tol`` for ``patience`` epochs, or after
+        ``epochs`` epochs (the cap; scikit-learn's ``max_iter``, 200 as there); the History's
+        ``stop_reason`` says which. Re-initialises the parameters unless ``warm_start``.
+        ``callback(epoch, record)`` is called after each epoch with that epoch's diagnostics
+        (a dict). Returns the :class:`History` (also kept as ``history_``).
+
+        Raises :class:`NetworkError` when training diverges (a non-finite loss, or an epoch's
+        loss above ``DIVERGENCE_FACTOR`` times the loss before training); the parameters are
+        then discarded, so that a diverged network cannot be saved or used.
+        """
+        X, y = self.check_data(X, y)
+        try:
+            cap = whole(epochs, "epochs")
+        except NetworkError:
+            cap = 0
+        if cap < 1:
+            raise NetworkError(f"epochs must be an integer >= 1, got {epochs!r}")
+        warn_if_flagged(self._act)
+        if not (warm_start and hasattr(self, "params_")):
+            self.initialize()
+        rng = self._rng if hasattr(self, "_rng") else np.random.default_rng(self.seed)
+        return fit_stochastic(self, X, y, cap, rng, callback)
+
+    # ------------------------------------------------------------------ persistence
+    def get_params(self) -> dict[str, Any]:
+        """Constructor arguments (scikit-learn style), JSON-able except ``activation``."""
+        return {"sizes": list(self.sizes), "activation": self.activation,
+                "connectivity": self.connectivity if isinstance(self.connectivity, str)
+                else [asdict(p) for p in self.projections],
+                "loss": self.loss, "optimizer": self.optimizer,
+                "learning_rate": self.learning_rate, "momentum": self.momentum,
+                "batch_size": self.batch_size, "l2": self.l2,
+                "validation_fraction": self.validation_fraction,
+                "early_stopping": self.early_stopping, "patience": self.patience, "tol": self.tol,
+                "dtype": self.dtype, "init_std": self.init_std, "targets": list(self.targets),
+                "derivative_offset": self.derivative_offset, "steps": self.steps,
+                "alpha": self.alpha, "seed": self.seed}  # fmt: skip
+
+    def architecture(self) -> dict:
+        """The JSON stored inside a saved ``.npz``: arguments, projections and the activation."""
+        return persist.architecture(self)
+
+    def save(self, path: str | Path) -> Path:
+        """Write parameters and architecture JSON to ``path`` (``.npz``, no pickle), atomically."""
+        self._require_params()
+        return persist.save(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> RateNetwork:
+        """Read a network written by :meth:`save`; errors are :class:`NetworkError`."""
+        return persist.load(cls, path)
+
+    def __repr__(self) -> str:
+        conn = self.connectivity if isinstance(self.connectivity, str) else "custom"
+        name = getattr(self._act, "name", type(self._act).__name__)
+        return f"RateNetwork({self.sizes}, activation={name!r}, connectivity={conn!r})"
