@@ -30,21 +30,32 @@ def one_line(err: str, *words: str) -> None:
 @pytest.fixture
 def no_work(monkeypatch):
     """Every place where real work starts (a Brian2 run, a fit, training, the theory curves, the
-    pipeline's stages, a sweep) fails the test if reached: a refusal must come before it."""
+    pipeline's stages, a sweep) fails the test if reached: a refusal must come before it. Each
+    function is replaced wherever a biorate module holds it (``from x import f`` binds it there),
+    after importing every module, so that no caller keeps the real one."""
+    import importlib
+    import pkgutil
+
+    import biorate
+
+    for info in pkgutil.walk_packages(biorate.__path__, "biorate."):
+        importlib.import_module(info.name)
     import biorate.fitting
     import biorate.network
     import biorate.pipeline
-    import biorate.spiking._common
+    import biorate.spiking.brian
     import biorate.sweep
     import biorate.theory
 
     def reached(*args, **kwargs):
         raise AssertionError("real work started before the bad input was refused")
 
-    for module, name in [(biorate.spiking._common, "run_network"), (biorate.fitting, "fit"),
-                         (biorate.theory, "fi"), (biorate.theory, "release"),
-                         (biorate.pipeline, "run_pipeline"), (biorate.sweep, "run_sweep")]:  # fmt: skip
-        monkeypatch.setattr(module, name, reached)
+    work = [biorate.spiking.brian.run_network, biorate.fitting.fit, biorate.theory.fi,
+            biorate.theory.release, biorate.pipeline.run_pipeline, biorate.sweep.run_sweep]  # fmt: skip
+    for module in [m for name, m in sys.modules.items() if name.startswith("biorate.")]:
+        for name, value in list(vars(module).items()):
+            if any(value is f for f in work):
+                monkeypatch.setattr(module, name, reached)
     monkeypatch.setattr(biorate.network.RateNetwork, "fit", reached)
     monkeypatch.setattr(biorate.network.RateNetwork, "evaluate", reached)
 
@@ -190,15 +201,15 @@ def test_huge_trials_refused_with_estimate(cli, tmp_path, trials, no_work):
 
 def test_size_check_in_api(monkeypatch):
     import biorate.io as bio
-    from biorate.spiking import _common, measure_fi
+    from biorate.spiking import measure_fi, protocol
 
     monkeypatch.setattr(bio, "available_memory", lambda: 10 * 2**20)  # 10 MiB free
     with pytest.raises(ProtocolError, match=r"need about .* of memory, more than the 10 MiB"):
         measure_fi("lif", current="0nA:0.5nA:51", trials=1000, target="numpy", progress=False)
     monkeypatch.setattr(bio, "available_memory", lambda: None)  # unknown: index limit only
     with pytest.raises(ProtocolError, match="limit of 2,147,483,647"):
-        _common.check_size(51, 10**8, "measure_fi lif")
-    _common.check_size(51, 10, "measure_fi lif")
+        protocol.check_size(51, 10**8, "measure_fi lif")
+    protocol.check_size(51, 10, "measure_fi lif")
 
 
 # --- D: dt at or above the refractory period -----------------------------------------------

@@ -496,7 +496,7 @@ def test_br_deploy_is_the_function(tmp_path):
 
 
 def test_a_batch_too_big_for_memory_is_refused_before_building(monkeypatch):
-    import biorate.spiking._common as common
+    import biorate.spiking.brian as common
     from biorate.deploy import DeployError
 
     monkeypatch.setattr(common, "run_network", lambda *a, **k: pytest.fail("built anyway"))
@@ -512,7 +512,7 @@ def test_progress_says_when_brian2_compiles(monkeypatch, capsys):
     code generation under the name "cython": no C compiler needed)."""
     import contextlib
 
-    import biorate.spiking._common as common
+    import biorate.spiking.brian as common
 
     real = common.codegen_target
 

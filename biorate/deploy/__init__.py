@@ -78,7 +78,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..network import RateNetwork
-from ..spiking import _common
+from ..spiking.protocol import resolve_seed
 from . import build
 from .mapping import (
     DeployError,
@@ -159,7 +159,7 @@ def deploy(net: RateNetwork, X: Any, y: Any = None, *, durations: Any = DEFAULT_
                        transient=transient, dt=dt, batch_size=batch_size)  # fmt: skip
     X, y = _check_data(net, X, y, s)
     rate_train = _rate_train_accuracy(net, train)
-    seed_used = _common.resolve_seed(seed)
+    seed_used = resolve_seed(seed)
     mapping = synaptic_mapping(net.activation_, net)
     z, _ = rate_states(net, X)
     rate_pred = net.predict(X)
@@ -197,7 +197,9 @@ def _simulate(net: RateNetwork, origin: SpikingOrigin, mapping: dict, X: np.ndar
     readout = Readout(net.sizes, net.population_names, n, s.durations, s.transient_s, s.npu)
     neurons = synapses = 0
     run_s = 0.0
-    with _common.codegen_target(target) as chosen:
+    from ..spiking import brian  # Brian2, imported when a network is run (the lazy boundary)
+
+    with brian.codegen_target(target) as chosen:
         for b, start in enumerate(range(0, n, s.batch_size)):
             Xb = X[start : start + s.batch_size]
             note = build.compile_note() if progress and b == 0 and chosen == "cython" else None

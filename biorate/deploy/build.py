@@ -19,8 +19,7 @@ import numpy as np
 
 from ..io import check_memory
 from ..models import Model
-from ..spiking import _common
-from ..spiking._common import BYTES_PER_NEURON, namespace, quantity
+from ..spiking.protocol import BYTES_PER_NEURON
 from ..units import CHARGE, CURRENT, FREQUENCY, VOLTAGE
 from .mapping import DeployError, SpikingOrigin
 
@@ -29,15 +28,6 @@ __all__ = ["equations", "add_populations", "add_input", "connect", "run_batch",
 
 # Brian2's memory per synapse (indices, weight, delay and bookkeeping arrays), generous
 _BYTES_PER_SYNAPSE = 100
-
-
-def _brian_errors() -> tuple[type[BaseException], ...]:
-    """What Brian2 raises for a network it rejects (a bad model, not a bug here)."""
-    from brian2.core.base import BrianObjectException
-    from brian2.units.fundamentalunits import DimensionMismatchError
-
-    return (BrianObjectException, DimensionMismatchError, SyntaxError, KeyError, ValueError,
-            TypeError)  # fmt: skip
 
 
 def equations(model: Model) -> Any:
@@ -92,6 +82,8 @@ def add_populations(origin: SpikingOrigin, mapping: dict, sizes: list[int], X: n
     with its noise and bias current, and a SpikeMonitor on it: ``(groups, monitors)``."""
     from brian2 import NeuronGroup, SpikeMonitor, second
 
+    from ..spiking.brian import quantity
+
     model = origin.model
     neuron, drive = model.section("neuron"), model.section("drive")
     n = X.shape[0]
@@ -120,6 +112,8 @@ def add_input(X: np.ndarray, input_rate: float, dt_s: float) -> Any:
     """The Poisson input: one train per pixel at ``x * input_rate``."""
     from brian2 import PoissonGroup, second
 
+    from ..spiking.brian import quantity
+
     rates = np.clip(X, 0.0, None).ravel() * input_rate
     return PoissonGroup(rates.size, rates=quantity(rates, FREQUENCY), dt=dt_s * second,
                         name="biorate_deploy_input")  # fmt: skip
@@ -130,6 +124,8 @@ def connect(src: Any, pre_npu: int, post: Any, Q: np.ndarray, n_img: int, npu: i
     """Synapses from every neuron of a presynaptic unit to every neuron of a postsynaptic one, in
     every image copy, each adding ``Q/pre_npu`` coulombs (``Q``: (n_pre, n_post) charges)."""
     from brian2 import Synapses, second
+
+    from ..spiking.brian import quantity
 
     n_pre, n_post = Q.shape
     syn = Synapses(src, post, model="biorate_w : coulomb",
@@ -188,21 +184,18 @@ def run_batch(origin: SpikingOrigin, mapping: dict, sizes: list[int], X: np.ndar
     from brian2 import second
     from brian2 import seed as brian_seed
 
-    ns = namespace(origin.model)
+    from ..spiking import brian
+
+    ns = brian.namespace(origin.model)
     ns["biorate_tau_syn"] = tau_syn * second
     brian_seed(seed)
-    try:
+    with brian.rejected(f"model {origin.model.name!r}", DeployError, what="the deployed network"):
         network, groups, monitors, n_syn = _network(
             origin, mapping, sizes, X, ns, t_max=t_max, dt_s=dt_s, encoding=encoding,
             input_rate=input_rate, npu=npu, on_ready=on_ready,
         )  # fmt: skip
-    except _brian_errors() as exc:
-        raise DeployError(
-            f"model {origin.model.name!r}: Brian2 rejected the deployed network: "
-            f"{' '.join(str(exc).split())[:300]}"
-        ) from exc
     t0 = time.perf_counter()
-    _common.run_network(network, t_max, label=label, progress=progress)
+    brian.run_network(network, t_max, label=label, progress=progress)
     run_s = time.perf_counter() - t0
     return {
         "spikes": {p: (np.asarray(m.i[:], np.int64), np.asarray(m.t_[:], float))
