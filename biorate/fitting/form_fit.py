@@ -48,9 +48,7 @@ def fit_form(curve: TransferCurve, form: str | Form, *, floor: float | None = No
     singular = singular or not all(math.isfinite(v) for v in stderr.values())
     flags, messages = flag(form, res, (lb, ub), scale, params, stats, weighted, singular)
     return Fit(
-        form=form.name, params=params, stderr=stderr, cov=cov, n=n, k=k, chi2=stats.chi2,
-        redchi=stats.redchi, r2=stats.r2, rmse=stats.rmse, aic=stats.aic, bic=stats.bic,
-        weighted=weighted, sigma=sigma, floor=floor if weighted else None,
+        form=form.name, params=params, stderr=stderr, cov=cov, n=n, k=k, **stats, weighted=weighted, sigma=sigma, floor=floor if weighted else None,
         success=bool(res.status > 0), message=str(res.message), nfev=int(res.nfev),
         flags=tuple(flags), warnings=tuple(messages), curve=curve,
     )  # fmt: skip

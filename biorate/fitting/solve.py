@@ -197,11 +197,12 @@ def _better(res, best) -> bool:
 
 
 def _looks_good(res, yn: np.ndarray, sn: np.ndarray, form: Form) -> bool:
-    """Converged, off the bounds, and leaving less than 10 % of the variance unexplained. soft_lif
-    resting on the lower bound of gamma counts as off the bounds: that bound stands for the hard
-    threshold (the lif form), a limit soft_lif reaches smoothly, not for a start gone astray. (The
-    lower bound of c, the perfect-integrator limit, does not: there soft_lif's start further up
-    the c valley can find a better optimum; lif's other starts and walk run whatever this says.)"""
+    """Converged, off the bounds, and leaving less than 10 % of the variance unexplained. A
+    parameter resting on a lower bound in ``form.solver.reachable_lower`` counts as off the bounds:
+    soft_lif's gamma, whose bound stands for the hard threshold (the lif form), a limit soft_lif
+    reaches smoothly, not for a start gone astray. (The lower bound of c, the perfect-integrator
+    limit, is not in it: there soft_lif's start further up the c valley can find a better optimum;
+    lif's other starts and walk run whatever this says.)"""
     limits = np.array([p in form.solver.reachable_lower for p in form.params])
     stuck = (res.active_mask != 0) & ~(limits & (res.active_mask == -1))
     if res.status <= 0 or np.any(stuck):

@@ -7,14 +7,13 @@ The formulas are given in :mod:`biorate.fitting`'s docstring. NumPy only.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
 
 import numpy as np
 
 from ..curve import TransferCurve
 from ..forms import Form
 
-__all__ = ["sem_floor", "Goodness", "goodness", "covariance", "flag", "R2_MIN", "REDCHI_MAX"]
+__all__ = ["sem_floor", "goodness", "covariance", "flag", "R2_MIN", "REDCHI_MAX"]
 
 R2_MIN = 0.95  # below this R² a fit is flagged ``low_r2``
 REDCHI_MAX = 3.0  # above this reduced chi-square a weighted fit gets the ``high_redchi`` warning
@@ -38,18 +37,10 @@ def sem_floor(curve: TransferCurve) -> float | None:
     return floor
 
 
-class Goodness(NamedTuple):
-    chi2: float
-    redchi: float
-    r2: float
-    rmse: float
-    aic: float
-    bic: float
-
-
-def goodness(y: np.ndarray, f: np.ndarray, sigma: np.ndarray, k: int) -> Goodness:
-    """chi2 and redchi (weighted by ``sigma``), R² and RMSE (unweighted), AIC and BIC of model
-    values ``f`` with ``k`` parameters for data ``y``."""
+def goodness(y: np.ndarray, f: np.ndarray, sigma: np.ndarray, k: int) -> dict[str, float]:
+    """``{chi2, redchi}`` (weighted by ``sigma``), ``{r2, rmse}`` (unweighted), ``{aic, bic}`` of
+    model values ``f`` with ``k`` parameters for data ``y`` (the :class:`Fit` fields of the same
+    names)."""
     n = y.size
     r = (y - f) / sigma
     chi2 = float(np.sum(r * r))
@@ -62,7 +53,7 @@ def goodness(y: np.ndarray, f: np.ndarray, sigma: np.ndarray, k: int) -> Goodnes
     # the scale-free Gaussian likelihood: compare only between fits of the same data
     ll = n * math.log(max(chi2, 1e-300) / n)
     aic, bic = ll + 2 * k, ll + k * math.log(n)
-    return Goodness(chi2, redchi, r2, rmse, aic, bic)
+    return {"chi2": chi2, "redchi": redchi, "r2": r2, "rmse": rmse, "aic": aic, "bic": bic}
 
 
 def covariance(res, dof: int, weighted: bool, scale: np.ndarray,
@@ -92,11 +83,12 @@ def covariance(res, dof: int, weighted: bool, scale: np.ndarray,
 
 
 def flag(form: Form, res, bounds: tuple[np.ndarray, np.ndarray], scale: np.ndarray,
-         params: dict[str, float], stats: Goodness, weighted: bool,
+         params: dict[str, float], stats: dict[str, float], weighted: bool,
          singular: bool) -> tuple[list[str], list[str]]:  # fmt: skip
     """``(flags, messages)``: not_converged, at_bound:<param> (``bounds``: lower and upper in the
     normalized units of ``res.x``), singular_covariance, low_r2 and high_redchi, each with its
     reason. ``singular`` includes infinite standard errors."""
+    r2, redchi = stats["r2"], stats["redchi"]
     flags: list[str] = []
     messages: list[str] = []
     if not res.status > 0:
@@ -118,14 +110,14 @@ def flag(form: Form, res, bounds: tuple[np.ndarray, np.ndarray], scale: np.ndarr
         flags.append("singular_covariance")
         messages.append(f"{form.name}: the covariance is singular (parameters not identifiable); "
                         f"standard errors are infinite")  # fmt: skip
-    if not stats.r2 >= R2_MIN:
+    if not r2 >= R2_MIN:
         flags.append("low_r2")
-        messages.append(f"{form.name}: R² = {stats.r2:.4f} is below {R2_MIN}")
-    if weighted and stats.redchi > REDCHI_MAX:
+        messages.append(f"{form.name}: R² = {r2:.4f} is below {R2_MIN}")
+    if weighted and redchi > REDCHI_MAX:
         flags.append("high_redchi")
         messages.append(
-            f"{form.name}: reduced χ² = {stats.redchi:.3g} > {REDCHI_MAX:g}: the residuals exceed "
+            f"{form.name}: reduced χ² = {redchi:.3g} > {REDCHI_MAX:g}: the residuals exceed "
             f"the SEMs (the form misses structure, or the SEMs are too small); standard errors "
-            f"were widened by sqrt(reduced χ²) = {math.sqrt(stats.redchi):.3g}"
+            f"were widened by sqrt(reduced χ²) = {math.sqrt(redchi):.3g}"
         )
     return flags, messages
