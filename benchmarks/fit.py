@@ -95,7 +95,7 @@ def compare_bounded_solvers(curves: list) -> None:
     least_squares (the bounded solver biorate used before), from the same starts."""
     from scipy.optimize import least_squares
 
-    import biorate._lsq as lsq
+    import biorate.fitting.lsq as lsq
     from biorate.fitting import _TOL, fit
     from biorate.forms import FORMS
 

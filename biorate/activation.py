@@ -49,6 +49,7 @@ import numpy as np
 from .errors import CurveFileError, FitError
 from .forms import FORMS, logistic, logistic_prime, softplus_unit
 from .io import JsonFile
+from .models import model_dirs, shipped_models_dir
 
 __all__ = [
     "Activation",
@@ -116,14 +117,10 @@ BUILTINS: dict[str, _Builtin] = {
 
 def shipped_activations_dir() -> Path:
     """The folder of shipped fitted activations (``models/activations``)."""
-    from .models import shipped_models_dir
-
     return shipped_models_dir() / "activations"
 
 
 def _activation_dirs() -> list[Path]:
-    from .models import model_dirs
-
     return [d / "activations" for d in model_dirs()]
 
 

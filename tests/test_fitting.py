@@ -425,7 +425,7 @@ def test_lif_walk_crosses_the_cusps_down_to_the_true_threshold(interval):
     with the threshold held in an interval above the truth, where the fit ends on the interval's
     lower end (a cusp): the walk must step down interval by interval, not skipping the one that
     holds the truth, and recover the curve exactly."""
-    from biorate import fitting
+    from biorate.fitting import solve as fitting
 
     form = FORMS["lif"]
     xn = np.linspace(0.0, 1.0, 21)

@@ -1,11 +1,11 @@
-"""biorate._lsq.box_lm: bounded Levenberg-Marquardt against known optima, SciPy and the KKT
+"""biorate.fitting.lsq.box_lm: bounded Levenberg-Marquardt against known optima, SciPy and the KKT
 conditions."""
 
 import numpy as np
 import pytest
 from scipy.optimize import least_squares, lsq_linear
 
-from biorate._lsq import box_lm
+from biorate.fitting.lsq import box_lm
 
 
 def _rosenbrock(x):

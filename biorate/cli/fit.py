@@ -6,11 +6,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..fitting import CRITERIA
+from .. import fitting
+from ..curve import TransferCurve
+from ..errors import FitError
 from ..forms import FORMS
+from ..io import write_json
 from .common import add_quiet, check_outputs, command_line
 
-FORM_NAMES = ", ".join(FORMS)  # every registered form, in the registry's order
+FORM_NAMES = ", ".join(FORMS)  # every registered form, in the registry's order (read, not listed)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -19,7 +22,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--form", default="auto",
                    help=f"auto (every form, lowest --criterion wins) or one of {FORM_NAMES} "
                         "(default auto)")  # fmt: skip
-    p.add_argument("--criterion", default=None, choices=list(CRITERIA),
+    p.add_argument("--criterion", default=None, choices=list(fitting.CRITERIA),
                    help="what --form auto ranks the forms by: AIC, small-sample AICc, or BIC "
                         "(default aic)")  # fmt: skip
     p.add_argument("-o", "--output", required=True, metavar="ACT.json",
@@ -41,17 +44,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..curve import TransferCurve
-    from ..errors import FitError
-    from ..fitting import fit
-    from ..io import write_json
-
     if args.bootstrap < 0:
         raise FitError(f"--bootstrap must be >= 0, got {args.bootstrap}")
     check_outputs([(args.output, "-o"), (args.report, "--report"), (args.plot, "--plot"),
                    (args.plot_activation, "--plot-activation")])  # fmt: skip
     curve = TransferCurve.load(args.curve)
-    result = fit(curve, args.form, bootstrap=args.bootstrap, seed=args.seed,
+    result = fitting.fit(curve, args.form, bootstrap=args.bootstrap, seed=args.seed,
                  criterion=args.criterion)  # fmt: skip
     if not result.ok and args.strict:
         raise FitError(f"{args.curve}: poor {result.form} fit ({', '.join(result.flags)}); "
@@ -69,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         result.plot(args.plot)
         written.append(args.plot)
     if args.plot_activation:
-        from ..fitplot import plot_activation
+        from ..plotting.fit import plot_activation  # matplotlib only when a figure is asked for
 
         plot_activation(act, args.plot_activation, curve=curve)
         written.append(args.plot_activation)

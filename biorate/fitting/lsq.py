@@ -21,7 +21,8 @@ SciPy's trust-region-reflective method, whose per-iteration overhead (an SVD, Co
 step selection in Python) costs more than evaluating a 50-point curve; see ``benchmarks/fit.py``.
 
 The result is a :class:`scipy.optimize.OptimizeResult` with the fields of
-:func:`scipy.optimize.least_squares`' result that :func:`biorate.fitting.fit_form` reads: ``x``, ``fun``, ``jac``, ``cost``, ``status``
+:func:`scipy.optimize.least_squares`' result that :func:`biorate.fitting.fit_form` reads: ``x``,
+``fun``, ``jac``, ``cost``, ``status``
 (1 gtol, 2 ftol, 3 xtol, 0 evaluation budget spent, -1 non-finite residuals at the start, -2 a
 non-finite Jacobian),
 ``message``, ``nfev``, ``njev`` and ``active_mask`` (-1 at the lower bound, 1 at the upper, else 0).
