@@ -28,6 +28,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from .activation import shipped_activations_dir
+from .errors import BiorateError, FitError
+from .fitting import fit
+from .spiking import measure_fi, measure_release
+
 __all__ = ["RECIPES", "regenerate", "main"]
 
 
@@ -43,8 +48,6 @@ _FI_CURRENT, _FI_CURRENT_QUICK = "0nA:4nA:161", "0nA:4nA:41"
 
 def _fi(sigma: str) -> Callable[[bool], Any]:
     def make(quick: bool) -> Any:
-        from .spiking import measure_fi
-
         return measure_fi("lif", current=_FI_CURRENT_QUICK if quick else _FI_CURRENT,
                           sigma=sigma, duration="0.5 s" if quick else "2 s", trials=3 if quick
                           else 10, seed=1, progress=False,
@@ -55,8 +58,6 @@ def _fi(sigma: str) -> Callable[[bool], Any]:
 
 def _release(model: str) -> Callable[[bool], Any]:
     def make(quick: bool) -> Any:
-        from .spiking import measure_release
-
         return measure_release(model, rate="1Hz:100Hz:20" if not quick else "1Hz:100Hz:10",
                                duration="2 s" if quick else "20 s", transient="2 s",
                                trials=3 if quick else 10, seed=1, progress=False,
@@ -79,9 +80,6 @@ def regenerate(out: str | os.PathLike | None = None, *, only: Sequence[str] | No
                log: Callable[[str], None] = print) -> dict[str, Any]:  # fmt: skip
     """Simulate, fit and write each recipe's activation to ``out`` (default: the shipped
     ``models/activations``). Returns ``{name: Fit}``. ``curves``: also save each curve there."""
-    from .activation import shipped_activations_dir
-    from .errors import FitError
-    from .fitting import fit
 
     out = Path(out) if out is not None else shipped_activations_dir()
     out.mkdir(parents=True, exist_ok=True)
@@ -107,8 +105,6 @@ def regenerate(out: str | os.PathLike | None = None, *, only: Sequence[str] | No
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from .errors import BiorateError
-
     p = argparse.ArgumentParser(prog="python -m biorate.activation_regen",
                                 description="Regenerate models/activations/*.json")  # fmt: skip
     p.add_argument("--out", default=None, help="output folder (default: the shipped one)")

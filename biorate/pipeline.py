@@ -17,8 +17,21 @@ from typing import Any
 
 import numpy as np
 
+from . import theory
+from .activation import Activation, get_activation
+from .curve import TransferCurve
+from .datasets import load_dataset
+from .deploy import deploy
 from .errors import BiorateError
+from .fitting import fit
+from .forms import get_form
 from .io import atomic_write, check_writable, jsonable, provenance, write_json
+from .models import load_model
+from .network import CONNECTIVITIES, RateNetwork
+from .plotting.curve import plot_curve
+from .plotting.deploy import plot_deploy
+from .plotting.training import plot_history
+from .spiking import measure_fi, measure_release
 from .units import TIME, UnitArray
 
 __all__ = ["run_pipeline", "PipelineError", "STAGES"]
@@ -46,10 +59,6 @@ class Context:
 def _stage_fi(ctx: Context) -> dict:
     """lif f-I curves without and with noise over 0-4 nA (onset to saturation: the range a trained
     digits net drives, and that of the shipped activations), beside the closed form and Siegert."""
-    from . import theory
-    from .models import load_model
-    from .plotting.curve import plot_curve
-    from .spiking import measure_fi
 
     lif = load_model("lif")
     n, duration, trials = (41, "0.5 s", 4) if ctx.quick else (161, "2 s", 10)
@@ -105,11 +114,6 @@ def _stage_fi(ctx: Context) -> dict:
 
 def _stage_release(ctx: Context) -> dict:
     """Release-rate curves of the depressing (tm_release) and calcium-driven (ca_release) synapses."""
-    from . import theory
-    from .models import load_model
-    from .plotting.curve import plot_curve
-    from .spiking import measure_release
-
     n, duration, trials = (10, "5 s", 20) if ctx.quick else (20, "20 s", 20)
     rate = f"1Hz:100Hz:{n}"
     results: dict[str, Any] = {}
@@ -154,9 +158,6 @@ FIT_CURVES = ("fi_lif", "fi_lif_noise", "release_tm_release", "release_ca_releas
 def _stage_fit(ctx: Context) -> dict:
     """Fit every curve with auto (lowest AIC; the LIF forms on f-I curves only), sigmoid and tanh;
     export the activations."""
-    from .curve import TransferCurve
-    from .fitting import fit
-    from .forms import get_form
 
     results: dict[str, Any] = {}
     lines = ["## 3. Fits and exported activations", "",
@@ -189,13 +190,8 @@ def _stage_fit(ctx: Context) -> dict:
     return results
 
 
-CONNECTIVITIES = ("feedforward", "residual", "feedback")
-
-
 def _training_activations(ctx: Context) -> dict[str, Any]:
     """The fitted activations of stage 3 (noisy lif, auto and sigmoid forms) and the standard ones."""
-    from .activation import Activation, get_activation
-
     acts: dict[str, Any] = {}
     for form in ("auto", "sigmoid"):
         path = ctx.out / f"act_fi_lif_noise_{form}.json"
@@ -210,10 +206,6 @@ def _training_activations(ctx: Context) -> dict[str, Any]:
 
 def _stage_train(ctx: Context) -> dict:
     """Train feedforward, residual and feedback nets on digits with fitted and standard activations."""
-    from .datasets import load_dataset
-    from .network import RateNetwork
-    from .plotting.training import plot_history
-
     data = load_dataset("digits")
     epochs = 8 if ctx.quick else 200  # the cap; the default training stops once converged
     hidden = [64, 64]
@@ -259,10 +251,6 @@ def _stage_train(ctx: Context) -> dict:
 
 def _stage_deploy(ctx: Context) -> dict:
     """Run the fitted-activation nets of stage 4 as Brian2 spiking networks on the digits test set."""
-    from .datasets import load_dataset
-    from .deploy import deploy, plot_deploy
-    from .network import RateNetwork
-
     data = load_dataset("digits")
     n_images = 60 if ctx.quick else data.X_test.shape[0]
     durations = (
