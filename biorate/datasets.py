@@ -25,12 +25,14 @@ The toy sets take ``seed`` (default 0) for their noise; digits and IDX ignore it
 from __future__ import annotations
 
 import gzip
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .errors import DataError
+from .io import atomic_write
 
 __all__ = ["Dataset", "load_dataset", "read_idx", "write_idx", "DATASETS"]
 
@@ -63,8 +65,6 @@ def _split(X: np.ndarray, y: np.ndarray, test_size: float, random_state: int) ->
 def _digits_csv() -> Path | None:
     """scikit-learn's own copy of the digits (``sklearn/datasets/data/digits.csv.gz``), found
     without importing scikit-learn (which costs most of a second); None if it is not there."""
-    import importlib.util
-
     spec = importlib.util.find_spec("sklearn")
     for folder in (spec.submodule_search_locations or []) if spec else []:
         path = Path(folder) / "datasets" / "data" / "digits.csv.gz"
@@ -142,8 +142,6 @@ def read_idx(path: str | Path) -> np.ndarray:
 
 def write_idx(path: str | Path, array: np.ndarray) -> Path:
     """Write an array as an IDX file (uint8, int8, int16, int32, float32, float64), atomically."""
-    from .io import atomic_write
-
     a = np.asarray(array)
     codes = {np.dtype(v).newbyteorder("="): k for k, v in _IDX_TYPES.items()}
     code = codes.get(a.dtype.newbyteorder("="))

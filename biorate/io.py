@@ -3,11 +3,13 @@ that fail with one clear line."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import os
 import tempfile
 from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -207,8 +209,6 @@ def read_json(path: str | os.PathLike, kind: str | None = None,
 
 def provenance(command: str | None = None) -> dict:
     """Versions and time stamp recorded in every file biorate writes."""
-    import datetime
-    from importlib import metadata
 
     def version(pkg: str) -> str | None:
         try:
