@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from biorate.curve import TransferCurve
 from biorate.plotting import plot_curve
@@ -40,3 +41,45 @@ def test_reference_levels_are_drawn_in_display_units():
     assert len(cap) == 1 and np.all(np.asarray(cap[0].get_ydata()) == 2.0)
     assert ax.get_ylabel() == "release rate, pool fraction (1/s)"
     assert ax.get_title() == "ca_release release rate curve"
+
+
+def test_figures_leave_matplotlib_alone_and_draw_where_asked():
+    """Figures are built without pyplot: the backend stays the user's and pyplot's list of open
+    figures stays empty. Without ``ax`` a figure lays itself out (tight_layout moves the subplot
+    margins off matplotlib's defaults); with ``ax`` it draws on the user's axes and returns their
+    figure, leaving its layout alone."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    from biorate.activation import get_activation
+    from biorate.network import History
+    from biorate.plotting import plot_activation, plot_history
+
+    backend, before = matplotlib.get_backend(), plt.get_fignums()
+    hist = History(loss=[1.0, 0.5], accuracy=[0.5, 0.8], grad_norm={"h1": [1.0, 0.5]},
+                   saturated_fraction=[0.1, 0.2], dead_fraction=[0.0, 0.0])  # fmt: skip
+    curve = _curve(cv=np.full(11, 0.5))
+    theory = [("theory", TransferCurve("fi", curve.x, curve.y * 1.02, "A", "Hz"))]
+    figs = {"curve": (plot_curve(curve, theory), 3), "history": (plot_history(hist), 4),
+            "activation": (plot_activation(get_activation("sigmoid")), 2)}  # fmt: skip
+    for name, (fig, panels) in figs.items():
+        assert isinstance(fig, Figure) and len(fig.axes) >= panels, name
+        assert fig.subplotpars.left != matplotlib.rcParams["figure.subplot.left"], name
+    assert matplotlib.get_backend() == backend and plt.get_fignums() == before
+
+    mine = Figure()
+    axes = mine.subplots(1, 4)
+    assert plot_history(hist, ax=axes) is mine
+    assert [len(a.lines) for a in axes] == [
+        1,
+        1,
+        1,
+        2,
+    ]  # train loss, accuracy, one norm, two fractions
+    assert mine.subplotpars.left == matplotlib.rcParams["figure.subplot.left"]  # layout untouched
+    mine = Figure()
+    axes = mine.subplots(3, 1)
+    assert plot_curve(curve, theory, ax=axes) is mine and len(axes[1].lines) == 2  # deviation + 0
+    with pytest.raises(ValueError, match="draws 3 panel"):
+        plot_curve(curve, theory, ax=axes[:2])

@@ -44,7 +44,7 @@ def plot_sweep(
     ncol = min(len(panels), 3)
     nrow = math.ceil(len(panels) / ncol)
     fig, axs = axes_grid(nrow, ncol, ax=ax, figsize=(4.2 * ncol, 3.3 * nrow))
-    for ax, panel in zip(axs.flat, panels, strict=False):
+    for a, panel in zip(axs.flat, panels, strict=False):
         ylab, ys = display_unit(panel["unit"])
         for i, (key, grp) in enumerate(sorted(groups.items())):
             grp = sorted(grp, key=lambda r: r[xaxis["column"]])
@@ -53,14 +53,14 @@ def plot_sweep(
             err = None
             if panel["stderr"]:
                 err = np.array([_nan(r.get(panel["stderr"])) for r in grp]) / ys
-            ax.errorbar(x, y, err, fmt="o-", ms=3, capsize=2, color=f"C{i % 10}",
+            a.errorbar(x, y, err, fmt="o-", ms=3, capsize=2, color=f"C{i % 10}",
                         label=label(key))  # fmt: skip
-        ax.set_ylabel(panel["name"] + (f" ({ylab})" if ylab not in ("", "1") else ""))
-        ax.set_xlabel(xaxis["name"] + (f" ({xlab})" if xlab not in ("", "1") else ""))
+        a.set_ylabel(panel["name"] + (f" ({ylab})" if ylab not in ("", "1") else ""))
+        a.set_xlabel(xaxis["name"] + (f" ({xlab})" if xlab not in ("", "1") else ""))
     if others:
         axs.flat[0].legend(fontsize=7)
-    for ax in list(axs.flat)[len(panels) :]:
-        ax.set_visible(False)
+    for a in list(axs.flat)[len(panels) :]:
+        a.set_visible(False)
     if owns(ax):
         fig.suptitle(f"sweep {summary['name']}: {form} fits of {summary['measure']} curves of "
                      f"model {summary['model']}")  # fmt: skip

@@ -20,22 +20,22 @@ def plot_history(
     :class:`~biorate.network.History`; ``ax``: four axes to draw on. Returns the figure (saved when
     ``path`` is given)."""
     fig, grid = axes_grid(1, 4, ax=ax, figsize=(15, 3.4))
-    ax = list(grid.flat)
+    panel = list(grid.flat)
     ep = range(1, hist.epochs + 1)
-    ax[0].plot(ep, hist.loss, label="train")
-    ax[1].plot(ep, hist.accuracy, label="train")
+    panel[0].plot(ep, hist.loss, label="train")
+    panel[1].plot(ep, hist.accuracy, label="train")
     if hist.val_loss:
-        ax[0].plot(ep, hist.val_loss, label="validation")
-        ax[1].plot(ep, hist.val_accuracy, label="validation")
+        panel[0].plot(ep, hist.val_loss, label="validation")
+        panel[1].plot(ep, hist.val_accuracy, label="validation")
     for name, v in hist.grad_norm.items():
-        ax[2].semilogy(ep, v, label=name)
+        panel[2].semilogy(ep, v, label=name)
     sat = [np.nan if v is None else v for v in hist.saturated_fraction]
     if np.any(np.isfinite(sat)):
-        ax[3].plot(ep, sat, label="saturated (within 5% of a bound)")
-    ax[3].plot(ep, hist.dead_fraction, label="dead (zero derivative)")
-    ax[3].set_ylim(bottom=0)
+        panel[3].plot(ep, sat, label="saturated (within 5% of a bound)")
+    panel[3].plot(ep, hist.dead_fraction, label="dead (zero derivative)")
+    panel[3].set_ylim(bottom=0)
     labels = ["loss", "accuracy", "gradient norm", "fraction of hidden units"]
-    for a, lab in zip(ax, labels, strict=True):
+    for a, lab in zip(panel, labels, strict=True):
         a.set_xlabel("epoch")
         a.set_ylabel(lab)
         a.legend(fontsize=8)
