@@ -200,6 +200,10 @@ def read_json(path: str | os.PathLike, kind: str | None = None,
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise error(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except RecursionError:
+        raise error(f"{path}: JSON nested too deeply to read") from None
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise error(f"{path}: cannot read its JSON ({' '.join(str(exc).split())[:120]})") from None
     if not isinstance(data, dict):
         raise error(f"{path}: expected a JSON object")
     if kind is not None and data.get("kind") != kind:
