@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from . import _moved
 from ._version import __version__
 from .curve import TransferCurve
 from .errors import (
@@ -32,6 +33,8 @@ from .errors import (
     UnknownParameterError,
 )
 from .models import Model, list_models, load_model
+
+_moved.install()  # old module paths (biorate.plots, ...) with a DeprecationWarning
 
 # name -> module: imported on first use so that `import biorate` stays fast (Brian2, SciPy)
 _LAZY = {

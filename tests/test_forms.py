@@ -326,3 +326,16 @@ def test_lif_bad_parameters():
         assert f"{k} must be positive" in FORMS["soft_lif"].check_params({**SOFT_SI, k: v})
     assert "t_ref must not be negative" in FORMS["lif"].check_params({**LIF_SI, "t_ref": -1e-3})
     assert FORMS["lif"].check_params(LIF_SI) is None
+
+
+def test_a_form_whose_solver_hints_name_another_parameter_is_refused():
+    """Hints travel with the form: a hint naming a parameter the form does not have (a walk over
+    a threshold it lacks) is caught when the form is defined, not mid-fit."""
+    import dataclasses
+
+    from biorate.forms.form import SolverHints
+
+    with pytest.raises(ValueError, match=r"form 'sigmoid': its hints name \['x_th'\]"):
+        dataclasses.replace(FORMS["sigmoid"], solver=SolverHints(cusp=True))
+    lif = FORMS["lif"]
+    assert lif.solver.cusp and lif.solver.threshold in lif.params

@@ -35,3 +35,51 @@ def test_a_broken_layer_is_caught(tmp_path):
     run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
     assert run.returncode != 0
     assert "biorate.network" in run.stdout and "biorate.cli" in run.stdout, run.stdout[-2000:]
+
+
+def test_old_module_paths_still_import_with_a_deprecation_warning():
+    """Scripts written for the flat layout (the examples imported biorate.plots) keep working for
+    a while: the old path gives the new module and a DeprecationWarning naming it."""
+    code = ("import warnings, biorate; warnings.simplefilter('error'); "
+            "from biorate._moved import MOVED\n"
+            "import importlib\n"
+            "for old, new in MOVED.items():\n"
+            "    try:\n"
+            "        importlib.import_module(old)\n"
+            "    except DeprecationWarning as w:\n"
+            "        assert new in str(w), w\n"
+            "    else:\n"
+            "        raise SystemExit(old + ' gave no warning')\n"
+            "warnings.simplefilter('ignore')\n"
+            "for old, new in MOVED.items():\n"
+            "    assert importlib.import_module(old) is importlib.import_module(new), old\n"
+            "from biorate.plots import plot_curve, save_figure\n"
+            "print('ok')")  # fmt: skip
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.stdout.strip() == "ok", run.stdout + run.stderr[-2000:]
+
+
+def test_moved_figure_names_keep_returning_the_saved_path(tmp_path):
+    """biorate.deploy.plot_deploy and biorate.sweep.plot_sweep returned the saved file's path,
+    and still do; biorate.plotting's functions return the figure."""
+    import numpy as np
+
+    from biorate.deploy import plot_deploy
+    from biorate.sweep import plot_sweep
+
+    report = {"durations_s": [0.05, 0.1], "spiking_accuracy": [0.9, 0.95], "rate_accuracy": 0.96,
+              "n_images": 100, "connectivity": "feedforward",
+              "mapping": {"activation": "lif_noise", "encoding": "current"},
+              "populations": [{"name": "h1", "neurons_per_image": 3, "correlation": 0.9}],
+              "samples": {"raster_label": 1, "raster": {"h1": {"i": [0], "t_s": [0.01]}},
+                          "scatter": {"h1": {"predicted_hz": [1.0, 2.0], "spiking_hz": [1.1, 2.1]}}}}  # fmt: skip
+    assert plot_deploy(report, tmp_path / "d.png") == tmp_path / "d.png"
+    assert (tmp_path / "d.png").read_bytes()[:4] == b"\x89PNG"
+    summary = {"name": "s", "measure": "fi", "model": "lif", "forms": ["sigmoid"],
+               "axes": [{"name": "tau_m", "column": "tau_m_s", "unit": "s"}],
+               "params": [{"name": "width", "column": "sigmoid_width", "unit": "A",
+                           "stderr": None, "forms": ["sigmoid"]}],
+               "rows": [{"form": "sigmoid", "r2": 0.99, "tau_m_s": t, "sigmoid_width": 1e-10}
+                        for t in np.linspace(0.01, 0.03, 3)]}  # fmt: skip
+    assert plot_sweep(summary, tmp_path / "s.png") == tmp_path / "s.png"
+    assert (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"

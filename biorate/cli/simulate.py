@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .. import spiking
-from ..curve import TransferCurve
-from ..models import DRIVES, Model
+from ..models import DRIVES
 from .common import (
     add_quiet,
     check_outputs,
@@ -129,14 +128,6 @@ def run_fi(args: argparse.Namespace) -> int:
         plot_curve(curve, fi_predictions(model, curve), path=args.plot)
     print(f"wrote {args.output}" + (f" and {args.plot}" if args.plot else ""))
     return 0
-
-
-def fi_theory(model: Model, curve: TransferCurve) -> list:
-    """Theory curves to draw beside a measured f-I curve: kept for the pipeline, which imports it
-    from here; the library function is :func:`biorate.theory.fi_predictions`."""
-    from ..theory import fi_predictions  # SciPy: only for the command that draws it
-
-    return fi_predictions(model, curve)
 
 
 def run_release(args: argparse.Namespace) -> int:

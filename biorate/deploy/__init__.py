@@ -72,6 +72,7 @@ import inspect
 import sys
 import time
 import types
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -217,11 +218,13 @@ def _simulate(net: RateNetwork, origin: SpikingOrigin, mapping: dict, X: np.ndar
     return Simulation(readout, neurons, synapses, run_s, chosen, seed)
 
 
-def __getattr__(name: str) -> Any:
-    """``plot_deploy`` from :mod:`biorate.plotting.deploy`, imported on first use (matplotlib)."""
-    if name == "plot_deploy":
-        return importlib.import_module("biorate.plotting.deploy").plot_deploy
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+def plot_deploy(report: dict, path: Any, title: str = "") -> Path:
+    """The deployment figure saved to ``path``, whose path is returned, as this name always did;
+    :func:`biorate.plotting.plot_deploy` draws it (with ``ax=``) and returns the figure."""
+    from ..plotting.deploy import plot_deploy as draw  # matplotlib: only when a figure is drawn
+
+    draw(report, path, title)
+    return Path(path)
 
 
 # ----------------------------------------------------------------------------- br.deploy(...)

@@ -158,7 +158,7 @@ def _walk_threshold(form, xn, yn, sn, best, lb, ub):
     fixed inside an interval). On 54 noisy Siegert curves (tau_m 12-28 ms, sigma 1.5-3.5 mV) the
     fit then reaches the best optimum that 41 starts spread over the thresholds find in 53, where
     the starts alone reached it in 37 (Δχ² up to 43)."""
-    i = form.params.index("x_th")
+    i = form.params.index(form.solver.threshold)
     xu = np.unique(xn)
     # the interval m is (xu[m], xu[m + 1]); the walk starts from the one holding the threshold
     # (m = -1: below every point; a threshold on a point counts as in the interval it leaves) and

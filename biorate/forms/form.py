@@ -65,7 +65,8 @@ class SolverHints:
     - ``kink``: the value has a corner at x_th, so its cost has a local minimum between each pair
       of data points: the threshold starts are tried however good the first fit looks;
     - ``cusp``: the rate rises with infinite slope at x_th, so no gradient step crosses a data
-      point: the fit walks across them, interval by interval.
+      point: the fit walks across them, interval by interval;
+    - ``threshold``: the name of that threshold parameter (x_th above), which the walk moves.
     """
 
     log_params: tuple[str, ...] = ()
@@ -74,6 +75,7 @@ class SolverHints:
     starts: tuple[Start, ...] = ()
     kink: bool = False
     cusp: bool = False
+    threshold: str = "x_th"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -112,6 +114,14 @@ class Form:
     positive: tuple[str, ...] = ()
     nonnegative: tuple[str, ...] = ()
     solver: SolverHints = field(default_factory=SolverHints)
+
+    def __post_init__(self) -> None:
+        """A form's hints may name only its own parameters (caught when the form is defined)."""
+        s = self.solver
+        named = {*s.log_params, *s.limit_params, *s.reachable_lower, *(st.param for st in s.starts),
+                 *self.positive, *self.nonnegative, *([s.threshold] if s.kink or s.cusp else [])}  # fmt: skip
+        if unknown := sorted(named - set(self.params)):
+            raise ValueError(f"form {self.name!r}: its hints name {unknown}, not parameters of it")
 
     def label(self, param: str) -> str:
         """How reports and figures name ``param`` (its name, unless that could mislead:

@@ -41,9 +41,13 @@ def axes_grid(nrows: int = 1, ncols: int = 1, *, ax: Any = None, figsize: Any = 
     if ax is None:
         fig = Figure(figsize=figsize)
         return fig, fig.subplots(nrows, ncols, squeeze=False, **kw)
-    many = isinstance(ax, (Sequence, np.ndarray))
-    axes = np.empty(len(ax) if many else 1, dtype=object)
-    axes[:] = list(ax) if many else [ax]
+    if isinstance(ax, (Sequence, np.ndarray)):
+        axes = np.empty(np.shape(ax), dtype=object)  # a list, or a 2-D grid from subplots()
+        axes[...] = ax
+        axes = axes.ravel()
+    else:
+        axes = np.empty(1, dtype=object)
+        axes[0] = ax
     if axes.size != nrows * ncols:
         raise ValueError(f"this figure draws {nrows * ncols} panel(s); ax= gave {axes.size}")
     return axes[0].figure, axes.reshape(nrows, ncols)

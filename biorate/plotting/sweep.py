@@ -20,8 +20,8 @@ def plot_sweep(
 ) -> Any:
     """Fitted parameters (with standard-error bars) and R² against the first swept parameter, one
     line per combination of the other swept values, for ``form`` (default: the spec's first).
-    ``summary``: :func:`biorate.sweep.summary_table`'s result; ``ax``: one axes per panel (each
-    parameter, then R²). Returns the figure (saved when ``path`` is given)."""
+    ``summary``: :func:`biorate.sweep.summary_table`'s result; ``ax``: the grid of axes to draw on,
+    rows x up to 3 columns, one panel per parameter then R² (spare axes are hidden). Returns the figure (saved when ``path`` is given)."""
     form = form or summary["forms"][0]
     rows = [r for r in summary["rows"] if r["form"] == form and r.get("r2") is not None]
     if not rows:

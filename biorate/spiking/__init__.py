@@ -27,11 +27,16 @@ _LAZY = {
 }
 
 
+_SUBMODULES = ("fi", "release", "brian", "protocol")
+
+
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name], __name__), name)
         globals()[name] = value
         return value
+    if name in _SUBMODULES:  # biorate.spiking.fi without importing it first, as before
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

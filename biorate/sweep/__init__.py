@@ -12,11 +12,25 @@ The figure is :func:`biorate.plotting.sweep.plot_sweep`.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from .run import DASK_MISSING, SweepResult, compute_point, default_workers, run_sweep
 from .spec import SpecError, SweepPoint, SweepSpec, content_hash, load_spec, point_seed
 from .summary import read_points, summary_table, write_summary
 
+
+def plot_sweep(summary: dict, path: str | os.PathLike, form: str | None = None) -> Path:
+    """The sweep figure saved to ``path``, whose path is returned, as this name always did;
+    :func:`biorate.plotting.plot_sweep` draws it (with ``ax=``) and returns the figure."""
+    from ..plotting.sweep import plot_sweep as draw  # matplotlib: only when a figure is drawn
+
+    draw(summary, path, form)
+    return Path(path)
+
+
 __all__ = [
+    "plot_sweep",
     "run_sweep",
     "compute_point",
     "SweepResult",
