@@ -9,7 +9,6 @@ import math
 import os
 import tempfile
 from collections.abc import Callable
-from importlib import metadata
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -213,6 +212,8 @@ def read_json(path: str | os.PathLike, kind: str | None = None,
 
 def provenance(command: str | None = None) -> dict:
     """Versions and time stamp recorded in every file biorate writes."""
+
+    from importlib import metadata  # ~30 ms to import: only when a file is written
 
     def version(pkg: str) -> str | None:
         try:
