@@ -164,7 +164,7 @@ class TransferCurve(JsonFile):
         try:
             return cls(**fields)
         except CurveFileError as exc:  # the checks of a curve built in code: name the file too
-            raise CurveFileError(f"{where}: {exc}") from None
+            raise CurveFileError(f"{where}: {str(exc).removeprefix('transfer curve: ')}") from None
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> TransferCurve:
