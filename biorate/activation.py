@@ -46,6 +46,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .curve import plain_table
 from .errors import CurveFileError, FitError
 from .forms import FORMS, logistic, logistic_prime, softplus_unit
 from .io import JsonFile, read_json
@@ -152,7 +153,9 @@ def _finite_float(value: Any, what: str, where: str = "activation", strict: bool
         except ValueError:
             bad = ""
         raise CurveFileError(f"{where}: {what} must be a number, found the string {v!r}{bad}")
-    if isinstance(value, bool) or np.iscomplexobj(value):
+    if isinstance(value, bool | complex | np.complexfloating) or (
+        isinstance(value, np.ndarray) and np.iscomplexobj(value)
+    ):
         raise CurveFileError(f"{where}: {what} must be a number, found {describe(value)}")
     try:
         v = float(value)
@@ -374,10 +377,10 @@ class Activation(JsonFile):
         if schema != SCHEMA:
             raise CurveFileError(f"{where}: activation schema {schema!r} is not supported "
                                  f"(this biorate reads schema {SCHEMA})")  # fmt: skip
-        f.table("param_units", None)
+        plain_table(f, "param_units")
         kw = dict(
             form=f.text("form"), params=_params(f), x_unit=f.text("x_unit", "1"),
-            y_unit=f.text("y_unit", "1"), fit=_fit(f), source=_table(f, "source"),
+            y_unit=f.text("y_unit", "1"), fit=_fit(f), source=plain_table(f, "source"),
             name=f.text("name", "", nonempty=False),
             **{k: _number(d, k, v, where) for k, v in (("x_scale", 1.0), ("x_offset", 0.0),
                                                          ("y_scale", 1.0))},
@@ -409,12 +412,11 @@ def _number(d: dict, key: str, default: float, where: str) -> float:
 
 def _params(f: Fields) -> dict[str, float]:
     table = f.table("params", {})
+    for k in table.data:
+        if not (isinstance(k, str) and k.isidentifier() and len(k) <= 40):
+            raise f.fail("params", f"parameter name {str(k)[:40]!r} is not a name")
     return {str(k): _finite_float(v, f"params: parameter {k}", f.where, strict=True)
             for k, v in table.data.items()}  # fmt: skip
-
-
-def _table(f: Fields, key: str) -> dict | None:
-    return dict(f.table(key).data) if f.has(key) else None
 
 
 # fields of ``fit`` that code reads back (flags, ok, z_range: network, deploy, plots)
@@ -433,7 +435,7 @@ def _fit(f: Fields) -> dict | None:
     fit.strings("flags", None)
     fit.numbers("z_range", None, length=2)
     fit.table("stderr", None)
-    return dict(fit.data)
+    return plain_table(f, "fit")
 
 
 def get_activation(spec: str | os.PathLike | Activation) -> Activation:

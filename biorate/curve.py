@@ -3,6 +3,7 @@ and fitting sides (so fitting never imports the simulator)."""
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
@@ -14,7 +15,7 @@ from .io import JsonFile, read_json
 from .schema import Fields, describe
 from .units import UnitArray, parse_unit
 
-__all__ = ["TransferCurve", "SCHEMA"]
+__all__ = ["TransferCurve", "SCHEMA", "plain_table"]
 
 SCHEMA = 1
 
@@ -30,7 +31,7 @@ def _array(
         if optional:
             return None
         raise CurveFileError(f"transfer curve: {name} is missing")
-    if np.iscomplexobj(value):  # NumPy would drop the imaginary part with only a warning
+    if isinstance(value, np.ndarray) and np.iscomplexobj(value):  # NumPy: a warning, then real
         raise CurveFileError(f"transfer curve: {name} must be real numbers, got complex ones")
     try:
         arr = np.asarray(value, dtype=float)
@@ -159,7 +160,7 @@ class TransferCurve(JsonFile):
             x_unit=f.text("x_unit"), y_unit=f.text("y_unit"),
             y_sem=f.numbers("y_sem", None, nulls=True, length=n),
             cv=f.numbers("cv", None, nulls=True, length=n), series=_series(f, n),
-            model=_model(f), protocol=_protocol(f), provenance=dict(f.table("provenance", {}).data),
+            model=_model(f), protocol=_protocol(f), provenance=plain_table(f, "provenance") or {},
         )  # fmt: skip
         try:
             return cls(**fields)
@@ -170,6 +171,31 @@ class TransferCurve(JsonFile):
     def load(cls, path: str | os.PathLike) -> TransferCurve:
         """Read a file written by :meth:`save`; errors name the file and the field."""
         return cls.from_dict(read_json(path, kind=cls.KIND), str(path))
+
+
+def plain_table(f: Fields, key: str) -> dict | None:
+    """The free-form sub-table ``key`` (model, provenance, fit statistics...) as a dict, None when
+    absent: a table whose keys are strings and whose values are JSON's (finite numbers, strings,
+    true/false, null, lists, tables), so that what loads can be saved again."""
+    if not f.has(key):
+        return None
+    table = f.table(key)
+    stack: list[Any] = [table.data]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            if not all(isinstance(k, str) for k in v):
+                raise f.fail(key, "table keys must be strings")
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+        elif isinstance(v, float) and not math.isfinite(v):
+            raise f.fail(key, f"contains {v!r}: not a finite number")
+        elif isinstance(v, int) and not isinstance(v, bool) and abs(v) > 10**308:
+            raise f.fail(key, "contains an integer too large for a float")
+        elif not isinstance(v, str | int | float | bool) and v is not None:
+            raise f.fail(key, f"contains {describe(v)}, not a JSON value")
+    return dict(table.data)
 
 
 def _kind(d: dict) -> str:
@@ -183,6 +209,8 @@ def _series(f: Fields, n: int) -> dict[str, tuple[np.ndarray, str]]:
     table = f.table("series", {})
     out = {}
     for name in table.data:
+        if not (isinstance(name, str) and name.isprintable() and name.strip()):
+            raise f.fail("series", f"name {_kind({'kind': name})} is not a printable name")
         s = table.table(name)
         s.unknown(("values", "unit"))
         out[str(name)] = (s.numbers("values", nulls=True, length=n), s.text("unit", "1"))
@@ -193,7 +221,7 @@ def _model(f: Fields) -> dict:
     model = f.table("model", {})
     model.text("name", None)
     model.table("params", None)
-    return dict(model.data)
+    return plain_table(f, "model") or {}
 
 
 # protocol fields that code reads back (fitting's SEM floor, theory predictions, plots), with their
@@ -211,4 +239,4 @@ def _protocol(f: Fields) -> dict:
         raise p.fail("seed", f"expected a whole number or null, found {describe(p.data['seed'])}")
     for key in ("drive", "pattern", "method"):
         p.text(key, None)
-    return dict(p.data)
+    return plain_table(f, "protocol") or {}
