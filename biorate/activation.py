@@ -46,7 +46,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .curve import plain_table
+from .curve import file_fields, plain_table
 from .errors import CurveFileError, FitError
 from .forms import FORMS, logistic, logistic_prime, softplus_unit
 from .io import JsonFile, read_json
@@ -367,16 +367,7 @@ class Activation(JsonFile):
     def from_dict(cls, d: dict, where: str = "activation") -> Activation:
         """Inverse of :meth:`to_dict`, checked field by field: a malformed dict raises
         :class:`CurveFileError` naming ``where`` (the file) and the field."""
-        f = Fields(d, where, CurveFileError)
-        if d.get("kind") != "activation":
-            kind = d.get("kind")
-            kind = repr(kind)[:40] if isinstance(kind, str | None) else describe(kind)
-            raise CurveFileError(f"{where}: not an activation (kind = {kind})")
-        f.unknown(_FIELDS)
-        schema = f.integer("schema")
-        if schema != SCHEMA:
-            raise CurveFileError(f"{where}: activation schema {schema!r} is not supported "
-                                 f"(this biorate reads schema {SCHEMA})")  # fmt: skip
+        f = file_fields(d, where, cls.KIND, "an activation", _FIELDS)
         plain_table(f, "param_units")
         kw = dict(
             form=f.text("form"), params=_params(f), x_unit=f.text("x_unit", "1"),

@@ -15,7 +15,7 @@ from .io import JsonFile, read_json
 from .schema import Fields, describe
 from .units import UnitArray, parse_unit
 
-__all__ = ["TransferCurve", "SCHEMA", "plain_table"]
+__all__ = ["TransferCurve", "SCHEMA", "plain_table", "file_fields"]
 
 SCHEMA = 1
 
@@ -145,14 +145,7 @@ class TransferCurve(JsonFile):
     def from_dict(cls, d: dict, where: str = "transfer curve") -> TransferCurve:
         """Inverse of :meth:`to_dict`, checked field by field: a malformed dict raises
         :class:`CurveFileError` naming ``where`` (the file) and the field."""
-        f = Fields(d, where, CurveFileError)
-        if d.get("kind") != "transfer_curve":
-            raise CurveFileError(f"{where}: not a transfer curve (kind = {_kind(d)})")
-        f.unknown(_FIELDS)
-        schema = f.integer("schema")
-        if schema != SCHEMA:
-            raise CurveFileError(f"{where}: schema {schema!r} is not supported "
-                                 f"(this biorate reads transfer curve schema {SCHEMA})")  # fmt: skip
+        f = file_fields(d, where, cls.KIND, "a transfer curve", _FIELDS)
         x = f.numbers("x", min_length=1)
         n = x.size
         fields = dict(
@@ -171,6 +164,21 @@ class TransferCurve(JsonFile):
     def load(cls, path: str | os.PathLike) -> TransferCurve:
         """Read a file written by :meth:`save`; errors name the file and the field."""
         return cls.from_dict(read_json(path, kind=cls.KIND), str(path))
+
+
+def file_fields(d: Any, where: str, kind: str, what: str, allowed: tuple[str, ...]) -> Fields:
+    """The top table of a file of ``kind`` (``what``: "a transfer curve"...) as :class:`Fields`,
+    after checking that it is a table of that kind, of schema :data:`SCHEMA`, with only the
+    ``allowed`` fields."""
+    f = Fields(d, where, CurveFileError)
+    if d.get("kind") != kind:
+        raise CurveFileError(f"{where}: not {what} (kind = {_kind(d)})")
+    f.unknown(allowed)
+    schema = f.integer("schema")
+    if schema != SCHEMA:
+        raise CurveFileError(f"{where}: {what.split(' ', 1)[1]} schema {schema!r} is not "
+                             f"supported (this biorate reads schema {SCHEMA})")  # fmt: skip
+    return f
 
 
 def plain_table(f: Fields, key: str) -> dict | None:
