@@ -46,10 +46,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .curve import file_fields, plain_table
 from .errors import CurveFileError, FitError
 from .forms import FORMS, logistic, logistic_prime, softplus_unit
-from .io import JsonFile
+from .io import JsonFile, read_json
 from .models import model_dirs, shipped_models_dir
+from .schema import Fields, describe
 
 __all__ = [
     "Activation",
@@ -62,6 +64,15 @@ __all__ = [
 ]
 
 SCHEMA = 1
+
+# the fields of an activation file (anything else is refused: a typo must not pass silently)
+_FIELDS = ("kind", "schema", "name", "form", "params", "param_units", "x_unit", "y_unit", "x_scale",
+           "x_offset", "y_scale", "fit", "source")  # fmt: skip
+# the largest magnitude of a scale, offset or parameter, and the smallest of a scale: a network
+# computes x_offset + x_scale*z and f'(x)*x_scale/y_scale for |z| up to 1e6, which must stay far
+# from a float's 1.8e308 (SI values of currents, rates and times are within 1e-30..1e30)
+MAX_MAGNITUDE = 1e100
+MIN_SCALE = 1e-100
 
 
 class UnknownActivationError(FitError, KeyError):
@@ -133,15 +144,31 @@ def list_activations() -> list[str]:
     return names
 
 
-def _finite_float(value: Any, what: str) -> float:
-    if isinstance(value, bool):
-        raise CurveFileError(f"activation: {what} must be a number, got {value!r}")
+def _finite_float(value: Any, what: str, where: str = "activation", strict: bool = False) -> float:
+    """``value`` as a finite float of moderate magnitude; ``strict`` (a file) refuses strings."""
+    if strict and isinstance(value, str):
+        v = value[:40]
+        try:
+            bad = "" if math.isfinite(float(value)) else ", which is not a finite number either"
+        except ValueError:
+            bad = ""
+        raise CurveFileError(f"{where}: {what} must be a number, found the string {v!r}{bad}")
+    if isinstance(value, bool | complex | np.complexfloating) or (
+        isinstance(value, np.ndarray) and np.iscomplexobj(value)
+    ):
+        raise CurveFileError(f"{where}: {what} must be a number, found {describe(value)}")
     try:
         v = float(value)
+    except OverflowError:
+        raise CurveFileError(f"{where}: {what} is an integer too large for a float") from None
     except (TypeError, ValueError):
-        raise CurveFileError(f"activation: {what} must be a number, got {value!r}") from None
+        raise CurveFileError(f"{where}: {what} must be a number, found {describe(value)}") from None
     if not math.isfinite(v):
-        raise CurveFileError(f"activation: {what} must be finite, got {value!r}")
+        raise CurveFileError(f"{where}: {what} must be finite, found {v!r}")
+    if abs(v) > MAX_MAGNITUDE:
+        raise CurveFileError(f"{where}: {what} = {v:g} is out of range: its magnitude must be at "
+                             f"most {MAX_MAGNITUDE:g} (a network computing with it would overflow "
+                             "a float)")  # fmt: skip
     return v
 
 
@@ -213,6 +240,9 @@ class Activation(JsonFile):
         for attr in ("x_scale", "y_scale"):
             if getattr(self, attr) == 0:
                 raise CurveFileError(f"activation: {attr} must be non-zero")
+            if abs(getattr(self, attr)) < MIN_SCALE:
+                raise CurveFileError(f"activation: {attr} = {getattr(self, attr):g} is out of range: "
+                                     f"its magnitude must be at least {MIN_SCALE:g}")  # fmt: skip
         for attr in ("x_unit", "y_unit"):
             if not isinstance(getattr(self, attr), str):
                 raise CurveFileError(f"activation: {attr} must be a string")
@@ -334,26 +364,27 @@ class Activation(JsonFile):
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> Activation:
-        """Inverse of :meth:`to_dict`; a malformed dict raises :class:`CurveFileError`."""
-        if not isinstance(d, dict) or d.get("kind") != "activation":
-            found = d.get("kind") if isinstance(d, dict) else type(d).__name__
-            raise CurveFileError(f"not an activation (kind = {found!r})")
-        if d.get("schema") != SCHEMA:
-            raise CurveFileError(f"activation schema {d.get('schema')!r} is not supported "
-                                 f"(this biorate reads schema {SCHEMA})")  # fmt: skip
-        if "form" not in d:
-            raise CurveFileError("activation: 'form' is missing")
+    def from_dict(cls, d: dict, where: str = "activation") -> Activation:
+        """Inverse of :meth:`to_dict`, checked field by field: a malformed dict raises
+        :class:`CurveFileError` naming ``where`` (the file) and the field."""
+        f = file_fields(d, where, cls.KIND, "an activation", _FIELDS)
+        plain_table(f, "param_units")
+        kw = dict(
+            form=f.text("form"), params=_params(f), x_unit=f.text("x_unit", "1"),
+            y_unit=f.text("y_unit", "1"), fit=_fit(f), source=plain_table(f, "source"),
+            name=f.text("name", "", nonempty=False),
+            **{k: _number(d, k, v, where) for k, v in (("x_scale", 1.0), ("x_offset", 0.0),
+                                                         ("y_scale", 1.0))},
+        )  # fmt: skip
         try:
-            return cls(
-                form=d["form"], params=d.get("params") or {},
-                x_scale=d.get("x_scale", 1.0), x_offset=d.get("x_offset", 0.0),
-                y_scale=d.get("y_scale", 1.0), x_unit=d.get("x_unit", "1"),
-                y_unit=d.get("y_unit", "1"), fit=d.get("fit"), source=d.get("source"),
-                name=d.get("name") or "",
-            )  # fmt: skip
-        except UnknownActivationError as exc:
-            raise CurveFileError(str(exc)) from None
+            return cls(**kw)
+        except (CurveFileError, UnknownActivationError) as exc:  # the checks of one built in code
+            raise CurveFileError(f"{where}: {str(exc).removeprefix('activation: ')}") from None
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Activation:
+        """Read a file written by :meth:`save`; errors name the file and the field."""
+        return cls.from_dict(read_json(path, kind=cls.KIND), str(path))
 
     @classmethod
     def builtin(cls, name: str, **params: float) -> Activation:
@@ -363,6 +394,39 @@ class Activation(JsonFile):
                 f"unknown built-in activation {name!r}; built-ins: {', '.join(BUILTINS)}"
             )
         return cls(form=name, params=params)
+
+
+def _number(d: dict, key: str, default: float, where: str) -> float:
+    """A scale or offset: absent gives ``default``; null, a string or NaN is refused."""
+    return _finite_float(d[key], key, where, strict=True) if key in d else default
+
+
+def _params(f: Fields) -> dict[str, float]:
+    table = f.table("params", {})
+    for k in table.data:
+        if not (isinstance(k, str) and k.isidentifier() and len(k) <= 40):
+            raise f.fail("params", f"parameter name {str(k)[:40]!r} is not a name")
+    return {str(k): _finite_float(v, f"params: parameter {k}", f.where, strict=True)
+            for k, v in table.data.items()}  # fmt: skip
+
+
+# fields of ``fit`` that code reads back (flags, ok, z_range: network, deploy, plots)
+_FIT_NUMBERS = ("r2", "rmse", "chi2", "redchi", "aic", "aicc", "bic")
+
+
+def _fit(f: Fields) -> dict | None:
+    if not f.has("fit"):
+        return None
+    fit = f.table("fit")
+    for key in _FIT_NUMBERS:
+        fit.number(key, None)
+    fit.integer("n", None, lo=0)
+    fit.flag("ok", None)
+    fit.flag("weighted", None)
+    fit.strings("flags", None)
+    fit.numbers("z_range", None, length=2)
+    fit.table("stderr", None)
+    return plain_table(f, "fit")
 
 
 def get_activation(spec: str | os.PathLike | Activation) -> Activation:

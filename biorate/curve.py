@@ -3,18 +3,25 @@ and fitting sides (so fitting never imports the simulator)."""
 
 from __future__ import annotations
 
+import math
+import os
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 import numpy as np
 
-from .errors import CurveFileError
-from .io import JsonFile
+from .errors import CurveFileError, UnitError
+from .io import JsonFile, read_json
+from .schema import Fields, describe
 from .units import UnitArray, parse_unit
 
-__all__ = ["TransferCurve", "SCHEMA"]
+__all__ = ["TransferCurve", "SCHEMA", "plain_table", "file_fields"]
 
 SCHEMA = 1
+
+# the fields of a curve file (anything else is refused: a typo must not pass silently)
+_FIELDS = ("kind", "schema", "measure", "x", "x_unit", "y", "y_unit", "y_sem", "cv", "series",
+           "model", "protocol", "provenance")  # fmt: skip
 
 
 def _array(
@@ -24,9 +31,11 @@ def _array(
         if optional:
             return None
         raise CurveFileError(f"transfer curve: {name} is missing")
+    if isinstance(value, np.ndarray) and np.iscomplexobj(value):  # NumPy: a warning, then real
+        raise CurveFileError(f"transfer curve: {name} must be real numbers, got complex ones")
     try:
         arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise CurveFileError(f"transfer curve: {name} must be a list of numbers") from None
     if arr.ndim != 1:
         raise CurveFileError(f"transfer curve: {name} must be 1-D, got shape {arr.shape}")
@@ -40,7 +49,7 @@ def _tag(arr: np.ndarray, unit: str) -> np.ndarray:
     unit is an SI base unit that biorate can read; otherwise the plain array."""
     try:
         scale, dim = parse_unit(unit)
-    except Exception:  # an exotic unit name: keep the numbers, unlabelled
+    except UnitError:  # an exotic unit name: keep the numbers, unlabelled
         return np.asarray(arr)
     return UnitArray(arr, dim) if scale == 1.0 else np.asarray(arr)
 
@@ -82,6 +91,10 @@ class TransferCurve(JsonFile):
     provenance: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        for attr in ("x_unit", "y_unit"):
+            if not isinstance(getattr(self, attr), str):
+                raise CurveFileError(f"transfer curve: {attr} must be a string, "
+                                     f"got {type(getattr(self, attr)).__name__}")  # fmt: skip
         x = _array(self.x, "x")
         assert x is not None
         if x.size == 0:
@@ -94,7 +107,9 @@ class TransferCurve(JsonFile):
         object.__setattr__(self, "cv", _array(self.cv, "cv", x.size, optional=True))
         series = {}
         for name, (values, unit) in dict(self.series).items():
-            series[name] = (_array(values, f"series {name}", x.size), str(unit))
+            if not isinstance(unit, str):
+                raise CurveFileError(f"transfer curve: series {name}: its unit must be a string")
+            series[name] = (_array(values, f"series {name}", x.size), unit)
         object.__setattr__(self, "series", series)
         if not isinstance(self.measure, str) or not self.measure:
             raise CurveFileError("transfer curve: measure must be a non-empty string")
@@ -127,28 +142,109 @@ class TransferCurve(JsonFile):
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> TransferCurve:
-        if not isinstance(d, dict) or d.get("kind") != "transfer_curve":
-            raise CurveFileError(f"not a transfer curve (kind = {d.get('kind')!r})"
-                                 if isinstance(d, dict) else "not a transfer curve")  # fmt: skip
-        if d.get("schema") != SCHEMA:
-            raise CurveFileError(f"transfer curve schema {d.get('schema')!r} is not supported "
-                                 f"(this biorate reads schema {SCHEMA})")  # fmt: skip
-        for key in ("measure", "x", "y", "x_unit", "y_unit"):
-            if key not in d:
-                raise CurveFileError(f"transfer curve: {key!r} is missing")
-
-        def nan(values: Any) -> Any:
-            return None if values is None else [np.nan if v is None else v for v in values]
-
-        series = {}
-        for name, s in (d.get("series") or {}).items():
-            if not isinstance(s, dict) or "values" not in s:
-                raise CurveFileError(f"transfer curve: series {name!r} is malformed")
-            series[name] = (nan(s["values"]), s.get("unit", "1"))
-        return cls(
-            measure=d["measure"], x=d["x"], y=nan(d["y"]), x_unit=str(d["x_unit"]),
-            y_unit=str(d["y_unit"]), y_sem=nan(d.get("y_sem")), cv=nan(d.get("cv")),
-            series=series, model=dict(d.get("model") or {}), protocol=dict(d.get("protocol") or {}),
-            provenance=dict(d.get("provenance") or {}),
+    def from_dict(cls, d: dict, where: str = "transfer curve") -> TransferCurve:
+        """Inverse of :meth:`to_dict`, checked field by field: a malformed dict raises
+        :class:`CurveFileError` naming ``where`` (the file) and the field."""
+        f = file_fields(d, where, cls.KIND, "a transfer curve", _FIELDS)
+        x = f.numbers("x", min_length=1)
+        n = x.size
+        fields = dict(
+            measure=f.text("measure"), x=x, y=f.numbers("y", nulls=True, length=n),
+            x_unit=f.text("x_unit"), y_unit=f.text("y_unit"),
+            y_sem=f.numbers("y_sem", None, nulls=True, length=n),
+            cv=f.numbers("cv", None, nulls=True, length=n), series=_series(f, n),
+            model=_model(f), protocol=_protocol(f), provenance=plain_table(f, "provenance") or {},
         )  # fmt: skip
+        try:
+            return cls(**fields)
+        except CurveFileError as exc:  # the checks of a curve built in code: name the file too
+            raise CurveFileError(f"{where}: {str(exc).removeprefix('transfer curve: ')}") from None
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> TransferCurve:
+        """Read a file written by :meth:`save`; errors name the file and the field."""
+        return cls.from_dict(read_json(path, kind=cls.KIND), str(path))
+
+
+def file_fields(d: Any, where: str, kind: str, what: str, allowed: tuple[str, ...]) -> Fields:
+    """The top table of a file of ``kind`` (``what``: "a transfer curve"...) as :class:`Fields`,
+    after checking that it is a table of that kind, of schema :data:`SCHEMA`, with only the
+    ``allowed`` fields."""
+    f = Fields(d, where, CurveFileError)
+    if d.get("kind") != kind:
+        raise CurveFileError(f"{where}: not {what} (kind = {_kind(d)})")
+    f.unknown(allowed)
+    schema = f.integer("schema")
+    if schema != SCHEMA:
+        raise CurveFileError(f"{where}: {what.split(' ', 1)[1]} schema {schema!r} is not "
+                             f"supported (this biorate reads schema {SCHEMA})")  # fmt: skip
+    return f
+
+
+def plain_table(f: Fields, key: str) -> dict | None:
+    """The free-form sub-table ``key`` (model, provenance, fit statistics...) as a dict, None when
+    absent: a table whose keys are strings and whose values are JSON's (finite numbers, strings,
+    true/false, null, lists, tables), so that what loads can be saved again."""
+    if not f.has(key):
+        return None
+    table = f.table(key)
+    stack: list[Any] = [table.data]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            if not all(isinstance(k, str) for k in v):
+                raise f.fail(key, "table keys must be strings")
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+        elif isinstance(v, float) and not math.isfinite(v):
+            raise f.fail(key, f"contains {v!r}: not a finite number")
+        elif isinstance(v, int) and not isinstance(v, bool) and abs(v) > 10**308:
+            raise f.fail(key, "contains an integer too large for a float")
+        elif not isinstance(v, str | int | float | bool) and v is not None:
+            raise f.fail(key, f"contains {describe(v)}, not a JSON value")
+    return dict(table.data)
+
+
+def _kind(d: dict) -> str:
+    kind = d.get("kind")
+    if kind is None:
+        return "missing"
+    return repr(kind[:40]) if isinstance(kind, str) else describe(kind)
+
+
+def _series(f: Fields, n: int) -> dict[str, tuple[np.ndarray, str]]:
+    table = f.table("series", {})
+    out = {}
+    for name in table.data:
+        if not (isinstance(name, str) and name.isprintable() and name.strip()):
+            raise f.fail("series", f"name {_kind({'kind': name})} is not a printable name")
+        s = table.table(name)
+        s.unknown(("values", "unit"))
+        out[str(name)] = (s.numbers("values", nulls=True, length=n), s.text("unit", "1"))
+    return out
+
+
+def _model(f: Fields) -> dict:
+    model = f.table("model", {})
+    model.text("name", None)
+    model.table("params", None)
+    return plain_table(f, "model") or {}
+
+
+# protocol fields that code reads back (fitting's SEM floor, theory predictions, plots), with their
+# domains; others are kept as written
+_PROTOCOL_NUMBERS = {"duration_s": (0.0, True), "transient_s": (0.0, False), "dt_s": (0.0, True),
+                     "sigma_V": (0.0, False), "bias_A": (None, False)}  # fmt: skip
+
+
+def _protocol(f: Fields) -> dict:
+    p = f.table("protocol", {})
+    for key, (lo, lo_open) in _PROTOCOL_NUMBERS.items():
+        p.number(key, None, lo=lo, lo_open=lo_open)
+    p.integer("trials", None, lo=1)
+    if p.has("seed") and (isinstance(p.data["seed"], bool) or not isinstance(p.data["seed"], int)):
+        raise p.fail("seed", f"expected a whole number or null, found {describe(p.data['seed'])}")
+    for key in ("drive", "pattern", "method"):
+        p.text(key, None)
+    return plain_table(f, "protocol") or {}

@@ -123,14 +123,34 @@ def _symbol(sym: str) -> tuple[float, Dim]:
         return _PREFIX[sym[0]] * scale, dim
     if sym.startswith("µ") or sym.startswith("μ"):
         return _symbol("u" + sym[1:])
-    raise UnitError(f"unknown unit {sym!r}")
+    raise UnitError(f"unknown unit {_show(sym)}")
 
 
-def parse_unit(text: str) -> tuple[float, Dim]:
+# the largest power a unit factor (``m^3``) or the whole unit (``mol/l^2``...) may carry: far beyond
+# any physical unit, far below a scale that overflows a float (``kA^200`` is 1e600)
+MAX_EXPONENT = 12
+
+
+def parse_unit(text: str, *, name: str | None = None) -> tuple[float, Dim]:
     """Parse a unit expression such as ``"mV"``, ``"1/s"``, ``"nA*ms"`` or ``"Hz^2"``.
 
     Returns ``(scale, dim)``: one of that unit is ``scale`` SI base units of dimension ``dim``.
+    Anything else (not a string, an unknown symbol, an exponent beyond ±12, a scale a float cannot
+    hold) raises :class:`UnitError`, prefixed with ``name`` when given.
     """
+    try:
+        return _parse_unit(text)
+    except UnitError as exc:
+        raise _named(exc, name) from None
+
+
+def _named(exc: UnitError, name: str | None) -> UnitError:
+    return UnitError(f"{name}: {exc}") if name else exc
+
+
+def _parse_unit(text: Any) -> tuple[float, Dim]:
+    if not isinstance(text, str):
+        raise UnitError(f"expected a unit string, got {_describe(text)}")
     text = text.strip()
     if text in ("", "1"):
         return 1.0, DIMENSIONLESS
@@ -146,38 +166,82 @@ def parse_unit(text: str) -> tuple[float, Dim]:
             continue
         if part in ("*", "/"):
             if expect_factor:
-                raise UnitError(f"cannot parse unit {text!r}")
+                raise UnitError(f"cannot parse unit {_show(text)}")
             sign = -1 if part == "/" else 1
             expect_factor = True
             continue
         m = _SYMBOL_RE.match(part)
         if not m:
-            raise UnitError(f"cannot parse unit {text!r}")
+            raise UnitError(f"cannot parse unit {_show(text)}")
         s, d = _symbol(m.group(1))
-        power = int(m.group(2) or 1) * sign
-        scale *= s**power
+        power = _exponent(m.group(2), text) * sign
+        scale *= s**power  # |power| <= 12 and s in [1e-24, 1e12]: no overflow
         dim = _add(dim, d, power)
         sign = 1
         expect_factor = False
     if expect_factor:
-        raise UnitError(f"cannot parse unit {text!r}")
+        raise UnitError(f"cannot parse unit {_show(text)}")
+    if any(abs(e) > MAX_EXPONENT for e in dim):
+        raise UnitError(f"unit {_show(text)}: powers beyond ±{MAX_EXPONENT} are not supported")
+    if not (math.isfinite(scale) and scale > 0):
+        raise UnitError(f"unit {_show(text)}: its scale is beyond the range of a float")
     return scale, dim
+
+
+def _exponent(digits: str | None, text: str) -> int:
+    if digits is None:
+        return 1
+    power = int(digits) if len(digits) <= 4 else MAX_EXPONENT + 1
+    if abs(power) > MAX_EXPONENT:
+        raise UnitError(
+            f"unit {_show(text)}: exponent {_show_digits(digits)} is out of range "
+            f"(at most ±{MAX_EXPONENT})"
+        )
+    return power
+
+
+def _show_digits(digits: str) -> str:
+    return digits if len(digits) <= 12 else digits[:9] + "..."
 
 
 _NUMBER_RE = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?inf|nan)\s*(.*?)\s*$",
                         re.IGNORECASE)  # fmt: skip
 
 
-def parse_quantity(text: str) -> tuple[float, Dim]:
-    """Parse ``"20 ms"`` / ``"20ms"`` / ``"-70 mV"`` into ``(SI value, dim)``."""
-    m = _NUMBER_RE.match(str(text))
+def parse_quantity(text: str, *, name: str | None = None) -> tuple[float, Dim]:
+    """Parse ``"20 ms"`` / ``"20ms"`` / ``"-70 mV"`` into ``(SI value, dim)``.
+
+    NaN, inf and values beyond a float's range (``"1e400 ms"``) are refused; every problem raises
+    :class:`UnitError`, its message prefixed with ``name`` (the parameter) when given.
+    """
+    try:
+        return _parse_quantity(text)
+    except UnitError as exc:
+        raise _named(exc, name) from None
+
+
+class _NotFinite(UnitError):
+    """NaN, inf or a float overflow (a range says it "contains NaN or inf")."""
+
+
+def _parse_quantity(text: Any) -> tuple[float, Dim]:
+    try:
+        text = text if isinstance(text, str) else str(text)
+    except Exception:  # noqa: BLE001 - an object whose str() fails is no quantity either
+        raise UnitError(f"cannot read {_describe(text)} as a quantity") from None
+    m = _NUMBER_RE.match(text)
     if not m:
         raise UnitError(
-            f"cannot parse quantity {text!r} (expected a number and a unit, e.g. '20 ms')"
+            f"cannot parse quantity {_show(text)} (expected a number and a unit, e.g. '20 ms')"
         )
     number, unit = float(m.group(1)), m.group(2)
-    scale, dim = parse_unit(unit)
-    return number * scale, dim
+    scale, dim = _parse_unit(unit)
+    value = number * scale
+    if math.isnan(number) or (math.isinf(number) and m.group(1).strip("+-").lower() == "inf"):
+        raise _NotFinite(f"{_show(text)} is not a finite quantity")
+    if not math.isfinite(value):
+        raise _NotFinite(f"{_show(text)} is not a finite quantity: it overflows a float")
+    return value, dim
 
 
 def dim_name(dim: Dim) -> str:
@@ -257,28 +321,30 @@ def _convert(value: Any, dim: Dim, name: str) -> np.ndarray:
     if bdim is not None:  # a Brian2 Quantity: ndarray subclass holding SI values
         got, arr = bdim, np.asarray(value, dtype=float)
     elif isinstance(value, str):
-        arr, got = _parse_str_array(value)
+        arr, got = _parse_str_array(value, name)
     elif _all_quantities(value):  # a list of Brian2 quantities, e.g. [3*uM, 5*uM]
         dims = {_brian_dims(v) for v in value}
         if len(dims) > 1:
             raise UnitError(f"{name}: mixed dimensions in {_show(value)}")
         got, arr = dims.pop(), np.array([float(np.asarray(v)) for v in value])
     elif isinstance(value, Iterable) and not isinstance(value, np.ndarray) and _all_str(value):
-        parsed = [parse_quantity(v) for v in value]
+        parsed = [parse_quantity(v, name=name) for v in value]
         dims = {d for _, d in parsed}
         if len(dims) > 1:
-            raise UnitError(f"{name}: mixed dimensions in {list(value)!r}")
+            raise UnitError(f"{name}: mixed dimensions in {_show(list(value))}")
         got = dims.pop() if dims else dim
         arr = np.array([v for v, _ in parsed], dtype=float)
     else:
+        if value is None:
+            raise UnitError(f"{name}: expected a quantity such as '{_example(dim)}', got None")
         try:
             arr = np.asarray(value, dtype=float)
-        except (TypeError, ValueError) as exc:
-            raise UnitError(f"{name}: cannot read {value!r} as a quantity") from exc
+        except (TypeError, ValueError, OverflowError):
+            raise UnitError(f"{name}: cannot read {_show(value)} as a quantity") from None
         got = DIMENSIONLESS
         if dim != DIMENSIONLESS and not np.all(arr == 0):
             raise UnitError(
-                f"{name}: bare number {value!r} has no unit; give a {dim_name(dim)} "
+                f"{name}: bare number {_show(value)} has no unit; give a {dim_name(dim)} "
                 f"such as '{_example(dim)}'"
             )
         if dim != DIMENSIONLESS:
@@ -302,10 +368,10 @@ def _all_str(values: Iterable) -> bool:
     return bool(items) and all(isinstance(v, str) for v in items)
 
 
-def _parse_str_array(text: str) -> tuple[np.ndarray, Dim]:
+def _parse_str_array(text: str, name: str) -> tuple[np.ndarray, Dim]:
     if ":" in text or "," in text:
-        return parse_range(text)
-    v, d = parse_quantity(text)
+        return parse_range(text, name=name)
+    v, d = parse_quantity(text, name=name)
     return np.asarray(v), d
 
 
@@ -314,8 +380,20 @@ def _example(dim: Dim) -> str:
 
 
 def _show(value: Any) -> str:
-    s = repr(value) if not isinstance(value, str) else repr(value)
+    """A value in an error message: one line, short, never a 5000-digit integer."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**15:
+        return "an integer too large for a float" if abs(value) > 10**308 else f"{float(value):g}"
+    if isinstance(value, str) and len(value) > 60:
+        value = value[:57] + "..."
+    try:
+        s = repr(value)
+    except Exception:  # noqa: BLE001 - a repr that fails must not hide the real problem
+        return _describe(value)
     return s if len(s) < 60 else s[:57] + "..."
+
+
+def _describe(value: Any) -> str:
+    return "a string" if isinstance(value, str) else f"a {type(value).__name__}"
 
 
 def to_si(value: Any, dim: Dim, name: str = "value") -> float:
@@ -346,39 +424,56 @@ def to_si_array(value: Any, dim: Dim, name: str = "value") -> np.ndarray:
 MAX_RANGE_COUNT = 1_000_000
 
 
-def parse_range(text: str) -> tuple[np.ndarray, Dim]:
+def parse_range(text: str, *, name: str | None = None) -> tuple[np.ndarray, Dim]:
     """Parse ``"START:STOP:COUNT"`` (``"0nA:0.5nA:51"``, linearly spaced, inclusive) or a comma list
-    (``"0.1nA,0.2nA"``) into ``(SI array, dim)``. A bare ``0`` takes the other ends' unit."""
-    text = text.strip()
-    if ":" in text:
-        parts = text.split(":")
-        if len(parts) != 3:
-            raise UnitError(f"range {text!r}: expected START:STOP:COUNT, e.g. '0nA:0.5nA:51'")
-        try:
-            count = int(parts[2])
-        except ValueError:
-            raise UnitError(f"range {text!r}: COUNT must be an integer, got {parts[2]!r}") from None
-        if not 1 <= count <= MAX_RANGE_COUNT:
-            raise UnitError(f"range {text!r}: COUNT must be from 1 to {MAX_RANGE_COUNT:,}")
-        (a, da), (b, db) = parse_quantity(parts[0]), parse_quantity(parts[1])
-        if not (math.isfinite(a) and math.isfinite(b)):
-            raise UnitError(f"range {text!r}: contains NaN or inf")
-        da = db if (da == DIMENSIONLESS and a == 0) else da
-        db = da if (db == DIMENSIONLESS and b == 0) else db
-        if da != db:
-            raise UnitError(f"range {text!r}: START and STOP have different units")
-        return np.linspace(a, b, count), da
-    items = [parse_quantity(p) for p in text.split(",") if p.strip()]
+    (``"0.1nA,0.2nA"``) into ``(SI array, dim)``. A bare ``0`` takes the other ends' unit. Every
+    problem raises :class:`UnitError`, prefixed with ``name`` (the parameter) when given."""
+    try:
+        if not isinstance(text, str):
+            raise UnitError(f"expected a range string such as '0nA:0.5nA:51', got {_show(text)}")
+        text = text.strip()
+        return _parse_span(text) if ":" in text else _parse_list(text)
+    except UnitError as exc:
+        raise _named(exc, name) from None
+
+
+def _parse_span(text: str) -> tuple[np.ndarray, Dim]:
+    parts = text.split(":")
+    if len(parts) != 3:
+        raise UnitError(f"range {_show(text)}: expected START:STOP:COUNT, e.g. '0nA:0.5nA:51'")
+    digits = parts[2].strip()
+    if not re.fullmatch(r"[-+]?\d+", digits, flags=re.ASCII):
+        raise UnitError(f"range {_show(text)}: COUNT must be an integer, got {_show(parts[2])}")
+    count = int(digits) if len(digits) <= 20 else MAX_RANGE_COUNT + 1
+    if not 1 <= count <= MAX_RANGE_COUNT:
+        raise UnitError(f"range {_show(text)}: COUNT must be from 1 to {MAX_RANGE_COUNT:,}")
+    try:
+        (a, da), (b, db) = _parse_quantity(parts[0]), _parse_quantity(parts[1])
+    except _NotFinite as exc:
+        raise UnitError(f"range {_show(text)}: contains NaN or inf ({exc})") from None
+    da = db if (da == DIMENSIONLESS and a == 0) else da
+    db = da if (db == DIMENSIONLESS and b == 0) else db
+    if da != db:
+        raise UnitError(f"range {_show(text)}: START and STOP have different units")
+    with np.errstate(all="ignore"):
+        values = np.linspace(a, b, count)
+    if not np.all(np.isfinite(values)):
+        raise UnitError(f"range {_show(text)}: its span overflows a float")
+    return values, da
+
+
+def _parse_list(text: str) -> tuple[np.ndarray, Dim]:
+    try:
+        items = [_parse_quantity(p) for p in text.split(",") if p.strip()]
+    except _NotFinite as exc:
+        raise UnitError(f"list {_show(text)}: contains NaN or inf ({exc})") from None
     if not items:
-        raise UnitError(f"empty list {text!r}")
+        raise UnitError(f"empty list {_show(text)}")
     dims = {d for v, d in items if not (v == 0 and d == DIMENSIONLESS)}
     if len(dims) > 1:
-        raise UnitError(f"list {text!r}: mixed units")
+        raise UnitError(f"list {_show(text)}: mixed units")
     dim = dims.pop() if dims else DIMENSIONLESS
-    arr = np.array([v for v, _ in items])
-    if not np.all(np.isfinite(arr)):
-        raise UnitError(f"list {text!r}: contains NaN or inf")
-    return arr, dim
+    return np.array([v for v, _ in items]), dim
 
 
 def format_quantity(value_si: float, dim: Dim, unit: str | None = None) -> str:
