@@ -96,7 +96,9 @@ class Fields:
         """Refuse fields that the format does not define (a typo must not pass silently)."""
         extra = sorted(set(map(str, self.data)) - set(allowed))
         if extra:
-            raise self.error(f"{self.where}: unknown field(s) {', '.join(map(repr, extra))}; "
+            shown = ", ".join(repr(k[:40]) for k in extra[:5]) + (f" (and {len(extra) - 5} more)"
+                                                                  if len(extra) > 5 else "")  # fmt: skip
+            raise self.error(f"{self.where}: unknown field(s) {shown}; "
                              f"expected some of {', '.join(sorted(allowed))}")  # fmt: skip
 
     # --- fields ---------------------------------------------------------------------------------
@@ -199,7 +201,8 @@ class Fields:
             return default
         if not isinstance(v, Mapping):
             raise self.fail(key, f"expected a table, found {describe(v)}")
-        return Fields(v, f"{self.where}: {key}", self.error)
+        return Fields(v, f"{self.where}: {key!r}" if not key.isidentifier() else f"{self.where}: {key}",
+                      self.error)  # fmt: skip
 
     def raw(self, key: str, default: Any = MISSING) -> Any:
         """The value as it is (for fields checked elsewhere, e.g. a quantity with its unit)."""
