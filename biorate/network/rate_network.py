@@ -33,7 +33,11 @@ from .checks import (
     check_numbers,
     check_X,
     check_y,
+    flag,
+    integer,
+    pair,
     population_sizes,
+    real,
     resolve_activation,
     warn_if_flagged,
     whole,
@@ -117,14 +121,18 @@ class RateNetwork:
         self.sizes = population_sizes(sizes)
         self.activation = activation
         self.connectivity = connectivity
-        self.loss, self.optimizer, self.learning_rate = loss, optimizer, learning_rate
-        self.momentum, self.batch_size, self.l2 = momentum, int(batch_size), float(l2)
-        self.validation_fraction, self.early_stopping = float(validation_fraction), early_stopping
-        self.patience = None if patience is None else int(patience)
-        self.tol, self.dtype = float(tol), str(dtype)
-        self.init_std, self.targets = init_std, (float(targets[0]), float(targets[1]))
-        self.derivative_offset, self.seed = float(derivative_offset), seed
-        self.steps, self.alpha = int(steps), float(alpha)
+        self.loss, self.optimizer = loss, optimizer
+        self.learning_rate = real(learning_rate, "learning_rate", none=True)
+        self.momentum, self.l2 = real(momentum, "momentum"), real(l2, "l2")
+        self.batch_size = integer(batch_size, "batch_size", 1)
+        self.validation_fraction = real(validation_fraction, "validation_fraction")
+        self.early_stopping = flag(early_stopping, "early_stopping")
+        self.patience = integer(patience, "patience", none=True)
+        self.tol, self.dtype = real(tol, "tol"), str(dtype)
+        self.init_std, self.targets = real(init_std, "init_std", none=True), pair(targets, "targets")
+        self.derivative_offset = real(derivative_offset, "derivative_offset")
+        self.seed = integer(seed, "seed", 0, none=True)
+        self.steps, self.alpha = integer(steps, "steps"), real(alpha, "alpha")
         self._resolve()
 
     # ------------------------------------------------------------------ structure
