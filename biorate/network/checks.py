@@ -18,7 +18,7 @@ from ..errors import BiorateError, BiorateWarning, DataError, NetworkError
 
 __all__ = ["FlaggedActivationWarning", "whole", "integer", "real", "flag", "pair",
            "population_sizes", "resolve_activation",
-           "warn_if_flagged", "check_numbers", "check_dynamics", "check_X", "check_y"]  # fmt: skip
+           "warn_if_flagged", "check_numbers", "estimate_memory", "check_dynamics", "check_X", "check_y"]  # fmt: skip
 
 
 class FlaggedActivationWarning(BiorateWarning):
@@ -62,7 +62,7 @@ def real(v: Any, name: str, *, none: bool = False) -> float | None:
     try:
         return float(v)
     except OverflowError:  # an int beyond float's range
-        raise NetworkError(f"{name} must be a finite number, got an integer beyond float's range") from None
+        raise NetworkError(f"{name} must be a finite number, got a huge integer") from None
 
 
 def flag(v: Any, name: str) -> bool:
@@ -155,6 +155,25 @@ def check_dynamics(net: Any, has_feedback: bool) -> None:
         raise NetworkError(
             f"sigmoid_ce targets must satisfy 0 <= low < high <= 1, got {net.targets}"
         )
+
+
+def estimate_memory(net: Any, rows: int = 0) -> tuple[int, str, str]:
+    """Bytes a network needs, what needs them and how to need less: its parameters about six times
+    (value, gradient, two Adam moments, step, a temporary), its ``k x k`` target table, and with
+    ``rows`` samples in a batch the states the dynamics keep for backpropagation through time:
+    activity, input current, g(z) and the adjoint of each population at each of ``steps + 1``
+    times."""
+    n = net.graph_.parameter_count()
+    item = np.dtype(net.dtype).itemsize
+    need = (6 * n + net.sizes[-1] ** 2) * item
+    what, advice = f"sizes {net.sizes}: {n:,} parameters", "use smaller populations"
+    if rows:
+        steps = net.time_steps[0]
+        need += 4 * (steps + 1) * rows * sum(net.sizes) * item
+        what += f" and {steps:,} time step(s) of {rows:,} sample(s)"
+        advice += ", fewer steps" if steps > 1 else ""
+        advice += " or a smaller batch_size"
+    return need, what, advice
 
 
 def check_X(X: Any, n_features: int, dtype: np.dtype) -> np.ndarray:

@@ -84,7 +84,7 @@ def history(arch: Fields) -> History | None:
         return None
     h = arch.table("history")
     out: dict[str, Any] = {}
-    for key, spec in History.__dataclass_fields__.items():
+    for key in History.__dataclass_fields__:
         if not h.has(key):
             continue
         if key == "grad_norm":
