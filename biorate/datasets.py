@@ -208,11 +208,11 @@ def _idx_part(path: Path, prefix: str) -> tuple[np.ndarray, np.ndarray, Path]:
     images = read_idx(image_file)
     label_file = _find(path, f"{prefix}-labels", "idx1")
     labels = read_idx(label_file)
+    if images.shape[0] == 0:
+        raise DataError(f"{image_file}: no images")
     if images.ndim < 2 or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
         raise DataError(f"{path}: {prefix} images {images.shape} and labels {labels.shape} "
                         "do not match")  # fmt: skip
-    if images.shape[0] == 0:
-        raise DataError(f"{image_file}: no images")
     if math.prod(images.shape[1:]) == 0:
         raise DataError(f"{image_file}: images of shape {images.shape[1:]} have no pixels")
     y = _labels(labels, label_file)

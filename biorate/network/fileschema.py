@@ -53,11 +53,11 @@ def _one_of_types(f: Fields, key: str, what: str, *types: type) -> Any:
 def arguments(f: Fields) -> dict[str, Any]:
     """The constructor arguments of table ``args``, each of the JSON type it must have."""
     f.unknown(ARGUMENTS)
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"sizes": _sizes(f)}  # the one required argument
     for key in f.data:
         if key == "sizes":
-            out[key] = _sizes(f)
-        elif key == "activation":
+            continue
+        if key == "activation":
             out[key] = _one_of_types(f, key, "a name or an activation table", str, dict)
         elif key == "connectivity":
             out[key] = _one_of_types(f, key, "a name or a list of projections", str, list)
