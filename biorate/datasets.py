@@ -26,13 +26,16 @@ from __future__ import annotations
 
 import gzip
 import importlib.util
+import math
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from .errors import DataError
-from .io import atomic_write
+from .io import atomic_write, check_memory
 
 __all__ = ["Dataset", "load_dataset", "read_idx", "write_idx", "DATASETS"]
 
@@ -116,28 +119,52 @@ def _moons(seed: int) -> Dataset:
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
+_IDX_NAMES = {0x08: "uint8", 0x09: "int8", 0x0B: "int16", 0x0C: "int32", 0x0D: "float32",
+              0x0E: "float64"}  # fmt: skip
+
+
+def _idx_header(f: Any, path: Path) -> tuple[np.dtype, tuple[int, ...]]:
+    """The data type and shape an IDX header declares (each a clear DataError when wrong)."""
+    head = f.read(4)
+    if len(head) < 4 or head[0] != 0 or head[1] != 0:
+        raise DataError(f"{path}: not an IDX file (bad magic number: an IDX file starts with two "
+                        "zero bytes, a type code and the number of dimensions)")  # fmt: skip
+    if head[2] not in _IDX_TYPES:
+        codes = ", ".join(f"0x{k:02X} ({v})" for k, v in _IDX_NAMES.items())
+        raise DataError(f"{path}: not an IDX file (bad magic number: unknown data type code "
+                        f"0x{head[2]:02X}; IDX codes are {codes})")  # fmt: skip
+    ndim = head[3]
+    if ndim == 0:
+        raise DataError(f"{path}: IDX header declares 0 dimensions (at least 1 expected)")
+    dims = f.read(4 * ndim)
+    if len(dims) < 4 * ndim:
+        raise DataError(f"{path}: truncated IDX header ({ndim} dimensions declared)")
+    shape = tuple(int.from_bytes(dims[4 * i : 4 * i + 4], "big") for i in range(ndim))
+    return np.dtype(_IDX_TYPES[head[2]]), shape
+
+
 def read_idx(path: str | Path) -> np.ndarray:
-    """Read one IDX file (optionally gzip-compressed) into an array of its stored shape."""
+    """Read one IDX file (optionally gzip-compressed) into an array of its stored shape. The
+    header is checked before any data is read: a shape whose data would not fit in memory is
+    refused naming its size, and the file must hold exactly that much data."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
-        if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
-    except (OSError, EOFError) as exc:
-        raise DataError(f"{path}: cannot read ({exc})") from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
-        raise DataError(f"{path}: not an IDX file (bad magic number)")
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if ndim == 0 or len(raw) < header:
-        raise DataError(f"{path}: truncated IDX header")
-    shape = tuple(int(v) for v in np.frombuffer(raw, ">u4", count=ndim, offset=4))
-    dt = np.dtype(_IDX_TYPES[raw[2]])
-    need = int(np.prod(shape)) * dt.itemsize
-    if len(raw) - header != need:
+        with open(path, "rb") as raw:
+            gz = raw.read(2) == b"\x1f\x8b"
+        with gzip.open(path, "rb") if gz else open(path, "rb") as f:
+            dt, shape = _idx_header(f, path)
+            need = math.prod(shape) * dt.itemsize
+            check_memory(need, f"{path}: the {dt.name} data of IDX shape {shape}",
+                         "is the header corrupt?", DataError, " to read")  # fmt: skip
+            data = f.read(need + 1)
+    except (OSError, EOFError, zlib.error) as exc:  # a folder, permissions, a corrupt .gz
+        why = {EOFError: "truncated .gz: ", zlib.error: "corrupt .gz: "}.get(type(exc), "")
+        raise DataError(f"{path}: cannot read ({why or type(exc).__name__ + ': '}{exc})") from None
+    if len(data) != need:
+        held = "more" if len(data) > need else str(len(data))
         raise DataError(f"{path}: IDX header says shape {shape} ({need} bytes of data) "
-                        f"but the file holds {len(raw) - header}")  # fmt: skip
-    return np.frombuffer(raw, dt, offset=header).reshape(shape).astype(dt.newbyteorder("="))
+                        f"but the file holds {held}")  # fmt: skip
+    return np.frombuffer(data, dt).reshape(shape).astype(dt.newbyteorder("="))
 
 
 def write_idx(path: str | Path, array: np.ndarray) -> Path:
@@ -153,10 +180,48 @@ def write_idx(path: str | Path, array: np.ndarray) -> Path:
 
 
 def _find(folder: Path, prefix: str, kind: str) -> Path:
-    hits = sorted(p for p in folder.iterdir() if p.name.startswith(prefix) and kind in p.name)
+    try:
+        hits = sorted(p for p in folder.iterdir() if p.name.startswith(prefix) and kind in p.name)
+    except OSError as exc:
+        raise DataError(f"{folder}: cannot list the folder ({exc.strerror or exc})") from None
     if not hits:
         raise DataError(f"{folder}: no {prefix}*{kind}* file (MNIST-style IDX folder expected)")
     return hits[0]
+
+
+def _labels(labels: np.ndarray, label_file: Path) -> np.ndarray:
+    """Labels as int64 class numbers: whole, finite, within int64 (0.5 is never truncated to 0)."""
+    if labels.size == 0:
+        raise DataError(f"{label_file}: no labels")
+    if labels.dtype.kind == "f":
+        bad = ~(np.isfinite(labels) & (labels == np.round(labels)) & (np.abs(labels) < 2.0**62))
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise DataError(f"{label_file}: labels must be whole class numbers; label "
+                            f"{labels[i]:g} (image {i}) is not")  # fmt: skip
+    return labels.astype(np.int64)
+
+
+def _idx_part(path: Path, prefix: str) -> tuple[np.ndarray, np.ndarray, Path]:
+    """The images (flattened, uint8 scaled to [0, 1]), labels and label file of one split."""
+    image_file = _find(path, f"{prefix}-images", "idx3")
+    images = read_idx(image_file)
+    label_file = _find(path, f"{prefix}-labels", "idx1")
+    labels = read_idx(label_file)
+    if images.shape[0] == 0:
+        raise DataError(f"{image_file}: no images")
+    if images.ndim < 2 or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
+        raise DataError(f"{path}: {prefix} images {images.shape} and labels {labels.shape} "
+                        "do not match")  # fmt: skip
+    if math.prod(images.shape[1:]) == 0:
+        raise DataError(f"{image_file}: images of shape {images.shape[1:]} have no pixels")
+    y = _labels(labels, label_file)
+    if images.dtype.kind == "f" and not np.all(np.isfinite(images)):
+        raise DataError(f"{image_file}: pixel values must be finite numbers (found NaN or inf)")
+    X = images.reshape(images.shape[0], -1).astype(np.float64)
+    if images.dtype == np.uint8:
+        X /= 255.0  # 8-bit grey levels -> [0, 1]
+    return X, y, label_file
 
 
 def _idx(folder: str) -> Dataset:
@@ -165,33 +230,19 @@ def _idx(folder: str) -> Dataset:
         raise DataError(f"idx:{folder}: no such folder")
     parts, label_files = [], []
     for prefix in ("train", "t10k"):
-        images = read_idx(_find(path, f"{prefix}-images", "idx3"))
-        label_file = _find(path, f"{prefix}-labels", "idx1")
-        labels = read_idx(label_file)
-        if images.ndim < 2 or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
-            raise DataError(f"{path}: {prefix} images {images.shape} and labels {labels.shape} "
-                            "do not match")  # fmt: skip
-        if labels.size == 0:
-            raise DataError(f"{label_file}: no labels")
-        if labels.dtype.kind == "f" and not np.all(
-            np.isfinite(labels) & (labels == np.round(labels))
-        ):
-            raise DataError(f"{label_file}: labels must be whole class numbers")
-        X = images.reshape(images.shape[0], -1).astype(np.float64)
-        if images.dtype == np.uint8:
-            X /= 255.0  # 8-bit grey levels -> [0, 1]
-        parts += [X, labels.astype(np.int64)]
+        X, y, label_file = _idx_part(path, prefix)
+        parts += [X, y]
         label_files.append(label_file)
     Xtr, ytr, Xte, yte = parts
     if Xtr.shape[1] != Xte.shape[1]:
         raise DataError(f"{path}: train and test images differ in size")
-    classes = np.unique(ytr)
+    classes = np.unique(ytr[ytr >= 0])  # negative labels are reported below
     # the run 0, 1, 2, ... of training labels; anything past a gap is not a class number
     run = classes == np.arange(classes.size)
     n_classes = int(classes.size if run.all() else np.argmin(run))
     if n_classes == 0:
         raise DataError(f"{label_files[0]}: no label 0; labels must be class numbers "
-                        f"0..n_classes-1 without gaps (smallest found: {classes[0]})")  # fmt: skip
+                        f"0..n_classes-1 without gaps (smallest found: {ytr.min()})")  # fmt: skip
     for labels, label_file in zip((ytr, yte), label_files, strict=True):
         bad, counts = np.unique(labels[(labels < 0) | (labels >= n_classes)], return_counts=True)
         if bad.size:

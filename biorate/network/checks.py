@@ -16,8 +16,9 @@ import numpy as np
 from ..activation import Activation, get_activation
 from ..errors import BiorateError, BiorateWarning, DataError, NetworkError
 
-__all__ = ["FlaggedActivationWarning", "whole", "population_sizes", "resolve_activation",
-           "warn_if_flagged", "check_numbers", "check_dynamics", "check_X", "check_y"]  # fmt: skip
+__all__ = ["FlaggedActivationWarning", "whole", "integer", "real", "flag", "pair",
+           "population_sizes", "resolve_activation",
+           "warn_if_flagged", "check_numbers", "estimate_memory", "check_dynamics", "check_X", "check_y"]  # fmt: skip
 
 
 class FlaggedActivationWarning(BiorateWarning):
@@ -35,6 +36,47 @@ def whole(v: Any, name: str) -> int:
     if isinstance(v, float | np.floating) and math.isfinite(v) and float(v).is_integer():
         return int(v)
     raise NetworkError(f"{name} must be whole numbers, got {v!r}")
+
+
+def integer(v: Any, name: str, lo: int | None = None, *, none: bool = False) -> int | None:
+    """A whole number (``None`` too with ``none``) >= ``lo``: 2.5, ``"3"`` and ``True`` are refused,
+    never truncated."""
+    if v is None and none:
+        return None
+    try:
+        n = whole(v, name)
+    except NetworkError:
+        raise NetworkError(f"{name} must be a whole number{'' if lo is None else f' >= {lo}'}"
+                           f"{' or None' if none else ''}, got {v!r}") from None  # fmt: skip
+    if lo is not None and n < lo:
+        raise NetworkError(f"{name} must be >= {lo}{' or None' if none else ''}, got {n}")
+    return n
+
+
+def real(v: Any, name: str, *, none: bool = False) -> float | None:
+    """A real number as a float (``None`` too with ``none``); a string, bool or list is refused."""
+    if v is None and none:
+        return None
+    if isinstance(v, bool | np.bool_) or not isinstance(v, int | float | np.integer | np.floating):
+        raise NetworkError(f"{name} must be a number{' or None' if none else ''}, got {v!r}")
+    try:
+        return float(v)
+    except OverflowError:  # an int beyond float's range
+        raise NetworkError(f"{name} must be a finite number, got a huge integer") from None
+
+
+def flag(v: Any, name: str) -> bool:
+    """True or False (NumPy's bools too); ``"yes"`` or 1 are refused."""
+    if not isinstance(v, bool | np.bool_):
+        raise NetworkError(f"{name} must be True or False, got {v!r}")
+    return bool(v)
+
+
+def pair(v: Any, name: str) -> tuple[float, float]:
+    """Two real numbers, e.g. ``targets=(0.15, 0.85)``."""
+    if isinstance(v, str | bytes) or not hasattr(v, "__len__") or len(v) != 2:
+        raise NetworkError(f"{name} must be two numbers (low, high), got {v!r}")
+    return real(v[0], name), real(v[1], name)  # type: ignore[return-value]
 
 
 def population_sizes(sizes: Any) -> list[int]:
@@ -113,6 +155,25 @@ def check_dynamics(net: Any, has_feedback: bool) -> None:
         raise NetworkError(
             f"sigmoid_ce targets must satisfy 0 <= low < high <= 1, got {net.targets}"
         )
+
+
+def estimate_memory(net: Any, rows: int = 0) -> tuple[int, str, str]:
+    """Bytes a network needs, what needs them and how to need less: its parameters about six times
+    (value, gradient, two Adam moments, step, a temporary), its ``k x k`` target table, and with
+    ``rows`` samples in a batch the states the dynamics keep for backpropagation through time:
+    activity, input current, g(z) and the adjoint of each population at each of ``steps + 1``
+    times."""
+    n = net.graph_.parameter_count()
+    item = np.dtype(net.dtype).itemsize
+    need = (6 * n + net.sizes[-1] ** 2) * item
+    what, advice = f"sizes {net.sizes}: {n:,} parameters", "use smaller populations"
+    if rows:
+        steps = net.time_steps[0]
+        need += 4 * (steps + 1) * rows * sum(net.sizes) * item
+        what += f" and {steps:,} time step(s) of {rows:,} sample(s)"
+        advice += ", fewer steps" if steps > 1 else ""
+        advice += " or a smaller batch_size"
+    return need, what, advice
 
 
 def check_X(X: Any, n_features: int, dtype: np.dtype) -> np.ndarray:

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import NetworkError
+from .checks import whole
 
 __all__ = ["CONNECTIVITIES", "Projection", "build_projections", "Graph"]
 
@@ -75,16 +76,26 @@ def _named(sizes: Sequence[int], connectivity: str) -> list[Projection]:
 
 def _projection(item: Any) -> Projection:
     """A :class:`Projection` from itself, a dict ``{"source", "target", "kind"}`` or a tuple."""
+    if isinstance(item, Projection):
+        return item
     try:
-        if isinstance(item, Projection):
-            return item
         if isinstance(item, dict):
-            return Projection(
-                int(item["source"]), int(item["target"]), str(item.get("kind", "dense"))
-            )
-        return Projection(int(item[0]), int(item[1]), str(item[2]) if len(item) > 2 else "dense")
+            parts = (item["source"], item["target"], item.get("kind", "dense"))
+        elif isinstance(item, str | bytes) or len(item) not in (2, 3):
+            raise TypeError
+        else:
+            parts = (item[0], item[1], item[2] if len(item) > 2 else "dense")
+        if not isinstance(parts[2], str):
+            raise TypeError
+        return Projection(whole(parts[0], "source"), whole(parts[1], "target"), parts[2])
     except (KeyError, IndexError, TypeError, ValueError):
-        raise NetworkError(f"bad projection {item!r}: expected (source, target, kind)") from None
+        raise NetworkError(f"bad projection {_short(item)}: expected (source, target, kind) with "
+                           "whole-number populations and kind 'dense' or 'skip'") from None  # fmt: skip
+
+
+def _short(item: Any) -> str:
+    text = repr(item)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def build_projections(sizes: Sequence[int], connectivity: str | Sequence[Any]) -> list[Projection]:
@@ -97,6 +108,9 @@ def build_projections(sizes: Sequence[int], connectivity: str | Sequence[Any]) -
         return _named(sizes, connectivity)
     L = len(sizes)
     projs = []
+    if isinstance(connectivity, bytes) or not hasattr(connectivity, "__iter__"):
+        raise NetworkError(f"connectivity must be one of {', '.join(CONNECTIVITIES)} or a list "
+                           f"of projections, got {_short(connectivity)}")  # fmt: skip
     for item in connectivity:
         p = _projection(item)
         if p.kind not in ("dense", "skip"):

@@ -13,12 +13,14 @@ from typing import Any
 import numpy as np
 
 from ..errors import NetworkError
-from ..io import atomic_write, jsonable, provenance
-from .train import History
+from ..io import atomic_write, format_bytes, jsonable, provenance
+from ..schema import Fields, describe
+from . import fileschema
 
 __all__ = ["SCHEMA", "architecture", "save", "load"]
 
 SCHEMA = 1
+_MAX_JSON = 256 * 2**20  # an architecture JSON (history included) is a few MB at most
 
 
 def _upgrade_args(args: dict) -> dict:
@@ -54,8 +56,9 @@ def save(net: Any, path: str | Path) -> Path:
     return atomic_write(path, lambda f: np.savez(f, **arrays), binary=True)
 
 
-def _read(path: Path) -> tuple[dict, dict]:
-    """The arrays and the architecture JSON of a network file; every failure a NetworkError."""
+def _read(path: Path) -> tuple[Any, Fields]:
+    """The open archive and its architecture JSON (checked as a table); every failure a
+    NetworkError naming ``path``."""
     if not path.is_file():
         raise NetworkError(f"{path}: no such network file")
     with open(path, "rb") as f:
@@ -63,44 +66,66 @@ def _read(path: Path) -> tuple[dict, dict]:
     if magic != b"PK\x03\x04":  # every .npz is a zip archive
         raise NetworkError(f"{path}: not a biorate network file (not an .npz archive)")
     try:
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-        arch = json.loads(str(arrays.pop("architecture")[()]))
-    except NetworkError:
-        raise
-    except Exception as exc:  # zip, npy header, JSON: all mean "corrupt file"
+        archive = np.load(path, allow_pickle=False)
+    except Exception as exc:  # zip directory, npy header: all mean "corrupt file"
         raise NetworkError(f"{path}: not a readable biorate network file "
                            f"({type(exc).__name__}: {exc})") from None  # fmt: skip
-    if not isinstance(arch, dict) or arch.get("kind") != "rate_network":
-        raise NetworkError(f"{path}: not a rate network file (kind {arch.get('kind')!r})")
-    if arch.get("schema") != SCHEMA:
-        raise NetworkError(f"{path}: network schema {arch.get('schema')} is not supported")
-    return arrays, arch
+    try:
+        return archive, _architecture(archive, path)
+    except BaseException:
+        archive.close()
+        raise
+
+
+def _architecture(archive: Any, path: Path) -> Fields:
+    """The ``architecture`` entry: one JSON string of kind ``rate_network``, schema 1."""
+    if "architecture" not in archive.files:
+        raise NetworkError(f"{path}: not a readable biorate network file (no 'architecture' entry)")
+    size = archive.zip.getinfo("architecture.npy").file_size
+    if size > _MAX_JSON:
+        raise NetworkError(f"{path}: entry 'architecture' holds {format_bytes(size)}; an "
+                           f"architecture JSON is at most {format_bytes(_MAX_JSON)}")  # fmt: skip
+    try:
+        text = archive["architecture"]
+        if text.dtype.kind != "U" or text.ndim != 0:
+            raise NetworkError(f"{path}: entry 'architecture': expected one JSON string, found "
+                               f"{describe(text)}")  # fmt: skip
+        arch = json.loads(str(text[()]))
+    except NetworkError:
+        raise
+    except Exception as exc:  # zip, npy header, JSON, deep nesting: all mean "corrupt file"
+        raise NetworkError(f"{path}: not a readable biorate network file "
+                           f"({type(exc).__name__}: {str(exc)[:200]})") from None  # fmt: skip
+    f = Fields(arch, f"{path}: malformed architecture", NetworkError)
+    if f.raw("kind", None) != "rate_network":
+        raise NetworkError(f"{path}: not a rate network file (kind {_short(f.raw('kind', None))})")
+    if f.raw("schema", None) != SCHEMA:
+        raise NetworkError(f"{path}: network schema {_short(f.raw('schema', None))} is not "
+                           f"supported (this biorate reads schema {SCHEMA})")  # fmt: skip
+    return f
+
+
+def _short(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def load(cls: Any, path: str | Path) -> Any:
-    """Read a network written by :func:`save` as an instance of ``cls`` (the network class)."""
+    """Read a network written by :func:`save` as an instance of ``cls`` (the network class):
+    every field of the architecture and every array is checked against the graph it describes
+    (:mod:`biorate.network.fileschema`); errors are :class:`NetworkError` naming ``path`` and the
+    field."""
     path = Path(path)
-    arrays, arch = _read(path)
-    try:
-        args = _upgrade_args(dict(arch["args"]))
-        net = cls(**args)
-    except (KeyError, TypeError, ValueError) as exc:
-        if isinstance(exc, NetworkError):
-            raise NetworkError(f"{path}: {exc}") from None
-        raise NetworkError(f"{path}: malformed architecture ({exc})") from None
-    params = {}
-    ref = net.initialize().params_
-    for k, v in ref.items():
-        a = arrays.get(f"param.{k}")
-        if a is None or a.shape != v.shape:
-            raise NetworkError(f"{path}: parameter {k} missing or of wrong shape")
-        if not np.all(np.isfinite(a)):
-            raise NetworkError(f"{path}: parameter {k} contains NaN or inf")
-        params[k] = a.astype(net.dtype)
-    net.params_ = params
-    hist = arch.get("history")
-    if isinstance(hist, dict):
-        fields = set(History.__dataclass_fields__)
-        net.history_ = History(**{k: v for k, v in hist.items() if k in fields})
+    archive, arch = _read(path)
+    with archive:
+        args = _upgrade_args(fileschema.arguments(arch.table("args")))
+        history = fileschema.history(arch)
+        try:
+            net = cls(**args)
+        except NetworkError as exc:
+            raise NetworkError(f"{path}: malformed architecture: args: {exc}") from None
+        ref = net.initialize().params_
+        net.params_ = fileschema.parameters(archive, ref, net.dtype, str(path))
+    if history is not None:
+        net.history_ = history
     return net

@@ -33,7 +33,12 @@ from .checks import (
     check_numbers,
     check_X,
     check_y,
+    estimate_memory,
+    flag,
+    integer,
+    pair,
     population_sizes,
+    real,
     resolve_activation,
     warn_if_flagged,
     whole,
@@ -117,14 +122,19 @@ class RateNetwork:
         self.sizes = population_sizes(sizes)
         self.activation = activation
         self.connectivity = connectivity
-        self.loss, self.optimizer, self.learning_rate = loss, optimizer, learning_rate
-        self.momentum, self.batch_size, self.l2 = momentum, int(batch_size), float(l2)
-        self.validation_fraction, self.early_stopping = float(validation_fraction), early_stopping
-        self.patience = None if patience is None else int(patience)
-        self.tol, self.dtype = float(tol), str(dtype)
-        self.init_std, self.targets = init_std, (float(targets[0]), float(targets[1]))
-        self.derivative_offset, self.seed = float(derivative_offset), seed
-        self.steps, self.alpha = int(steps), float(alpha)
+        self.loss, self.optimizer = loss, optimizer
+        self.learning_rate = real(learning_rate, "learning_rate", none=True)
+        self.momentum, self.l2 = real(momentum, "momentum"), real(l2, "l2")
+        self.batch_size = integer(batch_size, "batch_size", 1)
+        self.validation_fraction = real(validation_fraction, "validation_fraction")
+        self.early_stopping = flag(early_stopping, "early_stopping")
+        self.patience = integer(patience, "patience", none=True)
+        self.tol, self.dtype = real(tol, "tol"), str(dtype)
+        self.init_std = real(init_std, "init_std", none=True)
+        self.targets = pair(targets, "targets")
+        self.derivative_offset = real(derivative_offset, "derivative_offset")
+        self.seed = integer(seed, "seed", 0, none=True)
+        self.steps, self.alpha = integer(steps, "steps"), real(alpha, "alpha")
         self._resolve()
 
     # ------------------------------------------------------------------ structure
@@ -142,6 +152,7 @@ class RateNetwork:
         check_dynamics(self, self.graph_.has_feedback)
         # an acyclic graph: one sweep is the fixed point
         self._T, self._a = (self.steps, self.alpha) if self.has_feedback else (1, 1.0)
+        self._check_memory()
         self._target_rows = self._target_table()
 
     @property
@@ -194,12 +205,11 @@ class RateNetwork:
         self._rng = rng
         return self
 
-    def _check_memory(self) -> None:
-        """Refuse, before allocating, parameters that cannot fit: training holds each parameter
-        about six times (value, gradient, two Adam moments, step, a temporary)."""
-        n = self.graph_.parameter_count()
-        check_memory(6 * n * self._dt.itemsize, f"sizes {self.sizes}: {n:,} parameters",
-                     "use smaller populations", NetworkError, " to train")  # fmt: skip
+    def _check_memory(self, rows: int = 0, purpose: str = " to train") -> None:
+        """Refuse, before allocating, work that cannot fit (:func:`estimate_memory`: parameters
+        six times, the target table, and the states of ``rows`` samples unrolled in time)."""
+        need, what, advice = estimate_memory(self, rows)
+        check_memory(need, what, advice, NetworkError, purpose)
 
     def _require_params(self) -> None:
         if not hasattr(self, "params_"):
@@ -291,6 +301,7 @@ class RateNetwork:
         self._require_params()
         X, _ = self.check_data(X)
         chunk = 4096
+        self._check_memory(min(chunk, X.shape[0]), " to run")
         return np.concatenate([self._forward(X[i:i + chunk], self.params_)["h"][-1][-1]
                                for i in range(0, X.shape[0], chunk)])  # fmt: skip
 
@@ -338,6 +349,7 @@ class RateNetwork:
         if cap < 1:
             raise NetworkError(f"epochs must be an integer >= 1, got {epochs!r}")
         warn_if_flagged(self._act)
+        self._check_memory(min(self.batch_size, X.shape[0]))
         if not (warm_start and hasattr(self, "params_")):
             self.initialize()
         rng = self._rng if hasattr(self, "_rng") else np.random.default_rng(self.seed)

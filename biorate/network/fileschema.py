@@ -1,0 +1,147 @@
+"""The fields of a saved network (``.npz``, schema 1), checked one by one.
+
+:mod:`biorate.network.persist` reads the archive; this module says what each part must hold:
+
+- ``args`` (the constructor arguments): the JSON type of each (``sizes`` whole numbers >= 1,
+  ``l2`` a finite number, ``early_stopping`` true/false, ...); unknown arguments are refused. Their
+  domains (``alpha`` in (0, 1], an unknown loss, ...) are the constructor's own checks.
+- ``history``: lists of finite numbers (``null`` where a value was not measured), ``grad_norm`` a
+  table of such lists, ``best_epoch`` a whole number, ``stop_reason`` a string.
+- ``param.<name>``: exactly the arrays of the graph the arguments describe, each of real numbers
+  (complex values are never silently made real), of its shape, finite in the network's dtype; the
+  size an entry claims is checked before it is read, so a compressed entry cannot expand past it.
+
+Every error is a :class:`~biorate.errors.NetworkError` naming the file and the field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import NetworkError
+from ..io import format_bytes
+from ..schema import Fields, describe
+from .train import History
+
+__all__ = ["ARGUMENTS", "arguments", "history", "parameters"]
+
+_NUMBERS = ("momentum", "l2", "validation_fraction", "tol", "derivative_offset", "alpha")
+_OPTIONAL_NUMBERS = ("learning_rate", "init_std")
+_TEXTS = ("loss", "optimizer", "dtype")
+ARGUMENTS = ("sizes", "activation", "connectivity", "batch_size", "steps", "patience", "seed",
+             "early_stopping", "targets", *_NUMBERS, *_OPTIONAL_NUMBERS, *_TEXTS)  # fmt: skip
+_HEADER_SLACK = 64 * 1024  # an .npy header and alignment, generously
+
+
+def _sizes(f: Fields) -> list:
+    sizes = f.numbers("sizes", min_length=2)
+    if not all(s == int(s) and s >= 1 for s in sizes):
+        bad = next(s for s in sizes if not (s == int(s) and s >= 1))
+        raise f.fail("sizes", f"expected whole numbers >= 1 (population sizes), found {bad:g}")
+    return list(f.raw("sizes"))
+
+
+def _one_of_types(f: Fields, key: str, what: str, *types: type) -> Any:
+    v = f.raw(key)
+    if not isinstance(v, types):
+        raise f.fail(key, f"expected {what}, found {describe(v)}")
+    return v
+
+
+def arguments(f: Fields) -> dict[str, Any]:
+    """The constructor arguments of table ``args``, each of the JSON type it must have."""
+    f.unknown(ARGUMENTS)
+    out: dict[str, Any] = {"sizes": _sizes(f)}  # the one required argument
+    for key in f.data:
+        if key == "sizes":
+            continue
+        if key == "activation":
+            out[key] = _one_of_types(f, key, "a name or an activation table", str, dict)
+        elif key == "connectivity":
+            out[key] = _one_of_types(f, key, "a name or a list of projections", str, list)
+        elif key in ("batch_size", "steps"):
+            out[key] = f.integer(key, lo=1 if key == "batch_size" else None)
+        elif key in ("patience", "seed"):
+            out[key] = f.integer(key, None, lo=0 if key == "seed" else None)
+        elif key == "early_stopping":
+            out[key] = f.flag(key)
+        elif key == "targets":
+            out[key] = tuple(f.numbers(key, length=2).tolist())
+        elif key in _OPTIONAL_NUMBERS:
+            out[key] = f.number(key, None)
+        elif key in _NUMBERS:
+            out[key] = f.number(key)
+        else:
+            out[key] = f.text(key)
+    return out
+
+
+def history(arch: Fields) -> History | None:
+    """The training history (``None`` when the file has none), as it was saved."""
+    if not arch.has("history"):
+        return None
+    h = arch.table("history")
+    out: dict[str, Any] = {}
+    for key in History.__dataclass_fields__:
+        if not h.has(key):
+            continue
+        if key == "grad_norm":
+            g = h.table(key)
+            for pop in g.data:
+                g.numbers(pop, nulls=True)
+            out[key] = {pop: list(v) for pop, v in g.data.items()}
+        elif key == "best_epoch":
+            out[key] = h.integer(key, None, lo=0)
+        elif key == "stop_reason":
+            out[key] = h.text(key, None)
+        else:
+            h.numbers(key, nulls=True)
+            out[key] = list(h.raw(key))
+    return History(**out)
+
+
+def parameters(archive: Any, ref: dict[str, np.ndarray], dtype: Any, where: str) -> dict:
+    """The arrays ``param.<name>`` of ``archive`` for every parameter of ``ref`` (the freshly
+    initialised parameters of the graph: names and shapes), as ``dtype``."""
+    expected = {f"param.{k}" for k in ref} | {"architecture"}
+    extra = sorted(set(archive.files) - expected)
+    if extra:
+        raise NetworkError(f"{where}: array {extra[0]!r} does not belong to the graph the "
+                           f"architecture describes (its arrays: "
+                           f"{', '.join(sorted(expected - {'architecture'}))})")  # fmt: skip
+    return {k: _parameter(archive, f"param.{k}", v.shape, np.dtype(dtype), where)
+            for k, v in ref.items()}  # fmt: skip
+
+
+def _parameter(archive: Any, name: str, shape: tuple, dtype: np.dtype, where: str) -> np.ndarray:
+    """One array, checked: present, no larger than its shape needs, real, of that shape, finite."""
+    if name not in archive.files:
+        raise NetworkError(f"{where}: parameter {name[6:]} missing or of wrong shape: no array "
+                           f"{name!r}; the architecture's graph needs shape {shape}")  # fmt: skip
+    size = archive.zip.getinfo(f"{name}.npy").file_size
+    most = int(np.prod(shape, dtype=object)) * 16 + _HEADER_SLACK  # complex128 at most
+    if size > most:
+        raise NetworkError(f"{where}: array {name!r} holds {format_bytes(size)}; shape {shape} "
+                           "needs far less")  # fmt: skip
+    try:
+        a = archive[name]
+    except Exception as exc:  # object arrays (no pickle), corrupt npy data
+        raise NetworkError(f"{where}: array {name!r} cannot be read "
+                           f"({type(exc).__name__}: {str(exc)[:200]})") from None  # fmt: skip
+    if a.dtype.kind == "c":
+        raise NetworkError(f"{where}: array {name!r} holds complex numbers; a network's "
+                           "parameters are real (an imaginary part is never dropped silently)")  # fmt: skip
+    if a.dtype.kind not in "fiu":
+        raise NetworkError(f"{where}: array {name!r}: expected real numbers, found {describe(a)}")
+    if a.shape != shape:
+        raise NetworkError(f"{where}: parameter {name[6:]} missing or of wrong shape: array "
+                           f"{name!r} has shape {a.shape}; the architecture's graph needs "
+                           f"{shape}")  # fmt: skip
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = a.astype(dtype)
+    if not np.all(np.isfinite(out)):
+        raise NetworkError(f"{where}: parameter {name[6:]} contains NaN or inf (array {name!r}"
+                           + (f" as {dtype})" if np.all(np.isfinite(a)) else ")"))  # fmt: skip
+    return out
