@@ -134,6 +134,7 @@ def run_fi(args: argparse.Namespace) -> int:
         transient=args.transient, trials=args.trials, dt=args.dt, seed=args.seed,
         target=args.target, progress=not args.quiet, command=command_line(),
     )  # fmt: skip
+
     def draw(path: Path) -> None:
         from ..plotting.curve import plot_curve  # matplotlib, SciPy: only when a figure is asked
         from ..theory import fi_predictions
@@ -152,6 +153,7 @@ def run_release(args: argparse.Namespace) -> int:
         trials=args.trials, dt=args.dt, seed=args.seed, target=args.target,
         progress=not args.quiet, command=command_line(),
     )  # fmt: skip
+
     def draw(path: Path) -> None:
         from ..plotting.curve import plot_curve  # matplotlib, SciPy: only when a figure is asked
         from ..theory import release_predictions
@@ -168,6 +170,7 @@ def run_release_probability(args: argparse.Namespace) -> int:
     curve = spiking.measure_release_probability(
         model, calcium=args.calcium, dt=args.dt, target=args.target, command=command_line()
     )
+
     def draw(path: Path) -> None:
         from ..plotting.curve import plot_curve  # matplotlib: only when a figure is asked
 
