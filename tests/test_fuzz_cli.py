@@ -230,106 +230,39 @@ DEPLOY = ["deploy", "{net}", "--dataset", "xor", "--images", "2", "--target", "n
 UNITS = ["kA^200", "nan ms", "1e400 ms", "", "5", "5 parsec", "-1 ms", "1e-300 s", "ms ms", "\x00"]
 RANGES = ["0nA:0.5nA:10000000000", "0nA:0.5nA:0", "a:b:c", "0nA:0.5nA:-1", "0nA::3",
           "0nA:0.5nA:2.5", "0Hz:1nA:3", "nan nA:1nA:3", "0nA:1e400nA:3", ":::"]  # fmt: skip
+
+
+def _each(label: str, base: list[str], options: list[str]) -> list[tuple[str, list[str]]]:
+    """``biorate BASE OPTION`` for each ``--name=value`` in ``options``."""
+    return [(f"{label} {o!r}", [*base, o]) for o in options]
+
+
 CLI_CASES = (
-    [(f"theory --sigma {u!r}", [*FI, "--sigma", u]) for u in UNITS]
-    + [(f"theory --dt {u!r}", [*FI, "--dt", u]) for u in UNITS[:6]]
+    _each("theory", FI, [f"--sigma={u}" for u in UNITS] + [f"--dt={u}" for u in UNITS[:6]])
     + [(f"theory --current {r!r}", [*FI[:2], "--current", r, *FI[4:]]) for r in RANGES]
     + [(f"simulate --current {r!r}", [*SIM[:2], "--current", r, *SIM[4:]]) for r in RANGES[:5]]
-    + [
-        (f"simulate --set {s!r}", [*SIM, "--set", s])
-        for s in (
-            "tau_m=kA^200",
-            "tau_m=-5ms",
-            "tau_m=1e400 ms",
-            "nope=1ms",
-            "tau_m",
-            "=",
-            "t_ref=0ms",
-        )
-    ]
-    + [
-        (f"simulate {o} {v}", [*SIM, o, v])
-        for o, v in (
-            ("--trials", "1000000000"),
-            ("--trials", "0"),
-            ("--dt", "1e-300 s"),
-            ("--dt", "5ms"),
-            ("--duration", "1e9 s"),
-            ("--seed", "-1"),
-        )
-    ]
-    + [
-        (f"train {o} {v!r}", [*TRAIN, o, v])
-        for o, v in (
-            ("--hidden", ""),
-            ("--hidden", "0"),
-            ("--hidden", "1e9"),
-            ("--hidden", "100000000"),
-            ("--hidden", "64,,64"),
-            ("--epochs", "0"),
-            ("--lr", "nan"),
-            ("--l2", "inf"),
-            ("--batch-size", "0"),
-            ("--validation-fraction", "1.5"),
-            ("--dtype", "float16"),
-            ("--targets", "nan,1"),
-            ("--activation", "nope"),
-            ("--dataset", "idx:/nonexistent"),
-            ("--dataset", "bogus"),
-            ("--connectivity", "sideways"),
-            ("-o", "{tmp}"),
-            ("--plot", "{tmp}/p.xyz"),
-            ("--alpha", "-1"),
-        )
-    ]
-    + [
-        (f"train feedback --steps {v}", [*TRAIN, "--connectivity", "feedback", "--steps", v])
-        for v in ("1000000", "0", "-3")
-    ]
-    + [
-        (f"deploy {o} {v!r}", [*DEPLOY, o, v])
-        for o, v in (
-            ("--duration", "50ms"),
-            ("--duration", "1us"),
-            ("--duration", "nan s"),
-            ("--duration", "1e9 s"),
-            ("--durations", "50ms,,1s"),
-            ("--durations", "-1ms"),
-            ("--tau-syn", "0ms"),
-            ("--input-rate", "kA^200"),
-            ("--neurons-per-unit", "100000000"),
-            ("--batch-size", "0"),
-            ("--images", "0"),
-            ("--plot", "{tmp}/p.xyz"),
-        )
-    ]
-    + [
-        ("fit -o DIR", ["fit", "{tmp}/base_curve.json", "-o", "{tmp}"]),
-        (
-            "fit --report DIR",
-            ["fit", "{tmp}/base_curve.json", "-o", "{tmp}/cli_out.json", "--report", "{tmp}"],
-        ),
-        (
-            "fit --plot p.xyz",
-            ["fit", "{tmp}/base_curve.json", "-o", "{tmp}/cli_out.json", "--plot", "{tmp}/p.xyz"],
-        ),
-        (
-            "fit --bootstrap huge",
-            [
-                "fit",
-                "{tmp}/base_curve.json",
-                "-o",
-                "{tmp}/cli_out.json",
-                "--bootstrap",
-                "1000000000",
-            ],
-        ),
-        ("evaluate missing net", ["evaluate", "{tmp}/nope.npz"]),
-        ("pipeline --out FILE", ["pipeline", "--out", "{tmp}/cli_out.json"]),
-        ("sweep missing spec", ["sweep", "{tmp}/nope.toml", "-o", "{tmp}/sw"]),
-        ("models --models FILE", ["--models", "{tmp}/cli_out.json", "models"]),
-    ]
-)
+    + _each("simulate", SIM, ["--set=tau_m=kA^200", "--set=tau_m=-5ms", "--set=tau_m=1e400 ms",
+            "--set=nope=1ms", "--set=tau_m", "--set==", "--set=t_ref=0ms", "--trials=1000000000",
+            "--trials=0", "--dt=1e-300 s", "--dt=5ms", "--duration=1e9 s", "--seed=-1"])
+    + _each("train", TRAIN, ["--hidden=", "--hidden=0", "--hidden=1e9", "--hidden=100000000",
+            "--hidden=64,,64", "--epochs=0", "--lr=nan", "--l2=inf", "--batch-size=0",
+            "--validation-fraction=1.5", "--dtype=float16", "--targets=nan,1", "--activation=nope",
+            "--dataset=idx:/nonexistent", "--dataset=bogus", "--connectivity=sideways", "-o{tmp}",
+            "--plot={tmp}/p.xyz", "--alpha=-1"])
+    + _each("train feedback", [*TRAIN, "--connectivity", "feedback"],
+            ["--steps=1000000", "--steps=0", "--steps=-3"])
+    + _each("deploy", DEPLOY, ["--duration=50ms", "--duration=1us", "--duration=nan s",
+            "--duration=1e9 s", "--durations=50ms,,1s", "--durations=-1ms", "--tau-syn=0ms",
+            "--input-rate=kA^200", "--neurons-per-unit=100000000", "--batch-size=0", "--images=0",
+            "--plot={tmp}/p.xyz"])
+    + _each("fit", ["fit", "{tmp}/base_curve.json"], ["-o{tmp}"])
+    + _each("fit", ["fit", "{tmp}/base_curve.json", "-o", "{tmp}/cli_out.json"],
+            ["--report={tmp}", "--plot={tmp}/p.xyz", "--bootstrap=1000000000"])
+    + [("evaluate missing net", ["evaluate", "{tmp}/nope.npz"]),
+       ("pipeline --out FILE", ["pipeline", "--out", "{tmp}/cli_out.json"]),
+       ("sweep missing spec", ["sweep", "{tmp}/nope.toml", "-o", "{tmp}/sw"]),
+       ("models --models FILE", ["--models", "{tmp}/cli_out.json", "models"])]
+)  # fmt: skip
 
 
 class Hang(BaseException):
