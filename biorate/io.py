@@ -7,8 +7,10 @@ import datetime
 import json
 import math
 import os
+import secrets
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -18,7 +20,7 @@ from ._version import __version__
 from .errors import BiorateError, CurveFileError, OutputError
 
 __all__ = ["atomic_write", "write_json", "read_json", "provenance", "jsonable", "JsonFile",
-           "WriteError"]  # fmt: skip
+           "WriteError", "Staged", "staged_outputs"]  # fmt: skip
 
 
 class WriteError(BiorateError, OSError):
@@ -70,6 +72,58 @@ def _write_error(path: Path, exc: OSError) -> WriteError:
     err = WriteError(f"cannot write {path}: {exc.strerror or exc}")
     err.errno = exc.errno  # (strerror and filename unset: str(err) stays the one line above)
     return err
+
+
+class Staged:
+    """The outputs of one command, made together: :meth:`path` names the temp file (beside the
+    output, with its suffix, so a figure keeps its format) that stands for an output while it is
+    made; :meth:`commit` renames every one onto its output. See :func:`staged_outputs`."""
+
+    def __init__(self) -> None:
+        self._files: list[tuple[Path, Path]] = []
+
+    def path(self, path: str | os.PathLike) -> Path:
+        final = Path(path)
+        token = secrets.token_hex(4)
+        name = (f".{final.stem}.{token}.part{final.suffix}" if final.suffix
+                else f".{final.name}-{token}-part")  # fmt: skip
+        tmp = final.with_name(name)
+        self._files.append((tmp, final))
+        return tmp
+
+    def commit(self) -> None:
+        for tmp, final in self._files:
+            try:
+                os.replace(tmp, final)
+            except OSError as exc:
+                raise _write_error(final, exc) from None
+        self._files.clear()
+
+    def discard(self) -> None:
+        for tmp, _ in self._files:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        self._files.clear()
+
+
+@contextmanager
+def staged_outputs() -> Iterator[Staged]:
+    """Write a command's outputs only once every one has been made::
+
+        with staged_outputs() as out:
+            curve.save(out.path("fi.json"))
+            plot_curve(curve, path=out.path("fi.png"))
+
+    Leaving the block normally renames each temp file onto its output; an exception (or Ctrl-C)
+    removes the temp files, and files already at the outputs stay as they were."""
+    staged = Staged()
+    try:
+        yield staged
+        staged.commit()
+    finally:
+        staged.discard()
 
 
 def available_memory() -> int | None:

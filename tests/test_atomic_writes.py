@@ -246,3 +246,67 @@ def test_the_cli_reports_a_full_disk_in_one_line(tmp_path, monkeypatch, cli):
     assert len(err.strip().splitlines()) == 1
     assert out.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == [
         "act.json", "c.json"]  # fmt: skip
+
+
+# ---------------------------------------------------------------------------- a command's outputs
+
+
+def _curve_file(tmp_path: Path) -> Path:
+    from biorate.curve import TransferCurve
+    from biorate.forms import FORMS
+
+    x = np.linspace(0.0, 5e-10, 20)
+    y = FORMS["sigmoid"].value(x, {"x_half": 2.2e-10, "width": 3e-11, "r_max": 80.0, "r0": 2.0})
+    curve = TransferCurve("fi", x, y, "A", "Hz", y_sem=np.full(x.size, 1.0), model={"name": "lif"})
+    return curve.save(tmp_path / "curve.json")
+
+
+def test_staged_outputs_all_or_nothing(tmp_path):
+    old, new = tmp_path / "a.json", tmp_path / "b.png"
+    old.write_text("old")
+    with pytest.raises(RuntimeError), bio.staged_outputs() as out:
+        out.path(old).write_text("new")
+        out.path(new).write_text("new")
+        raise RuntimeError("the second output failed")
+    assert old.read_text() == "old" and not new.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json"]  # no temp file left
+    with bio.staged_outputs() as out:
+        staged = out.path(new)
+        assert staged.suffix == ".png" and staged.parent == tmp_path  # a figure keeps its format
+        staged.write_text("png")
+    assert new.read_text() == "png"
+
+
+def test_fit_failing_at_its_figure_keeps_the_old_activation(tmp_path, monkeypatch, cli):
+    """fit -o a.json --plot p.png: a figure that fails after the activation was made leaves the
+    a.json already there byte-identical (the outputs are renamed into place together)."""
+    import biorate.plotting.fit
+
+    act = tmp_path / "a.json"
+    act.write_bytes(b"previous activation")
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise WriteError("cannot write p.png: No space left on device")
+
+    monkeypatch.setattr(biorate.plotting.fit, "plot_activation", broken)
+    code, out, err = cli("fit", _curve_file(tmp_path), "--form", "sigmoid", "-o", act,
+                         "--plot-activation", tmp_path / "p.png", "--quiet")  # fmt: skip
+    assert code == 2 and err == "biorate: error: cannot write p.png: No space left on device\n"
+    assert act.read_bytes() == b"previous activation"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "curve.json"]
+
+
+def test_warnings_of_a_refused_command_are_dropped(tmp_path, monkeypatch, cli):
+    """A RuntimeWarning raised while checking input does not precede the one error line; a
+    command that succeeds still shows its warnings."""
+    import warnings
+
+    import biorate.cli.fit as fit_cli
+
+    def noisy_load(path: Any) -> None:
+        warnings.warn("overflow encountered in exp", RuntimeWarning, stacklevel=1)
+        raise BiorateError(f"{path}: bad curve")
+
+    monkeypatch.setattr(fit_cli.TransferCurve, "load", staticmethod(noisy_load))
+    code, _, err = cli("fit", tmp_path / "c.json", "-o", tmp_path / "a.json")
+    assert code == 2 and err == f"biorate: error: {tmp_path / 'c.json'}: bad curve\n"

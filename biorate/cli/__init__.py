@@ -81,31 +81,49 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_SHOW_WARNING = warnings.showwarning
-
-
-def _show_warning(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
+def _show(w: warnings.WarningMessage) -> None:
     """biorate's own warnings as one line on stderr (as its errors are); others as Python has it."""
-    if issubclass(category, BiorateWarning):
-        sys.stderr.write(f"biorate: warning: {message}\n")
+    if issubclass(w.category, BiorateWarning):
+        sys.stderr.write(f"biorate: warning: {w.message}\n")
     else:
-        _SHOW_WARNING(message, category, filename, lineno, file, line)
+        warnings.showwarning(w.message, w.category, w.filename, w.lineno, w.file, w.line)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The command, its warnings held back: shown once it has finished (or been interrupted),
+    dropped when it refuses its input (the one error line says what is wrong)."""
+    with warnings.catch_warnings(record=True) as held:
+        try:
+            code = int(args.func(args) or 0)
+        except KeyboardInterrupt:
+            for w in held:
+                _show(w)
+            raise
+    for w in held:
+        _show(w)
+    return code
+
+
+def _os_error(exc: OSError) -> str:
+    """An ``OSError`` no loader turned into a BiorateError (a file vanished, a disk filled up,
+    ...), in one line naming the file."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}{exc.strerror or exc}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``biorate ARGV``; returns the exit code: 0, 2 for bad input (one line on stderr), 130
-    for Ctrl-C (one line, at any point: while importing, parsing or working)."""
+    """Run ``biorate ARGV``; returns the exit code: 0, 2 for bad input or a file that cannot be
+    read or written (one line on stderr, no traceback), 130 for Ctrl-C (one line, at any point:
+    while importing, parsing or working)."""
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
         if not getattr(args, "func", None):
             parser.print_help()
             return 2
-        with warnings.catch_warnings():
-            warnings.showwarning = _show_warning
-            return int(args.func(args) or 0)
+        return _run(args)
     except BiorateError as exc:
-        sys.stderr.write(f"biorate: error: {exc}\n")
+        sys.stderr.write(f"biorate: error: {' '.join(str(exc).splitlines())}\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write("biorate: interrupted\n")
@@ -115,6 +133,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except OSError as exc:
+        sys.stderr.write(f"biorate: error: {_os_error(exc)}\n")
+        return 2
+    except MemoryError:
+        sys.stderr.write("biorate: error: out of memory; try a smaller problem (fewer levels, "
+                         "trials, images or units)\n")  # fmt: skip
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

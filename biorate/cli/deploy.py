@@ -4,12 +4,11 @@ images and report how much accuracy survives (see :mod:`biorate.deploy`)."""
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from ..datasets import load_dataset
 from ..deploy import DeployError, deploy, spiking_origin
 from ..errors import DataError
-from ..io import write_json
+from ..io import staged_outputs, write_json
 from ..network import RateNetwork
 from .common import add_quiet, check_outputs, command_line, seconds
 
@@ -88,14 +87,15 @@ def run(args: argparse.Namespace) -> int:
         target=args.target, progress=not args.quiet, command=command_line(),
         dataset=data.name, network_file=args.network, train=(data.X_train, data.y_train),
     )  # fmt: skip
-    written = []
-    if args.report:
-        written.append(write_json(args.report, rep))
-    if args.plot:
-        from ..plotting.deploy import plot_deploy  # matplotlib: only when a figure is asked for
+    written = [p for p in (args.report, args.plot) if p]
+    with staged_outputs() as out:  # both renamed into place once both are made
+        if args.report:
+            write_json(out.path(args.report), rep)
+        if args.plot:
+            from ..plotting.deploy import plot_deploy  # matplotlib: only when a figure is asked
 
-        plot_deploy(rep, args.plot, f"{args.network}: {rep['connectivity']} on {data.name}")
-        written.append(Path(args.plot))
+            title = f"{args.network}: {rep['connectivity']} on {data.name}"
+            plot_deploy(rep, out.path(args.plot), title)
     print(f"{args.network}: {net!r} on {data.name} ({rep['n_test']} test images, "
           f"{args.encoding} encoding)")  # fmt: skip
     print(f"  rate network test accuracy {rep['rate_accuracy']:.4f}")

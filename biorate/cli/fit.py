@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from .. import fitting
 from ..curve import TransferCurve
 from ..errors import FitError
 from ..forms import FORMS
-from ..io import write_json
+from ..io import staged_outputs, write_json
 from .common import add_quiet, check_outputs, command_line
 
+MAX_BOOTSTRAP = 100_000  # resamples: each a fit (milliseconds); more would run for days
 FORM_NAMES = ", ".join(FORMS)  # every registered form, in the registry's order (read, not listed)
 
 
@@ -46,6 +48,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.bootstrap < 0:
         raise FitError(f"--bootstrap must be >= 0, got {args.bootstrap}")
+    if args.bootstrap > MAX_BOOTSTRAP:
+        raise FitError(f"--bootstrap {args.bootstrap}: each resample is a fit of its own; "
+                       f"at most {MAX_BOOTSTRAP} (a few minutes)")  # fmt: skip
     check_outputs([(args.output, "-o"), (args.report, "--report"), (args.plot, "--plot"),
                    (args.plot_activation, "--plot-activation")])  # fmt: skip
     curve = TransferCurve.load(args.curve)
@@ -56,23 +61,26 @@ def run(args: argparse.Namespace) -> int:
                        f"nothing written (drop --strict to keep it with a warning)")  # fmt: skip
     act = result.activation(name=args.name)
     print(result.report())  # the result: printed with --quiet too (it silences progress only)
-    act.save(args.output)
-    written = [args.output]
-    if args.report:
-        report = result.to_dict()
-        report["command"] = command_line()
-        write_json(args.report, report)
-        written.append(args.report)
-    if args.plot:
-        result.plot(args.plot)
-        written.append(args.plot)
-    if args.plot_activation:
-        from ..plotting.fit import plot_activation  # matplotlib only when a figure is asked for
-
-        plot_activation(act, args.plot_activation, curve=curve)
-        written.append(args.plot_activation)
+    _write(args, result, act, curve)
     if not result.ok:
         sys.stderr.write(f"biorate: warning: poor {result.form} fit of {args.curve}: "
                          f"{'; '.join(result.warnings)}\n")  # fmt: skip
-    print("wrote " + ", ".join(str(w) for w in written))
+    written = [args.output, args.report, args.plot, args.plot_activation]
+    print("wrote " + ", ".join(str(w) for w in written if w))
     return 0
+
+
+def _write(args: argparse.Namespace, result: Any, act: Any, curve: Any) -> None:
+    """Every output, made beside its path and renamed into place only once all are made."""
+    with staged_outputs() as out:
+        act.save(out.path(args.output))
+        if args.report:
+            report = result.to_dict()
+            report["command"] = command_line()
+            write_json(out.path(args.report), report)
+        if args.plot:
+            result.plot(out.path(args.plot))
+        if args.plot_activation:
+            from ..plotting.fit import plot_activation  # matplotlib only when a figure is asked
+
+            plot_activation(act, out.path(args.plot_activation), curve=curve)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 from .. import spiking
+from ..io import staged_outputs
 from ..models import DRIVES
 from .common import (
     add_quiet,
@@ -17,6 +21,16 @@ from .common import (
 
 def _check_outputs(args: argparse.Namespace) -> None:
     check_outputs([(args.output, "-o"), (args.plot, "--plot")])
+
+
+def _write(args: argparse.Namespace, curve: Any, draw: Callable[[Path], Any] | None) -> None:
+    """The curve and (with --plot) its figure, ``draw(path)``: renamed into place together, once
+    both are made; then the one line that says so."""
+    with staged_outputs() as out:
+        curve.save(out.path(args.output))
+        if args.plot:
+            draw(out.path(args.plot))
+    print(f"wrote {args.output}" + (f" and {args.plot}" if args.plot else ""))
 
 
 def _protocol_args(p: argparse.ArgumentParser, duration: str, transient: str = "200ms") -> None:
@@ -120,13 +134,14 @@ def run_fi(args: argparse.Namespace) -> int:
         transient=args.transient, trials=args.trials, dt=args.dt, seed=args.seed,
         target=args.target, progress=not args.quiet, command=command_line(),
     )  # fmt: skip
-    curve.save(args.output)
-    if args.plot:
+
+    def draw(path: Path) -> None:
         from ..plotting.curve import plot_curve  # matplotlib, SciPy: only when a figure is asked
         from ..theory import fi_predictions
 
-        plot_curve(curve, fi_predictions(model, curve), path=args.plot)
-    print(f"wrote {args.output}" + (f" and {args.plot}" if args.plot else ""))
+        plot_curve(curve, fi_predictions(model, curve), path=path)
+
+    _write(args, curve, draw)
     return 0
 
 
@@ -138,13 +153,14 @@ def run_release(args: argparse.Namespace) -> int:
         trials=args.trials, dt=args.dt, seed=args.seed, target=args.target,
         progress=not args.quiet, command=command_line(),
     )  # fmt: skip
-    curve.save(args.output)
-    if args.plot:
+
+    def draw(path: Path) -> None:
         from ..plotting.curve import plot_curve  # matplotlib, SciPy: only when a figure is asked
         from ..theory import release_predictions
 
-        plot_curve(curve, release_predictions(model, curve, args.pattern), path=args.plot)
-    print(f"wrote {args.output}" + (f" and {args.plot}" if args.plot else ""))
+        plot_curve(curve, release_predictions(model, curve, args.pattern), path=path)
+
+    _write(args, curve, draw)
     return 0
 
 
@@ -154,10 +170,11 @@ def run_release_probability(args: argparse.Namespace) -> int:
     curve = spiking.measure_release_probability(
         model, calcium=args.calcium, dt=args.dt, target=args.target, command=command_line()
     )
-    curve.save(args.output)
-    if args.plot:
+
+    def draw(path: Path) -> None:
         from ..plotting.curve import plot_curve  # matplotlib: only when a figure is asked
 
-        plot_curve(curve, path=args.plot)
-    print(f"wrote {args.output}" + (f" and {args.plot}" if args.plot else ""))
+        plot_curve(curve, path=path)
+
+    _write(args, curve, draw)
     return 0

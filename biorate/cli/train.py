@@ -8,7 +8,7 @@ from typing import Any
 
 from ..datasets import load_dataset
 from ..errors import NetworkError
-from ..io import write_json
+from ..io import staged_outputs, write_json
 from ..network import RateNetwork
 from ..network.report import network_report
 from .common import add_quiet, check_outputs, command_line
@@ -171,14 +171,15 @@ def run(args: argparse.Namespace) -> int:
             bar.update(1)
 
         hist = net.fit(data.X_train, data.y_train, epochs=args.epochs, callback=progress)
-    net.save(args.output)
     rep = network_report(net, data, command_line())
-    if args.report:
-        write_json(args.report, rep)
-    if args.plot:
-        from ..plotting.training import plot_history  # matplotlib: only when a figure is asked for
+    with staged_outputs() as out:  # all renamed into place once every one is made
+        net.save(out.path(args.output))
+        if args.report:
+            write_json(out.path(args.report), rep)
+        if args.plot:
+            from ..plotting.training import plot_history  # matplotlib: only when asked for
 
-        plot_history(hist, args.plot, f"{net!r} on {data.name}")
+            plot_history(hist, out.path(args.plot), f"{net!r} on {data.name}")
     print(f"{args.output}: {net!r}, {hist.epochs} epochs ({stop_message(net, args.epochs)}); "
           f"train accuracy {rep['train_accuracy']:.4f}, "
           f"test accuracy {rep['test_accuracy']:.4f}")  # fmt: skip

@@ -43,7 +43,7 @@ def _durations(durations: Any) -> list[float]:
         values = list(to_si_array(durations, TIME, "duration"))
     out = sorted(set(values))
     if not out or out[0] <= 0:
-        raise DeployError(f"presentation times must be positive, got {list(durations)}")
+        raise DeployError(f"presentation times must be positive, got {durations!r}")
     return out
 
 
@@ -72,10 +72,12 @@ def check_settings(origin: SpikingOrigin, *, durations: Any, encoding: str,
     if tau_syn_s <= 0 or input_rate_hz <= 0 or dt_s <= 0:
         raise DeployError("tau_syn, input_rate and dt must be positive")
     origin.model.check_dt(dt_s)  # the neurons keep their refractory period (as in measure_fi)
-    if not 0 <= transient_s < t_max:
-        raise DeployError(
-            f"transient ({transient_s} s) must lie in [0, longest duration {t_max} s)"
-        )
+    if ds[0] < dt_s:
+        raise DeployError(f"presentation time {ds[0]:g} s is shorter than one time step "
+                          f"(dt {dt_s:g} s); present each image for at least {dt_s:g} s")  # fmt: skip
+    if transient is not None and not 0 <= transient_s < t_max:
+        raise DeployError(f"transient ({transient_s:g} s) must lie in [0, {t_max:g} s), the "
+                          "longest presentation time")  # fmt: skip
     return Settings(durations=ds, tau_syn_s=tau_syn_s, input_rate_hz=input_rate_hz,
                     transient_s=transient_s, dt_s=dt_s, encoding=encoding, npu=npu,
                     batch_size=batch)  # fmt: skip
