@@ -278,6 +278,8 @@ class Model:
         new = dict(self.params)
         for name, raw in values.items():
             old = self.param(name)
+            if isinstance(raw, int) and not isinstance(raw, bool) and abs(raw) > 1e308:
+                raise ModelError(f"model {self.name!r}: parameter {name}: a number too large")
             value = to_si(raw, old.dim, f"{self.name}.{name}")
             check_param(name, value, old.dim, f"model {self.name!r}")
             new[name] = Param(value, old.dim, old.unit)
