@@ -29,7 +29,6 @@ from .units import (
     RESISTANCE,
     TIME,
     Dim,
-    dim_name,
     format_quantity,
     parse_quantity,
     to_si,

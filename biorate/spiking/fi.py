@@ -77,8 +77,7 @@ def measure_fi(
     bias_a = to_si(bias, CURRENT, "bias")
     x, x_unit = _levels(model, drive, current, rate)
     _check_drive(model, drive, sigma_v, bias_a)
-    check_size(x.size, trials, f"measure_fi {model.name}",
-               steps=(transient_s + duration_s) / dt_s)
+    check_size(x.size, trials, f"measure_fi {model.name}", steps=(transient_s + duration_s) / dt_s)
     seed_used = resolve_seed(seed)
     with codegen_target(target) as chosen:
         counts, isi_n, isi_m = _simulate(model, x, drive, sigma_v, bias_a, duration_s, transient_s,

@@ -111,20 +111,20 @@ def check_size(n_levels: int, trials: int, label: str, what: str = "neurons",
     now (and Brian2's int32 index limit), and ``steps`` time steps each against the work limit
     (:func:`max_neuron_steps`). Raises :class:`ProtocolError` naming the estimate."""
     n = int(n_levels) * int(trials)
-    work, limit = n * float(steps), max_neuron_steps()
-    if work > limit or steps > _MAX_STEPS:
-        raise ProtocolError(
-            f"{label}: {n:,} {what} x {steps:.3g} time steps (transient + duration over dt) = "
-            f"{work:.3g} neuron-steps, more than the limit of {limit:.3g} (hours of simulation); "
-            "use a larger dt, a shorter duration or fewer levels or trials, or raise the limit "
-            "with the environment variable BIORATE_MAX_NEURON_STEPS"
-        )
     need = n * BYTES_PER_NEURON
     size = f"{n_levels} levels x {trials} trials = {n:,} {what}"
     check_memory(need, f"{label}: {size}", "use fewer trials or levels", ProtocolError)
     if n > MAX_NEURONS:
         raise ProtocolError(f"{label}: {size} (about {format_bytes(need)} of memory) exceed Brian2's "
                             f"limit of {MAX_NEURONS:,} per group; use fewer trials or levels")  # fmt: skip
+    work, limit = n * float(steps), max_neuron_steps()
+    if work > limit or steps > _MAX_STEPS:
+        raise ProtocolError(
+            f"{label}: {size} x {steps:.3g} time steps ((transient + duration)/dt) = {work:.3g} "
+            f"neuron-steps, more than the limit of {limit:.3g} (hours of simulation); use a "
+            "larger dt, a shorter duration or fewer levels or trials, or raise the limit with "
+            "the environment variable BIORATE_MAX_NEURON_STEPS"
+        )
 
 
 def resolve_seed(seed: int | None) -> int:
