@@ -216,12 +216,13 @@ def _check_drive(drive: Fields, variables: set[str]) -> None:
                                     f"{describe(inputs)}")  # fmt: skip
     for i, raw in enumerate(inputs):
         inp = Fields(raw, f"{drive.where}: poisson[{i}]", ModelError)
-        inp.unknown({"name", "n_inputs", "target", "weight", "rate_scale"})
+        inp.unknown({"name", "n_inputs", "target", "weight", "rate_scale", "on_pre"})
         inp.text("name", None)
         inp.integer("n_inputs", 1, lo=1, hi=10**9)
         inp.number("rate_scale", 1.0, lo=0, lo_open=True, hi=1e9)
-        _variable(inp, "target", variables, default=MISSING)
-        inp.text("weight")
+        _expression(inp, "on_pre", statements=True)  # theory reads "v += J" (spiking: target)
+        _variable(inp, "target", variables, default=None if inp.has("on_pre") else MISSING)
+        inp.text("weight", None if inp.has("on_pre") else MISSING)
         _expression(inp, "weight")
 
 

@@ -203,6 +203,9 @@ def _drive(model: Model, group: Any, drive: str, x_rep: np.ndarray, sigma_v: flo
         setattr(group, noise_var, quantity(np.full(n, sigma_v), VOLTAGE))
     if drive != "poisson":
         return []
+    if any("target" not in inp or "weight" not in inp for inp in drive_spec["poisson"]):
+        raise ModelError(f"model {model.name!r}: measure_fi drives each [[drive.poisson]] input "
+                         "through its target and weight (on_pre is read by the theory only)")  # fmt: skip
     group.namespace["biorate_dt"] = dt_s * second
     group.biorate_rate = quantity(x_rep, FREQUENCY)
     # n_inputs independent Poisson trains at rate x deliver Poisson(n_inputs*x*dt) spikes per
