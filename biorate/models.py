@@ -8,7 +8,9 @@ named by ``BIORATE_MODELS`` (several folders separated by ``os.pathsep``) or ``-
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -17,7 +19,20 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import ModelError, ProtocolError, UnitError, UnknownModelError, UnknownParameterError
-from .units import DIMENSIONLESS, TIME, Dim, format_quantity, parse_quantity, to_si
+from .schema import MISSING, Fields, describe
+from .units import (
+    CAPACITANCE,
+    CONCENTRATION,
+    CONDUCTANCE,
+    DIMENSIONLESS,
+    FREQUENCY,
+    RESISTANCE,
+    TIME,
+    Dim,
+    format_quantity,
+    parse_quantity,
+    to_si,
+)
 
 __all__ = [
     "Param",
@@ -27,6 +42,8 @@ __all__ = [
     "model_dirs",
     "shipped_models_dir",
     "DRIVES",
+    "check_param",
+    "equation_variables",
 ]
 
 KINDS = ("neuron", "synapse")
@@ -69,17 +86,144 @@ class Param:
         return format_quantity(self.value, self.dim, self.unit or None)
 
 
+# Physical domains of parameters, by dimension: a time is a duration (>= 0), and a time constant
+# (a name starting with "tau") divides, so it is > 0; capacitances and resistances are > 0;
+# conductances, concentrations and rates >= 0. Every value is finite.
+_POSITIVE = {CAPACITANCE: "a capacitance", RESISTANCE: "a resistance"}
+_NONNEGATIVE = {TIME: "a time", CONDUCTANCE: "a conductance", CONCENTRATION: "a concentration",
+                FREQUENCY: "a rate"}  # fmt: skip
+
+
+def check_param(name: str, value: float, dim: Dim, where: str, error: type = ModelError) -> None:
+    """Refuse a parameter value outside its physical domain (see ``_POSITIVE``/``_NONNEGATIVE``),
+    naming the rule: ``tau_m = -5 ms`` is not a time constant."""
+    shown = f"{name} = {format_quantity(value, dim)}" if math.isfinite(value) else name
+    if not math.isfinite(value):
+        raise error(f"{where}: parameter {name}: {value} is not a finite value")
+    dim = tuple(dim)
+    if dim == TIME and name.startswith("tau") and value <= 0:
+        raise error(f"{where}: parameter {shown}: a time constant must be > 0")
+    if dim in _POSITIVE and value <= 0:
+        raise error(f"{where}: parameter {shown}: {_POSITIVE[dim]} must be > 0")
+    if dim in _NONNEGATIVE and value < 0:
+        raise error(f"{where}: parameter {shown}: {_NONNEGATIVE[dim]} must be >= 0")
+
+
 def _parse_param(name: str, raw: Any, where: str) -> Param:
+    if not _IDENT.match(str(name)):
+        raise ModelError(f"{where}: [parameters]: {name!r} is not a valid name ({_IDENT_RULE})")
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-        raise ModelError(f"{where}: parameter {name} must be a string with a unit or a number")
+        raise ModelError(f"{where}: [parameters]: field {name!r}: expected a string with a unit "
+                         f"or a number, found {describe(raw)}")  # fmt: skip
     if isinstance(raw, int | float):
-        return Param(float(raw), DIMENSIONLESS, "")
+        try:
+            value = float(raw)
+        except OverflowError:
+            value = math.inf
+        check_param(name, value, DIMENSIONLESS, where)
+        return Param(value, DIMENSIONLESS, "")
     try:
         value, dim = parse_quantity(raw)
     except UnitError as exc:
         raise ModelError(f"{where}: parameter {name}: {exc}") from None
+    if not math.isfinite(value):
+        raise ModelError(f"{where}: parameter {name} = {raw[:40]!r} is not a finite value")
+    check_param(name, value, dim, where)
     unit = raw.strip().lstrip("+-0123456789.eE").strip()
     return Param(value, dim, unit)
+
+
+# --- what reaches Brian2's code generation ---------------------------------------------------
+_IDENT = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+_IDENT_RULE = "a letter, then letters, digits or _"
+_HEAD = re.compile(r"\s*(?:d([A-Za-z_]\w*)\s*/\s*dt\s*=|([A-Za-z_]\w*)\s*(?:=|$))")
+
+
+def equation_variables(equations: str) -> set[str]:
+    """The variables a Brian2 equations string defines (``dv/dt = ...``, ``p = ...``, ``I``)."""
+    names = set()
+    for line in str(equations).splitlines():
+        head = line.split("#", 1)[0].split(":", 1)[0]
+        m = _HEAD.match(head)
+        if m:
+            names.add(m.group(1) or m.group(2))
+    return names
+
+
+def _variable(f: Fields, key: str, variables: set[str], default: Any = None) -> Any:
+    """A field naming one of the model's own equation variables."""
+    v = f.text(key, default)
+    if v is default:
+        return v
+    if not _IDENT.match(v) or v not in variables:
+        raise f.fail(key, f"{v[:40]!r} is not a variable of the model's equations "
+                          f"({', '.join(sorted(variables))})")  # fmt: skip
+    return v
+
+
+def _expression(f: Fields, key: str, *, statements: bool = False) -> None:
+    """A code field (an expression, or with ``statements`` several lines of statements): a string
+    without control characters (an expression is one line, without ';')."""
+    v = f.text(key, None, nonempty=False)
+    if v is None:
+        return
+    bad = {c for c in v if ord(c) < 32 and c not in ("\n\t" if statements else "\t")}
+    if not statements and (";" in v or "\n" in v):
+        raise f.fail(key, "expected one expression (one line, no ';')")
+    if bad or "\x7f" in v:
+        raise f.fail(key, "contains control characters")
+
+
+def _check_spec(where: str, kind: str, spec: Mapping[str, Any]) -> None:
+    """Check the code tables of a model file: the ``[neuron]``/``[synapse]`` section, ``[drive]``:
+    strings where code goes, and names of the model's own variables where a variable is named."""
+    sec = Fields(spec.get(kind), f"{where}: [{kind}]", ModelError)
+    _expression(sec, "equations", statements=True)
+    variables = equation_variables(sec.text("equations"))
+    for key in ("threshold", "refractory"):
+        _expression(sec, key)
+    for key in ("reset", "on_spike", "influx"):
+        _expression(sec, key, statements=True)
+    method = sec.text("method", None)
+    if method is not None and not _IDENT.match(method):
+        raise sec.fail("method", f"{method[:40]!r} is not a Brian2 integration method name")
+    initial = sec.table("initial", {})
+    for var, value in initial.data.items():
+        if not (isinstance(var, str) and _IDENT.match(var) and var in variables):
+            raise initial.fail(str(var)[:40], "not a variable of the model's equations "
+                                              f"({', '.join(sorted(variables))})")  # fmt: skip
+        if isinstance(value, str):
+            _expression(initial, var)
+        else:
+            initial.number(var)
+    mean = sec.table("mean", {})
+    for key in mean.data:
+        if not _IDENT.match(str(key)):
+            raise mean.fail(str(key), f"not a valid series name ({_IDENT_RULE})")
+        _variable(mean, key, variables)
+    _variable(sec, "calcium", variables)
+    if "drive" in spec:
+        _check_drive(Fields(spec["drive"], f"{where}: [drive]", ModelError), variables)
+
+
+def _check_drive(drive: Fields, variables: set[str]) -> None:
+    drive.unknown({"current", "noise", "poisson"})
+    _variable(drive, "current", variables)
+    _variable(drive, "noise", variables)
+    inputs = drive.raw("poisson", [])
+    if not isinstance(inputs, list):
+        raise drive.fail("poisson", f"expected a list of [[drive.poisson]] tables, found "
+                                    f"{describe(inputs)}")  # fmt: skip
+    for i, raw in enumerate(inputs):
+        inp = Fields(raw, f"{drive.where}: poisson[{i}]", ModelError)
+        inp.unknown({"name", "n_inputs", "target", "weight", "rate_scale", "on_pre"})
+        inp.text("name", None)
+        inp.integer("n_inputs", 1, lo=1, hi=10**9)
+        inp.number("rate_scale", 1.0, lo=0, lo_open=True, hi=1e9)
+        _expression(inp, "on_pre", statements=True)  # theory reads "v += J" (spiking: target)
+        _variable(inp, "target", variables, default=None if inp.has("on_pre") else MISSING)
+        inp.text("weight", None if inp.has("on_pre") else MISSING)
+        _expression(inp, "weight")
 
 
 @dataclass(frozen=True)
@@ -107,9 +251,9 @@ class Model:
             raise ModelError(f"{where}: a one-line description is required")
         if not self.reference:
             raise ModelError(f"{where}: a literature reference is required")
-        section = self.spec.get(self.kind)
-        if not isinstance(section, Mapping) or not str(section.get("equations", "")).strip():
+        if not isinstance(self.spec.get(self.kind), Mapping):
             raise ModelError(f"{where}: table [{self.kind}] with 'equations' is required")
+        _check_spec(where, self.kind, self.spec)
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
 
     # --- parameters ------------------------------------------------------------------------
@@ -134,7 +278,10 @@ class Model:
         new = dict(self.params)
         for name, raw in values.items():
             old = self.param(name)
+            if isinstance(raw, int) and not isinstance(raw, bool) and abs(raw) > 1e308:
+                raise ModelError(f"model {self.name!r}: parameter {name}: a number too large")
             value = to_si(raw, old.dim, f"{self.name}.{name}")
+            check_param(name, value, old.dim, f"model {self.name!r}")
             new[name] = Param(value, old.dim, old.unit)
         return replace(self, params=new)
 
@@ -187,22 +334,29 @@ class Model:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise UnknownModelError(f"{path}: no such model file") from None
+        except IsADirectoryError:
+            raise ModelError(f"{path}: is a folder, not a model file") from None
+        except UnicodeDecodeError as exc:
+            raise ModelError(f"{path}: not a UTF-8 text file (byte {exc.start}: "
+                             f"{exc.object[exc.start:exc.start + 1]!r})") from None  # fmt: skip
+        except OSError as exc:
+            raise ModelError(f"{path}: cannot read ({exc.strerror or exc})") from None
         except tomllib.TOMLDecodeError as exc:
             raise ModelError(f"{path}: malformed TOML ({exc})") from None
         return cls.from_dict(data, path)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], path: Path | None = None) -> Model:
-        where = str(path or data.get("name", "model"))
-        schema = data.get("schema", SCHEMA)
+        name = data.get("name") if isinstance(data, Mapping) else None
+        where = str(path or (name if isinstance(name, str) else "model"))[:200]
+        f = Fields(data, where, ModelError)
+        schema = f.integer("schema", SCHEMA)
         if schema != SCHEMA:
             raise ModelError(f"{where}: schema {schema!r} not supported (expected {SCHEMA})")
         for key in ("name", "kind", "description", "reference"):
-            if not isinstance(data.get(key), str):
-                raise ModelError(f"{where}: {key!r} (a string) is required")
-        raw_params = data.get("parameters", {})
-        if not isinstance(raw_params, Mapping):
-            raise ModelError(f"{where}: [parameters] must be a table")
+            f.text(key)
+        f.text("theory", None)
+        raw_params = f.table("parameters", {}).data
         params = {k: _parse_param(k, v, where) for k, v in raw_params.items()}
         spec = {k: v for k, v in data.items()
                 if k not in ("name", "kind", "description", "reference", "parameters", "schema",

@@ -329,7 +329,14 @@ weight = "w"
 """)  # fmt: skip
     with pytest.raises(ModelError, match="not a voltage"):
         th.fi(model, rate="1Hz:2Hz:2", drive="poisson")
-    model = _toml_model(tmp_path, '[[drive.poisson]]\nname = "x"\ntarget = "g"\nweight = "J"\n')
+    # a target that is no variable of the equations is refused when the file is read (issue 18)
+    with pytest.raises(ModelError, match="'g' is not a variable of the model's equations"):
+        _toml_model(tmp_path, '[[drive.poisson]]\nname = "x"\ntarget = "g"\nweight = "J"\n')
+    # a variable of the equations that is not v: no diffusion approximation
+    path = tmp_path / "lif3.toml"
+    path.write_text((tmp_path / "lif2.toml").read_text().replace("I : amp\n", "I : amp\ng : volt\n", 1)
+                    .replace('target = "v"', 'target = "g"'))  # fmt: skip
+    model = Model.from_toml(path)
     with pytest.raises(ModelError, match="diffusion approximation"):
         th.fi(model, rate="1Hz:2Hz:2", drive="poisson")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import importlib.util
+import logging
 import math
 import os
 import shutil
@@ -22,10 +23,12 @@ import brian2.core.network as network_module
 import numpy as np
 from brian2 import Equations, NeuronGroup, Quantity, prefs, second
 from brian2.core.base import BrianObjectException
+from brian2.equations.equations import EquationError
+from brian2.stateupdaters.base import StateUpdateMethod
 from brian2.units.fundamentalunits import DimensionMismatchError, get_or_create_dimension
 from tqdm.auto import tqdm
 
-from ..errors import ModelError
+from ..errors import BiorateError, ModelError
 from ..models import Model
 from .protocol import check_target
 
@@ -44,11 +47,23 @@ __all__ = [
 # What Brian2 raises for a model it cannot build (bad equations, units, names, values): building a
 # group or network inside ``except BRIAN_ERRORS`` turns it into one line naming the model.
 BRIAN_ERRORS: tuple[type[BaseException], ...] = (
-    BrianObjectException, DimensionMismatchError, SyntaxError, KeyError, ValueError, TypeError,
-    AttributeError,
+    BrianObjectException, DimensionMismatchError, EquationError, SyntaxError, KeyError, ValueError,
+    TypeError, AttributeError,
 )  # fmt: skip
 # ... and what it raises at run time for a model error (code generation, units)
-_RUN_ERRORS = (BrianObjectException, DimensionMismatchError, SyntaxError, KeyError)
+_RUN_ERRORS = (BrianObjectException, DimensionMismatchError, EquationError, SyntaxError, KeyError)
+
+
+class _OwnObjects(logging.Filter):
+    """Drop Brian2's 4-line "is getting deleted, but was never included in a network" warning for
+    biorate's own objects (all named ``biorate_*``): they are left unused only when building the
+    network failed, and the error that says why follows."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "'biorate_" not in str(record.msg)
+
+
+logging.getLogger("brian2.core.base.unused_brian_object").addFilter(_OwnObjects())
 
 
 @contextlib.contextmanager
@@ -57,8 +72,12 @@ def rejected(label: str, error: type[Exception] = ModelError, what: str = "it") 
     rejected {what}: {the first 300 characters of Brian2's message}")``."""
     try:
         yield
+    except BiorateError as exc:
+        if str(exc).startswith(label):
+            raise
+        raise type(exc)(f"{label}: {exc}") from None
     except BRIAN_ERRORS as exc:
-        raise error(f"{label}: Brian2 rejected {what}: {' '.join(str(exc).split())[:300]}") from exc
+        raise error(f"{label}: Brian2 rejected {what}: {_first_line(exc)}") from exc
 
 
 def quantity(value: Any, dim: tuple) -> Any:
@@ -77,8 +96,13 @@ def neuron_group(section: Mapping[str, Any], n: int, equations: str, *, threshol
     """A NeuronGroup of ``n`` units integrated with the model section's ``method`` (default Euler)
     at ``dt_s``, under a fixed ``name`` (so compiled code is reused), its variables set to the
     section's ``initial`` values."""
+    method = section.get("method", "euler")
+    if method not in StateUpdateMethod.stateupdaters:
+        known = ", ".join(StateUpdateMethod.stateupdaters)
+        raise ModelError(f"field 'method': {str(method)[:40]!r} is not an integration method "
+                         f"Brian2 knows ({known})")  # fmt: skip
     group = NeuronGroup(n, equations, threshold=threshold, reset=reset, refractory=refractory,
-                        method=section.get("method", "euler"), namespace=namespace,
+                        method=method, namespace=namespace,
                         dt=dt_s * second, name=name)  # fmt: skip
     for var, expr in dict(section.get("initial", {})).items():
         setattr(group, var, expr)
@@ -91,7 +115,7 @@ def var_dim(model: Model, section: str, var: str) -> tuple:
         eqs = Equations(model.section(section)["equations"])
     except Exception as exc:  # Brian2 raises several types for unparsable equations
         raise ModelError(
-            f"model {model.name!r}: cannot parse [{section}] equations: {exc}"
+            f"model {model.name!r}: cannot parse [{section}] equations: {_first_line(exc)}"
         ) from exc
     if var not in eqs.names:
         raise ModelError(f"model {model.name!r}: [{section}] names {var!r}, not in its equations")

@@ -77,7 +77,7 @@ def measure_fi(
     bias_a = to_si(bias, CURRENT, "bias")
     x, x_unit = _levels(model, drive, current, rate)
     _check_drive(model, drive, sigma_v, bias_a)
-    check_size(x.size, trials, f"measure_fi {model.name}")
+    check_size(x.size, trials, f"measure_fi {model.name}", steps=(transient_s + duration_s) / dt_s)
     seed_used = resolve_seed(seed)
     with codegen_target(target) as chosen:
         counts, isi_n, isi_m = _simulate(model, x, drive, sigma_v, bias_a, duration_s, transient_s,
@@ -203,6 +203,9 @@ def _drive(model: Model, group: Any, drive: str, x_rep: np.ndarray, sigma_v: flo
         setattr(group, noise_var, quantity(np.full(n, sigma_v), VOLTAGE))
     if drive != "poisson":
         return []
+    if any("target" not in inp or "weight" not in inp for inp in drive_spec["poisson"]):
+        raise ModelError(f"model {model.name!r}: measure_fi drives each [[drive.poisson]] input "
+                         "through its target and weight (on_pre is read by the theory only)")  # fmt: skip
     group.namespace["biorate_dt"] = dt_s * second
     group.biorate_rate = quantity(x_rep, FREQUENCY)
     # n_inputs independent Poisson trains at rate x deliver Poisson(n_inputs*x*dt) spikes per

@@ -7,6 +7,7 @@ memory available, the seed; the presynaptic spike patterns; and the worker-safe 
 
 from __future__ import annotations
 
+import os
 import secrets
 import signal
 import sys
@@ -27,6 +28,8 @@ __all__ = [
     "MAX_SPIKE_PROB",
     "BYTES_PER_NEURON",
     "MAX_NEURONS",
+    "MAX_NEURON_STEPS",
+    "max_neuron_steps",
     "check_protocol",
     "check_size",
     "check_target",
@@ -48,6 +51,11 @@ MAX_SPIKE_PROB = 0.1
 # estimate rounds up. Brian2 indexes a group with int32.
 BYTES_PER_NEURON = 320
 MAX_NEURONS = 2**31 - 1
+# Work refused up front unless the user raises the limit ($BIORATE_MAX_NEURON_STEPS): Brian2 integrates
+# about 1e7-1e8 neuron-steps per second, so 1e12 is hours of simulation. Brian2's clock counts steps
+# in integers that must stay exact in a float64 time.
+MAX_NEURON_STEPS = 1e12
+_MAX_STEPS = 2**52
 
 _IMPORT_LOCK = threading.Lock()
 
@@ -62,6 +70,9 @@ def check_protocol(
     duration: Any, transient: Any, dt: Any, trials: Any
 ) -> tuple[float, float, float, int]:
     """Validate and convert the protocol shared by all measurements (SI seconds)."""
+    for name, value in (("duration", duration), ("transient", transient), ("dt", dt)):
+        if isinstance(value, int) and abs(value) > 1e308:  # beyond float: to_si would overflow
+            raise ProtocolError(f"{name}: a number too large for a float")
     duration_s = to_si(duration, TIME, "duration")
     transient_s = to_si(transient, TIME, "transient")
     dt_s = to_si(dt, TIME, "dt")
@@ -71,15 +82,34 @@ def check_protocol(
         raise ProtocolError(f"transient must not be negative, got {transient}")
     if dt_s <= 0 or dt_s > duration_s:
         raise ProtocolError(f"dt must be positive and shorter than the duration, got {dt}")
-    if isinstance(trials, bool) or not isinstance(trials, int | np.integer) or trials < 1:
-        raise ProtocolError(f"trials must be an integer >= 1, got {trials!r}")
+    if (isinstance(trials, bool) or not isinstance(trials, int | np.integer)
+            or not 1 <= trials <= MAX_NEURONS):  # fmt: skip
+        shown = repr(trials)[:20] + ("..." if len(repr(trials)) > 20 else "")
+        raise ProtocolError(f"trials must be an integer from 1 to {MAX_NEURONS:,}, got {shown}")
     return duration_s, transient_s, dt_s, int(trials)
 
 
-def check_size(n_levels: int, trials: int, label: str, what: str = "neurons") -> None:
-    """Refuse, before anything is built, a measurement that cannot fit: one simulated neuron per
-    (level, trial), about :data:`BYTES_PER_NEURON` each, against the memory available now (and
-    Brian2's int32 index limit). Raises :class:`ProtocolError` naming the estimate."""
+def max_neuron_steps() -> float:
+    """The work limit: ``$BIORATE_MAX_NEURON_STEPS`` when set (a positive number), else
+    :data:`MAX_NEURON_STEPS`."""
+    raw = os.environ.get("BIORATE_MAX_NEURON_STEPS", "").strip()
+    if not raw:
+        return MAX_NEURON_STEPS
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not np.isfinite(value) or value <= 0:
+        raise ProtocolError(f"BIORATE_MAX_NEURON_STEPS must be a positive number, got {raw[:40]!r}")
+    return value
+
+
+def check_size(n_levels: int, trials: int, label: str, what: str = "neurons",
+               steps: float = 1.0) -> None:  # fmt: skip
+    """Refuse, before anything is built, a measurement that cannot fit or finish: one simulated
+    neuron per (level, trial), about :data:`BYTES_PER_NEURON` each, against the memory available
+    now (and Brian2's int32 index limit), and ``steps`` time steps each against the work limit
+    (:func:`max_neuron_steps`). Raises :class:`ProtocolError` naming the estimate."""
     n = int(n_levels) * int(trials)
     need = n * BYTES_PER_NEURON
     size = f"{n_levels} levels x {trials} trials = {n:,} {what}"
@@ -87,6 +117,14 @@ def check_size(n_levels: int, trials: int, label: str, what: str = "neurons") ->
     if n > MAX_NEURONS:
         raise ProtocolError(f"{label}: {size} (about {format_bytes(need)} of memory) exceed Brian2's "
                             f"limit of {MAX_NEURONS:,} per group; use fewer trials or levels")  # fmt: skip
+    work, limit = n * float(steps), max_neuron_steps()
+    if work > limit or steps > _MAX_STEPS:
+        raise ProtocolError(
+            f"{label}: {size} x {steps:.3g} time steps ((transient + duration)/dt) = {work:.3g} "
+            f"neuron-steps, more than the limit of {limit:.3g} (hours of simulation); use a "
+            "larger dt, a shorter duration or fewer levels or trials, or raise the limit with "
+            "the environment variable BIORATE_MAX_NEURON_STEPS"
+        )
 
 
 def resolve_seed(seed: int | None) -> int:

@@ -122,7 +122,13 @@ def measure_release(
         raise ProtocolError(f"pattern must be one of {', '.join(PATTERNS)}, got {pattern!r}")
     duration_s, transient_s, dt_s, trials = check_protocol(duration, transient, dt, trials)
     x = _rates(rate, dt_s)
-    check_size(x.size, trials, f"measure_release {model.name}", what="terminals")
+    check_size(
+        x.size,
+        trials,
+        f"measure_release {model.name}",
+        what="terminals",
+        steps=(transient_s + duration_s) / dt_s,
+    )
     seed_used = resolve_seed(seed)
     with codegen_target(target) as chosen:
         released, spikes, means = _simulate(

@@ -15,6 +15,7 @@ from ..spiking.protocol import (
     PATTERNS,
     TARGETS,
     check_protocol,
+    check_size,
     resolve_seed,
 )
 from ..units import CURRENT, FREQUENCY, VOLTAGE, to_si
@@ -60,6 +61,8 @@ def read_protocol(table: dict, measure: str, model: Model) -> dict:
                                 f"got {pattern!r}")  # fmt: skip
         out["pattern"] = pattern
     x = _x_axis(t, axis, dim, measure, dt_s)
+    check_size(x.size, trials, f"each point of the sweep ({measure})",
+               steps=(transient_s + duration_s) / dt_s)  # fmt: skip
     out.update(x=[float(v) for v in x], x_unit=x_unit)
     return out
 

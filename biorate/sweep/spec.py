@@ -51,7 +51,7 @@ import numpy as np
 from .. import __version__
 from ..errors import BiorateError, ModelError, ProtocolError, UnknownParameterError
 from ..forms import FORMS, get_form
-from ..models import Model, Param, load_model
+from ..models import Model, Param, check_param, load_model
 from ..units import CURRENT, VOLTAGE, Dim, format_quantity, si_unit
 from .protocol import read_protocol
 from .values import SpecError, scalar, si_values, table, unit_hint, unknown_keys
@@ -68,6 +68,9 @@ __all__ = [
 ]
 
 SCHEMA = 1
+# Points a spec may name: each is hashed here and run (at least seconds) later, so a grid of a
+# million points is a mistake, refused before any point is built.
+MAX_POINTS = 10_000
 MEASURES = ("fi", "release")
 # protocol values that a grid may sweep, per measurement: name -> dimension
 SWEEPABLE = {"fi": {"sigma": VOLTAGE, "bias": CURRENT}, "release": {}}
@@ -206,6 +209,7 @@ def _build(data: Mapping, base: Path, models_dir: Any) -> SweepSpec:
     model = _model(table(data, "model"), base, models_dir, measure)
     protocol = read_protocol(table(data, "protocol"), measure, model)
     axes = _axes(data, model, measure, protocol)
+    _check_model_axes(axes, model, protocol)
     forms = _forms(table(data, "fit", required=False))
     _check_sweepable(axes, protocol)
     _check_levels(forms, len(protocol["x"]))
@@ -297,19 +301,27 @@ def _axes(data: Mapping, model: Model, measure: str, protocol: dict) -> tuple[Ax
         grid = table(data, "grid")
         if not grid:
             raise SpecError("[grid] is empty: name at least one parameter to sweep")
-        axes = []
+        axes, n_points = [], 1
         for name, raw in grid.items():
             where, dim, unit = _resolve_name(name, model, measure)
             values = si_values(raw, dim, f"grid.{name}")
             if np.unique(values).size != values.size:
                 raise SpecError(f"grid.{name}: repeated values")
             axes.append(Axis(name, where, dim, unit, tuple(float(v) for v in values)))
+            n_points *= values.size
+            if n_points > MAX_POINTS:
+                sizes = " x ".join(f"{len(a.values):,} ({a.name})" for a in axes)
+                raise SpecError(f"[grid]: {sizes} = {n_points:,} points or more, more than the "
+                                f"{MAX_POINTS:,} a sweep may have; sweep fewer values")  # fmt: skip
         return tuple(axes)
     points = data["points"]
     if not isinstance(points, list) or not all(isinstance(p, Mapping) for p in points):
         raise SpecError('[[points]] must be a list of tables, e.g. [[points]] tau_m = "10 ms"')
     if not points:
         raise SpecError("[[points]] is empty: give at least one point")
+    if len(points) > MAX_POINTS:
+        raise SpecError(f"[[points]]: {len(points):,} points, more than the {MAX_POINTS:,} a "
+                        "sweep may have")  # fmt: skip
     names = list(points[0])
     if not names:
         raise SpecError("points[0] is empty: name at least one parameter")
@@ -341,6 +353,15 @@ def _combinations(data: Mapping, axes: tuple[Axis, ...]) -> list[tuple[float, ..
                 raise SpecError(f"points[{i}] repeats points[{seen[c]}]")
             seen[c] = i
     return combos
+
+
+def _check_model_axes(axes: tuple[Axis, ...], model: Model, protocol: dict) -> None:
+    """Swept model parameters stay in their physical domain (a swept refractory period below dt
+    is left to its point, which is recorded as failed: see ``Model.check_dt``)."""
+    for a in axes:
+        if a.where == "model":
+            for v in a.values:
+                check_param(a.name, v, a.dim, "swept values", SpecError)
 
 
 def _check_sweepable(axes: tuple[Axis, ...], protocol: dict) -> None:

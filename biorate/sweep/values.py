@@ -54,6 +54,8 @@ def scalar(value: Any, name: str) -> Any:
     """``value`` when it is one number or a string (a quantity with its unit), else SpecError."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise SpecError(f"{name}: expected a number or a string with a unit, got {value!r}")
+    if isinstance(value, int) and abs(value) > 1e308:
+        raise SpecError(f"{name}: a number too large for a float")
     return value
 
 
