@@ -15,6 +15,7 @@ import os
 import sys
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 from .._version import __version__
 from ..errors import BiorateError, BiorateWarning
@@ -90,17 +91,28 @@ def _show(w: warnings.WarningMessage) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    """The command, its warnings held back: shown once it has finished (or been interrupted),
-    dropped when it refuses its input (the one error line says what is wrong)."""
-    with warnings.catch_warnings(record=True) as held:
+    """The command. biorate's own warnings print at once, one line each (a user must read "this
+    activation comes from a poor fit" before a long training, not after it); other libraries'
+    warnings (NumPy's RuntimeWarnings, ...) are held back: shown once the command has finished (or
+    been interrupted), dropped when it refuses its input (the one error line says what is wrong)."""
+    held: list[warnings.WarningMessage] = []
+
+    def show(message: Any, category: type[Warning], filename: str, lineno: int,
+             file: Any = None, line: str | None = None) -> None:  # fmt: skip
+        w = warnings.WarningMessage(message, category, filename, lineno, file, line)
+        _show(w) if issubclass(category, BiorateWarning) else held.append(w)
+
+    interrupted = False
+    with warnings.catch_warnings():
+        warnings.showwarning = show
         try:
             code = int(args.func(args) or 0)
         except KeyboardInterrupt:
-            for w in held:
-                _show(w)
-            raise
-    for w in held:
+            interrupted = True
+    for w in held:  # (a refusal raised past this: its held warnings are dropped)
         _show(w)
+    if interrupted:
+        raise KeyboardInterrupt
     return code
 
 
