@@ -127,19 +127,46 @@ def staged_outputs() -> Iterator[Staged]:
 
 
 def available_memory() -> int | None:
-    """Bytes of memory available to a new allocation (Linux ``MemAvailable``, else the free
-    physical pages), or None when the system does not say."""
+    """Bytes of memory available to a new allocation: the smaller of the machine's (Linux
+    ``MemAvailable``, else the free physical pages) and what this process's cgroup still allows
+    (a container's limit, which ``MemAvailable`` does not show: past it the kernel kills the
+    process without a message); None when the system says neither."""
+    machine = None
     try:
         with open("/proc/meminfo", encoding="ascii") as f:
             for line in f:
                 if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
+                    machine = int(line.split()[1]) * 1024
+                    break
     except (OSError, ValueError, IndexError):
         pass
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
-    except (AttributeError, ValueError, OSError):
-        return None
+    if machine is None:
+        try:
+            machine = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+        except (AttributeError, ValueError, OSError):
+            pass
+    limits = [m for m in (machine, _cgroup_room()) if m is not None]
+    return min(limits) if limits else None
+
+
+# cgroup v2, then v1: (limit file, usage file)
+_CGROUP_FILES = (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+                 ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                  "/sys/fs/cgroup/memory/memory.usage_in_bytes"))  # fmt: skip
+
+
+def _cgroup_room() -> int | None:
+    """The memory this process's cgroup allows beyond what it uses now (None: no limit set)."""
+    for limit_file, usage_file in _CGROUP_FILES:
+        try:
+            limit = Path(limit_file).read_text().strip()
+            usage = int(Path(usage_file).read_text().strip())
+        except (OSError, ValueError):
+            continue
+        if limit == "max" or not limit.isdigit() or int(limit) >= 2**60:  # v1 writes ~2^63: none
+            return None
+        return max(int(limit) - usage, 0)
+    return None
 
 
 def format_bytes(n: float) -> str:

@@ -321,3 +321,19 @@ def test_sigint_in_a_real_process_exits_130(tmp_path):
     assert proc.returncode == 130, err
     one_line(err, "interrupted")
     assert not (tmp_path / "fi.json").exists()
+
+
+def test_available_memory_respects_a_containers_limit(tmp_path, monkeypatch):
+    """In a container MemAvailable shows the host's memory; the cgroup's limit minus its usage is
+    what an allocation can really get (past it the kernel kills the process without a message)."""
+    import biorate.io as bio
+
+    limit, usage = tmp_path / "memory.max", tmp_path / "memory.current"
+    monkeypatch.setattr(bio, "_CGROUP_FILES", ((str(limit), str(usage)),))
+    limit.write_text(f"{2**30}\n")
+    usage.write_text(f"{2**28}\n")
+    assert bio.available_memory() == 3 * 2**28  # 1 GiB allowed, 256 MiB used
+    limit.write_text("max\n")  # no limit: the machine's figure
+    assert bio.available_memory() > 3 * 2**28 and bio._cgroup_room() is None
+    usage.write_text("junk")
+    assert bio._cgroup_room() is None
