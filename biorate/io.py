@@ -169,6 +169,20 @@ def _cgroup_room() -> int | None:
     return None
 
 
+def limit_from_env(var: str, default: float, error: type[BiorateError]) -> float:
+    """A work limit a user can raise: ``$var`` when set (a positive number), else ``default``."""
+    raw = os.environ.get(var, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise error(f"{var} must be a positive number, got {raw[:40]!r}")
+    return value
+
+
 def format_bytes(n: float) -> str:
     """``1536`` -> ``"1.5 KiB"`` (binary units up to TiB, three significant digits)."""
     for unit in ("B", "KiB", "MiB", "GiB"):

@@ -108,7 +108,7 @@ LIF = (shipped_models_dir() / "neurons" / "lif.toml").read_text()
     [('target = "v"', 'target = "v = 0*mV\\nv"', r"poisson\[0\]: field 'target': .* not a variable"),
      ('initial = { v = "E_L" }', "initial = { _group_attribute_access_active = false }",
       "initial: field '_group_attribute_access_active': not a variable"),
-     ('tau_m = "20 ms"', 'tau_m = "1e400 ms"', "tau_m = '1e400 ms' is not a finite value"),
+     ('tau_m = "20 ms"', 'tau_m = "1e400 ms"', "tau_m: '1e400 ms' is not a finite quantity"),
      ('tau_m = "20 ms"', 'tau_m = "-20 ms"', "tau_m = -20 ms: a time constant must be > 0"),
      ('R_m = "100 Mohm"', 'R_m = "0 ohm"', "a resistance must be > 0"),
      ('t_ref = "2 ms"', 't_ref = "-2 ms"', "a time must be >= 0"),
@@ -195,3 +195,18 @@ def test_bogus_method_and_bad_equations_are_one_line_model_errors(tmp_path):
         br.measure_fi(br.load_model(path), current="0nA:1nA:2", duration="1 ms",
                       transient="0 ms", trials=1, target="numpy", progress=False)  # fmt: skip
     assert "\n" not in str(info.value)
+
+
+def test_the_sweep_point_limit_can_be_raised(monkeypatch):
+    """A grid beyond the point limit is refused before any point is built, naming the count and
+    the variable that raises the limit; a user who means it sets BIORATE_MAX_SWEEP_POINTS."""
+    monkeypatch.setenv("BIORATE_MAX_SWEEP_POINTS", "5")
+    with pytest.raises(
+        SpecError, match=r"3 \(tau_m\) x 2 \(sigma\) = 6 points .* BIORATE_MAX_SWEEP"
+    ):
+        load_spec(SPEC)
+    monkeypatch.setenv("BIORATE_MAX_SWEEP_POINTS", "6")
+    assert len(load_spec(SPEC).points) == 6
+    monkeypatch.setenv("BIORATE_MAX_SWEEP_POINTS", "many")
+    with pytest.raises(SpecError, match="BIORATE_MAX_SWEEP_POINTS must be a positive number"):
+        load_spec(SPEC)

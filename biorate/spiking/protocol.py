@@ -7,7 +7,6 @@ memory available, the seed; the presynaptic spike patterns; and the worker-safe 
 
 from __future__ import annotations
 
-import os
 import secrets
 import signal
 import sys
@@ -17,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ProtocolError
-from ..io import check_memory, format_bytes
+from ..io import check_memory, format_bytes, limit_from_env
 from ..models import DRIVES
 from ..units import TIME, to_si
 
@@ -92,16 +91,7 @@ def check_protocol(
 def max_neuron_steps() -> float:
     """The work limit: ``$BIORATE_MAX_NEURON_STEPS`` when set (a positive number), else
     :data:`MAX_NEURON_STEPS`."""
-    raw = os.environ.get("BIORATE_MAX_NEURON_STEPS", "").strip()
-    if not raw:
-        return MAX_NEURON_STEPS
-    try:
-        value = float(raw)
-    except ValueError:
-        value = float("nan")
-    if not np.isfinite(value) or value <= 0:
-        raise ProtocolError(f"BIORATE_MAX_NEURON_STEPS must be a positive number, got {raw[:40]!r}")
-    return value
+    return limit_from_env("BIORATE_MAX_NEURON_STEPS", MAX_NEURON_STEPS, ProtocolError)
 
 
 def check_size(n_levels: int, trials: int, label: str, what: str = "neurons",

@@ -48,9 +48,10 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
 from ..errors import BiorateError, ModelError, ProtocolError, UnknownParameterError
 from ..forms import FORMS, get_form
+from ..io import limit_from_env
 from ..models import Model, Param, check_param, load_model
 from ..units import CURRENT, VOLTAGE, Dim, format_quantity, si_unit
 from .protocol import read_protocol
@@ -69,8 +70,16 @@ __all__ = [
 
 SCHEMA = 1
 # Points a spec may name: each is hashed here and run (at least seconds) later, so a grid of a
-# million points is a mistake, refused before any point is built.
-MAX_POINTS = 10_000
+# million points is most likely a mistake, refused before any point is built unless the user
+# raises the limit ($BIORATE_MAX_SWEEP_POINTS).
+MAX_POINTS = 100_000
+
+
+def max_points() -> int:
+    """The most points a spec may name: ``$BIORATE_MAX_SWEEP_POINTS`` or :data:`MAX_POINTS`."""
+    return int(limit_from_env("BIORATE_MAX_SWEEP_POINTS", MAX_POINTS, SpecError))
+
+
 MEASURES = ("fi", "release")
 # protocol values that a grid may sweep, per measurement: name -> dimension
 SWEEPABLE = {"fi": {"sigma": VOLTAGE, "bias": CURRENT}, "release": {}}
@@ -309,19 +318,20 @@ def _axes(data: Mapping, model: Model, measure: str, protocol: dict) -> tuple[Ax
                 raise SpecError(f"grid.{name}: repeated values")
             axes.append(Axis(name, where, dim, unit, tuple(float(v) for v in values)))
             n_points *= values.size
-            if n_points > MAX_POINTS:
+            if n_points > (limit := max_points()):
                 sizes = " x ".join(f"{len(a.values):,} ({a.name})" for a in axes)
                 raise SpecError(f"[grid]: {sizes} = {n_points:,} points or more, more than the "
-                                f"{MAX_POINTS:,} a sweep may have; sweep fewer values")  # fmt: skip
+                                f"{limit:,} a sweep may have; sweep fewer values (or raise "
+                                "BIORATE_MAX_SWEEP_POINTS)")  # fmt: skip
         return tuple(axes)
     points = data["points"]
     if not isinstance(points, list) or not all(isinstance(p, Mapping) for p in points):
         raise SpecError('[[points]] must be a list of tables, e.g. [[points]] tau_m = "10 ms"')
     if not points:
         raise SpecError("[[points]] is empty: give at least one point")
-    if len(points) > MAX_POINTS:
-        raise SpecError(f"[[points]]: {len(points):,} points, more than the {MAX_POINTS:,} a "
-                        "sweep may have")  # fmt: skip
+    if len(points) > (limit := max_points()):
+        raise SpecError(f"[[points]]: {len(points):,} points, more than the {limit:,} a sweep may "
+                        "have (raise BIORATE_MAX_SWEEP_POINTS to allow more)")  # fmt: skip
     names = list(points[0])
     if not names:
         raise SpecError("points[0] is empty: name at least one parameter")
