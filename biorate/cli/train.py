@@ -161,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
     check_outputs([(args.output, "-o"), (args.report, "--report"), (args.plot, "--plot")])
     data = load_dataset(args.dataset, seed=args.seed)
     net = _network(args, data)
+    net.check_resources(len(data.y_train))  # refused before the progress bar appears
     with tqdm(total=args.epochs, disable=args.quiet, desc="train", unit="epoch") as bar:
 
         def progress(epoch: int, rec: dict) -> None:

@@ -205,6 +205,11 @@ class RateNetwork:
         self._rng = rng
         return self
 
+    def check_resources(self, n_samples: int) -> None:
+        """Refuse now, with its estimate, a training on ``n_samples`` rows that cannot fit in
+        memory (what :meth:`fit` checks when it starts), e.g. before a progress bar is shown."""
+        self._check_memory(min(self.batch_size, int(n_samples)))
+
     def _check_memory(self, rows: int = 0, purpose: str = " to train") -> None:
         """Refuse, before allocating, work that cannot fit (:func:`estimate_memory`: parameters
         six times, the target table, and the states of ``rows`` samples unrolled in time)."""
