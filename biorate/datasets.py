@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from .errors import DataError
-from .io import atomic_write, check_memory
+from .io import atomic_write, check_memory, check_regular_input
 
 __all__ = ["Dataset", "load_dataset", "read_idx", "write_idx", "DATASETS"]
 
@@ -148,6 +148,7 @@ def read_idx(path: str | Path) -> np.ndarray:
     header is checked before any data is read: a shape whose data would not fit in memory is
     refused naming its size, and the file must hold exactly that much data."""
     path = Path(path)
+    check_regular_input(path, DataError)
     try:
         with open(path, "rb") as raw:
             gz = raw.read(2) == b"\x1f\x8b"
@@ -256,7 +257,10 @@ def _idx(folder: str) -> Dataset:
 
 
 def load_dataset(spec: str = "digits", seed: int = 0) -> Dataset:
-    """Load ``"digits"``, ``"xor"``, ``"moons"`` or ``"idx:PATH"`` (see the module doc)."""
+    """Load ``"digits"``, ``"xor"``, ``"moons"`` or ``"idx:PATH"`` (see the module doc). ``seed``
+    (a whole number 0..2**32-1) draws the generated datasets."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < 2**32:
+        raise DataError(f"seed must be a whole number from 0 to 2**32-1, got {str(seed)[:30]}")
     if spec == "digits":
         return _digits()
     if spec == "xor":

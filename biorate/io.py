@@ -8,6 +8,7 @@ import json
 import math
 import os
 import secrets
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,6 +29,31 @@ class WriteError(BiorateError, OSError):
     (the CLI prints its one line and exits 2) and still an ``OSError`` (``errno`` kept)."""
 
 
+def check_regular_input(path: str | os.PathLike, error: type[BiorateError]) -> None:
+    """Refuse an input that is a device, FIFO or socket (``/dev/zero`` would be read forever, a
+    FIFO would block): only regular files (and the folders a caller expects) are read."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return  # missing or unreadable: the caller's own message says so
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise error(f"{path}: not a regular file (a device, FIFO or socket); give a file")
+
+
+def _write_target(path: Path) -> Path:
+    """Where writing ``path`` lands: through symlinks to their target (the link stays a link);
+    refused when that is an existing device, FIFO or socket, which a rename would replace."""
+    target = Path(os.path.realpath(path))
+    try:
+        mode = os.stat(target).st_mode
+    except OSError:
+        return target  # not there yet: a new file
+    if not stat.S_ISREG(mode):
+        kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a device, FIFO or socket)"
+        raise OutputError(f"cannot write {path}: it is {kind}")
+    return target
+
+
 def atomic_write(
     path: str | os.PathLike, write: Callable[[Any], None], binary: bool = False
 ) -> Path:
@@ -37,10 +63,10 @@ def atomic_write(
     An ``OSError`` (disk full, no permission, ...) is raised again as :class:`WriteError` naming
     ``path``; any other exception (and ``KeyboardInterrupt``) is raised as it is.
     """
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
+    shown, path = Path(path), _write_target(Path(path))
+    folder = path.parent
     if not folder.exists():
-        raise BiorateError(f"cannot write {path}: folder {folder} does not exist")
+        raise BiorateError(f"cannot write {shown}: folder {folder} does not exist")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
@@ -83,7 +109,7 @@ class Staged:
         self._files: list[tuple[Path, Path]] = []
 
     def path(self, path: str | os.PathLike) -> Path:
-        final = Path(path)
+        final = _write_target(Path(path))
         token = secrets.token_hex(4)
         name = (f".{final.stem}.{token}.part{final.suffix}" if final.suffix
                 else f".{final.name}-{token}-part")  # fmt: skip
@@ -247,6 +273,12 @@ def check_writable(path: str | os.PathLike | None, what: str | None = None, *,
         return
     if p.is_dir():
         raise OutputError(f"cannot write {what}: {p} is a folder")
+    try:
+        p = _write_target(p)  # through symlinks; a device, FIFO or socket is refused
+    except OutputError as exc:
+        raise OutputError(
+            str(exc).replace(f"cannot write {path}", f"cannot write {what}")
+        ) from None
     parent = p.parent if str(p.parent) else Path(".")
     up = _nearest_existing(parent)
     if not up.is_dir():
@@ -284,6 +316,7 @@ def read_json(path: str | os.PathLike, kind: str | None = None,
               error: type[BiorateError] = CurveFileError) -> dict:  # fmt: skip
     """Read a JSON object; with ``kind`` given, check its ``"kind"`` field. Errors are ``error``."""
     path = Path(path)
+    check_regular_input(path, error)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

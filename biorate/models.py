@@ -19,6 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import ModelError, ProtocolError, UnitError, UnknownModelError, UnknownParameterError
+from .io import check_regular_input
 from .schema import MISSING, Fields, describe
 from .units import (
     CAPACITANCE,
@@ -330,6 +331,7 @@ class Model:
     @classmethod
     def from_toml(cls, path: str | os.PathLike) -> Model:
         path = Path(path)
+        check_regular_input(path, ModelError)
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:

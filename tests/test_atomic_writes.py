@@ -7,7 +7,9 @@ it has written some bytes, and as a disk that fills up after 100 bytes whatever 
 from __future__ import annotations
 
 import errno
+import json
 import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -310,3 +312,38 @@ def test_warnings_of_a_refused_command_are_dropped(tmp_path, monkeypatch, cli):
     monkeypatch.setattr(fit_cli.TransferCurve, "load", staticmethod(noisy_load))
     code, _, err = cli("fit", tmp_path / "c.json", "-o", tmp_path / "a.json")
     assert code == 2 and err == f"biorate: error: {tmp_path / 'c.json'}: bad curve\n"
+
+
+def test_special_files_are_neither_read_nor_replaced(tmp_path, cli):
+    """A FIFO (or a device such as /dev/zero) given as an input is refused instead of blocking or
+    being read forever; as an output it is refused instead of being replaced by a regular file (a
+    rename over /dev/null, as root, replaced the device). A symlink as an output is written
+    through: the link stays a link."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    code, _, err = cli("fit", fifo, "-o", tmp_path / "a.json")
+    assert (
+        code == 2
+        and err
+        == f"biorate: error: {fifo}: not a regular file (a device, FIFO or socket); give a file\n"
+    )
+    code, _, err = cli("theory", "fi", "--current", "0nA:0.5nA:3", "-o", fifo)
+    assert code == 2 and "it is not a regular file" in err and stat.S_ISFIFO(os.stat(fifo).st_mode)
+    code, _, err = cli("theory", "fi", "--model", "/dev/zero", "--current", "0nA:0.5nA:3",
+                       "-o", tmp_path / "t.json")  # fmt: skip
+    assert code == 2 and "/dev/zero: not a regular file" in err
+    link = tmp_path / "link.json"
+    link.symlink_to(tmp_path / "target.json")
+    assert cli("theory", "fi", "--current", "0nA:0.5nA:3", "-o", link)[0] == 0
+    assert link.is_symlink() and json.loads((tmp_path / "target.json").read_text())["kind"]
+
+
+def test_an_output_that_is_the_commands_input_is_refused(tmp_path, cli):
+    """`fit c.json -o c.json` would replace the curve it reads; refused before the fit, the input
+    left whole."""
+    curve = _curve_file(tmp_path)
+    before = curve.read_bytes()
+    for extra in (["-o", curve], ["-o", tmp_path / "a.json", "--report", curve]):
+        code, _, err = cli("fit", curve, *extra)
+        assert code == 2 and "the input CURVE.json and" in err and "name the same file" in err
+    assert curve.read_bytes() == before

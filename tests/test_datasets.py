@@ -142,3 +142,14 @@ def test_bad_data_sets(tmp_path):
     bad.write_bytes(b"\x00\x00\x08\x01\x00\x00\x00\x05ab")
     with pytest.raises(DataError, match="holds 2"):
         read_idx(bad)
+
+
+def test_a_seed_outside_0_to_2_32_is_a_data_error():
+    """xor and moons are drawn from the seed: a negative, huge or non-integer one is refused in
+    biorate's words, not by NumPy's or scikit-learn's exceptions."""
+    from biorate.errors import DataError
+
+    for seed in (-1, 2**32, 10**20, 2.5, "a", True):
+        with pytest.raises(DataError, match="seed must be a whole number from 0 to 2\\*\\*32-1"):
+            load_dataset("xor", seed=seed)
+    assert load_dataset("xor", seed=2**32 - 1).X_train.shape[1] == 2

@@ -6,6 +6,7 @@ import argparse
 import os
 import shlex
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +33,14 @@ def check_figure_format(path: str | os.PathLike | None, what: str) -> None:
                           f"{', '.join(sorted(formats))}")  # fmt: skip
 
 
-def check_outputs(outputs: list[tuple[Any, str]]) -> None:
+def check_outputs(outputs: list[tuple[Any, str]],
+                  inputs: Sequence[tuple[Any, str]] = ()) -> None:  # fmt: skip
     """:func:`check_writable` on each ``(path, option)`` given, :func:`check_figure_format` on the
     figures (the options named ``--plot...``), and refuse two options naming the same file (the
-    later write would replace the earlier one)."""
-    seen: dict[Path, str] = {}
+    later write would replace the earlier one) or an output that is one of the command's
+    ``inputs`` (``fit c.json -o c.json`` would replace the curve it reads)."""
+    seen: dict[Path, str] = {Path(p).resolve(): what for p, what in inputs
+                             if isinstance(p, str | os.PathLike) and Path(p).is_file()}  # fmt: skip
     for path, what in outputs:
         if path is None:
             continue

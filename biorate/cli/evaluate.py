@@ -9,7 +9,7 @@ from ..errors import DataError
 from ..io import write_json
 from ..network import RateNetwork
 from ..network.report import network_report
-from .common import add_quiet, check_writable, command_line
+from .common import add_quiet, check_outputs, command_line
 from .train import add_network_options
 
 
@@ -23,7 +23,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    check_writable(args.report, f"--report {args.report}")
+    check_outputs([(args.report, "--report")], inputs=[(args.network, "the input network")])
     net = RateNetwork.load(args.network)
     data = load_dataset(args.dataset, seed=args.seed)
     if data.n_features != net.sizes[0] or data.n_classes > net.sizes[-1]:

@@ -52,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
         raise FitError(f"--bootstrap {args.bootstrap}: each resample is a fit of its own; "
                        f"at most {MAX_BOOTSTRAP} (a few minutes)")  # fmt: skip
     check_outputs([(args.output, "-o"), (args.report, "--report"), (args.plot, "--plot"),
-                   (args.plot_activation, "--plot-activation")])  # fmt: skip
+                   (args.plot_activation, "--plot-activation")],
+                  inputs=[(args.curve, "the input CURVE.json")])  # fmt: skip
     curve = TransferCurve.load(args.curve)
     result = fitting.fit(curve, args.form, bootstrap=args.bootstrap, seed=args.seed,
                  criterion=args.criterion)  # fmt: skip

@@ -158,7 +158,8 @@ def run(args: argparse.Namespace) -> int:
         raise NetworkError(f"--epochs must be >= 1, got {args.epochs}")
     if args.patience < 0:
         raise NetworkError(f"--patience must be >= 0, got {args.patience}")
-    check_outputs([(args.output, "-o"), (args.report, "--report"), (args.plot, "--plot")])
+    check_outputs([(args.output, "-o"), (args.report, "--report"), (args.plot, "--plot")],
+                  inputs=[(args.activation, "--activation")])  # fmt: skip
     data = load_dataset(args.dataset, seed=args.seed)
     net = _network(args, data)
     net.check_resources(len(data.y_train))  # refused before the progress bar appears

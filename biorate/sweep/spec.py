@@ -51,7 +51,7 @@ import numpy as np
 from .._version import __version__
 from ..errors import BiorateError, ModelError, ProtocolError, UnknownParameterError
 from ..forms import FORMS, get_form
-from ..io import limit_from_env
+from ..io import check_regular_input, limit_from_env
 from ..models import Model, Param, check_param, load_model
 from ..units import CURRENT, VOLTAGE, Dim, format_quantity, si_unit
 from .protocol import read_protocol
@@ -193,6 +193,7 @@ def load_spec(
         data, where, base = dict(spec), "sweep spec", Path(".")
     else:
         path = Path(spec)
+        check_regular_input(path, SpecError)
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
