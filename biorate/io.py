@@ -63,6 +63,8 @@ def atomic_write(
     An ``OSError`` (disk full, no permission, ...) is raised again as :class:`WriteError` naming
     ``path``; any other exception (and ``KeyboardInterrupt``) is raised as it is.
     """
+    if not isinstance(path, str | os.PathLike):
+        raise OutputError(f"an output is named by a path, got {type(path).__name__}")
     shown, path = Path(path), _write_target(Path(path))
     folder = path.parent
     if not folder.exists():

@@ -347,3 +347,26 @@ def test_an_output_that_is_the_commands_input_is_refused(tmp_path, cli):
         code, _, err = cli("fit", curve, *extra)
         assert code == 2 and "the input CURVE.json and" in err and "name the same file" in err
     assert curve.read_bytes() == before
+
+
+def test_wrong_kinds_of_paths_and_a_broken_matplotlib_are_one_line(tmp_path):
+    """A path that is not a path (API) and a matplotlib that cannot start (MPLBACKEND=bogus, CLI)
+    are biorate errors, not TypeErrors or ValueErrors from deep inside."""
+    import subprocess
+    import sys
+
+    from biorate.errors import NetworkError, OutputError
+    from biorate.network import RateNetwork
+
+    with pytest.raises(NetworkError, match="named by a path, got int"):
+        RateNetwork.load(5)
+    with pytest.raises(OutputError, match="named by a path, got NoneType"):
+        RateNetwork([2, 3, 2]).initialize().save(None)
+    curve = _curve_file(tmp_path)
+    code = ("import sys; from biorate.cli import main; "
+            f"sys.exit(main(['fit', {str(curve)!r}, '-o', {str(tmp_path / 'a.json')!r}, "
+            f"'--plot', {str(tmp_path / 'f.png')!r}]))")  # fmt: skip
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "MPLBACKEND": "bogus"})  # fmt: skip
+    assert run.returncode == 2 and run.stderr.count("\n") == 1, run.stderr
+    assert "matplotlib cannot start" in run.stderr and "check MPLBACKEND" in run.stderr

@@ -25,7 +25,11 @@ def check_figure_format(path: str | os.PathLike | None, what: str) -> None:
     if path is None:
         return
     fmt = Path(path).suffix.lstrip(".").lower() or "png"
-    from matplotlib.figure import Figure
+    try:
+        from matplotlib.figure import Figure  # matplotlib: only when a figure is asked for
+    except ValueError as exc:  # e.g. MPLBACKEND=bogus: matplotlib refuses to start
+        raise OutputError(f"{what} {path}: matplotlib cannot start ({' '.join(str(exc).split())[:160]}); "
+                          "check MPLBACKEND") from None  # fmt: skip
 
     formats = Figure().canvas.get_supported_filetypes()
     if fmt not in formats:

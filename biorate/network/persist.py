@@ -6,6 +6,7 @@ populations, provenance and the training history).
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,8 @@ def load(cls: Any, path: str | Path) -> Any:
     every field of the architecture and every array is checked against the graph it describes
     (:mod:`biorate.network.fileschema`); errors are :class:`NetworkError` naming ``path`` and the
     field."""
+    if not isinstance(path, str | os.PathLike):
+        raise NetworkError(f"a network file is named by a path, got {type(path).__name__}")
     path = Path(path)
     archive, arch = _read(path)
     with archive:
