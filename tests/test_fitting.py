@@ -443,3 +443,15 @@ def test_lif_walk_crosses_the_cusps_down_to_the_true_threshold(interval):
     walked = fitting._walk_threshold(form, xn, yn, sn, held, lb, ub)
     assert walked.x[0] == pytest.approx(0.475, abs=1e-9)
     assert walked.cost < 1e-20
+
+
+def test_the_api_caps_the_bootstrap_as_the_cli_does():
+    """bootstrap=10**9 would run for days (each resample is a fit): refused up front, in the API
+    as in the CLI, before any fit."""
+    from biorate.errors import FitError
+    from biorate.fitting import MAX_BOOTSTRAP
+
+    x = np.linspace(0, 1, 20)
+    curve = TransferCurve("fi", x, 50 / (1 + np.exp(-(x - 0.5) / 0.1)), "A", "Hz")
+    with pytest.raises(FitError, match=f"at most {MAX_BOOTSTRAP}"):
+        fit(curve, "sigmoid", bootstrap=10**9)

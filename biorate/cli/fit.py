@@ -14,7 +14,6 @@ from ..forms import FORMS
 from ..io import staged_outputs, write_json
 from .common import add_quiet, check_outputs, command_line
 
-MAX_BOOTSTRAP = 100_000  # resamples: each a fit (milliseconds); more would run for days
 FORM_NAMES = ", ".join(FORMS)  # every registered form, in the registry's order (read, not listed)
 
 
@@ -48,9 +47,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.bootstrap < 0:
         raise FitError(f"--bootstrap must be >= 0, got {args.bootstrap}")
-    if args.bootstrap > MAX_BOOTSTRAP:
+    if args.bootstrap > fitting.MAX_BOOTSTRAP:
         raise FitError(f"--bootstrap {args.bootstrap}: each resample is a fit of its own; "
-                       f"at most {MAX_BOOTSTRAP} (a few minutes)")  # fmt: skip
+                       f"at most {fitting.MAX_BOOTSTRAP} (a few minutes)")  # fmt: skip
     check_outputs([(args.output, "-o"), (args.report, "--report"), (args.plot, "--plot"),
                    (args.plot_activation, "--plot-activation")],
                   inputs=[(args.curve, "the input CURVE.json")])  # fmt: skip

@@ -47,12 +47,13 @@ from __future__ import annotations
 
 from .form_fit import fit_form
 from .result import CRITERIA, SCHEMA, Fit, fit_ok, fit_status, format_criterion
-from .select import AIC_STRONG, fit, load_fit_curve
+from .select import AIC_STRONG, MAX_BOOTSTRAP, fit, load_fit_curve
 from .select import _select as _select  # read by tests, as before the split
 from .solve import _TOL as _TOL  # read by benchmarks/fit.py
 from .stats import R2_MIN, REDCHI_MAX, sem_floor
 
 __all__ = [
+    "MAX_BOOTSTRAP",
     "Fit",
     "fit",
     "fit_form",

@@ -64,9 +64,16 @@ def fit(curve: TransferCurve | str | os.PathLike, form: str = "auto", *, bootstr
                                alternatives=others)  # fmt: skip
 
 
+# resamples: each is a fit of its own (milliseconds), so more would run for days
+MAX_BOOTSTRAP = 100_000
+
+
 def _check_options(form: str, bootstrap: int, criterion: str | None) -> None:
     if isinstance(bootstrap, bool) or not isinstance(bootstrap, int | np.integer) or bootstrap < 0:
         raise FitError(f"bootstrap must be a non-negative integer, got {bootstrap!r}")
+    if bootstrap > MAX_BOOTSTRAP:
+        raise FitError(f"bootstrap {bootstrap}: each resample is a fit of its own; at most "
+                       f"{MAX_BOOTSTRAP} (a few minutes)")  # fmt: skip
     if criterion is not None and (not isinstance(criterion, str) or criterion not in CRITERIA):
         raise FitError(f"unknown criterion {criterion!r} (choose from {', '.join(CRITERIA)})")
     if criterion is not None and form != "auto":
