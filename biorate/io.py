@@ -10,6 +10,7 @@ import os
 import secrets
 import stat
 import tempfile
+import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -312,6 +313,26 @@ def write_json(path: str | os.PathLike, data: dict) -> Path:
     """Write ``data`` as indented JSON, atomically. NaN/inf are refused (not valid JSON)."""
     text = json.dumps(data, indent=1, allow_nan=False)
     return atomic_write(path, lambda f: f.write(text + "\n"))
+
+
+def read_toml(path: Path, what: str, error: type[BiorateError],
+              missing: type[BiorateError] | None = None) -> dict:  # fmt: skip
+    """Read a TOML file (a model, a sweep spec): every way it can fail is ``error`` naming
+    ``path`` (``missing`` for a file that is not there: ``"no such {what}"``)."""
+    check_regular_input(path, error)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise (missing or error)(f"{path}: no such {what}") from None
+    except IsADirectoryError:
+        raise error(f"{path}: is a folder, not a {what}") from None
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: not a UTF-8 text file (byte {exc.start}: "
+                    f"{exc.object[exc.start:exc.start + 1]!r})") from None  # fmt: skip
+    except OSError as exc:
+        raise error(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{path}: malformed TOML ({exc})") from None
 
 
 def read_json(path: str | os.PathLike, kind: str | None = None,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -19,7 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import ModelError, ProtocolError, UnitError, UnknownModelError, UnknownParameterError
-from .io import check_regular_input
+from .io import read_toml
 from .schema import MISSING, Fields, describe
 from .units import (
     CAPACITANCE,
@@ -331,20 +330,7 @@ class Model:
     @classmethod
     def from_toml(cls, path: str | os.PathLike) -> Model:
         path = Path(path)
-        check_regular_input(path, ModelError)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise UnknownModelError(f"{path}: no such model file") from None
-        except IsADirectoryError:
-            raise ModelError(f"{path}: is a folder, not a model file") from None
-        except UnicodeDecodeError as exc:
-            raise ModelError(f"{path}: not a UTF-8 text file (byte {exc.start}: "
-                             f"{exc.object[exc.start:exc.start + 1]!r})") from None  # fmt: skip
-        except OSError as exc:
-            raise ModelError(f"{path}: cannot read ({exc.strerror or exc})") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ModelError(f"{path}: malformed TOML ({exc})") from None
+        data = read_toml(path, "model file", ModelError, missing=UnknownModelError)
         return cls.from_dict(data, path)
 
     @classmethod

@@ -40,7 +40,6 @@ import hashlib
 import itertools
 import json
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,7 +50,7 @@ import numpy as np
 from .._version import __version__
 from ..errors import BiorateError, ModelError, ProtocolError, UnknownParameterError
 from ..forms import FORMS, get_form
-from ..io import check_regular_input, limit_from_env
+from ..io import limit_from_env, read_toml
 from ..models import Model, Param, check_param, load_model
 from ..units import CURRENT, VOLTAGE, Dim, format_quantity, si_unit
 from .protocol import read_protocol
@@ -193,15 +192,7 @@ def load_spec(
         data, where, base = dict(spec), "sweep spec", Path(".")
     else:
         path = Path(spec)
-        check_regular_input(path, SpecError)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise SpecError(f"{path}: no such sweep spec") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SpecError(f"{path}: cannot read ({exc})") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise SpecError(f"{path}: malformed TOML ({exc})") from None
+        data = read_toml(path, "sweep spec", SpecError)
         where, base = str(path), path.parent
     try:
         return _build(data, base, models_dir)
