@@ -41,7 +41,7 @@ def check_regular_input(path: str | os.PathLike, error: type[BiorateError]) -> N
         raise error(f"{path}: not a regular file (a device, FIFO or socket); give a file")
 
 
-def _write_target(path: Path) -> Path:
+def _write_target(path: Path, what: str | None = None) -> Path:
     """Where writing ``path`` lands: through symlinks to their target (the link stays a link);
     refused when that is an existing device, FIFO or socket, which a rename would replace."""
     target = Path(os.path.realpath(path))
@@ -51,7 +51,7 @@ def _write_target(path: Path) -> Path:
         return target  # not there yet: a new file
     if not stat.S_ISREG(mode):
         kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a device, FIFO or socket)"
-        raise OutputError(f"cannot write {path}: it is {kind}")
+        raise OutputError(f"cannot write {what or path}: it is {kind}")
     return target
 
 
@@ -276,12 +276,7 @@ def check_writable(path: str | os.PathLike | None, what: str | None = None, *,
         return
     if p.is_dir():
         raise OutputError(f"cannot write {what}: {p} is a folder")
-    try:
-        p = _write_target(p)  # through symlinks; a device, FIFO or socket is refused
-    except OutputError as exc:
-        raise OutputError(
-            str(exc).replace(f"cannot write {path}", f"cannot write {what}")
-        ) from None
+    p = _write_target(p, what)  # through symlinks; a device, FIFO or socket is refused
     parent = p.parent if str(p.parent) else Path(".")
     up = _nearest_existing(parent)
     if not up.is_dir():
