@@ -80,18 +80,32 @@ def check_axes(f: Fields, measure: str, units: dict[str, Dim]) -> tuple[Axis, Ax
     return axes
 
 
-def _in_domain(f: Fields, key: str, values: np.ndarray, axis: Axis, dim: Dim, unit: str) -> None:
-    """Refuse the first value (NaN: undefined, skipped) outside the axis's domain for ``dim``."""
+# how far a mean (y) may stray outside its axis's domain by noise alone: 5 standard errors, or 5 %
+# of the curve's range (a curve without y_sem); a firing rate of -80 Hz is not noise
+NOISE_SEMS, NOISE_RANGE = 5.0, 0.05
+
+
+def _in_domain(f: Fields, key: str, values: np.ndarray, axis: Axis, dim: Dim, unit: str,
+               sem: np.ndarray | None = None) -> None:  # fmt: skip
+    """Refuse the first value (NaN: undefined, skipped) outside the axis's domain for ``dim``;
+    with ``sem`` (the y column), by more than noise can explain (:data:`NOISE_SEMS`)."""
     lo, hi = axis.dims[dim]
+    slack = np.zeros(values.shape)
+    if sem is not None:
+        with np.errstate(invalid="ignore"):  # all-NaN columns: no range, no slack
+            spread = np.nanmax(values) - np.nanmin(values) if np.any(values == values) else 0.0
+        slack = np.maximum(NOISE_SEMS * np.nan_to_num(sem), NOISE_RANGE * spread)
     bad = np.zeros(values.shape, dtype=bool)
     if lo is not None:
-        bad |= values < lo
+        bad |= values < lo - slack
     if hi is not None:
-        bad |= values > hi
+        bad |= values > hi + slack
     if np.any(bad):
         i = int(np.argmax(bad))
         span = " and ".join(f"{op} {b:g}" for op, b in ((">=", lo), ("<=", hi)) if b is not None)
-        raise f.fail(key, f"entry {i}: {values[i]:g} {unit}: {axis.what} must be {span}")
+        noise = (f" (noise explains at most {slack[i]:.3g} {unit} outside: {NOISE_SEMS:g} y_sem "
+                 f"or {NOISE_RANGE:.0%} of the curve's range)" if sem is not None else "")  # fmt: skip
+        raise f.fail(key, f"entry {i}: {values[i]:g} {unit}: {axis.what} must be {span}{noise}")
 
 
 def _column(f: Fields, key: str, n: int | None = None, optional: bool = False,
@@ -178,11 +192,11 @@ class TransferCurve(JsonFile):
         x_unit, x_scale, x_dim = unit_field(f, "x_unit")
         y_unit, y_scale, y_dim = unit_field(f, "y_unit")
         x_axis, y_axis = check_axes(f, measure, {"x_unit": x_dim, "y_unit": y_dim})
-        _in_domain(f, "x", x, x_axis, x_dim, x_unit)
-        _in_domain(f, "y", y, y_axis, y_dim, y_unit)
         y_sem, cv = _column(f, "y_sem", n, optional=True), _column(f, "cv", n, optional=True)
         _nonnegative(f, "y_sem", y_sem, "a standard error")
         _nonnegative(f, "cv", cv, "a coefficient of variation")
+        _in_domain(f, "x", x, x_axis, x_dim, x_unit)
+        _in_domain(f, "y", y, y_axis, y_dim, y_unit, sem=np.zeros(n) if y_sem is None else y_sem)
         checked = dict(x=_tag(x, x_scale, x_dim), y=_tag(y, y_scale, y_dim), y_sem=y_sem, cv=cv,
                        series=_series(f, n), model=check_model(f), protocol=_protocol(f),
                        provenance=plain_table(f, "provenance") or {})  # fmt: skip
