@@ -27,7 +27,7 @@ from .units import (
 )
 
 __all__ = ["TransferCurve", "SCHEMA", "MEASURES", "Axis", "plain_table", "file_fields",
-           "unit_field", "check_axes", "check_model"]  # fmt: skip
+           "unit_field", "check_axes", "check_model", "check_protocol"]  # fmt: skip
 
 SCHEMA = 1
 
@@ -198,7 +198,7 @@ class TransferCurve(JsonFile):
         _in_domain(f, "x", x, x_axis, x_dim, x_unit)
         _in_domain(f, "y", y, y_axis, y_dim, y_unit, sem=np.zeros(n) if y_sem is None else y_sem)
         checked = dict(x=_tag(x, x_scale, x_dim), y=_tag(y, y_scale, y_dim), y_sem=y_sem, cv=cv,
-                       series=_series(f, n), model=check_model(f), protocol=_protocol(f),
+                       series=_series(f, n), model=check_model(f), protocol=check_protocol(f),
                        provenance=plain_table(f, "provenance") or {})  # fmt: skip
         for attr, value in checked.items():
             object.__setattr__(self, attr, value)
@@ -338,7 +338,9 @@ _PROTOCOL_NUMBERS = {"duration_s": (0.0, True), "transient_s": (0.0, False), "dt
                      "sigma_V": (0.0, False), "bias_A": (None, False)}  # fmt: skip
 
 
-def _protocol(f: Fields) -> dict:
+def check_protocol(f: Fields) -> dict:
+    """The ``protocol`` table of a curve (or of an activation's source): the fields code reads back
+    in their domains, the others kept as written."""
     p = f.table("protocol", {})
     for key, (lo, lo_open) in _PROTOCOL_NUMBERS.items():
         p.number(key, None, lo=lo, lo_open=lo_open)
