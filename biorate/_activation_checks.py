@@ -18,7 +18,7 @@ from .forms import FORMS
 from .schema import Fields
 from .units import DIMENSIONLESS, Dim, dim_name, parse_unit
 
-__all__ = ["MAX_MAGNITUDE", "MIN_SCALE", "WINDOW", "MAX_VALUE", "MIN_RISE", "MAX_STEP",
+__all__ = ["MAX_MAGNITUDE", "MIN_SCALE", "WINDOW", "MAX_VALUE", "MIN_RISE", "MAX_SCALE_RATIO",
            "check_fields", "check_param_units", "check_shape"]  # fmt: skip
 
 # the largest magnitude of a scale, offset or parameter, and the smallest of a scale: a network
@@ -30,13 +30,13 @@ MIN_SCALE = 1e-100
 # A fitted activation must be a usable function of z: over z in [-WINDOW, WINDOW] (where a
 # network's pre-activations live; a fit's scaling puts the curve's rise at z in [-1, 1]) and over
 # the fitted inputs (fit.z_range), g(z) stays within ±MAX_VALUE and changes by at least MIN_RISE
-# (not constant), and on [-WINDOW, WINDOW] no 1/2000 of the window carries more than MAX_STEP of
-# its rise (not a step, whose gradient is 0 almost everywhere). A fit's own scaling passes all
-# three for any parameters its bounds allow.
+# (not constant); and a saturating curve is seen at most MAX_SCALE_RATIO times coarser than its
+# fit's scaling (x_scale against the form's own width), or g(z) is a step whose gradient is 0
+# almost everywhere. A fit's own scaling passes all three for any parameters its bounds allow.
 WINDOW = 10.0
 MAX_VALUE = 1e6
 MIN_RISE = 1e-6
-MAX_STEP = 0.25
+MAX_SCALE_RATIO = 100.0
 _PROBES = 2001
 
 # fields of ``fit`` that code reads back (flags, ok, z_range: network, deploy, plots)
@@ -173,7 +173,8 @@ def check_shape(f: Fields, act: Any) -> None:
     """Refuse a fitted activation that is no usable function of z (see :data:`WINDOW`): values
     beyond ±:data:`MAX_VALUE` (``y_scale`` far below the curve's rise), constant (``r_max = 0``,
     ``y_scale`` far above the rise, or ``x_offset``/``x_scale`` placing the window where the curve
-    is flat) or a step (``x_scale`` far wider than the curve's rise), naming the field at fault."""
+    is flat) or a step (``x_scale`` more than :data:`MAX_SCALE_RATIO` times the curve's own
+    width), naming the field at fault."""
     z_fit = (act.fit or {}).get("z_range")
     lo, hi = (min(-WINDOW, *z_fit), max(WINDOW, *z_fit)) if z_fit else (-WINDOW, WINDOW)
     z = np.linspace(lo, hi, _PROBES)
@@ -203,14 +204,10 @@ def check_shape(f: Fields, act: Any) -> None:
                           f"put {span} at x in [{x0:.3g}, {x1:.3g}] {xu}, where the curve is "
                           f"flat (g changes by {rise:.3g}): the activation is constant there (a "
                           f"fit's: x_offset = {c_off:.3g} {xu}, x_scale = {c_scale:.3g} {xu})")  # fmt: skip
-    z = np.linspace(-WINDOW, WINDOW, _PROBES)
-    with np.errstate(all="ignore"):
-        g = act(z)
-    jumps, rise = np.abs(np.diff(g)), float(np.max(g) - np.min(g))
-    i = int(np.argmax(jumps))
-    if jumps[i] > MAX_STEP * rise:
-        raise f.fail("x_scale", f"{act.x_scale:.3g} {xu} turns the activation into a step: g "
-                                f"jumps by {jumps[i] / rise:.0%} of its rise over z in "
-                                f"[-{WINDOW:g}, {WINDOW:g}] between z = {z[i]:.3g} and "
-                                f"{z[i + 1]:.3g}; x_scale must be of the order of the x range over "
-                                f"which the curve rises (a fit's: {c_scale:.3g} {xu})")  # fmt: skip
+    form = FORMS[act.form]
+    ratio = abs(act.x_scale / c_scale) if c_scale else 0.0
+    if (form.saturating or form.ceiling is not None) and ratio > MAX_SCALE_RATIO:
+        raise f.fail("x_scale", f"{act.x_scale:.3g} {xu} is {ratio:.3g} times the x range over "
+                                f"which the curve rises ({c_scale:.3g} {xu}, a fit's x_scale): "
+                                f"g(z) is a step, its whole rise within |z| < {2 / ratio:.2g}; "
+                                f"x_scale may be at most {MAX_SCALE_RATIO:g} times that")  # fmt: skip
