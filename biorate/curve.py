@@ -322,7 +322,9 @@ def check_model(f: Fields, key: str = "model") -> dict:
     ``params`` ``{name: "value unit"}`` as a model file writes them (a number for a dimensionless
     one), each a finite quantity in its physical domain (``tau_m = -5 ms`` is refused)."""
     model = f.table(key, {})
-    model.text("name", None)
+    name = model.text("name", None)
+    if name is not None and not (name.isprintable() and len(name) <= 200):
+        raise model.fail("name", f"{name[:40]!r} is not a printable name of at most 200 characters")
     params = model.table("params", None)
     for name, raw in (params.data if params is not None else {}).items():
         try:

@@ -89,6 +89,7 @@ CURVE_CASES = [
      "expected a string with a unit or a number, found a list"),
     ({"model": {"name": "lif", "params": {"R_m": "1e400 ohm"}}}, "model: params", "R_m"),
     ({"model": {"name": "lif", "params": {"x y": "5 ms"}}}, "model: params", "is not a valid name"),
+    ({"model": {"name": "li\u202ef"}}, "model: field 'name'", "is not a printable name"),
     ({"series": {"e": {"values": [1.0] * N, "unit": "parsec"}}}, "series: e: field 'unit'",
      "unknown unit 'parsec'"),
 ]  # fmt: skip
@@ -125,6 +126,19 @@ def test_fit_refuses_a_meaningless_curve_before_fitting(cli, tmp_path, monkeypat
     code, _, err = cli("fit", path, "-o", out, "--quiet")
     assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
     assert err.startswith(f"biorate: error: {path}: {field}") and says in err, err
+    assert out.read_bytes() == SENTINEL
+
+
+def test_fit_refuses_a_name_that_is_no_printable_line_before_fitting(cli, tmp_path, monkeypatch):
+    import biorate.fitting
+
+    monkeypatch.setattr(biorate.fitting, "fit", lambda *a, **k: 1 / 0)
+    path, out = tmp_path / "c.json", tmp_path / "out.json"
+    path.write_text(json.dumps(CURVE))
+    out.write_bytes(SENTINEL)
+    code, _, err = cli("fit", path, "-o", out, "--name", "two\nlines")
+    assert code == 2 and err == ("biorate: error: --name 'two\\nlines' is not a printable name "
+                                 "of at most 200 characters\n"), err  # fmt: skip
     assert out.read_bytes() == SENTINEL
 
 
