@@ -76,7 +76,9 @@ def check_fields(f: Fields) -> dict[str, Any]:
     out["source"] = _source(f, dims)
     out["name"] = f.text("name", "", nonempty=False) or form
     if not out["name"].isprintable() or len(out["name"]) > 200:
-        raise f.fail("name", f"{out['name'][:40]!r} is not a printable name of at most 200 characters")
+        raise f.fail(
+            "name", f"{out['name'][:40]!r} is not a printable name of at most 200 characters"
+        )
     return out
 
 
