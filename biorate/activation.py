@@ -37,21 +37,27 @@ no NaN, no floating-point warnings. This module needs NumPy only (the fitted ``e
 
 from __future__ import annotations
 
-import math
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
-from .curve import file_fields, plain_table
-from .errors import CurveFileError, FitError
-from .forms import FORMS, logistic, logistic_prime, softplus_unit
+from ._activation_builtins import BUILTINS, UnknownActivationError
+from ._activation_checks import (
+    MAX_MAGNITUDE,
+    MIN_SCALE,
+    check_fields,
+    check_param_units,
+    check_shape,
+)
+from .curve import file_fields
+from .errors import CurveFileError
+from .forms import FORMS
 from .io import JsonFile, read_json
 from .models import model_dirs, shipped_models_dir
-from .schema import Fields, describe
+from .schema import Fields
 
 __all__ = [
     "Activation",
@@ -61,6 +67,8 @@ __all__ = [
     "get_activation",
     "list_activations",
     "shipped_activations_dir",
+    "MAX_MAGNITUDE",
+    "MIN_SCALE",
 ]
 
 SCHEMA = 1
@@ -68,62 +76,9 @@ SCHEMA = 1
 # the fields of an activation file (anything else is refused: a typo must not pass silently)
 _FIELDS = ("kind", "schema", "name", "form", "params", "param_units", "x_unit", "y_unit", "x_scale",
            "x_offset", "y_scale", "fit", "source")  # fmt: skip
-# the largest magnitude of a scale, offset or parameter, and the smallest of a scale: a network
-# computes x_offset + x_scale*z and f'(x)*x_scale/y_scale for |z| up to 1e6, which must stay far
-# from a float's 1.8e308 (SI values of currents, rates and times are within 1e-30..1e30)
-MAX_MAGNITUDE = 1e100
-MIN_SCALE = 1e-100
-
-
-class UnknownActivationError(FitError, KeyError):
-    """No built-in activation, activation file or shipped fitted activation of that name."""
-
-    def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0]) if self.args else ""
-
-
-# --- built-in unit-free activations: value, derivative, range side by side ---------------------
-
-
-def _tanh_prime(z: np.ndarray) -> np.ndarray:
-    # 1 - tanh(z)^2 = 4 e / (1 + e)^2 with e = exp(-2|z|): no cancellation, no overflow
-    return 4.0 * logistic_prime(2.0 * z)
-
-
-def _relu(z: np.ndarray) -> np.ndarray:
-    return np.maximum(z, 0.0)
-
-
-def _relu_prime(z: np.ndarray) -> np.ndarray:
-    return (z > 0).astype(float)  # the kink gets slope 0, the usual convention
-
-
-def _leaky(z: np.ndarray, alpha: float) -> np.ndarray:
-    return np.where(z > 0, z, alpha * z)
-
-
-def _leaky_prime(z: np.ndarray, alpha: float) -> np.ndarray:
-    return np.where(z > 0, 1.0, alpha)
-
-
-@dataclass(frozen=True)
-class _Builtin:
-    fn: Callable[..., np.ndarray]
-    grad: Callable[..., np.ndarray]
-    range: Callable[[dict], tuple[float, float]]
-    defaults: dict[str, float]
-
-
-BUILTINS: dict[str, _Builtin] = {
-    "sigmoid": _Builtin(lambda z: logistic(z), lambda z: logistic_prime(z),
-                        lambda p: (0.0, 1.0), {}),
-    "tanh": _Builtin(np.tanh, _tanh_prime, lambda p: (-1.0, 1.0), {}),
-    "relu": _Builtin(_relu, _relu_prime, lambda p: (0.0, math.inf), {}),
-    "leaky_relu": _Builtin(lambda z, alpha: _leaky(z, alpha), lambda z, alpha: _leaky_prime(z, alpha),
-                           lambda p: (-math.inf if p["alpha"] > 0 else 0.0, math.inf),
-                           {"alpha": 0.01}),
-    "softplus": _Builtin(softplus_unit, lambda z: logistic(z), lambda p: (0.0, math.inf), {}),
-}  # fmt: skip
+# the attributes of an Activation, each checked by biorate._activation_checks
+_ATTRS = ("form", "params", "x_scale", "x_offset", "y_scale", "x_unit", "y_unit", "fit", "source",
+          "name")  # fmt: skip
 
 
 def shipped_activations_dir() -> Path:
@@ -142,34 +97,6 @@ def list_activations() -> list[str]:
         if d.is_dir():
             names += sorted(p.stem for p in d.glob("*.json") if p.stem not in names)
     return names
-
-
-def _finite_float(value: Any, what: str, where: str = "activation", strict: bool = False) -> float:
-    """``value`` as a finite float of moderate magnitude; ``strict`` (a file) refuses strings."""
-    if strict and isinstance(value, str):
-        v = value[:40]
-        try:
-            bad = "" if math.isfinite(float(value)) else ", which is not a finite number either"
-        except ValueError:
-            bad = ""
-        raise CurveFileError(f"{where}: {what} must be a number, found the string {v!r}{bad}")
-    if isinstance(value, bool | complex | np.complexfloating) or (
-        isinstance(value, np.ndarray) and np.iscomplexobj(value)
-    ):
-        raise CurveFileError(f"{where}: {what} must be a number, found {describe(value)}")
-    try:
-        v = float(value)
-    except OverflowError:
-        raise CurveFileError(f"{where}: {what} is an integer too large for a float") from None
-    except (TypeError, ValueError):
-        raise CurveFileError(f"{where}: {what} must be a number, found {describe(value)}") from None
-    if not math.isfinite(v):
-        raise CurveFileError(f"{where}: {what} must be finite, found {v!r}")
-    if abs(v) > MAX_MAGNITUDE:
-        raise CurveFileError(f"{where}: {what} = {v:g} is out of range: its magnitude must be at "
-                             f"most {MAX_MAGNITUDE:g} (a network computing with it would overflow "
-                             "a float)")  # fmt: skip
-    return v
 
 
 @dataclass(frozen=True)
@@ -202,56 +129,18 @@ class Activation(JsonFile):
     name: str = ""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.form, str):
-            raise CurveFileError(f"activation: form must be a string, got {self.form!r}")
-        if not isinstance(self.params, dict):
-            raise CurveFileError("activation: params must be an object {name: number}")
-        params = {str(k): _finite_float(v, f"parameter {k}") for k, v in self.params.items()}
-        form = FORMS.get(self.form)
-        if form is not None and set(params) == set(form.params):
-            problem = form.check_params(params)
-            if problem:
-                raise CurveFileError(f"activation: {problem}")
-            fitted = True
-        elif self.form in BUILTINS:
-            b = BUILTINS[self.form]
-            unknown = set(params) - set(b.defaults)
-            if unknown:
-                expected = (
-                    f"parameters {', '.join(form.params)} (a fitted {self.form})"
-                    if form
-                    else f"only {', '.join(b.defaults) or 'no parameters'}"
-                )
-                raise CurveFileError(f"activation {self.form!r}: unexpected parameter(s) "
-                                     f"{', '.join(sorted(unknown))}; expected {expected}")  # fmt: skip
-            params = {**b.defaults, **params}
-            fitted = False
-        elif form is not None:
-            raise CurveFileError(f"activation: {form.check_params(params)}")
-        else:
-            raise UnknownActivationError(
-                f"unknown activation form {self.form!r}; built-ins: {', '.join(BUILTINS)}; "
-                f"fitted forms: {', '.join(FORMS)}"
-            )
-        object.__setattr__(self, "params", params)
-        object.__setattr__(self, "_fitted", fitted)
-        for attr in ("x_scale", "x_offset", "y_scale"):
-            object.__setattr__(self, attr, _finite_float(getattr(self, attr), attr))
-        for attr in ("x_scale", "y_scale"):
-            if getattr(self, attr) == 0:
-                raise CurveFileError(f"activation: {attr} must be non-zero")
-            if abs(getattr(self, attr)) < MIN_SCALE:
-                raise CurveFileError(f"activation: {attr} = {getattr(self, attr):g} is out of range: "
-                                     f"its magnitude must be at least {MIN_SCALE:g}")  # fmt: skip
-        for attr in ("x_unit", "y_unit"):
-            if not isinstance(getattr(self, attr), str):
-                raise CurveFileError(f"activation: {attr} must be a string")
-        if self.fit is not None and not isinstance(self.fit, dict):
-            raise CurveFileError("activation: fit must be an object or null")
-        if self.source is not None and not isinstance(self.source, dict):
-            raise CurveFileError("activation: source must be an object or null")
-        if not self.name:
-            object.__setattr__(self, "name", self.form)
+        """Every check of an activation file (:meth:`from_dict`) applies to one built in code too
+        (:mod:`biorate._activation_checks`): a malformed value raises :class:`CurveFileError`
+        naming the field (``x_scale="1"`` is refused, not converted), an unknown form
+        :class:`UnknownActivationError`. A fitted activation must also be a usable function of z:
+        not constant, not a step, its values within ±1e6 (:func:`_activation_checks.check_shape`)."""
+        f = Fields({k: getattr(self, k) for k in _ATTRS}, "activation", CurveFileError)
+        checked = check_fields(f)
+        object.__setattr__(self, "_fitted", checked.pop("fitted"))
+        for attr, value in checked.items():
+            object.__setattr__(self, attr, value)
+        if self.is_fitted:
+            check_shape(f, self)
 
     # --- what the network uses --------------------------------------------------------------
     @property
@@ -365,21 +254,16 @@ class Activation(JsonFile):
 
     @classmethod
     def from_dict(cls, d: dict, where: str = "activation") -> Activation:
-        """Inverse of :meth:`to_dict`, checked field by field: a malformed dict raises
-        :class:`CurveFileError` naming ``where`` (the file) and the field."""
+        """Inverse of :meth:`to_dict`, checked field by field (by the constructor's checks, and
+        ``param_units`` against the form's): a malformed dict raises :class:`CurveFileError`
+        naming ``where`` (the file) and the field. An absent scale or unit takes its default."""
         f = file_fields(d, where, cls.KIND, "an activation", _FIELDS)
-        plain_table(f, "param_units")
-        kw = dict(
-            form=f.text("form"), params=_params(f), x_unit=f.text("x_unit", "1"),
-            y_unit=f.text("y_unit", "1"), fit=_fit(f), source=plain_table(f, "source"),
-            name=f.text("name", "", nonempty=False),
-            **{k: _number(d, k, v, where) for k, v in (("x_scale", 1.0), ("x_offset", 0.0),
-                                                         ("y_scale", 1.0))},
-        )  # fmt: skip
         try:
-            return cls(**kw)
+            act = cls(**{"form": None, **{k: d[k] for k in _ATTRS if k in d}})
         except (CurveFileError, UnknownActivationError) as exc:  # the checks of one built in code
             raise CurveFileError(f"{where}: {str(exc).removeprefix('activation: ')}") from None
+        check_param_units(f, act)
+        return act
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Activation:
@@ -394,39 +278,6 @@ class Activation(JsonFile):
                 f"unknown built-in activation {name!r}; built-ins: {', '.join(BUILTINS)}"
             )
         return cls(form=name, params=params)
-
-
-def _number(d: dict, key: str, default: float, where: str) -> float:
-    """A scale or offset: absent gives ``default``; null, a string or NaN is refused."""
-    return _finite_float(d[key], key, where, strict=True) if key in d else default
-
-
-def _params(f: Fields) -> dict[str, float]:
-    table = f.table("params", {})
-    for k in table.data:
-        if not (isinstance(k, str) and k.isidentifier() and len(k) <= 40):
-            raise f.fail("params", f"parameter name {str(k)[:40]!r} is not a name")
-    return {str(k): _finite_float(v, f"params: parameter {k}", f.where, strict=True)
-            for k, v in table.data.items()}  # fmt: skip
-
-
-# fields of ``fit`` that code reads back (flags, ok, z_range: network, deploy, plots)
-_FIT_NUMBERS = ("r2", "rmse", "chi2", "redchi", "aic", "aicc", "bic")
-
-
-def _fit(f: Fields) -> dict | None:
-    if not f.has("fit"):
-        return None
-    fit = f.table("fit")
-    for key in _FIT_NUMBERS:
-        fit.number(key, None)
-    fit.integer("n", None, lo=0)
-    fit.flag("ok", None)
-    fit.flag("weighted", None)
-    fit.strings("flags", None)
-    fit.numbers("z_range", None, length=2)
-    fit.table("stderr", None)
-    return plain_table(f, "fit")
 
 
 def get_activation(spec: str | os.PathLike | Activation) -> Activation:

@@ -10,12 +10,24 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .errors import CurveFileError, UnitError
+from .errors import CurveFileError, ModelError, UnitError
 from .io import JsonFile, read_json
-from .schema import Fields, describe
-from .units import UnitArray, parse_unit
+from .models import _parse_param
+from .schema import MISSING, Fields, describe
+from .units import (
+    CONCENTRATION,
+    CURRENT,
+    DIMENSIONLESS,
+    FREQUENCY,
+    Dim,
+    UnitArray,
+    dim_name,
+    parse_unit,
+    si_unit,
+)
 
-__all__ = ["TransferCurve", "SCHEMA", "plain_table", "file_fields"]
+__all__ = ["TransferCurve", "SCHEMA", "MEASURES", "Axis", "plain_table", "file_fields",
+           "unit_field", "check_axes", "check_model", "check_protocol"]  # fmt: skip
 
 SCHEMA = 1
 
@@ -24,33 +36,101 @@ _FIELDS = ("kind", "schema", "measure", "x", "x_unit", "y", "y_unit", "y_sem", "
            "model", "protocol", "provenance")  # fmt: skip
 
 
-def _array(
-    value: Any, name: str, n: int | None = None, optional: bool = False
-) -> np.ndarray | None:
-    if value is None:
-        if optional:
-            return None
-        raise CurveFileError(f"transfer curve: {name} is missing")
-    if isinstance(value, np.ndarray) and np.iscomplexobj(value):  # NumPy: a warning, then real
-        raise CurveFileError(f"transfer curve: {name} must be real numbers, got complex ones")
+@dataclass(frozen=True)
+class Axis:
+    """What one axis of a curve of some measure holds: ``what`` (for messages) and, for each
+    dimension its unit may have, the domain ``(lo, hi)`` of its values (None: unbounded)."""
+
+    what: str
+    dims: dict[Dim, tuple[float | None, float | None]]
+
+
+# the measures biorate makes and reads, with the dimension and domain of x and y: a rate or a
+# concentration is never negative, a probability lies in [0, 1]; a current may have either sign
+MEASURES: dict[str, tuple[Axis, Axis]] = {
+    "fi": (Axis("an injected current or an input rate", {CURRENT: (None, None), FREQUENCY: (0, None)}),
+           Axis("a firing rate", {FREQUENCY: (0, None)})),
+    "release": (Axis("a presynaptic rate", {FREQUENCY: (0, None)}),
+                Axis("a release rate", {FREQUENCY: (0, None)})),
+    "release_probability": (Axis("a calcium concentration", {CONCENTRATION: (0, None)}),
+                            Axis("a release probability", {DIMENSIONLESS: (0, 1)})),
+}  # fmt: skip
+
+
+def unit_field(f: Fields, key: str, default: Any = None) -> tuple[str, float, Dim]:
+    """Field ``key`` of ``f`` as a unit biorate knows (:func:`~biorate.units.parse_unit`):
+    ``(text, scale, dim)``; an unknown unit is refused naming the field."""
+    text = f.text(key) if default is None else f.text(key, default)
     try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError, OverflowError):
-        raise CurveFileError(f"transfer curve: {name} must be a list of numbers") from None
-    if arr.ndim != 1:
-        raise CurveFileError(f"transfer curve: {name} must be 1-D, got shape {arr.shape}")
-    if n is not None and arr.size != n:
-        raise CurveFileError(f"transfer curve: {name} has {arr.size} values, x has {n}")
-    return arr
+        scale, dim = parse_unit(text)
+    except UnitError as exc:
+        raise f.fail(key, str(exc)) from None
+    return text, scale, dim
 
 
-def _tag(arr: np.ndarray, unit: str) -> np.ndarray:
+def check_axes(f: Fields, measure: str, units: dict[str, Dim]) -> tuple[Axis, Axis]:
+    """The axes of a ``measure`` curve, after checking that each unit field of ``units``
+    (``{"x_unit": dim, "y_unit": dim}``) has a dimension that axis can have."""
+    axes = MEASURES[measure]
+    for (key, dim), axis in zip(units.items(), axes, strict=True):
+        if dim not in axis.dims:
+            allowed = " or ".join(f"{dim_name(d)} (e.g. {si_unit(d)!r})" for d in axis.dims)
+            raise f.fail(key, f"{f.data[key]!r} is a unit of {dim_name(dim)}; the {key[0]} of a "
+                              f"{measure!r} curve is {axis.what}, in a unit of {allowed}")  # fmt: skip
+    return axes
+
+
+# how far a mean (y) may stray outside its axis's domain by noise alone: 5 standard errors, or 5 %
+# of the curve's range (a curve without y_sem); a firing rate of -80 Hz is not noise
+NOISE_SEMS, NOISE_RANGE = 5.0, 0.05
+
+
+def _in_domain(f: Fields, key: str, values: np.ndarray, axis: Axis, dim: Dim, unit: str,
+               sem: np.ndarray | None = None) -> None:  # fmt: skip
+    """Refuse the first value (NaN: undefined, skipped) outside the axis's domain for ``dim``;
+    with ``sem`` (the y column), by more than noise can explain (:data:`NOISE_SEMS`)."""
+    lo, hi = axis.dims[dim]
+    slack = np.zeros(values.shape)
+    if sem is not None:
+        with np.errstate(invalid="ignore"):  # all-NaN columns: no range, no slack
+            spread = np.nanmax(values) - np.nanmin(values) if np.any(values == values) else 0.0
+        slack = np.maximum(NOISE_SEMS * np.nan_to_num(sem), NOISE_RANGE * spread)
+    bad = np.zeros(values.shape, dtype=bool)
+    if lo is not None:
+        bad |= values < lo - slack
+    if hi is not None:
+        bad |= values > hi + slack
+    if np.any(bad):
+        i = int(np.argmax(bad))
+        span = " and ".join(f"{op} {b:g}" for op, b in ((">=", lo), ("<=", hi)) if b is not None)
+        noise = (f" (noise explains at most {slack[i]:.3g} {unit} outside: {NOISE_SEMS:g} y_sem "
+                 f"or {NOISE_RANGE:.0%} of the curve's range)" if sem is not None else "")  # fmt: skip
+        raise f.fail(key, f"entry {i}: {values[i]:g} {unit}: {axis.what} must be {span}{noise}")
+
+
+def _column(f: Fields, key: str, n: int | None = None, optional: bool = False,
+            nulls: bool = True) -> np.ndarray | None:  # fmt: skip
+    """A column of numbers (x, y, y_sem, cv, a series) as a float array of ``n`` entries; in a
+    curve made in code NaN stands for JSON's null (an undefined value) where ``nulls`` allows it."""
+    value = f.data.get(key)
+    if nulls and isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.kind == "f":
+        value = [None if v != v else v for v in value.tolist()]
+    elif nulls and isinstance(value, list | tuple):
+        value = [None if isinstance(v, float | np.floating) and v != v else v for v in value]
+    data = {key: value} if value is not None else {}
+    return Fields(data, f.where, f.error).numbers(key, None if optional else MISSING, nulls=nulls,
+                                                  length=n, min_length=1)  # fmt: skip
+
+
+def _nonnegative(f: Fields, key: str, values: np.ndarray | None, what: str) -> None:
+    if values is not None and np.any(values < 0):
+        i = int(np.argmax(values < 0))
+        raise f.fail(key, f"entry {i}: {values[i]:g} is negative: {what} cannot be negative")
+
+
+def _tag(arr: np.ndarray, scale: float, dim: Dim) -> np.ndarray:
     """SI values labelled with their dimension (see :class:`~biorate.units.UnitArray`) when the
-    unit is an SI base unit that biorate can read; otherwise the plain array."""
-    try:
-        scale, dim = parse_unit(unit)
-    except UnitError:  # an exotic unit name: keep the numbers, unlabelled
-        return np.asarray(arr)
+    unit is an SI base unit (scale 1); otherwise the plain array (``"M"`` is 1000 mol/m^3)."""
     return UnitArray(arr, dim) if scale == 1.0 else np.asarray(arr)
 
 
@@ -67,11 +147,19 @@ class TransferCurve(JsonFile):
 
     Attributes
     ----------
-    measure : "fi" (firing rate against input) or "release" (release rate against presynaptic rate).
+    measure : one of :data:`MEASURES`: "fi" (firing rate against an injected current or an input
+        rate), "release" (release rate against presynaptic rate) or "release_probability"
+        (probability against calcium).
     x, y : SI values; ``y_sem`` the standard error of the mean across trials (``None`` for theory).
+        ``x_unit`` and ``y_unit`` are units :func:`~biorate.units.parse_unit` reads, of a dimension
+        the measure's axes have (a firing rate in a frequency unit, not ``"A"``), and the values lie
+        in the axis's domain (rates and concentrations >= 0, a probability in [0, 1]); y may be
+        NaN (null in the file: undefined). x may repeat a level: each entry is one measurement
+        (one point of a fit, weighted by its own ``y_sem``), as when two runs are pooled.
     cv : inter-spike-interval coefficient of variation per level (NaN where undefined), optional.
     series : further per-level curves, ``{name: (values, unit)}`` (e.g. cleft concentration).
-    model : ``{"name": ..., "params": {name: "value unit"}}``.
+    model : ``{"name": ..., "params": {name: "value unit"}}``, each parameter a finite quantity in
+        its physical domain (as in a model file).
     protocol : how it was made (duration_s, transient_s, trials, dt_s, seed, drive, method, ...).
     provenance : versions, time, command.
     """
@@ -91,28 +179,29 @@ class TransferCurve(JsonFile):
     provenance: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for attr in ("x_unit", "y_unit"):
-            if not isinstance(getattr(self, attr), str):
-                raise CurveFileError(f"transfer curve: {attr} must be a string, "
-                                     f"got {type(getattr(self, attr)).__name__}")  # fmt: skip
-        x = _array(self.x, "x")
+        """Every check of a curve file (:meth:`from_dict`) applies to a curve built in code too:
+        malformed values raise :class:`CurveFileError` naming the field."""
+        names = ("measure", "x", "y", "x_unit", "y_unit", "y_sem", "cv", "series", "model",
+                 "protocol", "provenance")  # fmt: skip
+        f = Fields({k: getattr(self, k) for k in names}, "transfer curve", CurveFileError)
+        measure = f.text("measure", choices=MEASURES)
+        x = _column(f, "x", nulls=False)
         assert x is not None
-        if x.size == 0:
-            raise CurveFileError("transfer curve: x is empty")
-        if not np.all(np.isfinite(x)):
-            raise CurveFileError("transfer curve: x contains NaN or inf")
-        object.__setattr__(self, "x", _tag(x, self.x_unit))
-        object.__setattr__(self, "y", _tag(_array(self.y, "y", x.size), self.y_unit))
-        object.__setattr__(self, "y_sem", _array(self.y_sem, "y_sem", x.size, optional=True))
-        object.__setattr__(self, "cv", _array(self.cv, "cv", x.size, optional=True))
-        series = {}
-        for name, (values, unit) in dict(self.series).items():
-            if not isinstance(unit, str):
-                raise CurveFileError(f"transfer curve: series {name}: its unit must be a string")
-            series[name] = (_array(values, f"series {name}", x.size), unit)
-        object.__setattr__(self, "series", series)
-        if not isinstance(self.measure, str) or not self.measure:
-            raise CurveFileError("transfer curve: measure must be a non-empty string")
+        n = x.size
+        y = _column(f, "y", n)
+        x_unit, x_scale, x_dim = unit_field(f, "x_unit")
+        y_unit, y_scale, y_dim = unit_field(f, "y_unit")
+        x_axis, y_axis = check_axes(f, measure, {"x_unit": x_dim, "y_unit": y_dim})
+        y_sem, cv = _column(f, "y_sem", n, optional=True), _column(f, "cv", n, optional=True)
+        _nonnegative(f, "y_sem", y_sem, "a standard error")
+        _nonnegative(f, "cv", cv, "a coefficient of variation")
+        _in_domain(f, "x", x, x_axis, x_dim, x_unit)
+        _in_domain(f, "y", y, y_axis, y_dim, y_unit, sem=np.zeros(n) if y_sem is None else y_sem)
+        checked = dict(x=_tag(x, x_scale, x_dim), y=_tag(y, y_scale, y_dim), y_sem=y_sem, cv=cv,
+                       series=_series(f, n), model=check_model(f), protocol=check_protocol(f),
+                       provenance=plain_table(f, "provenance") or {})  # fmt: skip
+        for attr, value in checked.items():
+            object.__setattr__(self, attr, value)
 
     def __len__(self) -> int:
         return int(self.x.size)
@@ -143,21 +232,19 @@ class TransferCurve(JsonFile):
 
     @classmethod
     def from_dict(cls, d: dict, where: str = "transfer curve") -> TransferCurve:
-        """Inverse of :meth:`to_dict`, checked field by field: a malformed dict raises
-        :class:`CurveFileError` naming ``where`` (the file) and the field."""
+        """Inverse of :meth:`to_dict`, checked field by field (by the constructor's checks): a
+        malformed dict raises :class:`CurveFileError` naming ``where`` (the file) and the field."""
         f = file_fields(d, where, cls.KIND, "a transfer curve", _FIELDS)
-        x = f.numbers("x", min_length=1)
-        n = x.size
-        fields = dict(
-            measure=f.text("measure"), x=x, y=f.numbers("y", nulls=True, length=n),
-            x_unit=f.text("x_unit"), y_unit=f.text("y_unit"),
-            y_sem=f.numbers("y_sem", None, nulls=True, length=n),
-            cv=f.numbers("cv", None, nulls=True, length=n), series=_series(f, n),
-            model=_model(f), protocol=_protocol(f), provenance=plain_table(f, "provenance") or {},
-        )  # fmt: skip
+        table, series = f.table("series", {}), {}
+        for name in table.data:  # {name: {"values": [...], "unit": "..."}} -> (values, unit)
+            s = table.table(name)
+            s.unknown(("values", "unit"))
+            series[name] = (s.raw("values"), s.raw("unit", "1"))
+        fields = {k: d.get(k) for k in _FIELDS if k not in ("kind", "schema")}
+        fields["series"] = series
         try:
             return cls(**fields)
-        except CurveFileError as exc:  # the checks of a curve built in code: name the file too
+        except CurveFileError as exc:  # the checks of a curve built in code: name the file
             raise CurveFileError(f"{where}: {str(exc).removeprefix('transfer curve: ')}") from None
 
     @classmethod
@@ -214,22 +301,37 @@ def _kind(d: dict) -> str:
 
 
 def _series(f: Fields, n: int) -> dict[str, tuple[np.ndarray, str]]:
-    table = f.table("series", {})
+    """The series ``{name: (values, unit)}``: printable names, ``n`` numbers each, a known unit."""
+    raw = f.raw("series", {})
+    if not isinstance(raw, dict):
+        raise f.fail("series", f"expected a table {{name: (values, unit)}}, found {describe(raw)}")
     out = {}
-    for name in table.data:
+    for name, item in raw.items():
         if not (isinstance(name, str) and name.isprintable() and name.strip()):
             raise f.fail("series", f"name {_kind({'kind': name})} is not a printable name")
-        s = table.table(name)
-        s.unknown(("values", "unit"))
-        out[str(name)] = (s.numbers("values", nulls=True, length=n), s.text("unit", "1"))
+        if not (isinstance(item, tuple | list) and len(item) == 2):
+            raise f.fail("series", f"{name}: expected (values, unit), found {describe(item)}")
+        s = Fields({"values": item[0], "unit": item[1]}, f"{f.where}: series: {name}", f.error)
+        unit = unit_field(s, "unit")[0]
+        out[name] = (_column(s, "values", n), unit)
     return out
 
 
-def _model(f: Fields) -> dict:
-    model = f.table("model", {})
-    model.text("name", None)
-    model.table("params", None)
-    return plain_table(f, "model") or {}
+def check_model(f: Fields, key: str = "model") -> dict:
+    """The ``model`` table of a curve (or of an activation's source): ``name`` a string, and
+    ``params`` ``{name: "value unit"}`` as a model file writes them (a number for a dimensionless
+    one), each a finite quantity in its physical domain (``tau_m = -5 ms`` is refused)."""
+    model = f.table(key, {})
+    name = model.text("name", None)
+    if name is not None and not (name.isprintable() and len(name) <= 200):
+        raise model.fail("name", f"{name[:40]!r} is not a printable name of at most 200 characters")
+    params = model.table("params", None)
+    for name, raw in (params.data if params is not None else {}).items():
+        try:
+            _parse_param(name, raw, params.where)
+        except ModelError as exc:
+            raise f.error(str(exc)) from None
+    return plain_table(f, key) or {}
 
 
 # protocol fields that code reads back (fitting's SEM floor, theory predictions, plots), with their
@@ -238,7 +340,9 @@ _PROTOCOL_NUMBERS = {"duration_s": (0.0, True), "transient_s": (0.0, False), "dt
                      "sigma_V": (0.0, False), "bias_A": (None, False)}  # fmt: skip
 
 
-def _protocol(f: Fields) -> dict:
+def check_protocol(f: Fields) -> dict:
+    """The ``protocol`` table of a curve (or of an activation's source): the fields code reads back
+    in their domains, the others kept as written."""
     p = f.table("protocol", {})
     for key, (lo, lo_open) in _PROTOCOL_NUMBERS.items():
         p.number(key, None, lo=lo, lo_open=lo_open)

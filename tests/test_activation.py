@@ -187,11 +187,14 @@ def test_bad_files(tmp_path):
     for change, msg in [
         ({"schema": 99}, "schema 99"),
         ({"form": "wiggle"}, "unknown activation form 'wiggle'"),
-        ({"params": {"x_half": 1.0}}, "unexpected parameter"),
+        (
+            {"params": {"x_half": 1.0}},
+            "field 'params': missing parameter\\(s\\) width, r_max, r0: a fitted sigmoid takes",
+        ),
         ({"params": {**good["params"], "width": -1.0}}, "width must be positive"),
-        ({"x_scale": 0}, "x_scale must be non-zero"),
-        ({"y_scale": "big"}, "y_scale must be a number"),
-        ({"x_offset": None}, "x_offset must be a number"),
+        ({"x_scale": 0}, "field 'x_scale': must be non-zero"),
+        ({"y_scale": "big"}, "field 'y_scale': expected a finite number, found 'big'"),
+        ({"x_offset": None}, "field 'x_offset': expected a finite number, found null"),
     ]:
         p.write_text(json.dumps({**good, **change}))
         with pytest.raises(CurveFileError, match=msg):

@@ -29,9 +29,11 @@ def test_json_round_trip_is_exact(tmp_path):
 
 
 def test_bad_curves_and_files(tmp_path):
-    with pytest.raises(CurveFileError, match="y has 2 values"):
+    with pytest.raises(CurveFileError, match="field .y.: expected 6 entries, found 2"):
         _curve(y=[1, 2])
-    with pytest.raises(CurveFileError, match="NaN"):
+    with pytest.raises(
+        CurveFileError, match="field 'x': entry 1: expected a finite number, found nan"
+    ):
         _curve(x=[0, np.nan, 1, 2, 3, 4])
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(CurveFileError, match="not valid JSON"):

@@ -8,8 +8,9 @@ import sys
 from typing import Any
 
 from .. import fitting
+from ..activation import Activation
 from ..curve import TransferCurve
-from ..errors import FitError
+from ..errors import CurveFileError, FitError
 from ..forms import FORMS
 from ..io import staged_outputs, write_json
 from .common import add_quiet, check_outputs, command_line
@@ -50,6 +51,11 @@ def run(args: argparse.Namespace) -> int:
     if args.bootstrap > fitting.MAX_BOOTSTRAP:
         raise FitError(f"--bootstrap {args.bootstrap}: each resample is a fit of its own; "
                        f"at most {fitting.MAX_BOOTSTRAP} (a few minutes)")  # fmt: skip
+    if args.name is not None:  # an activation name's own checks, before the fit
+        try:
+            Activation("relu", name=args.name)
+        except CurveFileError as exc:
+            raise FitError(f"--name {str(exc).split(': ', 2)[-1]}") from None
     check_outputs([(args.output, "-o"), (args.report, "--report"), (args.plot, "--plot"),
                    (args.plot_activation, "--plot-activation")],
                   inputs=[(args.curve, "the input CURVE.json")])  # fmt: skip
@@ -59,7 +65,11 @@ def run(args: argparse.Namespace) -> int:
     if not result.ok and args.strict:
         raise FitError(f"{args.curve}: poor {result.form} fit ({', '.join(result.flags)}); "
                        f"nothing written (drop --strict to keep it with a warning)")  # fmt: skip
-    act = result.activation(name=args.name)
+    try:
+        act = result.activation(name=args.name)
+    except CurveFileError as exc:  # a fit whose scaling makes no usable activation (rare)
+        raise FitError(f"{args.curve}: the {result.form} fit makes no usable activation: "
+                       f"{str(exc).removeprefix('activation: ')}") from None  # fmt: skip
     print(result.report())  # the result: printed with --quiet too (it silences progress only)
     _write(args, result, act, curve)
     if not result.ok:

@@ -1,0 +1,217 @@
+"""The checks of an :class:`~biorate.activation.Activation`: one path for an activation file and for
+one built in code. Each field is checked as :mod:`biorate.schema` checks a file's (a string where
+a number belongs is refused, never converted), then the whole: the parameters against the form,
+the units against the curve it was fitted to, and the domain in which a fitted activation is a
+usable function of z for a network (:func:`check_shape`). Every refusal is a
+:class:`~biorate.errors.CurveFileError` naming the field. NumPy only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._activation_builtins import BUILTINS, UnknownActivationError
+from .curve import MEASURES, check_axes, check_model, check_protocol, plain_table, unit_field
+from .forms import FORMS
+from .schema import Fields
+from .units import DIMENSIONLESS, Dim, dim_name, parse_unit
+
+__all__ = ["MAX_MAGNITUDE", "MIN_SCALE", "WINDOW", "MAX_VALUE", "MIN_RISE", "MAX_SCALE_RATIO",
+           "check_fields", "check_param_units", "check_shape"]  # fmt: skip
+
+# the largest magnitude of a scale, offset or parameter, and the smallest of a scale: a network
+# computes x_offset + x_scale*z and f'(x)*x_scale/y_scale for |z| up to 1e6, which must stay far
+# from a float's 1.8e308 (SI values of currents, rates and times are within 1e-30..1e30)
+MAX_MAGNITUDE = 1e100
+MIN_SCALE = 1e-100
+
+# A fitted activation must be a usable function of z: over z in [-WINDOW, WINDOW] (where a
+# network's pre-activations live; a fit's scaling puts the curve's rise at z in [-1, 1]) and over
+# the fitted inputs (fit.z_range), g(z) stays within ±MAX_VALUE and changes by at least MIN_RISE
+# (not constant); and a saturating curve is seen at most MAX_SCALE_RATIO times coarser than its
+# fit's scaling (x_scale against the form's own width), or g(z) is a step whose gradient is 0
+# almost everywhere. A fit's own scaling passes all three for any parameters its bounds allow.
+WINDOW = 10.0
+MAX_VALUE = 1e6
+MIN_RISE = 1e-6
+MAX_SCALE_RATIO = 100.0
+_PROBES = 2001
+
+# fields of ``fit`` that code reads back (flags, ok, z_range: network, deploy, plots)
+_FIT_NUMBERS = ("r2", "rmse", "chi2", "redchi", "aic", "aicc", "bic")
+
+
+def number(f: Fields, key: str) -> float:
+    """A finite number of magnitude at most :data:`MAX_MAGNITUDE` (null is refused, not missing)."""
+    if key in f.data and f.data[key] is None:
+        raise f.fail(key, "expected a finite number, found null")
+    v = f.number(key)
+    if abs(v) > MAX_MAGNITUDE:
+        raise f.fail(key, f"{v:g} is out of range: its magnitude must be at most "
+                          f"{MAX_MAGNITUDE:g} (a network computing with it would overflow a float)")  # fmt: skip
+    return v
+
+
+def check_fields(f: Fields) -> dict[str, Any]:
+    """Every field of an activation, checked: ``{form, params, fitted, x_scale, x_offset, y_scale,
+    x_unit, y_unit, fit, source, name}`` (``fitted``: a form of :data:`~biorate.forms.FORMS` with
+    its full parameter set, else a built-in)."""
+    form = f.text("form")
+    params, fitted = _params(f, form)
+    out: dict[str, Any] = {"form": form, "params": params, "fitted": fitted}
+    for key in ("x_scale", "x_offset", "y_scale"):
+        out[key] = number(f, key)
+    for key in ("x_scale", "y_scale"):
+        if out[key] == 0:
+            raise f.fail(key, "must be non-zero")
+        if abs(out[key]) < MIN_SCALE:
+            raise f.fail(key, f"{out[key]:g} is out of range: its magnitude must be at least "
+                              f"{MIN_SCALE:g}")  # fmt: skip
+    dims = {}
+    for key in ("x_unit", "y_unit"):
+        out[key], _, dims[key] = unit_field(f, key, "1")
+    out["fit"] = _fit(f)
+    out["source"] = _source(f, dims)
+    out["name"] = f.text("name", "", nonempty=False) or form
+    if not out["name"].isprintable() or len(out["name"]) > 200:
+        raise f.fail(
+            "name", f"{out['name'][:40]!r} is not a printable name of at most 200 characters"
+        )
+    return out
+
+
+def _params(f: Fields, form_name: str) -> tuple[dict[str, float], bool]:
+    table = f.table("params", {})
+    for k in table.data:
+        if not (isinstance(k, str) and k.isidentifier() and len(k) <= 40):
+            raise f.fail("params", f"parameter name {str(k)[:40]!r} is not a name")
+    values = {k: number(table, k) for k in table.data}
+    form, builtin = FORMS.get(form_name), BUILTINS.get(form_name)
+    if form is None and builtin is None:
+        raise UnknownActivationError(
+            f"unknown activation form {form_name!r}; built-ins: {', '.join(BUILTINS)}; "
+            f"fitted forms: {', '.join(FORMS)}"
+        )
+    if form is not None and set(values) == set(form.params):
+        if problem := form.check_params(values):
+            raise f.fail("params", problem)
+        return values, True
+    takes = (
+        f"the built-in {form_name} takes {', '.join(builtin.defaults) or 'none'}" if builtin else ""
+    )
+    if builtin is not None and set(values) <= set(builtin.defaults):
+        for k, (lo, hi) in builtin.domains.items():
+            if k in values:
+                table.number(k, lo=lo, hi=hi)
+        return {**builtin.defaults, **values}, False
+    if form is None:
+        extra = sorted(set(values) - set(builtin.defaults))
+        raise f.fail("params", f"unknown parameter(s) {', '.join(extra)}; {takes}")
+    missing = [k for k in form.params if k not in values]
+    extra = sorted(set(values) - set(form.params))
+    problems = ([f"missing parameter(s) {', '.join(missing)}"] if missing else []) + (
+        [f"unknown parameter(s) {', '.join(extra)}"] if extra else [])  # fmt: skip
+    takes = f"a fitted {form_name} takes {', '.join(form.params)}" + (f"; {takes}" if takes else "")
+    raise f.fail("params", f"{' and '.join(problems)}: {takes}")
+
+
+def _fit(f: Fields) -> dict | None:
+    if not f.has("fit"):
+        return None
+    fit = f.table("fit")
+    for key in _FIT_NUMBERS:
+        fit.number(key, None)
+    fit.integer("n", None, lo=0)
+    fit.flag("ok", None)
+    fit.flag("weighted", None)
+    fit.strings("flags", None)
+    z = fit.numbers("z_range", None, length=2)
+    if z is not None and np.max(np.abs(z)) > 1e6:
+        raise fit.fail("z_range", f"{z.tolist()} is out of range: must lie within ±1e6")
+    fit.table("stderr", None)
+    return plain_table(f, "fit")
+
+
+def _source(f: Fields, dims: dict[str, Dim]) -> dict | None:
+    """The curve the activation was fitted to (measure, model, protocol, provenance), checked as
+    a curve file's fields are; with a measure, the activation's units must suit that curve."""
+    if not f.has("source"):
+        return None
+    src = f.table("source")
+    if src.has("measure"):
+        check_axes(f, src.text("measure", choices=MEASURES), dims)
+    check_model(src)
+    check_protocol(src)
+    plain_table(src, "provenance")
+    return plain_table(f, "source")
+
+
+def check_param_units(f: Fields, act: Any) -> None:
+    """A file's ``param_units`` (derived, so optional): each a unit of the dimension and size the
+    form gives that parameter for the activation's x and y units (``x_half`` of an f-I curve in
+    A: "nA" or "V" is refused; a built-in's parameters are unit-free, "1")."""
+    if not f.has("param_units"):
+        return
+    table, params, x_unit, y_unit = f.table("param_units"), act.params, act.x_unit, act.y_unit
+    form = FORMS[act.form] if act.is_fitted else None
+    (xs, xd), (ys, yd) = parse_unit(x_unit), parse_unit(y_unit)
+    kinds = dict(zip(form.params, form.kinds, strict=True)) if form else dict.fromkeys(params, "1")
+    expect = {"x": (xs, xd), "y": (ys, yd), "1": (1.0, DIMENSIONLESS),
+              "y/x": (ys / xs, tuple(a - b for a, b in zip(yd, xd, strict=True))),
+              "1/y": (1 / ys, tuple(-a for a in yd))}  # fmt: skip
+    if set(table.data) != set(params):
+        raise f.fail("param_units", f"names {', '.join(sorted(map(str, table.data))) or 'none'}; "
+                                    f"the parameters are {', '.join(params) or 'none'}")  # fmt: skip
+    for name, kind in kinds.items():
+        text, scale, dim = unit_field(table, name)
+        want_scale, want_dim = expect[kind]
+        if dim != want_dim or not np.isclose(scale, want_scale, rtol=1e-9, atol=0):
+            unit = {"x": x_unit, "y": y_unit}.get(kind, kind)
+            raise table.fail(name, f"{text!r} does not match the parameter's unit, {unit!r} in "
+                                   f"{x_unit!r} and {y_unit!r} ({dim_name(want_dim)})")  # fmt: skip
+
+
+def check_shape(f: Fields, act: Any) -> None:
+    """Refuse a fitted activation that is no usable function of z (see :data:`WINDOW`): values
+    beyond ±:data:`MAX_VALUE` (``y_scale`` far below the curve's rise), constant (``r_max = 0``,
+    ``y_scale`` far above the rise, or ``x_offset``/``x_scale`` placing the window where the curve
+    is flat) or a step (``x_scale`` more than :data:`MAX_SCALE_RATIO` times the curve's own
+    width), naming the field at fault."""
+    z_fit = (act.fit or {}).get("z_range")
+    lo, hi = (min(-WINDOW, *z_fit), max(WINDOW, *z_fit)) if z_fit else (-WINDOW, WINDOW)
+    z = np.linspace(lo, hi, _PROBES)
+    with np.errstate(all="ignore"):
+        g = act(z)
+    span = f"z in [{lo:.3g}, {hi:.3g}]"
+    c_off, c_scale, c_y = FORMS[act.form].canonical(act.params, None)
+    xu, yu = act.x_unit, act.y_unit
+    if not np.all(np.isfinite(g)) or np.max(np.abs(g)) > MAX_VALUE:
+        top = np.max(np.abs(g))
+        raise f.fail("y_scale", f"{act.y_scale:.3g} {yu} makes g(z) reach {top:.3g} over {span}, "
+                                f"beyond ±{MAX_VALUE:g}: y_scale is the rate that g = 1 stands for, "
+                                f"of the order of the curve's rise (a fit's: {c_y:.3g} {yu})")  # fmt: skip
+    rise = float(np.max(g) - np.min(g))
+    if rise < MIN_RISE:
+        b_lo, b_hi = act.bounds
+        if b_hi - b_lo < MIN_RISE:
+            zero = [k for k in ("r_max", "gain") if act.params.get(k) == 0]
+            if zero:
+                raise f.fail("params", f"{zero[0]} = 0 makes the activation constant (g = 0)")
+            raise f.fail("y_scale", f"{act.y_scale:.3g} {yu} is so far above the curve's whole "
+                                    f"rise that g(z) changes by {b_hi - b_lo:.3g} at most: the "
+                                    f"activation is constant (a fit's: {c_y:.3g} {yu})")  # fmt: skip
+        key = "x_scale" if abs(act.x_scale) < 1e-3 * abs(c_scale) else "x_offset"
+        x0, x1 = act.to_x(np.array([lo, hi]))
+        raise f.fail(key, f"x_offset = {act.x_offset:.3g} {xu} and x_scale = {act.x_scale:.3g} {xu} "
+                          f"put {span} at x in [{x0:.3g}, {x1:.3g}] {xu}, where the curve is "
+                          f"flat (g changes by {rise:.3g}): the activation is constant there (a "
+                          f"fit's: x_offset = {c_off:.3g} {xu}, x_scale = {c_scale:.3g} {xu})")  # fmt: skip
+    form = FORMS[act.form]
+    ratio = abs(act.x_scale / c_scale) if c_scale else 0.0
+    if (form.saturating or form.ceiling is not None) and ratio > MAX_SCALE_RATIO:
+        raise f.fail("x_scale", f"{act.x_scale:.3g} {xu} is {ratio:.3g} times the x range over "
+                                f"which the curve rises ({c_scale:.3g} {xu}, a fit's x_scale): "
+                                f"g(z) is a step, its whole rise within |z| < {2 / ratio:.2g}; "
+                                f"x_scale may be at most {MAX_SCALE_RATIO:g} times that")  # fmt: skip
