@@ -33,6 +33,7 @@ __all__ = [
     "CAPACITANCE",
     "CONCENTRATION",
     "parse_unit",
+    "divide_units",
     "parse_quantity",
     "to_si",
     "to_si_array",
@@ -142,6 +143,21 @@ def parse_unit(text: str, *, name: str | None = None) -> tuple[float, Dim]:
         return _parse_unit(text)
     except UnitError as exc:
         raise _named(exc, name) from None
+
+
+def divide_units(numerator: str, denominator: str) -> str:
+    """The unit expression ``numerator / denominator`` in the grammar :func:`parse_unit` reads
+    (left to right, no parentheses): each factor of the denominator is inverted, so that
+    ``divide_units("Hz", "nA/cm^2")`` is ``"Hz/nA*cm^2"`` and ``divide_units("1", "1/s")`` is
+    ``"s"`` (not ``"1/1/s"``, which reads as 1/s)."""
+    flip = {"*": "/", "/": "*"}
+    parts = re.split(r"([*/])", denominator.replace(" ", ""))
+    factors = [("/", parts[0])] + [(flip[op], f) for op, f in zip(parts[1::2], parts[2::2])]
+    out = "" if numerator == "1" else numerator
+    for op, f in factors:
+        if f != "1":
+            out = f"{out}{op}{f}" if out else (f if op == "*" else f"1/{f}")
+    return out or "1"
 
 
 def _named(exc: UnitError, name: str | None) -> UnitError:

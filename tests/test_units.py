@@ -97,3 +97,18 @@ def test_range_count_is_capped_before_allocating():
     for count in (MAX_RANGE_COUNT + 1, 10**11, 0):
         with pytest.raises(UnitError, match="COUNT must be from 1 to 1,000,000"):
             parse_range(f"0nA:1nA:{count}")
+
+
+@pytest.mark.parametrize(
+    "num, den",
+    [("Hz", "nA"), ("Hz", "nA/cm^2"), ("1", "1/s"), ("1", "Hz"), ("mM", "1/s*nA"), ("1", "1")],
+)
+def test_divide_units_is_the_quotient(num, den):
+    """divide_units(a, b) parses to a's scale/dimension divided by b's (Form.units wrote
+    "1/1/s" for the inverse of "1/s", which reads as 1/s)."""
+    from biorate.units import divide_units
+
+    (sa, da), (sb, db) = parse_unit(num), parse_unit(den)
+    s, d = parse_unit(divide_units(num, den))
+    assert d == tuple(a - b for a, b in zip(da, db, strict=True))
+    assert s == pytest.approx(sa / sb, rel=1e-12)

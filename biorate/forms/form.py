@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..units import divide_units
+
 __all__ = ["Form", "SolverHints", "Start"]
 
 
@@ -152,8 +154,9 @@ class Form:
 
     def units(self, x_unit: str, y_unit: str) -> dict[str, str]:
         """Each parameter's unit for a curve in ``x_unit``, ``y_unit``."""
-        inverse_y = "s" if y_unit == "Hz" else f"1/{y_unit}"  # tau, t_ref of an f-I curve
-        table = {"x": x_unit, "y": y_unit, "y/x": f"{y_unit}/{x_unit}", "1": "1", "1/y": inverse_y}
+        inverse_y = "s" if y_unit == "Hz" else divide_units("1", y_unit)  # tau, t_ref of f-I
+        table = {"x": x_unit, "y": y_unit, "y/x": divide_units(y_unit, x_unit), "1": "1",
+                 "1/y": inverse_y}  # fmt: skip
         return {p: table[k] for p, k in zip(self.params, self.kinds, strict=True)}
 
     def excess(self, x: np.ndarray, p: dict) -> np.ndarray:
