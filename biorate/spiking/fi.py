@@ -152,7 +152,7 @@ def _refractory_steps(model: Model, dt_s: float) -> int | None:
     20 (``biorate.theory.refractory_steps`` is the same rule, vectorized)."""
     ref = model.section("neuron").get("refractory")
     if isinstance(ref, str) and ref in model.params:
-        return int((model[ref] + 1e-3 * dt_s) / dt_s) - 1
+        return max(int((model[ref] + 1e-3 * dt_s) / dt_s) - 1, 0)  # t_ref = 0: none
     return None
 
 
