@@ -69,7 +69,7 @@ _MAX_STEPS = 2**52
 
 # How fast Brian2 simulates, for the time a run will take (check_size): per target, (seconds per
 # time step whatever the size: the clock and one call of each code object; neuron-steps per
-# second). Measured with biorate's own measurements at dt = 0.1 ms, Brian2 2.9, Cython 3.3, on the
+# second). Measured (benchmarks/sim_speed.py) with biorate's own measurements at dt = 0.1 ms, Brian2 2.9, Cython 3.3, on the
 # development machine (2 shared cores, load ~4): 3 neurons for 0.5 s and for 2 s give the cost of a
 # step, 1000 levels x 100 trials for 0.2 s (2e8 neuron-steps) the cost of a neuron-step, for
 # measure_fi on lif without and with noise and on cond_lif with Poisson drive, and for
