@@ -21,8 +21,6 @@ from ..io import read_toml
 from ..schema import Fields, describe
 from ..units import DIMENSIONLESS, TIME, Dim, format_quantity, parse_quantity, to_si
 from .checks import (
-    IDENT,
-    IDENT_RULE,
     check_names,
     check_param,
     check_relations,
@@ -100,8 +98,7 @@ class Param:
 
 
 def _parse_param(name: str, raw: Any, where: str) -> Param:
-    if not IDENT.match(str(name)):
-        raise ModelError(f"{where}: [parameters]: {name!r} is not a valid name ({IDENT_RULE})")
+    """One ``[parameters]`` entry (its name is checked with the others: ``checks.check_names``)."""
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
         raise ModelError(f"{where}: [parameters]: field {name!r}: expected a string with a unit "
                          f"or a number, found {describe(raw)}")  # fmt: skip

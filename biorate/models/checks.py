@@ -11,7 +11,8 @@
 
 :class:`biorate.models.Model` runs them all on every model it builds, from a file, a sweep point or
 :meth:`~biorate.models.Model.with_params`, so the API, the CLI, the theory and the sweep share them.
-(Brian2's unit names, ~1700 of them, are checked where Brian2 is: :func:`biorate.spiking.brian.namespace`.)
+(Brian2's unit names, ~1700 of them, are checked where Brian2 is:
+:func:`biorate.spiking.brian.namespace`.)
 """
 
 from __future__ import annotations
@@ -94,8 +95,8 @@ _SPECIAL = {
     "refractory": "the refractory period", "refractory_until": "the refractory state",
 }  # fmt: skip
 BRIAN_FUNCTIONS = frozenset(
-    "abs arccos arcsin arctan ceil clip cos cosh exp expm1 exprel floor int log log10 log1p poisson "
-    "rand randn sign sin sinh sqrt tan tanh timestep".split()
+    "abs arccos arcsin arctan ceil clip cos cosh exp expm1 exprel floor int log log10 log1p "
+    "poisson rand randn sign sin sinh sqrt tan tanh timestep".split()
 )
 BRIAN_CONSTANTS = frozenset({"e", "pi", "inf"})
 
@@ -202,11 +203,11 @@ def _check_refractory(sec: Fields, params: Mapping[str, Any]) -> None:
     ref = sec.data.get("refractory")
     kind, period = refractory_spec(ref, params)
     if kind == "bad":
-        raise sec.fail("refractory", f"{str(ref)[:40]!r} is neither the name of a time parameter "
-                                     "(t_ref), a time ('2 ms') nor a condition ('v > V_th')")  # fmt: skip
+        raise sec.fail("refractory", f"{str(ref)[:40]!r} is neither the name of a time "
+                       "parameter (t_ref), a time ('2 ms') nor a condition ('v > V_th')")  # fmt: skip
     if period is not None and (period < 0 or period > MAX_TIME):
-        raise sec.fail("refractory", f"{ref.strip()[:40]!r}: a refractory period must lie between "
-                                     "0 and 1e6 s")  # fmt: skip
+        raise sec.fail("refractory", f"{ref.strip()[:40]!r}: a refractory period must lie "
+                       "between 0 and 1e6 s")  # fmt: skip
 
 
 def check_spec(where: str, kind: str, spec: Mapping[str, Any], params: Mapping[str, Any]) -> set:

@@ -69,11 +69,11 @@ _MAX_STEPS = 2**52
 
 # How fast Brian2 simulates, for the time a run will take (check_size): per target, (seconds per
 # time step whatever the size: the clock and one call of each code object; neuron-steps per
-# second). Measured (benchmarks/sim_speed.py) with biorate's own measurements at dt = 0.1 ms, Brian2 2.9, Cython 3.3, on the
-# development machine (2 shared cores, load ~4): 3 neurons for 0.5 s and for 2 s give the cost of a
-# step, 1000 levels x 100 trials for 0.2 s (2e8 neuron-steps) the cost of a neuron-step, for
-# measure_fi on lif without and with noise and on cond_lif with Poisson drive, and for
-# measure_release on tm_release:
+# second). Measured by benchmarks/sim_speed.py (biorate's own measurements at dt = 0.1 ms; Brian2
+# 2.9, Cython 3.3) on the development machine (2 shared cores, load ~4): 3 neurons for 0.5 s and
+# for 2 s give the cost of a step, 1000 levels x 100 trials for 0.2 s (2e8 neuron-steps) the cost
+# of a neuron-step, for measure_fi on lif without and with noise and on cond_lif with Poisson
+# drive, and for measure_release on tm_release:
 #     numpy:  36-72 us per step, 1.1e7-7.6e7 neuron-steps/s
 #     cython: 4.0-6.6 us per step, 1.6e7-1.4e8 neuron-steps/s
 # The constants are the fastest of these, rounded towards faster: the estimate is a lower bound on
@@ -139,8 +139,8 @@ def max_sim_seconds() -> float:
 
 
 def estimate_seconds(n: float, steps: float, target: str = "auto") -> float:
-    """An estimate (on the fast side) of the seconds Brian2 takes to run ``n`` neurons for ``steps`` time steps on
-    ``target`` (:data:`SIM_SPEED`)."""
+    """An estimate (on the fast side) of the seconds Brian2 takes to run ``n`` neurons for
+    ``steps`` time steps on ``target`` (:data:`SIM_SPEED`; ``"auto"``: the target it picks)."""
     check_target(target)
     if target == "auto":
         target = "cython" if cython_usable() else "numpy"
