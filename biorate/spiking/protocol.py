@@ -171,6 +171,9 @@ def check_size(n_levels: int, trials: int, label: str, what: str = "neurons",
             "larger dt, a shorter duration or fewer levels or trials, or raise the limit with "
             "the environment variable BIORATE_MAX_NEURON_STEPS"
         )
+    check_target(target)
+    if target == "auto":  # the estimate and its message name the target codegen_target picks
+        target = "cython" if cython_usable() else "numpy"
     seconds, limit = estimate_seconds(n, steps, target), max_sim_seconds()
     if seconds > limit:
         raise ProtocolError(
