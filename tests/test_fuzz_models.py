@@ -164,6 +164,9 @@ def test_work_limit_can_be_raised(monkeypatch):
     with pytest.raises(ProtocolError, match="BIORATE_MAX_NEURON_STEPS"):
         check_size(10, 10, "x", steps=1e11)
     monkeypatch.setenv("BIORATE_MAX_NEURON_STEPS", "1e14")
+    with pytest.raises(ProtocolError, match="BIORATE_MAX_SIM_SECONDS"):  # then the time limit
+        check_size(10, 10, "x", steps=1e11)
+    monkeypatch.setenv("BIORATE_MAX_SIM_SECONDS", "1e9")
     check_size(10, 10, "x", steps=1e11)
 
 

@@ -5,7 +5,7 @@ import pytest
 from brian2 import Hz, ms, mV, nA, second
 
 import biorate as br
-from biorate.errors import ModelError, ProtocolError, UnitError
+from biorate.errors import BiorateWarning, ModelError, ProtocolError, UnitError
 
 FAST = dict(duration=0.5 * second, transient=50 * ms, target="numpy", progress=False)
 
@@ -79,8 +79,9 @@ def test_poisson_drive_rate_in_rate_out():
 
 def test_adaptation_lowers_the_rate():
     kw = dict(current=[0.4] * nA, trials=1, seed=1, **FAST)
-    plain = br.measure_fi("lif", **kw)
-    adaptive = br.measure_fi("adaptive_lif", **kw)
+    with pytest.warns(BiorateWarning, match=r"current has a single level \(0.4 nA\)"):
+        plain = br.measure_fi("lif", **kw)
+        adaptive = br.measure_fi("adaptive_lif", **kw)
     assert 0 < adaptive.y[0] < 0.8 * plain.y[0]
 
 

@@ -9,6 +9,7 @@ exit with code 2; nothing already written is touched (all writes are atomic).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import importlib
 import os
@@ -127,6 +128,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``biorate ARGV``; returns the exit code: 0, 2 for bad input or a file that cannot be
     read or written (one line on stderr, no traceback), 130 for Ctrl-C (one line, at any point:
     while importing, parsing or working)."""
+    for stream in (sys.stdout, sys.stderr):  # `wrote é.json` under PYTHONIOENCODING=ascii: \xe9
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(errors="backslashreplace")
     try:
         parser = build_parser()
         args = parser.parse_args(argv)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import spiking
+from ..errors import ProtocolError
 from ..io import staged_outputs
 from ..models import DRIVES
 from .common import (
@@ -31,6 +32,17 @@ def _write(args: argparse.Namespace, curve: Any, draw: Callable[[Path], Any] | N
         if args.plot:
             draw(out.path(args.plot))
     print(f"wrote {args.output}" + (f" and {args.plot}" if args.plot else ""))
+
+
+def bias_option(args: argparse.Namespace) -> str:
+    """``--bias``, which only ``--drive poisson`` takes (a current added to the Poisson drive): with
+    ``--drive current`` it would be ignored, so it is refused."""
+    if args.bias is None:
+        return "0nA"
+    if args.drive == "current":
+        raise ProtocolError("--bias goes with --drive poisson; with --drive current shift the "
+                            "--current levels instead")  # fmt: skip
+    return args.bias
 
 
 def _protocol_args(p: argparse.ArgumentParser, duration: str, transient: str = "200ms") -> None:
@@ -90,7 +102,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     fi.add_argument(
         "--sigma", default="0mV", help="free-membrane noise std, e.g. 2mV (default 0mV)"
     )
-    fi.add_argument("--bias", default="0nA", help="constant current with --drive poisson")
+    fi.add_argument("--bias", default=None,
+                    help="constant current with --drive poisson (default 0nA)")  # fmt: skip
     _protocol_args(fi, "2s")
     fi.set_defaults(func=run_fi)
 
@@ -130,7 +143,7 @@ def run_fi(args: argparse.Namespace) -> int:
     curve = spiking.measure_fi(
         model,
         **axis,
-        drive=args.drive, sigma=args.sigma, bias=args.bias, duration=args.duration,
+        drive=args.drive, sigma=args.sigma, bias=bias_option(args), duration=args.duration,
         transient=args.transient, trials=args.trials, dt=args.dt, seed=args.seed,
         target=args.target, progress=not args.quiet, command=command_line(),
     )  # fmt: skip

@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 
 from ..models import DRIVES
+from ..spiking.protocol import levels, note_single_level
+from ..units import CURRENT, FREQUENCY
 from .common import check_writable, command_line, fi_axis, model_from_args
+from .simulate import bias_option
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -38,7 +41,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     fi.add_argument(
         "--sigma", default="0mV", help="free-membrane noise std, e.g. 2mV (default 0mV)"
     )
-    fi.add_argument("--bias", default="0nA", help="constant current with --drive poisson")
+    fi.add_argument("--bias", default=None,
+                    help="constant current with --drive poisson (default 0nA)")  # fmt: skip
     fi.add_argument(
         "--dt",
         default=None,
@@ -60,11 +64,15 @@ def run_fi(args: argparse.Namespace) -> int:
     check_writable(args.output, f"-o {args.output}")
     model = model_from_args(args, "neuron")
     axis = fi_axis(args)
+    bias = bias_option(args)
+    name, dim = ("current", CURRENT) if args.drive == "current" else ("rate", FREQUENCY)
+    x = levels(axis[name], dim, name)  # each level once, increasing (as measure_fi has them)
     curve = fi(
         model,
         **axis,
-        sigma=args.sigma, drive=args.drive, bias=args.bias, dt=args.dt, command=command_line(),
+        sigma=args.sigma, drive=args.drive, bias=bias, dt=args.dt, command=command_line(),
     )  # fmt: skip
+    note_single_level(x, dim, name)
     curve.save(args.output)
     print(f"wrote {args.output}")
     return 0
@@ -75,7 +83,9 @@ def run_release(args: argparse.Namespace) -> int:
 
     check_writable(args.output, f"-o {args.output}")
     model = model_from_args(args, "synapse")
+    x = levels(args.rate, FREQUENCY, "rate")
     curve = release(model, args.rate, command=command_line())
+    note_single_level(x, FREQUENCY, "rate")
     curve.save(args.output)
     print(f"wrote {args.output}")
     return 0

@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import importlib.util
 import logging
 import math
-import os
-import shutil
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -23,6 +20,7 @@ import brian2.core.network as network_module
 import numpy as np
 from brian2 import Equations, NeuronGroup, Quantity, prefs, second
 from brian2.core.base import BrianObjectException
+from brian2.core.namespace import DEFAULT_UNITS
 from brian2.equations.equations import EquationError
 from brian2.stateupdaters.base import StateUpdateMethod
 from brian2.units.fundamentalunits import DimensionMismatchError, get_or_create_dimension
@@ -30,7 +28,7 @@ from tqdm.auto import tqdm
 
 from ..errors import BiorateError, ModelError
 from ..models import Model
-from .protocol import check_target
+from .protocol import check_target, cython_usable
 
 __all__ = [
     "BRIAN_ERRORS",
@@ -86,7 +84,14 @@ def quantity(value: Any, dim: tuple) -> Any:
 
 
 def namespace(model: Model) -> dict[str, Any]:
-    """The model's parameters as Brian2 quantities, for an explicit ``namespace=``."""
+    """The model's parameters as Brian2 quantities, for an explicit ``namespace=``. A parameter
+    named like one of Brian2's units (``mV``, ``ms``, ``Hz``: about 1700 names) is refused: the
+    equations' units would resolve to it (the other names Brian2 reserves are refused when the
+    model is built: :func:`biorate.models.checks.check_names`)."""
+    for name in model.params:
+        if name in DEFAULT_UNITS:
+            raise ModelError(f"model {model.name!r}: [parameters]: parameter {name!r} is the "
+                             "name of a Brian2 unit; rename the parameter")  # fmt: skip
     return {name: quantity(p.value, p.dim) for name, p in model.params.items()}
 
 
@@ -122,14 +127,6 @@ def var_dim(model: Model, section: str, var: str) -> tuple:
     return tuple(int(round(d)) for d in eqs[var].dim._dims)
 
 
-def _cython_usable() -> bool:
-    """Cython is importable and a C compiler is on the PATH (``$CC``, else cc/gcc/clang)."""
-    if importlib.util.find_spec("Cython") is None:
-        return False
-    compilers = [os.environ.get("CC", "").split(" ")[0], "cc", "gcc", "clang"]
-    return any(c and shutil.which(c) for c in compilers)
-
-
 @contextlib.contextmanager
 def codegen_target(target: str) -> Iterator[str]:
     """Set Brian2's code-generation target for the objects made inside the block.
@@ -141,7 +138,7 @@ def codegen_target(target: str) -> Iterator[str]:
     old = prefs.codegen.target
     chosen = target
     if target == "auto":
-        chosen = "cython" if _cython_usable() else "numpy"
+        chosen = "cython" if cython_usable() else "numpy"
     prefs.codegen.target = chosen
     try:
         yield chosen

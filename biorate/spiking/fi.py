@@ -17,9 +17,17 @@ from ..curve import TransferCurve
 from ..errors import ModelError, ProtocolError
 from ..io import provenance
 from ..models import DRIVES, Model, load_model
-from ..units import CURRENT, FREQUENCY, VOLTAGE, to_si, to_si_array
+from ..units import CURRENT, FREQUENCY, VOLTAGE, to_si
 from .brian import codegen_target, namespace, neuron_group, quantity, rejected, run_network
-from .protocol import check_protocol, check_size, pooled_cv, resolve_seed
+from .protocol import (
+    check_protocol,
+    check_size,
+    check_target,
+    levels,
+    note_single_level,
+    pooled_cv,
+    resolve_seed,
+)
 
 __all__ = ["measure_fi", "DRIVES"]
 
@@ -51,7 +59,8 @@ def measure_fi(
         model's Poisson inputs (``[[drive.poisson]]`` tables of the model file).
     drive : ``"current"`` (mean current plus white noise) or ``"poisson"`` (rate in -> rate out).
     sigma : volts; free-membrane standard deviation of the white-noise current (both drives).
-    bias : amperes; constant current added with ``drive="poisson"``.
+    bias : amperes; constant current added with ``drive="poisson"`` (with ``drive="current"`` a
+        non-zero bias is refused: shift ``current`` instead).
     duration : measured time per trial (after the transient), e.g. ``"2 s"`` or ``2*second``.
     transient : time simulated first and discarded, letting the membrane (and adaptation) settle.
     trials : independent neurons per input level; the SEM is across them.
@@ -69,15 +78,20 @@ def measure_fi(
         raise ModelError(f"measure_fi needs a neuron model, got {getattr(model, 'name', model)!r}")
     if drive not in DRIVES:
         raise ProtocolError(f"drive must be one of {', '.join(DRIVES)}, got {drive!r}")
+    check_target(target)
     duration_s, transient_s, dt_s, trials = check_protocol(duration, transient, dt, trials)
     model.check_dt(dt_s)
     sigma_v = to_si(sigma, VOLTAGE, "sigma")
     if sigma_v < 0:
         raise ProtocolError(f"sigma must not be negative, got {sigma}")
     bias_a = to_si(bias, CURRENT, "bias")
+    if bias_a and drive == "current":
+        raise ProtocolError("bias is the constant current added to drive='poisson'; with "
+                            "drive='current' shift the current levels instead")  # fmt: skip
     x, x_unit = _levels(model, drive, current, rate)
     _check_drive(model, drive, sigma_v, bias_a)
-    check_size(x.size, trials, f"measure_fi {model.name}", steps=(transient_s + duration_s) / dt_s)
+    check_size(x.size, trials, f"measure_fi {model.name}", steps=(transient_s + duration_s) / dt_s,
+               target=target)  # fmt: skip
     seed_used = resolve_seed(seed)
     with codegen_target(target) as chosen:
         counts, isi_n, isi_m = _simulate(model, x, drive, sigma_v, bias_a, duration_s, transient_s,
@@ -101,6 +115,7 @@ def measure_fi(
         "codegen_target": chosen,
         "refractory_steps": _refractory_steps(model, dt_s),
     }
+    note_single_level(x, *((CURRENT, "current") if drive == "current" else (FREQUENCY, "rate")))
     return TransferCurve(measure="fi", x=x, y=y, x_unit=x_unit, y_unit="Hz", y_sem=y_sem, cv=cv,
                          model=model.describe(), protocol=protocol,
                          provenance=provenance(command))  # fmt: skip
@@ -111,10 +126,10 @@ def _levels(model: Model, drive: str, current: Any, rate: Any) -> tuple[np.ndarr
     if drive == "current":
         if current is None or rate is not None:
             raise ProtocolError("drive='current' takes current=..., not rate=...")
-        return to_si_array(current, CURRENT, "current"), "A"
+        return levels(current, CURRENT, "current"), "A"
     if rate is None or current is not None:
         raise ProtocolError("drive='poisson' takes rate=..., not current=...")
-    x = to_si_array(rate, FREQUENCY, "rate")
+    x = levels(rate, FREQUENCY, "rate")
     if np.any(x < 0):
         raise ProtocolError("rate must not be negative")
     if not model.section("drive").get("poisson"):
@@ -137,7 +152,7 @@ def _refractory_steps(model: Model, dt_s: float) -> int | None:
     20 (``biorate.theory.refractory_steps`` is the same rule, vectorized)."""
     ref = model.section("neuron").get("refractory")
     if isinstance(ref, str) and ref in model.params:
-        return int((model[ref] + 1e-3 * dt_s) / dt_s) - 1
+        return max(int((model[ref] + 1e-3 * dt_s) / dt_s) - 1, 0)  # t_ref = 0: none
     return None
 
 

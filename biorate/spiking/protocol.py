@@ -7,18 +7,22 @@ memory available, the seed; the presynaptic spike patterns; and the worker-safe 
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import secrets
+import shutil
 import signal
 import sys
 import threading
+import warnings
 from typing import Any
 
 import numpy as np
 
-from ..errors import ProtocolError
+from ..errors import BiorateWarning, ProtocolError
 from ..io import check_memory, format_bytes, limit_from_env
 from ..models import DRIVES
-from ..units import TIME, to_si
+from ..units import TIME, Dim, format_quantity, to_si, to_si_array
 
 __all__ = [
     "TARGETS",
@@ -29,9 +33,16 @@ __all__ = [
     "MAX_NEURONS",
     "MAX_NEURON_STEPS",
     "max_neuron_steps",
+    "SIM_SPEED",
+    "MAX_SIM_SECONDS",
+    "max_sim_seconds",
+    "estimate_seconds",
+    "levels",
+    "note_single_level",
     "check_protocol",
     "check_size",
     "check_target",
+    "cython_usable",
     "resolve_seed",
     "pooled_cv",
     "import_brian2",
@@ -56,6 +67,24 @@ MAX_NEURONS = 2**31 - 1
 MAX_NEURON_STEPS = 1e12
 _MAX_STEPS = 2**52
 
+# How fast Brian2 simulates, for the time a run will take (check_size): per target, (seconds per
+# time step whatever the size: the clock and one call of each code object; neuron-steps per
+# second). Measured by benchmarks/sim_speed.py (biorate's own measurements at dt = 0.1 ms; Brian2
+# 2.9, Cython 3.3) on the development machine (2 shared cores, load ~4): 3 neurons for 0.5 s and
+# for 2 s give the cost of a step, 1000 levels x 100 trials for 0.2 s (2e8 neuron-steps) the cost
+# of a neuron-step, for measure_fi on lif without and with noise and on cond_lif with Poisson
+# drive, and for measure_release on tm_release:
+#     numpy:  36-72 us per step, 1.1e7-7.6e7 neuron-steps/s
+#     cython: 4.0-6.6 us per step, 1.6e7-1.4e8 neuron-steps/s
+# The constants are the fastest of these, rounded towards faster: the estimate is a lower bound on
+# this machine, and a machine twice as fast runs a refused job in half the estimate (hence the
+# limit a user can raise). "auto" is Cython where it is usable (cython_usable), as codegen_target
+# picks. Not calibrated at run time: that would cost seconds on every command.
+SIM_SPEED = {"numpy": (30e-6, 8e7), "cython": (4e-6, 1.5e8)}
+# Simulated work refused up front unless the user raises it ($BIORATE_MAX_SIM_SECONDS): one hour
+# at the speeds above (the pipeline's largest curve is estimated at 8 s on NumPy, 1.5 s on Cython).
+MAX_SIM_SECONDS = 3600.0
+
 _IMPORT_LOCK = threading.Lock()
 
 
@@ -63,6 +92,15 @@ def check_target(target: str) -> None:
     """Refuse a code-generation target other than :data:`TARGETS`."""
     if target not in TARGETS:
         raise ProtocolError(f"codegen target must be one of {', '.join(TARGETS)}, got {target!r}")
+
+
+def cython_usable() -> bool:
+    """Cython is importable and a C compiler is on the PATH (``$CC``, else cc/gcc/clang): what
+    the ``"auto"`` target takes (:func:`biorate.spiking.brian.codegen_target`)."""
+    if importlib.util.find_spec("Cython") is None:
+        return False
+    compilers = [os.environ.get("CC", "").split(" ")[0], "cc", "gcc", "clang"]
+    return any(c and shutil.which(c) for c in compilers)
 
 
 def check_protocol(
@@ -94,12 +132,30 @@ def max_neuron_steps() -> float:
     return limit_from_env("BIORATE_MAX_NEURON_STEPS", MAX_NEURON_STEPS, ProtocolError)
 
 
+def max_sim_seconds() -> float:
+    """The time limit: ``$BIORATE_MAX_SIM_SECONDS`` when set (a positive number), else
+    :data:`MAX_SIM_SECONDS`."""
+    return limit_from_env("BIORATE_MAX_SIM_SECONDS", MAX_SIM_SECONDS, ProtocolError)
+
+
+def estimate_seconds(n: float, steps: float, target: str = "auto") -> float:
+    """An estimate (on the fast side) of the seconds Brian2 takes to run ``n`` neurons for
+    ``steps`` time steps on ``target`` (:data:`SIM_SPEED`; ``"auto"``: the target it picks)."""
+    check_target(target)
+    if target == "auto":
+        target = "cython" if cython_usable() else "numpy"
+    per_step, per_second = SIM_SPEED[target]
+    return float(steps) * per_step + float(n) * float(steps) / per_second
+
+
 def check_size(n_levels: int, trials: int, label: str, what: str = "neurons",
-               steps: float = 1.0) -> None:  # fmt: skip
+               steps: float = 1.0, target: str = "auto") -> None:  # fmt: skip
     """Refuse, before anything is built, a measurement that cannot fit or finish: one simulated
     neuron per (level, trial), about :data:`BYTES_PER_NEURON` each, against the memory available
-    now (and Brian2's int32 index limit), and ``steps`` time steps each against the work limit
-    (:func:`max_neuron_steps`). Raises :class:`ProtocolError` naming the estimate."""
+    now (and Brian2's int32 index limit), ``steps`` time steps each against the work limit
+    (:func:`max_neuron_steps`), and the time that takes on ``target`` (:func:`estimate_seconds`)
+    against the time limit (:func:`max_sim_seconds`). Raises :class:`ProtocolError` naming the
+    estimate."""
     n = int(n_levels) * int(trials)
     need = n * BYTES_PER_NEURON
     size = f"{n_levels} levels x {trials} trials = {n:,} {what}"
@@ -115,6 +171,43 @@ def check_size(n_levels: int, trials: int, label: str, what: str = "neurons",
             "larger dt, a shorter duration or fewer levels or trials, or raise the limit with "
             "the environment variable BIORATE_MAX_NEURON_STEPS"
         )
+    check_target(target)
+    if target == "auto":  # the estimate and its message name the target codegen_target picks
+        target = "cython" if cython_usable() else "numpy"
+    seconds, limit = estimate_seconds(n, steps, target), max_sim_seconds()
+    if seconds > limit:
+        raise ProtocolError(
+            f"{label}: {size} x {steps:.3g} time steps is estimated at {_duration(seconds)} "
+            f"of simulation with Brian2 ({target} target), more than the limit of "
+            f"{_duration(limit)}; "
+            "use a larger dt, a shorter duration or transient or fewer levels or trials, or "
+            "raise the limit with the environment variable BIORATE_MAX_SIM_SECONDS"
+        )
+
+
+def _duration(seconds: float) -> str:
+    """``5400`` -> ``"5400 s (1.5 h)"``."""
+    hours = f" ({seconds / 3600:.3g} h)" if seconds >= 3600 else ""
+    return f"{seconds:.3g} s{hours}"
+
+
+def levels(value: Any, dim: Dim, name: str) -> np.ndarray:
+    """The levels of a curve's x axis in SI (a range ``"0nA:0.5nA:51"``, a list, quantities):
+    each given once and in increasing order, else :class:`ProtocolError` (a repeated level is a
+    neuron that more trials give; a curve is read, fitted and drawn in the order of its x). One
+    level is measured: :func:`note_single_level` says what it gives."""
+    x = to_si_array(value, dim, name)
+    unique, counts = np.unique(x, return_counts=True)
+    if unique.size < x.size:
+        shown = format_quantity(float(unique[np.argmax(counts > 1)]), dim)
+        raise ProtocolError(f"{name} repeats the level {shown}; give each level once (--trials "
+                            "gives each level more neurons)")  # fmt: skip
+    down = np.flatnonzero(np.diff(x) < 0)
+    if down.size:
+        a, b = (format_quantity(float(v), dim) for v in x[down[0] : down[0] + 2])
+        raise ProtocolError(f"{name} levels must increase, but {b} follows {a}; list them in "
+                            "increasing order (START:STOP:COUNT with START < STOP)")  # fmt: skip
+    return x
 
 
 def resolve_seed(seed: int | None) -> int:
@@ -140,6 +233,15 @@ def pooled_cv(isi_n: np.ndarray, isi_moments: np.ndarray) -> np.ndarray:
         var = (s2 - n * mean**2) / (n - 1)
         cv = np.sqrt(np.maximum(var, 0.0)) / mean
     return np.where(n >= 3, cv, np.nan)
+
+
+def note_single_level(x: np.ndarray, dim: Dim, name: str) -> None:
+    """A :class:`BiorateWarning` for a curve of one level, once it is made (a warning before a
+    refusal would be a second line): it is one point, which no activation can be fitted to."""
+    if np.size(x) == 1:
+        warnings.warn(f"{name} has a single level ({format_quantity(float(x[0]), dim)}): the "
+                      "curve is one point, too few to fit an activation", BiorateWarning,
+                      stacklevel=3)  # fmt: skip
 
 
 def import_brian2() -> None:

@@ -27,9 +27,18 @@ from ..curve import TransferCurve
 from ..errors import ModelError, ProtocolError
 from ..io import provenance
 from ..models import Model, load_model
-from ..units import CONCENTRATION, FREQUENCY, TIME, si_unit, to_si, to_si_array, unit_scale
+from ..units import CONCENTRATION, FREQUENCY, TIME, si_unit, to_si, unit_scale
 from .brian import codegen_target, namespace, neuron_group, quantity, rejected, run_network, var_dim
-from .protocol import MAX_SPIKE_PROB, PATTERNS, check_protocol, check_size, resolve_seed
+from .protocol import (
+    MAX_SPIKE_PROB,
+    PATTERNS,
+    check_protocol,
+    check_size,
+    check_target,
+    levels,
+    note_single_level,
+    resolve_seed,
+)
 
 __all__ = ["measure_release", "measure_release_probability", "PATTERNS", "MAX_SPIKE_PROB"]
 
@@ -64,7 +73,7 @@ def _declares(equations: str, name: str) -> bool:
 
 
 def _rates(rate: Any, dt_s: float) -> np.ndarray:
-    x = to_si_array(rate, FREQUENCY, "rate")
+    x = levels(rate, FREQUENCY, "rate")
     if np.any(x <= 0):
         raise ProtocolError(f"rate must be positive, got {x[x <= 0][0]:g} Hz")
     if np.max(x) * dt_s > MAX_SPIKE_PROB:
@@ -120,7 +129,9 @@ def measure_release(
     model = _synapse_model(model, "measure_release")
     if pattern not in PATTERNS:
         raise ProtocolError(f"pattern must be one of {', '.join(PATTERNS)}, got {pattern!r}")
+    check_target(target)
     duration_s, transient_s, dt_s, trials = check_protocol(duration, transient, dt, trials)
+    model.check_dt(dt_s)
     x = _rates(rate, dt_s)
     check_size(
         x.size,
@@ -128,6 +139,7 @@ def measure_release(
         f"measure_release {model.name}",
         what="terminals",
         steps=(transient_s + duration_s) / dt_s,
+        target=target,
     )
     seed_used = resolve_seed(seed)
     with codegen_target(target) as chosen:
@@ -159,6 +171,7 @@ def measure_release(
         "method": model.section("synapse").get("method", "euler"),
         "codegen_target": chosen,
     }
+    note_single_level(x, FREQUENCY, "rate")
     return TransferCurve(
         measure="release",
         x=x,
@@ -287,7 +300,8 @@ def measure_release_probability(
         raise ModelError(
             f"model {model.name!r} names no calcium variable ([synapse] calcium = ...)"
         )
-    c = to_si_array(calcium, CONCENTRATION, "calcium")
+    check_target(target)
+    c = levels(calcium, CONCENTRATION, "calcium")
     if np.any(c < 0):
         raise ProtocolError("calcium must not be negative")
     dt_s = to_si(dt, TIME, "dt")
@@ -295,7 +309,8 @@ def measure_release_probability(
         raise ProtocolError(f"dt must be positive, got {dt}")
     if _var_dim(model, var) != CONCENTRATION:
         raise ModelError(f"model {model.name!r}: calcium variable {var!r} is not a concentration")
-    check_size(c.size, 1, f"measure_release_probability {model.name}", what="terminals")
+    check_size(c.size, 1, f"measure_release_probability {model.name}", what="terminals",
+               target=target)  # fmt: skip
     ns = namespace(model)
     ns["biorate_u_ca"] = quantity(1.0, CONCENTRATION)
     with codegen_target(target) as chosen:
@@ -309,6 +324,7 @@ def measure_release_probability(
             net = Network(group, clamp, name="biorate_release_clamp_network")
         run_network(net, dt_s, label=f"release probability {model.name}", progress=False)
     y = np.asarray(group.release[:], dtype=float)
+    note_single_level(c, CONCENTRATION, "calcium")
     return TransferCurve(
         measure="release_probability",
         x=c / _MOLAR,

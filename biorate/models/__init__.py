@@ -10,28 +10,24 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from .errors import ModelError, ProtocolError, UnitError, UnknownModelError, UnknownParameterError
-from .io import read_toml
-from .schema import MISSING, Fields, describe
-from .units import (
-    CAPACITANCE,
-    CONCENTRATION,
-    CONDUCTANCE,
-    DIMENSIONLESS,
-    FREQUENCY,
-    RESISTANCE,
-    TIME,
-    Dim,
-    format_quantity,
-    parse_quantity,
-    to_si,
+from ..errors import ModelError, ProtocolError, UnitError, UnknownModelError, UnknownParameterError
+from ..io import read_toml
+from ..schema import Fields, describe
+from ..units import DIMENSIONLESS, TIME, Dim, format_quantity, parse_quantity, to_si
+from .checks import (
+    check_names,
+    check_param,
+    check_relations,
+    check_spec,
+    check_theory,
+    equation_variables,
+    refractory_spec,
 )
 
 __all__ = [
@@ -56,22 +52,37 @@ SCHEMA = 1
 
 def shipped_models_dir() -> Path:
     """The folder of models shipped with biorate (inside the wheel, or the source tree's models/)."""
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parent.parent  # biorate/
     inside = here / "_models"
     return inside if inside.is_dir() else here.parent / "models"
 
 
 def model_dirs(extra: str | os.PathLike | list | None = None) -> list[Path]:
-    """Folders searched for models, first match wins: ``extra``, ``$BIORATE_MODELS``, shipped."""
+    """Folders searched for models, first match wins: ``extra``, ``$BIORATE_MODELS``, shipped.
+
+    A folder named by ``extra`` (``--models``) or ``$BIORATE_MODELS`` that is missing, or is a
+    file, raises :class:`ModelError`: a model folder that is silently skipped would load the shipped
+    model of the same name instead of the user's."""
     dirs: list[Path] = []
     if extra:
         for d in [extra] if isinstance(extra, str | os.PathLike) else list(extra):
-            dirs.append(Path(d))
+            dirs.append(_folder(d, "models folder"))
     env = os.environ.get("BIORATE_MODELS")
     if env:
-        dirs += [Path(p) for p in env.split(os.pathsep) if p]
+        dirs += [_folder(p, "BIORATE_MODELS") for p in env.split(os.pathsep) if p.strip()]
     dirs.append(shipped_models_dir())
     return dirs
+
+
+def _folder(d: Any, what: str) -> Path:
+    if not isinstance(d, str | os.PathLike):
+        raise ModelError(f"{what}: expected a folder path, got {describe(d)}")
+    path = Path(d)
+    if not path.is_dir():
+        why = "is a file" if path.exists() else "does not exist"
+        raise ModelError(f"{what} {str(d)[:200]} {why}: it must name a folder of model files "
+                         "(TOML files, or neurons/ and synapses/ folders of them)")  # fmt: skip
+    return path
 
 
 @dataclass(frozen=True)
@@ -86,32 +97,8 @@ class Param:
         return format_quantity(self.value, self.dim, self.unit or None)
 
 
-# Physical domains of parameters, by dimension: a time is a duration (>= 0), and a time constant
-# (a name starting with "tau") divides, so it is > 0; capacitances and resistances are > 0;
-# conductances, concentrations and rates >= 0. Every value is finite.
-_POSITIVE = {CAPACITANCE: "a capacitance", RESISTANCE: "a resistance"}
-_NONNEGATIVE = {TIME: "a time", CONDUCTANCE: "a conductance", CONCENTRATION: "a concentration",
-                FREQUENCY: "a rate"}  # fmt: skip
-
-
-def check_param(name: str, value: float, dim: Dim, where: str, error: type = ModelError) -> None:
-    """Refuse a parameter value outside its physical domain (see ``_POSITIVE``/``_NONNEGATIVE``),
-    naming the rule: ``tau_m = -5 ms`` is not a time constant."""
-    shown = f"{name} = {format_quantity(value, dim)}" if math.isfinite(value) else name
-    if not math.isfinite(value):
-        raise error(f"{where}: parameter {name}: {value} is not a finite value")
-    dim = tuple(dim)
-    if dim == TIME and name.startswith("tau") and value <= 0:
-        raise error(f"{where}: parameter {shown}: a time constant must be > 0")
-    if dim in _POSITIVE and value <= 0:
-        raise error(f"{where}: parameter {shown}: {_POSITIVE[dim]} must be > 0")
-    if dim in _NONNEGATIVE and value < 0:
-        raise error(f"{where}: parameter {shown}: {_NONNEGATIVE[dim]} must be >= 0")
-
-
 def _parse_param(name: str, raw: Any, where: str) -> Param:
-    if not _IDENT.match(str(name)):
-        raise ModelError(f"{where}: [parameters]: {name!r} is not a valid name ({_IDENT_RULE})")
+    """One ``[parameters]`` entry (its name is checked with the others: ``checks.check_names``)."""
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
         raise ModelError(f"{where}: [parameters]: field {name!r}: expected a string with a unit "
                          f"or a number, found {describe(raw)}")  # fmt: skip
@@ -131,99 +118,6 @@ def _parse_param(name: str, raw: Any, where: str) -> Param:
     check_param(name, value, dim, where)
     unit = raw.strip().lstrip("+-0123456789.eE").strip()
     return Param(value, dim, unit)
-
-
-# --- what reaches Brian2's code generation ---------------------------------------------------
-_IDENT = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
-_IDENT_RULE = "a letter, then letters, digits or _"
-_HEAD = re.compile(r"\s*(?:d([A-Za-z_]\w*)\s*/\s*dt\s*=|([A-Za-z_]\w*)\s*(?:=|$))")
-
-
-def equation_variables(equations: str) -> set[str]:
-    """The variables a Brian2 equations string defines (``dv/dt = ...``, ``p = ...``, ``I``)."""
-    names = set()
-    for line in str(equations).splitlines():
-        head = line.split("#", 1)[0].split(":", 1)[0]
-        m = _HEAD.match(head)
-        if m:
-            names.add(m.group(1) or m.group(2))
-    return names
-
-
-def _variable(f: Fields, key: str, variables: set[str], default: Any = None) -> Any:
-    """A field naming one of the model's own equation variables."""
-    v = f.text(key, default)
-    if v is default:
-        return v
-    if not _IDENT.match(v) or v not in variables:
-        raise f.fail(key, f"{v[:40]!r} is not a variable of the model's equations "
-                          f"({', '.join(sorted(variables))})")  # fmt: skip
-    return v
-
-
-def _expression(f: Fields, key: str, *, statements: bool = False) -> None:
-    """A code field (an expression, or with ``statements`` several lines of statements): a string
-    without control characters (an expression is one line, without ';')."""
-    v = f.text(key, None, nonempty=False)
-    if v is None:
-        return
-    bad = {c for c in v if ord(c) < 32 and c not in ("\n\t" if statements else "\t")}
-    if not statements and (";" in v or "\n" in v):
-        raise f.fail(key, "expected one expression (one line, no ';')")
-    if bad or "\x7f" in v:
-        raise f.fail(key, "contains control characters")
-
-
-def _check_spec(where: str, kind: str, spec: Mapping[str, Any]) -> None:
-    """Check the code tables of a model file: the ``[neuron]``/``[synapse]`` section, ``[drive]``:
-    strings where code goes, and names of the model's own variables where a variable is named."""
-    sec = Fields(spec.get(kind), f"{where}: [{kind}]", ModelError)
-    _expression(sec, "equations", statements=True)
-    variables = equation_variables(sec.text("equations"))
-    for key in ("threshold", "refractory"):
-        _expression(sec, key)
-    for key in ("reset", "on_spike", "influx"):
-        _expression(sec, key, statements=True)
-    method = sec.text("method", None)
-    if method is not None and not _IDENT.match(method):
-        raise sec.fail("method", f"{method[:40]!r} is not a Brian2 integration method name")
-    initial = sec.table("initial", {})
-    for var, value in initial.data.items():
-        if not (isinstance(var, str) and _IDENT.match(var) and var in variables):
-            raise initial.fail(str(var)[:40], "not a variable of the model's equations "
-                                              f"({', '.join(sorted(variables))})")  # fmt: skip
-        if isinstance(value, str):
-            _expression(initial, var)
-        else:
-            initial.number(var)
-    mean = sec.table("mean", {})
-    for key in mean.data:
-        if not _IDENT.match(str(key)):
-            raise mean.fail(str(key), f"not a valid series name ({_IDENT_RULE})")
-        _variable(mean, key, variables)
-    _variable(sec, "calcium", variables)
-    if "drive" in spec:
-        _check_drive(Fields(spec["drive"], f"{where}: [drive]", ModelError), variables)
-
-
-def _check_drive(drive: Fields, variables: set[str]) -> None:
-    drive.unknown({"current", "noise", "poisson"})
-    _variable(drive, "current", variables)
-    _variable(drive, "noise", variables)
-    inputs = drive.raw("poisson", [])
-    if not isinstance(inputs, list):
-        raise drive.fail("poisson", f"expected a list of [[drive.poisson]] tables, found "
-                                    f"{describe(inputs)}")  # fmt: skip
-    for i, raw in enumerate(inputs):
-        inp = Fields(raw, f"{drive.where}: poisson[{i}]", ModelError)
-        inp.unknown({"name", "n_inputs", "target", "weight", "rate_scale", "on_pre"})
-        inp.text("name", None)
-        inp.integer("n_inputs", 1, lo=1, hi=10**9)
-        inp.number("rate_scale", 1.0, lo=0, lo_open=True, hi=1e9)
-        _expression(inp, "on_pre", statements=True)  # theory reads "v += J" (spiking: target)
-        _variable(inp, "target", variables, default=None if inp.has("on_pre") else MISSING)
-        inp.text("weight", None if inp.has("on_pre") else MISSING)
-        _expression(inp, "weight")
 
 
 @dataclass(frozen=True)
@@ -253,7 +147,10 @@ class Model:
             raise ModelError(f"{where}: a literature reference is required")
         if not isinstance(self.spec.get(self.kind), Mapping):
             raise ModelError(f"{where}: table [{self.kind}] with 'equations' is required")
-        _check_spec(where, self.kind, self.spec)
+        variables = check_spec(where, self.kind, self.spec, self.params)
+        check_names(self.params, variables, where)
+        check_relations(self.params, where)
+        check_theory(self.theory, self.kind, self.params, self.spec, where)
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
 
     # --- parameters ------------------------------------------------------------------------
@@ -293,24 +190,26 @@ class Model:
         """The neuron's refractory period in seconds when ``[neuron].refractory`` names a time
         parameter (``refractory = "t_ref"``) or is a time with units (``"2 ms"``); None when it
         has none, or is a condition Brian2 evaluates (e.g. ``"v > V_th"``)."""
-        ref = self.section("neuron").get("refractory")
-        if not isinstance(ref, str) or not ref.strip():
-            return None
-        p = self.params.get(ref.strip())
-        if p is not None:
-            return p.value if tuple(p.dim) == tuple(TIME) else None
-        try:
-            return to_si(ref, TIME, "refractory")
-        except (UnitError, ValueError):
-            return None
+        return refractory_spec(self.section("neuron").get("refractory"), self.params)[1]
 
     def check_dt(self, dt_s: float) -> None:
-        """Refuse a time step at or above the refractory period (when the model has one > 0).
+        """Refuse a time step the model's times cannot live with: one at or above a time constant
+        (a parameter ``tau...``: the dynamics would not be resolved, and Euler's scheme is
+        unstable), or at or above the refractory period when the model has one (> 0).
 
         Brian2 holds a neuron refractory for ``int((t_ref + 1e-3*dt)/dt) - 1`` whole steps after
         its spike step; at ``dt >= t_ref`` that is 0 steps or fewer, so the refractory period is
         lost, and the rate is capped at one spike per step or two: a staircase, not an f-I curve.
+        A refractory period of 0 is no refractory period (the model then has none to lose, as in
+        the README's t_ref = 0 comparison with theory): any dt shorter than the time constants.
         """
+        for name, p in self.params.items():
+            if name.startswith("tau") and tuple(p.dim) == TIME and dt_s >= p.value:
+                raise ProtocolError(
+                    f"dt = {dt_s * 1e3:g} ms must be shorter than the time constant {name} = "
+                    f"{p} of model {self.name!r} (else the step skips over its dynamics); use "
+                    f"dt < {p.value * 1e3:g} ms"
+                )
         t_ref = self.refractory_period()
         if t_ref is not None and t_ref > 0 and dt_s >= t_ref:
             ref = self.section("neuron").get("refractory")
@@ -390,10 +289,10 @@ def load_model(name: str | os.PathLike, models_dir: str | os.PathLike | list | N
     if isinstance(name, Model):
         return name
     text = str(name)
+    dirs = model_dirs(models_dir)  # a missing --models folder is refused even for a path
     if text.endswith(".toml") or os.sep in text:
         model = Model.from_toml(text)
     else:
-        dirs = model_dirs(models_dir)
         model = None
         for f in _candidates(dirs):
             if f.stem == text:
