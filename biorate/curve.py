@@ -12,7 +12,7 @@ import numpy as np
 
 from .errors import CurveFileError, ModelError, UnitError
 from .io import JsonFile, read_json
-from .models import _parse_param
+from .models import parse_param
 from .schema import MISSING, Fields, describe
 from .units import (
     CONCENTRATION,
@@ -328,7 +328,7 @@ def check_model(f: Fields, key: str = "model") -> dict:
     params = model.table("params", None)
     for name, raw in (params.data if params is not None else {}).items():
         try:
-            _parse_param(name, raw, params.where)
+            parse_param(name, raw, params.where)
         except ModelError as exc:
             raise f.error(str(exc)) from None
     return plain_table(f, key) or {}

@@ -152,7 +152,9 @@ def divide_units(numerator: str, denominator: str) -> str:
     ``"s"`` (not ``"1/1/s"``, which reads as 1/s)."""
     flip = {"*": "/", "/": "*"}
     parts = re.split(r"([*/])", denominator.replace(" ", ""))
-    factors = [("/", parts[0])] + [(flip[op], f) for op, f in zip(parts[1::2], parts[2::2])]
+    factors = [("/", parts[0])] + [
+        (flip[op], f) for op, f in zip(parts[1::2], parts[2::2], strict=True)
+    ]
     out = "" if numerator == "1" else numerator
     for op, f in factors:
         if f != "1":

@@ -218,6 +218,30 @@ def test_bias_with_current_drive_is_refused(refused):
         br.measure_fi("lif", current="0nA:0.5nA:3", bias="0.1 nA", progress=False)
 
 
+def test_theory_api_refuses_bias_with_current_drive_as_simulation_does():
+    """One rule (models.fi_drive) for measure_fi and theory.fi: the API used to drop the bias."""
+    for call in (br.measure_fi, br.theory.fi):
+        with pytest.raises(ProtocolError, match="shift the current levels instead"):
+            call("lif", current="0nA:0.5nA:3", bias="0.1 nA")
+
+
+@pytest.mark.parametrize(
+    ("levels", "match"),
+    [(["0nA", "0.1nA", "0.1nA", "0.3nA"], "protocol.current repeats the level 0.1 nA"),
+     (["0.3nA", "0.1nA"], "protocol.current levels must increase")],
+)  # fmt: skip
+def test_sweep_levels_follow_the_simulations_rule(levels, match):
+    """A sweep spec is refused when loaded, not when its points run (measure_fi refuses them)."""
+    from biorate.sweep.spec import load_spec
+
+    spec = {"schema": 1, "name": "t", "measure": "fi", "model": {"name": "lif"},
+            "grid": {"tau_m": ["10 ms", "20 ms"]},
+            "protocol": {"current": levels, "target": "numpy", "seed": 1},
+            "fit": {"forms": ["sigmoid"]}}  # fmt: skip
+    with pytest.raises(ProtocolError, match=match):
+        load_spec(spec)
+
+
 @pytest.mark.parametrize(
     ("levels", "match"),
     [("0.1nA,0.1nA,0.3nA", "current repeats the level 0.1 nA"),

@@ -185,7 +185,8 @@ BAD = [
     (spec_with(protocol__trials=0), ProtocolError, "trials must be an integer"),
     (spec_with(protocol__seed=None), ProtocolError, "seed is required"),
     (spec_with(protocol__current=None), ProtocolError, "protocol.current .* is required"),
-    (spec_with(protocol__current="0.1nA:0.1nA:3"), ProtocolError, "two distinct levels"),
+    (spec_with(protocol__current="0.1nA:0.1nA:3"), ProtocolError, "repeats the level 0.1 nA"),
+    (spec_with(protocol__current=["0.1nA"]), ProtocolError, "two distinct levels"),
     (spec_with(protocol__current="0nA:0.5nA:4"), ProtocolError, "needs more than 4 levels"),
     (spec_with(protocol__durration="1 s"), SpecError, "unknown key 'durration'"),
     (spec_with(protocol__target="gpu"), ProtocolError, "target must be one of"),
@@ -299,13 +300,14 @@ def test_client_cancelled_then_resumed_equals_uninterrupted(cluster, reference, 
         run_sweep(SPEC, tmp_path / "out", client=cluster[1], progress=False,
                   on_point=stop_after_two)  # fmt: skip
     first = set(_files(tmp_path / "out"))
-    assert len(first) == 2
+    # 2 when the stop came first; another worker may finish its point before the client stops
+    assert 2 <= len(first) < N_POINTS
     for name in ("summary.csv", "summary.json", "summary.parquet"):  # the sweep is not complete
         assert not (tmp_path / "out" / name).exists()
     second = run_sweep(SPEC, tmp_path / "out", client=cluster[1], progress=False)
     # every point computed exactly once over the two runs
     assert set(second.skipped) == first
-    assert len(second.computed) == N_POINTS - 2 and not set(second.computed) & first
+    assert len(second.computed) == N_POINTS - len(first) and not set(second.computed) & first
     assert second.complete and not second.errors
     _assert_same_as_reference(tmp_path / "out", reference)
     assert (tmp_path / "out" / "summary.csv").read_text() == (

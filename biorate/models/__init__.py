@@ -19,7 +19,16 @@ from typing import Any
 from ..errors import ModelError, ProtocolError, UnitError, UnknownModelError, UnknownParameterError
 from ..io import read_toml
 from ..schema import Fields, describe
-from ..units import DIMENSIONLESS, TIME, Dim, format_quantity, parse_quantity, to_si
+from ..units import (
+    CURRENT,
+    DIMENSIONLESS,
+    TIME,
+    VOLTAGE,
+    Dim,
+    format_quantity,
+    parse_quantity,
+    to_si,
+)
 from .checks import (
     check_names,
     check_param,
@@ -38,6 +47,7 @@ __all__ = [
     "model_dirs",
     "shipped_models_dir",
     "DRIVES",
+    "fi_drive",
     "check_param",
     "equation_variables",
 ]
@@ -47,6 +57,25 @@ KINDS = ("neuron", "synapse")
 # (biorate.theory): "current" (its [drive] current variable plus white noise) or "poisson" (its
 # [[drive.poisson]] input trains, the curve's x axis their rate)
 DRIVES = ("current", "poisson")
+
+
+def fi_drive(drive: str, sigma: Any, bias: Any) -> tuple[float, float]:
+    """An f-I protocol's ``(sigma_v, bias_a)`` in SI (V, A), checked as simulation and theory
+    both take them: ``drive`` one of :data:`DRIVES`, ``sigma`` >= 0, and a non-zero ``bias`` with
+    ``drive="poisson"`` only (with an injected current, shifting the levels is the bias);
+    :class:`ProtocolError` otherwise."""
+    if drive not in DRIVES:
+        raise ProtocolError(f"drive must be one of {', '.join(DRIVES)}, got {drive!r}")
+    sigma_v = to_si(sigma, VOLTAGE, "sigma")
+    if sigma_v < 0:
+        raise ProtocolError(f"sigma must not be negative, got {sigma}")
+    bias_a = to_si(bias, CURRENT, "bias")
+    if bias_a and drive == "current":
+        raise ProtocolError("bias is the constant current added to drive='poisson'; with "
+                            "drive='current' shift the current levels instead")  # fmt: skip
+    return sigma_v, bias_a
+
+
 SCHEMA = 1
 
 
@@ -97,7 +126,7 @@ class Param:
         return format_quantity(self.value, self.dim, self.unit or None)
 
 
-def _parse_param(name: str, raw: Any, where: str) -> Param:
+def parse_param(name: str, raw: Any, where: str) -> Param:
     """One ``[parameters]`` entry (its name is checked with the others: ``checks.check_names``)."""
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
         raise ModelError(f"{where}: [parameters]: field {name!r}: expected a string with a unit "
@@ -244,7 +273,7 @@ class Model:
             f.text(key)
         f.text("theory", None)
         raw_params = f.table("parameters", {}).data
-        params = {k: _parse_param(k, v, where) for k, v in raw_params.items()}
+        params = {k: parse_param(k, v, where) for k, v in raw_params.items()}
         spec = {k: v for k, v in data.items()
                 if k not in ("name", "kind", "description", "reference", "parameters", "schema",
                              "theory")}  # fmt: skip

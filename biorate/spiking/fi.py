@@ -16,8 +16,8 @@ from brian2 import seed as brian_seed
 from ..curve import TransferCurve
 from ..errors import ModelError, ProtocolError
 from ..io import provenance
-from ..models import DRIVES, Model, load_model
-from ..units import CURRENT, FREQUENCY, VOLTAGE, to_si
+from ..models import DRIVES, Model, fi_drive, load_model
+from ..units import CURRENT, FREQUENCY, VOLTAGE
 from .brian import codegen_target, namespace, neuron_group, quantity, rejected, run_network
 from .protocol import (
     check_protocol,
@@ -76,18 +76,11 @@ def measure_fi(
     model = load_model(model, kind="neuron") if isinstance(model, str) else model
     if not isinstance(model, Model) or model.kind != "neuron":
         raise ModelError(f"measure_fi needs a neuron model, got {getattr(model, 'name', model)!r}")
-    if drive not in DRIVES:
-        raise ProtocolError(f"drive must be one of {', '.join(DRIVES)}, got {drive!r}")
+    fi_drive(drive, 0, bias)  # the drive before the protocol: the errors a user sees first
     check_target(target)
     duration_s, transient_s, dt_s, trials = check_protocol(duration, transient, dt, trials)
     model.check_dt(dt_s)
-    sigma_v = to_si(sigma, VOLTAGE, "sigma")
-    if sigma_v < 0:
-        raise ProtocolError(f"sigma must not be negative, got {sigma}")
-    bias_a = to_si(bias, CURRENT, "bias")
-    if bias_a and drive == "current":
-        raise ProtocolError("bias is the constant current added to drive='poisson'; with "
-                            "drive='current' shift the current levels instead")  # fmt: skip
+    sigma_v, bias_a = fi_drive(drive, sigma, bias)
     x, x_unit = _levels(model, drive, current, rate)
     _check_drive(model, drive, sigma_v, bias_a)
     check_size(x.size, trials, f"measure_fi {model.name}", steps=(transient_s + duration_s) / dt_s,

@@ -38,6 +38,7 @@ __all__ = [
     "max_sim_seconds",
     "estimate_seconds",
     "levels",
+    "check_levels",
     "note_single_level",
     "check_protocol",
     "check_size",
@@ -196,7 +197,12 @@ def levels(value: Any, dim: Dim, name: str) -> np.ndarray:
     each given once and in increasing order, else :class:`ProtocolError` (a repeated level is a
     neuron that more trials give; a curve is read, fitted and drawn in the order of its x). One
     level is measured: :func:`note_single_level` says what it gives."""
-    x = to_si_array(value, dim, name)
+    return check_levels(to_si_array(value, dim, name), dim, name)
+
+
+def check_levels(x: np.ndarray, dim: Dim, name: str) -> np.ndarray:
+    """``x`` (SI levels) when each is given once and in increasing order, else
+    :class:`ProtocolError` (the rule of :func:`levels`, for levels already parsed)."""
     unique, counts = np.unique(x, return_counts=True)
     if unique.size < x.size:
         shown = format_quantity(float(unique[np.argmax(counts > 1)]), dim)

@@ -14,6 +14,7 @@ from ..spiking.protocol import (
     MAX_SPIKE_PROB,
     PATTERNS,
     TARGETS,
+    check_levels,
     check_protocol,
     check_size,
     resolve_seed,
@@ -98,8 +99,8 @@ def _x_axis(t: dict, axis: str, dim: tuple, measure: str, dt_s: float) -> np.nda
     if axis not in t:
         raise ProtocolError(f"protocol.{axis} (the curve's x axis, e.g. "
                             f"{'0nA:0.5nA:21' if axis == 'current' else '1Hz:50Hz:20'}) is required")  # fmt: skip
-    x = si_values(t[axis], dim, f"protocol.{axis}")
-    if np.unique(x).size < 2:
+    x = check_levels(si_values(t[axis], dim, f"protocol.{axis}"), dim, f"protocol.{axis}")
+    if x.size < 2:
         raise ProtocolError(f"protocol.{axis} needs at least two distinct levels to fit a curve")
     if axis == "rate" and measure == "release":
         if np.any(x <= 0):

@@ -15,7 +15,7 @@ import numpy as np
 from ..curve import TransferCurve
 from ..errors import ModelError, ProtocolError
 from ..io import provenance
-from ..models import DRIVES, Model, load_model
+from ..models import DRIVES, Model, fi_drive, load_model
 from ..units import CURRENT, FREQUENCY, TIME, VOLTAGE, UnitArray, to_si, to_si_array
 from .lif import lif_rate, refractory_steps
 from .poisson import poisson_diffusion, poisson_inputs
@@ -40,17 +40,13 @@ def _fi_settings(model: Model, drive: str, sigma: Any, dt: Any, bias: Any) -> tu
     """``(sigma_v, dt_s, bias_a)`` in SI, checked (in this order: the errors a user sees first)."""
     if model.theory != "lif":
         raise ModelError(f"no analytic theory for model {model.name!r}")
-    if drive not in DRIVES:
-        raise ProtocolError(f"drive must be one of {', '.join(DRIVES)}, got {drive!r}")
-    sigma_v = to_si(sigma, VOLTAGE, "sigma")
-    if sigma_v < 0:
-        raise ProtocolError(f"sigma must not be negative, got {sigma}")
+    sigma_v, bias_a = fi_drive(drive, sigma, bias)
     dt_s = None if dt is None else to_si(dt, TIME, "dt")
     if dt_s is not None and dt_s <= 0:
         raise ProtocolError(f"dt must be positive, got {dt}")
     if dt_s is not None:
         model.check_dt(dt_s)
-    return sigma_v, dt_s, to_si(bias, CURRENT, "bias")
+    return sigma_v, dt_s, bias_a
 
 
 def _current_drive(model: Model, current: Any, rate: Any, sigma_v: float) -> tuple:
