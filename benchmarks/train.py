@@ -219,6 +219,15 @@ def main(argv: list[str] | None = None) -> None:
         ours = min(ours, time_biorate(d, [64, 64], E, B, lr))
         sk = min(sk, time_sklearn(d, [64, 64], E, B, lr))
     th = time_torch(d, [64, 64], E, B, lr)
+    # BLAS on one thread for small minibatches (network.train.small_blas): its effect at batch 128
+    import biorate.network.train as train_mod
+
+    limited = time_biorate(d, [64, 64], E, 128, lr)
+    saved, train_mod.SINGLE_THREAD_BLAS_MAX = train_mod.SINGLE_THREAD_BLAS_MAX, 0
+    try:
+        free = time_biorate(d, [64, 64], E, 128, lr)
+    finally:
+        train_mod.SINGLE_THREAD_BLAS_MAX = saved
     print(f"digits, 64-64 logistic, Adam, batch {B}, {E} epochs, float64, best of 3")
     print(f"  biorate {ours * 1e3:.1f} ms/epoch; sklearn {sk * 1e3:.1f} ms/epoch; "
           f"ratio biorate/sklearn = {ours / sk:.2f}")  # fmt: skip
@@ -226,6 +235,8 @@ def main(argv: list[str] | None = None) -> None:
         print("  torch not installed: skipped")
     else:
         print(f"  torch {th * 1e3:.1f} ms/epoch; ratio biorate/torch = {ours / th:.2f}")
+    print(f"  batch 128: BLAS on one thread {limited * 1e3:.1f} ms/epoch, BLAS threads free "
+          f"{free * 1e3:.1f} ms/epoch; ratio one/free = {limited / free:.2f}")  # fmt: skip
     print("\nBPTT (feedback 64-64, T steps): seconds per epoch, and per epoch per step")
     base = None
     for T in (1, 2, 4, 8, 16):

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any, NoReturn, Protocol
 
@@ -28,6 +29,29 @@ _DEAD_EPS = 1e-12  # "dead": |g'(z)| below this on every sample seen in an epoch
 # loss of a fresh softmax net is ln(k); a learning rate far too high drives it to 1e3-1e9), and
 # above this multiple of 0.1 (a warm start from a loss near 0)
 DIVERGENCE_FACTOR = 10.0
+# a minibatch's largest product (rows x fan-in x fan-out multiply-adds) up to which BLAS runs on
+# one thread: a 200 x 64 @ 64 x 64 product (0.8 M) is over before threads would start, and on a
+# busy 2-core machine OpenBLAS's threads made an epoch of digits 64-64 at batch 128 3-6x slower
+# (benchmarks/train.py prints the ratio)
+SINGLE_THREAD_BLAS_MAX = 4_000_000
+
+
+@contextmanager
+def small_blas(rows: int, sizes: Any) -> Iterator[None]:
+    """Run the block with BLAS on one thread when ``rows`` samples through populations of
+    ``sizes`` make products below :data:`SINGLE_THREAD_BLAS_MAX` (threadpoolctl, which
+    scikit-learn installs; without it, nothing changes). The results are the same numbers."""
+    widest = sorted(int(n) for n in sizes)[-2:]
+    if rows * widest[0] * widest[-1] > SINGLE_THREAD_BLAS_MAX:
+        yield
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - scikit-learn depends on it
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 @dataclass
@@ -82,6 +106,7 @@ class Learner(Protocol):
     activation_: Any
     history_: History
     batch_size: int
+    sizes: Any
     validation_fraction: float
     early_stopping: bool
     patience: int | None
@@ -120,6 +145,14 @@ def fit_stochastic(net: Learner, X: np.ndarray, y: np.ndarray, cap: int, rng: np
     opt = make_optimizer(net.optimizer, net.learning_rate, net.momentum)
     hist = History(grad_norm={name: [] for name in net.graph_.population_names[1:]})
     net.history_ = hist
+    with small_blas(max(net.batch_size, 1), net.sizes):
+        return _loop(net, X, y, Xv, yv, cap, rng, opt, hist, callback)
+
+
+def _loop(net: Learner, X: np.ndarray, y: np.ndarray, Xv: np.ndarray | None, yv: Any, cap: int,
+          rng: np.random.Generator, opt: Any, hist: History,
+          callback: Callable[[int, dict], Any] | None) -> History:  # fmt: skip
+    """The epochs of :func:`fit_stochastic`, until a stopping rule or the cap."""
     limit = DIVERGENCE_FACTOR * max(net.evaluate(X, y)["loss"], 0.1)
     best, best_params, wait = np.inf, None, 0
     for epoch in range(1, cap + 1):
