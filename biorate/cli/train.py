@@ -77,7 +77,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=float, default=None, help="learning rate (adam 1e-3, sgd 0.1)")
     p.add_argument("--momentum", type=float, default=0.9)
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--l2", type=float, default=1e-4, help="weight decay coefficient")
+    p.add_argument(
+        "--l2",
+        type=float,
+        default=1e-4,
+        help="weight decay: l2/2 * sum W^2 added to each minibatch's mean loss (scikit-learn's alpha is divided by the batch size)",
+    )
     p.add_argument("--validation-fraction", type=float, default=0.0)
     p.add_argument(
         "--early-stopping",

@@ -86,8 +86,10 @@ class RateNetwork:
         (see :mod:`biorate.network.graph`).
     loss : ``"softmax_ce"`` (default), ``"sigmoid_ce"`` or ``"squared_error"``.
     optimizer, learning_rate, momentum : ``"adam"`` (lr 1e-3) or ``"sgd"`` (lr 0.1, momentum).
-    batch_size : minibatch size; l2 : weight decay coefficient (loss += l2/2 * sum W^2; the default
-        1e-4 is scikit-learn's MLP ``alpha``).
+    batch_size : minibatch size; l2 : weight decay coefficient (the minibatch's mean loss +=
+        l2/2 * sum W^2). The default 1e-4 has the value of scikit-learn's MLP ``alpha`` but not
+        its meaning: scikit-learn adds alpha/(2 * batch size) * sum W^2, so at batch 32 this
+        penalty is 32 times scikit-learn's (``l2=alpha/batch_size`` reproduces it).
     validation_fraction : fraction of the training set held out (stratified) for validation.
     patience, tol : training runs until converged: it stops once the monitored loss has not
         improved by ``tol`` for ``patience`` epochs (scikit-learn's ``n_iter_no_change`` and
