@@ -203,8 +203,9 @@ def _labels(labels: np.ndarray, label_file: Path) -> np.ndarray:
     return labels.astype(np.int64)
 
 
-def _idx_part(path: Path, prefix: str) -> tuple[np.ndarray, np.ndarray, Path]:
-    """The images (flattened, uint8 scaled to [0, 1]), labels and label file of one split."""
+def _idx_part(path: Path, prefix: str) -> tuple[np.ndarray, np.ndarray, Path, tuple]:
+    """The images (flattened, uint8 scaled to [0, 1]), labels, label file and image shape of one
+    split."""
     image_file = _find(path, f"{prefix}-images", "idx3")
     images = read_idx(image_file)
     label_file = _find(path, f"{prefix}-labels", "idx1")
@@ -222,21 +223,24 @@ def _idx_part(path: Path, prefix: str) -> tuple[np.ndarray, np.ndarray, Path]:
     X = images.reshape(images.shape[0], -1).astype(np.float64)
     if images.dtype == np.uint8:
         X /= 255.0  # 8-bit grey levels -> [0, 1]
-    return X, y, label_file
+    return X, y, label_file, tuple(int(n) for n in images.shape[1:])
 
 
 def _idx(folder: str) -> Dataset:
     path = Path(folder)
     if not path.is_dir():
         raise DataError(f"idx:{folder}: no such folder")
-    parts, label_files = [], []
+    parts, label_files, shapes = [], [], []
     for prefix in ("train", "t10k"):
-        X, y, label_file = _idx_part(path, prefix)
+        X, y, label_file, shape = _idx_part(path, prefix)
         parts += [X, y]
         label_files.append(label_file)
+        shapes.append(shape)
     Xtr, ytr, Xte, yte = parts
-    if Xtr.shape[1] != Xte.shape[1]:
-        raise DataError(f"{path}: train and test images differ in size")
+    if shapes[0] != shapes[1]:
+        shown = ["x".join(map(str, sh)) for sh in shapes]
+        raise DataError(f"{path}: train images are {shown[0]} but test images {shown[1]}: "
+                        "both splits must hold images of one shape")  # fmt: skip
     classes = np.unique(ytr[ytr >= 0])  # negative labels are reported below
     # the run 0, 1, 2, ... of training labels; anything past a gap is not a class number
     run = classes == np.arange(classes.size)
@@ -244,6 +248,9 @@ def _idx(folder: str) -> Dataset:
     if n_classes == 0:
         raise DataError(f"{label_files[0]}: no label 0; labels must be class numbers "
                         f"0..n_classes-1 without gaps (smallest found: {ytr.min()})")  # fmt: skip
+    if n_classes < 2:
+        raise DataError(f"{label_files[0]}: the training labels hold one class (0): a classifier "
+                        "needs at least two classes to learn anything")  # fmt: skip
     for labels, label_file in zip((ytr, yte), label_files, strict=True):
         bad, counts = np.unique(labels[(labels < 0) | (labels >= n_classes)], return_counts=True)
         if bad.size:

@@ -39,7 +39,7 @@ def test_train_reports_why_it_stopped_and_prints_with_quiet(cli, tmp_path):
         (["--tol", "inf"], "tol must be a finite number"),
         (["--l2", "nan"], "l2 must be a finite number"),
         (["--derivative-offset", "nan"], "derivative_offset must be a finite number"),
-        (["--init-std", "inf"], "init_std must be a positive finite number"),
+        (["--init-std", "inf"], "init_std must be a positive number up to 100"),
         (["--lr", "inf"], "learning_rate must be a positive finite number"),
         (["--loss", "squared_error", "--targets", "nan,1"], "targets must be finite"),
         (["--hidden", "100000,100000,100000"], "GiB of memory to train, more than"),

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import OutputError, ProtocolError, UnknownParameterError
+from ..errors import DataError, OutputError, ProtocolError, UnknownParameterError
 from ..io import check_writable
 from ..models import load_model
 from ..units import TIME, to_si
@@ -107,3 +107,19 @@ def fi_axis(args: argparse.Namespace) -> dict[str, Any]:
     if args.current:
         raise ProtocolError("--current goes with --drive current; use --bias with --drive poisson")
     return {"current": None, "rate": args.rate}
+
+
+def load_matching(path: str, dataset: str, seed: int) -> tuple[Any, Any]:
+    """The network at ``path`` and ``dataset`` (loaded with ``seed``), refused with one line when
+    the dataset is not the kind the network was trained on: other features, or another number
+    of classes (counted from the dataset's training labels; a 3-class net scored on a 2-class
+    set would read as an accuracy of the wrong task)."""
+    from ..datasets import load_dataset
+    from ..network import RateNetwork
+
+    net = RateNetwork.load(path)
+    data = load_dataset(dataset, seed=seed)
+    if data.n_features != net.sizes[0] or data.n_classes != net.sizes[-1]:
+        raise DataError(f"{path} takes {net.sizes[0]} features and {net.sizes[-1]} classes; "
+                        f"dataset {data.name} has {data.n_features} and {data.n_classes}")  # fmt: skip
+    return net, data

@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import argparse
 
-from ..datasets import load_dataset
 from ..deploy import DeployError, deploy, spiking_origin
-from ..errors import DataError
 from ..io import staged_outputs, write_json
-from ..network import RateNetwork
-from .common import add_quiet, check_outputs, command_line, seconds
+from .common import add_quiet, check_outputs, command_line, load_matching, seconds
 
 __all__ = ["add_parser", "run", "durations_up_to"]
 
@@ -23,12 +20,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("network", help="network file written by 'biorate train' (.npz)")
     p.add_argument("--dataset", default="digits",
                    help="digits (default), xor, moons or idx:PATH; its test set is presented")  # fmt: skip
-    p.add_argument("--duration", default="0.5s",
+    p.add_argument("--duration", default=None,
                    help="longest presentation time per image (default 0.5s); shorter standard "
                         "times (50, 100, 200 ms) below it are read from the same run")  # fmt: skip
     p.add_argument("--durations", default=None,
                    help="explicit comma-separated presentation times, e.g. 50ms,100ms,1s "
-                        "(overrides --duration)")  # fmt: skip
+                        "(instead of --duration; giving both is an error)")  # fmt: skip
     p.add_argument("--encoding", default="current", choices=["current", "poisson"],
                    help="inputs as constant currents (default) or Poisson spike trains")  # fmt: skip
     p.add_argument("--neurons-per-unit", type=int, default=1,
@@ -64,18 +61,15 @@ def run(args: argparse.Namespace) -> int:
                         ("--neurons-per-unit", args.neurons_per_unit)):  # fmt: skip
         if value is not None and value < 1:
             raise DeployError(f"{name} must be >= 1, got {value}")
+    if args.durations and args.duration:
+        raise DeployError("give --duration (the longest time, with the standard ones below it) "
+                          "or --durations (the exact list), not both")  # fmt: skip
     if args.durations:
         durations = [seconds(v.strip(), "--durations") for v in args.durations.split(",")]
     else:
-        durations = durations_up_to(seconds(args.duration, "--duration"))
-    net = RateNetwork.load(args.network)
+        durations = durations_up_to(seconds(args.duration or "0.5s", "--duration"))
+    net, data = load_matching(args.network, args.dataset, args.seed)
     spiking_origin(net.activation_)  # refuse a net without a spiking origin before any work
-    data = load_dataset(args.dataset, seed=args.seed)
-    if data.n_features != net.sizes[0] or data.n_classes > net.sizes[-1]:
-        raise DataError(
-            f"{args.network} takes {net.sizes[0]} features and {net.sizes[-1]} "
-            f"classes; dataset {data.name} has {data.n_features} and {data.n_classes}"
-        )
     X, y = data.X_test, data.y_test
     if args.images is not None:
         X, y = X[: args.images], y[: args.images]

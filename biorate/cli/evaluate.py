@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from ..datasets import load_dataset
-from ..errors import DataError
 from ..io import write_json
-from ..network import RateNetwork
 from ..network.report import network_report
-from .common import add_quiet, check_outputs, command_line
+from .common import add_quiet, check_outputs, command_line, load_matching
 from .train import add_network_options
 
 
@@ -24,13 +21,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_outputs([(args.report, "--report")], inputs=[(args.network, "the input network")])
-    net = RateNetwork.load(args.network)
-    data = load_dataset(args.dataset, seed=args.seed)
-    if data.n_features != net.sizes[0] or data.n_classes > net.sizes[-1]:
-        raise DataError(
-            f"{args.network} takes {net.sizes[0]} features and {net.sizes[-1]} "
-            f"classes; dataset {data.name} has {data.n_features} and {data.n_classes}"
-        )
+    net, data = load_matching(args.network, args.dataset, args.seed)
     rep = network_report(net, data, command_line())
     if args.report:
         write_json(args.report, rep)

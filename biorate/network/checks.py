@@ -116,6 +116,12 @@ def warn_if_flagged(act: Any) -> None:
                   FlaggedActivationWarning, stacklevel=3)  # fmt: skip
 
 
+# the largest initial weight std and derivative offset accepted: far beyond any useful value
+# (LeCun's 1/sqrt(fan-in) is ~0.1, the naive 1.0, Fahlman's offset 0.1), far below overflow
+MAX_INIT_STD = 100.0
+MAX_DERIVATIVE_OFFSET = 10.0
+
+
 def check_numbers(net: Any) -> None:
     """Batch size, validation fraction, finite coefficients, patience, tol, init_std."""
     if net.batch_size < 1:
@@ -136,9 +142,16 @@ def check_numbers(net: Any) -> None:
     if net.early_stopping and net.validation_fraction == 0:
         raise NetworkError("early_stopping monitors a validation set: "
                            "set validation_fraction > 0 (scikit-learn uses 0.1)")  # fmt: skip
-    if net.init_std is not None and not 0 < net.init_std < math.inf:
-        raise NetworkError(f"init_std must be a positive finite number or None, "
-                           f"got {net.init_std}")  # fmt: skip
+    if net.init_std is not None and not 0 < net.init_std <= MAX_INIT_STD:
+        raise NetworkError(f"init_std must be a positive number up to {MAX_INIT_STD:g} or None, "
+                           f"got {net.init_std:g} (weights of that scale saturate every unit and "
+                           "overflow; 1.0 is already the naive choice)")  # fmt: skip
+    if net.derivative_offset > MAX_DERIVATIVE_OFFSET:
+        raise NetworkError(f"derivative_offset must be in [0, {MAX_DERIVATIVE_OFFSET:g}], got "
+                           f"{net.derivative_offset:g} (Fahlman's offset is 0.1: an offset "
+                           "far above g' is a different gradient, not a mitigation)")  # fmt: skip
+    if not 0 <= net.momentum < 1:
+        raise NetworkError(f"momentum must be in [0, 1), got {net.momentum:g}")
 
 
 def check_dynamics(net: Any, has_feedback: bool) -> None:
@@ -149,6 +162,9 @@ def check_dynamics(net: Any, has_feedback: bool) -> None:
         if not 0 < net.alpha <= 1:
             raise NetworkError(f"alpha = dt/tau must be in (0, 1], got {net.alpha}")
     lo, hi = net.targets
+    if not lo < hi:
+        raise NetworkError(f"targets (low, high) need low < high, got {net.targets}: the "
+                           "target of the true class must exceed the others'")  # fmt: skip
     if net.loss == "softmax_ce" and (lo, hi) != (0.0, 1.0):
         raise NetworkError("targets apply to sigmoid_ce and squared_error; softmax_ce needs (0, 1)")
     if net.loss == "sigmoid_ce" and not 0 <= lo < hi <= 1:
@@ -178,6 +194,9 @@ def estimate_memory(net: Any, rows: int = 0) -> tuple[int, str, str]:
 
 def check_X(X: Any, n_features: int, dtype: np.dtype) -> np.ndarray:
     """``X`` as a finite ``(n_samples >= 1, n_features)`` array of ``dtype``."""
+    if np.iscomplexobj(X):
+        raise DataError("X is complex: a network takes real inputs (NumPy would drop the "
+                        "imaginary part)")  # fmt: skip
     try:
         X = np.asarray(X, dtype=dtype)
     except (TypeError, ValueError) as exc:
