@@ -96,15 +96,21 @@ CURVE_CASES = [
 CURVE_IDS = [f"{'+'.join(c)}" for c, _, _ in CURVE_CASES]
 
 
+def _refused_file(path, data, load, field, says):
+    """Write ``data`` to ``path``; ``load`` must refuse it in one line naming the file and
+    ``field`` and saying ``says``. Returns ``(path, message)``."""
+    path.write_text(json.dumps(data))
+    with pytest.raises(CurveFileError) as from_file:
+        load(path)
+    msg = str(from_file.value)
+    assert msg.startswith(f"{path}: {field}") and says in msg and "\n" not in msg, msg
+    return path, msg
+
+
 @pytest.mark.parametrize("change, field, says", CURVE_CASES, ids=CURVE_IDS)
 def test_curve_file_and_constructor_refuse_alike(tmp_path, change, field, says):
     d = {**CURVE, **change}
-    path = tmp_path / "c.json"
-    path.write_text(json.dumps(d))
-    with pytest.raises(CurveFileError) as from_file:
-        TransferCurve.load(path)
-    msg = str(from_file.value)
-    assert msg.startswith(f"{path}: {field}") and says in msg and "\n" not in msg, msg
+    path, msg = _refused_file(tmp_path / "c.json", d, TransferCurve.load, field, says)
     with pytest.raises(CurveFileError) as from_code:  # one path: the same words
         TransferCurve(**_kwargs(d))
     assert str(from_code.value) == msg.replace(str(path), "transfer curve")
@@ -189,12 +195,7 @@ ATTRS = (
 @pytest.mark.parametrize("base, change, field, says", ACT_CASES, ids=ACT_IDS)
 def test_activation_file_and_constructor_refuse_alike(tmp_path, base, change, field, says):
     d = {**base, **change}
-    path = tmp_path / "a.json"
-    path.write_text(json.dumps(d))
-    with pytest.raises(CurveFileError) as from_file:
-        Activation.load(path)
-    msg = str(from_file.value)
-    assert msg.startswith(f"{path}: {field}") and says in msg and "\n" not in msg, msg
+    path, msg = _refused_file(tmp_path / "a.json", d, Activation.load, field, says)
     if "param_units" not in change:  # a derived field, in files only
         with pytest.raises(CurveFileError) as from_code:
             Activation(**{k: d[k] for k in ATTRS if k in d})
