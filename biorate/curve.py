@@ -13,6 +13,7 @@ import numpy as np
 from .errors import CurveFileError, ModelError, UnitError
 from .io import JsonFile, read_json
 from .models import parse_param
+from .models.checks import check_names
 from .schema import MISSING, Fields, describe
 from .units import (
     CONCENTRATION,
@@ -326,11 +327,13 @@ def check_model(f: Fields, key: str = "model") -> dict:
     if name is not None and not (name.isprintable() and len(name) <= 200):
         raise model.fail("name", f"{name[:40]!r} is not a printable name of at most 200 characters")
     params = model.table("params", None)
-    for name, raw in (params.data if params is not None else {}).items():
-        try:
+    try:
+        if params is not None:  # names as a model file's (its equations are not in a curve)
+            check_names(params.data, set(), params.where)
+        for name, raw in (params.data if params is not None else {}).items():
             parse_param(name, raw, params.where)
-        except ModelError as exc:
-            raise f.error(str(exc)) from None
+    except ModelError as exc:
+        raise f.error(str(exc)) from None
     return plain_table(f, key) or {}
 
 
