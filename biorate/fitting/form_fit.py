@@ -4,7 +4,7 @@ and the :class:`~biorate.fitting.result.Fit`; and the residual bootstrap that re
 
 from __future__ import annotations
 
-import dataclasses
+import copy
 import math
 
 import numpy as np
@@ -80,7 +80,10 @@ def bootstrap_ci(best: Fit, n_boot: int, seed: int | None) -> tuple[dict, int]:
         y_star = f + best.sigma * r[rng.integers(0, r.size, r.size)]
         if np.ptp(y_star) == 0:
             continue
-        curve = dataclasses.replace(best.curve, y=y_star)
+        # a resample is the fit's own working data, not a measurement: it is not checked as a
+        # curve is (a rate near 0 resamples below 0, and the checks cost more than the refit)
+        curve = copy.copy(best.curve)
+        object.__setattr__(curve, "y", y_star)
         try:
             refit = fit_form(curve, best.form, floor=best.floor, p0=best.params)
         except FitError:
