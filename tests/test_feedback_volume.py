@@ -337,5 +337,7 @@ def test_volume_and_fixed_point_nets_deploy_with_feedback_as_synapses():
                      progress=False)  # fmt: skip
         assert rep["rate_fixed_point"]["converged"]
         assert rep["rate_fixed_point"]["agreement_with_trained"] == 1.0
+        assert rep["mapping"]["rate_training"] == "fixed_point"
+        assert rep["mapping"]["rate_steps"] is None and rep["connectivity"] == conn
         corr = [p["correlation"] for p in rep["populations"] if p["correlation"] is not None]
         assert len(corr) >= 2 and min(corr) > 0.9, rep["populations"]  # None: a silent one
