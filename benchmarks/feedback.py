@@ -16,7 +16,8 @@ and with ``--spiking`` the spiking accuracy at 25, 50, 100, 200 and 500 ms (Bria
 encoding, all 360 test images), the gap to the rate net at 100 and 500 ms (goals <= 1 and
 <= 0.5 point), and the settling time: the shortest presentation whose spiking accuracy is within
 one image of the 500 ms one. Results are cached per net in ``--cache`` (JSON) so that a run can
-be resumed.
+be resumed, and the trained nets beside it (``--cache`` without its suffix, a folder) so that
+``--spiking`` can be added later without training again.
 
 Run:  python benchmarks/feedback.py [--seeds 5] [--spiking] [--configs feedback-bptt,...]
       [--target auto|numpy] [--cache benchmarks/feedback_results.json]
@@ -41,15 +42,21 @@ CONFIGS = {
 DURATIONS = ["25 ms", "50 ms", "100 ms", "200 ms", "500 ms"]
 
 
-def _run(name: str, seed: int, spiking: bool, target: str, epochs: int) -> dict:
+def _run(name: str, seed: int, spiking: bool, target: str, epochs: int, rec: dict | None,
+         net_path: Path) -> dict:  # fmt: skip
     from biorate.datasets import load_dataset
     from biorate.network import RateNetwork
 
     data = load_dataset("digits")
+    if rec is not None and net_path.is_file():  # trained before: only the spiking run is new
+        net = RateNetwork.load(net_path)
+        return rec | _spiking(net, data, seed, target)
     net = RateNetwork([64, 64, 64, 10], activation="lif_noise", seed=seed, **CONFIGS[name])
     t0 = time.perf_counter()
     hist = net.fit(data.X_train, data.y_train, epochs=epochs)
     train_s = time.perf_counter() - t0
+    net_path.parent.mkdir(parents=True, exist_ok=True)
+    net.save(net_path)
     rec = {"rate": net.score(data.X_test, data.y_test), "epochs": hist.epochs,
            "epoch_s": float(np.median(hist.epoch_time_s)), "train_s": train_s}  # fmt: skip
     if net.has_feedback:
@@ -61,15 +68,17 @@ def _run(name: str, seed: int, spiking: bool, target: str, epochs: int) -> dict:
         rec["fp_iterations"] = hist.fp_iterations[-1]
         rec["fp_rescaled"] = float(sum(hist.fp_rescaled))
         rec["fp_contraction"] = hist.fp_contraction[-1]
-    if spiking:
-        from biorate.deploy import deploy
+    return rec | (_spiking(net, data, seed, target) if spiking else {})
 
-        t0 = time.perf_counter()
-        rep = deploy(net, data.X_test, data.y_test, durations=DURATIONS, target=target,
-                     progress=False, seed=seed)  # fmt: skip
-        rec["spiking"] = dict(zip(DURATIONS, rep["spiking_accuracy"], strict=True))
-        rec["deploy_s"] = time.perf_counter() - t0
-    return rec
+
+def _spiking(net: object, data: object, seed: int, target: str) -> dict:
+    from biorate.deploy import deploy
+
+    t0 = time.perf_counter()
+    rep = deploy(net, data.X_test, data.y_test, durations=DURATIONS, target=target,
+                 progress=False, seed=seed)  # fmt: skip
+    return {"spiking": dict(zip(DURATIONS, rep["spiking_accuracy"], strict=True)),
+            "deploy_s": time.perf_counter() - t0}
 
 
 def _settle(spk: dict) -> str:
@@ -95,7 +104,9 @@ def main() -> None:
             key = f"{name}/{seed}/{args.epochs}"
             if key in cache and ("spiking" in cache[key] or not args.spiking):
                 continue
-            cache[key] = _run(name, seed, args.spiking, args.target, args.epochs)
+            net_path = cache_path.with_suffix("") / f"{name}-{seed}-{args.epochs}.npz"
+            cache[key] = _run(name, seed, args.spiking, args.target, args.epochs, cache.get(key),
+                              net_path)  # fmt: skip
             cache_path.write_text(json.dumps(cache, indent=1))
             print(f"{key}: {cache[key]}", flush=True)
     print("\nconfiguration          rate: median (min-max)   fixed pt   epochs  s/epoch  "
