@@ -10,6 +10,8 @@ from ..datasets import load_dataset
 from ..errors import NetworkError
 from ..io import staged_outputs, write_json
 from ..network import RateNetwork
+from ..network.graph import NAMED
+from ..network.graphfile import graph_file_sizes, looks_like_graph_file
 from ..network.report import network_report
 from .common import add_quiet, check_outputs, command_line
 
@@ -54,7 +56,8 @@ def add_network_options(p: argparse.ArgumentParser) -> None:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train a rate network (feedforward, residual or feedback)")
+    p = sub.add_parser("train", help="train a rate network (feedforward, residual, feedback, "
+                       "volume or a graph file)")
     add_network_options(p)
     p.add_argument(
         "--activation",
@@ -63,9 +66,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "fitted activation name, or ACT.json",
     )
     p.add_argument(
-        "--connectivity", default="feedforward", help="feedforward, residual or feedback"
+        "--connectivity",
+        default="feedforward",
+        help="feedforward, residual, feedback, volume (all forward projections plus feedback "
+        "from every later hidden population) or a graph file (.toml/.json)",
     )
-    p.add_argument("--hidden", default="64,64", help="hidden population sizes, e.g. 64,64")
+    p.add_argument(
+        "--hidden",
+        default=None,
+        help="hidden population sizes, e.g. 64,64 (default 64,64, or a graph file's populations)",
+    )
+    p.add_argument(
+        "--training",
+        default="bptt",
+        help="bptt (T --steps from rest) or fixed_point (train the fixed point a spiking "
+        "network settles to; feedback graphs)",
+    )
     p.add_argument(
         "--epochs",
         type=int,
@@ -145,15 +161,26 @@ def stop_message(net: Any, cap: int) -> str:
 def _network(args: argparse.Namespace, data: Any) -> RateNetwork:
     """The RateNetwork the options describe."""
     return RateNetwork(
-            [data.n_features, *parse_hidden(args.hidden), data.n_classes],
+            [data.n_features, *_hidden(args), data.n_classes],
             activation=args.activation, connectivity=args.connectivity, loss=args.loss,
             optimizer=args.optimizer, learning_rate=args.lr, momentum=args.momentum,
             batch_size=args.batch_size, l2=args.l2, validation_fraction=args.validation_fraction,
             early_stopping=args.early_stopping, patience=args.patience or None, tol=args.tol,
             dtype=args.dtype, init_std=args.init_std, targets=args.targets,
             derivative_offset=args.derivative_offset, steps=args.steps, alpha=args.alpha,
-            seed=args.seed,
+            seed=args.seed, training=args.training,
         )  # fmt: skip
+
+
+def _hidden(args: argparse.Namespace) -> list[int]:
+    """``--hidden``, else the hidden sizes a graph file lists, else 64,64."""
+    if args.hidden is not None:
+        return parse_hidden(args.hidden)
+    if args.connectivity not in NAMED and looks_like_graph_file(args.connectivity):
+        sizes = graph_file_sizes(args.connectivity)
+        if sizes is not None:
+            return sizes[1:-1]
+    return [64, 64]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -35,8 +35,11 @@ Inputs (population 0, pixel values ``x`` in [0, 1]) are encoded as
 - ``"poisson"``: a Poisson train per pixel at ``x * input_rate`` with synaptic charge
   ``x_scale*E_0d/input_rate``, the same mean current delivered as spikes.
 
-Feedback projections are ordinary synapses: the spiking network runs the continuous dynamics whose
-fixed point the trained rate dynamics approximate. The output population is made of neurons of the
+Feedback projections (``feedback``, ``volume``, a graph file's) are ordinary synapses: the spiking
+network runs the continuous dynamics and settles to their fixed point. A net trained by BPTT was
+trained on T steps from rest, which need not reach it (the report's ``rate_fixed_point`` says what
+the rate net scores there); a net trained with ``training="fixed_point"`` was trained at that
+fixed point, and its rate states (what the spikes are compared with) are the fixed point itself. The output population is made of neurons of the
 same model driven by ``x_offset + x_scale*z_out``; for the cross-entropy losses the rate network's
 output is linear (the logits ``z_out``), and because a LIF rate grows monotonically with its input
 current the neuron with the largest ``z_out`` fires most: the class is the argmax of the output

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..io import provenance
-from ..network import RateNetwork
+from ..network import NAMED, RateNetwork
 from .mapping import SpikingOrigin, rate_states
 from .readout import Readout
 from .settings import Settings
@@ -101,8 +101,10 @@ def population_stats(net: RateNetwork, z: list, rates: dict[int, np.ndarray],
 
 
 def _mapping(net: RateNetwork, origin: SpikingOrigin, s: Settings) -> dict:
-    """The physical parameters the deployment used."""
+    """The physical parameters the deployment used; ``rate_steps`` is None for a network run at
+    its fixed point (``rate_training`` ``"fixed_point"``)."""
     act = net.activation_
+    fixed_point = net.has_feedback and net.training == "fixed_point"
     return {
         "activation": act.name, "form": act.form,
         "model": origin.model.describe(), "sigma_V": origin.sigma_v, "dt_s": s.dt_s,
@@ -110,7 +112,8 @@ def _mapping(net: RateNetwork, origin: SpikingOrigin, s: Settings) -> dict:
         "input_rate_Hz": s.input_rate_hz if s.encoding == "poisson" else None,
         "neurons_per_unit": s.npu, "transient_s": s.transient_s,
         "x_offset_A": act.x_offset, "x_scale_A": act.x_scale, "y_scale_Hz": act.y_scale,
-        "r0_Hz": act.r0, "rate_steps": net.time_steps[0],
+        "r0_Hz": act.r0, "rate_steps": None if fixed_point else net.time_steps[0],
+        "rate_training": net.training if net.has_feedback else None,
     }  # fmt: skip
 
 
@@ -155,7 +158,8 @@ def deploy_report(net: RateNetwork, origin: SpikingOrigin, s: Settings, sim: Sim
         "undecided": [float(np.mean(preds[d] < 0)) for d in ds],
         "tie_rule": _TIE_RULE,
         "populations": pops,
-        "connectivity": net.connectivity if isinstance(net.connectivity, str) else "custom",
+        "connectivity": net.connectivity if isinstance(net.connectivity, str)
+        and net.connectivity in NAMED else "custom",
         "sizes": list(net.sizes),
         "projections": [{"source": p.source, "target": p.target, "kind": p.kind}
                         for p in net.projections],

@@ -3,8 +3,11 @@ connectivity.
 
 - :mod:`~biorate.network.graph`: :class:`Projection`, :func:`build_projections`,
   :data:`CONNECTIVITIES` and the :class:`Graph` that indexes them
+- :mod:`~biorate.network.graphfile`: a connectivity as a graph file (TOML or JSON)
 - :mod:`~biorate.network.dynamics`: THE forward pass and its backward pass (BPTT), used by
   training and by deployment (:mod:`biorate.deploy`) alike
+- :mod:`~biorate.network.equilibrium`: training at the fixed point (implicit differentiation,
+  convergence diagnostics, the loop-gain safeguard)
 - :mod:`~biorate.network.train`: the minibatch loop, stopping, :class:`History`, divergence checks
 - :mod:`~biorate.network.persist`: the ``.npz`` file (schema 1)
 - :mod:`~biorate.network.losses`, :mod:`~biorate.network.optim`: losses with their links, SGD/Adam
@@ -16,7 +19,7 @@ connectivity.
 from __future__ import annotations
 
 from .checks import FlaggedActivationWarning
-from .graph import CONNECTIVITIES, Graph, Projection, build_projections
+from .graph import CONNECTIVITIES, NAMED, Graph, Projection, build_projections
 from .rate_network import RateNetwork, midpoint
 from .train import DIVERGENCE_FACTOR, History
 
@@ -29,5 +32,6 @@ __all__ = [
     "build_projections",
     "midpoint",
     "CONNECTIVITIES",
+    "NAMED",
     "DIVERGENCE_FACTOR",
 ]

@@ -7,6 +7,8 @@
   domains (``alpha`` in (0, 1], an unknown loss, ...) are the constructor's own checks.
 - ``history``: lists of finite numbers (``null`` where a value was not measured), ``grad_norm`` a
   table of such lists, ``best_epoch`` a whole number, ``stop_reason`` a string.
+- ``projections``/``populations``: exactly the graph the arguments build (a projection to a
+  population that does not exist, or a cycle in a feedforward net, is refused, not ignored).
 - ``param.<name>``: exactly the arrays of the graph the arguments describe, each of real numbers
   (complex values are never silently made real), of its shape, finite in the network's dtype; the
   size an entry claims is checked before it is read, so a compressed entry cannot expand past it.
@@ -23,14 +25,17 @@ import numpy as np
 from ..errors import NetworkError
 from ..io import format_bytes
 from ..schema import Fields, describe
+from .graph import NAMED
 from .train import History
 
-__all__ = ["ARGUMENTS", "arguments", "history", "parameters"]
+__all__ = ["ARGUMENTS", "arguments", "history", "graph", "parameters"]
 
-_NUMBERS = ("momentum", "l2", "validation_fraction", "tol", "derivative_offset", "alpha")
+_NUMBERS = ("momentum", "l2", "validation_fraction", "tol", "derivative_offset", "alpha",
+            "fixed_point_tol", "max_loop_gain")  # fmt: skip
 _OPTIONAL_NUMBERS = ("learning_rate", "init_std")
-_TEXTS = ("loss", "optimizer", "dtype")
+_TEXTS = ("loss", "optimizer", "dtype", "training")
 ARGUMENTS = ("sizes", "activation", "connectivity", "batch_size", "steps", "patience", "seed",
+             "fixed_point_max_iter",
              "early_stopping", "targets", *_NUMBERS, *_OPTIONAL_NUMBERS, *_TEXTS)  # fmt: skip
 _HEADER_SLACK = 64 * 1024  # an .npy header and alignment, generously
 
@@ -61,8 +66,11 @@ def arguments(f: Fields) -> dict[str, Any]:
             out[key] = _one_of_types(f, key, "a name or an activation table", str, dict)
         elif key == "connectivity":
             out[key] = _one_of_types(f, key, "a name or a list of projections", str, list)
-        elif key in ("batch_size", "steps"):
-            out[key] = f.integer(key, lo=1 if key == "batch_size" else None)
+            if isinstance(out[key], str) and out[key] not in NAMED:  # never a path to read
+                raise f.fail(key, f"expected one of {', '.join(NAMED)} or a list of "
+                             f"projections, found {_brief(out[key])}")  # fmt: skip
+        elif key in ("batch_size", "steps", "fixed_point_max_iter"):
+            out[key] = f.integer(key, lo=None if key == "steps" else 1)
         elif key in ("patience", "seed"):
             out[key] = f.integer(key, None, lo=0 if key == "seed" else None)
         elif key == "early_stopping":
@@ -100,6 +108,46 @@ def history(arch: Fields) -> History | None:
             h.numbers(key, nulls=True)
             out[key] = list(h.raw(key))
     return History(**out)
+
+
+def graph(arch: Fields, projections: list, populations: list[str]) -> None:
+    """The stored ``projections`` and ``populations`` (when present) must be those of the graph
+    the arguments build: ``projections`` (dicts) and ``populations`` (names) of the network."""
+    if arch.has("populations") and arch.raw("populations") != populations:
+        raise arch.fail("populations", f"expected {populations} (the graph the arguments build), "
+                        f"found {_brief(arch.raw('populations'))}")  # fmt: skip
+    if not arch.has("projections"):
+        return
+    stored = arch.raw("projections")
+    if not isinstance(stored, list):
+        raise arch.fail("projections", f"expected a list of projections, found {describe(stored)}")
+    n = len(populations)
+    for i, item in enumerate(stored):
+        ok = isinstance(item, dict) and set(item) == {"source", "target", "kind"}
+        ends = [item.get(k) for k in ("source", "target")] if ok else []
+        if not ok or not all(isinstance(e, int) and not isinstance(e, bool) for e in ends):
+            raise arch.fail("projections", f"entry {i}: expected {{source, target, kind}} with "
+                            f"whole-number populations, found {_brief(item)}")  # fmt: skip
+        if not all(0 <= e < n for e in ends):
+            raise arch.fail("projections", f"entry {i} ({ends[0]}->{ends[1]}): no population "
+                            f"{next(e for e in ends if not 0 <= e < n)} (populations 0..{n - 1})")  # fmt: skip
+    if stored != projections:
+        extra = [p for p in stored if p not in projections]
+        missing = [p for p in projections if p not in stored]
+        diff = (f"{_arrow(extra[0])} is not in it" if extra else
+                f"{_arrow(missing[0])} is missing" if missing else "the order differs")  # fmt: skip
+        raise arch.fail("projections", f"they differ from the graph the arguments build "
+                        f"(args.connectivity): {diff}")  # fmt: skip
+
+
+def _arrow(p: dict) -> str:
+    kind = "feedback " if p["kind"] == "dense" and p["source"] >= p["target"] else ""
+    return f"{kind}{p['kind']} projection {p['source']}->{p['target']}"
+
+
+def _brief(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def parameters(archive: Any, ref: dict[str, np.ndarray], dtype: Any, where: str) -> dict:

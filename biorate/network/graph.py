@@ -10,10 +10,14 @@ list of :class:`Projection` s between them. Connectivity is data:
   identity where the sizes agree and a learned matrix ``P`` where they differ (He et al. 2016,
   "Deep residual learning", doi:10.1109/CVPR.2016.90). It gives gradients a path around ``g``.
 
-The named connectivities (:data:`CONNECTIVITIES`) build these lists: ``feedforward`` (dense
+The named connectivities (:data:`NAMED`) build these lists: ``feedforward`` (dense
 i -> i+1), ``residual`` (feedforward plus a skip from each hidden population to the next hidden
-one) and ``feedback`` (feedforward plus dense i+1 -> i for every pair above the input, i.e.
-top-down projections).
+one), ``feedback`` (feedforward plus dense i+1 -> i for every pair above the input, i.e.
+top-down projections) and ``volume`` (every population receives dense forward projections from
+all earlier populations, the input included, and dense feedback from all later *hidden*
+populations: the linear output is never fed back). :data:`CONNECTIVITIES` is the classic three
+that the pipeline compares. Any other string names a graph file (TOML or JSON, see
+:mod:`biorate.network.graphfile`).
 
 A :class:`Graph` indexes the projections for the dynamics (:mod:`biorate.network.dynamics`): per
 population the incoming dense and skip projections with their parameter names, and per parameter
@@ -22,6 +26,7 @@ the population it feeds (``owner``), so that nothing downstream parses parameter
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,9 +36,11 @@ import numpy as np
 from ..errors import NetworkError
 from .checks import whole
 
-__all__ = ["CONNECTIVITIES", "Projection", "build_projections", "Graph"]
+__all__ = ["CONNECTIVITIES", "NAMED", "Projection", "build_projections", "Graph",
+           "feedback_cycle"]  # fmt: skip
 
-CONNECTIVITIES = ("feedforward", "residual", "feedback")
+CONNECTIVITIES = ("feedforward", "residual", "feedback")  # the pipeline's comparison
+NAMED = (*CONNECTIVITIES, "volume")  # every connectivity a name builds
 
 
 @dataclass(frozen=True)
@@ -58,12 +65,13 @@ class Projection:
 
 
 def _named(sizes: Sequence[int], connectivity: str) -> list[Projection]:
-    """The projection list of a connectivity from :data:`CONNECTIVITIES`."""
+    """The projection list of a connectivity from :data:`NAMED`."""
     L = len(sizes)
-    if connectivity not in CONNECTIVITIES:
-        raise NetworkError(
-            f"unknown connectivity {connectivity!r}; choose one of {', '.join(CONNECTIVITIES)}"
-        )
+    if connectivity == "volume":
+        # forward from every earlier population (in target order, so that i -> i+1 comes
+        # first), then top-down from every later hidden population
+        projs = [Projection(s, d) for d in range(1, L) for s in range(d)]
+        return projs + [Projection(s, d) for d in range(1, L - 1) for s in range(d + 1, L - 1)]
     projs = [Projection(i, i + 1) for i in range(L - 1)]
     if connectivity == "residual":
         projs += [Projection(i - 1, i, "skip") for i in range(2, L - 1)]
@@ -101,15 +109,23 @@ def _short(item: Any) -> str:
 def build_projections(sizes: Sequence[int], connectivity: str | Sequence[Any]) -> list[Projection]:
     """Projection list of a named connectivity, or validate an explicit one.
 
-    ``connectivity`` is a name from :data:`CONNECTIVITIES` or a sequence of :class:`Projection`,
-    dicts ``{"source", "target", "kind"}`` or tuples ``(source, target, kind)``.
+    ``connectivity`` is a name from :data:`NAMED`, the path of a graph file (``.toml`` or
+    ``.json``, :mod:`biorate.network.graphfile`), or a sequence of :class:`Projection`, dicts
+    ``{"source", "target", "kind"}`` or tuples ``(source, target, kind)``.
     """
+    if isinstance(connectivity, str | os.PathLike) and connectivity not in NAMED:
+        from .graphfile import looks_like_graph_file, read_graph_file
+
+        if not looks_like_graph_file(connectivity):
+            raise NetworkError(f"unknown connectivity {str(connectivity)!r}; choose one of "
+                               f"{', '.join(NAMED)} or a graph file (.toml or .json)")  # fmt: skip
+        return build_projections(sizes, read_graph_file(connectivity, sizes))
     if isinstance(connectivity, str):
         return _named(sizes, connectivity)
     L = len(sizes)
     projs = []
     if isinstance(connectivity, bytes) or not hasattr(connectivity, "__iter__"):
-        raise NetworkError(f"connectivity must be one of {', '.join(CONNECTIVITIES)} or a list "
+        raise NetworkError(f"connectivity must be one of {', '.join(NAMED)}, a graph file or a list "
                            f"of projections, got {_short(connectivity)}")  # fmt: skip
     for item in connectivity:
         p = _projection(item)
@@ -122,11 +138,40 @@ def build_projections(sizes: Sequence[int], connectivity: str | Sequence[Any]) -
             raise NetworkError(f"skip projection {p.source}->{p.target} must go forward")
         projs.append(p)
     if len(set(projs)) != len(projs):
-        raise NetworkError("connectivity lists the same projection twice")
+        twice = next(p for i, p in enumerate(projs) if p in projs[:i])
+        raise NetworkError(f"connectivity lists the {twice.kind} projection "
+                           f"{twice.source}->{twice.target} twice")  # fmt: skip
     for d in range(1, L):
         if not any(p.kind == "dense" and p.target == d for p in projs):
             raise NetworkError(f"population {d} has no dense input projection")
     return projs
+
+
+def feedback_cycle(projections: Sequence[Projection]) -> list[int] | None:
+    """A cycle of the graph as the populations it visits (first = last), or None when it is
+    acyclic. Every cycle contains a feedback projection (forward ones raise the index)."""
+    succ: dict[int, list[int]] = {}
+    for p in projections:
+        succ.setdefault(p.source, []).append(p.target)
+    state: dict[int, int] = {}  # 1: on the current path, 2: done
+    path: list[int] = []
+
+    def visit(u: int) -> list[int] | None:
+        state[u] = 1
+        path.append(u)
+        for v in succ.get(u, []):
+            if state.get(v) == 1:
+                return path[path.index(v):] + [v]
+            if v not in state and (found := visit(v)) is not None:
+                return found
+        state[u] = 2
+        path.pop()
+        return None
+
+    for u in sorted(succ):
+        if u not in state and (found := visit(u)) is not None:
+            return found
+    return None
 
 
 class Graph:

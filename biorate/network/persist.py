@@ -127,6 +127,7 @@ def load(cls: Any, path: str | Path) -> Any:
             net = cls(**args)
         except NetworkError as exc:
             raise NetworkError(f"{path}: malformed architecture: args: {exc}") from None
+        fileschema.graph(arch, [asdict(p) for p in net.projections], net.population_names)
         ref = net.initialize().params_
         net.params_ = fileschema.parameters(archive, ref, net.dtype, str(path))
     if history is not None:

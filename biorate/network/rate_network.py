@@ -27,7 +27,7 @@ import numpy as np
 
 from ..errors import NetworkError
 from ..io import check_memory
-from . import dynamics, persist
+from . import dynamics, equilibrium, persist
 from .checks import (
     check_dynamics,
     check_numbers,
@@ -43,7 +43,7 @@ from .checks import (
     warn_if_flagged,
     whole,
 )
-from .graph import Graph, build_projections
+from .graph import NAMED, Graph, build_projections
 from .losses import get_loss
 from .optim import make_optimizer
 from .train import History, fit_stochastic
@@ -105,6 +105,14 @@ class RateNetwork:
         saturated units still pass gradient. 0 gives the exact gradient.
     steps, alpha : time steps T and alpha = dt/tau of the rate dynamics (graphs with feedback; see
         :mod:`biorate.network.dynamics`).
+    training : how a graph with feedback is trained and run: ``"bptt"`` (default; T steps from
+        rest, backpropagation through time) or ``"fixed_point"`` (run to the fixed point, the
+        state a spiking deployment settles to, and differentiate it implicitly; see
+        :mod:`biorate.network.equilibrium`). Acyclic graphs are the same either way.
+    fixed_point_tol, fixed_point_max_iter : the fixed point's convergence test: residual
+        ``max |h(t) - h(t-1)|/alpha`` <= tol within max_iter steps (also for the adjoint).
+    max_loop_gain : the safeguard of fixed-point training: feedback matrices are scaled down
+        after a step whose batch shows a loop gain above this (or did not converge).
     seed : seeds initialisation, shuffling and the validation split.
 
     Unlike scikit-learn, arguments are validated here (an unknown activation fails at once).
@@ -120,7 +128,8 @@ class RateNetwork:
                  patience: int | None = 10, tol: float = 1e-4, dtype: str = "float64",
                  init_std: float | None = None, targets: tuple[float, float] = (0.0, 1.0),
                  derivative_offset: float = 0.0, steps: int = 10, alpha: float = 0.5,
-                 seed: int | None = None) -> None:  # fmt: skip
+                 seed: int | None = None, training: str = "bptt", fixed_point_tol: float = 1e-6,
+                 fixed_point_max_iter: int = 500, max_loop_gain: float = 0.9) -> None:  # fmt: skip
         self.sizes = population_sizes(sizes)
         self.activation = activation
         self.connectivity = connectivity
@@ -137,6 +146,10 @@ class RateNetwork:
         self.derivative_offset = real(derivative_offset, "derivative_offset")
         self.seed = integer(seed, "seed", 0, none=True)
         self.steps, self.alpha = integer(steps, "steps"), real(alpha, "alpha")
+        self.training = training
+        self.fixed_point_tol = real(fixed_point_tol, "fixed_point_tol")
+        self.fixed_point_max_iter = integer(fixed_point_max_iter, "fixed_point_max_iter", 1)
+        self.max_loop_gain = real(max_loop_gain, "max_loop_gain")
         self._resolve()
 
     # ------------------------------------------------------------------ structure
@@ -154,8 +167,21 @@ class RateNetwork:
         check_dynamics(self, self.graph_.has_feedback)
         # an acyclic graph: one sweep is the fixed point
         self._T, self._a = (self.steps, self.alpha) if self.has_feedback else (1, 1.0)
+        self._check_training()
         self._check_memory()
         self._target_rows = self._target_table()
+
+    def _check_training(self) -> None:
+        if self.training not in ("bptt", "fixed_point"):
+            raise NetworkError(f"training must be 'bptt' or 'fixed_point', got {self.training!r}")
+        if not (0 < self.fixed_point_tol < np.inf and 0 < self.max_loop_gain < 1):
+            raise NetworkError("fixed_point_tol must be > 0 and max_loop_gain in (0, 1), got "
+                               f"{self.fixed_point_tol} and {self.max_loop_gain}")  # fmt: skip
+
+    @property
+    def _fixed_point(self) -> bool:
+        """Whether the dynamics run to their fixed point (fixed-point training with feedback)."""
+        return self.training == "fixed_point" and self.has_feedback
 
     @property
     def projections(self) -> list:
@@ -252,7 +278,11 @@ class RateNetwork:
 
     # ------------------------------------------------------------------ the dynamics
     def _forward(self, X: np.ndarray, params: dict[str, np.ndarray]) -> dict:
-        """The forward pass's cache (:func:`biorate.network.dynamics.forward`)."""
+        """The forward pass's cache (:func:`biorate.network.dynamics.forward`, or the fixed point
+        with its diagnostics, :func:`biorate.network.equilibrium.solve`)."""
+        if self._fixed_point:
+            return equilibrium.solve(self.graph_, params, self._act, X, self._a,
+                                     self.fixed_point_tol, self.fixed_point_max_iter, self._dt)  # fmt: skip
         return dynamics.forward(self.graph_, params, self._act, X, self._T, self._a, self._dt)
 
     def _backprop(self, X: np.ndarray, y: np.ndarray, params: dict[str, np.ndarray] | None = None,
@@ -266,8 +296,13 @@ class RateNetwork:
         loss, dy = self._loss.value_and_grad(out, self.targets_for(y))
         cache["data_loss"] = loss
         offset = self.derivative_offset if offset is None else offset
-        grads = dynamics.backward(self.graph_, params, self._act, cache,
-                                  dy.astype(self._dt, copy=False), self._a, offset, self._dt)  # fmt: skip
+        dy = dy.astype(self._dt, copy=False)
+        if self._fixed_point:
+            grads = equilibrium.backward(self.graph_, params, self._act, cache, dy, self._a, offset,
+                                         self.fixed_point_tol, self.fixed_point_max_iter, self._dt)  # fmt: skip
+        else:
+            grads = dynamics.backward(self.graph_, params, self._act, cache, dy, self._a, offset,
+                                      self._dt)  # fmt: skip
         if self.l2:
             for k, w in params.items():
                 if k in self.graph_.weights:
@@ -280,6 +315,15 @@ class RateNetwork:
                        offset: float | None = None) -> tuple[float, dict[str, np.ndarray], dict]:  # fmt: skip
         """Mean loss (plus the L2 term), its gradients and the forward cache on a batch."""
         return self._backprop(X, y, params, offset, l2_value=True)
+
+    def _after_step(self, cache: dict) -> float:
+        """The training loop calls this after each optimizer step with the batch's cache: the
+        safeguard of fixed-point training (:func:`biorate.network.equilibrium.shrink_feedback`);
+        returns the factor the feedback matrices were scaled by (1.0: none)."""
+        if not self._fixed_point:
+            return 1.0
+        gain = equilibrium.loop_gain(cache["fp"], self._a)
+        return equilibrium.shrink_feedback(self.graph_, self.params_, gain, self.max_loop_gain)
 
     def gradient_norms(self, X: Any, y: Any) -> dict[str, float]:
         """Norm of the exact gradient (no derivative offset) of every population's incoming
@@ -294,11 +338,16 @@ class RateNetwork:
         """Input currents ``z`` and activities ``h`` of every population at the last step, lists
         over populations of ``(n, size_p)`` arrays (``z[0]`` is None, ``h[0]`` is ``X``), computed
         in ``dtype`` (float64 by default, whatever the network's dtype). ``steps`` overrides the
-        number of time steps of a graph with feedback (e.g. many, to approach its fixed point)."""
+        number of time steps of a graph with feedback (e.g. many, to approach its fixed point);
+        without it a network trained at its fixed point returns the fixed point."""
         self._require_params()
         T = int(steps) if steps is not None and self.has_feedback else self._T
         params = {k: v.astype(dtype) for k, v in self.params_.items()}
         X = np.asarray(X, dtype=dtype)
+        if self._fixed_point and steps is None:
+            cache = equilibrium.solve(self.graph_, params, self._act, X, self._a,
+                                      self.fixed_point_tol, self.fixed_point_max_iter, dtype)  # fmt: skip
+            return cache["z"][-1], cache["h"][-1]
         return dynamics.settle(self.graph_, params, self._act, X, T, self._a, dtype)
 
     # ------------------------------------------------------------------ prediction
@@ -367,7 +416,7 @@ class RateNetwork:
         """Constructor arguments (scikit-learn style), JSON-able except ``activation``."""
         return {"sizes": list(self.sizes), "activation": self.activation,
                 "connectivity": self.connectivity if isinstance(self.connectivity, str)
-                else [asdict(p) for p in self.projections],
+                and self.connectivity in NAMED else [asdict(p) for p in self.projections],
                 "loss": self.loss, "optimizer": self.optimizer,
                 "learning_rate": self.learning_rate, "momentum": self.momentum,
                 "batch_size": self.batch_size, "l2": self.l2,
@@ -375,7 +424,10 @@ class RateNetwork:
                 "early_stopping": self.early_stopping, "patience": self.patience, "tol": self.tol,
                 "dtype": self.dtype, "init_std": self.init_std, "targets": list(self.targets),
                 "derivative_offset": self.derivative_offset, "steps": self.steps,
-                "alpha": self.alpha, "seed": self.seed}  # fmt: skip
+                "alpha": self.alpha, "seed": self.seed, "training": self.training,
+                "fixed_point_tol": self.fixed_point_tol,
+                "fixed_point_max_iter": self.fixed_point_max_iter,
+                "max_loop_gain": self.max_loop_gain}  # fmt: skip
 
     def architecture(self) -> dict:
         """The JSON stored inside a saved ``.npz``: arguments, projections and the activation."""
@@ -393,5 +445,6 @@ class RateNetwork:
 
     def __repr__(self) -> str:
         conn = self.connectivity if isinstance(self.connectivity, str) else "custom"
+        extra = ", training='fixed_point'" if self.training == "fixed_point" else ""
         name = getattr(self._act, "name", type(self._act).__name__)
-        return f"RateNetwork({self.sizes}, activation={name!r}, connectivity={conn!r})"
+        return f"RateNetwork({self.sizes}, activation={name!r}, connectivity={conn!r}{extra})"

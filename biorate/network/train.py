@@ -71,6 +71,13 @@ class History:
     the fraction of hidden-unit outputs within 5 % of the activation's range from either bound
     (``None`` when the range is unbounded); ``dead_fraction`` the fraction of hidden units whose
     derivative was zero on every training sample of the epoch.
+
+    Fixed-point training (``training="fixed_point"`` with feedback; empty lists otherwise), per
+    epoch: ``fp_iterations`` the mean and ``fp_iterations_max`` the largest number of steps a
+    sample took to reach its fixed point, ``fp_residual_max`` the largest final residual,
+    ``fp_unconverged`` the fraction of samples that did not converge, ``fp_adjoint_iterations``
+    the largest number of adjoint steps, ``fp_contraction`` the largest contraction factor of the iteration (ratio of successive residuals; the loop gain is (rho - 1 + alpha)/alpha) and
+    ``fp_rescaled`` the number of batches after which the safeguard scaled the feedback down.
     """
 
     loss: list[float] = field(default_factory=list)
@@ -81,6 +88,13 @@ class History:
     saturated_fraction: list[float | None] = field(default_factory=list)
     dead_fraction: list[float] = field(default_factory=list)
     epoch_time_s: list[float] = field(default_factory=list)
+    fp_iterations: list[float] = field(default_factory=list)
+    fp_iterations_max: list[float] = field(default_factory=list)
+    fp_residual_max: list[float] = field(default_factory=list)
+    fp_unconverged: list[float] = field(default_factory=list)
+    fp_adjoint_iterations: list[float] = field(default_factory=list)
+    fp_contraction: list[float | None] = field(default_factory=list)
+    fp_rescaled: list[float] = field(default_factory=list)
     best_epoch: int | None = None
     stop_reason: str | None = None
 
@@ -116,6 +130,7 @@ class Learner(Protocol):
     momentum: float
 
     def _backprop(self, X: np.ndarray, y: np.ndarray) -> tuple[float, dict, dict]: ...
+    def _after_step(self, cache: dict) -> float: ...
     def evaluate(self, X: Any, y: Any) -> dict[str, float]: ...
 
 
@@ -234,12 +249,47 @@ class _Units:
         )
 
 
+class _FixedPoints:
+    """The fixed-point solves of an epoch (fixed-point training only)."""
+
+    def __init__(self) -> None:
+        self.iters: list[np.ndarray] = []
+        self.res = self.adj = self.rescaled = 0.0
+        self.gain: float | None = None
+        self.unconverged = 0
+
+    def add(self, cache: dict, factor: float) -> None:
+        fp = cache.get("fp")
+        if fp is None:
+            return
+        self.iters.append(fp["iterations"])
+        self.res = max(self.res, float(np.max(fp["residual"])))
+        self.unconverged += int(np.count_nonzero(~fp["converged"]))
+        self.adj = max(self.adj, float(fp["adjoint"]["iterations"]))
+        if np.all(fp["converged"]) and fp["contraction"].size:
+            self.gain = max(self.gain or 0.0, float(np.max(fp["contraction"])))
+        self.rescaled += factor < 1.0
+
+    def record(self, hist: History) -> None:
+        if not self.iters:
+            return
+        it = np.concatenate(self.iters)
+        hist.fp_iterations.append(float(it.mean()))
+        hist.fp_iterations_max.append(float(it.max()))
+        hist.fp_residual_max.append(self.res if math.isfinite(self.res) else None)
+        hist.fp_unconverged.append(self.unconverged / it.size)
+        hist.fp_adjoint_iterations.append(self.adj)
+        hist.fp_contraction.append(self.gain)
+        hist.fp_rescaled.append(float(self.rescaled))
+
+
 def _epoch(net: Learner, X: np.ndarray, y: np.ndarray, rng: np.random.Generator, opt: Any,
            hist: History, limit: float, epoch: int) -> None:  # fmt: skip
     """One pass over ``(X, y)`` in shuffled minibatches; appends the epoch's diagnostics."""
     t0 = time.perf_counter()
     graph, n, bs = net.graph_, X.shape[0], net.batch_size
     units = _Units(graph, net.activation_)
+    fp = _FixedPoints()
     order = rng.permutation(n)
     tot_loss = correct = 0.0
     norms = np.zeros(len(graph.sizes) - 1)
@@ -256,6 +306,7 @@ def _epoch(net: Learner, X: np.ndarray, y: np.ndarray, rng: np.random.Generator,
         norms += list(graph.population_norms(grads).values())
         units.add(cache)
         opt.step(net.params_, grads)
+        fp.add(cache, net._after_step(cache))
         nb += 1
     hist.loss.append(tot_loss / n)
     if not hist.loss[-1] <= limit:
@@ -267,4 +318,5 @@ def _epoch(net: Learner, X: np.ndarray, y: np.ndarray, rng: np.random.Generator,
     for name, v in zip(graph.population_names[1:], norms / nb, strict=True):
         hist.grad_norm[name].append(float(v))
     units.record(hist)
+    fp.record(hist)
     hist.epoch_time_s.append(time.perf_counter() - t0)
