@@ -10,12 +10,11 @@ from dataclasses import asdict
 
 import numpy as np
 import pytest
+from network_helpers import max_relative_error, numerical_grads
 
 from biorate.errors import NetworkError
 from biorate.network import Projection, RateNetwork, build_projections, dynamics, equilibrium
 from biorate.network.graph import feedback_cycle
-
-from network_helpers import max_relative_error, numerical_grads
 
 X4 = np.random.default_rng(3).uniform(0, 1, (6, 4))
 Y4 = np.array([0, 1, 2, 0, 1, 2])

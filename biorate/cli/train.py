@@ -56,8 +56,10 @@ def add_network_options(p: argparse.ArgumentParser) -> None:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train a rate network (feedforward, residual, feedback, "
-                       "volume or a graph file)")
+    p = sub.add_parser(
+        "train",
+        help="train a rate network (feedforward, residual, feedback, volume or a graph file)",
+    )
     add_network_options(p)
     p.add_argument(
         "--activation",

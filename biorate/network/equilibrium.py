@@ -109,7 +109,7 @@ def adjoint(graph: Graph, params: Params, gp: list, dy: np.ndarray, alpha: float
     r = np.inf
     it = 0
     with np.errstate(over="ignore", invalid="ignore"):
-        for it in range(1, max_iter + 1):
+        for it in range(1, max_iter + 1):  # noqa: B007 - read after the loop (steps taken)
             cur: list[Any] = [None] + [np.zeros((n, s), dy.dtype) for s in graph.sizes[1:]]
             fb_new: list[Any] = [None] + [np.zeros((n, s), dy.dtype) for s in graph.sizes[1:]]
             new: list[Any] = [None] * L

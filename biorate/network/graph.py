@@ -161,7 +161,7 @@ def feedback_cycle(projections: Sequence[Projection]) -> list[int] | None:
         path.append(u)
         for v in succ.get(u, []):
             if state.get(v) == 1:
-                return path[path.index(v):] + [v]
+                return path[path.index(v) :] + [v]
             if v not in state and (found := visit(v)) is not None:
                 return found
         state[u] = 2

@@ -76,7 +76,8 @@ class History:
     epoch: ``fp_iterations`` the mean and ``fp_iterations_max`` the largest number of steps a
     sample took to reach its fixed point, ``fp_residual_max`` the largest final residual,
     ``fp_unconverged`` the fraction of samples that did not converge, ``fp_adjoint_iterations``
-    the largest number of adjoint steps, ``fp_contraction`` the largest contraction factor of the iteration (ratio of successive residuals; the loop gain is (rho - 1 + alpha)/alpha) and
+    the largest number of adjoint steps, ``fp_contraction`` the largest contraction factor of
+    the iteration (ratio of successive residuals; the loop gain is (rho - 1 + alpha)/alpha) and
     ``fp_rescaled`` the number of batches after which the safeguard scaled the feedback down.
     """
 
