@@ -43,8 +43,13 @@ def check_outputs(outputs: list[tuple[Any, str]],
     figures (the options named ``--plot...``), and refuse two options naming the same file (the
     later write would replace the earlier one) or an output that is one of the command's
     ``inputs`` (``fit c.json -o c.json`` would replace the curve it reads)."""
-    seen: dict[Path, str] = {Path(p).resolve(): what for p, what in inputs
-                             if isinstance(p, str | os.PathLike) and Path(p).is_file()}  # fmt: skip
+    seen: dict[Path, str] = {}
+    for p, what in inputs:  # a folder input (an IDX dataset) is every file in it
+        path = Path(p) if isinstance(p, str | os.PathLike) else None
+        if path is not None and path.is_dir():
+            seen.update({f.resolve(): f"{what} ({f.name})" for f in path.iterdir() if f.is_file()})
+        elif path is not None and path.is_file():
+            seen[path.resolve()] = what
     for path, what in outputs:
         if path is None:
             continue
@@ -123,3 +128,10 @@ def load_matching(path: str, dataset: str, seed: int) -> tuple[Any, Any]:
         raise DataError(f"{path} takes {net.sizes[0]} features and {net.sizes[-1]} classes; "
                         f"dataset {data.name} has {data.n_features} and {data.n_classes}")  # fmt: skip
     return net, data
+
+
+def dataset_input(spec: str) -> tuple[Any, str]:
+    """The files a ``--dataset`` reads, as an input of :func:`check_outputs`: the folder of
+    ``idx:PATH`` (its files must not be overwritten by an output); nothing for built-in sets."""
+    spec = str(spec)
+    return (spec[4:], f"--dataset {spec}") if spec.startswith("idx:") else (None, "--dataset")

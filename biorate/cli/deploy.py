@@ -7,7 +7,7 @@ import argparse
 
 from ..deploy import DeployError, deploy, spiking_origin
 from ..io import staged_outputs, write_json
-from .common import add_quiet, check_outputs, command_line, load_matching, seconds
+from .common import add_quiet, check_outputs, command_line, dataset_input, load_matching, seconds
 
 __all__ = ["add_parser", "run", "durations_up_to"]
 
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     """Check every input and output first (one line and exit 2 on a bad one), then simulate.
     ``--quiet`` silences the progress bars only: the results always print (stdout)."""
     check_outputs([(args.report, "--report"), (args.plot, "--plot")],
-                  inputs=[(args.network, "the input network")])  # fmt: skip
+                  inputs=[(args.network, "the input network"), dataset_input(args.dataset)])  # fmt: skip
     for name, value in (("--images", args.images), ("--batch-size", args.batch_size),
                         ("--neurons-per-unit", args.neurons_per_unit)):  # fmt: skip
         if value is not None and value < 1:

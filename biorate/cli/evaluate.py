@@ -6,7 +6,7 @@ import argparse
 
 from ..io import write_json
 from ..network.report import network_report
-from .common import add_quiet, check_outputs, command_line, load_matching
+from .common import add_quiet, check_outputs, command_line, dataset_input, load_matching
 from .train import add_network_options
 
 
@@ -20,7 +20,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    check_outputs([(args.report, "--report")], inputs=[(args.network, "the input network")])
+    check_outputs(
+        [(args.report, "--report")],
+        inputs=[(args.network, "the input network"), dataset_input(args.dataset)],
+    )
     net, data = load_matching(args.network, args.dataset, args.seed)
     rep = network_report(net, data, command_line())
     if args.report:

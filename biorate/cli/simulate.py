@@ -21,7 +21,8 @@ from .common import (
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
-    check_outputs([(args.output, "-o"), (args.plot, "--plot")])
+    check_outputs([(args.output, "-o"), (args.plot, "--plot")],
+                  inputs=[(args.model, "--model")])  # fmt: skip
 
 
 def _write(args: argparse.Namespace, curve: Any, draw: Callable[[Path], Any] | None) -> None:

@@ -8,11 +8,12 @@ pyarrow is installed) and, with ``--plot``, the fitted parameters against the sw
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
 from ..errors import ProtocolError
-from .common import add_quiet, check_figure_format, check_writable
+from .common import OutputError, add_quiet, check_figure_format, check_writable
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -38,13 +39,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..sweep import run_sweep  # Dask, SciPy (fitting): imported by the command that needs them
 
-    if args.connect_timeout <= 0:
+    if not 0 < args.connect_timeout < math.inf:
         raise ProtocolError(f"--connect-timeout must be positive, got {args.connect_timeout}")
     check_writable(args.output, f"-o {args.output}", folder=True)
     check_figure_format(args.plot, "--plot")
     if args.plot:
         plot_dir, outdir = Path(args.plot).resolve().parent, Path(args.output).resolve()
         if plot_dir != outdir and outdir not in plot_dir.parents:  # else made with OUTDIR
+            check_writable(args.plot, f"--plot {args.plot}")
+        elif plot_dir != outdir:  # a sub-folder of OUTDIR: only OUTDIR itself is ever made
+            if not plot_dir.is_dir():
+                raise OutputError(f"--plot {args.plot}: no folder {plot_dir} (the sweep makes "
+                                  "OUTDIR only; put the figure in OUTDIR or an existing "
+                                  "folder)")  # fmt: skip
             check_writable(args.plot, f"--plot {args.plot}")
     result = run_sweep(
         args.spec, args.output, scheduler=args.scheduler, workers=args.workers,

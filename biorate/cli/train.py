@@ -13,7 +13,7 @@ from ..network import RateNetwork
 from ..network.graph import NAMED
 from ..network.graphfile import graph_file_sizes, looks_like_graph_file
 from ..network.report import network_report
-from .common import add_quiet, check_outputs, command_line
+from .common import add_quiet, check_outputs, command_line, dataset_input
 
 __all__ = ["add_parser", "run", "parse_hidden"]
 
@@ -193,7 +193,7 @@ def run(args: argparse.Namespace) -> int:
     if args.patience < 0:
         raise NetworkError(f"--patience must be >= 0, got {args.patience}")
     check_outputs([(args.output, "-o"), (args.report, "--report"), (args.plot, "--plot")],
-                  inputs=[(args.activation, "--activation")])  # fmt: skip
+                  inputs=[(args.activation, "--activation"), dataset_input(args.dataset)])  # fmt: skip
     data = load_dataset(args.dataset, seed=args.seed)
     net = _network(args, data)
     net.check_resources(len(data.y_train))  # refused before the progress bar appears

@@ -7,6 +7,7 @@ import dataclasses
 import math
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -47,7 +48,7 @@ def fit(curve: TransferCurve | str | os.PathLike, form: str = "auto", *, bootstr
     """
     curve = _as_curve(curve)
     _check_data(curve)
-    _check_options(form, bootstrap, criterion)
+    _check_options(form, bootstrap, criterion, seed)
     if form == "auto":
         criterion = criterion or "aic"
         names = list(forms) if forms else [n for n, f in FORMS.items() if f.suits(curve.measure)]
@@ -68,7 +69,10 @@ def fit(curve: TransferCurve | str | os.PathLike, form: str = "auto", *, bootstr
 MAX_BOOTSTRAP = 100_000
 
 
-def _check_options(form: str, bootstrap: int, criterion: str | None) -> None:
+def _check_options(form: str, bootstrap: int, criterion: str | None, seed: Any) -> None:
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)
+                             or not 0 <= seed < 2**32):  # fmt: skip
+        raise FitError(f"seed must be an integer in [0, 2**32) or None, got {seed!r}")
     if isinstance(bootstrap, bool) or not isinstance(bootstrap, int | np.integer) or bootstrap < 0:
         raise FitError(f"bootstrap must be a non-negative integer, got {bootstrap!r}")
     if bootstrap > MAX_BOOTSTRAP:

@@ -271,6 +271,9 @@ class Model:
             raise ModelError(f"{where}: schema {schema!r} not supported (expected {SCHEMA})")
         for key in ("name", "kind", "description", "reference"):
             f.text(key)
+        if not (data["name"].isprintable() and 0 < len(data["name"]) <= 200):
+            raise f.fail("name", f"{data['name'][:40]!r} is not a printable name of 1 to 200 "
+                         "characters (it heads listings, reports and file names)")  # fmt: skip
         f.text("theory", None)
         raw_params = f.table("parameters", {}).data
         params = {k: parse_param(k, v, where) for k, v in raw_params.items()}

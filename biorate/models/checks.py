@@ -173,6 +173,21 @@ def _expression(f: Fields, key: str, *, statements: bool = False) -> None:
         raise f.fail(key, "expected one expression (one line, no ';')")
     if bad or "\x7f" in v:
         raise f.fail(key, "contains control characters")
+    internal = [n for n in _NAME.findall(v) if n.startswith(("_", "biorate_"))]
+    if internal:
+        raise f.fail(key, f"uses {internal[0][:40]!r}: names starting with '_' or 'biorate_' are "
+                          "Brian2's and biorate's own, not the model's")  # fmt: skip
+    depth = 0
+    for c in v:
+        depth += {"(": 1, ")": -1}.get(c, 0)
+        if depth < 0:
+            break
+    if depth != 0:
+        raise f.fail(key, "unbalanced parentheses (code is inserted as one term of biorate's own "
+                          "statements)")  # fmt: skip
+
+
+_NAME = re.compile(r"[A-Za-z_]\w*")
 
 
 _CONDITION = re.compile(r"[<>]|==|!=")

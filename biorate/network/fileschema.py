@@ -30,6 +30,10 @@ from .train import History
 
 __all__ = ["ARGUMENTS", "arguments", "history", "graph", "parameters"]
 
+# the largest parameter magnitude a saved network may hold: trained weights are O(1-100); 1e6
+# already drives every unit to a bound, while 1e300 overflows the loss
+MAX_PARAMETER = 1e6
+
 _NUMBERS = ("momentum", "l2", "validation_fraction", "tol", "derivative_offset", "alpha",
             "fixed_point_tol", "max_loop_gain")  # fmt: skip
 _OPTIONAL_NUMBERS = ("learning_rate", "init_std")
@@ -192,4 +196,9 @@ def _parameter(archive: Any, name: str, shape: tuple, dtype: np.dtype, where: st
     if not np.all(np.isfinite(out)):
         raise NetworkError(f"{where}: parameter {name[6:]} contains NaN or inf (array {name!r}"
                            + (f" as {dtype})" if np.all(np.isfinite(a)) else ")"))  # fmt: skip
+    big = float(np.max(np.abs(out))) if out.size else 0.0
+    if big > MAX_PARAMETER:
+        raise NetworkError(f"{where}: parameter {name[6:]} holds {big:.3g}, beyond "
+                           f"{MAX_PARAMETER:g} in magnitude: no trained network has such weights, "
+                           "and its currents overflow")  # fmt: skip
     return out

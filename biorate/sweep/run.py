@@ -41,6 +41,7 @@ preferences are process-global), so each worker has one thread.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import platform
 import threading
@@ -262,6 +263,13 @@ def run_sweep(
     if workers is not None and (scheduler or client is not None):
         raise ProtocolError("workers applies to the local cluster; an existing cluster "
                             "(scheduler or client) has its own workers")  # fmt: skip
+    if (
+        isinstance(connect_timeout, bool)
+        or not isinstance(connect_timeout, int | float)
+        or not (0 < connect_timeout < math.inf)
+    ):
+        raise ProtocolError(f"connect_timeout must be a positive finite number of seconds, got "
+                            f"{connect_timeout!r}")  # fmt: skip
     result = SweepResult(spec=spec, outdir=outdir)
     todo = []
     for p in spec.points:

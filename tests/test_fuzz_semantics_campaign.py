@@ -1,0 +1,114 @@
+"""Issue 18, what a second hostile campaign found (2026-11-30): commands that replaced their own
+inputs, tracebacks, and model text that reached Brian2's internals. Each is refused with one line
+and exit 2 (outputs untouched) or a BiorateError, before any work."""
+
+from __future__ import annotations
+
+import math
+import shutil
+
+import numpy as np
+import pytest
+from test_cli_bad_input import _mnist, no_work, one_line  # noqa: F401  (fixture)
+
+import biorate as br
+from biorate.errors import BiorateError, FitError, ModelError, NetworkError
+from biorate.models import load_model, shipped_models_dir
+from biorate.network import RateNetwork
+
+LIF = shipped_models_dir() / "neurons" / "lif.toml"
+
+
+@pytest.mark.parametrize("command", [["simulate", "fi", "--target", "numpy"], ["theory", "fi"]])
+def test_an_output_naming_the_model_file_is_refused(cli, tmp_path, command, no_work):  # noqa: F811
+    """`theory fi --model my.toml -o my.toml` replaced the model with curve JSON (exit 0)."""
+    model = tmp_path / "my.toml"
+    shutil.copy(LIF, model)
+    before = model.read_bytes()
+    code, _, err = cli(*command, "--model", model, "--current", "0nA:1nA:3", "-o", model)
+    assert code == 2
+    one_line(err, "--model and -o name the same file")
+    assert model.read_bytes() == before
+
+
+def test_an_output_inside_the_idx_dataset_is_refused(cli, tmp_path, no_work):  # noqa: F811
+    """`train --dataset idx:d -o d/train-images-idx3-ubyte` replaced the training images."""
+    folder = _mnist(tmp_path / "d", np.arange(30) % 3, np.arange(10) % 3)
+    images = folder / "train-images-idx3-ubyte"
+    before = images.read_bytes()
+    code, _, err = cli("train", "--dataset", f"idx:{folder}", "--quiet", "-o", images)
+    assert code == 2
+    one_line(err, "name the same file")
+    assert images.read_bytes() == before
+
+
+def test_a_sweep_figure_in_a_missing_subfolder_of_outdir_is_refused(cli, tmp_path, no_work):  # noqa: F811
+    spec = shipped_models_dir().parent / "examples" / "sweeps" / "lif_tau_sigma.toml"
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "summary.csv").write_text("old")
+    code, _, err = cli("sweep", spec, "-o", out, "--plot", out / "nodir" / "p.png", "--quiet")
+    assert code == 2
+    one_line(err, "no folder", "nodir")
+    assert (out / "summary.csv").read_text() == "old"
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-1"])
+def test_sweep_connect_timeout_must_be_positive_and_finite(cli, tmp_path, value, no_work):  # noqa: F811
+    spec = shipped_models_dir().parent / "examples" / "sweeps" / "lif_tau_sigma.toml"
+    code, _, err = cli("sweep", spec, "-o", tmp_path / "o", f"--connect-timeout={value}")
+    assert code == 2
+    one_line(err, "--connect-timeout")
+
+
+def test_sweep_api_connect_timeout_is_checked(tmp_path):
+    spec = shipped_models_dir().parent / "examples" / "sweeps" / "lif_tau_sigma.toml"
+    for bad in (math.nan, math.inf, 0, "5"):
+        with pytest.raises(BiorateError, match="connect_timeout"):
+            br.run_sweep(spec, tmp_path / "o", connect_timeout=bad, progress=False)
+
+
+def test_fit_seed_outside_its_range_is_a_fit_error():
+    """`fit --bootstrap 5 --seed=-1` was NumPy's ValueError traceback."""
+    curve = br.theory.fi("lif", current="0nA:1nA:21")
+    for seed in (-1, 2**32, 1.5):
+        with pytest.raises(FitError, match="seed must be an integer"):
+            br.fit(curve, "sigmoid", bootstrap=3, seed=seed)
+
+
+def test_a_saved_network_with_absurd_weights_is_refused(tmp_path):
+    """Weights of 1e300 loaded, and evaluate wrote a loss of 6e299 (or crashed on JSON)."""
+    net = RateNetwork([2, 3, 2], seed=0).initialize()
+    key = next(k for k in net.params_ if k.startswith("W"))
+    net.params_[key][0, 0] = 1e300
+    path = net.save(tmp_path / "n.npz")
+    with pytest.raises(NetworkError, match="beyond 1e\\+06 in magnitude"):
+        RateNetwork.load(path)
+
+
+def _model_text(change: tuple[str, str]) -> str:
+    text = LIF.read_text()
+    assert change[0] in text
+    return text.replace(*change, 1)
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [(('reset = "v = V_reset"', 'reset = """v = V_reset\n_spikespace = 0"""'), "'_spikespace'"),
+     (('weight = "J*int(not_refractory)"', 'weight = "J)*0 + (0*mV"'), "unbalanced parentheses"),
+     (('weight = "J*int(not_refractory)"', 'weight = "J*biorate_rate*second"'), "'biorate_rate'"),
+     (('name = "lif"', 'name = "a\\nb"'), "not a printable name")],
+)  # fmt: skip
+def test_model_text_cannot_reach_internals_or_break_out(tmp_path, change, says):
+    """A reset writing Brian2's `_spikespace` changed the curve (exit 0); a Poisson weight
+    closing the parentheses it is wrapped in set every rate to 0; a name with a newline split
+    `biorate models`'s listing."""
+    path = tmp_path / "m.toml"
+    path.write_text(_model_text(change))
+    with pytest.raises(ModelError, match=says):
+        load_model(path)
+
+
+def test_the_shipped_models_keep_loading():
+    for path in sorted(shipped_models_dir().rglob("*.toml")):
+        load_model(path)
