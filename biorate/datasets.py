@@ -147,8 +147,8 @@ def read_idx(path: str | Path) -> np.ndarray:
     """Read one IDX file (optionally gzip-compressed) into an array of its stored shape. The
     header is checked before any data is read: a shape whose data would not fit in memory is
     refused naming its size, and the file must hold exactly that much data."""
-    path = Path(path)
     check_regular_input(path, DataError)
+    path = Path(path)
     try:
         with open(path, "rb") as raw:
             gz = raw.read(2) == b"\x1f\x8b"

@@ -31,8 +31,11 @@ class WriteError(BiorateError, OSError):
 
 
 def check_regular_input(path: str | os.PathLike, error: type[BiorateError]) -> None:
-    """Refuse an input that is a device, FIFO or socket (``/dev/zero`` would be read forever, a
-    FIFO would block): only regular files (and the folders a caller expects) are read."""
+    """Refuse an input that is not a path (``TransferCurve.load(5)``), or a device, FIFO or
+    socket (``/dev/zero`` would be read forever, a FIFO would block): only regular files (and the
+    folders a caller expects) are read."""
+    if not isinstance(path, str | os.PathLike):
+        raise error(f"expected a file path (a string or a Path), got {type(path).__name__}")
     try:
         mode = os.stat(path).st_mode
     except (OSError, ValueError):
@@ -276,6 +279,9 @@ def check_writable(path: str | os.PathLike | None, what: str | None = None, *,
         return
     if p.is_dir():
         raise OutputError(f"cannot write {what}: {p} is a folder")
+    if str(path).endswith(("/", os.sep)):  # Path() drops the slash: "newdir/" would be a file
+        raise OutputError(f"cannot write {what}: a file name is needed, not a folder ending "
+                          "in '/'")  # fmt: skip
     p = _write_target(p, what)  # through symlinks; a device, FIFO or socket is refused
     parent = p.parent if str(p.parent) else Path(".")
     up = _nearest_existing(parent)
@@ -333,8 +339,8 @@ def read_toml(path: Path, what: str, error: type[BiorateError],
 def read_json(path: str | os.PathLike, kind: str | None = None,
               error: type[BiorateError] = CurveFileError) -> dict:  # fmt: skip
     """Read a JSON object; with ``kind`` given, check its ``"kind"`` field. Errors are ``error``."""
-    path = Path(path)
     check_regular_input(path, error)
+    path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

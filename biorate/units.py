@@ -482,7 +482,10 @@ def _parse_span(text: str) -> tuple[np.ndarray, Dim]:
 
 def _parse_list(text: str) -> tuple[np.ndarray, Dim]:
     try:
-        items = [_parse_quantity(p) for p in text.split(",") if p.strip()]
+        parts = text.split(",")
+        if len(parts) > 1 and any(not p.strip() for p in parts):
+            raise UnitError(f"list {_show(text)}: an empty entry (a stray comma?)")
+        items = [_parse_quantity(p) for p in parts if p.strip()]
     except _NotFinite as exc:
         raise UnitError(f"list {_show(text)}: contains NaN or inf ({exc})") from None
     if not items:

@@ -615,13 +615,13 @@ def test_skip_into_the_output_is_refused_not_silently_dropped():
 def test_presentation_times_as_quantity_arrays_and_strings():
     from brian2 import ms
 
-    from biorate.deploy.settings import _durations
+    from biorate.deploy.settings import presentation_times
 
-    assert _durations([50, 100] * ms) == pytest.approx([0.05, 0.1])
-    assert _durations("100 ms,50ms") == pytest.approx([0.05, 0.1])
-    assert _durations(["200 ms", 0.5 * ms * 1000]) == pytest.approx([0.2, 0.5])
+    assert presentation_times([50, 100] * ms) == pytest.approx([0.05, 0.1])
+    assert presentation_times("100 ms,50ms") == pytest.approx([0.05, 0.1])
+    assert presentation_times(["200 ms", 0.5 * ms * 1000]) == pytest.approx([0.2, 0.5])
     with pytest.raises(BiorateError):
-        _durations([0, 10] * ms)
+        presentation_times([0, 10] * ms)
 
 
 def _measure(first: int = 100, n: int = 20) -> None:  # pragma: no cover - run by hand

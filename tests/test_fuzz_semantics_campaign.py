@@ -112,3 +112,62 @@ def test_model_text_cannot_reach_internals_or_break_out(tmp_path, change, says):
 def test_the_shipped_models_keep_loading():
     for path in sorted(shipped_models_dir().rglob("*.toml")):
         load_model(path)
+
+
+def test_training_and_state_work_is_bounded():
+    """`fit(epochs=10**9)` and `states(steps=10**9)` ran past any limit; `l2=1e300` trained."""
+    from biorate.network.rate_network import MAX_EPOCHS, MAX_STEPS
+
+    X, y = np.random.default_rng(0).uniform(0, 1, (8, 2)), np.arange(8) % 2
+    net = RateNetwork([2, 3, 2], connectivity="feedback", seed=0, patience=None)
+    with pytest.raises(NetworkError, match="epochs must be an integer from 1 to 100,000"):
+        net.fit(X, y, epochs=MAX_EPOCHS + 1)
+    with pytest.raises(NetworkError, match="callback must be callable"):
+        net.fit(X, y, epochs=1, callback=5)
+    net.fit(X, y, epochs=1)
+    for steps, match in ((MAX_STEPS + 1, "steps must be from 1"), (-5, "steps must be from 1"),
+                         ("a", "steps")):  # fmt: skip
+        with pytest.raises(NetworkError, match=match):
+            net.states(X, steps=steps)
+    with pytest.raises(BiorateError, match="complex"):
+        net.states(X + 1j)
+    with pytest.raises(BiorateError, match="NaN"):
+        net.states(np.full((2, 2), np.nan))
+    with pytest.raises(NetworkError, match="l2 must be in"):
+        RateNetwork([2, 3, 2], l2=1e300)
+
+
+def test_paths_and_lists_that_used_to_slip_through(tmp_path):
+    """`TransferCurve.load(5)` and `read_idx(5)` were TypeErrors; `-o newdir/` wrote a file named
+    newdir; `0nA,1nA,` (a stray comma) was read as two levels."""
+    from biorate.curve import TransferCurve
+    from biorate.datasets import read_idx
+    from biorate.errors import CurveFileError, DataError, OutputError, UnitError
+    from biorate.io import check_writable
+    from biorate.units import parse_range
+
+    with pytest.raises(CurveFileError, match="expected a file path"):
+        TransferCurve.load(5)
+    with pytest.raises(DataError, match="expected a file path"):
+        read_idx(5)
+    with pytest.raises(OutputError, match="a file name is needed"):
+        check_writable(f"{tmp_path}/newdir/", "-o")
+    with pytest.raises(UnitError, match="an empty entry"):
+        parse_range("0nA,1nA,")
+
+
+def test_deploy_settings_that_used_to_run(tmp_path, cli, no_work):  # noqa: F811
+    """Repeated durations ran twice; tau_syn below dt gave NaN currents and an accuracy; an
+    --input-rate with current encoding was ignored; `--durations ''` fell back to 0.5 s."""
+    from biorate.deploy.settings import presentation_times
+
+    with pytest.raises(BiorateError, match="repeat"):
+        presentation_times("50ms,50ms")
+    net = tmp_path / "n.npz"
+    net.write_bytes(b"x")
+    for extra, says in ((["--input-rate", "1e9Hz"], "goes with --encoding poisson"),
+                        (["--durations", ""], "duration"),
+                        (["--durations", "50ms,50ms"], "repeat")):  # fmt: skip
+        code, _, err = cli("deploy", net, *extra, "--quiet")
+        assert code == 2, (extra, err)
+        one_line(err, says)

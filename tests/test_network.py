@@ -318,7 +318,7 @@ def test_bad_stopping_arguments():
             RateNetwork([4, 3], **kwargs)
     X, y = small_problem()
     for epochs in (0, 2.5, True):
-        with pytest.raises(NetworkError, match="epochs must be an integer >= 1"):
+        with pytest.raises(NetworkError, match="epochs must be an integer from 1"):
             RateNetwork([4, 3]).fit(X, y, epochs=epochs)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from ..deploy import DeployError, deploy, spiking_origin
+from ..deploy.settings import presentation_times
 from ..io import staged_outputs, write_json
 from .common import add_quiet, check_outputs, command_line, dataset_input, load_matching, seconds
 
@@ -33,8 +34,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--images", type=int, default=None,
                    help="present only the first N test images (default all)")  # fmt: skip
     p.add_argument("--tau-syn", default="5ms", help="synaptic time constant (default 5ms)")
-    p.add_argument("--input-rate", default="200Hz",
-                   help="Poisson rate of an input of value 1 (--encoding poisson)")  # fmt: skip
+    p.add_argument("--input-rate", default=None,
+                   help="Poisson rate of an input of value 1 (--encoding poisson only; default 200Hz)")  # fmt: skip
     p.add_argument("--batch-size", type=int, default=400,
                    help="images per Brian2 network (memory vs. speed; default 400)")  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="seed of noise and Poisson inputs")
@@ -61,11 +62,14 @@ def run(args: argparse.Namespace) -> int:
                         ("--neurons-per-unit", args.neurons_per_unit)):  # fmt: skip
         if value is not None and value < 1:
             raise DeployError(f"{name} must be >= 1, got {value}")
-    if args.durations and args.duration:
+    if args.input_rate is not None and args.encoding != "poisson":
+        raise DeployError("--input-rate is the Poisson rate of a pixel of value 1: it goes with "
+                          "--encoding poisson")  # fmt: skip
+    if args.durations is not None and args.duration:
         raise DeployError("give --duration (the longest time, with the standard ones below it) "
                           "or --durations (the exact list), not both")  # fmt: skip
-    if args.durations:
-        durations = [seconds(v.strip(), "--durations") for v in args.durations.split(",")]
+    if args.durations is not None:
+        durations = presentation_times([v.strip() for v in args.durations.split(",")])
     else:
         durations = durations_up_to(seconds(args.duration or "0.5s", "--duration"))
     net, data = load_matching(args.network, args.dataset, args.seed)
@@ -78,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     rep = deploy(
         net, X, y, durations=[f"{d!r} s" for d in durations], encoding=args.encoding,
         neurons_per_unit=args.neurons_per_unit, tau_syn=args.tau_syn,
-        input_rate=args.input_rate, batch_size=args.batch_size, seed=args.seed,
+        input_rate=args.input_rate or "200Hz", batch_size=args.batch_size, seed=args.seed,
         target=args.target, progress=not args.quiet, command=command_line(),
         dataset=data.name, network_file=args.network, train=(data.X_train, data.y_train),
     )  # fmt: skip

@@ -36,12 +36,15 @@ class Settings:
         return self.durations[-1]
 
 
-def _durations(durations: Any) -> list[float]:
+def presentation_times(durations: Any) -> list[float]:
+    """Presentation times in seconds, sorted: each given once and positive (DeployError)."""
     if isinstance(durations, list | tuple) and not all(isinstance(d, str) for d in durations):
         values = [to_si(d, TIME, "duration") for d in durations]  # e.g. [50*ms, "0.1 s"]
     else:  # a string ("50 ms", "50ms,100ms"), a Brian2 quantity or an array of them
         values = list(to_si_array(durations, TIME, "duration"))
     out = sorted(set(values))
+    if len(out) < len(values):
+        raise DeployError(f"presentation times repeat a value: {durations!r}; give each once")
     if not out or out[0] <= 0:
         raise DeployError(f"presentation times must be positive, got {durations!r}")
     return out
@@ -63,14 +66,19 @@ def check_settings(origin: SpikingOrigin, *, durations: Any, encoding: str,
         raise DeployError(f"encoding must be one of {', '.join(ENCODINGS)}, got {encoding!r}")
     npu = _count(neurons_per_unit, "neurons_per_unit")
     batch = _count(batch_size, "batch_size")
-    ds = _durations(durations)
+    ds = presentation_times(durations)
     t_max = ds[-1]
     tau_syn_s = to_si(tau_syn, TIME, "tau_syn")
     input_rate_hz = to_si(input_rate, FREQUENCY, "input_rate")
     transient_s = min(0.05, t_max / 2) if transient is None else to_si(transient, TIME, "transient")
     dt_s = to_si(dt, TIME, "dt") if dt is not None else (origin.dt_s or 1e-4)
-    if tau_syn_s <= 0 or input_rate_hz <= 0 or dt_s <= 0:
-        raise DeployError("tau_syn, input_rate and dt must be positive")
+    for name, value in (("tau_syn", tau_syn_s), ("input_rate", input_rate_hz), ("dt", dt_s)):
+        if value <= 0:
+            raise DeployError(f"{name} must be positive, got {value:g} (SI units)")
+    if tau_syn_s < dt_s:
+        raise DeployError(f"tau_syn = {tau_syn_s:g} s is shorter than the time step dt = "
+                          f"{dt_s:g} s: the synaptic current would decay within one step "
+                          "(and diverge when integrated); use tau_syn >= dt")  # fmt: skip
     origin.model.check_dt(dt_s)  # the neurons keep their refractory period (as in measure_fi)
     if ds[0] < dt_s:
         raise DeployError(f"presentation time {ds[0]:g} s is shorter than one time step "

@@ -120,6 +120,7 @@ def warn_if_flagged(act: Any) -> None:
 # (LeCun's 1/sqrt(fan-in) is ~0.1, the naive 1.0, Fahlman's offset 0.1), far below overflow
 MAX_INIT_STD = 100.0
 MAX_DERIVATIVE_OFFSET = 10.0
+MAX_L2 = 10.0
 
 
 def check_numbers(net: Any) -> None:
@@ -135,6 +136,9 @@ def check_numbers(net: Any) -> None:
         raise NetworkError(f"targets must be finite numbers, got {net.targets}")
     if net.l2 < 0 or net.derivative_offset < 0:
         raise NetworkError("l2 and derivative_offset must be >= 0")
+    if net.l2 > MAX_L2:
+        raise NetworkError(f"l2 must be in [0, {MAX_L2:g}], got {net.l2:g} (a penalty that "
+                           "large only shrinks the weights to 0; 1e-4 is the default)")  # fmt: skip
     if net.patience is not None and net.patience < 1:
         raise NetworkError(f"patience must be >= 1 epoch or None, got {net.patience}")
     if not net.tol >= 0:

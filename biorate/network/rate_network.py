@@ -48,7 +48,13 @@ from .losses import get_loss
 from .optim import make_optimizer
 from .train import History, fit_stochastic
 
-__all__ = ["RateNetwork", "midpoint"]
+__all__ = ["RateNetwork", "midpoint", "MAX_EPOCHS", "MAX_STEPS"]
+
+# the largest epoch cap and number of time steps accepted: far beyond convergence on any dataset
+# (digits converges in 60-200 epochs, a fixed point in 50-500 steps), far below work that would
+# run for days
+MAX_EPOCHS = 100_000
+MAX_STEPS = 100_000
 
 
 def midpoint(act: Any) -> float:
@@ -341,9 +347,13 @@ class RateNetwork:
         number of time steps of a graph with feedback (e.g. many, to approach its fixed point);
         without it a network trained at its fixed point returns the fixed point."""
         self._require_params()
-        T = int(steps) if steps is not None and self.has_feedback else self._T
+        if steps is not None:
+            steps = whole(steps, "steps")
+            if not 1 <= steps <= MAX_STEPS:
+                raise NetworkError(f"steps must be from 1 to {MAX_STEPS:,}, got {steps}")
+        T = steps if steps is not None and self.has_feedback else self._T
         params = {k: v.astype(dtype) for k, v in self.params_.items()}
-        X = np.asarray(X, dtype=dtype)
+        X = check_X(X, self.sizes[0], np.dtype(dtype))
         if self._fixed_point and steps is None:
             cache = equilibrium.solve(self.graph_, params, self._act, X, self._a,
                                       self.fixed_point_tol, self.fixed_point_max_iter, dtype)  # fmt: skip
@@ -402,8 +412,11 @@ class RateNetwork:
             cap = whole(epochs, "epochs")
         except NetworkError:
             cap = 0
-        if cap < 1:
-            raise NetworkError(f"epochs must be an integer >= 1, got {epochs!r}")
+        if not 1 <= cap <= MAX_EPOCHS:
+            raise NetworkError(f"epochs must be an integer from 1 to {MAX_EPOCHS:,} (the cap; "
+                               f"training stops earlier once converged), got {epochs!r}")  # fmt: skip
+        if callback is not None and not callable(callback):
+            raise NetworkError(f"callback must be callable(epoch, record), got {callback!r}")
         warn_if_flagged(self._act)
         self._check_memory(min(self.batch_size, X.shape[0]))
         if not (warm_start and hasattr(self, "params_")):
