@@ -209,6 +209,18 @@ class Fields:
         return self._get(key, default)
 
 
+def short(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters for a one-line message (a huge integer is
+    named, not printed: Python refuses to print one of over 4300 digits)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**15:
+        return _show(value)
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - a failing repr must not hide the real error
+        return describe(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _show(v: Any) -> str:
     """A value in an error message: short, and never a 4000-digit integer."""
     if isinstance(v, int) and not isinstance(v, bool) and abs(v) > 10**15:

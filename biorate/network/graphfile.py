@@ -42,6 +42,7 @@ from typing import Any
 
 from ..errors import NetworkError
 from ..io import read_json, read_toml
+from ..schema import short
 
 __all__ = ["SUFFIXES", "looks_like_graph_file", "read_graph_file", "graph_file_sizes"]
 
@@ -75,7 +76,7 @@ def _populations(path: Path, data: dict) -> tuple[list[int] | None, list[str] | 
     pops = data["populations"]
     if not isinstance(pops, list) or len(pops) < 2:
         raise NetworkError(f"{path}: populations: expected a list of >= 2 population sizes "
-                           f"(input first, output last), found {_short(pops)}")  # fmt: skip
+                           f"(input first, output last), found {short(pops)}")  # fmt: skip
     sizes, names = [], []
     for i, item in enumerate(pops):
         name = None
@@ -89,7 +90,7 @@ def _populations(path: Path, data: dict) -> tuple[list[int] | None, list[str] | 
                 raise NetworkError(f"{path}: populations[{i}]: name must be a non-empty string")
         if isinstance(item, bool) or not isinstance(item, int) or item < 1:
             raise NetworkError(f"{path}: populations[{i}]: size must be a whole number >= 1, "
-                               f"found {_short(item)}")  # fmt: skip
+                               f"found {short(item)}")  # fmt: skip
         sizes.append(item)
         names.append(name)
     default = _default_names(len(sizes))
@@ -122,7 +123,7 @@ def read_graph_file(path: str | os.PathLike, sizes: Sequence[int]) -> list[dict]
         raise NetworkError(f"{path}: unknown key {unknown[0]!r} (a graph file has "
                            f"{', '.join(_KEYS)})")  # fmt: skip
     if data.get("kind", "graph") != "graph":
-        raise NetworkError(f"{path}: kind must be 'graph', found {_short(data.get('kind'))}")
+        raise NetworkError(f"{path}: kind must be 'graph', found {short(data.get('kind'))}")
     file_sizes, names = _populations(path, data)
     sizes = list(sizes)
     if file_sizes is not None and file_sizes != sizes:
@@ -139,7 +140,7 @@ def read_graph_file(path: str | os.PathLike, sizes: Sequence[int]) -> list[dict]
         where = f"{path}: projections[{i}]"
         if not isinstance(item, dict):
             raise NetworkError(f"{where}: expected a table {{source, target, kind}}, "
-                               f"found {_short(item)}")  # fmt: skip
+                               f"found {short(item)}")  # fmt: skip
         bad = sorted(set(item) - set(_PROJECTION_KEYS))
         if bad:
             raise NetworkError(f"{where}: unknown key {bad[0]!r} (expected "
@@ -148,7 +149,7 @@ def read_graph_file(path: str | os.PathLike, sizes: Sequence[int]) -> list[dict]
                 for key in ("source", "target")]  # fmt: skip
         kind = item.get("kind", "dense")
         if kind not in ("dense", "skip"):
-            raise NetworkError(f"{where}: kind must be 'dense' or 'skip', found {_short(kind)}")
+            raise NetworkError(f"{where}: kind must be 'dense' or 'skip', found {short(kind)}")
         s, d = ends
         label = f"{names[s]} -> {names[d]}"
         if d == 0:
@@ -160,7 +161,7 @@ def read_graph_file(path: str | os.PathLike, sizes: Sequence[int]) -> list[dict]
             matrix = item["matrix"]
             if matrix not in ("identity", "learned"):
                 raise NetworkError(f"{where} ({label}): matrix must be 'identity' or "
-                                   f"'learned', found {_short(matrix)}")  # fmt: skip
+                                   f"'learned', found {short(matrix)}")  # fmt: skip
             if matrix == "identity" and sizes[s] != sizes[d]:
                 raise NetworkError(f"{where} ({label}): an identity skip needs equal sizes, "
                                    f"but {names[s]} has {sizes[s]} units and {names[d]} "
@@ -175,7 +176,7 @@ def read_graph_file(path: str | os.PathLike, sizes: Sequence[int]) -> list[dict]
         out.append({"source": s, "target": d, "kind": kind})
     acyclic = data.get("acyclic", False)
     if not isinstance(acyclic, bool):
-        raise NetworkError(f"{path}: acyclic must be true or false, found {_short(acyclic)}")
+        raise NetworkError(f"{path}: acyclic must be true or false, found {short(acyclic)}")
     try:
         checked = build_projections(sizes, out)
     except NetworkError as exc:
@@ -197,13 +198,8 @@ def _population(where: str, key: str, value: Any, index: dict[str, int], n: int)
         return index[value]
     if isinstance(value, bool) or not isinstance(value, int):
         raise NetworkError(f"{where}: {key} must be a population name or index, found "
-                           f"{_short(value)}")  # fmt: skip
+                           f"{short(value)}")  # fmt: skip
     if not 0 <= value < n:
         raise NetworkError(f"{where}: {key} {value} is not a population (the network has "
                            f"populations 0..{n - 1})")  # fmt: skip
     return value
-
-
-def _short(item: Any) -> str:
-    text = repr(item)
-    return text if len(text) <= 60 else text[:57] + "..."

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import NetworkError
 from ..io import atomic_write, format_bytes, jsonable, provenance
-from ..schema import Fields, describe
+from ..schema import Fields, describe, short
 from . import fileschema
 
 __all__ = ["SCHEMA", "architecture", "save", "load"]
@@ -99,16 +99,13 @@ def _architecture(archive: Any, path: Path) -> Fields:
                            f"({type(exc).__name__}: {str(exc)[:200]})") from None  # fmt: skip
     f = Fields(arch, f"{path}: malformed architecture", NetworkError)
     if f.raw("kind", None) != "rate_network":
-        raise NetworkError(f"{path}: not a rate network file (kind {_short(f.raw('kind', None))})")
+        raise NetworkError(
+            f"{path}: not a rate network file (kind {short(f.raw('kind', None), 40)})"
+        )
     if f.raw("schema", None) != SCHEMA:
-        raise NetworkError(f"{path}: network schema {_short(f.raw('schema', None))} is not "
+        raise NetworkError(f"{path}: network schema {short(f.raw('schema', None), 40)} is not "
                            f"supported (this biorate reads schema {SCHEMA})")  # fmt: skip
     return f
-
-
-def _short(v: Any) -> str:
-    text = repr(v)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def load(cls: Any, path: str | Path) -> Any:
