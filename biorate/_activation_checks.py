@@ -63,7 +63,10 @@ def check_fields(f: Fields) -> dict[str, Any]:
     out: dict[str, Any] = {"form": form, "params": params, "fitted": fitted}
     for key in ("x_scale", "x_offset", "y_scale"):
         out[key] = number(f, key)
-    for key in ("x_scale", "y_scale"):
+    if out["x_scale"] <= 0:
+        raise f.fail("x_scale", f"{out['x_scale']:g} must be positive: it is the size of one "
+                                "unit of z in the curve's x (a fit's width is positive)")  # fmt: skip
+    for key in ("x_scale", "y_scale"):  # y_scale < 0: a fitted r_max < 0 (a falling curve)
         if out[key] == 0:
             raise f.fail(key, "must be non-zero")
         if abs(out[key]) < MIN_SCALE:

@@ -32,6 +32,7 @@ from .plotting.curve import plot_curve
 from .plotting.deploy import plot_deploy
 from .plotting.training import plot_history
 from .spiking import measure_fi, measure_release
+from .spiking.protocol import check_target, resolve_seed
 from .units import TIME, UnitArray
 
 __all__ = ["run_pipeline", "PipelineError", "STAGES"]
@@ -321,6 +322,8 @@ def run_pipeline(out: str | os.PathLike = "biorate_out", *, quick: bool = False,
     """Run every stage into ``out``; returns the report dict (also written as report.json/.md)."""
     out = Path(out)
     check_writable(out, f"the pipeline's output folder {out}", folder=True)
+    check_target(target)  # the seed and target before the folder is made (every stage uses them)
+    resolve_seed(seed)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

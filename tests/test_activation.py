@@ -192,7 +192,7 @@ def test_bad_files(tmp_path):
             "field 'params': missing parameter\\(s\\) width, r_max, r0: a fitted sigmoid takes",
         ),
         ({"params": {**good["params"], "width": -1.0}}, "width must be positive"),
-        ({"x_scale": 0}, "field 'x_scale': must be non-zero"),
+        ({"x_scale": 0}, "field 'x_scale': 0 must be positive"),
         ({"y_scale": "big"}, "field 'y_scale': expected a finite number, found 'big'"),
         ({"x_offset": None}, "field 'x_offset': expected a finite number, found null"),
     ]:

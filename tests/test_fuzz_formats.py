@@ -187,7 +187,7 @@ LIF = ACTIVATIONS[1]
     "change, match",
     [({"y_scale": 1e308}, "field 'y_scale': 1e\\+308 is out of range: its magnitude must be at most 1e\\+100"),
      ({"x_scale": 1e-300}, "field 'x_scale': 1e-300 is out of range"),
-     ({"x_scale": 0}, "field 'x_scale': must be non-zero"),
+     ({"x_scale": 0}, "field 'x_scale': 0 must be positive"),
      ({"x_offset": None}, "field 'x_offset': expected a finite number, found null"),
      ({"y_scale": "2"}, "field 'y_scale': expected a finite number, found '2'"),
      ({"y_scale": True}, "field 'y_scale': expected a finite number, found true/false"),

@@ -171,3 +171,20 @@ def test_deploy_settings_that_used_to_run(tmp_path, cli, no_work):  # noqa: F811
         code, _, err = cli("deploy", net, *extra, "--quiet")
         assert code == 2, (extra, err)
         one_line(err, says)
+
+
+def test_pipeline_seed_and_target_are_checked_before_its_folder_is_made(tmp_path, cli):
+    out = tmp_path / "out"
+    code, _, err = cli("pipeline", "--out", out, "--seed=-1", "--quiet")
+    assert code == 2
+    one_line(err, "seed must be an integer")
+    assert not out.exists()
+
+
+def test_a_negative_x_scale_is_refused():
+    """x_scale is the size of one unit of z in the curve's x; -1 mirrored the activation."""
+    from biorate.activation import Activation
+    from biorate.errors import CurveFileError
+
+    with pytest.raises(CurveFileError, match="field 'x_scale': -1 must be positive"):
+        Activation("tanh", x_scale=-1.0)
