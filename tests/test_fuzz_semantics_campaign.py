@@ -188,3 +188,29 @@ def test_a_negative_x_scale_is_refused():
 
     with pytest.raises(CurveFileError, match="field 'x_scale': -1 must be positive"):
         Activation("tanh", x_scale=-1.0)
+
+
+@pytest.mark.parametrize(
+    ("edit", "says"),
+    [(lambda h: h["loss"].append(0.1), "entries, but the history has"),
+     (lambda h: h.__setitem__("accuracy", [-5.0] * len(h["accuracy"])), "expected fractions in"),
+     (lambda h: h.__setitem__("stop_reason", "done\x1b\n"), "stop_reason"),
+     (lambda h: h.__setitem__("best_epoch", 10**9), "beyond the"),
+     (lambda h: h.__setitem__("loss", [-1.0] * len(h["loss"])), "a loss is >= 0")],
+)  # fmt: skip
+def test_a_saved_history_must_be_one_record_per_epoch(tmp_path, edit, says):
+    """Hand-edited histories (lists of other lengths, accuracies of -5, a stop reason with a
+    newline, best_epoch 1e9) loaded and reached the evaluate and deploy reports."""
+    import json
+
+    X, y = np.random.default_rng(0).uniform(0, 1, (8, 2)), np.arange(8) % 2
+    net = RateNetwork([2, 3, 2], seed=0)
+    net.fit(X, y, epochs=3)
+    with np.load(net.save(tmp_path / "n.npz")) as f:
+        arrays = dict(f)
+    arch = json.loads(str(arrays["architecture"][()]))
+    edit(arch["history"])
+    np.savez(tmp_path / "e.npz", **dict(arrays, architecture=np.array(json.dumps(arch))))
+    RateNetwork.load(tmp_path / "n.npz")  # the file as saved loads
+    with pytest.raises(NetworkError, match=says):
+        RateNetwork.load(tmp_path / "e.npz")

@@ -107,11 +107,39 @@ def history(arch: Fields) -> History | None:
         elif key == "best_epoch":
             out[key] = h.integer(key, None, lo=0)
         elif key == "stop_reason":
-            out[key] = h.text(key, None)
+            out[key] = h.text(key, None, choices=STOP_REASONS)
         else:
             h.numbers(key, nulls=True)
             out[key] = list(h.raw(key))
+    _consistent(h, out)
     return History(**out)
+
+
+# how a training can end (network.train): the cap, the stopping rule, or early stopping
+STOP_REASONS = ("max_epochs", "converged", "early_stopping")
+# per-epoch series that are fractions (accuracies, saturated/dead/unconverged fractions)
+_FRACTIONS = ("accuracy", "val_accuracy", "saturated_fraction", "dead_fraction",
+              "fp_unconverged")  # fmt: skip
+
+
+def _consistent(h: Fields, out: dict[str, Any]) -> None:
+    """A history is one record per epoch: every per-epoch list as long as ``loss``, fractions in
+    [0, 1], losses >= 0 and ``best_epoch`` within the epochs run."""
+    epochs = len(out.get("loss", []))
+    series = {k: v for k, v in out.items() if isinstance(v, list)}
+    series.update({f"grad_norm.{p}": v for p, v in out.get("grad_norm", {}).items()})
+    for key, values in series.items():
+        if values and len(values) != epochs:
+            raise h.fail(key, f"{len(values)} entries, but the history has {epochs} epochs "
+                              "(one entry per epoch)")  # fmt: skip
+        numbers = [v for v in values if v is not None]
+        if key in _FRACTIONS and any(not 0 <= v <= 1 for v in numbers):
+            raise h.fail(key, "expected fractions in [0, 1]")
+        if key in ("loss", "val_loss") and any(v < 0 for v in numbers):
+            raise h.fail(key, "a loss is >= 0")
+    best = out.get("best_epoch")
+    if best is not None and best > epochs:
+        raise h.fail("best_epoch", f"{best} is beyond the {epochs} epochs the history records")
 
 
 def graph(arch: Fields, projections: list, populations: list[str]) -> None:
