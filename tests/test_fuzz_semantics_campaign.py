@@ -214,3 +214,16 @@ def test_a_saved_history_must_be_one_record_per_epoch(tmp_path, edit, says):
     RateNetwork.load(tmp_path / "n.npz")  # the file as saved loads
     with pytest.raises(NetworkError, match=says):
         RateNetwork.load(tmp_path / "e.npz")
+
+
+@pytest.mark.parametrize(
+    ("model", "change", "says"),
+    [("tm_release", {"U": "-0.5"}, "release probability"),
+     ("tm_release", {"U": "1.5"}, "release probability"),
+     ("ca_release", {"n_H": "-4"}, "Hill coefficient"),
+     ("ca_release", {"K_d": "0 uM"}, "dissociation constant")],
+)  # fmt: skip
+def test_synapse_parameters_have_their_domains(model, change, says):
+    """`--set U=-0.5` wrote release rates of -20,488 /s; n_H = -4 and K_d = 0 wrote NaN points."""
+    with pytest.raises(ModelError, match=says):
+        load_model(model).with_params(**change)

@@ -76,8 +76,20 @@ def check_param(name: str, value: float, dim: Dim, where: str, error: type = Mod
                     "(11.6 days)")  # fmt: skip
     if dim in _POSITIVE and value <= 0:
         raise error(f"{where}: parameter {shown}: {_POSITIVE[dim]} must be > 0")
+    rule = _NAMED_DOMAINS.get(name)
+    if rule is not None and (dim == DIMENSIONLESS) == rule[0] and not rule[1](value):
+        raise error(f"{where}: parameter {shown}: {rule[2]}")
     if dim in _NONNEGATIVE and value < 0:
         raise error(f"{where}: parameter {shown}: {_NONNEGATIVE[dim]} must be >= 0")
+
+
+# parameters the shipped synapse models (and the theory) read by name: (dimensionless?, test,
+# rule). U = -0.5 released -20,000 per second; n_H < 0 or K_d = 0 made the Hill curve NaN
+_NAMED_DOMAINS = {
+    "U": (True, lambda v: 0 < v <= 1, "a release probability (Tsodyks-Markram U) lies in (0, 1]"),
+    "n_H": (True, lambda v: v > 0, "a Hill coefficient must be > 0"),
+    "K_d": (False, lambda v: v > 0, "a dissociation constant must be > 0"),
+}
 
 
 # --- names --------------------------------------------------------------------------------------
