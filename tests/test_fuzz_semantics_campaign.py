@@ -227,3 +227,12 @@ def test_synapse_parameters_have_their_domains(model, change, says):
     """`--set U=-0.5` wrote release rates of -20,488 /s; n_H = -4 and K_d = 0 wrote NaN points."""
     with pytest.raises(ModelError, match=says):
         load_model(model).with_params(**change)
+
+
+def test_release_probability_checks_dt_as_release_does():
+    """`simulate release-probability --dt 1e5s` ran; `simulate release` refused it."""
+    from biorate.errors import ProtocolError
+
+    with pytest.raises(ProtocolError, match="must be shorter than the time constant"):
+        br.measure_release_probability("ca_release", calcium="0uM:10uM:3", dt="1e5 s",
+                                       target="numpy")  # fmt: skip

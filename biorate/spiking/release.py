@@ -307,6 +307,7 @@ def measure_release_probability(
     dt_s = to_si(dt, TIME, "dt")
     if dt_s <= 0:
         raise ProtocolError(f"dt must be positive, got {dt}")
+    model.check_dt(dt_s)  # the step is shorter than the synapse's time constants, as in release
     if _var_dim(model, var) != CONCENTRATION:
         raise ModelError(f"model {model.name!r}: calcium variable {var!r} is not a concentration")
     check_size(c.size, 1, f"measure_release_probability {model.name}", what="terminals",
