@@ -13,7 +13,8 @@ Every loader returns a :class:`Dataset` with a fixed, documented train/test spli
 - ``moons``: ``sklearn.datasets.make_moons(400, noise=0.2)``, stratified 300/100 split.
 - ``idx:PATH``: a folder holding MNIST-format files ``train-images*idx3-ubyte``,
   ``train-labels*idx1-ubyte``, ``t10k-images*idx3-ubyte``, ``t10k-labels*idx1-ubyte`` (optionally
-  ``.gz``); uint8 pixels scaled to [0, 1], images flattened, the files' own train/test split.
+  ``.gz``); uint8 pixels scaled to [0, 1] (pixels of other types must already lie there), images
+  flattened, the files' own train/test split.
   Labels are class numbers 0..n_classes-1 without gaps: ``n_classes`` is the length of the run
   0, 1, 2, ... of training labels (10 for digits), and every label, train or test, must lie in
   ``0..n_classes-1`` (so every class has training images); a label outside (e.g. a stray 200
@@ -223,6 +224,10 @@ def _idx_part(path: Path, prefix: str) -> tuple[np.ndarray, np.ndarray, Path, tu
     X = images.reshape(images.shape[0], -1).astype(np.float64)
     if images.dtype == np.uint8:
         X /= 255.0  # 8-bit grey levels -> [0, 1]
+    elif X.size and not (X.min() >= 0.0 and X.max() <= 1.0):
+        raise DataError(f"{image_file}: {images.dtype} pixels must lie in [0, 1] (found "
+                        f"{X.min():.3g} to {X.max():.3g}); only uint8 images are scaled "
+                        "(by 1/255)")  # fmt: skip
     return X, y, label_file, tuple(int(n) for n in images.shape[1:])
 
 

@@ -236,3 +236,18 @@ def test_release_probability_checks_dt_as_release_does():
     with pytest.raises(ProtocolError, match="must be shorter than the time constant"):
         br.measure_release_probability("ca_release", calcium="0uM:10uM:3", dt="1e5 s",
                                        target="numpy")  # fmt: skip
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int32])
+def test_idx_images_that_are_not_uint8_must_lie_in_0_1(tmp_path, dtype):
+    """float32/int32 IDX images loaded as features up to 3.8e30 / 2.1e9 and trained (exit 0)."""
+    from biorate.datasets import load_dataset, write_idx
+    from biorate.errors import DataError
+
+    folder = _mnist(tmp_path / "m", np.arange(30) % 3, np.arange(10) % 3)
+    big = np.full((30, 4, 4), 1000, dtype)
+    write_idx(folder / "train-images-idx3-ubyte", big)
+    with pytest.raises(DataError, match="pixels must lie in \\[0, 1\\]"):
+        load_dataset(f"idx:{folder}")
+    write_idx(folder / "train-images-idx3-ubyte", (big > 0).astype(dtype))  # 0/1 images load
+    assert load_dataset(f"idx:{folder}").X_train.max() == 1.0
