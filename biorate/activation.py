@@ -40,7 +40,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -53,11 +53,11 @@ from ._activation_checks import (
     check_shape,
 )
 from .curve import file_fields
-from .errors import CurveFileError
+from .errors import CurveFileError, DataError
 from .forms import FORMS
 from .io import JsonFile, read_json
 from .models import model_dirs, shipped_models_dir
-from .schema import Fields
+from .schema import Fields, describe
 
 __all__ = [
     "Activation",
@@ -167,7 +167,7 @@ class Activation(JsonFile):
 
     def __call__(self, z: np.ndarray) -> np.ndarray:
         """g(z), elementwise; ``z`` any shape, unit-free. Returns a float array of that shape."""
-        z = np.asarray(z, dtype=float)
+        z = _real(z)
         if not self.is_fitted:
             b = BUILTINS[self.form]
             return np.asarray(b.fn(z, **self.params), dtype=float)
@@ -176,7 +176,7 @@ class Activation(JsonFile):
 
     def derivative(self, z: np.ndarray) -> np.ndarray:
         """g'(z) = f'(x) * x_scale / y_scale, analytic, elementwise; same shape as ``z``."""
-        z = np.asarray(z, dtype=float)
+        z = _real(z)
         if not self.is_fitted:
             b = BUILTINS[self.form]
             return np.asarray(b.grad(z, **self.params), dtype=float)
@@ -312,3 +312,14 @@ def get_activation(spec: str | os.PathLike | Activation) -> Activation:
         f"unknown activation {text!r}; choose one of {', '.join(list_activations())} "
         f"or give the path to an activation JSON"
     )
+
+
+def _real(z: Any) -> np.ndarray:
+    """``z`` as a float array; :class:`DataError` for complex numbers (NumPy would drop the
+    imaginary part with a warning) and for what is not numbers (``"abc"``)."""
+    if np.iscomplexobj(z):
+        raise DataError("an activation takes real numbers; z is complex")
+    try:
+        return np.asarray(z, dtype=float)
+    except (TypeError, ValueError):
+        raise DataError(f"an activation takes numbers, got {describe(z)}") from None

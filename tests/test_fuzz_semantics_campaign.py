@@ -251,3 +251,16 @@ def test_idx_images_that_are_not_uint8_must_lie_in_0_1(tmp_path, dtype):
         load_dataset(f"idx:{folder}")
     write_idx(folder / "train-images-idx3-ubyte", (big > 0).astype(dtype))  # 0/1 images load
     assert load_dataset(f"idx:{folder}").X_train.max() == 1.0
+
+
+def test_an_activation_takes_real_numbers():
+    """`g("abc")` was NumPy's ValueError; complex z lost its imaginary part with a warning."""
+    from biorate.activation import get_activation
+    from biorate.errors import DataError
+
+    g = get_activation("lif_noise")
+    for bad, says in (("abc", "takes numbers"), (np.array([1 + 1j]), "complex")):
+        for call in (g, g.derivative):
+            with pytest.raises(DataError, match=says):
+                call(bad)
+    assert np.isfinite(g(np.array([0.0, 1.0]))).all()
