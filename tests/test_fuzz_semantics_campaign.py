@@ -264,3 +264,17 @@ def test_an_activation_takes_real_numbers():
             with pytest.raises(DataError, match=says):
                 call(bad)
     assert np.isfinite(g(np.array([0.0, 1.0]))).all()
+
+
+def test_a_form_is_fitted_only_to_the_curves_it_describes():
+    """`fit --form lif` on a release curve reported status OK with a membrane tau and t_ref."""
+    curve = br.theory.release("tm_release", rate="1Hz:100Hz:20")
+    for form in ("lif", "soft_lif"):
+        with pytest.raises(FitError, match="describes fi curves"):
+            br.fit(curve, form)
+    assert br.fit(curve, "sigmoid").form == "sigmoid"
+
+
+def test_run_sweep_refuses_a_spec_that_is_neither_a_path_nor_a_dict(tmp_path):
+    with pytest.raises(BiorateError, match="TOML file path or a dict"):
+        br.run_sweep([1, 2], tmp_path / "o", progress=False)

@@ -55,7 +55,11 @@ def fit(curve: TransferCurve | str | os.PathLike, form: str = "auto", *, bootstr
         best, candidates, others = _fit_auto(curve, names, criterion)
         selection = "auto"
     else:
-        best = fit_form(curve, get_form(form))
+        chosen = get_form(form)
+        if not chosen.suits(curve.measure):
+            raise FitError(f"form {form!r} describes {', '.join(chosen.measures or ())} curves, "
+                           f"not a {curve.measure!r} curve (its parameters would mean nothing)")  # fmt: skip
+        best = fit_form(curve, chosen)
         candidates, others, selection = [], {}, "fixed"
     ci, n_ok = (None, 0)
     if bootstrap:

@@ -190,6 +190,8 @@ def load_spec(
     """
     if isinstance(spec, Mapping):
         data, where, base = dict(spec), "sweep spec", Path(".")
+    elif not isinstance(spec, str | os.PathLike):
+        raise SpecError(f"a sweep spec is a TOML file path or a dict, got {type(spec).__name__}")
     else:
         path = Path(spec)
         data = read_toml(path, "sweep spec", SpecError)
