@@ -278,3 +278,15 @@ def test_a_form_is_fitted_only_to_the_curves_it_describes():
 def test_run_sweep_refuses_a_spec_that_is_neither_a_path_nor_a_dict(tmp_path):
     with pytest.raises(BiorateError, match="TOML file path or a dict"):
         br.run_sweep([1, 2], tmp_path / "o", progress=False)
+
+
+def test_potentials_currents_and_noise_have_magnitudes_a_neuron_can_have():
+    """`--set E_L=1e30V`, `--sigma 1e30V` and `--bias 1e30nA` gave curves of 500 Hz or noise."""
+    from biorate.errors import ProtocolError
+
+    with pytest.raises(ModelError, match="within \\+-10 V"):
+        load_model("lif").with_params(E_L="1e30 V")
+    with pytest.raises(ProtocolError, match="sigma must lie in"):
+        br.theory.fi("lif", current="0nA:1nA:3", sigma="1e30 V")
+    with pytest.raises(ProtocolError, match="bias must lie within"):
+        br.theory.fi("lif", drive="poisson", rate="1Hz:10Hz:3", bias="1e30 nA")

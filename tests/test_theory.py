@@ -454,7 +454,10 @@ def test_cli_poisson_and_release(cli, tmp_path):
         (["fi", "--drive", "poisson"], "--drive poisson needs --rate"),
         # "--sigma -2mV" would be read by argparse as a missing value followed by an option: the
         # "=" form is what reaches biorate's own check
-        (["fi", "--current", "0nA:1nA:3", "--sigma=-2mV"], "sigma must not be negative, got -2mV"),
+        (
+            ["fi", "--current", "0nA:1nA:3", "--sigma=-2mV"],
+            "sigma must lie in [0, 10 V] (a membrane's noise is mV), got -2mV",
+        ),
         (["release", "--model", "lif"], "is a neuron model, expected a synapse model"),
     ],
 )

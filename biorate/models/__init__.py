@@ -67,9 +67,11 @@ def fi_drive(drive: str, sigma: Any, bias: Any) -> tuple[float, float]:
     if drive not in DRIVES:
         raise ProtocolError(f"drive must be one of {', '.join(DRIVES)}, got {drive!r}")
     sigma_v = to_si(sigma, VOLTAGE, "sigma")
-    if sigma_v < 0:
-        raise ProtocolError(f"sigma must not be negative, got {sigma}")
+    if not 0 <= sigma_v <= 10.0:
+        raise ProtocolError(f"sigma must lie in [0, 10 V] (a membrane's noise is mV), got {sigma}")
     bias_a = to_si(bias, CURRENT, "bias")
+    if abs(bias_a) > 1.0:
+        raise ProtocolError(f"bias must lie within +-1 A (a neuron's currents are nA), got {bias}")
     if bias_a and drive == "current":
         raise ProtocolError("bias is the constant current added to drive='poisson'; with "
                             "drive='current' shift the current levels instead")  # fmt: skip
