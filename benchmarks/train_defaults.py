@@ -63,8 +63,10 @@ def main(argv: list[str] | None = None) -> None:
                 d.X_train,
                 d.y_train,
                 epochs=args.epochs,
-                callback=lambda e, r: accs.append(net.score(d.X_test, d.y_test)),
-            )  # noqa: B023
+                callback=lambda e, r, net=net, accs=accs: accs.append(
+                    net.score(d.X_test, d.y_test)
+                ),
+            )
             records[act, conn, s] = (hist.loss, accs, (time.perf_counter() - t) / args.epochs)
     print(f"digits 64-64, batch {args.batch_size}, Adam {args.lr:g}, median over seeds "
           f"0-{args.seeds - 1}: test accuracy / epochs at the stopping rule")  # fmt: skip
