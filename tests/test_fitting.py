@@ -331,7 +331,7 @@ def test_bad_input(tmp_path):
     bad[3] = np.nan
     with pytest.raises(FitError, match="NaN or inf at 1 of 50"):
         fit(TransferCurve("fi", X, bad, "A", "Hz"), "sigmoid")
-    with pytest.raises(FitError, match="y_sem contains NaN"):
+    with pytest.raises(FitError, match="y_sem is missing \\(null\\), NaN or inf at 1 of 50"):
         fit(TransferCurve("fi", X, np.arange(50.0), "A", "Hz", y_sem=bad), "sigmoid")
     with pytest.raises(FitError, match="unknown form 'wiggle'"):
         fit(synthetic("sigmoid", 0), "wiggle")

@@ -290,3 +290,21 @@ def test_potentials_currents_and_noise_have_magnitudes_a_neuron_can_have():
         br.theory.fi("lif", current="0nA:1nA:3", sigma="1e30 V")
     with pytest.raises(ProtocolError, match="bias must lie within"):
         br.theory.fi("lif", drive="poisson", rate="1Hz:10Hz:3", bias="1e30 nA")
+
+
+def test_a_fit_refuses_curves_too_large_to_fit_and_names_missing_sems():
+    """A 300,000-point curve ran past a minute in `fit --form auto`; an all-null y_sem said
+    'y_sem contains NaN or inf' without saying where."""
+    from biorate.curve import TransferCurve
+    from biorate.fitting.select import MAX_FIT_POINTS
+
+    n = MAX_FIT_POINTS + 1
+    x = np.linspace(0, 1e-9, n)
+    big = TransferCurve("fi", x, 100 * x / 1e-9, "A", "Hz")
+    with pytest.raises(FitError, match="at most 10,000"):
+        br.fit(big, "auto")
+    x = np.linspace(0, 1e-9, 10)
+    sem = np.full(10, np.nan)
+    c = TransferCurve("fi", x, 100 * x / 1e-9, "A", "Hz", y_sem=sem)
+    with pytest.raises(FitError, match="y_sem is missing \\(null\\), NaN or inf at 10 of 10"):
+        br.fit(c, "sigmoid")

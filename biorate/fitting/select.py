@@ -167,6 +167,11 @@ def _as_curve(curve: TransferCurve | str | os.PathLike) -> TransferCurve:
     raise FitError(f"fit needs a TransferCurve or the path to one, got {type(curve).__name__}")
 
 
+# the most points a curve may have to be fitted: far beyond any measured curve (the pipeline's have
+# 20-51 levels), below sizes whose auto fit runs for minutes (300,000 points ran past a minute)
+MAX_FIT_POINTS = 10_000
+
+
 def _check_data(curve: TransferCurve) -> None:
     x, y = curve.x, curve.y
     bad = ~np.isfinite(y)
@@ -175,10 +180,17 @@ def _check_data(curve: TransferCurve) -> None:
                        f"(first at x = {x[bad][0]:.4g} {curve.x_unit})")  # fmt: skip
     if curve.y_sem is not None:
         s = curve.y_sem
-        if not np.all(np.isfinite(s)):
-            raise FitError("y_sem contains NaN or inf")
+        bad = ~np.isfinite(s)
+        if bad.any():
+            raise FitError(f"y_sem is missing (null), NaN or inf at {np.count_nonzero(bad)} of "
+                           f"{s.size} points (first at x = {x[bad][0]:.4g} {curve.x_unit}); "
+                           "give every point's SEM, or none (an unweighted fit)")  # fmt: skip
         if np.any(s < 0):
             raise FitError("y_sem contains negative values")
+    if x.size > MAX_FIT_POINTS:
+        raise FitError(f"a curve of {x.size:,} points: a fit takes at most {MAX_FIT_POINTS:,} "
+                       "(each form's search evaluates it thousands of times); average the "
+                       "trials or take fewer levels")  # fmt: skip
     if np.unique(x).size < 2:
         raise FitError("x must have at least two distinct values")
     if np.all(y == 0):
