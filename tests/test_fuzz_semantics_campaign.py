@@ -308,3 +308,17 @@ def test_a_fit_refuses_curves_too_large_to_fit_and_names_missing_sems():
     c = TransferCurve("fi", x, 100 * x / 1e-9, "A", "Hz", y_sem=sem)
     with pytest.raises(FitError, match="y_sem is missing \\(null\\), NaN or inf at 10 of 10"):
         br.fit(c, "sigmoid")
+
+
+def test_a_deployment_that_cannot_finish_is_refused_before_brian2_runs(monkeypatch):
+    """`deploy --duration 1e6s` ran past any limit: deploy had memory checks but no estimate."""
+    import biorate.spiking.brian
+
+    def reached(*args, **kwargs):
+        raise AssertionError("Brian2 ran before the estimate refused the work")
+
+    monkeypatch.setattr(biorate.spiking.brian, "run_network", reached)
+    net = RateNetwork([4, 3, 2], activation="lif", seed=0).initialize()
+    X, y = np.random.default_rng(0).uniform(0, 1, (5, 4)), np.arange(5) % 2
+    with pytest.raises(NetworkError, match="estimated at .* s of simulation, beyond the limits"):
+        br.deploy(net, X, y, durations=["1e6 s"], target="numpy", progress=False)
