@@ -322,3 +322,17 @@ def test_a_deployment_that_cannot_finish_is_refused_before_brian2_runs(monkeypat
     X, y = np.random.default_rng(0).uniform(0, 1, (5, 4)), np.arange(5) % 2
     with pytest.raises(NetworkError, match="estimated at .* s of simulation, beyond the limits"):
         br.deploy(net, X, y, durations=["1e6 s"], target="numpy", progress=False)
+
+
+def test_a_network_file_with_fields_biorate_does_not_write_is_refused(tmp_path):
+    """Unknown top-level fields of the architecture were ignored without a message."""
+    import json
+
+    net = RateNetwork([2, 3, 2], seed=0).initialize()
+    with np.load(net.save(tmp_path / "n.npz")) as f:
+        arrays = dict(f)
+    arch = json.loads(str(arrays["architecture"][()]))
+    arch["weights_override"] = [1, 2]
+    np.savez(tmp_path / "e.npz", **dict(arrays, architecture=np.array(json.dumps(arch))))
+    with pytest.raises(NetworkError, match="unknown field\\(s\\) 'weights_override'"):
+        RateNetwork.load(tmp_path / "e.npz")

@@ -105,7 +105,13 @@ def _architecture(archive: Any, path: Path) -> Fields:
     if f.raw("schema", None) != SCHEMA:
         raise NetworkError(f"{path}: network schema {short(f.raw('schema', None), 40)} is not "
                            f"supported (this biorate reads schema {SCHEMA})")  # fmt: skip
+    f.unknown(ARCHITECTURE_FIELDS)
     return f
+
+
+# the fields architecture() writes: a file with others was not written by biorate
+ARCHITECTURE_FIELDS = ("kind", "schema", "args", "projections", "populations", "provenance",
+                       "history")  # fmt: skip
 
 
 def load(cls: Any, path: str | Path) -> Any:
