@@ -12,7 +12,7 @@ import numpy as np
 
 from .errors import CurveFileError, ModelError, UnitError
 from .io import JsonFile, read_json
-from .models import parse_param
+from .models import DRIVES, parse_param
 from .models.checks import check_names
 from .schema import MISSING, Fields, describe
 from .units import (
@@ -341,6 +341,9 @@ def check_model(f: Fields, key: str = "model") -> dict:
 # domains; others are kept as written
 _PROTOCOL_NUMBERS = {"duration_s": (0.0, True), "transient_s": (0.0, False), "dt_s": (0.0, True),
                      "sigma_V": (0.0, False), "bias_A": (None, False)}  # fmt: skip
+# the protocol's times lie within a model's (models.checks.MAX_TIME: 1e6 s); its drive is one of
+# the model drives
+_MAX_PROTOCOL_TIME = 1e6
 
 
 def check_protocol(f: Fields) -> dict:
@@ -348,10 +351,15 @@ def check_protocol(f: Fields) -> dict:
     in their domains, the others kept as written."""
     p = f.table("protocol", {})
     for key, (lo, lo_open) in _PROTOCOL_NUMBERS.items():
-        p.number(key, None, lo=lo, lo_open=lo_open)
+        hi = _MAX_PROTOCOL_TIME if key.endswith("_s") else None
+        p.number(key, None, lo=lo, hi=hi, lo_open=lo_open)
     p.integer("trials", None, lo=1)
-    if p.has("seed") and (isinstance(p.data["seed"], bool) or not isinstance(p.data["seed"], int)):
-        raise p.fail("seed", f"expected a whole number or null, found {describe(p.data['seed'])}")
-    for key in ("drive", "pattern", "method"):
+    seed = p.data.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)
+                             or not 0 <= seed < 2**32):  # fmt: skip
+        raise p.fail("seed", f"expected a whole number in [0, 2**32) or null, found "
+                             f"{describe(seed) if not isinstance(seed, int) else seed}")  # fmt: skip
+    p.text("drive", None, choices=DRIVES)
+    for key in ("pattern", "method"):
         p.text(key, None)
     return plain_table(f, "protocol") or {}

@@ -336,3 +336,24 @@ def test_a_network_file_with_fields_biorate_does_not_write_is_refused(tmp_path):
     np.savez(tmp_path / "e.npz", **dict(arrays, architecture=np.array(json.dumps(arch))))
     with pytest.raises(NetworkError, match="unknown field\\(s\\) 'weights_override'"):
         RateNetwork.load(tmp_path / "e.npz")
+
+
+@pytest.mark.parametrize(
+    ("protocol", "says"),
+    [({"drive": "bogus"}, "field 'drive'"),
+     ({"seed": -5}, "field 'seed'"),
+     ({"duration_s": 1e300}, "field 'duration_s'")],
+)  # fmt: skip
+def test_a_curves_protocol_fields_have_their_domains(tmp_path, protocol, says):
+    """A curve file's protocol drive "bogus", seed -5 and duration_s 1e300 were kept as written."""
+    from biorate.curve import TransferCurve
+    from biorate.errors import CurveFileError
+
+    curve = br.theory.fi("lif", current="0nA:1nA:5")
+    d = curve.to_dict()
+    d["protocol"] = {**d["protocol"], **protocol}
+    import json
+
+    (tmp_path / "c.json").write_text(json.dumps(d))
+    with pytest.raises(CurveFileError, match=says):
+        TransferCurve.load(tmp_path / "c.json")
