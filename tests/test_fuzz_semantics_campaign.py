@@ -357,3 +357,24 @@ def test_a_curves_protocol_fields_have_their_domains(tmp_path, protocol, says):
     (tmp_path / "c.json").write_text(json.dumps(d))
     with pytest.raises(CurveFileError, match=says):
         TransferCurve.load(tmp_path / "c.json")
+
+
+def test_a_model_whose_state_diverges_is_refused_not_measured_as_500_hz(tmp_path, cli):
+    """A state variable growing as exp(t/ms) wrote a curve of 500 Hz everywhere (exit 0) after
+    Brian2's invalid_values warning; now one line, exit 2, and nothing written."""
+    text = LIF.read_text()
+    text = text.replace('name = "lif"', 'name = "div"').replace('theory = "lif"\n', "")
+    text = text.replace(
+        "*xi : volt (unless refractory)",
+        "*xi + w*mV/ms : volt (unless refractory)\ndw/dt = w/ms : 1",
+    )
+    text = text.replace('initial = { v = "E_L" }', 'initial = { v = "E_L", w = "1" }')
+    model = tmp_path / "div.toml"
+    model.write_text(text)
+    out = tmp_path / "c.json"
+    code, _, err = cli("simulate", "fi", "--model", model, "--current", "0nA:0.5nA:3",
+                       "--duration", "0.2s", "--transient", "0s", "--trials", "1",
+                       "--target", "numpy", "-o", out, "--quiet")  # fmt: skip
+    assert code == 2
+    one_line(err, "variable w is NaN, inf or beyond 1e50 in 3 of 3 neurons")
+    assert not out.exists()

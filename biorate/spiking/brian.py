@@ -64,6 +64,17 @@ class _OwnObjects(logging.Filter):
 logging.getLogger("brian2.core.base.unused_brian_object").addFilter(_OwnObjects())
 
 
+class _CheckedGroups(logging.Filter):
+    """Drop Brian2's "has NaN, very large values" warning for the f-I group, whose state
+    :func:`biorate.spiking.fi` checks itself after the run and refuses in one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "biorate_fi_neurons's variable" not in str(record.msg)
+
+
+logging.getLogger("brian2.groups.group.invalid_values").addFilter(_CheckedGroups())
+
+
 @contextlib.contextmanager
 def rejected(label: str, error: type[Exception] = ModelError, what: str = "it") -> Iterator[None]:
     """Inside the block, Brian2's errors (:data:`BRIAN_ERRORS`) become ``error("{label}: Brian2

@@ -16,7 +16,7 @@ from brian2 import seed as brian_seed
 from ..curve import TransferCurve
 from ..errors import ModelError, ProtocolError
 from ..io import provenance
-from ..models import DRIVES, Model, fi_drive, load_model
+from ..models import DRIVES, Model, equation_variables, fi_drive, load_model
 from ..units import CURRENT, FREQUENCY, VOLTAGE
 from .brian import codegen_target, namespace, neuron_group, quantity, rejected, run_network
 from .protocol import (
@@ -189,12 +189,32 @@ def _simulate(
         group.biorate_tlast = -1e9 * second
         objects = [group, *_drive(model, group, drive, x_rep, sigma_v, bias_a, dt_s)]
         net = Network(*objects, name="biorate_fi_network")
-    run_network(net, transient_s + duration_s, label=f"simulate fi {model.name}",
-                progress=progress, seed=seed)  # fmt: skip
+    # a diverging state is refused just after the run (_check_finite), so NumPy's overflow
+    # warnings from the generated code (numpy target) would only precede that one line
+    with np.errstate(over="ignore", invalid="ignore"):
+        run_network(net, transient_s + duration_s, label=f"simulate fi {model.name}",
+                    progress=progress, seed=seed)  # fmt: skip
+    _check_finite(model, group, neuron["equations"])
     counts = np.asarray(group.biorate_count[:], dtype=float)
     isi_n = np.asarray(group.biorate_nisi[:], dtype=float)
     isi_m = np.vstack([np.asarray(group.biorate_s1_[:]), np.asarray(group.biorate_s2_[:])])
     return counts, isi_n, isi_m
+
+
+def _check_finite(model: Model, group: Any, equations: str) -> None:
+    """Refuse a run whose state diverged: a variable of the model's equations that is NaN or
+    inf at the end means every rate counted is meaningless (an unstable model, or a dt too
+    large for it), though Brian2 only warns."""
+    for var in sorted(equation_variables(equations)):
+        values = np.asarray(getattr(group, var)[:], dtype=float)
+        with np.errstate(invalid="ignore"):
+            bad = int(np.count_nonzero(~(np.abs(values) <= 1e50)))  # Brian2's own bound
+        if bad:
+            raise ProtocolError(f"model {model.name!r}: variable {var} is NaN, inf or beyond "
+                                f"1e50 in {bad} of "
+                                f"{values.size} neurons at the end of the run: its equations "
+                                "diverged (an unstable model, or dt too large for it), so the "
+                                "rates would be meaningless")  # fmt: skip
 
 
 def _drive(model: Model, group: Any, drive: str, x_rep: np.ndarray, sigma_v: float,
