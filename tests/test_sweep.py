@@ -190,7 +190,12 @@ BAD = [
     (spec_with(protocol__current="0nA:0.5nA:4"), ProtocolError, "needs more than 4 levels"),
     (spec_with(protocol__durration="1 s"), SpecError, "unknown key 'durration'"),
     (spec_with(protocol__target="gpu"), ProtocolError, "target must be one of"),
-    (spec_with(protocol__bias="0.1 nA"), ProtocolError, "bias applies to drive = 'poisson'"),
+    (
+        spec_with(protocol__bias="0.1 nA"),
+        ProtocolError,
+        "protocol.bias is the constant current added to drive='poisson'",
+    ),
+    (spec_with(protocol__sigma="-1 mV"), ProtocolError, "protocol.sigma must lie in \\[0, 10 V\\]"),
     (spec_with(fit__forms=["sigmoidal"]), FitError, "sigmoidal"),
     (spec_with(measure="isi"), SpecError, "measure must be one of"),
     (spec_with(model={"name": "lif", "set": {"tau_x": "1 ms"}}), UnknownParameterError, "tau_x"),

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ModelError, ProtocolError
-from ..models import DRIVES, Model
+from ..errors import ModelError, ProtocolError, UnitError
+from ..models import Model, fi_drive
 from ..spiking.protocol import (
     MAX_SPIKE_PROB,
     PATTERNS,
@@ -19,7 +19,7 @@ from ..spiking.protocol import (
     check_size,
     resolve_seed,
 )
-from ..units import CURRENT, FREQUENCY, VOLTAGE, to_si
+from ..units import CURRENT, FREQUENCY
 from .values import scalar, si_values, unknown_keys
 
 __all__ = ["read_protocol", "PROTOCOL_KEYS", "DEFAULTS", "TARGETS"]
@@ -71,20 +71,17 @@ def read_protocol(table: dict, measure: str, model: Model) -> dict:
 def _fi_protocol(t: dict, model: Model, out: dict) -> tuple[str, tuple, str]:
     """Check an f-I sweep's drive, sigma and bias into ``out``; the x axis's name, dim and unit."""
     drive = t.get("drive", "current")
-    if drive not in DRIVES:
-        raise ProtocolError(f"protocol.drive must be current or poisson, got {drive!r}")
+    try:  # the rule measure_fi and theory.fi apply (models.fi_drive), named as the spec's fields
+        sigma, bias = fi_drive(drive, scalar(t.get("sigma", 0), "protocol.sigma"),
+                               scalar(t.get("bias", 0), "protocol.bias"))  # fmt: skip
+    except (ProtocolError, UnitError) as exc:
+        raise type(exc)(f"protocol.{exc}") from None
     axis, dim, x_unit = (
         ("current", CURRENT, "A") if drive == "current" else ("rate", FREQUENCY, "Hz")
     )
     other = "rate" if drive == "current" else "current"
     if other in t:
         raise ProtocolError(f"protocol.{other} does not apply to drive = {drive!r} (give {axis})")
-    sigma = to_si(scalar(t.get("sigma", 0), "protocol.sigma"), VOLTAGE, "protocol.sigma")
-    bias = to_si(scalar(t.get("bias", 0), "protocol.bias"), CURRENT, "protocol.bias")
-    if sigma < 0:
-        raise ProtocolError(f"protocol.sigma must not be negative, got {t['sigma']}")
-    if bias and drive == "current":
-        raise ProtocolError("protocol.bias applies to drive = 'poisson' only")
     drive_spec = model.section("drive")
     if drive == "current" and not drive_spec.get("current"):
         raise ModelError(f"model {model.name!r} names no current variable in [drive]")
