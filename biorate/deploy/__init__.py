@@ -82,7 +82,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..network import RateNetwork
-from ..spiking.protocol import estimate_seconds, max_neuron_steps, max_sim_seconds, resolve_seed
+from ..spiking.protocol import check_run, resolve_seed
 from . import build
 from .mapping import (
     DeployError,
@@ -187,23 +187,15 @@ def _check_data(net: RateNetwork, X: Any, y: Any,
 
 
 def _check_work(net: RateNetwork, n_images: int, s: Settings, target: str) -> None:
-    """Refuse, before anything is built, a deployment estimated to run longer than the time
-    limit (:func:`~biorate.spiking.protocol.max_sim_seconds`) or above the neuron-step limit:
-    every image's neurons (and Poisson inputs) for ``t_max/dt`` steps, one network per batch."""
+    """Refuse, before anything is built, a deployment above the work or time limit
+    (:func:`~biorate.spiking.protocol.check_run`): every image's neurons (and Poisson inputs)
+    for ``t_max/dt`` steps, one network per batch."""
     per_image = sum(net.sizes[1:]) * s.npu + (net.sizes[0] if s.encoding == "poisson" else 0)
     steps = s.t_max / s.dt_s
-    full, rest = divmod(n_images, s.batch_size)
-    work = n_images * per_image * steps
-    seconds = full * estimate_seconds(s.batch_size * per_image, steps, target)
-    if rest:
-        seconds += estimate_seconds(rest * per_image, steps, target)
-    limit_s, limit_work = max_sim_seconds(), max_neuron_steps()
-    if seconds > limit_s or work > limit_work:
-        raise DeployError(f"{n_images} images x {per_image:,} neurons x {steps:.3g} time steps "
-                          f"(t_max/dt) = {work:.3g} neuron-steps, estimated at {seconds:.3g} s of "
-                          f"simulation, beyond the limits ({limit_s:.3g} s, {limit_work:.3g} "
-                          "neuron-steps); present fewer images or shorter times, or raise "
-                          "BIORATE_MAX_SIM_SECONDS / BIORATE_MAX_NEURON_STEPS")  # fmt: skip
+    check_run(n_images * per_image, steps, "deploy",
+              f"{n_images} images x {per_image:,} neurons x {steps:.3g} time steps (t_max/dt)",
+              "present fewer images or shorter times", target,
+              networks=-(-n_images // s.batch_size), error=DeployError)  # fmt: skip
 
 
 def _rate_train_accuracy(net: RateNetwork, train: Any) -> float | None:

@@ -37,6 +37,7 @@ __all__ = [
     "MAX_SIM_SECONDS",
     "max_sim_seconds",
     "estimate_seconds",
+    "check_run",
     "levels",
     "check_levels",
     "note_single_level",
@@ -139,14 +140,15 @@ def max_sim_seconds() -> float:
     return limit_from_env("BIORATE_MAX_SIM_SECONDS", MAX_SIM_SECONDS, ProtocolError)
 
 
-def estimate_seconds(n: float, steps: float, target: str = "auto") -> float:
+def estimate_seconds(n: float, steps: float, target: str = "auto", networks: int = 1) -> float:
     """An estimate (on the fast side) of the seconds Brian2 takes to run ``n`` neurons for
-    ``steps`` time steps on ``target`` (:data:`SIM_SPEED`; ``"auto"``: the target it picks)."""
+    ``steps`` time steps on ``target`` (:data:`SIM_SPEED`; ``"auto"``: the target it picks),
+    split over ``networks`` networks run one after another (each pays the per-step cost)."""
     check_target(target)
     if target == "auto":
         target = "cython" if cython_usable() else "numpy"
     per_step, per_second = SIM_SPEED[target]
-    return float(steps) * per_step + float(n) * float(steps) / per_second
+    return float(networks) * float(steps) * per_step + float(n) * float(steps) / per_second
 
 
 def check_size(n_levels: int, trials: int, label: str, what: str = "neurons",
@@ -164,26 +166,31 @@ def check_size(n_levels: int, trials: int, label: str, what: str = "neurons",
     if n > MAX_NEURONS:
         raise ProtocolError(f"{label}: {size} (about {format_bytes(need)} of memory) exceed Brian2's "
                             f"limit of {MAX_NEURONS:,} per group; use fewer trials or levels")  # fmt: skip
-    work, limit = n * float(steps), max_neuron_steps()
+    check_run(n, steps, label, f"{size} x {steps:.3g} time steps ((transient + duration)/dt)",
+              "use a larger dt, a shorter duration or transient or fewer levels or trials",
+              target)  # fmt: skip
+
+
+def check_run(n: float, steps: float, label: str, size: str, advice: str, target: str = "auto",
+              *, networks: int = 1, error: type = ProtocolError) -> None:  # fmt: skip
+    """Refuse, before anything is built, ``n`` neurons run for ``steps`` time steps (``size``
+    describes them; ``networks`` runs one after another) above the work limit
+    (:func:`max_neuron_steps`) or estimated above the time limit (:func:`max_sim_seconds`) on
+    ``target``; the message says ``advice`` and how to raise the limit. Raises ``error``."""
+    work, limit = float(n) * float(steps), max_neuron_steps()
     if work > limit or steps > _MAX_STEPS:
-        raise ProtocolError(
-            f"{label}: {size} x {steps:.3g} time steps ((transient + duration)/dt) = {work:.3g} "
-            f"neuron-steps, more than the limit of {limit:.3g} (hours of simulation); use a "
-            "larger dt, a shorter duration or fewer levels or trials, or raise the limit with "
-            "the environment variable BIORATE_MAX_NEURON_STEPS"
-        )
+        raise error(f"{label}: {size} = {work:.3g} neuron-steps, more than the limit of "
+                    f"{limit:.3g} (hours of simulation); {advice}, or raise the limit with the "
+                    "environment variable BIORATE_MAX_NEURON_STEPS")  # fmt: skip
     check_target(target)
     if target == "auto":  # the estimate and its message name the target codegen_target picks
         target = "cython" if cython_usable() else "numpy"
-    seconds, limit = estimate_seconds(n, steps, target), max_sim_seconds()
+    seconds, limit = estimate_seconds(n, steps, target, networks), max_sim_seconds()
     if seconds > limit:
-        raise ProtocolError(
-            f"{label}: {size} x {steps:.3g} time steps is estimated at {_duration(seconds)} "
-            f"of simulation with Brian2 ({target} target), more than the limit of "
-            f"{_duration(limit)}; "
-            "use a larger dt, a shorter duration or transient or fewer levels or trials, or "
-            "raise the limit with the environment variable BIORATE_MAX_SIM_SECONDS"
-        )
+        raise error(f"{label}: {size} is estimated at {_duration(seconds)} of simulation with "
+                    f"Brian2 ({target} target), more than the limit of {_duration(limit)}; "
+                    f"{advice}, or raise the limit with the environment variable "
+                    "BIORATE_MAX_SIM_SECONDS")  # fmt: skip
 
 
 def _duration(seconds: float) -> str:
