@@ -32,7 +32,10 @@ def main() -> None:
 
     data = load_dataset("digits")
     t0 = time.perf_counter()
-    net = RateNetwork([64, 64, 64, 10], activation=args.activation, seed=0)
+    # the net of issue 17's table: 30 epochs of batch 32 at Adam 1e-3 (rate accuracy 0.9778)
+    net = RateNetwork(
+        [64, 64, 64, 10], activation=args.activation, batch_size=32, learning_rate=1e-3, seed=0
+    )
     net.fit(data.X_train, data.y_train, epochs=30)
     print(f"trained {net!r} in {time.perf_counter() - t0:.1f} s")
     X, y = data.X_test[: args.images], data.y_test[: args.images]

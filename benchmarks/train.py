@@ -19,7 +19,7 @@ same on a faster or slower one:
    activation beside MLPClassifier with the same hidden sizes, activation, Adam and batch size,
    plus the 20-layer logistic network that scikit-learn cannot train.
 
-Run:  python benchmarks/train.py [--epochs 10] [--batch-size 32] [--no-goals] [--accuracy]
+Run:  python benchmarks/train.py [--epochs 10] [--batch-size 256] [--no-goals] [--accuracy]
       [--seeds 5]
 """
 
@@ -171,8 +171,8 @@ def accuracy_table(d, seeds, acts=("sigmoid", "tanh", "relu", "lif", "lif_noise"
     """Section 4, with the defaults users get: only activation, connectivity and seed given
     (trained until converged, cap 200 epochs; feedback T = 10), beside MLPClassifier with its
     defaults (only hidden sizes, activation and seed)."""
-    print(f"\ndigits test accuracy, mean +- std (median) over {seeds} seeds, defaults (Adam 1e-3, "
-          "batch 32, L2 1e-4, until converged, cap 200 epochs), hidden 64,64")  # fmt: skip
+    print(f"\ndigits test accuracy, mean +- std (median) over {seeds} seeds, defaults (Adam 5e-3, "
+          "batch 256, L2 1e-4, until converged, cap 200 epochs), hidden 64,64")  # fmt: skip
     print(f"{'network':<30}{'biorate':>28}{'epochs':>10}{'sklearn MLP defaults':>30}")
     from biorate.activation import list_activations
 
@@ -217,8 +217,8 @@ def accuracy_table(d, seeds, acts=("sigmoid", "tanh", "relu", "lif", "lif_noise"
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=10)
-    ap.add_argument("--batch-size", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--batch-size", type=int, default=256)
+    ap.add_argument("--lr", type=float, default=5e-3)
     ap.add_argument("--no-goals", action="store_true", help="skip section 1 (minutes)")
     ap.add_argument("--accuracy", action="store_true", help="also the accuracy table (minutes)")
     ap.add_argument("--seeds", type=int, default=5)

@@ -47,7 +47,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
         acc, sat, g1 = [], [], []
         for s in range(args.seeds):
             net = RateNetwork([64, 64, 64, 10], activation="sigmoid", loss="squared_error",
-                              optimizer="sgd", learning_rate=0.1, momentum=0.9, seed=s, **kw)  # fmt: skip
+                              optimizer="sgd", learning_rate=0.1, momentum=0.9, batch_size=32,
+                              seed=s, **kw)  # fmt: skip
             h = net.fit(d.X_train, d.y_train, epochs=args.epochs)
             acc.append(net.score(d.X_test, d.y_test))
             sat.append(h.saturated_fraction[-1])

@@ -53,15 +53,21 @@ class _Builtin:
     # each parameter's domain [lo, hi]: leaky_relu's alpha is a slope below 0, between a relu's (0)
     # and the identity's (1); beyond, g would fall as z rises, or grow faster below 0 than above
     domains: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # the gain of the weights' initial variance (gain/fan-in): 1 keeps a unit of slope ~1 at 0
+    # (LeCun et al. 1998); a rectifier passes half its input's power, so gain 2/(1 + a^2) for a
+    # slope a below 0 keeps the variance from layer to layer (He et al. 2015)
+    init_gain: Callable[[dict], float] = lambda p: 1.0
 
 
 BUILTINS: dict[str, _Builtin] = {
     "sigmoid": _Builtin(lambda z: logistic(z), lambda z: logistic_prime(z),
                         lambda p: (0.0, 1.0), {}),
     "tanh": _Builtin(np.tanh, _tanh_prime, lambda p: (-1.0, 1.0), {}),
-    "relu": _Builtin(_relu, _relu_prime, lambda p: (0.0, math.inf), {}),
+    "relu": _Builtin(_relu, _relu_prime, lambda p: (0.0, math.inf), {},
+                     init_gain=lambda p: 2.0),
     "leaky_relu": _Builtin(lambda z, alpha: _leaky(z, alpha), lambda z, alpha: _leaky_prime(z, alpha),
                            lambda p: (-math.inf if p["alpha"] > 0 else 0.0, math.inf),
-                           {"alpha": 0.01}, {"alpha": (0.0, 1.0)}),
+                           {"alpha": 0.01}, {"alpha": (0.0, 1.0)},
+                           init_gain=lambda p: 2.0 / (1.0 + p["alpha"] ** 2)),
     "softplus": _Builtin(softplus_unit, lambda z: logistic(z), lambda p: (0.0, math.inf), {}),
 }  # fmt: skip

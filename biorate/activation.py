@@ -193,6 +193,13 @@ class Activation(JsonFile):
         a, b = lo / self.y_scale, hi / self.y_scale
         return (min(a, b), max(a, b))
 
+    @property
+    def init_gain(self) -> float:
+        """Gain of the initial weight variance, ``gain / fan-in``: 2/(1 + a^2) for the rectifiers
+        relu (a = 0) and leaky_relu (He et al. 2015), 1 otherwise (LeCun et al. 1998), fitted
+        activations included (their slope is normalised by ``x_scale`` and ``y_scale``)."""
+        return float(BUILTINS[self.form].init_gain(self.params)) if not self.is_fitted else 1.0
+
     # --- physical units -------------------------------------------------------------------------
     def to_x(self, z: np.ndarray) -> np.ndarray:
         """Physical input x = x_offset + x_scale*z (``x_unit``, SI) for pre-activation ``z``."""

@@ -58,7 +58,8 @@ def main(argv: list[str] | None = None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
 
     data = load_dataset("digits")
-    hidden, epochs = ([32, 32], 8) if args.quick else ([64, 64], 30)
+    # the cap of the epochs: the default training stops once converged
+    hidden, epochs = ([32, 32], 8) if args.quick else ([64, 64], 200)
     n_images = 40 if args.quick else data.X_test.shape[0]
     durations = ["50 ms", "100 ms", "200 ms"] if args.quick else ["50 ms", "100 ms", "200 ms",
                                                                     "500 ms"]  # fmt: skip

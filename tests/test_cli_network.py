@@ -14,7 +14,8 @@ def test_train_then_evaluate(cli, tmp_path):
     out, rep, fig = tmp_path / "net.npz", tmp_path / "r.json", tmp_path / "t.png"
     code, stdout, err = cli("train", "--dataset", "xor", "--activation", "tanh", "--hidden", "8",
                             "--connectivity", "feedback", "--steps", "3", "--epochs", "40",
-                            "--lr", "0.01", "--seed", "1", "-o", out, "--report", rep,
+                            "--lr", "0.01", "--batch-size", "32", "--seed", "1", "-o", out,
+                            "--report", rep,
                             "--plot", fig)  # fmt: skip
     assert code == 0, err
     assert "epoch" in err  # tqdm progress on stderr

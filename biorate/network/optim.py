@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import NetworkError
 
-__all__ = ["SGD", "Adam", "make_optimizer"]
+__all__ = ["SGD", "Adam", "make_optimizer", "DEFAULT_LEARNING_RATE"]
 
 
 class SGD:
@@ -82,13 +82,20 @@ class Adam:
             params[k] -= part
 
 
+# the learning rate used when none is given: Adam's suits the default batch of 256 (issue 12:
+# benchmarks/train_defaults.py measured batch and rate together on digits)
+DEFAULT_LEARNING_RATE = {"adam": 5e-3, "sgd": 0.1}
+
+
 def make_optimizer(name: str, learning_rate: float | None, momentum: float) -> SGD | Adam:
     if learning_rate is not None and not 0 < learning_rate < np.inf:
         raise NetworkError(f"learning_rate must be a positive finite number, got {learning_rate}")
     if name == "adam":
-        return Adam(1e-3 if learning_rate is None else learning_rate)
+        return Adam(DEFAULT_LEARNING_RATE["adam"] if learning_rate is None else learning_rate)
     if name == "sgd":
         if not 0 <= momentum < 1:
             raise NetworkError(f"momentum must be in [0, 1), got {momentum}")
-        return SGD(0.1 if learning_rate is None else learning_rate, momentum)
+        return SGD(
+            DEFAULT_LEARNING_RATE["sgd"] if learning_rate is None else learning_rate, momentum
+        )
     raise NetworkError(f"unknown optimizer {name!r}; choose 'adam' or 'sgd'")

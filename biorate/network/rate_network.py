@@ -91,11 +91,12 @@ class RateNetwork:
     connectivity : ``"feedforward"``, ``"residual"``, ``"feedback"`` or an explicit projection list
         (see :mod:`biorate.network.graph`).
     loss : ``"softmax_ce"`` (default), ``"sigmoid_ce"`` or ``"squared_error"``.
-    optimizer, learning_rate, momentum : ``"adam"`` (lr 1e-3) or ``"sgd"`` (lr 0.1, momentum).
-    batch_size : minibatch size; l2 : weight decay coefficient (the minibatch's mean loss +=
-        l2/2 * sum W^2). The default 1e-4 has the value of scikit-learn's MLP ``alpha`` but not
-        its meaning: scikit-learn adds alpha/(2 * batch size) * sum W^2, so at batch 32 this
-        penalty is 32 times scikit-learn's (``l2=alpha/batch_size`` reproduces it).
+    optimizer, learning_rate, momentum : ``"adam"`` (lr 5e-3) or ``"sgd"`` (lr 0.1, momentum).
+    batch_size : minibatch size (default 256; with Adam 5e-3 the pair measured best on digits,
+        see ``benchmarks/train_defaults.py``); l2 : weight decay coefficient (the minibatch's mean
+        loss += l2/2 * sum W^2). The default 1e-4 has the value of scikit-learn's MLP ``alpha``
+        but not its meaning: scikit-learn adds alpha/(2 * batch size) * sum W^2, so at batch 256
+        this penalty is 256 times scikit-learn's (``l2=alpha/batch_size`` reproduces it).
     validation_fraction : fraction of the training set held out (stratified) for validation.
     patience, tol : training runs until converged: it stops once the monitored loss has not
         improved by ``tol`` for ``patience`` epochs (scikit-learn's ``n_iter_no_change`` and
@@ -103,8 +104,10 @@ class RateNetwork:
     early_stopping : monitor the validation loss instead of the training loss (needs
         ``validation_fraction > 0``) and restore the weights of its best epoch.
     dtype : ``"float64"`` or ``"float32"``.
-    init_std : ``None`` (default) draws weights with std 1/sqrt(fan-in) (LeCun et al. 1998,
-        "Efficient backprop"); a float uses that fixed std (e.g. 1.0, the naive choice).
+    init_std : ``None`` (default) draws weights with std sqrt(gain/fan-in): gain 1 (LeCun et al.
+        1998, "Efficient backprop") except for rectifiers, 2 for relu (He et al. 2015; see
+        :attr:`~biorate.activation.Activation.init_gain`); a float uses that fixed std (e.g. 1.0,
+        the naive choice).
     targets : (low, high) target values for ``sigmoid_ce``/``squared_error``; (0.15, 0.85) keeps
         sigmoid outputs out of saturation.
     derivative_offset : constant added to g' in the backward pass (Fahlman 1988, ~0.1), so that
@@ -129,7 +132,7 @@ class RateNetwork:
     def __init__(self, sizes: Sequence[int], activation: Any = "sigmoid",
                  connectivity: str | Sequence[Any] = "feedforward", *, loss: str = "softmax_ce",
                  optimizer: str = "adam", learning_rate: float | None = None,
-                 momentum: float = 0.9, batch_size: int = 32, l2: float = 1e-4,
+                 momentum: float = 0.9, batch_size: int = 256, l2: float = 1e-4,
                  validation_fraction: float = 0.0, early_stopping: bool = False,
                  patience: int | None = 10, tol: float = 1e-4, dtype: str = "float64",
                  init_std: float | None = None, targets: tuple[float, float] = (0.0, 1.0),
@@ -214,8 +217,9 @@ class RateNetwork:
         return self._T, self._a
 
     def initialize(self) -> RateNetwork:
-        """Draw fresh parameters: weights ~ N(0, std^2) with std = init_std or 1/sqrt(fan-in)
-        (fan-in = all dense inputs of the target), learned skips ~ N(0, 1/size_source).
+        """Draw fresh parameters: weights ~ N(0, std^2) with std = init_std or sqrt(gain/fan-in)
+        (fan-in = all dense inputs of the target; gain = the activation's
+        :attr:`~biorate.activation.Activation.init_gain`), learned skips ~ N(0, 1/size_source).
 
         Biases of the linear output are 0; those of populations applying ``g`` start at the
         pre-activation where ``g`` is half-way between its bounds (:func:`midpoint`): 0 for
@@ -225,10 +229,11 @@ class RateNetwork:
         graph, sizes = self.graph_, self.sizes
         bias0 = midpoint(self._act)
         rng = np.random.default_rng(self.seed)
+        gain = self._act.init_gain  # every layer, as in He et al. 2015 and PyTorch's kaiming_normal
         params: dict[str, np.ndarray] = {}
         for d in range(1, len(sizes)):
             fan_in = sum(sizes[s] for s, _ in graph.dense_in[d])
-            std = self.init_std if self.init_std is not None else 1.0 / np.sqrt(fan_in)
+            std = self.init_std if self.init_std is not None else np.sqrt(gain / fan_in)
             for s, key in graph.dense_in[d]:
                 params[key] = rng.normal(0.0, std, (sizes[s], sizes[d]))
             for s, key in graph.skip_in[d]:
