@@ -149,7 +149,7 @@ def test_a_zip_entry_larger_than_its_shape_is_refused_before_reading(tmp_path):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(batch_size=2.5), "batch_size must be a whole number >= 1, got 2.5"),
+        (dict(batch_size=2.5), "batch_size must be a whole number >= 1 or None, got 2.5"),
         (dict(batch_size="32"), "batch_size must be a whole number"),
         (dict(l2="x"), "l2 must be a number, got 'x'"),
         (dict(targets=[0.5]), "targets must be two numbers"),
@@ -169,7 +169,7 @@ def test_work_that_cannot_fit_is_refused_up_front():
     net = RateNetwork([64, 64, 64, 10], connectivity="feedback", steps=10**6)
     X, y = np.zeros((40, 64)), np.arange(40) % 10
     start = time.perf_counter()
-    with pytest.raises(NetworkError, match=r"1,000,000 time step\(s\) of 40 sample\(s\) need"):
+    with pytest.raises(NetworkError, match=r"1,000,000 time step\(s\) of 32 sample\(s\) need"):
         net.fit(X, y, epochs=1)
     with pytest.raises(NetworkError, match="memory to run"):
         net.initialize().forward(X)

@@ -92,9 +92,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--loss", default="softmax_ce", help="softmax_ce, sigmoid_ce or squared_error")
     p.add_argument("--optimizer", default="adam", help="adam or sgd (with --momentum)")
-    p.add_argument("--lr", type=float, default=None, help="learning rate (adam 5e-3, sgd 0.1)")
+    p.add_argument(
+        "--lr",
+        type=float,
+        default=None,
+        help="learning rate (default: adam 5e-3, 1e-3 with feedback; sgd 0.1)",
+    )
     p.add_argument("--momentum", type=float, default=0.9)
-    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="minibatch size (default: 256, 32 with feedback)",
+    )
     p.add_argument(
         "--l2",
         type=float,

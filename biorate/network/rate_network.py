@@ -45,7 +45,7 @@ from .checks import (
 )
 from .graph import NAMED, Graph, build_projections
 from .losses import get_loss
-from .optim import make_optimizer
+from .optim import DEFAULT_BATCH_SIZE, default_learning_rate, make_optimizer
 from .train import History, fit_stochastic
 
 __all__ = ["RateNetwork", "midpoint", "MAX_EPOCHS", "MAX_STEPS"]
@@ -91,9 +91,12 @@ class RateNetwork:
     connectivity : ``"feedforward"``, ``"residual"``, ``"feedback"`` or an explicit projection list
         (see :mod:`biorate.network.graph`).
     loss : ``"softmax_ce"`` (default), ``"sigmoid_ce"`` or ``"squared_error"``.
-    optimizer, learning_rate, momentum : ``"adam"`` (lr 5e-3) or ``"sgd"`` (lr 0.1, momentum).
-    batch_size : minibatch size (default 256; with Adam 5e-3 the pair measured best on digits,
-        see ``benchmarks/train_defaults.py``); l2 : weight decay coefficient (the minibatch's mean
+    optimizer, learning_rate, momentum : ``"adam"`` (``None``: lr 5e-3, 1e-3 for a graph with
+        feedback) or ``"sgd"`` (lr 0.1, momentum). The attribute holds the resolved rate.
+    batch_size : minibatch size (``None``: 256, the pair with Adam 5e-3 measured best on digits,
+        see ``benchmarks/train_defaults.py``; 32 for a graph with feedback, whose recurrent
+        dynamics trained at batch 256 lost accuracy, see :mod:`biorate.network.optim`); the
+        attribute holds the resolved size. l2 : weight decay coefficient (the minibatch's mean
         loss += l2/2 * sum W^2). The default 1e-4 has the value of scikit-learn's MLP ``alpha``
         but not its meaning: scikit-learn adds alpha/(2 * batch size) * sum W^2, so at batch 256
         this penalty is 256 times scikit-learn's (``l2=alpha/batch_size`` reproduces it).
@@ -132,7 +135,7 @@ class RateNetwork:
     def __init__(self, sizes: Sequence[int], activation: Any = "sigmoid",
                  connectivity: str | Sequence[Any] = "feedforward", *, loss: str = "softmax_ce",
                  optimizer: str = "adam", learning_rate: float | None = None,
-                 momentum: float = 0.9, batch_size: int = 256, l2: float = 1e-4,
+                 momentum: float = 0.9, batch_size: int | None = None, l2: float = 1e-4,
                  validation_fraction: float = 0.0, early_stopping: bool = False,
                  patience: int | None = 10, tol: float = 1e-4, dtype: str = "float64",
                  init_std: float | None = None, targets: tuple[float, float] = (0.0, 1.0),
@@ -145,7 +148,7 @@ class RateNetwork:
         self.loss, self.optimizer = loss, optimizer
         self.learning_rate = real(learning_rate, "learning_rate", none=True)
         self.momentum, self.l2 = real(momentum, "momentum"), real(l2, "l2")
-        self.batch_size = integer(batch_size, "batch_size", 1)
+        self.batch_size = integer(batch_size, "batch_size", 1, none=True)
         self.validation_fraction = real(validation_fraction, "validation_fraction")
         self.early_stopping = flag(early_stopping, "early_stopping")
         self.patience = integer(patience, "patience", none=True)
@@ -169,10 +172,15 @@ class RateNetwork:
         self._dt = np.dtype(self.dtype)
         self._loss = get_loss(self.loss)
         make_optimizer(self.optimizer, self.learning_rate, self.momentum)  # validates
-        check_numbers(self)
         projections = build_projections(self.sizes, self.connectivity)
         self._act = resolve_activation(self.activation)
         self.graph_ = Graph(self.sizes, projections, self._loss.linear_output)
+        # None: the defaults of the graph's kind (see the class docstring)
+        if self.batch_size is None:
+            self.batch_size = DEFAULT_BATCH_SIZE["feedback" if self.has_feedback else "acyclic"]
+        if self.learning_rate is None:
+            self.learning_rate = default_learning_rate(self.optimizer, self.has_feedback)
+        check_numbers(self)
         check_dynamics(self, self.graph_.has_feedback)
         # an acyclic graph: one sweep is the fixed point
         self._T, self._a = (self.steps, self.alpha) if self.has_feedback else (1, 1.0)
