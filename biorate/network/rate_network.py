@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from ..datasets import check_classes
 from ..errors import NetworkError
 from ..io import check_memory
 from . import dynamics, equilibrium, persist
@@ -413,6 +414,7 @@ class RateNetwork:
         then discarded, so that a diverged network cannot be saved or used.
         """
         X, y = self.check_data(X, y)
+        check_classes(y, "labels y")
         try:
             cap = whole(epochs, "epochs")
         except NetworkError:
