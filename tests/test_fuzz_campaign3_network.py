@@ -34,7 +34,7 @@ def test_numeric_strings_are_refused_not_converted():
     with pytest.raises(DataError, match="X holds strings"):
         RateNetwork([2, 3, 2], seed=0).fit(X.astype(str).tolist(), y, epochs=1)
     with pytest.raises(DataError, match="X holds strings"):
-        RateNetwork([2, 3, 2], seed=0).fit(np.array(X.tolist(), dtype=object).astype(str), y, epochs=1)
+        RateNetwork([2, 3, 2], seed=0).fit(np.array(X.astype(str), dtype=object), y, epochs=1)
 
 
 def test_a_masked_array_with_masked_values_is_refused():
@@ -78,7 +78,11 @@ def test_deploy_refuses_inputs_far_outside_the_training_range():
 
 # ----------------------------------------------------------------------------- D1
 def _specials(tmp_path: Path, suffix: str) -> dict[str, Path]:
-    fifo, folder, loop = tmp_path / f"f{suffix}", tmp_path / f"d{suffix}", tmp_path / f"loop{suffix}"
+    fifo, folder, loop = (
+        tmp_path / f"f{suffix}",
+        tmp_path / f"d{suffix}",
+        tmp_path / f"loop{suffix}",
+    )
     os.mkfifo(fifo)
     folder.mkdir()
     os.symlink(loop, loop)
@@ -94,7 +98,7 @@ _SAYS = {"fifo": "not a regular file (a device, FIFO or socket)",
 
 @pytest.mark.parametrize("kind", list(_SAYS))
 @pytest.mark.parametrize("command", ["evaluate", "deploy"])
-def test_a_network_path_that_is_not_a_file_is_named_as_such(cli, tmp_path, no_work, kind, command):
+def test_a_network_path_that_is_not_a_file_is_named_as_such(cli, tmp_path, no_work, kind, command):  # noqa: F811
     path = _specials(tmp_path, ".npz")[kind]
     code, _, err = cli(command, path, "--dataset", "xor")
     assert code == 2
@@ -103,7 +107,7 @@ def test_a_network_path_that_is_not_a_file_is_named_as_such(cli, tmp_path, no_wo
 
 
 @pytest.mark.parametrize("kind", list(_SAYS))
-def test_an_activation_path_that_is_not_a_file_is_named_as_such(cli, tmp_path, no_work, kind):
+def test_an_activation_path_that_is_not_a_file_is_named_as_such(cli, tmp_path, no_work, kind):  # noqa: F811
     path = _specials(tmp_path, ".json")[kind]
     code, _, err = cli("train", "--dataset", "xor", "--epochs", "2", "--activation", path,
                        "-o", tmp_path / "x.npz")  # fmt: skip

@@ -240,7 +240,9 @@ def plain_array(v: Any, name: str) -> np.ndarray:
         a = np.asarray(v)
     except (TypeError, ValueError) as exc:
         raise DataError(f"{name} must be a numeric array: {exc}") from None
-    if a.dtype.kind in "USV" or (a.dtype.kind == "O" and any(isinstance(e, str | bytes) for e in a.flat)):
+    if a.dtype.kind in "USV" or (
+        a.dtype.kind == "O" and any(isinstance(e, str | bytes) for e in a.flat)
+    ):
         raise DataError(f"{name} holds strings: a network takes numbers, and a string where a "
                         "number belongs is refused, never converted")  # fmt: skip
     return a
