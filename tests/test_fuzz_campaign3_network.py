@@ -115,3 +115,104 @@ def test_an_activation_path_that_is_not_a_file_is_named_as_such(cli, tmp_path, n
     one_line(err, str(path), _SAYS[kind] if kind != "folder" else "Is a directory")
     assert "does not exist" not in err
     assert not (tmp_path / "x.npz").exists()
+
+
+# ----------------------------------------------------------------------------- B2 and F (sweep)
+# (the CLI's sweep loads its spec inside run_sweep, which no_work replaces: these tests check
+# that nothing was written instead)
+_SPEC = """schema = 1
+name = {name}
+measure = "fi"
+[model]
+name = "lif"
+{set}
+[grid]
+{grid}
+[protocol]
+drive = "{drive}"
+{axis}
+duration = "50 ms"
+transient = "10 ms"
+trials = 2
+dt = "0.1 ms"
+seed = 1
+target = "numpy"
+[fit]
+forms = ["sigmoid"]
+"""
+
+
+def _spec(tmp_path: Path, grid: str, *, name: str = '"t"', set_: str = "",
+          drive: str = "current") -> Path:  # fmt: skip
+    axis = 'current = "0nA:1nA:6"' if drive == "current" else 'rate = "1Hz:50Hz:6"'
+    path = tmp_path / "s.toml"
+    path.write_text(_SPEC.format(name=name, set=set_, grid=grid, drive=drive, axis=axis),
+                    encoding="utf-8")  # fmt: skip
+    return path
+
+
+@pytest.mark.parametrize(
+    ("grid", "says"),
+    [('sigma = ["1 mV", "1e30 mV"]', "grid.sigma = 1e+30 mV: sigma must lie in [0, 10 V]"),
+     ('sigma = ["1 mV", "-1 mV"]', "grid.sigma = -1 mV: sigma must lie in [0, 10 V]"),
+     ('V_th = ["-50 mV", "-65 mV"]',
+      "grid points with V_th = -65 mV: model 'lif': parameter V_reset = -60 mV must lie below"),
+     ('V_th = ["-50 mV", "-65 mV"]\nV_reset = ["-70 mV", "-55 mV"]',
+      "grid points with V_th = -65 mV, V_reset = -55 mV: model 'lif': parameter V_reset = -55 mV"),
+     ('t_ref = ["2 ms", "0.05 ms"]', "grid.t_ref = 0.05 ms: dt = 0.1 ms must be shorter than the "
+                                     "refractory period"),
+     ('tau_m = ["20 ms", "0.05 ms"]', "grid.tau_m = 0.05 ms: dt = 0.1 ms must be shorter than the "
+                                      "time constant tau_m"),
+     ('E_L = ["-70 mV", "1e30 V"]', "grid.E_L = 1e+33 mV: model 'lif': parameter E_L = 1e+33 mV: a potential"),
+     ('R_m = ["100 Mohm", "0 ohm"]', "a resistance must be > 0")],
+)  # fmt: skip
+def test_every_grid_point_is_checked_before_any_runs(cli, tmp_path, grid, says):
+    """A bad point used to run after the good ones and end as '1 of 2 points failed', exit 0."""
+    out = tmp_path / "out"
+    code, _, err = cli("sweep", _spec(tmp_path, grid), "--workers", "1", "--quiet", "-o", out)
+    assert code == 2
+    one_line(err, says)
+    assert not out.exists()
+
+
+def test_points_are_named_by_index_and_interacting_values_pass_together(tmp_path):
+    """[[points]] errors name the point; values valid together (V_reset below V_th at each point)
+    pass though each would fail against the other's base value."""
+    from biorate.errors import ModelError
+    from biorate.sweep import load_spec
+
+    base = {"schema": 1, "name": "t", "measure": "fi", "model": {"name": "lif"},
+            "protocol": {"drive": "current", "current": "0nA:1nA:6", "duration": "50 ms",
+                         "transient": "10 ms", "trials": 2, "dt": "0.1 ms", "seed": 1,
+                         "target": "numpy"}}  # fmt: skip
+    ok = [{"V_th": "-75 mV", "V_reset": "-80 mV"}, {"V_th": "-40 mV", "V_reset": "-45 mV"}]
+    assert len(load_spec({**base, "points": ok})) == 2
+    bad = [*ok, {"V_th": "-50 mV", "V_reset": "-45 mV"}]
+    with pytest.raises(ModelError, match=r"points\[2\]: model 'lif': parameter V_reset = -45 mV"):
+        load_spec({**base, "points": bad})
+
+
+def test_a_swept_bias_is_checked_by_the_drive_rule(tmp_path):
+    from biorate.errors import ProtocolError
+    from biorate.sweep import load_spec
+
+    path = _spec(tmp_path, 'bias = ["0 nA", "5 A"]', drive="poisson")
+    with pytest.raises(
+        ProtocolError, match=r"grid.bias = 5000000000 nA: bias must lie within \+-1 A"
+    ):
+        load_spec(path)
+
+
+def test_a_parameter_both_fixed_and_swept_is_refused(cli, tmp_path):
+    path = _spec(tmp_path, 'tau_m = ["10 ms", "20 ms"]', set_='set = { tau_m = "15 ms" }')
+    code, _, err = cli("sweep", path, "--workers", "1", "--quiet", "-o", tmp_path / "out")
+    assert code == 2
+    one_line(err, "tau_m is both fixed by [model] set (tau_m = '15 ms') and swept by [grid]")
+
+
+@pytest.mark.parametrize("name", ['"a\\nb"', '"a\\u001b[31mb"', '"tab\\there"'])
+def test_a_sweep_name_with_control_characters_is_refused(cli, tmp_path, name):
+    path = _spec(tmp_path, 'tau_m = ["10 ms", "20 ms"]', name=name)
+    code, _, err = cli("sweep", path, "--workers", "1", "--quiet", "-o", tmp_path / "out")
+    assert code == 2
+    one_line(err, "name must be a non-empty string of printable characters")
