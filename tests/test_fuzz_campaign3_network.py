@@ -216,3 +216,84 @@ def test_a_sweep_name_with_control_characters_is_refused(cli, tmp_path, name):
     code, _, err = cli("sweep", path, "--workers", "1", "--quiet", "-o", tmp_path / "out")
     assert code == 2
     one_line(err, "name must be a non-empty string of printable characters")
+
+
+# ----------------------------------------------------------------------------- B3 and D4 (deploy)
+def _edited_net(tmp_path: Path, edit) -> Path:
+    """A trained lif net whose embedded activation source is changed by ``edit(source)``."""
+    import json
+
+    from network_helpers import lif_activation
+
+    X, y = _xor()
+    net = RateNetwork([2, 3, 2], activation=lif_activation(), seed=0)
+    net.fit(X, y, epochs=1)
+    path = net.save(tmp_path / "base.npz")
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    arch = json.loads(str(arrays["architecture"]))
+    edit(arch["args"]["activation"]["source"])
+    arrays["architecture"] = np.array(json.dumps(arch))
+    out = tmp_path / "edited.npz"
+    np.savez(out, **arrays)
+    return out
+
+
+def _set(*keys_value):
+    *keys, value = keys_value
+
+    def edit(src: dict) -> None:
+        d = src
+        for k in keys[:-1]:
+            d = d[k]
+        d[keys[-1]] = value
+
+    return edit
+
+
+FIELD = "architecture: args: activation: source"
+
+
+@pytest.mark.parametrize(
+    ("edit", "says"),
+    [(_set("protocol", "sigma_V", 1000.0),
+      f"{FIELD}: protocol: field 'sigma_V': sigma must lie in [0, 10 V]"),
+     (_set("protocol", "dt_s", 10.0),
+      f"{FIELD}: protocol: field 'dt_s': dt = 10000 ms must be shorter than the time constant"),
+     (_set("model", "name", "adaptive_lif"),
+      f"{FIELD}: model: field 'params': names the parameters tau_m, R_m, E_L, V_th, V_reset, "
+      "t_ref, J, but model 'adaptive_lif' has"),
+     (_set("model", "params", "E_L", "1e30 V"),  # refused by the load, as a curve's model is
+      "parameter E_L = 1e+33 mV: a potential of a neuron model lies within +-10 V"),
+     (_set("model", "params", "V_th", "-65 mV"),
+      "V_reset = -60 mV must lie below V_th = -65 mV")],
+)  # fmt: skip
+def test_deploy_checks_the_embedded_source_as_simulate_would(cli, tmp_path, monkeypatch, edit,
+                                                             says):  # fmt: skip
+    """These deployed a nonsense spiking network with exit 0 (or blamed tau_syn for dt_s = 10 s)."""
+    import biorate.cli.deploy
+
+    path = _edited_net(tmp_path, edit)
+
+    def reached(*args, **kwargs):
+        raise AssertionError("deploy() started before the bad source was refused")
+
+    monkeypatch.setattr(biorate.cli.deploy, "deploy", reached)
+    report = tmp_path / "dep.json"
+    code, _, err = cli("deploy", path, "--dataset", "xor", "--duration", "50ms", "--images", "4",
+                       "--target", "numpy", "--report", report)  # fmt: skip
+    assert code == 2
+    one_line(err, f"{path}: ", says)
+    assert "tau_syn" not in err and not report.exists()
+
+
+def test_the_api_names_the_activation_and_the_file_when_given(tmp_path):
+    import biorate as br
+    from biorate.deploy import DeployError
+
+    net = RateNetwork.load(_edited_net(tmp_path, _set("protocol", "sigma_V", 1000.0)))
+    X, y = _xor(4)
+    with pytest.raises(DeployError, match="activation 'lif': source: protocol: field 'sigma_V'"):
+        br.deploy(net, X, y, target="numpy", progress=False)
+    with pytest.raises(DeployError, match="n.npz: architecture: args: activation: source: proto"):
+        br.deploy(net, X, y, target="numpy", progress=False, network_file="n.npz")
