@@ -403,7 +403,7 @@ def _check_points(data: Mapping, axes: tuple[Axis, ...], model: Model, protocol:
             shown = format_quantity(v, a.dim, a.unit or None)
             try:
                 if a.where == "model":
-                    check_param(a.name, v, a.dim, f"model {model.name!r}")
+                    check_param(a.name, v, a.dim, f"model {model.name!r}", SpecError)
                     if (
                         tuple(a.dim) == TIME
                     ):  # tau... and t_ref against dt; no relation holds a time
