@@ -38,7 +38,7 @@ import numpy as np
 from .errors import DataError
 from .io import atomic_write, check_memory, check_regular_input
 
-__all__ = ["Dataset", "load_dataset", "read_idx", "write_idx", "DATASETS"]
+__all__ = ["Dataset", "load_dataset", "check_classes", "read_idx", "write_idx", "DATASETS"]
 
 DATASETS = ("digits", "xor", "moons", "idx:PATH")
 
@@ -253,9 +253,7 @@ def _idx(folder: str) -> Dataset:
     if n_classes == 0:
         raise DataError(f"{label_files[0]}: no label 0; labels must be class numbers "
                         f"0..n_classes-1 without gaps (smallest found: {ytr.min()})")  # fmt: skip
-    if n_classes < 2:
-        raise DataError(f"{label_files[0]}: the training labels hold one class (0): a classifier "
-                        "needs at least two classes to learn anything")  # fmt: skip
+    check_classes(ytr[(ytr >= 0) & (ytr < n_classes)], f"{label_files[0]}: the training labels")
     for labels, label_file in zip((ytr, yte), label_files, strict=True):
         bad, counts = np.unique(labels[(labels < 0) | (labels >= n_classes)], return_counts=True)
         if bad.size:
@@ -266,6 +264,15 @@ def _idx(folder: str) -> Dataset:
                             f"must be class numbers 0..n_classes-1 without gaps; the training "
                             f"labels give n_classes = {n_classes}")  # fmt: skip
     return Dataset(f"idx:{folder}", Xtr, ytr, Xte, yte, n_classes, f"IDX files in {path}")
+
+
+def check_classes(y: np.ndarray, what: str) -> None:
+    """The one rule for training labels (an IDX folder's, ``RateNetwork.fit``'s): at least two
+    classes, since on one class a classifier learns nothing and scores 1.0."""
+    classes = np.unique(y)
+    if classes.size < 2:
+        raise DataError(f"{what} hold one class ({classes[0] if classes.size else 'none'}): a "
+                        "classifier needs at least two classes to learn anything")  # fmt: skip
 
 
 def load_dataset(spec: str = "digits", seed: int = 0) -> Dataset:

@@ -257,7 +257,7 @@ def test_bad_data_raise_data_error():
         (X, y + 3, "labels must lie in \\[0, 2\\]"),
         (X, y - 1.0 + 0.5, "integers"),
         (np.where(X > 1, np.nan, X), y, "NaN"),
-        (X, y.astype(str), "integers"),
+        (X, y.astype(str), "labels y holds strings"),
     ]
     for Xb, yb, msg in cases:
         with pytest.raises(DataError, match=msg):

@@ -438,13 +438,31 @@ def test_corrupt_point_file_is_recomputed(cluster, reference, tmp_path, cli):
     assert (out / "summary.csv").read_text() == (reference / "run" / "summary.csv").read_text()
 
 
+def _diverging_model(folder) -> str:
+    """The shipped lif plus a variable w growing as exp(k*t/ms): with k = 1 its state diverges in a
+    run of 0.2 s (measure_fi refuses the run), with k = 0 it is a constant drive. Only a
+    simulation can tell, so a spec with both values passes the up-front checks."""
+    from biorate.models import shipped_models_dir
+
+    text = (shipped_models_dir() / "neurons" / "lif.toml").read_text()
+    text = text.replace('name = "lif"', 'name = "div"').replace('theory = "lif"\n', "")
+    text = text.replace('J = "0.1 mV"', 'J = "0.1 mV"\nk = 0')
+    text = text.replace("*xi : volt (unless refractory)",
+                        "*xi + w*mV/ms : volt (unless refractory)\ndw/dt = k*w/ms : 1")  # fmt: skip
+    text = text.replace('initial = { v = "E_L" }', 'initial = { v = "E_L", w = "1" }')
+    (folder / "div.toml").write_text(text)
+    return "div.toml"
+
+
 def test_failing_point_recorded_warned_exit_0_not_retried(cluster, tmp_path, cli):
-    """A point whose simulation is rejected (here t_ref = 0.05 ms below dt = 0.1 ms) is written
-    with status "failed" and its error, the sweep completes (summary written, the row names the
-    error), the CLI warns on stderr and exits 0; a rerun does not retry it."""
+    """A point whose simulation is rejected (here its state diverges: k = 1; a static error such
+    as t_ref below dt is refused before any point runs) is written with status "failed" and its
+    error, the sweep completes (summary written, the row names the error), the CLI warns on
+    stderr and exits 0; a rerun does not retry it."""
     spec = tmp_path / "spec.toml"
-    spec.write_text(_toml(spec_with(grid={"t_ref": ["0.05 ms", "2 ms"]},
-                                    protocol__duration="0.1 s", protocol__transient="0 s",
+    spec.write_text(_toml(spec_with(model={"name": _diverging_model(tmp_path)},
+                                    grid={"k": [0, 1]}, protocol__duration="0.2 s",
+                                    protocol__transient="0 s",
                                     protocol__current="0nA:0.5nA:6")))  # fmt: skip
     argv = ["sweep", spec, "-o", tmp_path / "out", "--scheduler", cluster[0].scheduler_address]
     code, stdout, err = cli(*argv)
@@ -453,13 +471,13 @@ def test_failing_point_recorded_warned_exit_0_not_retried(cluster, tmp_path, cli
         "biorate: warning: 1 of 2 points failed (recorded with their error in the summary)" in err
     )
     assert "Traceback" not in err
-    recs = {r["point"]["t_ref"]["value"]: r for r in _files(tmp_path / "out").values()}
-    bad = recs[5e-5]
+    recs = {r["point"]["k"]["value"]: r for r in _files(tmp_path / "out").values()}
+    bad = recs[1.0]
     assert bad["status"] == "failed" and "ProtocolError" in bad["error"]
-    assert "refractory period" in bad["error"] and "curve" not in bad
-    assert recs[2e-3]["status"] in ("ok", "fit_failed")
+    assert "diverged" in bad["error"] and "curve" not in bad
+    assert recs[0.0]["status"] in ("ok", "fit_failed")
     with open(tmp_path / "out" / "summary.csv") as f:
-        rows = {float(r["t_ref_s"]): r for r in csv.DictReader(f)}
-    assert rows[5e-5]["status"] == "failed" and "refractory period" in rows[5e-5]["error"]
+        rows = {float(r["k"]): r for r in csv.DictReader(f)}
+    assert rows[1.0]["status"] == "failed" and "diverged" in rows[1.0]["error"]
     code, stdout, err = cli(*argv)
     assert code == 0 and "2 points, 0 computed, 2 already done" in stdout

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..deploy import DeployError, deploy, spiking_origin
+from ..deploy import DeployError, activation_field, deploy, spiking_origin
 from ..deploy.settings import presentation_times
 from ..io import staged_outputs, write_json
 from .common import add_quiet, check_outputs, command_line, dataset_input, load_matching, seconds
@@ -73,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         durations = durations_up_to(seconds(args.duration or "0.5s", "--duration"))
     net, data = load_matching(args.network, args.dataset, args.seed)
-    spiking_origin(net.activation_)  # refuse a net without a spiking origin before any work
+    # refuse a net without a spiking origin (or with an edited one) before any work
+    spiking_origin(net.activation_, activation_field(args.network))
     X, y = data.X_test, data.y_test
     if args.images is not None:
         X, y = X[: args.images], y[: args.images]

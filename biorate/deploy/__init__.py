@@ -87,6 +87,7 @@ from . import build
 from .mapping import (
     DeployError,
     SpikingOrigin,
+    activation_field,
     activity_summands,
     check_deployable,
     effective_weights,
@@ -104,6 +105,7 @@ __all__ = [
     "ENCODINGS",
     "DEFAULT_DURATIONS",
     "spiking_origin",
+    "activation_field",
     "rate_states",
     "activity_summands",
     "effective_weights",
@@ -157,7 +159,7 @@ def deploy(net: RateNetwork, X: Any, y: Any = None, *, durations: Any = DEFAULT_
     :func:`plot_deploy`). Accuracies are None when ``y`` (or ``train``) is not given.
     """
     t_start = time.perf_counter()
-    origin = check_deployable(net)
+    origin = check_deployable(net, activation_field(network_file))
     s = check_settings(origin, durations=durations, encoding=encoding,
                        neurons_per_unit=neurons_per_unit, tau_syn=tau_syn, input_rate=input_rate,
                        transient=transient, dt=dt, batch_size=batch_size)  # fmt: skip

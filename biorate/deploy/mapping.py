@@ -5,17 +5,16 @@ the spikes are compared with, and the synapses and bias currents (the derivation
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..errors import BiorateError, NetworkError
-from ..models import Model, load_model
+from ..models import Model, fi_drive, load_model
 from ..network import RateNetwork, dynamics
 
-__all__ = ["DeployError", "SpikingOrigin", "spiking_origin", "check_deployable", "rate_states", "activity_summands",
+__all__ = ["DeployError", "SpikingOrigin", "activation_field", "spiking_origin", "check_deployable", "rate_states", "activity_summands",
            "effective_weights", "synaptic_mapping"]  # fmt: skip
 
 
@@ -66,43 +65,68 @@ def _source(act: Any, name: str) -> dict:
     return src
 
 
-def spiking_origin(act: Any) -> SpikingOrigin:
+def activation_field(network_file: Any) -> str | None:
+    """How errors name the activation of a network file: ``"net.npz: architecture: args:
+    activation"`` (as its load does), or None without a file."""
+    return None if network_file is None else f"{network_file}: architecture: args: activation"
+
+
+def spiking_origin(act: Any, where: str | None = None) -> SpikingOrigin:
     """The neuron model, noise and time step a fitted activation was measured with.
 
     Raises :class:`DeployError` with the reason when the activation has no spiking origin: a
     built-in (relu, sigmoid, ...), a fit without ``source``, a curve that is not an f-I curve
-    against an injected current, or a model that cannot be found.
+    against an injected current, or a model that cannot be found. The source is checked as
+    ``simulate fi`` checks what it is given (the source is only a record, which a network file
+    may carry edited): the model by its own checks with the recorded parameters, which must be
+    that model's (a curve of ``lif`` renamed ``adaptive_lif`` is not a curve of it), sigma by the
+    drive rule (:func:`~biorate.models.fi_drive`) and the time step by :meth:`Model.check_dt`.
+    Errors name the field, after ``where`` (e.g. ``"net.npz: architecture: args: activation"``;
+    default: the activation's name).
     """
     name = getattr(act, "name", type(act).__name__)
     src = _source(act, name)
+    head = f"{where or f'activation {name!r}'}: source"
     protocol = src.get("protocol") or {}
     try:
         model = load_model(src["model"]["name"], kind="neuron")
-        params = src["model"].get("params") or {}
-        if params:
-            model = model.with_params(**params)
     except BiorateError as exc:
-        raise DeployError(
-            f"activation {name!r}: its source model cannot be loaded: {exc}"
-        ) from None
+        raise DeployError(f"{head}: model: its source model cannot be loaded: {exc}") from None
+    params = src["model"].get("params") or {}
+    try:
+        if params and set(params) != set(model.params):
+            raise DeployError(f"names the parameters {', '.join(params)}, but model "
+                              f"{model.name!r} has {', '.join(model.params)}: the curve was "
+                              "not measured on this model")  # fmt: skip
+        model = model.with_params(**params) if params else model
+    except BiorateError as exc:
+        raise DeployError(f"{head}: model: field 'params': {exc}") from None
     drive = model.section("drive")
     if not drive.get("current"):
         raise DeployError(f"model {model.name!r} names no current variable in [drive]")
-    sigma_v = float(protocol.get("sigma_V") or 0.0)
-    if sigma_v < 0 or not math.isfinite(sigma_v):
-        raise DeployError(f"activation {name!r}: bad sigma_V {protocol.get('sigma_V')!r}")
+    sigma_v = protocol.get("sigma_V") or 0.0
+    try:
+        sigma_v, _ = fi_drive("current", f"{sigma_v!r} V", 0)
+    except BiorateError as exc:
+        raise DeployError(f"{head}: protocol: field 'sigma_V': {exc}") from None
     if sigma_v > 0 and not drive.get("noise"):
         raise DeployError(f"model {model.name!r} names no noise variable in [drive]")
     dt = protocol.get("dt_s")
     dt_s = float(dt) if isinstance(dt, int | float) and dt > 0 else None
+    try:
+        if dt_s is not None:
+            model.check_dt(dt_s)
+    except BiorateError as exc:
+        raise DeployError(f"{head}: protocol: field 'dt_s': {exc}") from None
     return SpikingOrigin(model=model, sigma_v=sigma_v, dt_s=dt_s, name=name)
 
 
-def check_deployable(net: RateNetwork) -> SpikingOrigin:
-    """The spiking origin of a trained network whose parameters can all become synapses."""
+def check_deployable(net: RateNetwork, where: str | None = None) -> SpikingOrigin:
+    """The spiking origin of a trained network whose parameters can all become synapses
+    (``where`` names the activation in errors: :func:`spiking_origin`)."""
     if not isinstance(net, RateNetwork) or not hasattr(net, "params_"):
         raise DeployError("deploy needs a trained RateNetwork (load one with RateNetwork.load)")
-    origin = spiking_origin(net.activation_)
+    origin = spiking_origin(net.activation_, where)
     bad = [k for k, v in net.params_.items() if not np.all(np.isfinite(v))]
     if bad:
         raise DeployError(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import operator
+import os
 import warnings
 from typing import Any
 
@@ -18,7 +19,8 @@ from ..errors import BiorateError, BiorateWarning, DataError, NetworkError
 
 __all__ = ["FlaggedActivationWarning", "whole", "integer", "real", "flag", "pair",
            "population_sizes", "resolve_activation",
-           "warn_if_flagged", "check_numbers", "estimate_memory", "check_dynamics", "check_X", "check_y"]  # fmt: skip
+           "warn_if_flagged", "check_numbers", "estimate_memory", "check_dynamics", "check_X", "check_y",
+           "plain_array", "MAX_INPUT", "MIN_INPUT"]  # fmt: skip
 
 
 class FlaggedActivationWarning(BiorateWarning):
@@ -81,11 +83,15 @@ def pair(v: Any, name: str) -> tuple[float, float]:
 
 def population_sizes(sizes: Any) -> list[int]:
     """``sizes`` as a list of >= 2 positive integers."""
-    if isinstance(sizes, str) or not hasattr(sizes, "__iter__"):
+    try:  # a 0-d array has __iter__ but cannot be iterated
+        items = None if isinstance(sizes, str | bytes) else list(sizes)
+    except TypeError:
+        items = None
+    if items is None:
         raise NetworkError(f"sizes must list population sizes, e.g. [64, 64, 10], got {sizes!r}")
-    out = [whole(s, "sizes") for s in list(sizes)]
+    out = [whole(s, "sizes") for s in items]
     if len(out) < 2 or any(s < 1 for s in out):
-        raise NetworkError(f"sizes must list >= 2 positive population sizes, got {list(sizes)}")
+        raise NetworkError(f"sizes must list >= 2 positive population sizes, got {items}")
     return out
 
 
@@ -97,11 +103,25 @@ def resolve_activation(spec: Any) -> Any:
     try:
         if isinstance(spec, dict):
             return Activation.from_dict(spec)
+        if _existing_non_file(spec):  # a folder, FIFO, device, loop: read_json says which
+            return Activation.load(spec)
         return get_activation(spec)
     except NetworkError:
         raise
     except BiorateError as exc:
         raise NetworkError(str(exc)) from exc
+
+
+def _existing_non_file(spec: Any) -> bool:
+    """Whether ``spec`` is a path (a ``.json`` name or one with a folder in it, as get_activation
+    tells a path from a name) to something that is there but not a regular file, for which
+    get_activation would say "does not exist"."""
+    if not isinstance(spec, str | os.PathLike):
+        return False
+    text = os.fspath(spec)
+    if not isinstance(text, str) or not (text.endswith(".json") or os.path.dirname(text)):
+        return False
+    return os.path.lexists(text) and not os.path.isfile(text)
 
 
 def warn_if_flagged(act: Any) -> None:
@@ -196,27 +216,65 @@ def estimate_memory(net: Any, rows: int = 0) -> tuple[int, str, str]:
     return need, what, advice
 
 
-def check_X(X: Any, n_features: int, dtype: np.dtype) -> np.ndarray:
-    """``X`` as a finite ``(n_samples >= 1, n_features)`` array of ``dtype``."""
-    if np.iscomplexobj(X):
-        raise DataError("X is complex: a network takes real inputs (NumPy would drop the "
+# the window of an input's largest magnitude: a network's weights start at ~1/sqrt(fan-in) and
+# its activations rise over |z| ~ 1, so inputs of 1e30 (or 1e-310, which float32 flushes to 0)
+# train on saturated or constant units, and deploy would inject currents of that scale
+MAX_INPUT = 1e6
+MIN_INPUT = 1e-6
+
+
+def plain_array(v: Any, name: str) -> np.ndarray:
+    """``v`` as a plain real ndarray, not converted: a masked array with masked entries (the mask
+    would be ignored), strings (``"1"`` would be parsed) and complex numbers (the imaginary part
+    would be dropped) are refused."""
+    if isinstance(v, np.ma.MaskedArray):
+        hidden = int(np.ma.count_masked(v))
+        if hidden:
+            raise DataError(f"{name} is a masked array with {hidden} masked value(s): a network "
+                            "ignores a mask and would use the hidden values; fill or drop them")  # fmt: skip
+        v = np.ma.getdata(v)
+    if np.iscomplexobj(v):
+        raise DataError(f"{name} is complex: a network takes real inputs (NumPy would drop the "
                         "imaginary part)")  # fmt: skip
     try:
-        X = np.asarray(X, dtype=dtype)
+        a = np.asarray(v)
     except (TypeError, ValueError) as exc:
-        raise DataError(f"X must be a numeric array: {exc}") from None
-    if X.ndim != 2 or X.shape[1] != n_features:
-        raise DataError(f"X has shape {X.shape}; this network expects (n_samples, {n_features})")
-    if X.shape[0] == 0:
+        raise DataError(f"{name} must be a numeric array: {exc}") from None
+    if a.dtype.kind in "USV" or (
+        a.dtype.kind == "O" and any(isinstance(e, str | bytes) for e in a.flat)
+    ):
+        raise DataError(f"{name} holds strings: a network takes numbers, and a string where a "
+                        "number belongs is refused, never converted")  # fmt: skip
+    return a
+
+
+def check_X(X: Any, n_features: int, dtype: np.dtype) -> np.ndarray:
+    """``X`` as a finite ``(n_samples >= 1, n_features)`` array of ``dtype`` whose largest
+    magnitude is 0 or within ``[MIN_INPUT, MAX_INPUT]`` (see :func:`plain_array` for what is
+    refused rather than converted)."""
+    a = plain_array(X, "X")
+    if a.dtype.kind not in "biuf":
+        try:
+            a = np.asarray(a, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"X must be a numeric array: {exc}") from None
+    if a.ndim != 2 or a.shape[1] != n_features:
+        raise DataError(f"X has shape {a.shape}; this network expects (n_samples, {n_features})")
+    if a.shape[0] == 0:
         raise DataError("X has no samples")
-    if not np.all(np.isfinite(X)):
+    if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
         raise DataError("X contains NaN or infinite values")
-    return X
+    big = max(-float(a.min()), float(a.max()))
+    if big > MAX_INPUT or 0 < big < MIN_INPUT:
+        raise DataError(f"X's largest magnitude is {big:.3g}, outside [{MIN_INPUT:g}, "
+                        f"{MAX_INPUT:g}]: a network learns from inputs of scale ~1; "
+                        "standardise or rescale them")  # fmt: skip
+    return np.asarray(a, dtype=dtype)
 
 
 def check_y(y: Any, n: int, k: int) -> np.ndarray:
     """``y`` as ``n`` integer labels in ``[0, k)`` (int64)."""
-    y = np.asarray(y)
+    y = plain_array(y, "labels y")
     if y.ndim != 1 or y.shape[0] != n:
         raise DataError(f"y has shape {y.shape}; expected ({n},) labels, one per row of X")
     if y.dtype.kind == "f":

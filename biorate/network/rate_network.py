@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from ..datasets import check_classes
 from ..errors import NetworkError
 from ..io import check_memory
 from . import dynamics, equilibrium, persist
@@ -271,7 +272,12 @@ class RateNetwork:
     def check_data(self, X: Any, y: Any = None) -> tuple[np.ndarray, np.ndarray | None]:
         """``(X, y)`` as this network takes them: ``X`` a finite ``(n, sizes[0])`` array of its
         dtype, ``y`` (when given) ``n`` int64 labels in ``[0, sizes[-1])``. Errors are
-        :class:`~biorate.errors.DataError`."""
+        :class:`~biorate.errors.DataError`: strings are refused, never converted; a masked
+        array with masked entries is refused (its mask would be ignored); and inputs whose
+        largest magnitude is outside ``[1e-6, 1e6]`` (:data:`~biorate.network.checks.MIN_INPUT`,
+        ``MAX_INPUT``; all zeros pass) are refused rather than warned about: a network learns
+        from inputs of scale ~1, and :func:`biorate.deploy` (which checks its data here) would
+        turn 1e30 into currents of 1e21 A. :meth:`fit` also needs two classes in ``y``."""
         X = check_X(X, self.sizes[0], self._dt)
         return X, None if y is None else check_y(y, X.shape[0], self.sizes[-1])
 
@@ -421,6 +427,7 @@ class RateNetwork:
         then discarded, so that a diverged network cannot be saved or used.
         """
         X, y = self.check_data(X, y)
+        check_classes(y, "labels y")
         try:
             cap = whole(epochs, "epochs")
         except NetworkError:

@@ -51,8 +51,9 @@ from .._version import __version__
 from ..errors import BiorateError, ModelError, ProtocolError, UnknownParameterError
 from ..forms import FORMS, get_form
 from ..io import limit_from_env, read_toml
-from ..models import Model, Param, check_param, load_model
-from ..units import CURRENT, VOLTAGE, Dim, format_quantity, si_unit
+from ..models import Model, Param, check_param, fi_drive, load_model
+from ..models.checks import check_relations
+from ..units import CURRENT, TIME, VOLTAGE, Dim, format_quantity, si_unit
 from .protocol import read_protocol
 from .values import SpecError, scalar, si_values, table, unit_hint, unknown_keys
 
@@ -212,19 +213,21 @@ def _build(data: Mapping, base: Path, models_dir: Any) -> SweepSpec:
     model = _model(table(data, "model"), base, models_dir, measure)
     protocol = read_protocol(table(data, "protocol"), measure, model)
     axes = _axes(data, model, measure, protocol)
-    _check_model_axes(axes, model, protocol)
+    _check_fixed_not_swept(data, axes)
     forms = _forms(table(data, "fit", required=False))
-    _check_sweepable(axes, protocol)
+    _check_points(data, axes, model, protocol)
     _check_levels(forms, len(protocol["x"]))
     name = data.get("name", "sweep")
-    if not isinstance(name, str) or not name.strip():
-        raise SpecError(f"name must be a non-empty string, got {name!r}")
+    if not isinstance(name, str) or not name.strip() or not name.isprintable():
+        raise SpecError(f"name must be a non-empty string of printable characters (it heads the "
+                        f"summary and its files), got {name[:40] if isinstance(name, str) else name!r}")  # fmt: skip
     base_inputs = {
         "biorate": __version__,
         "measure": measure,
         "forms": list(forms),
     }
     points = []
+    payload = _model_payload(model)  # the same for every point
     for index, combo in enumerate(_combinations(data, axes)):
         values = {a.name: v for a, v in zip(axes, combo, strict=True)}
         seed = point_seed(protocol["seed"], values)
@@ -235,7 +238,7 @@ def _build(data: Mapping, base: Path, models_dir: Any) -> SweepSpec:
                 params[a.name] = [values[a.name], list(a.dim), model.params[a.name].unit]
             else:
                 proto[f"{a.name}_{a.si_unit}"] = values[a.name]
-        inputs = {**base_inputs, "model": {**_model_payload(model), "params": params},
+        inputs = {**base_inputs, "model": {**payload, "params": params},
                   "protocol": {**proto, "seed": seed}}  # fmt: skip
         points.append(SweepPoint(index, values, seed, inputs, content_hash(inputs)))
     return SweepSpec(name.strip(), measure, model, axes, protocol, forms, tuple(points),
@@ -277,6 +280,17 @@ def _model(table: dict, base: Path, models_dir: Any, measure: str) -> Model:
     if not isinstance(fixed, Mapping):
         raise SpecError('[model] set must be a table, e.g. set = { V_th = "-52 mV" }')
     return model.with_params(**{k: scalar(v, f"model.set.{k}") for k, v in fixed.items()})
+
+
+def _check_fixed_not_swept(data: Mapping, axes: tuple[Axis, ...]) -> None:
+    """A parameter that ``[model] set`` fixes and the grid (or the points) also sweeps has two
+    values and no rule for which one wins: refused."""
+    fixed = table(data, "model").get("set", {})
+    for a in axes:
+        if a.name in fixed:
+            raise SpecError(f"{a.name} is both fixed by [model] set ({a.name} = "
+                            f"{str(fixed[a.name])[:40]!r}) and swept by "
+                            f"{'[grid]' if 'grid' in data else '[[points]]'}: give it in one place")  # fmt: skip
 
 
 def _resolve_name(name: str, model: Model, measure: str) -> tuple[str, Dim, str]:
@@ -359,22 +373,66 @@ def _combinations(data: Mapping, axes: tuple[Axis, ...]) -> list[tuple[float, ..
     return combos
 
 
-def _check_model_axes(axes: tuple[Axis, ...], model: Model, protocol: dict) -> None:
-    """Swept model parameters stay in their physical domain (a swept refractory period below dt
-    is left to its point, which is recorded as failed: see ``Model.check_dt``)."""
-    for a in axes:
-        if a.where == "model":
-            for v in a.values:
-                check_param(a.name, v, a.dim, "swept values", SpecError)
+def _distinct(values: tuple[float, ...]) -> dict[float, int]:
+    """Each distinct value and the index of its first point."""
+    first: dict[float, int] = {}
+    for i, v in enumerate(values):
+        first.setdefault(v, i)
+    return first
 
 
-def _check_sweepable(axes: tuple[Axis, ...], protocol: dict) -> None:
+def _check_points(data: Mapping, axes: tuple[Axis, ...], model: Model, protocol: dict) -> None:
+    """Every point's static checks, before any point runs (a bad point used to run and fail after
+    the good ones): the checks ``measure_fi``/``measure_release`` make before simulating, by the
+    same functions. What is checked per parameter is checked once per distinct value of its axis:
+    a swept model parameter's domain (:func:`~biorate.models.check_param`) and, for a time, the
+    step it must exceed (:meth:`Model.check_dt`); a swept sigma or bias by the drive rule
+    (:func:`~biorate.models.fi_drive`). Parameters that interact (``V_reset < V_th``:
+    :func:`~biorate.models.checks.check_relations`) are checked on each distinct combination of
+    the swept model parameters. Errors name the value (grid) or the point ([[points]])."""
+    grid = "grid" in data
+
+    def named(a: Axis, i: int) -> str:
+        v = format_quantity(a.values[i], a.dim, a.unit or None)
+        return f"grid.{a.name} = {v}" if grid else f"points[{i}].{a.name} = {v}"
+
     for a in axes:
-        if a.where == "protocol":
-            if a.name == "sigma" and any(v < 0 for v in a.values):
-                raise ProtocolError("grid sigma must not be negative")
-            if a.name == "bias" and protocol.get("drive") != "poisson":
-                raise ProtocolError("sweeping bias needs protocol.drive = 'poisson'")
+        if a.where == "protocol" and a.name == "bias" and protocol.get("drive") != "poisson":
+            raise ProtocolError("sweeping bias needs protocol.drive = 'poisson'")
+        for v, i in _distinct(a.values).items():
+            shown = format_quantity(v, a.dim, a.unit or None)
+            try:
+                if a.where == "model":
+                    check_param(a.name, v, a.dim, f"model {model.name!r}", SpecError)
+                    if (
+                        tuple(a.dim) == TIME
+                    ):  # tau... and t_ref against dt; no relation holds a time
+                        model.with_params(**{a.name: shown}).check_dt(protocol["dt_s"])
+                else:
+                    drive = {"sigma": format_quantity(protocol["sigma_V"], VOLTAGE),
+                             "bias": format_quantity(protocol["bias_A"], CURRENT), a.name: shown}  # fmt: skip
+                    fi_drive(protocol["drive"], drive["sigma"], drive["bias"])
+            except BiorateError as exc:
+                raise type(exc)(f"{named(a, i)}: {exc}") from None
+    swept = [a for a in axes if a.where == "model"]
+    if not swept:
+        return
+    combos = itertools.product(*(a.values for a in swept)) if grid else zip(*(a.values for a in swept), strict=True)  # fmt: skip
+    seen: set[tuple[float, ...]] = set()
+    for i, combo in enumerate(combos):
+        if combo in seen:
+            continue
+        seen.add(combo)
+        params = dict(model.params)
+        params.update({a.name: Param(v, a.dim, model.params[a.name].unit)
+                       for a, v in zip(swept, combo, strict=True)})  # fmt: skip
+        try:
+            check_relations(params, "")
+        except ModelError:  # again, with the point named (built only when needed: grids are big)
+            shown = ", ".join(f"{a.name} = {format_quantity(v, a.dim, a.unit or None)}"
+                              for a, v in zip(swept, combo, strict=True))  # fmt: skip
+            where = f"grid points with {shown}" if grid else f"points[{i}]"
+            check_relations(params, f"{where}: model {model.name!r}")
 
 
 def _check_levels(forms: tuple[str, ...], n: int) -> None:
