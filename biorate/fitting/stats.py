@@ -47,9 +47,16 @@ def goodness(y: np.ndarray, f: np.ndarray, sigma: np.ndarray, k: int) -> dict[st
     dof = n - k
     redchi = chi2 / dof
     rss = float(np.sum((y - f) ** 2))
-    tss = float(np.sum((y - y.mean()) ** 2))
-    r2 = 1.0 - rss / tss
     rmse = math.sqrt(rss / n)
+    # R² from the data scaled to O(1): the ratio is scale-free, and sums of squares of values
+    # near 1e-160 or below underflow to 0 (tss = 0 would divide by zero)
+    s = float(np.max(np.abs(y))) or 1.0
+    tss_n = float(np.sum(((y - y.mean()) / s) ** 2))
+    rss_n = float(np.sum(((y - f) / s) ** 2))
+    if tss_n > 0:
+        r2 = 1.0 - rss_n / tss_n
+    else:  # constant data (refused before a fit; here for a fit made in code): R² undefined
+        r2 = 1.0 if rss_n == 0 else 0.0
     # the scale-free Gaussian likelihood: compare only between fits of the same data
     ll = n * math.log(max(chi2, 1e-300) / n)
     aic, bic = ll + 2 * k, ll + k * math.log(n)
