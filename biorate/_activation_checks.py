@@ -193,17 +193,17 @@ def check_shape(f: Fields, act: Any) -> None:
     span = f"z in [{lo:.3g}, {hi:.3g}]"
     c_off, c_scale, c_y = FORMS[act.form].canonical(act.params, None)
     xu, yu = act.x_unit, act.y_unit
+    if not np.all(np.isfinite(g)) or np.max(np.abs(g)) > MAX_VALUE:
+        top = np.max(np.abs(g))
+        raise f.fail("y_scale", f"{act.y_scale:.3g} {yu} makes g(z) reach {top:.3g} over {span}, "
+                                f"beyond ±{MAX_VALUE:g}: y_scale is the rate that g = 1 stands for, "
+                                f"of the order of the curve's rise (a fit's: {c_y:.3g} {yu})")  # fmt: skip
     r0 = act.params.get("r0", 0.0)
     if abs(r0) > MAX_VALUE * abs(act.y_scale):
         raise f.fail("params", f"r0 = {r0:.3g} {yu} is {abs(r0 / act.y_scale):.3g} times y_scale "
                                f"({act.y_scale:.3g} {yu}): the rate y = r0 + y_scale*g a unit "
                                f"stands for must stay within ±{MAX_VALUE:g} y_scale, as g does "
                                f"(a fit's r0 is near the curve's lowest rate)")  # fmt: skip
-    if not np.all(np.isfinite(g)) or np.max(np.abs(g)) > MAX_VALUE:
-        top = np.max(np.abs(g))
-        raise f.fail("y_scale", f"{act.y_scale:.3g} {yu} makes g(z) reach {top:.3g} over {span}, "
-                                f"beyond ±{MAX_VALUE:g}: y_scale is the rate that g = 1 stands for, "
-                                f"of the order of the curve's rise (a fit's: {c_y:.3g} {yu})")  # fmt: skip
     rise = float(np.max(g) - np.min(g))
     if rise < MIN_RISE:
         b_lo, b_hi = act.bounds
