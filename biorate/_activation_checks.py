@@ -19,6 +19,7 @@ from .schema import Fields
 from .units import DIMENSIONLESS, Dim, dim_name, parse_unit
 
 __all__ = ["MAX_MAGNITUDE", "MIN_SCALE", "WINDOW", "MAX_VALUE", "MIN_RISE", "MAX_SCALE_RATIO",
+           "MAX_STEP_SHARE",
            "check_fields", "check_param_units", "check_shape"]  # fmt: skip
 
 # the largest magnitude of a scale, offset or parameter, and the smallest of a scale: a network
@@ -37,6 +38,8 @@ WINDOW = 10.0
 MAX_VALUE = 1e6
 MIN_RISE = 1e-6
 MAX_SCALE_RATIO = 100.0
+# the share of g's rise one step of z (0.01) may hold before g counts as a step (see _check_slope)
+MAX_STEP_SHARE = 0.9
 _PROBES = 2001
 
 # fields of ``fit`` that code reads back (flags, ok, z_range: network, deploy, plots)
@@ -195,6 +198,12 @@ def check_shape(f: Fields, act: Any) -> None:
         raise f.fail("y_scale", f"{act.y_scale:.3g} {yu} makes g(z) reach {top:.3g} over {span}, "
                                 f"beyond ±{MAX_VALUE:g}: y_scale is the rate that g = 1 stands for, "
                                 f"of the order of the curve's rise (a fit's: {c_y:.3g} {yu})")  # fmt: skip
+    r0 = act.params.get("r0", 0.0)
+    if abs(r0) > MAX_VALUE * abs(act.y_scale):
+        raise f.fail("params", f"r0 = {r0:.3g} {yu} is {abs(r0 / act.y_scale):.3g} times y_scale "
+                               f"({act.y_scale:.3g} {yu}): the rate y = r0 + y_scale*g a unit "
+                               f"stands for must stay within ±{MAX_VALUE:g} y_scale, as g does "
+                               f"(a fit's r0 is near the curve's lowest rate)")  # fmt: skip
     rise = float(np.max(g) - np.min(g))
     if rise < MIN_RISE:
         b_lo, b_hi = act.bounds
@@ -211,6 +220,7 @@ def check_shape(f: Fields, act: Any) -> None:
                           f"put {span} at x in [{x0:.3g}, {x1:.3g}] {xu}, where the curve is "
                           f"flat (g changes by {rise:.3g}): the activation is constant there (a "
                           f"fit's: x_offset = {c_off:.3g} {xu}, x_scale = {c_scale:.3g} {xu})")  # fmt: skip
+    _check_slope(f, act)
     form = FORMS[act.form]
     ratio = abs(act.x_scale / c_scale) if c_scale else 0.0
     if (form.saturating or form.ceiling is not None) and ratio > MAX_SCALE_RATIO:
@@ -218,3 +228,33 @@ def check_shape(f: Fields, act: Any) -> None:
                                 f"which the curve rises ({c_scale:.3g} {xu}, a fit's x_scale): "
                                 f"g(z) is a step, its whole rise within |z| < {2 / ratio:.2g}; "
                                 f"x_scale may be at most {MAX_SCALE_RATIO:g} times that")  # fmt: skip
+
+
+def _check_slope(f: Fields, act: Any) -> None:
+    """Refuse a g(z) that is a step or has no usable slope, whatever parameter makes it so (Hill's
+    n = 1e99, soft_lif's gamma = 1e-300, ...), from the function itself on z in [-WINDOW, WINDOW]
+    (:data:`_PROBES` points, 0.01 apart): g' (analytic) must be finite and within ±MAX_VALUE, and
+    no step of the grid may hold more than :data:`MAX_STEP_SHARE` of g's whole rise there (a
+    sigmoid seen MAX_SCALE_RATIO times too coarsely holds 25 %; a step holds all of it)."""
+    z = np.linspace(-WINDOW, WINDOW, _PROBES)
+    with np.errstate(all="ignore"):
+        g, dg = act(z), act.derivative(z)
+    span = f"z in [{-WINDOW:g}, {WINDOW:g}]"
+    bad = ~np.isfinite(dg) | (np.abs(dg) > MAX_VALUE)
+    if np.any(bad):
+        i = int(np.argmax(bad))
+        raise f.fail("params", f"g'(z) reaches {dg[i]:.3g} at z = {z[i]:.3g} (beyond ±{MAX_VALUE:g}):"
+                               f" the parameters {_shown(act.params)} make the activation a step "
+                               f"that no gradient can train through")  # fmt: skip
+    rise = float(np.max(g) - np.min(g))
+    jumps = np.abs(np.diff(g))
+    i = int(np.argmax(jumps))
+    if rise > 0 and jumps[i] > MAX_STEP_SHARE * rise:
+        raise f.fail("params", f"g(z) changes by {jumps[i] / rise:.0%} of its whole rise over "
+                               f"{span} between z = {z[i]:.3g} and {z[i + 1]:.3g}: the parameters "
+                               f"{_shown(act.params)} make the activation a step (its gradient is "
+                               f"0 almost everywhere)")  # fmt: skip
+
+
+def _shown(params: dict[str, float]) -> str:
+    return ", ".join(f"{k} = {v:.3g}" for k, v in params.items())

@@ -203,15 +203,15 @@ class Activation(JsonFile):
     # --- physical units -------------------------------------------------------------------------
     def to_x(self, z: np.ndarray) -> np.ndarray:
         """Physical input x = x_offset + x_scale*z (``x_unit``, SI) for pre-activation ``z``."""
-        return self.x_offset + self.x_scale * np.asarray(z, dtype=float)
+        return self.x_offset + self.x_scale * _real(z)
 
     def to_z(self, x: np.ndarray) -> np.ndarray:
         """Pre-activation z = (x - x_offset)/x_scale for physical input ``x`` (``x_unit``, SI)."""
-        return (np.asarray(x, dtype=float) - self.x_offset) / self.x_scale
+        return (_real(x, "x") - self.x_offset) / self.x_scale
 
     def to_rate(self, g: np.ndarray) -> np.ndarray:
         """Physical output y = r0 + y_scale*g (``y_unit``, SI) for activation values ``g``."""
-        return self.r0 + self.y_scale * np.asarray(g, dtype=float)
+        return self.r0 + self.y_scale * _real(g, "g")
 
     def physical(self, x: np.ndarray) -> np.ndarray:
         """The curve in physical units: rate y (``y_unit``) for input x (``x_unit``), SI floats.
@@ -219,7 +219,7 @@ class Activation(JsonFile):
         For a fitted activation this is the fitted f(x) itself.
         """
         if self.is_fitted:
-            return FORMS[self.form].value(np.asarray(x, dtype=float), self.params)
+            return FORMS[self.form].value(_real(x, "x"), self.params)
         return self.to_rate(self(self.to_z(x)))
 
     def param_units(self) -> dict[str, str]:
@@ -321,12 +321,27 @@ def get_activation(spec: str | os.PathLike | Activation) -> Activation:
     )
 
 
-def _real(z: Any) -> np.ndarray:
+def _real(z: Any, what: str = "z") -> np.ndarray:
     """``z`` as a float array; :class:`DataError` for complex numbers (NumPy would drop the
-    imaginary part with a warning) and for what is not numbers (``"abc"``)."""
+    imaginary part with a warning) and for what is not numbers: None (NumPy makes it NaN),
+    booleans, strings (``"1"`` is refused, never converted: the rule of the file fields) and
+    objects."""
     if np.iscomplexobj(z):
-        raise DataError("an activation takes real numbers; z is complex")
+        raise DataError(f"an activation takes real numbers; {what} is complex")
     try:
-        return np.asarray(z, dtype=float)
+        arr = np.asarray(z)
     except (TypeError, ValueError):
         raise DataError(f"an activation takes numbers, got {describe(z)}") from None
+    if arr.dtype.kind not in "iuf":
+        kind = {"b": "booleans", "U": "strings", "S": "bytes"}.get(arr.dtype.kind)
+        shown = kind or (_first_odd(arr) if arr.dtype.kind == "O" else describe(z))
+        raise DataError(f"an activation takes numbers, got {shown} (as {what})")
+    return arr.astype(float, copy=False)
+
+
+def _first_odd(arr: np.ndarray) -> str:
+    """What an object array holds that is not a number (None, a string...)."""
+    for v in arr.flat:
+        if isinstance(v, bool | np.bool_) or not isinstance(v, int | float | np.number):
+            return "None" if v is None else describe(v)
+    return "objects"

@@ -38,6 +38,7 @@ __all__ = [
     "to_si",
     "to_si_array",
     "parse_range",
+    "integer",
     "format_quantity",
     "dim_name",
     "si_unit",
@@ -169,6 +170,7 @@ def _named(exc: UnitError, name: str | None) -> UnitError:
 def _parse_unit(text: Any) -> tuple[float, Dim]:
     if not isinstance(text, str):
         raise UnitError(f"expected a unit string, got {_describe(text)}")
+    _ascii_digits(text)
     text = text.strip()
     if text in ("", "1"):
         return 1.0, DIMENSIONLESS
@@ -218,6 +220,33 @@ def _exponent(digits: str | None, text: str) -> int:
     return power
 
 
+def _ascii_digits(text: str) -> None:
+    """Refuse a digit other than ASCII 0-9 (a full-width '５', an Arabic-Indic '٥'): Python's
+    ``float`` and ``int`` read them, but nothing else does, and a file must mean one thing
+    everywhere. One rule for every quantity, unit exponent and count."""
+    for ch in text:
+        if ch.isdigit() and not ch.isascii():
+            raise UnitError(f"{_show(text)}: digits must be ASCII 0-9, found {ch!r} "
+                            f"(U+{ord(ch):04X})")  # fmt: skip
+
+
+def integer(text: str) -> int:
+    """A whole number written in ASCII digits with an optional sign (``"10"``, ``"-3"``): the
+    counts of the CLI (``--trials``, ``--seed``) and of a range's COUNT. Anything else, a
+    full-width ``"２"`` included, raises :class:`UnitError` (a ``ValueError``: argparse reports it
+    as an invalid integer value)."""
+    if not isinstance(text, str):
+        raise UnitError(f"expected a whole number, got {_describe(text)}")
+    _ascii_digits(text)
+    digits = text.strip()
+    if not re.fullmatch(r"[-+]?\d+", digits, flags=re.ASCII):
+        raise UnitError(f"expected a whole number, got {_show(text)}")
+    if len(digits) > 30:
+        raise UnitError(f"{_show_digits(digits)}: a whole number of {len(digits)} digits is "
+                        "out of range")  # fmt: skip
+    return int(digits)
+
+
 def _show_digits(digits: str) -> str:
     return digits if len(digits) <= 12 else digits[:9] + "..."
 
@@ -247,6 +276,7 @@ def _parse_quantity(text: Any) -> tuple[float, Dim]:
         text = text if isinstance(text, str) else str(text)
     except Exception:  # noqa: BLE001 - an object whose str() fails is no quantity either
         raise UnitError(f"cannot read {_describe(text)} as a quantity") from None
+    _ascii_digits(text)
     m = _NUMBER_RE.match(text)
     if not m:
         raise UnitError(
@@ -459,6 +489,7 @@ def _parse_span(text: str) -> tuple[np.ndarray, Dim]:
     parts = text.split(":")
     if len(parts) != 3:
         raise UnitError(f"range {_show(text)}: expected START:STOP:COUNT, e.g. '0nA:0.5nA:51'")
+    _ascii_digits(text)
     digits = parts[2].strip()
     if not re.fullmatch(r"[-+]?\d+", digits, flags=re.ASCII):
         raise UnitError(f"range {_show(text)}: COUNT must be an integer, got {_show(parts[2])}")

@@ -149,7 +149,7 @@ def test_with_params_domains():
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
-    [(dict(trials=10**9), "neuron"), (dict(dt="1e-300 s"), "neuron-steps"),
+    [(dict(trials=10**9), "neuron"), (dict(dt="1 ns", duration="1000 s"), "neuron-steps"),
      (dict(current="0nA:0.5nA:10000000000"), "COUNT")],
 )  # fmt: skip
 def test_work_that_cannot_finish_is_refused_up_front(kwargs, match):
@@ -178,7 +178,9 @@ def test_work_limit_can_be_raised(monkeypatch):
      ({"model": {"name": "lif", "set": {"tau_m": "-1 ms"}}}, ModelError, "time constant"),
      ({"fit": {"forms": 5}}, SpecError, "fit.forms"),
      ({"protocol": {**SPEC["protocol"], "trials": 10**9}}, ProtocolError, "neuron"),
-     ({"protocol": {**SPEC["protocol"], "dt": "1e-300 s"}}, ProtocolError, "neuron-steps")],
+     ({"protocol": {**SPEC["protocol"], "dt": "1 ns", "duration": "1000 s"}}, ProtocolError,
+      "neuron-steps"),
+     ({"protocol": {**SPEC["protocol"], "dt": "1e-300 s"}}, ProtocolError, "at least 1 ns")],
 )  # fmt: skip
 def test_sweep_spec_regressions(change, error, match):
     with pytest.raises(error, match=match):

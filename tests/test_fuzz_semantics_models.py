@@ -292,8 +292,8 @@ def test_model_folders_must_be_folders(refused, cli, tmp_path, monkeypatch):
 
 # --- 4. work that fits the step limit but would run for hours -----------------------------------
 @pytest.mark.parametrize(
-    "args", [["--dt=1e-10s", "--duration", "0.1s", "--transient", "0s", "--trials", "1"],
-             ["--dt=1e-12s", "--duration", "0.1s", "--transient", "0s", "--trials", "1"],
+    "args", [["--dt=1e-9s", "--duration", "2s", "--transient", "0s", "--trials", "1"],
+             ["--dt=1e-9s", "--duration", "20s", "--transient", "0s", "--trials", "1"],
              ["--transient=1e6s"]],
 )  # fmt: skip
 def test_hours_of_simulation_are_refused_up_front(refused, args):

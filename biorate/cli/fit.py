@@ -13,6 +13,7 @@ from ..curve import TransferCurve
 from ..errors import CurveFileError, FitError
 from ..forms import FORMS
 from ..io import staged_outputs, write_json
+from ..units import integer
 from .common import add_quiet, check_outputs, command_line
 
 FORM_NAMES = ", ".join(FORMS)  # every registered form, in the registry's order (read, not listed)
@@ -33,9 +34,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="figure: data, fit, residuals, parameter table")  # fmt: skip
     p.add_argument("--plot-activation", default=None, metavar="ACT.png",
                    help="figure: how the network sees the activation, g(z) and g'(z)")  # fmt: skip
-    p.add_argument("--bootstrap", type=int, default=0, metavar="N",
+    p.add_argument("--bootstrap", type=integer, default=0, metavar="N",
                    help="residual-bootstrap resamples for 95%% percentile intervals (default 0)")  # fmt: skip
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument("--seed", type=integer, default=0, help="bootstrap seed (default 0)")
     p.add_argument("--name", default=None, help="activation name (default MODEL_FORM)")
     p.add_argument("--report", default=None, metavar="FIT.json",
                    help="also write the full fit (statistics, covariance, every form's AIC/AICc/BIC)")  # fmt: skip

@@ -11,6 +11,7 @@ from .. import spiking
 from ..errors import ProtocolError
 from ..io import staged_outputs
 from ..models import DRIVES
+from ..units import integer
 from .common import (
     add_quiet,
     check_outputs,
@@ -64,11 +65,11 @@ def _protocol_args(p: argparse.ArgumentParser, duration: str, transient: str = "
         help=f"time simulated first and discarded (default {transient})",
     )
     p.add_argument(
-        "--trials", type=int, default=10, help="independent trials per level (default 10)"
+        "--trials", type=integer, default=10, help="independent trials per level (default 10)"
     )
     p.add_argument("--dt", default="0.1ms", help="integration time step (default 0.1ms)")
     p.add_argument(
-        "--seed", type=int, default=None, help="random seed (default: drawn and recorded)"
+        "--seed", type=integer, default=None, help="random seed (default: drawn and recorded)"
     )
     p.add_argument(
         "--target",

@@ -32,8 +32,10 @@ Statistics (``n`` points, ``k`` parameters, model values ``f_i``):
 
 A poor fit is never silent: ``Fit.flags`` lists ``not_converged``, ``low_r2`` (R² < 0.95),
 ``at_bound:<param>`` (a parameter stopped at its bound: the data do not determine it),
-``singular_covariance`` and ``high_redchi`` (redchi > 3 for a weighted fit; a warning that keeps
-``ok``); ``Fit.ok`` is False for all but the last, and :meth:`Fit.report` prints each with a reason.
+``singular_covariance``, ``negative_rate`` (the fitted curve of a firing or release rate falls
+below 0 somewhere over the data's x range by more than noise: 5 median SEMs or 1 % of the y range)
+and ``high_redchi`` (redchi > 3 for a weighted fit; a warning that keeps ``ok``); ``Fit.ok`` is
+False for all but the last, and :meth:`Fit.report` prints each with a reason.
 
 The package follows the steps: :mod:`~biorate.fitting.select` (:func:`fit`: checks, ``auto``
 selection, bootstrap), :mod:`~biorate.fitting.form_fit` (:func:`fit_form`: one form, step by

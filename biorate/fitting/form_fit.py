@@ -14,7 +14,7 @@ from ..errors import FitError
 from ..forms import Form, get_form
 from .result import Fit
 from .solve import search
-from .stats import covariance, flag, goodness, sem_floor
+from .stats import covariance, flag, goodness, negative_rate, sem_floor
 
 __all__ = ["fit_form", "bootstrap_ci"]
 
@@ -47,6 +47,9 @@ def fit_form(curve: TransferCurve, form: str | Form, *, floor: float | None = No
     cov, stderr, singular = covariance(res, n - k, weighted, scale, form.params)
     singular = singular or not all(math.isfinite(v) for v in stderr.values())
     flags, messages = flag(form, res, (lb, ub), scale, params, stats, weighted, singular)
+    if below := negative_rate(form, params, curve):
+        flags.append("negative_rate")
+        messages.append(below)
     return Fit(
         form=form.name, params=params, stderr=stderr, cov=cov, n=n, k=k, **stats, weighted=weighted, sigma=sigma, floor=floor if weighted else None,
         success=bool(res.status > 0), message=str(res.message), nfev=int(res.nfev),

@@ -171,6 +171,13 @@ def _as_curve(curve: TransferCurve | str | os.PathLike) -> TransferCurve:
 # 20-51 levels), below sizes whose auto fit runs for minutes (300,000 points ran past a minute)
 MAX_FIT_POINTS = 10_000
 
+# A y range that is no curve: below MIN_Y_RANGE (in y's unit: a rate of 1e-100 Hz, where sums of
+# squares of the residuals underflow to 0 and chi2, R² and the covariance lose every digit), or
+# below REL_Y_RANGE of the largest |y| (float64 rounding of a constant: 1e-12 leaves 4 of its ~16
+# digits). Both are taken as constant y and refused.
+MIN_Y_RANGE = 1e-100
+REL_Y_RANGE = 1e-12
+
 
 def _check_data(curve: TransferCurve) -> None:
     x, y = curve.x, curve.y
@@ -195,8 +202,14 @@ def _check_data(curve: TransferCurve) -> None:
         raise FitError("x must have at least two distinct values")
     if np.all(y == 0):
         raise FitError(f"y is all zero: nothing to fit ({y.size} points; a silent neuron?)")
-    if np.ptp(y) == 0:
+    span, top = float(np.ptp(y)), float(np.max(np.abs(y)))
+    if span == 0:
         raise FitError(f"y is constant ({y[0]:.6g} {curve.y_unit} at all {y.size} points)")
+    if span < MIN_Y_RANGE or span < REL_Y_RANGE * top:
+        raise FitError(f"y is constant to within {span:.3g} {curve.y_unit} (from {np.min(y):.6g} to "
+                       f"{np.max(y):.6g} {curve.y_unit}): a range below {MIN_Y_RANGE:g} "
+                       f"{curve.y_unit} or {REL_Y_RANGE:g} of |y| is rounding, not a curve to "
+                       "fit")  # fmt: skip
 
 
 def load_fit_curve(path: str | os.PathLike) -> TransferCurve:

@@ -10,13 +10,23 @@ import math
 
 import numpy as np
 
-from ..curve import TransferCurve
+from ..curve import MEASURES, TransferCurve
 from ..forms import Form
+from ..units import FREQUENCY, parse_unit
 
-__all__ = ["sem_floor", "goodness", "covariance", "flag", "R2_MIN", "REDCHI_MAX"]
+__all__ = ["sem_floor", "goodness", "covariance", "flag", "negative_rate", "R2_MIN", "REDCHI_MAX",
+           "NEGATIVE_SEMS", "NEGATIVE_RANGE"]  # fmt: skip
 
 R2_MIN = 0.95  # below this R² a fit is flagged ``low_r2``
 REDCHI_MAX = 3.0  # above this reduced chi-square a weighted fit gets the ``high_redchi`` warning
+# A fitted rate curve may dip below 0 over the data's x range by noise alone: by NEGATIVE_SEMS
+# times the median SEM, or NEGATIVE_RANGE of the curve's y range (a curve without SEMs); further
+# down it is flagged ``negative_rate`` (a sigmoid fit of a Siegert curve gave f(0) = -12 Hz)
+NEGATIVE_SEMS, NEGATIVE_RANGE = 5.0, 0.01
+_NEGATIVE_PROBES = 1001
+# a total sum of squares below this is recomputed on y scaled to O(1) (squares near float's 1e-308
+# lose digits, and underflow to 0 for y near 1e-160)
+_TSS_NORMAL = 1e-200
 
 
 def sem_floor(curve: TransferCurve) -> float | None:
@@ -47,9 +57,15 @@ def goodness(y: np.ndarray, f: np.ndarray, sigma: np.ndarray, k: int) -> dict[st
     dof = n - k
     redchi = chi2 / dof
     rss = float(np.sum((y - f) ** 2))
-    tss = float(np.sum((y - y.mean()) ** 2))
-    r2 = 1.0 - rss / tss
     rmse = math.sqrt(rss / n)
+    tss = float(np.sum((y - y.mean()) ** 2))
+    if not tss >= _TSS_NORMAL:  # squares of tiny values lose digits or underflow to 0: R² is
+        s = float(np.max(np.abs(y))) or 1.0  # scale-free, so take it on y scaled to O(1)
+        tss, rss = float(np.sum(((y - y.mean()) / s) ** 2)), float(np.sum(((y - f) / s) ** 2))
+    if tss > 0:
+        r2 = 1.0 - rss / tss
+    else:  # constant data (refused before a fit; here for a fit made in code): R² undefined
+        r2 = 1.0 if rss == 0 else 0.0
     # the scale-free Gaussian likelihood: compare only between fits of the same data
     ll = n * math.log(max(chi2, 1e-300) / n)
     aic, bic = ll + 2 * k, ll + k * math.log(n)
@@ -121,3 +137,26 @@ def flag(form: Form, res, bounds: tuple[np.ndarray, np.ndarray], scale: np.ndarr
             f"were widened by sqrt(reduced χ²) = {math.sqrt(redchi):.3g}"
         )
     return flags, messages
+
+
+def negative_rate(form: Form, params: dict[str, float], curve: TransferCurve) -> str | None:
+    """Why the fitted curve of a rate (a firing or release rate, never negative) falls below 0 by
+    more than noise (:data:`NEGATIVE_SEMS`, :data:`NEGATIVE_RANGE`) somewhere over the data's x
+    range (the data's x and a fine grid between its ends), or None when it does not."""
+    _, dim = parse_unit(curve.y_unit)
+    lo = MEASURES[curve.measure][1].dims.get(dim, (None, None))[0]
+    if dim != FREQUENCY or lo != 0:
+        return None
+    x = np.concatenate([curve.x, np.linspace(np.min(curve.x), np.max(curve.x), _NEGATIVE_PROBES)])
+    with np.errstate(all="ignore"):
+        f = form.value(x, params)
+    sem = curve.y_sem[curve.y_sem > 0] if curve.y_sem is not None else np.empty(0)
+    noise = max(NEGATIVE_SEMS * float(np.median(sem)) if sem.size else 0.0,
+                NEGATIVE_RANGE * float(np.ptp(curve.y)))  # fmt: skip
+    i = int(np.nanargmin(f)) if np.any(np.isfinite(f)) else 0
+    if not f[i] < -noise:
+        return None
+    return (f"{form.name}: the fitted rate falls to {f[i]:.4g} {curve.y_unit} at x = {x[i]:.4g} "
+            f"{curve.x_unit}, inside the data's x range: a rate is never negative, and noise "
+            f"explains at most {noise:.3g} {curve.y_unit} below 0 ({NEGATIVE_SEMS:g} median SEMs "
+            f"or {NEGATIVE_RANGE:.0%} of the curve's range)")  # fmt: skip

@@ -39,6 +39,7 @@ from ..units import (
     dim_name,
     format_quantity,
     parse_quantity,
+    si_unit,
 )
 
 __all__ = ["check_param", "check_names", "check_spec", "check_relations", "check_theory",
@@ -57,6 +58,14 @@ _NONNEGATIVE = {TIME: "a time", CONDUCTANCE: "a conductance", CONCENTRATION: "a 
 # Model.check_dt), and no time beyond 1e6 s (11.6 days; 1e300 s is a membrane that never moves).
 MIN_TIME_CONSTANT = 1e-6
 MAX_TIME = 1e6
+# The smallest magnitude of a non-zero parameter with a unit, in SI: far below any physical value
+# (1 aA is 1e-18 A, 1 fF 1e-15 F), far above float underflow (R_m = 1e-320 ohm was shown as
+# "0 Mohm" and refused later, as if the curve file were at fault)
+MIN_MAGNITUDE = 1e-30
+# The largest |current| of a neuron model, in A: a neuron's currents are nA. The rule of a model's
+# current parameters and of an f-I protocol's currents, its bias and its levels (models.fi_drive,
+# models.check_current)
+MAX_CURRENT = 1.0
 
 
 def check_param(name: str, value: float, dim: Dim, where: str, error: type = ModelError) -> None:
@@ -77,6 +86,10 @@ def check_param(name: str, value: float, dim: Dim, where: str, error: type = Mod
                     "(11.6 days)")  # fmt: skip
     if dim in _POSITIVE and value <= 0:
         raise error(f"{where}: parameter {shown}: {_POSITIVE[dim]} must be > 0")
+    if dim != DIMENSIONLESS and 0 < abs(value) < MIN_MAGNITUDE:
+        raise error(f"{where}: parameter {name} = {value:g} {si_unit(dim)}: a non-zero physical "
+                    f"value lies above {MIN_MAGNITUDE:g} {si_unit(dim)} in magnitude (this one "
+                    "is 0 in any unit a model is written in)")  # fmt: skip
     top = _MAGNITUDE.get(dim)
     if top is not None and abs(value) > top[0]:
         raise error(f"{where}: parameter {shown}: {top[1]}")
@@ -91,7 +104,7 @@ def check_param(name: str, value: float, dim: Dim, where: str, error: type = Mod
 # 500 Hz everywhere with exit 0 (membrane potentials lie within +-0.2 V, currents within nA-uA)
 _MAGNITUDE = {
     VOLTAGE: (10.0, "a potential of a neuron model lies within +-10 V"),
-    CURRENT: (1.0, "a current of a neuron model lies within +-1 A"),
+    CURRENT: (MAX_CURRENT, "a current of a neuron model lies within +-1 A"),
 }
 
 

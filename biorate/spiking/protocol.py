@@ -21,8 +21,8 @@ import numpy as np
 
 from ..errors import BiorateWarning, ProtocolError
 from ..io import check_memory, format_bytes, limit_from_env
-from ..models import DRIVES
-from ..units import TIME, Dim, format_quantity, to_si, to_si_array
+from ..models import DRIVES, check_current, check_dt
+from ..units import CURRENT, TIME, Dim, format_quantity, to_si, to_si_array
 
 __all__ = [
     "TARGETS",
@@ -109,17 +109,17 @@ def check_protocol(
     duration: Any, transient: Any, dt: Any, trials: Any
 ) -> tuple[float, float, float, int]:
     """Validate and convert the protocol shared by all measurements (SI seconds)."""
-    for name, value in (("duration", duration), ("transient", transient), ("dt", dt)):
+    for name, value in (("duration", duration), ("transient", transient)):
         if isinstance(value, int) and abs(value) > 1e308:  # beyond float: to_si would overflow
             raise ProtocolError(f"{name}: a number too large for a float")
     duration_s = to_si(duration, TIME, "duration")
     transient_s = to_si(transient, TIME, "transient")
-    dt_s = to_si(dt, TIME, "dt")
     if duration_s <= 0:
         raise ProtocolError(f"duration must be positive, got {duration}")
     if transient_s < 0:
         raise ProtocolError(f"transient must not be negative, got {transient}")
-    if dt_s <= 0 or dt_s > duration_s:
+    dt_s = check_dt(dt)  # positive, at least 1 ns: the rule the theory's dt follows too
+    if dt_s > duration_s:
         raise ProtocolError(f"dt must be positive and shorter than the duration, got {dt}")
     if (isinstance(trials, bool) or not isinstance(trials, int | np.integer)
             or not 1 <= trials <= MAX_NEURONS):  # fmt: skip
@@ -209,7 +209,10 @@ def levels(value: Any, dim: Dim, name: str) -> np.ndarray:
 
 def check_levels(x: np.ndarray, dim: Dim, name: str) -> np.ndarray:
     """``x`` (SI levels) when each is given once and in increasing order, else
-    :class:`ProtocolError` (the rule of :func:`levels`, for levels already parsed)."""
+    :class:`ProtocolError` (the rule of :func:`levels`, for levels already parsed); currents
+    within +-1 A (:func:`~biorate.models.check_current`, the rule of the bias and the theory)."""
+    if dim == CURRENT:
+        check_current(x, name)
     unique, counts = np.unique(x, return_counts=True)
     if unique.size < x.size:
         shown = format_quantity(float(unique[np.argmax(counts > 1)]), dim)

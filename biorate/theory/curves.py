@@ -15,8 +15,8 @@ import numpy as np
 from ..curve import TransferCurve
 from ..errors import ModelError, ProtocolError
 from ..io import provenance
-from ..models import DRIVES, Model, fi_drive, load_model
-from ..units import CURRENT, FREQUENCY, TIME, VOLTAGE, UnitArray, to_si, to_si_array
+from ..models import DRIVES, Model, check_current, check_dt, fi_axis, fi_drive, load_model
+from ..units import CURRENT, FREQUENCY, TIME, VOLTAGE, UnitArray, to_si_array
 from .lif import lif_rate, refractory_steps
 from .poisson import poisson_diffusion, poisson_inputs
 from .tsodyks_markram import tm_release_rate
@@ -41,9 +41,7 @@ def _fi_settings(model: Model, drive: str, sigma: Any, dt: Any, bias: Any) -> tu
     if model.theory != "lif":
         raise ModelError(f"no analytic theory for model {model.name!r}")
     sigma_v, bias_a = fi_drive(drive, sigma, bias)
-    dt_s = None if dt is None else to_si(dt, TIME, "dt")
-    if dt_s is not None and dt_s <= 0:
-        raise ProtocolError(f"dt must be positive, got {dt}")
+    dt_s = None if dt is None else check_dt(dt)
     if dt_s is not None:
         model.check_dt(dt_s)
     return sigma_v, dt_s, bias_a
@@ -51,18 +49,15 @@ def _fi_settings(model: Model, drive: str, sigma: Any, dt: Any, bias: Any) -> tu
 
 def _current_drive(model: Model, current: Any, rate: Any, sigma_v: float) -> tuple:
     """x (A), the free membrane potential mu and its std for an injected current."""
-    if current is None or rate is not None:
-        raise ProtocolError("drive='current' takes current=..., not rate=...")
-    x = to_si_array(current, CURRENT, "current")
+    x = to_si_array(*fi_axis("current", current, rate))
+    check_current(x, "current")
     mu = model["E_L"] + model["R_m"] * x
     return x, mu, np.full(x.shape, sigma_v), "A"
 
 
 def _poisson_drive(model: Model, current: Any, rate: Any, sigma_v: float, bias_a: float) -> tuple:
     """x (Hz), mu and its std for the model's Poisson inputs at ``rate`` plus a bias current."""
-    if rate is None or current is not None:
-        raise ProtocolError("drive='poisson' takes rate=..., not current=...")
-    x = to_si_array(rate, FREQUENCY, "rate")
+    x = to_si_array(*fi_axis("poisson", current, rate))
     if np.any(x < 0):
         raise ProtocolError("rate must not be negative")
     mu = np.full(x.shape, model["E_L"] + model["R_m"] * bias_a)
