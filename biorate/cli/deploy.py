@@ -8,6 +8,7 @@ import argparse
 from ..deploy import DeployError, activation_field, deploy, spiking_origin
 from ..deploy.settings import presentation_times
 from ..io import staged_outputs, write_json
+from ..units import integer
 from .common import add_quiet, check_outputs, command_line, dataset_input, load_matching, seconds
 
 __all__ = ["add_parser", "run", "durations_up_to"]
@@ -29,16 +30,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "(instead of --duration; giving both is an error)")  # fmt: skip
     p.add_argument("--encoding", default="current", choices=["current", "poisson"],
                    help="inputs as constant currents (default) or Poisson spike trains")  # fmt: skip
-    p.add_argument("--neurons-per-unit", type=int, default=1,
+    p.add_argument("--neurons-per-unit", type=integer, default=1,
                    help="spiking neurons standing for one rate unit (default 1)")  # fmt: skip
-    p.add_argument("--images", type=int, default=None,
+    p.add_argument("--images", type=integer, default=None,
                    help="present only the first N test images (default all)")  # fmt: skip
     p.add_argument("--tau-syn", default="5ms", help="synaptic time constant (default 5ms)")
     p.add_argument("--input-rate", default=None,
                    help="Poisson rate of an input of value 1 (--encoding poisson only; default 200Hz)")  # fmt: skip
-    p.add_argument("--batch-size", type=int, default=400,
+    p.add_argument("--batch-size", type=integer, default=400,
                    help="images per Brian2 network (memory vs. speed; default 400)")  # fmt: skip
-    p.add_argument("--seed", type=int, default=0, help="seed of noise and Poisson inputs")
+    p.add_argument("--seed", type=integer, default=0, help="seed of noise and Poisson inputs")
     p.add_argument("--target", default="auto", choices=["auto", "cython", "numpy"],
                    help="Brian2 code generation target")  # fmt: skip
     p.add_argument("--report", help="report JSON to write")

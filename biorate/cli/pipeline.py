@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..units import integer
 from .common import add_quiet, check_writable
 
 
@@ -14,7 +15,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", default="biorate_out", help="output folder (default biorate_out)")
     p.add_argument("--quick", action="store_true", help="short protocol (under 3 minutes)")
-    p.add_argument("--seed", type=int, default=1, help="random seed of every stage (default 1)")
+    p.add_argument("--seed", type=integer, default=1, help="random seed of every stage (default 1)")
     p.add_argument(
         "--target",
         default="auto",

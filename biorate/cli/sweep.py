@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from ..errors import ProtocolError
+from ..units import integer
 from .common import OutputError, add_quiet, check_figure_format, check_writable
 
 
@@ -26,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scheduler", default=None, metavar="ADDR",
                    help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786 "
                         "(default: a local cluster)")  # fmt: skip
-    p.add_argument("--workers", type=int, default=None, metavar="N",
+    p.add_argument("--workers", type=integer, default=None, metavar="N",
                    help="worker processes of the local cluster (default: one per core)")  # fmt: skip
     p.add_argument("--connect-timeout", type=float, default=5.0, metavar="S",
                    help="seconds to wait for --scheduler")  # fmt: skip

@@ -13,6 +13,7 @@ from ..network import RateNetwork
 from ..network.graph import NAMED
 from ..network.graphfile import graph_file_sizes, looks_like_graph_file
 from ..network.report import network_report
+from ..units import integer
 from .common import add_quiet, check_outputs, command_line, dataset_input
 
 __all__ = ["add_parser", "run", "parse_hidden"]
@@ -51,7 +52,7 @@ def add_network_options(p: argparse.ArgumentParser) -> None:
         help="digits (default), xor, moons or idx:PATH (folder of MNIST-style IDX files)",
     )
     p.add_argument(
-        "--seed", type=int, default=0, help="seed of initialisation, shuffling, toy data"
+        "--seed", type=integer, default=0, help="seed of initialisation, shuffling, toy data"
     )
 
 
@@ -86,7 +87,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--epochs",
-        type=int,
+        type=integer,
         default=200,
         help="cap on epochs: training stops earlier once converged (see --patience, --tol)",
     )
@@ -101,7 +102,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--momentum", type=float, default=0.9)
     p.add_argument(
         "--batch-size",
-        type=int,
+        type=integer,
         default=None,
         help="minibatch size (default: 256, 32 with feedback)",
     )
@@ -119,7 +120,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--patience",
-        type=int,
+        type=integer,
         default=10,
         help="stop once the monitored loss has not improved by --tol for this many epochs "
         "(0: run all --epochs)",
@@ -144,7 +145,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=0.0,
         help="constant added to g' when backpropagating (Fahlman: 0.1)",
     )
-    p.add_argument("--steps", type=int, default=10, help="time steps T (feedback graphs)")
+    p.add_argument("--steps", type=integer, default=10, help="time steps T (feedback graphs)")
     p.add_argument("--alpha", type=float, default=0.5, help="dt/tau of the rate dynamics")
     p.add_argument("-o", "--output", required=True, help="network file to write (.npz)")
     p.add_argument("--report", help="report JSON to write")

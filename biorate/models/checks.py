@@ -105,6 +105,8 @@ def check_param(name: str, value: float, dim: Dim, where: str, error: type = Mod
 _MAGNITUDE = {
     VOLTAGE: (10.0, "a potential of a neuron model lies within +-10 V"),
     CURRENT: (MAX_CURRENT, "a current of a neuron model lies within +-1 A"),
+    # neurons have input resistances of 10 MOhm to 1 GOhm; beyond 1 TOhm a pA moves V by volts
+    RESISTANCE: (1e12, "a resistance of a neuron model lies within 1e12 ohm (1 Tohm)"),
 }
 
 

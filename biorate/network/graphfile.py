@@ -60,12 +60,10 @@ def looks_like_graph_file(value: Any) -> bool:
 
 
 def _load(path: Path) -> dict:
-    if path.is_file() and path.stat().st_size > _MAX_BYTES:
-        raise NetworkError(f"{path}: a graph file is at most {_MAX_BYTES // 2**20} MiB")
     if path.suffix.lower() == ".json":
-        data = read_json(path, error=NetworkError)
+        data = read_json(path, error=NetworkError, max_bytes=_MAX_BYTES)
     else:
-        data = read_toml(path, "graph file", NetworkError)
+        data = read_toml(path, "graph file", NetworkError, max_bytes=_MAX_BYTES)
     return data
 
 

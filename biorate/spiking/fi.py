@@ -16,7 +16,7 @@ from brian2 import seed as brian_seed
 from ..curve import TransferCurve
 from ..errors import ModelError, ProtocolError
 from ..io import provenance
-from ..models import DRIVES, Model, equation_variables, fi_drive, load_model
+from ..models import DRIVES, Model, equation_variables, fi_axis, fi_drive, load_model
 from ..units import CURRENT, FREQUENCY, VOLTAGE
 from .brian import codegen_target, namespace, neuron_group, quantity, rejected, run_network
 from .protocol import (
@@ -116,13 +116,10 @@ def measure_fi(
 
 def _levels(model: Model, drive: str, current: Any, rate: Any) -> tuple[np.ndarray, str]:
     """The curve's x axis in SI and its unit: the injected currents, or the Poisson input rates."""
+    value, dim, name = fi_axis(drive, current, rate)
+    x = levels(value, dim, name)
     if drive == "current":
-        if current is None or rate is not None:
-            raise ProtocolError("drive='current' takes current=..., not rate=...")
-        return levels(current, CURRENT, "current"), "A"
-    if rate is None or current is not None:
-        raise ProtocolError("drive='poisson' takes rate=..., not current=...")
-    x = levels(rate, FREQUENCY, "rate")
+        return x, "A"
     if np.any(x < 0):
         raise ProtocolError("rate must not be negative")
     if not model.section("drive").get("poisson"):
