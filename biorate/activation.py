@@ -304,7 +304,7 @@ def get_activation(spec: str | os.PathLike | Activation) -> Activation:
     text = os.fspath(spec)
     path = Path(text)
     if text.endswith(".json") or os.sep in text or (os.altsep and os.altsep in text):
-        if not path.is_file():
+        if not os.path.lexists(text):  # a folder, FIFO, device or loop: the reader says which
             raise UnknownActivationError(f"activation file {text} does not exist")
         return Activation.load(path)
     if text in BUILTINS:

@@ -297,3 +297,33 @@ def test_the_api_names_the_activation_and_the_file_when_given(tmp_path):
         br.deploy(net, X, y, target="numpy", progress=False)
     with pytest.raises(DeployError, match="n.npz: architecture: args: activation: source: proto"):
         br.deploy(net, X, y, target="numpy", progress=False, network_file="n.npz")
+
+
+@pytest.mark.parametrize("where", ["grid", "protocol"])
+def test_a_noise_the_model_cannot_take_is_refused_before_any_point(tmp_path, where):
+    """A model whose [drive] names no noise variable: a swept sigma > 0 (or the protocol's own)
+    used to fail at run time, point by point; Model.check_drive, which measure_fi calls, now
+    refuses the spec."""
+    from biorate.errors import ModelError
+    from biorate.sweep import load_spec
+
+    shipped = Path(__file__).parents[1] / "models" / "neurons" / "lif.toml"
+    lines = [ln for ln in shipped.read_text(encoding="utf-8").splitlines()
+             if not ln.startswith(("noise = ", "theory = "))]  # fmt: skip
+    model = tmp_path / "quiet_lif.toml"
+    model.write_text("\n".join(lines).replace('name = "lif"', 'name = "quiet_lif"', 1) + "\n",
+                     encoding="utf-8")  # fmt: skip
+    protocol = {"drive": "current", "current": "0nA:1nA:6", "duration": "50 ms",
+                "transient": "10 ms", "trials": 2, "dt": "0.1 ms", "seed": 1, "target": "numpy"}  # fmt: skip
+    spec = {"schema": 1, "name": "t", "measure": "fi", "model": {"name": str(model)},
+            "protocol": protocol}  # fmt: skip
+    if where == "grid":
+        spec["grid"] = {"sigma": ["0 mV", "2 mV"]}
+        says = r"grid.sigma = 2 mV: model 'quiet_lif' names no noise variable"
+    else:
+        spec["grid"], protocol["sigma"] = {"tau_m": ["10 ms", "20 ms"]}, "2 mV"
+        says = r"model 'quiet_lif' names no noise variable"
+    with pytest.raises(ModelError, match=says):
+        load_spec(spec)
+    spec["grid"], protocol["sigma"] = {"tau_m": ["10 ms", "20 ms"]}, "0 mV"
+    assert len(load_spec(spec)) == 2  # without noise the model is fine

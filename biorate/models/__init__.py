@@ -310,6 +310,16 @@ class Model:
         value = self.spec.get(name, {})
         return value if isinstance(value, Mapping) else {}
 
+    def check_drive(self, drive: str, sigma_v: float, bias_a: float) -> None:
+        """The model's ``[drive]`` names the variables an f-I protocol sets: a current variable
+        for ``drive="current"`` or a bias, a noise variable for ``sigma_v > 0``
+        (:class:`ModelError` otherwise); measure_fi and a sweep spec's points check alike."""
+        drive_spec = self.section("drive")
+        if (drive == "current" or bias_a) and not drive_spec.get("current"):
+            raise ModelError(f"model {self.name!r} names no current variable in [drive]")
+        if sigma_v > 0 and not drive_spec.get("noise"):
+            raise ModelError(f"model {self.name!r} names no noise variable in [drive]")
+
     def describe(self) -> dict:
         return {"name": self.name, "params": self.params_strings()}
 

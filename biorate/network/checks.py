@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import operator
-import os
 import warnings
 from typing import Any
 
@@ -103,25 +102,11 @@ def resolve_activation(spec: Any) -> Any:
     try:
         if isinstance(spec, dict):
             return Activation.from_dict(spec)
-        if _existing_non_file(spec):  # a folder, FIFO, device, loop: read_json says which
-            return Activation.load(spec)
         return get_activation(spec)
     except NetworkError:
         raise
     except BiorateError as exc:
         raise NetworkError(str(exc)) from exc
-
-
-def _existing_non_file(spec: Any) -> bool:
-    """Whether ``spec`` is a path (a ``.json`` name or one with a folder in it, as get_activation
-    tells a path from a name) to something that is there but not a regular file, for which
-    get_activation would say "does not exist"."""
-    if not isinstance(spec, str | os.PathLike):
-        return False
-    text = os.fspath(spec)
-    if not isinstance(text, str) or not (text.endswith(".json") or os.path.dirname(text)):
-        return False
-    return os.path.lexists(text) and not os.path.isfile(text)
 
 
 def warn_if_flagged(act: Any) -> None:

@@ -82,7 +82,7 @@ def measure_fi(
     model.check_dt(dt_s)
     sigma_v, bias_a = fi_drive(drive, sigma, bias)
     x, x_unit = _levels(model, drive, current, rate)
-    _check_drive(model, drive, sigma_v, bias_a)
+    model.check_drive(drive, sigma_v, bias_a)
     check_size(x.size, trials, f"measure_fi {model.name}", steps=(transient_s + duration_s) / dt_s,
                target=target)  # fmt: skip
     seed_used = resolve_seed(seed)
@@ -125,15 +125,6 @@ def _levels(model: Model, drive: str, current: Any, rate: Any) -> tuple[np.ndarr
     if not model.section("drive").get("poisson"):
         raise ModelError(f"model {model.name!r} defines no [[drive.poisson]] inputs")
     return x, "Hz"
-
-
-def _check_drive(model: Model, drive: str, sigma_v: float, bias_a: float) -> None:
-    """The model's ``[drive]`` names the variables the protocol sets."""
-    drive_spec = model.section("drive")
-    if (drive == "current" or bias_a) and not drive_spec.get("current"):
-        raise ModelError(f"model {model.name!r} names no current variable in [drive]")
-    if sigma_v > 0 and not drive_spec.get("noise"):
-        raise ModelError(f"model {model.name!r} names no noise variable in [drive]")
 
 
 def _refractory_steps(model: Model, dt_s: float) -> int | None:

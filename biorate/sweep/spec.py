@@ -396,6 +396,10 @@ def _check_points(data: Mapping, axes: tuple[Axis, ...], model: Model, protocol:
         v = format_quantity(a.values[i], a.dim, a.unit or None)
         return f"grid.{a.name} = {v}" if grid else f"points[{i}].{a.name} = {v}"
 
+    if "drive" in protocol:  # the protocol as written, before any axis changes it
+        model.check_drive(
+            protocol["drive"], protocol.get("sigma_V", 0.0), protocol.get("bias_A", 0.0)
+        )
     for a in axes:
         if a.where == "protocol" and a.name == "bias" and protocol.get("drive") != "poisson":
             raise ProtocolError("sweeping bias needs protocol.drive = 'poisson'")
@@ -411,7 +415,8 @@ def _check_points(data: Mapping, axes: tuple[Axis, ...], model: Model, protocol:
                 else:
                     drive = {"sigma": format_quantity(protocol["sigma_V"], VOLTAGE),
                              "bias": format_quantity(protocol["bias_A"], CURRENT), a.name: shown}  # fmt: skip
-                    fi_drive(protocol["drive"], drive["sigma"], drive["bias"])
+                    sigma_v, bias_a = fi_drive(protocol["drive"], drive["sigma"], drive["bias"])
+                    model.check_drive(protocol["drive"], sigma_v, bias_a)
             except BiorateError as exc:
                 raise type(exc)(f"{named(a, i)}: {exc}") from None
     swept = [a for a in axes if a.where == "model"]
