@@ -126,7 +126,9 @@ def goals(d, seeds):
             print(f"  {act + ' ' + conn:<24}{mo:>10.4f}{'':>10}{'>= 0.975':>10}  "
                   f"{int(np.median(ep)):>6}  {'yes' if mo >= 0.975 else 'NO'}", flush=True)  # fmt: skip
     # whole process (interpreter start, imports, data, training, saving) against sklearn's fit
-    ours, sk = [], []
+    from threadpoolctl import threadpool_limits
+
+    ours, sk, sk1 = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for s in range(min(seeds, 3)):
             exe = str(Path(sys.executable).with_name("biorate"))  # the venv's console script
@@ -141,10 +143,20 @@ def goals(d, seeds):
                 warnings.simplefilter("ignore")
                 clf.fit(d.X_train, d.y_train)
             sk.append(time.perf_counter() - t)
+            # the same fit with BLAS on one thread: on a busy machine scikit-learn's threads
+            # fight for the cores and its default time says more about the load than the code
+            clf = sklearn_defaults("sigmoid", s)
+            t = time.perf_counter()
+            with warnings.catch_warnings(), threadpool_limits(1):
+                warnings.simplefilter("ignore")
+                clf.fit(d.X_train, d.y_train)
+            sk1.append(time.perf_counter() - t)
     ratio = np.median(ours) / np.median(sk)
+    ratio1 = np.median(ours) / np.median(sk1)
     print(f"  whole process of `biorate train --activation sigmoid` {np.median(ours):.2f} s; "
           f"sklearn fit {np.median(sk):.2f} s; ratio {ratio:.2f} (goal <= 1: "
-          f"{'yes' if ratio <= 1 else 'NO'})\n", flush=True)  # fmt: skip
+          f"{'yes' if ratio <= 1 else 'NO'}); sklearn with BLAS on one thread "
+          f"{np.median(sk1):.2f} s, ratio {ratio1:.2f}\n", flush=True)  # fmt: skip
 
 
 def _difference(ours, sk):
