@@ -138,6 +138,31 @@ def test_a_loop_that_does_not_converge_is_reported_and_the_safeguard_shrinks_it(
     assert len(hist.fp_iterations) == hist.epochs and hist.fp_adjoint_iterations[-1] >= 1
 
 
+def test_a_prediction_that_misses_its_fixed_point_warns_once():
+    """Outputs of samples that did not converge are the last iterate, not the equilibrium a
+    spiking net settles to: predict, score and states say so in one line; a converged net and
+    training itself (its history counts them) stay silent."""
+    import warnings
+
+    from biorate.errors import BiorateWarning
+
+    kw = {"activation": "tanh", "scale": 6.0, "seed": 1}
+    net = _net("feedback", fixed_point_tol=1e-8, fixed_point_max_iter=200, **kw)
+    with pytest.warns(BiorateWarning, match=r"6 of 6 sample\(s\) did not reach the fixed point "
+                                            r"within 200 steps") as rec:  # fmt: skip
+        net.predict(X4)
+    assert len(rec) == 1 and "\n" not in str(rec[0].message)
+    with pytest.warns(BiorateWarning, match="did not reach the fixed point"):
+        net.states(X4)
+    calm = _net("volume", scale=0.8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        calm.predict(X4)
+        calm.states(X4)
+        X = np.random.default_rng(1).uniform(0, 1, (60, 4))
+        net.fit(X, np.arange(60) % 3, epochs=2, warm_start=True)  # unconverged at first: silent
+
+
 def test_fixed_point_net_predicts_and_reports_at_its_fixed_point():
     net = _net("volume", scale=0.8)
     z, h = net.states(X4)

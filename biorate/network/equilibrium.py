@@ -37,10 +37,12 @@ loss 0.006) back to loss 1.7 in one step on digits.)
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
+from ..errors import BiorateWarning
 from . import dynamics
 from .graph import Graph
 
@@ -85,6 +87,19 @@ def solve(graph: Graph, params: Params, act: Any, x: np.ndarray, alpha: float, t
             "fp": {"iterations": iterations, "residual": np.nan_to_num(r, nan=np.inf),
                    "contraction": np.nan_to_num(contraction, nan=np.inf),
                    "converged": converged & np.isfinite(r)}}  # fmt: skip
+
+
+def warn_unconverged(fp: dict, tol: float, max_iter: int) -> None:
+    """Warn (one line, :class:`~biorate.errors.BiorateWarning`) when samples of a prediction did
+    not reach their fixed point: their outputs are the last iterate, not the equilibrium a
+    spiking deployment settles to."""
+    bad = ~np.asarray(fp["converged"])
+    if bad.any():
+        worst = float(np.max(fp["residual"][bad]))
+        warnings.warn(f"{int(bad.sum())} of {bad.size} sample(s) did not reach the fixed point "
+                      f"within {max_iter} steps (residual up to {worst:.3g} > tol {tol:g}); their "
+                      "outputs are the last iterate (raise fixed_point_max_iter)",
+                      BiorateWarning, stacklevel=3)  # fmt: skip
 
 
 def _derivatives(graph: Graph, act: Any, z: list, offset: float, dtype: Any) -> list:

@@ -376,6 +376,7 @@ class RateNetwork:
         if self._fixed_point and steps is None:
             cache = equilibrium.solve(self.graph_, params, self._act, X, self._a,
                                       self.fixed_point_tol, self.fixed_point_max_iter, dtype)  # fmt: skip
+            self._warn_unconverged([cache["fp"]])
             return cache["z"][-1], cache["h"][-1]
         return dynamics.settle(self.graph_, params, self._act, X, T, self._a, dtype)
 
@@ -387,8 +388,19 @@ class RateNetwork:
         X, _ = self.check_data(X)
         chunk = 4096
         self._check_memory(min(chunk, X.shape[0]), " to run")
-        return np.concatenate([self._forward(X[i:i + chunk], self.params_)["h"][-1][-1]
-                               for i in range(0, X.shape[0], chunk)])  # fmt: skip
+        outs, fps = [], []
+        for i in range(0, X.shape[0], chunk):
+            cache = self._forward(X[i : i + chunk], self.params_)
+            outs.append(cache["h"][-1][-1])
+            if self._fixed_point:
+                fps.append(cache["fp"])
+        if fps and not getattr(self, "_fitting", False):
+            self._warn_unconverged(fps)
+        return np.concatenate(outs)
+
+    def _warn_unconverged(self, fps: list[dict]) -> None:
+        fp = {k: np.concatenate([f[k] for f in fps]) for k in ("converged", "residual")}
+        equilibrium.warn_unconverged(fp, self.fixed_point_tol, self.fixed_point_max_iter)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class scores ``(n, k)``: softmax / logistic probabilities, or ``g`` for squared error."""
@@ -442,7 +454,11 @@ class RateNetwork:
         if not (warm_start and hasattr(self, "params_")):
             self.initialize()
         rng = self._rng if hasattr(self, "_rng") else np.random.default_rng(self.seed)
-        return fit_stochastic(self, X, y, cap, rng, callback)
+        self._fitting = True  # training records unconverged fixed points in its history instead
+        try:
+            return fit_stochastic(self, X, y, cap, rng, callback)
+        finally:
+            self._fitting = False
 
     # ------------------------------------------------------------------ persistence
     def get_params(self) -> dict[str, Any]:
