@@ -45,6 +45,7 @@ from .checks import (
     whole,
 )
 from .graph import NAMED, Graph, build_projections
+from .init import initial_params, midpoint
 from .losses import get_loss
 from .optim import DEFAULT_BATCH_SIZE, default_learning_rate, make_optimizer
 from .train import History, fit_stochastic
@@ -56,28 +57,6 @@ __all__ = ["RateNetwork", "midpoint", "MAX_EPOCHS", "MAX_STEPS"]
 # run for days
 MAX_EPOCHS = 100_000
 MAX_STEPS = 100_000
-
-
-def midpoint(act: Any) -> float:
-    """Pre-activation z where ``act`` is half-way between its bounds (bisection on [-50, 50]);
-    0 when a bound is infinite or ``act`` does not cross the half-way level there."""
-    lo, hi = (float(b) for b in act.bounds)
-    if not (np.isfinite(lo) and np.isfinite(hi)):
-        return 0.0
-    level = 0.5 * (lo + hi)
-    a, b = -50.0, 50.0
-    ga, gb = (float(np.asarray(act(np.array([v])))[0]) - level for v in (a, b))
-    if ga * gb >= 0:
-        return 0.0
-    for _ in range(60):  # 100 / 2^60: far below float64 resolution of z
-        m = 0.5 * (a + b)
-        gm = float(np.asarray(act(np.array([m])))[0]) - level
-        if gm * ga > 0:
-            a, ga = m, gm
-        else:
-            b = m
-    z = 0.5 * (a + b)
-    return 0.0 if abs(z) < 1e-12 else z
 
 
 class RateNetwork:
@@ -231,26 +210,11 @@ class RateNetwork:
         :attr:`~biorate.activation.Activation.init_gain`), learned skips ~ N(0, 1/size_source).
 
         Biases of the linear output are 0; those of populations applying ``g`` start at the
-        pre-activation where ``g`` is half-way between its bounds (:func:`midpoint`): 0 for
-        sigmoid and tanh, 1 for a fitted Hill curve (whose g(z) = z^n/(1+z^n) is flat near 0,
-        so that units would otherwise start silent and never learn), 0 for unbounded ranges."""
+        pre-activation where ``g`` is half-way between its bounds
+        (:func:`~biorate.network.init.midpoint`). See :func:`~biorate.network.init.initial_params`."""
         self._check_memory()
-        graph, sizes = self.graph_, self.sizes
-        bias0 = midpoint(self._act)
-        rng = np.random.default_rng(self.seed)
-        gain = self._act.init_gain  # every layer, as in He et al. 2015 and PyTorch's kaiming_normal
-        params: dict[str, np.ndarray] = {}
-        for d in range(1, len(sizes)):
-            fan_in = sum(sizes[s] for s, _ in graph.dense_in[d])
-            std = self.init_std if self.init_std is not None else np.sqrt(gain / fan_in)
-            for s, key in graph.dense_in[d]:
-                params[key] = rng.normal(0.0, std, (sizes[s], sizes[d]))
-            for s, key in graph.skip_in[d]:
-                if key is not None:
-                    params[key] = rng.normal(0.0, 1 / np.sqrt(sizes[s]), (sizes[s], sizes[d]))
-            params[graph.bias[d]] = np.full(sizes[d], bias0 if graph.applies_g(d) else 0.0)
+        params, self._rng = initial_params(self.graph_, self._act, self.init_std, self.seed)
         self.params_ = {k: v.astype(self._dt) for k, v in params.items()}
-        self._rng = rng
         return self
 
     def check_resources(self, n_samples: int) -> None:
