@@ -44,6 +44,7 @@ import gzip
 import importlib.util
 import math
 import re
+import warnings
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -388,14 +389,15 @@ def _csv_table(path: Path) -> tuple[list[str], np.ndarray]:
     check_memory(4 * size, f"{path}: the numbers of a {format_bytes(size)} CSV file",
                  "is it the right file?", DataError, " to read")  # fmt: skip
     try:
-        with open(path, encoding="utf-8-sig") as f:
+        with open(path, encoding="utf-8-sig") as f, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "Empty input file": said below
             data = np.loadtxt(f, delimiter=",", skiprows=1, ndmin=2, dtype=np.float64)
     except (ValueError, UnicodeDecodeError):
         data = None
+    if data is not None and data.size == 0:
+        raise DataError(f"{path}: no rows of data after the header")
     if data is None or data.shape[1:] != (len(header),) or not np.all(np.isfinite(data)):
         _csv_bad_cell(path, header)
-    if data.shape[0] == 0:
-        raise DataError(f"{path}: no rows of data after the header")
     return header, data
 
 
