@@ -43,7 +43,6 @@ import csv
 import gzip
 import importlib.util
 import math
-import re
 import warnings
 import zlib
 from collections.abc import Sequence
@@ -54,7 +53,7 @@ from typing import Any
 import numpy as np
 
 from .errors import DataError
-from .io import atomic_write, check_memory, check_regular_input, format_bytes
+from .io import CSV_NUMBER, atomic_write, check_memory, check_regular_input, format_bytes
 
 __all__ = ["Dataset", "load_dataset", "check_classes", "class_count", "NPZ_KEYS", "read_idx",
            "write_idx", "DATASETS"]  # fmt: skip
@@ -401,9 +400,6 @@ def _csv_table(path: Path) -> tuple[list[str], np.ndarray]:
     return header, data
 
 
-_CSV_NUMBER = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
-
-
 def _csv_bad_cell(path: Path, header: list[str]) -> None:
     """Name the first cell of ``path`` that is not a finite number (or the first row of the
     wrong length): the slow reading, only once the fast one has failed."""
@@ -416,7 +412,7 @@ def _csv_bad_cell(path: Path, header: list[str]) -> None:
                     raise DataError(f"{path}: line {line} has {len(row)} cells; the header "
                                     f"names {len(header)} columns")  # fmt: skip
                 for name, cell in zip(header, row, strict=True):
-                    if not _CSV_NUMBER.match(cell.strip()):
+                    if not CSV_NUMBER.match(cell.strip()):
                         what = "labels are class numbers" if name == "label" else \
                             "features are finite numbers"  # fmt: skip
                         raise DataError(f"{path}: line {line}, column {name!r}: {cell[:30]!r} "
