@@ -1,5 +1,6 @@
-"""Data sets for the rate network: scikit-learn's digits, XOR and two-moons toys, and MNIST-style
-IDX files from a local folder. Nothing is downloaded.
+"""Data sets for the rate network: scikit-learn's digits, XOR and two-moons toys, MNIST-style
+IDX files from a local folder, and a user's own arrays (``.npz``) or tables (``.csv``). Nothing is
+downloaded.
 
 Every loader returns a :class:`Dataset` with a fixed, documented train/test split:
 
@@ -15,20 +16,36 @@ Every loader returns a :class:`Dataset` with a fixed, documented train/test spli
   ``train-labels*idx1-ubyte``, ``t10k-images*idx3-ubyte``, ``t10k-labels*idx1-ubyte`` (optionally
   ``.gz``); uint8 pixels scaled to [0, 1] (pixels of other types must already lie there), images
   flattened, the files' own train/test split.
-  Labels are class numbers 0..n_classes-1 without gaps: ``n_classes`` is the length of the run
-  0, 1, 2, ... of training labels (10 for digits), and every label, train or test, must lie in
-  ``0..n_classes-1`` (so every class has training images); a label outside (e.g. a stray 200
-  among digits 0..9) is a :class:`DataError` naming it, never a silently wider network.
+- ``npz:PATH``: an ``.npz`` archive (``np.savez``) holding ``X_train`` and ``X_test`` (features,
+  ``(n, n_features)``, real numbers, finite) and ``y_train`` and ``y_test`` (one label per row,
+  integers or whole floats); read with ``allow_pickle=False`` (an array of Python objects is
+  refused), each array's header checked (dtype, and that its data fit in memory) before it is
+  read. Features are used as they are: scale them yourself (e.g. to [0, 1]).
+- ``csv:PATH``: one CSV file (comma-separated, UTF-8), its first line a header naming the columns:
+  one ``label`` column (class numbers) and any number of feature columns (finite numbers), in any
+  order; split 80/20 stratified by label with ``random_state=0`` (the code that made the digits
+  split), the same split for every seed. ``csv:TRAIN,TEST``: two such files with the same header,
+  used as the training and test sets (a path holding a comma is taken whole when it names an
+  existing file).
 
-The toy sets take ``seed`` (default 0) for their noise; digits and IDX ignore it.
+Labels are class numbers 0..n_classes-1 without gaps: ``n_classes`` is the length of the run
+0, 1, 2, ... of training labels (10 for digits), and every label, train or test, must lie in
+``0..n_classes-1`` (so every class has training samples); a label outside (e.g. a stray 200 among
+digits 0..9) is a :class:`DataError` naming it, never a silently wider network. This holds for the
+IDX, npz and CSV sets alike (:func:`class_count`).
+
+The toy sets take ``seed`` (default 0) for their noise; the other sets ignore it.
 """
 
 from __future__ import annotations
 
+import csv
 import gzip
 import importlib.util
 import math
+import warnings
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,11 +53,12 @@ from typing import Any
 import numpy as np
 
 from .errors import DataError
-from .io import atomic_write, check_memory, check_regular_input
+from .io import CSV_NUMBER, atomic_write, check_memory, check_regular_input, format_bytes
 
-__all__ = ["Dataset", "load_dataset", "check_classes", "read_idx", "write_idx", "DATASETS"]
+__all__ = ["Dataset", "load_dataset", "check_classes", "class_count", "NPZ_KEYS", "read_idx",
+           "write_idx", "DATASETS"]  # fmt: skip
 
-DATASETS = ("digits", "xor", "moons", "idx:PATH")
+DATASETS = ("digits", "xor", "moons", "idx:PATH", "npz:PATH", "csv:PATH", "csv:TRAIN,TEST")
 
 
 @dataclass(frozen=True)
@@ -191,8 +209,9 @@ def _find(folder: Path, prefix: str, kind: str) -> Path:
     return hits[0]
 
 
-def _labels(labels: np.ndarray, label_file: Path) -> np.ndarray:
-    """Labels as int64 class numbers: whole, finite, within int64 (0.5 is never truncated to 0)."""
+def _labels(labels: np.ndarray, label_file: Any, noun: str = "image") -> np.ndarray:
+    """Labels as int64 class numbers: whole, finite, within int64 (0.5 is never truncated to 0);
+    ``noun`` names what a label belongs to in the message (an image, a row, a sample)."""
     if labels.size == 0:
         raise DataError(f"{label_file}: no labels")
     if labels.dtype.kind == "f":
@@ -200,7 +219,7 @@ def _labels(labels: np.ndarray, label_file: Path) -> np.ndarray:
         if bad.any():
             i = int(np.argmax(bad))
             raise DataError(f"{label_file}: labels must be whole class numbers; label "
-                            f"{labels[i]:g} (image {i}) is not")  # fmt: skip
+                            f"{labels[i]:g} ({noun} {i}) is not")  # fmt: skip
     return labels.astype(np.int64)
 
 
@@ -246,24 +265,221 @@ def _idx(folder: str) -> Dataset:
         shown = ["x".join(map(str, sh)) for sh in shapes]
         raise DataError(f"{path}: train images are {shown[0]} but test images {shown[1]}: "
                         "both splits must hold images of one shape")  # fmt: skip
+    n_classes = class_count(ytr, yte, label_files, "image")
+    return Dataset(f"idx:{folder}", Xtr, ytr, Xte, yte, n_classes, f"IDX files in {path}")
+
+
+# --- a user's own data: npz and CSV -------------------------------------------------------------
+
+NPZ_KEYS = ("X_train", "y_train", "X_test", "y_test")
+CSV_TEST_SIZE = 0.2  # csv:PATH: the stratified split of the digits, seeded with 0
+_NPZ_HEADER = 64 * 1024  # an .npy header and alignment, generously
+
+
+def _npz_array(archive: Any, key: str, where: str) -> np.ndarray:
+    """Array ``key`` of an open npz archive, after its ``.npy`` header (read without the data)
+    says it holds real numbers (no Python objects: nothing is unpickled) and that its data, read
+    and made float64, fit in memory."""
+    try:
+        with archive.zip.open(f"{key}.npy") as f:
+            version = np.lib.format.read_magic(f)
+            read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                    else np.lib.format.read_array_header_2_0)  # fmt: skip
+            shape, _, dtype = read(f, max_header_size=_NPZ_HEADER)
+    except Exception as exc:  # zip entry, npy magic or header: a corrupt or non-npy entry
+        raise DataError(f"{where}: array {key!r} cannot be read ({type(exc).__name__}: "
+                        f"{' '.join(str(exc).split())[:160]})") from None  # fmt: skip
+    if dtype.hasobject:
+        raise DataError(f"{where}: array {key!r} holds Python objects (dtype object); only "
+                        "arrays of numbers are read (never unpickled): save it with a numeric "
+                        "dtype, e.g. X.astype(float)")  # fmt: skip
+    if dtype.kind not in "biuf":
+        raise DataError(f"{where}: array {key!r} has dtype {dtype}; expected real numbers")
+    count = math.prod(shape)
+    check_memory(count * (dtype.itemsize + 8), f"{where}: array {key!r} of shape {shape}",
+                 "is it the right file?", DataError, " to read")  # fmt: skip
+    try:
+        return archive[key]
+    except Exception as exc:  # truncated or corrupt data
+        raise DataError(f"{where}: array {key!r} cannot be read ({type(exc).__name__}: "
+                        f"{' '.join(str(exc).split())[:160]})") from None  # fmt: skip
+
+
+def _features(X: np.ndarray, where: str, what: str) -> np.ndarray:
+    """Features as a finite float64 ``(n, n_features)`` array, at least one sample and feature."""
+    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
+        raise DataError(f"{where}: {what} has shape {X.shape}; expected (n_samples, n_features) "
+                        "with at least one of each")  # fmt: skip
+    out = X.astype(np.float64)
+    bad = ~np.isfinite(out)
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        raise DataError(f"{where}: {what}[{i}, {j}] is {X[i, j]}: features must be finite "
+                        "numbers")  # fmt: skip
+    return out
+
+
+def _npz(text: str) -> Dataset:
+    """``npz:PATH``: the four arrays of :data:`NPZ_KEYS` (see the module doc)."""
+    path = Path(text)
+    where = f"npz:{text}"
+    check_regular_input(path, DataError)
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(4)
+    except FileNotFoundError:
+        raise DataError(f"{where}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{where}: is a folder, not an .npz file") from None
+    except OSError as exc:
+        raise DataError(f"{where}: cannot read ({exc.strerror or exc})") from None
+    if magic != b"PK\x03\x04":  # every .npz is a zip archive
+        raise DataError(f"{where}: not an .npz archive (np.savez writes one)")
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except Exception as exc:  # zip directory: a corrupt file
+        raise DataError(f"{where}: not a readable .npz archive ({type(exc).__name__}: "
+                        f"{' '.join(str(exc).split())[:160]})") from None  # fmt: skip
+    with archive:
+        missing = [k for k in NPZ_KEYS if k not in archive.files]
+        if missing:
+            held = ", ".join(archive.files[:8]) or "none"
+            raise DataError(f"{where}: no array {', '.join(missing)}; an npz dataset holds "
+                            f"{', '.join(NPZ_KEYS)} (arrays found: {held})")  # fmt: skip
+        a = {k: _npz_array(archive, k, where) for k in NPZ_KEYS}
+    parts = []
+    for split in ("train", "test"):
+        X, y = a[f"X_{split}"], a[f"y_{split}"]
+        if y.ndim != 1 or y.dtype.kind == "b" or y.shape[0] != X.shape[0]:
+            raise DataError(f"{where}: y_{split} has shape {y.shape} and dtype {y.dtype}; "
+                            f"expected one integer label per row of X_{split} {X.shape}")  # fmt: skip
+        parts += [_features(X, where, f"X_{split}"), _labels(y, f"{where}: y_{split}", "sample")]
+    Xtr, ytr, Xte, yte = parts
+    if Xtr.shape[1] != Xte.shape[1]:
+        raise DataError(f"{where}: X_train has {Xtr.shape[1]} features but X_test "
+                        f"{Xte.shape[1]}: both splits must have the same features")  # fmt: skip
+    n = class_count(ytr, yte, (f"{where}: y_train", f"{where}: y_test"), "sample")
+    return Dataset(where, Xtr, ytr, Xte, yte, n, f"arrays of {path}")
+
+
+def _csv_table(path: Path) -> tuple[list[str], np.ndarray]:
+    """The header (column names) and the numbers of one CSV file: a header row, then rows of
+    numbers separated by commas. A cell that is not a finite number is named by line and column."""
+    check_regular_input(path, DataError)
+    try:
+        size = path.stat().st_size
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            first = f.readline()
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a folder, not a CSV file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot read ({exc})") from None
+    header = [c.strip() for c in next(csv.reader([first]), [])]
+    if "label" not in header:
+        shown = ",".join(header)[:60] or "an empty line"
+        raise DataError(f"{path}: no 'label' column in the header row (found {shown}); the first "
+                        "line names the columns, one of them 'label'")  # fmt: skip
+    if header.count("label") > 1 or len(header) < 2:
+        raise DataError(f"{path}: the header must name one 'label' column and at least one "
+                        f"feature column (found {','.join(header)[:60]})")  # fmt: skip
+    # numbers take at most half the text's bytes each, as float64 at most 4x the file
+    check_memory(4 * size, f"{path}: the numbers of a {format_bytes(size)} CSV file",
+                 "is it the right file?", DataError, " to read")  # fmt: skip
+    try:
+        with open(path, encoding="utf-8-sig") as f, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "Empty input file": said below
+            data = np.loadtxt(f, delimiter=",", skiprows=1, ndmin=2, dtype=np.float64)
+    except (ValueError, UnicodeDecodeError):
+        data = None
+    if data is not None and data.size == 0:
+        raise DataError(f"{path}: no rows of data after the header")
+    if data is None or data.shape[1:] != (len(header),) or not np.all(np.isfinite(data)):
+        _csv_bad_cell(path, header)
+    return header, data
+
+
+def _csv_bad_cell(path: Path, header: list[str]) -> None:
+    """Name the first cell of ``path`` that is not a finite number (or the first row of the
+    wrong length): the slow reading, only once the fast one has failed."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            for line, row in enumerate(csv.reader(f), 1):
+                if line == 1:
+                    continue
+                if len(row) != len(header):
+                    raise DataError(f"{path}: line {line} has {len(row)} cells; the header "
+                                    f"names {len(header)} columns")  # fmt: skip
+                for name, cell in zip(header, row, strict=True):
+                    if not CSV_NUMBER.match(cell.strip()):
+                        what = "labels are class numbers" if name == "label" else \
+                            "features are finite numbers"  # fmt: skip
+                        raise DataError(f"{path}: line {line}, column {name!r}: {cell[:30]!r} "
+                                        f"is not a number ({what})")  # fmt: skip
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"{path}: cannot read ({exc})") from None
+    raise DataError(f"{path}: cannot read its numbers")  # pragma: no cover - loadtxt's own
+
+
+def _csv_part(path: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
+    header, data = _csv_table(path)
+    i = header.index("label")
+    y = _labels(data[:, i], f"{path}: column 'label'", "row")
+    return [h for h in header if h != "label"], np.delete(data, i, axis=1), y
+
+
+def _csv(text: str) -> Dataset:
+    """``csv:PATH`` (split here) or ``csv:TRAIN,TEST`` (see the module doc)."""
+    where = f"csv:{text}"
+    if "," in text and not Path(text).exists():
+        files = [Path(p) for p in text.split(",")]
+        if len(files) != 2 or not all(str(p) for p in files):
+            raise DataError(f"{where}: expected csv:PATH or csv:TRAIN,TEST (two files)")
+        (htr, Xtr, ytr), (hte, Xte, yte) = (_csv_part(p) for p in files)
+        if htr != hte:
+            raise DataError(f"{where}: the two files have different feature columns "
+                            f"({','.join(htr)[:40]} and {','.join(hte)[:40]}); give both the "
+                            "same header")  # fmt: skip
+        n = class_count(ytr, yte, [f"{p}: column 'label'" for p in files], "row")
+        return Dataset(where, Xtr, ytr, Xte, yte, n, f"CSV files {files[0]} and {files[1]}")
+    _, X, y = _csv_part(Path(text))
+    label_where = f"{text}: column 'label'"
+    n = class_count(y, y[:0], (label_where, label_where), "row")
+    try:
+        Xtr, Xte, ytr, yte = _split(X, y, CSV_TEST_SIZE, 0)
+    except ValueError as exc:  # too few rows of a class for a stratified split
+        raise DataError(f"{where}: cannot split {y.size} rows {1 - CSV_TEST_SIZE:.0%}/"
+                        f"{CSV_TEST_SIZE:.0%} stratified ({' '.join(str(exc).split())[:160]}); "
+                        "give csv:TRAIN,TEST") from None  # fmt: skip
+    return Dataset(where, Xtr, ytr, Xte, yte, n,
+                   f"CSV file {text}, stratified 80/20 split (random_state=0)")  # fmt: skip
+
+
+def class_count(ytr: np.ndarray, yte: np.ndarray, where: Sequence[Any], noun: str) -> int:
+    """The one rule for a dataset's labels (IDX, npz, CSV): class numbers 0..n_classes-1 without
+    gaps. ``n_classes`` is the length of the run 0, 1, 2, ... of training labels ``ytr``; every
+    label of ``ytr`` and ``yte`` must lie in 0..n_classes-1 (so every class has training
+    samples), and the training labels must hold two classes (:func:`check_classes`). ``where``
+    names the training and the test labels in messages (a file each), ``noun`` one sample."""
     classes = np.unique(ytr[ytr >= 0])  # negative labels are reported below
     # the run 0, 1, 2, ... of training labels; anything past a gap is not a class number
     run = classes == np.arange(classes.size)
     n_classes = int(classes.size if run.all() else np.argmin(run))
     if n_classes == 0:
-        raise DataError(f"{label_files[0]}: no label 0; labels must be class numbers "
+        raise DataError(f"{where[0]}: no label 0; labels must be class numbers "
                         f"0..n_classes-1 without gaps (smallest found: {ytr.min()})")  # fmt: skip
-    check_classes(ytr[(ytr >= 0) & (ytr < n_classes)], f"{label_files[0]}: the training labels")
-    for labels, label_file in zip((ytr, yte), label_files, strict=True):
+    check_classes(ytr[(ytr >= 0) & (ytr < n_classes)], f"{where[0]}: the training labels")
+    for labels, label_file in zip((ytr, yte), where, strict=True):
         bad, counts = np.unique(labels[(labels < 0) | (labels >= n_classes)], return_counts=True)
         if bad.size:
-            shown = ", ".join(f"{b} ({c} image{'s' if c > 1 else ''})"
+            shown = ", ".join(f"{b} ({c} {noun}{'s' if c > 1 else ''})"
                               for b, c in zip(bad[:5], counts[:5], strict=True))  # fmt: skip
             more = f" and {bad.size - 5} more" if bad.size > 5 else ""
             raise DataError(f"{label_file}: label {shown}{more} outside 0..{n_classes - 1}: labels "
                             f"must be class numbers 0..n_classes-1 without gaps; the training "
                             f"labels give n_classes = {n_classes}")  # fmt: skip
-    return Dataset(f"idx:{folder}", Xtr, ytr, Xte, yte, n_classes, f"IDX files in {path}")
+    return n_classes
 
 
 def check_classes(y: np.ndarray, what: str) -> None:
@@ -276,7 +492,8 @@ def check_classes(y: np.ndarray, what: str) -> None:
 
 
 def load_dataset(spec: str = "digits", seed: int = 0) -> Dataset:
-    """Load ``"digits"``, ``"xor"``, ``"moons"`` or ``"idx:PATH"`` (see the module doc). ``seed``
+    """Load ``"digits"``, ``"xor"``, ``"moons"``, ``"idx:PATH"``, ``"npz:PATH"``, ``"csv:PATH"``
+    or ``"csv:TRAIN,TEST"`` (see the module doc). ``seed``
     (a whole number 0..2**32-1) draws the generated datasets."""
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < 2**32:
         raise DataError(f"seed must be a whole number from 0 to 2**32-1, got {str(seed)[:30]}")
@@ -288,4 +505,8 @@ def load_dataset(spec: str = "digits", seed: int = 0) -> Dataset:
         return _moons(seed)
     if isinstance(spec, str) and spec.startswith("idx:"):
         return _idx(spec[4:])
+    if isinstance(spec, str) and spec.startswith("npz:"):
+        return _npz(spec[4:])
+    if isinstance(spec, str) and spec.startswith("csv:"):
+        return _csv(spec[4:])
     raise DataError(f"unknown dataset {spec!r}; choose one of {', '.join(DATASETS)}")

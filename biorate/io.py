@@ -24,7 +24,7 @@ from .errors import BiorateError, CurveFileError, OutputError
 
 __all__ = ["atomic_write", "write_json", "read_json", "provenance", "jsonable", "JsonFile",
            "WriteError", "Staged", "staged_outputs", "check_size", "MAX_JSON_BYTES",
-           "MAX_TOML_BYTES"]  # fmt: skip
+           "MAX_TOML_BYTES", "CSV_NUMBER"]  # fmt: skip
 
 
 class WriteError(BiorateError, OSError):
@@ -310,6 +310,11 @@ def jsonable(v: Any) -> Any:
     if isinstance(v, float | np.floating):
         return float(v) if math.isfinite(v) else None
     return v
+
+
+# a number in a CSV cell: a decimal, optionally with an exponent; no "nan", "inf" or "1_000" (which
+# Python's float() would take): the one rule of every CSV biorate reads (datasets, curves)
+CSV_NUMBER = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
 
 
 def write_json(path: str | os.PathLike, data: dict) -> Path:

@@ -45,11 +45,13 @@ def check_outputs(outputs: list[tuple[Any, str]],
     ``inputs`` (``fit c.json -o c.json`` would replace the curve it reads)."""
     seen: dict[Path, str] = {}
     for p, what in inputs:  # a folder input (an IDX dataset) is every file in it
-        path = Path(p) if isinstance(p, str | os.PathLike) else None
-        if path is not None and path.is_dir():
-            seen.update({f.resolve(): f"{what} ({f.name})" for f in path.iterdir() if f.is_file()})
-        elif path is not None and path.is_file():
-            seen[path.resolve()] = what
+        for one in p if isinstance(p, list | tuple) else [p]:  # csv:TRAIN,TEST: two files
+            path = Path(one) if isinstance(one, str | os.PathLike) else None
+            if path is not None and path.is_dir():
+                seen.update({f.resolve(): f"{what} ({f.name})"
+                             for f in path.iterdir() if f.is_file()})  # fmt: skip
+            elif path is not None and path.is_file():
+                seen[path.resolve()] = what
     for path, what in outputs:
         if path is None:
             continue
@@ -131,7 +133,13 @@ def load_matching(path: str, dataset: str, seed: int) -> tuple[Any, Any]:
 
 
 def dataset_input(spec: str) -> tuple[Any, str]:
-    """The files a ``--dataset`` reads, as an input of :func:`check_outputs`: the folder of
-    ``idx:PATH`` (its files must not be overwritten by an output); nothing for built-in sets."""
+    """The files a ``--dataset`` reads, as an input of :func:`check_outputs` (none may be
+    overwritten by an output): the folder of ``idx:PATH``, the file of ``npz:PATH`` or
+    ``csv:PATH``, both files of ``csv:TRAIN,TEST``; nothing for built-in sets."""
     spec = str(spec)
-    return (spec[4:], f"--dataset {spec}") if spec.startswith("idx:") else (None, "--dataset")
+    kind, _, rest = spec.partition(":")
+    if kind not in ("idx", "npz", "csv") or not rest:
+        return None, "--dataset"
+    if kind == "csv" and "," in rest and not Path(rest).exists():
+        return tuple(rest.split(",")), f"--dataset {spec}"
+    return rest, f"--dataset {spec}"

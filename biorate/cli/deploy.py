@@ -21,7 +21,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("network", help="network file written by 'biorate train' (.npz)")
     p.add_argument("--dataset", default="digits",
-                   help="digits (default), xor, moons or idx:PATH; its test set is presented")  # fmt: skip
+                   help="digits (default), xor, moons, idx:PATH, npz:PATH, csv:PATH or "
+                        "csv:TRAIN,TEST; its test set is presented")  # fmt: skip
     p.add_argument("--duration", default=None,
                    help="longest presentation time per image (default 0.5s); shorter standard "
                         "times (50, 100, 200 ms) below it are read from the same run")  # fmt: skip

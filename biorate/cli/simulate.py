@@ -1,4 +1,5 @@
-"""``biorate simulate fi|release``: measure a transfer curve on Brian2 and save it as JSON."""
+"""``biorate simulate fi|release``: measure a transfer curve on Brian2 and save it (JSON, or CSV by
+the .csv suffix)."""
 
 from __future__ import annotations
 
@@ -77,7 +78,7 @@ def _protocol_args(p: argparse.ArgumentParser, duration: str, transient: str = "
         choices=["auto", "cython", "numpy"],
         help="Brian2 code generation target",
     )
-    p.add_argument("-o", "--output", required=True, help="output TransferCurve JSON")
+    p.add_argument("-o", "--output", required=True, help="output curve (JSON; CSV for .csv)")
     p.add_argument(
         "--plot", default=None, metavar="PNG", help="also draw the curve with its theory"
     )
@@ -132,7 +133,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     prob.add_argument("--dt", default="0.1ms", help="time step (default 0.1ms)")
     prob.add_argument("--target", default="auto", choices=["auto", "cython", "numpy"],
                       help="Brian2 code generation target")  # fmt: skip
-    prob.add_argument("-o", "--output", required=True, help="output TransferCurve JSON")
+    prob.add_argument("-o", "--output", required=True, help="output curve (JSON; CSV for .csv)")
     prob.add_argument("--plot", default=None, metavar="PNG", help="also draw the curve")
     add_quiet(prob)
     prob.set_defaults(func=run_release_probability)

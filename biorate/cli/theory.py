@@ -18,7 +18,7 @@ def _common(p: argparse.ArgumentParser) -> None:
         metavar="NAME=VALUE",
         help="change a model parameter (repeatable), e.g. tau_m=15ms",
     )
-    p.add_argument("-o", "--output", required=True, help="output TransferCurve JSON")
+    p.add_argument("-o", "--output", required=True, help="output curve (JSON; CSV for .csv)")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -49,7 +49,8 @@ def add_network_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--dataset",
         default="digits",
-        help="digits (default), xor, moons or idx:PATH (folder of MNIST-style IDX files)",
+        help="digits (default), xor, moons, idx:PATH (folder of MNIST-style IDX files), npz:PATH "
+        "(arrays X_train, y_train, X_test, y_test) or csv:PATH / csv:TRAIN,TEST (a 'label' column)",
     )
     p.add_argument(
         "--seed", type=integer, default=0, help="seed of initialisation, shuffling, toy data"
