@@ -53,7 +53,7 @@ from typing import Any
 import numpy as np
 
 from .errors import DataError
-from .io import CSV_NUMBER, atomic_write, check_memory, check_regular_input, format_bytes
+from .io import CSV_NUMBER, atomic_write, check_memory, check_regular_input, format_bytes, open_npz
 
 __all__ = ["Dataset", "load_dataset", "check_classes", "class_count", "NPZ_KEYS", "read_idx",
            "write_idx", "DATASETS"]  # fmt: skip
@@ -323,23 +323,7 @@ def _npz(text: str) -> Dataset:
     """``npz:PATH``: the four arrays of :data:`NPZ_KEYS` (see the module doc)."""
     path = Path(text)
     where = f"npz:{text}"
-    check_regular_input(path, DataError)
-    try:
-        with open(path, "rb") as f:
-            magic = f.read(4)
-    except FileNotFoundError:
-        raise DataError(f"{where}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{where}: is a folder, not an .npz file") from None
-    except OSError as exc:
-        raise DataError(f"{where}: cannot read ({exc.strerror or exc})") from None
-    if magic != b"PK\x03\x04":  # every .npz is a zip archive
-        raise DataError(f"{where}: not an .npz archive (np.savez writes one)")
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except Exception as exc:  # zip directory: a corrupt file
-        raise DataError(f"{where}: not a readable .npz archive ({type(exc).__name__}: "
-                        f"{' '.join(str(exc).split())[:160]})") from None  # fmt: skip
+    archive = open_npz(path, DataError, where, "file of an npz dataset")
     with archive:
         missing = [k for k in NPZ_KEYS if k not in archive.files]
         if missing:

@@ -467,3 +467,27 @@ class JsonFile:
             return cls.from_dict(data)  # type: ignore[attr-defined]
         except CurveFileError as exc:
             raise CurveFileError(f"{path}: {exc}") from None
+
+
+def open_npz(path: Path, error: type[BiorateError], where: str, noun: str) -> Any:
+    """``np.load(path, allow_pickle=False)`` of an ``.npz`` archive (the caller closes it), every
+    failure one ``error`` line starting with ``where``: a missing path (``no such {noun}``), a
+    folder, a device or FIFO (:func:`check_regular_input`), an unreadable file, a file that is not
+    a zip archive or a corrupt one. Network files and ``npz:`` datasets share it."""
+    check_regular_input(path, error)
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(4)
+    except FileNotFoundError:
+        raise error(f"{where}: no such {noun}") from None
+    except IsADirectoryError:
+        raise error(f"{where}: is a folder, not a {noun}") from None
+    except OSError as exc:  # a symlink loop, no permission
+        raise error(f"{where}: cannot read ({exc.strerror or exc})") from None
+    if magic != b"PK\x03\x04":  # every .npz is a zip archive
+        raise error(f"{where}: not an .npz archive (np.savez writes one), so not a {noun}")
+    try:
+        return np.load(path, allow_pickle=False)
+    except Exception as exc:  # zip directory, npy header: all mean "corrupt file"
+        raise error(f"{where}: not a readable {noun} ({type(exc).__name__}: "
+                    f"{' '.join(str(exc).split())[:160]})") from None  # fmt: skip

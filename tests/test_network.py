@@ -219,7 +219,7 @@ def test_load_rejects_corrupt_files(tmp_path):
     np.savez(tmp_path / "shape.npz", **arrays)
     with pytest.raises(NetworkError, match="W0_1 missing or of wrong shape"):
         RateNetwork.load(tmp_path / "shape.npz")
-    with pytest.raises(NetworkError, match="no such network file"):
+    with pytest.raises(NetworkError, match="no such biorate network file"):
         RateNetwork.load(tmp_path / "absent.npz")
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import NetworkError
-from ..io import atomic_write, check_regular_input, format_bytes, jsonable, provenance
+from ..io import atomic_write, format_bytes, jsonable, open_npz, provenance
 from ..schema import Fields, describe, short
 from . import fileschema
 
@@ -60,23 +60,7 @@ def save(net: Any, path: str | Path) -> Path:
 def _read(path: Path) -> tuple[Any, Fields]:
     """The open archive and its architecture JSON (checked as a table); every failure a
     NetworkError naming ``path``."""
-    check_regular_input(path, NetworkError)  # a device or FIFO: the message fit and sweep give
-    try:
-        with open(path, "rb") as f:
-            magic = f.read(4)
-    except FileNotFoundError:
-        raise NetworkError(f"{path}: no such network file") from None
-    except IsADirectoryError:
-        raise NetworkError(f"{path}: is a folder, not a network file") from None
-    except OSError as exc:  # a symlink loop, no permission
-        raise NetworkError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if magic != b"PK\x03\x04":  # every .npz is a zip archive
-        raise NetworkError(f"{path}: not a biorate network file (not an .npz archive)")
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except Exception as exc:  # zip directory, npy header: all mean "corrupt file"
-        raise NetworkError(f"{path}: not a readable biorate network file "
-                           f"({type(exc).__name__}: {exc})") from None  # fmt: skip
+    archive = open_npz(path, NetworkError, str(path), "biorate network file")
     try:
         return archive, _architecture(archive, path)
     except BaseException:
