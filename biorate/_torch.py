@@ -27,7 +27,7 @@ def _host(t: torch.Tensor) -> np.ndarray:
 
 def _back(a: np.ndarray, like: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     # the cast on the CPU first: some devices (MPS) have no float64
-    return torch.from_numpy(np.ascontiguousarray(a)).to(dtype).to(like.device)
+    return torch.as_tensor(a).reshape(like.shape).to(dtype).to(like.device)
 
 
 class _ActivationFunction(torch.autograd.Function):
