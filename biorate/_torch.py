@@ -57,7 +57,9 @@ class ActivationModule(torch.nn.Module):
     def __init__(self, activation, dtype: torch.dtype | None = None) -> None:
         super().__init__()
         if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
-            raise DataError(f"to_torch: dtype must be a floating torch.dtype or None, got {dtype!r}")
+            raise DataError(
+                f"to_torch: dtype must be a floating torch.dtype or None, got {dtype!r}"
+            )
         self.activation = activation
         self.out_dtype = dtype
 

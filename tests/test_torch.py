@@ -152,13 +152,15 @@ def test_without_torch_a_one_line_biorate_error():
     assert "pip install biorate[torch]" in line and "PyTorch" in line
 
 
-def test_example_08_quick(torch, run_example):
-    """``--quick`` (8 epochs, seed 0): both networks train and print their test accuracy. Measured
+def test_example_08_quick(torch, run_example, tmp_path):
+    """``--quick`` (8 epochs, seed 0): both networks train, print their test accuracy and the figure
+    is written. Measured
     over seeds 0-19 in --quick mode (torch 2.13.0 CPU): the fitted LIF 0.892 +- 0.012 (min 0.869),
     torch.sigmoid 0.718 +- 0.029 (min 0.653); the floors 0.85 and 0.60 are more than 3 std below
     the means (0.855 and 0.630)."""
-    proc = run_example("08_torch_mlp.py", "--quick")
+    proc = run_example("08_torch_mlp.py", "--quick", "--out", tmp_path)
     acc = dict(re.findall(r"^(\w+)\s+test accuracy (\d\.\d+)", proc.stdout, re.M))
     assert set(acc) == {"lif", "sigmoid"}, proc.stdout
     assert float(acc["lif"]) >= 0.85, proc.stdout
     assert float(acc["sigmoid"]) >= 0.60, proc.stdout
+    assert (tmp_path / "08_torch_mlp.png").stat().st_size > 20_000
