@@ -51,7 +51,8 @@ class ActivationModule(torch.nn.Module):
 
     The output has ``dtype`` when one was given to :meth:`Activation.to_torch`, else the input's
     (an integer input gives torch's default dtype); the gradient has the input's dtype. Either is
-    computed in float64 and rounded once. Inputs on any device are copied to the CPU and back.
+    computed in float64 and rounded once (no parameters: ``.to(dtype)`` changes nothing). Inputs on
+    any device are copied to the CPU and back.
     """
 
     def __init__(self, activation, dtype: torch.dtype | None = None) -> None:
