@@ -53,7 +53,7 @@ from ._activation_checks import (
     check_shape,
 )
 from .curve import file_fields
-from .errors import CurveFileError, DataError
+from .errors import BiorateError, CurveFileError, DataError
 from .forms import FORMS
 from .io import JsonFile, read_json
 from .models import model_dirs, shipped_models_dir
@@ -69,6 +69,7 @@ __all__ = [
     "shipped_activations_dir",
     "MAX_MAGNITUDE",
     "MIN_SCALE",
+    "TorchMissingError",
 ]
 
 SCHEMA = 1
@@ -97,6 +98,10 @@ def list_activations() -> list[str]:
         if d.is_dir():
             names += sorted(p.stem for p in d.glob("*.json") if p.stem not in names)
     return names
+
+
+class TorchMissingError(BiorateError, ImportError):
+    """:meth:`Activation.to_torch` without PyTorch installed (``pip install biorate[torch]``)."""
 
 
 @dataclass(frozen=True)
@@ -199,6 +204,31 @@ class Activation(JsonFile):
         relu (a = 0) and leaky_relu (He et al. 2015), 1 otherwise (LeCun et al. 1998), fitted
         activations included (their slope is normalised by ``x_scale`` and ``y_scale``)."""
         return float(BUILTINS[self.form].init_gain(self.params)) if not self.is_fitted else 1.0
+
+    def to_torch(self, dtype: Any = None) -> Any:
+        """This activation as a parameter-free ``torch.nn.Module`` computing g(z) elementwise.
+
+        Forward is :meth:`__call__` and backward multiplies by the analytic :meth:`derivative`
+        (a ``torch.autograd.Function``; :mod:`biorate._torch`), both in float64 through NumPy on
+        the CPU: at float64 the values are this activation's own, bit for bit. Supported: any
+        device (the tensor is copied to the CPU and back: exact, but a host round trip per call
+        on a GPU); any floating dtype (float16 and bfloat16 too), integers; the output has
+        ``dtype`` if given (a floating ``torch.dtype``), else the input's, the gradient the
+        input's. Not supported: double backward (second derivatives raise a RuntimeError),
+        ``torch.compile`` graphs (a graph break), TorchScript and ``torch.func`` transforms.
+        Kinks (relu at 0, lif at threshold) take :meth:`derivative`'s convention there.
+
+        Needs PyTorch (``pip install biorate[torch]``); without it :class:`TorchMissingError`.
+        """
+        try:
+            from ._torch import ActivationModule
+        except ModuleNotFoundError as exc:
+            if exc.name != "torch":
+                raise
+            raise TorchMissingError(
+                "Activation.to_torch needs PyTorch, which is not installed: pip install biorate[torch]"
+            ) from None
+        return ActivationModule(self, dtype)
 
     # --- physical units -------------------------------------------------------------------------
     def to_x(self, z: np.ndarray) -> np.ndarray:
