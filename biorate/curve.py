@@ -144,6 +144,24 @@ def _nonnegative(f: Fields, key: str, values: np.ndarray | None, what: str) -> N
         raise f.fail(key, f"entry {i}: {values[i]:g} is negative: {what} cannot be negative")
 
 
+# a standard error this many times the curve's largest |y| is not the error of these means: a fit
+# weighted by it has weights that underflow (y_sem = 1e300 Hz overflowed the covariance)
+MAX_SEM_RATIO = 1e6
+
+
+def _sem_scale(f: Fields, y: np.ndarray, sem: np.ndarray | None, unit: str) -> None:
+    if sem is None:
+        return
+    scale = float(np.nanmax(np.abs(y))) if np.any(y == y) else 0.0
+    with np.errstate(invalid="ignore"):  # NaN entries (undefined) are skipped
+        big = sem > MAX_SEM_RATIO * scale
+    if np.any(big):
+        i = int(np.argmax(big))
+        raise f.fail("y_sem", f"entry {i}: {sem[i]:g} {unit} is more than {MAX_SEM_RATIO:g} times "
+                              f"the largest |y| ({scale:g} {unit}): not a standard error of these "
+                              "means")  # fmt: skip
+
+
 def _tag(arr: np.ndarray, scale: float, dim: Dim) -> np.ndarray:
     """SI values labelled with their dimension (see :class:`~biorate.units.UnitArray`) when the
     unit is an SI base unit (scale 1); otherwise the plain array (``"M"`` is 1000 mol/m^3)."""
@@ -210,6 +228,7 @@ class TransferCurve(JsonFile):
         x_axis, y_axis = check_axes(f, measure, {"x_unit": x_dim, "y_unit": y_dim})
         y_sem, cv = _column(f, "y_sem", n, optional=True), _column(f, "cv", n, optional=True)
         _nonnegative(f, "y_sem", y_sem, "a standard error")
+        _sem_scale(f, y, y_sem, y_unit)
         _nonnegative(f, "cv", cv, "a coefficient of variation")
         _in_domain(f, "x", x, x_axis, x_dim, x_unit)
         _in_domain(f, "y", y, y_axis, y_dim, y_unit, sem=np.zeros(n) if y_sem is None else y_sem)

@@ -80,6 +80,8 @@ CURVE_CASES = [
      "the y of a 'release_probability' curve is a release probability"),
     ({"y_sem": [-1.0] * N}, "field 'y_sem'", "entry 0: -1 is negative: a standard error"),
     ({"cv": [-0.5] * N}, "field 'cv'", "a coefficient of variation cannot be negative"),
+    ({"y_sem": [1e300] * N}, "field 'y_sem'",
+     "entry 0: 1e+300 Hz is more than 1e+06 times the largest |y|"),
     ({"model": "lif"}, "field 'model'", "expected a table, found a string"),
     ({"model": {"name": "lif", "params": {"tau_m": "banana"}}}, "model: params",
      "parameter tau_m: cannot parse quantity 'banana'"),
@@ -116,8 +118,8 @@ def test_curve_file_and_constructor_refuse_alike(tmp_path, change, field, says):
     assert str(from_code.value) == msg.replace(str(path), "transfer curve")
 
 
-@pytest.mark.parametrize("change, field, says", CURVE_CASES[:8] + CURVE_CASES[12:14],
-                         ids=CURVE_IDS[:8] + CURVE_IDS[12:14])  # fmt: skip
+@pytest.mark.parametrize("change, field, says", CURVE_CASES[:8] + CURVE_CASES[13:15],
+                         ids=CURVE_IDS[:8] + CURVE_IDS[13:15])  # fmt: skip
 def test_fit_refuses_a_meaningless_curve_before_fitting(cli, tmp_path, monkeypatch, change, field,
                                                         says):  # fmt: skip
     import biorate.fitting
