@@ -129,16 +129,20 @@ def npz_cases(d):
     }
 
 
-@pytest.mark.parametrize("case", list(npz_cases(load_dataset("digits"))))
-def test_bad_npz_refused(cli, tmp_path, digits, case):
-    arrays, words = npz_cases(digits)[case]
-    path = save_npz(tmp_path / "d.npz", digits, **arrays)
+def refused(cli, tmp_path, spec, words):
+    """The API raises a DataError; `train --dataset spec` says so in one line, exit 2."""
     with pytest.raises(DataError):
-        load_dataset(f"npz:{path}")
-    code, _, err = cli("train", "--dataset", f"npz:{path}", "--epochs", "1", "--quiet",
+        load_dataset(spec)
+    code, _, err = cli("train", "--dataset", spec, "--epochs", "1", "--quiet",
                        "-o", tmp_path / "n.npz")  # fmt: skip
     assert code == 2
     one_line(err, *words)
+
+
+@pytest.mark.parametrize("case", list(npz_cases(load_dataset("digits"))))
+def test_bad_npz_refused(cli, tmp_path, digits, case):
+    arrays, words = npz_cases(digits)[case]
+    refused(cli, tmp_path, f"npz:{save_npz(tmp_path / 'd.npz', digits, **arrays)}", words)
 
 
 def test_not_an_npz(cli, tmp_path):
@@ -170,12 +174,7 @@ def test_bad_csv_refused(cli, tmp_path, case):
     text, words = CSV_CASES[case]
     path = tmp_path / "d.csv"
     path.write_text(text)
-    with pytest.raises(DataError):
-        load_dataset(f"csv:{path}")
-    code, _, err = cli("train", "--dataset", f"csv:{path}", "--epochs", "1", "--quiet",
-                       "-o", tmp_path / "n.npz")  # fmt: skip
-    assert code == 2
-    one_line(err, *words)
+    refused(cli, tmp_path, f"csv:{path}", words)
 
 
 def test_csv_two_files_headers_must_match(tmp_path):
