@@ -113,7 +113,7 @@ def read_curve_csv(path: str | os.PathLike, kind: str, schema: int) -> dict:
                                  f"{len(columns)} columns")  # fmt: skip
         for (cell, _, values), v in zip(columns.values(), row, strict=True):
             v = v.strip()
-            if v and not CSV_NUMBER.match(v):
+            if v and not CSV_NUMBER.fullmatch(v):
                 raise CurveFileError(f"{path}: line {line}, column {cell!r}: {v[:30]!r} is not a "
                                      "number (an undefined value is an empty cell)")  # fmt: skip
             values.append(float(v) if v else None)

@@ -122,7 +122,9 @@ def _csv_table(path: Path) -> tuple[list[str], np.ndarray]:
     try:
         with open(path, encoding="utf-8-sig") as f, warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "Empty input file": said below
-            data = np.loadtxt(f, delimiter=",", skiprows=1, ndmin=2, dtype=np.float64)
+            data = np.loadtxt(
+                f, delimiter=",", skiprows=1, ndmin=2, dtype=np.float64, quotechar='"'
+            )  # a spreadsheet's quoted cells, as csv.reader takes
     except (ValueError, UnicodeDecodeError):
         data = None
     if data is not None and data.size == 0:
@@ -144,11 +146,13 @@ def _csv_bad_cell(path: Path, header: list[str]) -> None:
                     raise DataError(f"{path}: line {line} has {len(row)} cells; the header "
                                     f"names {len(header)} columns")  # fmt: skip
                 for name, cell in zip(header, row, strict=True):
-                    if not CSV_NUMBER.match(cell.strip()):
+                    v = cell.strip()
+                    if not CSV_NUMBER.fullmatch(v) or not math.isfinite(float(v)):
                         what = "labels are class numbers" if name == "label" else \
                             "features are finite numbers"  # fmt: skip
+                        kind = "a number" if CSV_NUMBER.fullmatch(v) is None else "finite"
                         raise DataError(f"{path}: line {line}, column {name!r}: {cell[:30]!r} "
-                                        f"is not a number ({what})")  # fmt: skip
+                                        f"is not {kind} ({what})")  # fmt: skip
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise DataError(f"{path}: cannot read ({exc})") from None
     raise DataError(f"{path}: cannot read its numbers")  # pragma: no cover - loadtxt's own

@@ -312,9 +312,10 @@ def jsonable(v: Any) -> Any:
     return v
 
 
-# a number in a CSV cell: a decimal, optionally with an exponent; no "nan", "inf" or "1_000" (which
-# Python's float() would take): the one rule of every CSV biorate reads (datasets, curves)
-CSV_NUMBER = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
+# a number in a CSV cell (matched whole, with fullmatch): a decimal in ASCII digits, optionally
+# with an exponent; no "nan", "inf", "1_000" or "٥" (which Python's float() would take): the one
+# rule of every CSV biorate reads (datasets, curves); 1e400 matches and is refused as not finite
+CSV_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?", re.ASCII)
 
 
 def write_json(path: str | os.PathLike, data: dict) -> Path:

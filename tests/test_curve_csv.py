@@ -88,6 +88,7 @@ BAD = {
     "no unit": ('# measure: "fi"\nx,y [Hz]\n0,1\n', "unit in brackets"),
     "text": (GOOD + "2e-10,fast,0.1\n", "line 5, column 'y [Hz]': 'fast' is not a number"),
     "nan": (GOOD + "2e-10,nan,0.1\n", "'nan' is not a number"),
+    "arabic digits": (GOOD + "2e-10,\u0665\u0660,0.1\n", "is not a number"),
     "short row": (GOOD + "2e-10,3\n", "line 5 has 2 cells"),
     "wrong units": (GOOD.replace("y [Hz],y_sem [Hz]", "y [A],y_sem [A]"), "unit of current"),
     "unknown unit": (GOOD.replace("x [A]", "x [furlong]"), "x_unit"),

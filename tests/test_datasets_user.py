@@ -160,6 +160,8 @@ CSV_CASES = {
     "no header": ("0.1,0.2,1\n0.3,0.4,0\n", ["no 'label' column", "header"]),
     "text": ("a,label\n0.1,0\n0.2,1\nhigh,0\n", ["line 4", "column 'a'", "'high'", "not a number"]),
     "nan": ("a,label\n0.1,0\nnan,1\n", ["line 3", "column 'a'", "not a number"]),
+    "overflow": ("a,label\n0.1,0\n1e400,1\n", ["line 3", "column 'a'", "'1e400' is not finite"]),
+    "arabic digits": ("a,label\n0.1,0\n\u0665\u0660,1\n", ["line 3", "column 'a'", "not a number"]),
     "short row": ("a,b,label\n0.1,0.2,0\n0.3,1\n", ["line 3", "2 cells", "3 columns"]),
     "label text": ("a,label\n0.1,cat\n", ["column 'label'", "'cat'", "class numbers"]),
     "label half": ("a,label\n0.1,0.5\n0.2,1\n", ["column 'label'", "0.5", "whole"]),
@@ -198,3 +200,14 @@ def test_npz_too_large_for_memory_refused_before_reading(tmp_path, monkeypatch, 
     (tmp_path / "d.csv").write_text("a,label\n" + "0.5,1\n0.25,0\n" * 5000)
     with pytest.raises(DataError, match="memory"):
         load_dataset(f"csv:{tmp_path / 'd.csv'}")
+
+
+def test_quoted_cells_read_as_numbers(tmp_path):
+    """A spreadsheet's export quotes every cell: read as the same numbers as unquoted."""
+    rows = [(0.1 * i, 0.2 * i, i % 2) for i in range(10)]
+    plain, quoted = tmp_path / "p.csv", tmp_path / "q.csv"
+    plain.write_text("a,b,label\n" + "".join(f"{a!r},{b!r},{c}\n" for a, b, c in rows))
+    quoted.write_text("a,b,label\n" + "".join(f'"{a!r}","{b!r}","{c}"\n' for a, b, c in rows))
+    p, q = load_dataset(f"csv:{plain}"), load_dataset(f"csv:{quoted}")
+    np.testing.assert_array_equal(p.X_train, q.X_train)
+    np.testing.assert_array_equal(p.y_test, q.y_test)
