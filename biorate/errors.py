@@ -6,8 +6,12 @@ and the CLI turns each one into a single line on stderr with exit code 2.
 
 from __future__ import annotations
 
+import os
+import sys
+
 __all__ = [
     "BiorateError",
+    "caller_stacklevel",
     "UnitError",
     "ModelError",
     "UnknownModelError",
@@ -75,3 +79,15 @@ class OutputError(BiorateError):
 
 class BiorateWarning(UserWarning):
     """Base class of biorate's warnings (the CLI prints each as one ``biorate: warning:`` line)."""
+
+
+def caller_stacklevel() -> int:
+    """The ``stacklevel`` for :func:`warnings.warn` that points at the first frame outside the
+    biorate package, counted from the function that calls this one: a warning names the user's
+    line, however deep inside biorate it is raised (and Python's once-per-location filter then
+    works per user call site)."""
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level

@@ -152,6 +152,7 @@ def test_a_prediction_that_misses_its_fixed_point_warns_once():
                                             r"within 200 steps") as rec:  # fmt: skip
         net.predict(X4)
     assert len(rec) == 1 and "\n" not in str(rec[0].message)
+    assert rec[0].filename == __file__  # the user's line, not biorate's (caller_stacklevel)
     with pytest.warns(BiorateWarning, match="did not reach the fixed point"):
         net.states(X4)
     calm = _net("volume", scale=0.8)

@@ -327,3 +327,21 @@ def test_a_noise_the_model_cannot_take_is_refused_before_any_point(tmp_path, whe
         load_spec(spec)
     spec["grid"], protocol["sigma"] = {"tau_m": ["10 ms", "20 ms"]}, "0 mV"
     assert len(load_spec(spec)) == 2  # without noise the model is fine
+
+
+def test_a_key_given_twice_in_a_network_file_is_refused(tmp_path):
+    """JSON keeps the last of two equal keys silently; a network file's architecture refuses it,
+    as every other JSON reader of biorate does."""
+    import json
+
+    X, y = _xor()
+    net = RateNetwork([2, 3, 2], seed=0)
+    net.fit(X, y, epochs=1)
+    with np.load(net.save(tmp_path / "n.npz"), allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    text = json.dumps(json.loads(str(arrays["architecture"])))
+    assert '"seed": 0' in text
+    arrays["architecture"] = np.array(text.replace('"seed": 0', '"seed": 0, "seed": 5', 1))
+    np.savez(tmp_path / "twice.npz", **arrays)
+    with pytest.raises(NetworkError, match="entry 'architecture': key 'seed' is given twice"):
+        RateNetwork.load(tmp_path / "twice.npz")

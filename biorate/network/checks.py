@@ -130,8 +130,8 @@ MAX_L2 = 10.0
 
 def check_numbers(net: Any) -> None:
     """Batch size, validation fraction, finite coefficients, patience, tol, init_std."""
-    if net.batch_size < 1:
-        raise NetworkError(f"batch_size must be >= 1, got {net.batch_size}")
+    if net.training_batch_size < 1:
+        raise NetworkError(f"batch_size must be >= 1, got {net.training_batch_size}")
     if not 0 <= net.validation_fraction < 1:
         raise NetworkError(f"validation_fraction must be in [0, 1), got {net.validation_fraction}")
     for name in ("l2", "derivative_offset", "tol", "momentum", "alpha"):

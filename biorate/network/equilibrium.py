@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import BiorateWarning
+from ..errors import BiorateWarning, caller_stacklevel
 from . import dynamics
 from .graph import Graph
 
@@ -99,7 +99,7 @@ def warn_unconverged(fp: dict, tol: float, max_iter: int) -> None:
         warnings.warn(f"{int(bad.sum())} of {bad.size} sample(s) did not reach the fixed point "
                       f"within {max_iter} steps (residual up to {worst:.3g} > tol {tol:g}); their "
                       "outputs are the last iterate (raise fixed_point_max_iter)",
-                      BiorateWarning, stacklevel=3)  # fmt: skip
+                      BiorateWarning, stacklevel=caller_stacklevel())  # fmt: skip
 
 
 def _derivatives(graph: Graph, act: Any, z: list, offset: float, dtype: Any) -> list:

@@ -73,8 +73,10 @@ def arguments(f: Fields) -> dict[str, Any]:
             if isinstance(out[key], str) and out[key] not in NAMED:  # never a path to read
                 raise f.fail(key, f"expected one of {', '.join(NAMED)} or a list of "
                              f"projections, found {_brief(out[key])}")  # fmt: skip
-        elif key in ("batch_size", "steps", "fixed_point_max_iter"):
+        elif key in ("steps", "fixed_point_max_iter"):
             out[key] = f.integer(key, lo=None if key == "steps" else 1)
+        elif key == "batch_size":  # None: the default of the graph's kind
+            out[key] = f.integer(key, None, lo=1)
         elif key in ("patience", "seed"):
             out[key] = f.integer(key, None, lo=0 if key == "seed" else None)
         elif key == "early_stopping":

@@ -99,15 +99,16 @@ def default_learning_rate(name: str, feedback: bool) -> float | None:
     return (DEFAULT_LEARNING_RATE_FEEDBACK if feedback else DEFAULT_LEARNING_RATE).get(name)
 
 
-def make_optimizer(name: str, learning_rate: float | None, momentum: float) -> SGD | Adam:
+def make_optimizer(name: str, learning_rate: float | None, momentum: float,
+                   feedback: bool = False) -> SGD | Adam:  # fmt: skip
+    """The optimizer ``name`` at ``learning_rate`` (None: :func:`default_learning_rate`)."""
     if learning_rate is not None and not 0 < learning_rate < np.inf:
         raise NetworkError(f"learning_rate must be a positive finite number, got {learning_rate}")
+    lr = default_learning_rate(name, feedback) if learning_rate is None else learning_rate
     if name == "adam":
-        return Adam(DEFAULT_LEARNING_RATE["adam"] if learning_rate is None else learning_rate)
+        return Adam(lr)
     if name == "sgd":
         if not 0 <= momentum < 1:
             raise NetworkError(f"momentum must be in [0, 1), got {momentum}")
-        return SGD(
-            DEFAULT_LEARNING_RATE["sgd"] if learning_rate is None else learning_rate, momentum
-        )
+        return SGD(lr, momentum)
     raise NetworkError(f"unknown optimizer {name!r}; choose 'adam' or 'sgd'")

@@ -14,7 +14,15 @@ from typing import Any
 import numpy as np
 
 from ..errors import NetworkError
-from ..io import atomic_write, format_bytes, jsonable, open_npz, provenance
+from ..io import (
+    _unique_keys,
+    _Unreadable,
+    atomic_write,
+    format_bytes,
+    jsonable,
+    open_npz,
+    provenance,
+)
 from ..schema import Fields, describe, short
 from . import fileschema
 
@@ -81,9 +89,11 @@ def _architecture(archive: Any, path: Path) -> Fields:
         if text.dtype.kind != "U" or text.ndim != 0:
             raise NetworkError(f"{path}: entry 'architecture': expected one JSON string, found "
                                f"{describe(text)}")  # fmt: skip
-        arch = json.loads(str(text[()]))
+        arch = json.loads(str(text[()]), object_pairs_hook=_unique_keys)
     except NetworkError:
         raise
+    except _Unreadable as exc:  # JSON that parses but cannot be taken (a key given twice)
+        raise NetworkError(f"{path}: entry 'architecture': {exc}") from None
     except Exception as exc:  # zip, npy header, JSON, deep nesting: all mean "corrupt file"
         raise NetworkError(f"{path}: not a readable biorate network file "
                            f"({type(exc).__name__}: {str(exc)[:200]})") from None  # fmt: skip

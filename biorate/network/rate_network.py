@@ -72,11 +72,11 @@ class RateNetwork:
         (see :mod:`biorate.network.graph`).
     loss : ``"softmax_ce"`` (default), ``"sigmoid_ce"`` or ``"squared_error"``.
     optimizer, learning_rate, momentum : ``"adam"`` (``None``: lr 5e-3, 1e-3 for a graph with
-        feedback) or ``"sgd"`` (lr 0.1, momentum). The attribute holds the resolved rate.
+        feedback) or ``"sgd"`` (lr 0.1, momentum).
     batch_size : minibatch size (``None``: 256, the pair with Adam 5e-3 measured best on digits,
         see ``benchmarks/train_defaults.py``; 32 for a graph with feedback, whose recurrent
-        dynamics trained at batch 256 lost accuracy, see :mod:`biorate.network.optim`); the
-        attribute holds the resolved size. l2 : weight decay coefficient (the minibatch's mean
+        dynamics trained at batch 256 lost accuracy, see :mod:`biorate.network.optim`);
+        :attr:`training_batch_size` and :attr:`training_learning_rate` say what training uses. l2 : weight decay coefficient (the minibatch's mean
         loss += l2/2 * sum W^2). The default 1e-4 has the value of scikit-learn's MLP ``alpha``
         but not its meaning: scikit-learn adds alpha/(2 * batch size) * sum W^2, so at batch 256
         this penalty is 256 times scikit-learn's (``l2=alpha/batch_size`` reproduces it).
@@ -155,11 +155,12 @@ class RateNetwork:
         projections = build_projections(self.sizes, self.connectivity)
         self._act = resolve_activation(self.activation)
         self.graph_ = Graph(self.sizes, projections, self._loss.linear_output)
-        # None: the defaults of the graph's kind (see the class docstring)
-        if self.batch_size is None:
-            self.batch_size = DEFAULT_BATCH_SIZE["feedback" if self.has_feedback else "acyclic"]
-        if self.learning_rate is None:
-            self.learning_rate = default_learning_rate(self.optimizer, self.has_feedback)
+        # None: the defaults of the graph's kind (see the class docstring); the arguments keep
+        # None (get_params gives them back as given), the resolved values are private
+        kind = "feedback" if self.has_feedback else "acyclic"
+        self._batch_size = DEFAULT_BATCH_SIZE[kind] if self.batch_size is None else self.batch_size
+        self._learning_rate = (default_learning_rate(self.optimizer, self.has_feedback)
+                               if self.learning_rate is None else self.learning_rate)  # fmt: skip
         check_numbers(self)
         check_dynamics(self, self.graph_.has_feedback)
         # an acyclic graph: one sweep is the fixed point
@@ -200,6 +201,16 @@ class RateNetwork:
         return self._act
 
     @property
+    def training_batch_size(self) -> int:
+        """The minibatch size training uses: ``batch_size``, or its default for this graph."""
+        return self._batch_size
+
+    @property
+    def training_learning_rate(self) -> float:
+        """The learning rate training uses: ``learning_rate``, or its default for this graph."""
+        return self._learning_rate
+
+    @property
     def time_steps(self) -> tuple[int, float]:
         """``(steps, alpha)`` the dynamics run with: ``(1, 1.0)`` for an acyclic graph."""
         return self._T, self._a
@@ -220,7 +231,7 @@ class RateNetwork:
     def check_resources(self, n_samples: int) -> None:
         """Refuse now, with its estimate, a training on ``n_samples`` rows that cannot fit in
         memory (what :meth:`fit` checks when it starts), e.g. before a progress bar is shown."""
-        self._check_memory(min(self.batch_size, int(n_samples)))
+        self._check_memory(min(self._batch_size, int(n_samples)))
 
     def _check_memory(self, rows: int = 0, purpose: str = " to train") -> None:
         """Refuse, before allocating, work that cannot fit (:func:`estimate_memory`: parameters
@@ -414,7 +425,7 @@ class RateNetwork:
         if callback is not None and not callable(callback):
             raise NetworkError(f"callback must be callable(epoch, record), got {callback!r}")
         warn_if_flagged(self._act)
-        self._check_memory(min(self.batch_size, X.shape[0]))
+        self._check_memory(min(self._batch_size, X.shape[0]))
         if not (warm_start and hasattr(self, "params_")):
             self.initialize()
         rng = self._rng if hasattr(self, "_rng") else np.random.default_rng(self.seed)

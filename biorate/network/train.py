@@ -120,14 +120,14 @@ class Learner(Protocol):
     params_: dict[str, np.ndarray]
     activation_: Any
     history_: History
-    batch_size: int
+    training_batch_size: int
     sizes: Any
     validation_fraction: float
     early_stopping: bool
     patience: int | None
     tol: float
     optimizer: str
-    learning_rate: float | None
+    training_learning_rate: float
     momentum: float
 
     def _backprop(self, X: np.ndarray, y: np.ndarray) -> tuple[float, dict, dict]: ...
@@ -158,10 +158,10 @@ def fit_stochastic(net: Learner, X: np.ndarray, y: np.ndarray, cap: int, rng: np
     if net.validation_fraction > 0:
         tr, va = stratified_split(y, net.validation_fraction, rng)
         X, y, Xv, yv = X[tr], y[tr], X[va], y[va]
-    opt = make_optimizer(net.optimizer, net.learning_rate, net.momentum)
+    opt = make_optimizer(net.optimizer, net.training_learning_rate, net.momentum)
     hist = History(grad_norm={name: [] for name in net.graph_.population_names[1:]})
     net.history_ = hist
-    with small_blas(max(net.batch_size, 1), net.sizes):
+    with small_blas(max(net.training_batch_size, 1), net.sizes):
         return _loop(net, X, y, Xv, yv, cap, rng, opt, hist, callback)
 
 
@@ -203,7 +203,7 @@ def _loop(net: Learner, X: np.ndarray, y: np.ndarray, Xv: np.ndarray | None, yv:
 def _diverged(net: Learner, epoch: int, loss: float, limit: float, what: str = "") -> NoReturn:
     """Discard the parameters (a diverged network cannot be saved or used) and say why."""
     del net.params_
-    lr = net.learning_rate if net.learning_rate is not None else "default"
+    lr = net.training_learning_rate
     what = what or (
         f"loss {loss:.4g}"
         + (
@@ -288,7 +288,7 @@ def _epoch(net: Learner, X: np.ndarray, y: np.ndarray, rng: np.random.Generator,
            hist: History, limit: float, epoch: int) -> None:  # fmt: skip
     """One pass over ``(X, y)`` in shuffled minibatches; appends the epoch's diagnostics."""
     t0 = time.perf_counter()
-    graph, n, bs = net.graph_, X.shape[0], net.batch_size
+    graph, n, bs = net.graph_, X.shape[0], net.training_batch_size
     units = _Units(graph, net.activation_)
     fp = _FixedPoints()
     order = rng.permutation(n)
