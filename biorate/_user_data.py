@@ -16,7 +16,7 @@ from .datasets import Dataset, _labels, _split, class_count
 from .errors import DataError
 from .io import CSV_NUMBER, check_memory, check_regular_input, format_bytes, open_npz
 
-__all__ = ["NPZ_KEYS", "CSV_TEST_SIZE", "load_user_data"]
+__all__ = ["NPZ_KEYS", "CSV_TEST_SIZE", "load_user_data", "csv_files"]
 
 
 NPZ_KEYS = ("X_train", "y_train", "X_test", "y_test")
@@ -165,11 +165,17 @@ def _csv_part(path: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
     return [h for h in header if h != "label"], np.delete(data, i, axis=1), y
 
 
+def csv_files(text: str) -> list[str]:
+    """The files of ``csv:TEXT``: ``[PATH]``, or ``[TRAIN, TEST]`` when ``TEXT`` holds a comma and
+    is not itself an existing path (a path with a comma in its name is taken whole)."""
+    return text.split(",") if "," in text and not Path(text).exists() else [text]
+
+
 def _csv(text: str) -> Dataset:
     """``csv:PATH`` (split here) or ``csv:TRAIN,TEST`` (see the module doc)."""
     where = f"csv:{text}"
-    if "," in text and not Path(text).exists():
-        files = [Path(p) for p in text.split(",")]
+    if len(csv_files(text)) > 1:
+        files = [Path(p) for p in csv_files(text)]
         if len(files) != 2 or not all(str(p) for p in files):
             raise DataError(f"{where}: expected csv:PATH or csv:TRAIN,TEST (two files)")
         (htr, Xtr, ytr), (hte, Xte, yte) = (_csv_part(p) for p in files)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .._user_data import csv_files
 from ..errors import DataError, OutputError, ProtocolError, UnknownParameterError
 from ..io import check_writable
 from ..models import load_model
@@ -140,6 +141,6 @@ def dataset_input(spec: str) -> tuple[Any, str]:
     kind, _, rest = spec.partition(":")
     if kind not in ("idx", "npz", "csv") or not rest:
         return None, "--dataset"
-    if kind == "csv" and "," in rest and not Path(rest).exists():
-        return tuple(rest.split(",")), f"--dataset {spec}"
+    if kind == "csv" and len(csv_files(rest)) > 1:
+        return tuple(csv_files(rest)), f"--dataset {spec}"
     return rest, f"--dataset {spec}"

@@ -101,16 +101,15 @@ def spiking_origin(act: Any, where: str | None = None) -> SpikingOrigin:
         model = model.with_params(**params) if params else model
     except BiorateError as exc:
         raise DeployError(f"{head}: model: field 'params': {exc}") from None
-    drive = model.section("drive")
-    if not drive.get("current"):
-        raise DeployError(f"model {model.name!r} names no current variable in [drive]")
     sigma_v = protocol.get("sigma_V") or 0.0
     try:
         sigma_v, _ = fi_drive("current", f"{sigma_v!r} V", 0)
     except BiorateError as exc:
         raise DeployError(f"{head}: protocol: field 'sigma_V': {exc}") from None
-    if sigma_v > 0 and not drive.get("noise"):
-        raise DeployError(f"model {model.name!r} names no noise variable in [drive]")
+    try:  # current drive and, with noise, a noise variable: as measure_fi checks
+        model.check_drive("current", sigma_v, 0.0)
+    except BiorateError as exc:
+        raise DeployError(str(exc)) from None
     dt = protocol.get("dt_s")
     dt_s = float(dt) if isinstance(dt, int | float) and dt > 0 else None
     try:
