@@ -12,6 +12,7 @@ import numpy as np
 
 from .errors import FitError
 from .forms import logistic, logistic_prime, softplus_unit
+from .forms._stable import EXP_CLIP
 
 __all__ = ["BUILTINS", "UnknownActivationError"]
 
@@ -44,6 +45,39 @@ def _leaky_prime(z: np.ndarray, alpha: float) -> np.ndarray:
     return np.where(z > 0, 1.0, alpha)
 
 
+def _elu(z: np.ndarray, alpha: float) -> np.ndarray:
+    # alpha (e^z - 1) below 0 (Clevert et al. 2016); expm1 of z clipped to [-EXP_CLIP, 0]: exact
+    # near 0, neither overflow nor underflow
+    return np.where(z > 0, z, alpha * np.expm1(np.clip(z, -EXP_CLIP, 0.0)))
+
+
+def _elu_prime(z: np.ndarray, alpha: float) -> np.ndarray:
+    return np.where(z > 0, 1.0, alpha * np.exp(np.clip(z, -EXP_CLIP, 0.0)))
+
+
+_GELU_C = math.sqrt(2.0 / math.pi)
+
+
+def _gelu(z: np.ndarray) -> np.ndarray:
+    # z * Phi(z) in the tanh form of Hendrycks & Gimpel (2016), as BERT and GPT-2 use it: NumPy has
+    # no erf (the exact form differs by < 1e-3); 0.5 (1 + tanh u) = logistic(2u), overflow-free
+    return z * logistic(2.0 * _GELU_C * (z + 0.044715 * z**3))
+
+
+def _gelu_prime(z: np.ndarray) -> np.ndarray:
+    u = 2.0 * _GELU_C * (z + 0.044715 * z**3)
+    return logistic(u) + z * logistic_prime(u) * 2.0 * _GELU_C * (1.0 + 3 * 0.044715 * z**2)
+
+
+def _swish(z: np.ndarray, beta: float) -> np.ndarray:
+    # z * sigmoid(beta z) (Ramachandran, Zoph & Le 2017; beta = 1 is SiLU)
+    return z * logistic(beta * z)
+
+
+def _swish_prime(z: np.ndarray, beta: float) -> np.ndarray:
+    return logistic(beta * z) + beta * z * logistic_prime(beta * z)
+
+
 @dataclass(frozen=True)
 class _Builtin:
     fn: Callable[..., np.ndarray]
@@ -70,4 +104,12 @@ BUILTINS: dict[str, _Builtin] = {
                            {"alpha": 0.01}, {"alpha": (0.0, 1.0)},
                            init_gain=lambda p: 2.0 / (1.0 + p["alpha"] ** 2)),
     "softplus": _Builtin(softplus_unit, lambda z: logistic(z), lambda p: (0.0, math.inf), {}),
+    # the smooth units of the comparison (sources 003/004): their minima are -alpha (elu),
+    # -0.170 (gelu, at z = -0.752) and -0.278/beta (swish, at beta z = -1.278)
+    "elu": _Builtin(lambda z, alpha: _elu(z, alpha), lambda z, alpha: _elu_prime(z, alpha),
+                    lambda p: (-p["alpha"], math.inf), {"alpha": 1.0}, {"alpha": (0.01, 10.0)}),
+    "gelu": _Builtin(_gelu, _gelu_prime, lambda p: (-0.17005, math.inf), {}),
+    "swish": _Builtin(lambda z, beta: _swish(z, beta), lambda z, beta: _swish_prime(z, beta),
+                      lambda p: (-0.27847 / p["beta"], math.inf), {"beta": 1.0},
+                      {"beta": (0.1, 10.0)}),
 }  # fmt: skip

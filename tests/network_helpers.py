@@ -6,7 +6,7 @@ import numpy as np
 
 from biorate.activation import Activation, get_activation, shipped_activations_dir
 
-BUILTINS = ["sigmoid", "tanh", "relu", "leaky_relu", "softplus"]
+BUILTINS = ["sigmoid", "tanh", "relu", "leaky_relu", "softplus", "elu", "gelu", "swish"]
 
 
 def fitted_activation() -> Activation:

@@ -66,7 +66,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--activation",
         default="sigmoid",
-        help="built-in name (sigmoid, tanh, relu, leaky_relu, softplus), a shipped "
+        help="built-in name (sigmoid, tanh, relu, leaky_relu, softplus, elu, gelu, swish), a shipped "
         "fitted activation name, or ACT.json",
     )
     p.add_argument(

@@ -67,7 +67,8 @@ class RateNetwork:
     sizes : population sizes, input first and output (number of classes) last, e.g.
         ``[64, 64, 64, 10]``.
     activation : the hidden units' ``g``: a built-in name (``"sigmoid"``, ``"tanh"``, ``"relu"``,
-        ``"leaky_relu"``, ``"softplus"``), a path to a fitted activation JSON, or an Activation.
+        ``"leaky_relu"``, ``"softplus"``, ``"elu"``, ``"gelu"``, ``"swish"``), a path to a fitted
+        activation JSON, or an Activation.
     connectivity : ``"feedforward"``, ``"residual"``, ``"feedback"`` or an explicit projection list
         (see :mod:`biorate.network.graph`).
     loss : ``"softmax_ce"`` (default), ``"sigmoid_ce"`` or ``"squared_error"``.
