@@ -60,3 +60,22 @@ numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
 
 suppress_warnings: list[str] = []
+
+
+def _numpydoc_except_modules(app, what, name, obj, options, lines):
+    """numpydoc for functions, classes and methods; a module's docstring stays plain
+    reStructuredText, whose own sections ("The mapping (derivation)", ...) are not numpydoc's."""
+    if what != "module":
+        from numpydoc.numpydoc import mangle_docstrings
+
+        mangle_docstrings(app, what, name, obj, options, lines)
+
+
+def setup(app):
+    from numpydoc.numpydoc import mangle_docstrings
+
+    event = "autodoc-process-docstring"
+    for listener in list(app.events.listeners[event]):
+        if listener.handler is mangle_docstrings:
+            app.disconnect(listener.id)
+    app.connect(event, _numpydoc_except_modules)
