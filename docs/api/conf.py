@@ -59,7 +59,7 @@ numpydoc_show_class_members = False  # autodoc's :members: lists them (no autosu
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
 
-suppress_warnings: list[str] = []
+nitpicky = False  # numpydoc types are prose ("volts", "SI float"), not references
 
 
 def _numpydoc_except_modules(app, what, name, obj, options, lines):
@@ -79,3 +79,41 @@ def setup(app):
         if listener.handler is mangle_docstrings:
             app.disconnect(listener.id)
     app.connect(event, _numpydoc_except_modules)
+    app.connect("missing-reference", _resolve_top_level)
+
+
+def _top_level_target(name: str) -> list[str]:
+    """Where a top-level name (``biorate.RateNetwork``) is documented: on its module's page."""
+    if name not in biorate.__all__ or name == "__version__":
+        return []
+    module = biorate._LAZY.get(name) or getattr(getattr(biorate, name), "__module__", "")
+    return [f"{module}.{biorate._RENAMED.get(name, name)}", module]
+
+
+def _resolve_top_level(app, env, node, contnode):
+    """A reference to ``biorate.NAME`` (or to ``NAME`` from the top-level docstring) resolves to
+    the object on its module's page, so the package's table of contents links."""
+    if node.get("refdomain") != "py":
+        return None
+    target = node["reftarget"]
+    if target.startswith("biorate.") and target.count(".") == 1:
+        name = target.split(".", 1)[1]
+    elif "." not in target and node.get("py:module") == "biorate":
+        name = target
+    else:
+        return None
+    domain = env.get_domain("py")
+    for candidate in _top_level_target(name):
+        ref = node.deepcopy()
+        ref["reftarget"] = candidate
+        ref["py:module"] = None
+        found = domain.resolve_xref(
+            env, node["refdoc"], app.builder, node["reftype"], candidate, ref, contnode
+        )
+        if found is None and node["reftype"] != "obj":
+            found = domain.resolve_xref(
+                env, node["refdoc"], app.builder, "obj", candidate, ref, contnode
+            )
+        if found is not None:
+            return found
+    return None
