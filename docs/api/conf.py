@@ -71,14 +71,27 @@ def _numpydoc_except_modules(app, what, name, obj, options, lines):
         mangle_docstrings(app, what, name, obj, options, lines)
 
 
-def setup(app):
-    from numpydoc.numpydoc import mangle_docstrings
+def _numpydoc_signature_except_modules(app, what, name, obj, options, sig, retann):
+    """numpydoc's signature hook, skipped for modules (``biorate.deploy`` is a callable module)."""
+    if what != "module":
+        from numpydoc.numpydoc import mangle_signature
 
-    event = "autodoc-process-docstring"
-    for listener in list(app.events.listeners[event]):
-        if listener.handler is mangle_docstrings:
-            app.disconnect(listener.id)
-    app.connect(event, _numpydoc_except_modules)
+        return mangle_signature(app, what, name, obj, options, sig, retann)
+    return None
+
+
+def setup(app):
+    from numpydoc.numpydoc import mangle_docstrings, mangle_signature
+
+    wrapped = {
+        "autodoc-process-docstring": (mangle_docstrings, _numpydoc_except_modules),
+        "autodoc-process-signature": (mangle_signature, _numpydoc_signature_except_modules),
+    }
+    for event, (original, wrapper) in wrapped.items():
+        for listener in list(app.events.listeners[event]):
+            if listener.handler is original:
+                app.disconnect(listener.id)
+        app.connect(event, wrapper)
     app.connect("missing-reference", _resolve_top_level)
 
 
