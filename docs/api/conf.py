@@ -104,14 +104,15 @@ def _top_level_target(name: str) -> list[str]:
 
 
 def _resolve_top_level(app, env, node, contnode):
-    """A reference to ``biorate.NAME`` (or to ``NAME`` from the top-level docstring) resolves to
-    the object on its module's page, so the package's table of contents links."""
+    """A reference to ``biorate.NAME`` or to a bare ``NAME`` of ``biorate.__all__`` that Sphinx
+    did not find (the top-level docstring's table of contents, the exceptions in Raises sections)
+    resolves to the object on its module's page."""
     if node.get("refdomain") != "py":
         return None
     target = node["reftarget"]
     if target.startswith("biorate.") and target.count(".") == 1:
         name = target.split(".", 1)[1]
-    elif "." not in target and node.get("py:module") == "biorate":
+    elif "." not in target:  # e.g. ``UnitError`` in a Raises section of any module
         name = target
     else:
         return None
