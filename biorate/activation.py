@@ -30,7 +30,7 @@ An activation whose ``params`` are the full parameter set of a :mod:`biorate.for
 fitted ``tanh`` therefore gives g(z) = 0.5*(1 + tanh z) in (0, 1) (a rate is never negative), while
 the built-in ``tanh`` is tanh(z) in (-1, 1).
 
-Value and derivative are vectorized and stable for any finite z (|z| = 1e6 included): no overflow,
+Value and derivative are vectorized and stable for any finite z (``|z| = 1e6`` included): no overflow,
 no NaN, no floating-point warnings. This module needs NumPy only (the fitted ``erf`` form imports
 ``scipy.special`` when first evaluated).
 """

@@ -12,7 +12,7 @@ The activation says that a unit with pre-activation ``z`` stands for a neuron re
 ``I = x_offset + x_scale*z`` (amperes) and firing at ``r = r0 + y_scale*g(z)`` (hertz). So a
 spiking neuron's normalised activity is ``g = (r - r0)/y_scale``. Unit ``k`` of population ``d``
 has ``z_dk = b_dk + sum_s sum_j h_sj W_sd[j, k]``; with ``h_sj = (r_sj - r0)/y_scale`` for a
-spiking population,
+spiking population::
 
     I_dk = x_offset + x_scale*(b_dk - (r0/y_scale)*sum_j W[j, k])  +  (x_scale/y_scale)*sum_j W[j, k] r_sj
            `------------------- constant current (bias) ------------'   `---- mean synaptic current ---'

@@ -33,7 +33,8 @@ sigmoid            r0 + r_max / (1 + exp(-(x - x_half)/width))             x_hal
 tanh               r0 + r_max * 0.5 * (1 + tanh((x - x_half)/width))       as sigmoid
 erf                r0 + r_max * 0.5 * (1 + erf((x - x_half)/width))        as sigmoid
 hill               r0 + r_max * x^n / (x^n + x_half^n)   (x > 0; else r0)  x_half [x]; n [1];
-                   (Naka & Rushton 1966, doi:10.1113/jphysiol.1966.sp007992)  r_max, r0 [y]
+                   (Naka & Rushton 1966,                                   r_max, r0 [y]
+                   doi:10.1113/jphysiol.1966.sp007992)
 softplus           r0 + gain * width * log(1 + exp((x - x_th)/width))      x_th, width [x];
                                                                            gain [y/x]; r0 [y]
 threshold_linear   r0 + gain * max(0, x - x_th)                            x_th [x]; gain [y/x];

@@ -29,20 +29,20 @@ def exp_clipped(a: np.ndarray) -> np.ndarray:
 
 
 def logistic(u: np.ndarray) -> np.ndarray:
-    """1 / (1 + exp(-u)), stable for any finite u (only exp of -|u| is taken)."""
+    """1 / (1 + exp(-u)), stable for any finite u (only exp of ``-|u|`` is taken)."""
     u = np.asarray(u, dtype=float)
     e = exp_neg(np.abs(u))
     return np.where(u >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def logistic_prime(u: np.ndarray) -> np.ndarray:
-    """d logistic / du = logistic(u) * (1 - logistic(u)) = e / (1 + e)^2 with e = exp(-|u|)."""
+    """d logistic / du = logistic(u) * (1 - logistic(u)) = e / (1 + e)^2 with ``e = exp(-|u|)``."""
     e = exp_neg(np.abs(np.asarray(u, dtype=float)))
     return e / (1.0 + e) ** 2
 
 
 def softplus_unit(u: np.ndarray) -> np.ndarray:
-    """log(1 + exp(u)) = max(u, 0) + log1p(exp(-|u|)), stable for any finite u."""
+    """log(1 + exp(u)) = ``max(u, 0) + log1p(exp(-|u|))``, stable for any finite u."""
     u = np.asarray(u, dtype=float)
     return np.maximum(u, 0.0) + np.log1p(exp_neg(np.abs(u)))
 

@@ -3,7 +3,7 @@ groups and networks a measurement builds, the code-generation target, fast seede
 with its progress bar, and Brian2's errors turned into biorate's.
 
 This module imports Brian2 at the top: it is the simulator side of the lazy boundary. The light
-parts of :mod:`biorate.spiking` (:mod:`.protocol`) never import it, and ``biorate.spiking`` loads
+parts of :mod:`biorate.spiking` (:mod:`~biorate.spiking.protocol`) never import it, and ``biorate.spiking`` loads
 the measurements (and so this module) on first use.
 """
 

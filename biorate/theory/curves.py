@@ -1,7 +1,7 @@
 """Model-level theory: a model file in, a :class:`~biorate.curve.TransferCurve` out (the same data
 type as a measurement), and the theory curves to draw beside a measured curve.
 
-:func:`fi` predicts a neuron model's f-I (or rate-in -> rate-out) curve from :mod:`.lif` and
+:func:`fi` predicts a neuron model's f-I (or rate-in -> rate-out) curve from :mod:`~biorate.theory.lif` and
 :mod:`.poisson`; :func:`release` a synapse model's release-rate curve from :mod:`.tsodyks_markram`.
 Inputs are Brian2 quantities, :class:`~biorate.units.UnitArray` values or strings with units.
 """

@@ -168,13 +168,19 @@ def lif_rate(
 ) -> np.ndarray:
     """Stationary firing rate (Hz) of the LIF of DESIGN.md, vectorized.
 
-    Parameters (SI floats or arrays, broadcast together)
+    The parameters are SI floats or arrays, broadcast together.
+
+    Parameters
     ----------
-    mu : volts, ``E_L + R_m*I``: the asymptotic free membrane potential.
-    sigma : volts, free-membrane standard deviation of the white noise (0: noise-free).
+    mu : volts
+        ``E_L + R_m*I``: the asymptotic free membrane potential.
+    sigma : volts
+        Free-membrane standard deviation of the white noise (0: noise-free).
         NB Brunel (2000) and most Siegert-formula texts use ``sigma_B = sqrt(2)*sigma``.
-    tau_m, t_ref : seconds. V_th, V_reset : volts.
-    dt : seconds or None. None: continuous time (closed form for sigma = 0, Siegert formula for
+    tau_m, t_ref : seconds
+    V_th, V_reset : volts
+    dt : seconds or None
+        None: continuous time (closed form for sigma = 0, Siegert formula for
         sigma > 0). A step: the prediction for Brian2's Euler integration at that step: slower
         near threshold, where crossings seen late dominate; faster far above, where the refractory
         period is one step short and the Euler leak's time constant shorter. sigma = 0: exact

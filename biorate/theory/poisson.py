@@ -22,7 +22,7 @@ def poisson_diffusion(
     (volts) to v: returns ``(mu_shift, sigma)`` in volts, the shift of the free membrane potential
     ``J*n_inputs*rate*tau_m`` and the free-membrane standard deviation
     ``sqrt(J**2*n_inputs*rate*tau_m/2)`` (Campbell's theorem for exponentially decaying jumps).
-    Combine with white noise as ``sqrt(sigma_white**2 + sigma**2)``. Valid for |J| << V_th - V_reset.
+    Combine with white noise as ``sqrt(sigma_white**2 + sigma**2)``. Valid for ``|J| << V_th - V_reset``.
     """
     rate, J, n_inputs, tau_m = np.broadcast_arrays(  # noqa: N806
         *(np.asarray(a, dtype=float) for a in (rate, J, n_inputs, tau_m))
