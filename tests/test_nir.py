@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from network_helpers import lif_activation
 
 from biorate.cli import main
 from biorate.datasets import load_dataset
@@ -12,9 +13,9 @@ from biorate.deploy import synaptic_mapping
 from biorate.deploy.nir import to_nir, write_nir
 from biorate.network import RateNetwork
 
-from network_helpers import lif_activation
-
-nir = pytest.importorskip("nir", reason="NIR export needs the nir package (pip install biorate[nir])")
+nir = pytest.importorskip(
+    "nir", reason="NIR export needs the nir package (pip install biorate[nir])"
+)
 
 LIF = {"tau_m": 0.02, "R_m": 1e8, "E_L": -0.07, "V_th": -0.05, "V_reset": -0.06, "t_ref": 0.002}
 
@@ -126,14 +127,14 @@ def test_cli_export_writes_and_refuses(ff_net, data, tmp_path, capsys):
 
 
 def test_snntorch_runs_the_export(data):
-    """A small version of benchmarks/nir.py: snnTorch's NIR import on 60 test images, 100 ms."""
+    """A small version of benchmarks/nir_export.py: snnTorch's NIR import on 60 test images, 100 ms."""
     pytest.importorskip("snntorch", reason="the consumer check needs snntorch")
     pytest.importorskip("nirtorch", reason="snntorch's NIR import needs nirtorch")
     import importlib.util
     import pathlib
 
     spec = importlib.util.spec_from_file_location(
-        "bench_nir", pathlib.Path(__file__).parents[1] / "benchmarks" / "nir.py"
+        "bench_nir", pathlib.Path(__file__).parents[1] / "benchmarks" / "nir_export.py"
     )
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)

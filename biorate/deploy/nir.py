@@ -37,7 +37,7 @@ What NIR cannot express (the honest rule)
 - **Refractory period.** NIR 1.0's CubaLIF has none; biorate's LIF has ``t_ref``. The export keeps
   the weights of the network as trained and records ``t_ref_s`` in the graph's and every neuron
   node's metadata; a NIR consumer runs the neurons refractory-free, so they fire faster than the
-  rate network assumed (``1/(T + t_ref)`` becomes ``1/T``). ``benchmarks/nir.py`` measures what
+  rate network assumed (``1/(T + t_ref)`` becomes ``1/T``). ``benchmarks/nir_export.py`` measures what
   this costs on digits (Brian2 with and without ``t_ref``, and snnTorch on the export).
 - **Noise.** The curve's free-membrane noise ``sigma`` is recorded (``sigma_V``) but not exported:
   NIR has no noise source, so the exported neurons are deterministic.
@@ -129,8 +129,10 @@ def to_nir(net: RateNetwork, *, tau_syn: Any = "5 ms", dt: Any = None,
     mapping = synaptic_mapping(net.activation_, net)
     sizes = net.sizes
     names = [str(n) for n in net.population_names]
-    if len(set(names)) < len(names) or {"input", "output"} & set(names) or any(
-        n.startswith("w_") for n in names
+    if (
+        len(set(names)) < len(names)
+        or {"input", "output"} & set(names)
+        or any(n.startswith("w_") for n in names)
     ):  # node names must stay unique beside input, output and the w_<q>_<d> Affines
         names = [f"pop{p}" for p in range(len(sizes))]
     tau_m, R = lif["tau_m"], lif["R_m"]

@@ -17,7 +17,7 @@ Printed: the rate network's accuracy; Brian2 (deploy, with the model's refractor
 Brian2 refractory-free (the same weights, ``t_ref = 0``: what dropping refractoriness costs); the
 snnTorch accuracy on the export; the differences.
 
-Run:  python benchmarks/nir.py [--duration 200ms] [--images 360] [--epochs 60]
+Run:  python benchmarks/nir_export.py [--duration 200ms] [--images 360] [--epochs 60]
 """
 
 from __future__ import annotations
@@ -97,7 +97,11 @@ def main() -> None:
     brian = float(rep["test_accuracy"])
     free = copy.deepcopy(net)
     free.activation_.source["model"]["params"]["t_ref"] = "0 ms"
-    brian_free = float(deploy(free, X, y, durations=[f"{duration!r} s"], dt=f"{DT!r} s", progress=False)["test_accuracy"])
+    brian_free = float(
+        deploy(free, X, y, durations=[f"{duration!r} s"], dt=f"{DT!r} s", progress=False)[
+            "test_accuracy"
+        ]
+    )
     t_brian = time.perf_counter() - t0
 
     buf = io.BytesIO()
@@ -107,14 +111,18 @@ def main() -> None:
     snn = float(np.mean(snntorch_predict(graph, X, round(duration / DT)) == y))
     t_snn = time.perf_counter() - t0
 
-    print(f"{net!r}, {len(y)} digits test images, {duration * 1e3:g} ms per image, dt {DT * 1e3:g} ms")
+    print(
+        f"{net!r}, {len(y)} digits test images, {duration * 1e3:g} ms per image, dt {DT * 1e3:g} ms"
+    )
     print(f"  rate network                       {rate:.4f}")
     print(f"  Brian2 deploy (t_ref 2 ms)         {brian:.4f}")
     print(f"  Brian2 deploy refractory-free      {brian_free:.4f}   ({t_brian:.0f} s both)")
     print(f"  snnTorch on the NIR export         {snn:.4f}   ({t_snn:.0f} s)")
     print(f"  snnTorch - Brian2                  {100 * (snn - brian):+.2f} points")
     print(f"  snnTorch - Brian2 refractory-free  {100 * (snn - brian_free):+.2f} points")
-    print(f"  refractory cost (Brian2 free - Brian2 with t_ref) {100 * (brian_free - brian):+.2f} points")
+    print(
+        f"  refractory cost (Brian2 free - Brian2 with t_ref) {100 * (brian_free - brian):+.2f} points"
+    )
 
 
 if __name__ == "__main__":
