@@ -22,7 +22,7 @@ from .._version import __version__
 from ..errors import BiorateError, BiorateWarning
 
 # subcommand modules, in the order `biorate --help` lists them; a missing one is skipped
-COMMANDS = ["models", "simulate", "theory", "fit", "train", "evaluate", "deploy", "sweep",
+COMMANDS = ["models", "simulate", "theory", "fit", "train", "evaluate", "deploy", "export", "sweep",
             "pipeline"]  # fmt: skip
 
 
