@@ -136,22 +136,23 @@ def _nonnegative(f: Fields, key: str, values: np.ndarray | None, what: str) -> N
         raise f.fail(key, f"entry {i}: {values[i]:g} is negative: {what} cannot be negative")
 
 
-# a standard error this many times the curve's largest |y| is not the error of these means: a fit
-# weighted by it has weights that underflow (y_sem = 1e300 Hz overflowed the covariance)
+# a standard error this many times the curve's scale (its largest |y|, at least 1 in y's unit: a
+# silent curve has all y = 0) is not the error of these means: a fit weighted by it has weights
+# that underflow (y_sem = 1e300 Hz overflowed the covariance)
 MAX_SEM_RATIO = 1e6
 
 
 def _sem_scale(f: Fields, y: np.ndarray, sem: np.ndarray | None, unit: str) -> None:
     if sem is None:
         return
-    scale = float(np.nanmax(np.abs(y))) if np.any(y == y) else 0.0
+    scale = max(float(np.nanmax(np.abs(y))) if np.any(y == y) else 0.0, 1.0)
     with np.errstate(invalid="ignore"):  # NaN entries (undefined) are skipped
         big = sem > MAX_SEM_RATIO * scale
     if np.any(big):
         i = int(np.argmax(big))
         raise f.fail("y_sem", f"entry {i}: {sem[i]:g} {unit} is more than {MAX_SEM_RATIO:g} times "
-                              f"the largest |y| ({scale:g} {unit}): not a standard error of these "
-                              "means")  # fmt: skip
+                              f"the curve's scale ({scale:g} {unit}: its largest |y|, at least 1): "
+                              "not a standard error of these means")  # fmt: skip
 
 
 def _tag(arr: np.ndarray, scale: float, dim: Dim) -> np.ndarray:

@@ -81,7 +81,7 @@ CURVE_CASES = [
     ({"y_sem": [-1.0] * N}, "field 'y_sem'", "entry 0: -1 is negative: a standard error"),
     ({"cv": [-0.5] * N}, "field 'cv'", "a coefficient of variation cannot be negative"),
     ({"y_sem": [1e300] * N}, "field 'y_sem'",
-     "entry 0: 1e+300 Hz is more than 1e+06 times the largest |y|"),
+     "entry 0: 1e+300 Hz is more than 1e+06 times the curve's scale"),
     ({"model": "lif"}, "field 'model'", "expected a table, found a string"),
     ({"model": {"name": "lif", "params": {"tau_m": "banana"}}}, "model: params",
      "parameter tau_m: cannot parse quantity 'banana'"),
