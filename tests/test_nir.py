@@ -143,3 +143,19 @@ def test_snntorch_runs_the_export(data):
     rate = float(np.mean(net.predict(X) == y))
     pred = bench.snntorch_predict(to_nir(net, form="normalized"), X, steps=1000)
     assert np.mean(pred == y) >= rate - 0.15, (np.mean(pred == y), rate)
+
+
+def test_a_neuron_other_than_the_lif_is_refused(data):
+    """An activation fitted to the adaptive LIF (its source model and parameters as a curve of
+    it records them): deploy could build it, NIR's CubaLIF cannot express its adaptation current."""
+    from biorate.activation import Activation
+    from biorate.deploy import DeployError
+    from biorate.models import load_model
+
+    d = lif_activation().to_dict()
+    model = load_model("adaptive_lif")
+    d["source"]["model"] = {"name": "adaptive_lif", "params": model.params_strings()}
+    net = RateNetwork([64, 8, 10], activation=Activation.from_dict(d), seed=0)
+    net.fit(data.X_train[:100], data.y_train[:100], epochs=1)
+    with pytest.raises(DeployError, match="'adaptive_lif' is not the current-based LIF"):
+        to_nir(net)
