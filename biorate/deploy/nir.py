@@ -59,11 +59,12 @@ The ``nir`` package (``pip install biorate[nir]``) is imported inside these func
 from __future__ import annotations
 
 import os
-import re
 from typing import Any
 
 import numpy as np
 
+from ..errors import ModelError
+from ..models.checks import THEORIES, check_theory
 from ..network import RateNetwork
 from ..units import TIME, to_si
 from .mapping import DeployError, check_deployable, synaptic_mapping
@@ -71,9 +72,7 @@ from .mapping import DeployError, check_deployable, synaptic_mapping
 __all__ = ["FORMS", "to_nir", "write_nir", "require_nir"]
 
 FORMS = ("physical", "normalized")
-_LIF_PARAMS = ("tau_m", "R_m", "E_L", "V_th", "V_reset", "t_ref")
-# the current-based LIF of models/neurons/lif.toml, whitespace removed
-_LIF_EQUATION = "dv/dt=(E_L-v+R_m*I)/tau_m+sigma*sqrt(2/tau_m)*xi:volt(unlessrefractory)"
+_LIF_PARAMS = tuple(THEORIES["lif"]["params"])  # tau_m, R_m, E_L, V_th, V_reset, t_ref
 
 
 def require_nir() -> Any:
@@ -88,21 +87,18 @@ def require_nir() -> Any:
 
 
 def _lif_params(model: Any) -> dict[str, float]:
-    """The LIF's parameters in SI units; refuses a neuron model CubaLIF cannot express."""
-    neuron = model.section("neuron")
-    first = re.sub(r"\s+", "", str(neuron.get("equations", "")).strip().splitlines()[0])
-    ok = (
-        all(p in model.params for p in _LIF_PARAMS)
-        and first == _LIF_EQUATION
-        and re.sub(r"\s+", "", str(neuron.get("threshold"))) == "v>V_th"
-        and re.sub(r"\s+", "", str(neuron.get("reset"))) == "v=V_reset"
-    )
-    if not ok:
+    """The LIF's parameters in SI units; refuses a neuron model CubaLIF cannot express: the model
+    must be the one the LIF theory describes (:func:`~biorate.models.checks.check_theory`, the rule
+    a model file's ``theory = "lif"`` is held to: its equation, threshold, reset, refractory period
+    and drive)."""
+    try:
+        check_theory("lif", model.kind, model.params, model.spec, f"model {model.name!r}")
+    except ModelError:
         raise DeployError(
             f"model {model.name!r} is not the current-based LIF (models/neurons/lif.toml) that "
             "NIR's CubaLIF expresses; only networks whose activation was fitted to 'lif' can be "
             "exported to NIR"
-        )
+        ) from None
     return {p: float(model[p]) for p in _LIF_PARAMS}
 
 
