@@ -66,8 +66,8 @@ import numpy as np
 from ..errors import ModelError
 from ..models.checks import THEORIES, check_theory
 from ..network import RateNetwork
-from ..units import TIME, to_si
 from .mapping import DeployError, check_deployable, synaptic_mapping
+from .settings import synapse_and_step
 
 __all__ = ["FORMS", "to_nir", "write_nir", "require_nir"]
 
@@ -122,10 +122,7 @@ def to_nir(net: RateNetwork, *, tau_syn: Any = "5 ms", dt: Any = None,
         raise DeployError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
     origin = check_deployable(net)
     lif = _lif_params(origin.model)
-    tau_syn_s = to_si(tau_syn, TIME, "tau_syn")
-    dt_s = to_si(dt, TIME, "dt") if dt is not None else (origin.dt_s or 1e-4)
-    if not (tau_syn_s > 0 and dt_s > 0):
-        raise DeployError("tau_syn and dt must be positive")
+    tau_syn_s, dt_s = synapse_and_step(origin, tau_syn, dt)
     nir = require_nir()
     mapping = synaptic_mapping(net.activation_, net)
     sizes = net.sizes

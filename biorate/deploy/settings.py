@@ -57,6 +57,23 @@ def _count(value: Any, name: str) -> int:
     return int(value)
 
 
+def synapse_and_step(origin: SpikingOrigin, tau_syn: Any, dt: Any) -> tuple[float, float]:
+    """``(tau_syn_s, dt_s)`` in SI, checked as a deployment (and its NIR export) needs them:
+    both positive, ``tau_syn >= dt``, and ``dt`` shorter than the model's time constants and
+    refractory period; ``dt`` None takes the step of the activation's curve, else 0.1 ms."""
+    tau_syn_s = to_si(tau_syn, TIME, "tau_syn")
+    dt_s = to_si(dt, TIME, "dt") if dt is not None else (origin.dt_s or 1e-4)
+    for name, value in (("tau_syn", tau_syn_s), ("dt", dt_s)):
+        if value <= 0:
+            raise DeployError(f"{name} must be positive, got {value:g} (SI units)")
+    if tau_syn_s < dt_s:
+        raise DeployError(f"tau_syn = {tau_syn_s:g} s is shorter than the time step dt = "
+                          f"{dt_s:g} s: the synaptic current would decay within one step "
+                          "(and diverge when integrated); use tau_syn >= dt")  # fmt: skip
+    origin.model.check_dt(dt_s)  # the neurons keep their refractory period (as in measure_fi)
+    return tau_syn_s, dt_s
+
+
 def check_settings(origin: SpikingOrigin, *, durations: Any, encoding: str,
                    neurons_per_unit: Any, tau_syn: Any, input_rate: Any, transient: Any,
                    dt: Any, batch_size: Any) -> Settings:  # fmt: skip
@@ -68,18 +85,11 @@ def check_settings(origin: SpikingOrigin, *, durations: Any, encoding: str,
     batch = _count(batch_size, "batch_size")
     ds = presentation_times(durations)
     t_max = ds[-1]
-    tau_syn_s = to_si(tau_syn, TIME, "tau_syn")
     input_rate_hz = to_si(input_rate, FREQUENCY, "input_rate")
     transient_s = min(0.05, t_max / 2) if transient is None else to_si(transient, TIME, "transient")
-    dt_s = to_si(dt, TIME, "dt") if dt is not None else (origin.dt_s or 1e-4)
-    for name, value in (("tau_syn", tau_syn_s), ("input_rate", input_rate_hz), ("dt", dt_s)):
-        if value <= 0:
-            raise DeployError(f"{name} must be positive, got {value:g} (SI units)")
-    if tau_syn_s < dt_s:
-        raise DeployError(f"tau_syn = {tau_syn_s:g} s is shorter than the time step dt = "
-                          f"{dt_s:g} s: the synaptic current would decay within one step "
-                          "(and diverge when integrated); use tau_syn >= dt")  # fmt: skip
-    origin.model.check_dt(dt_s)  # the neurons keep their refractory period (as in measure_fi)
+    if input_rate_hz <= 0:
+        raise DeployError(f"input_rate must be positive, got {input_rate_hz:g} (SI units)")
+    tau_syn_s, dt_s = synapse_and_step(origin, tau_syn, dt)
     if ds[0] < dt_s:
         raise DeployError(f"presentation time {ds[0]:g} s is shorter than one time step "
                           f"(dt {dt_s:g} s); present each image for at least {dt_s:g} s")  # fmt: skip
