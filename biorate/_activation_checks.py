@@ -111,6 +111,8 @@ def _params(f: Fields, form_name: str) -> tuple[dict[str, float], bool]:
         for k, (lo, hi) in builtin.domains.items():
             if k in values:
                 table.number(k, lo=lo, hi=hi)
+                if k in builtin.integers and not float(values[k]).is_integer():
+                    raise f.fail("params", f"{k} = {values[k]!r} must be a whole number")
         return {**builtin.defaults, **values}, False
     if form is None:
         extra = sorted(set(values) - set(builtin.defaults))
