@@ -24,8 +24,9 @@ from ..io import (
 )
 from ..schema import Fields, describe, short
 from . import fileschema
+from .graph import NAMED
 
-__all__ = ["SCHEMA", "architecture", "save", "load"]
+__all__ = ["SCHEMA", "get_params", "architecture", "save", "load"]
 
 SCHEMA = 1
 _MAX_JSON = 256 * 2**20  # an architecture JSON (history included) is a few MB at most
@@ -41,6 +42,23 @@ def _upgrade_args(args: dict) -> dict:
     if isinstance(patience, int | float) and not isinstance(patience, bool) and patience < 1:
         args["patience"] = None
     return args
+
+
+def get_params(net: Any) -> dict[str, Any]:
+    """A network's constructor arguments (scikit-learn style), JSON-able except ``activation``;
+    a connectivity that is no name is written as its projection list."""
+    named = isinstance(net.connectivity, str) and net.connectivity in NAMED
+    return {"sizes": list(net.sizes), "activation": net.activation,
+            "connectivity": net.connectivity if named else [asdict(p) for p in net.projections],
+            "loss": net.loss, "optimizer": net.optimizer, "learning_rate": net.learning_rate,
+            "momentum": net.momentum, "batch_size": net.batch_size, "l2": net.l2,
+            "validation_fraction": net.validation_fraction, "early_stopping": net.early_stopping,
+            "patience": net.patience, "tol": net.tol, "dtype": net.dtype,
+            "init_std": net.init_std, "targets": list(net.targets),
+            "derivative_offset": net.derivative_offset, "steps": net.steps, "alpha": net.alpha,
+            "seed": net.seed, "training": net.training, "fixed_point_tol": net.fixed_point_tol,
+            "fixed_point_max_iter": net.fixed_point_max_iter,
+            "max_loop_gain": net.max_loop_gain}  # fmt: skip
 
 
 def architecture(net: Any) -> dict:

@@ -19,7 +19,6 @@ activation's ``y_scale``; see the activation JSON).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +43,8 @@ from .checks import (
     warn_if_flagged,
     whole,
 )
-from .graph import NAMED, Graph, build_projections
+from .graph import Graph, build_projections
+from .inference import MAX_STEPS, Inference
 from .init import initial_params, midpoint
 from .losses import get_loss
 from .optim import DEFAULT_BATCH_SIZE, default_learning_rate, make_optimizer
@@ -52,14 +52,12 @@ from .train import History, fit_stochastic
 
 __all__ = ["RateNetwork", "midpoint", "MAX_EPOCHS", "MAX_STEPS"]
 
-# the largest epoch cap and number of time steps accepted: far beyond convergence on any dataset
-# (digits converges in 60-200 epochs, a fixed point in 50-500 steps), far below work that would
-# run for days
+# the largest epoch cap accepted: far beyond convergence on any dataset (digits converges in 60-200
+# epochs), far below work that would run for days
 MAX_EPOCHS = 100_000
-MAX_STEPS = 100_000
 
 
-class RateNetwork:
+class RateNetwork(Inference):
     """A rate-coded network of populations and projections, trained by backprop / BPTT.
 
     Parameters
@@ -336,70 +334,6 @@ class RateNetwork:
         _, grads, _ = self.loss_and_grads(X, y, offset=0.0)
         return self.graph_.population_norms(grads)
 
-    def states(self, X: Any, steps: int | None = None,
-               dtype: Any = np.float64) -> tuple[list, list]:  # fmt: skip
-        """Input currents ``z`` and activities ``h`` of every population at the last step, lists
-        over populations of ``(n, size_p)`` arrays (``z[0]`` is None, ``h[0]`` is ``X``), computed
-        in ``dtype`` (float64 by default, whatever the network's dtype). ``steps`` overrides the
-        number of time steps of a graph with feedback (e.g. many, to approach its fixed point);
-        without it a network trained at its fixed point returns the fixed point."""
-        self._require_params()
-        if steps is not None:
-            steps = whole(steps, "steps")
-            if not 1 <= steps <= MAX_STEPS:
-                raise NetworkError(f"steps must be from 1 to {MAX_STEPS:,}, got {steps}")
-        T = steps if steps is not None and self.has_feedback else self._T
-        params = {k: v.astype(dtype) for k, v in self.params_.items()}
-        X = check_X(X, self.sizes[0], np.dtype(dtype))
-        if self._fixed_point and steps is None:
-            cache = equilibrium.solve(self.graph_, params, self._act, X, self._a,
-                                      self.fixed_point_tol, self.fixed_point_max_iter, dtype)  # fmt: skip
-            self._warn_unconverged([cache["fp"]])
-            return cache["z"][-1], cache["h"][-1]
-        return dynamics.settle(self.graph_, params, self._act, X, T, self._a, dtype)
-
-    # ------------------------------------------------------------------ prediction
-    def forward(self, X: Any) -> np.ndarray:
-        """Output population activity ``h_out(T)``, shape ``(n, sizes[-1])`` (logits for the
-        cross-entropy losses)."""
-        self._require_params()
-        X, _ = self.check_data(X)
-        chunk = 4096
-        self._check_memory(min(chunk, X.shape[0]), " to run")
-        outs, fps = [], []
-        for i in range(0, X.shape[0], chunk):
-            cache = self._forward(X[i : i + chunk], self.params_)
-            outs.append(cache["h"][-1][-1])
-            if self._fixed_point:
-                fps.append(cache["fp"])
-        if fps and not getattr(self, "_fitting", False):
-            self._warn_unconverged(fps)
-        return np.concatenate(outs)
-
-    def _warn_unconverged(self, fps: list[dict]) -> None:
-        fp = {k: np.concatenate([f[k] for f in fps]) for k in ("converged", "residual")}
-        equilibrium.warn_unconverged(fp, self.fixed_point_tol, self.fixed_point_max_iter)
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Class scores ``(n, k)``: softmax / logistic probabilities, or ``g`` for squared error."""
-        return self._loss.link(self.forward(X))
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Predicted labels ``(n,)``: the most active output unit."""
-        return np.argmax(self.forward(X), axis=1)
-
-    def score(self, X: Any, y: Any) -> float:
-        """Accuracy on ``(X, y)`` (scikit-learn's ``score``)."""
-        return self.evaluate(X, y)["accuracy"]
-
-    def evaluate(self, X: Any, y: Any) -> dict[str, float]:
-        """``{"accuracy": fraction correct, "loss": mean loss without the L2 term}``."""
-        self._require_params()
-        X, y = self.check_data(X, y)
-        out = self.forward(X)
-        return {"accuracy": float(np.mean(np.argmax(out, axis=1) == y)),
-                "loss": self._loss.value(out, self.targets_for(y))}  # fmt: skip
-
     # ------------------------------------------------------------------ training
     def fit(self, X: Any, y: Any, epochs: int = 200, *, warm_start: bool = False,
             callback: Callable[[int, dict], Any] | None = None) -> History:  # fmt: skip
@@ -441,20 +375,7 @@ class RateNetwork:
     # ------------------------------------------------------------------ persistence
     def get_params(self) -> dict[str, Any]:
         """Constructor arguments (scikit-learn style), JSON-able except ``activation``."""
-        return {"sizes": list(self.sizes), "activation": self.activation,
-                "connectivity": self.connectivity if isinstance(self.connectivity, str)
-                and self.connectivity in NAMED else [asdict(p) for p in self.projections],
-                "loss": self.loss, "optimizer": self.optimizer,
-                "learning_rate": self.learning_rate, "momentum": self.momentum,
-                "batch_size": self.batch_size, "l2": self.l2,
-                "validation_fraction": self.validation_fraction,
-                "early_stopping": self.early_stopping, "patience": self.patience, "tol": self.tol,
-                "dtype": self.dtype, "init_std": self.init_std, "targets": list(self.targets),
-                "derivative_offset": self.derivative_offset, "steps": self.steps,
-                "alpha": self.alpha, "seed": self.seed, "training": self.training,
-                "fixed_point_tol": self.fixed_point_tol,
-                "fixed_point_max_iter": self.fixed_point_max_iter,
-                "max_loop_gain": self.max_loop_gain}  # fmt: skip
+        return persist.get_params(self)
 
     def architecture(self) -> dict:
         """The JSON stored inside a saved ``.npz``: arguments, projections and the activation."""
