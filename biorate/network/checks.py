@@ -163,13 +163,24 @@ def check_numbers(net: Any) -> None:
         raise NetworkError(f"momentum must be in [0, 1), got {net.momentum:g}")
 
 
+# the smallest alpha = dt/tau of the rate dynamics: the state needs ~1/alpha steps to leave rest
+# (1,000 at this floor, beyond the largest useful unrolling of BPTT; a fixed point takes more
+# steps as alpha falls, up to fixed_point_max_iter)
+MIN_ALPHA = 1e-3
+# the fixed point's tolerance floor: a residual below ~1e-15 (float64 eps times the state's scale)
+# is rounding noise, so a smaller tol could never be met and every solve would run max_iter steps
+MIN_FIXED_POINT_TOL = 1e-14
+
+
 def check_dynamics(net: Any, has_feedback: bool) -> None:
     """Time steps and alpha of a graph with feedback, and targets that suit the loss."""
     if has_feedback:
         if net.steps < 1:
             raise NetworkError(f"a graph with feedback needs steps >= 1 (T), got {net.steps}")
-        if not 0 < net.alpha <= 1:
-            raise NetworkError(f"alpha = dt/tau must be in (0, 1], got {net.alpha}")
+        if not MIN_ALPHA <= net.alpha <= 1:
+            raise NetworkError(f"alpha = dt/tau must be in [{MIN_ALPHA:g}, 1], got {net.alpha:g} "
+                               "(the state moves by at most alpha per step: a smaller alpha "
+                               "leaves it at rest for thousands of steps)")  # fmt: skip
     lo, hi = net.targets
     if not lo < hi:
         raise NetworkError(f"targets (low, high) need low < high, got {net.targets}: the "
@@ -180,6 +191,20 @@ def check_dynamics(net: Any, has_feedback: bool) -> None:
         raise NetworkError(
             f"sigmoid_ce targets must satisfy 0 <= low < high <= 1, got {net.targets}"
         )
+
+
+def check_training(net: Any, max_steps: int) -> None:
+    """The training mode and the fixed point's convergence test (tolerance, steps, loop gain)."""
+    if net.training not in ("bptt", "fixed_point"):
+        raise NetworkError(f"training must be 'bptt' or 'fixed_point', got {net.training!r}")
+    if not MIN_FIXED_POINT_TOL <= net.fixed_point_tol < np.inf:
+        raise NetworkError(f"fixed_point_tol must be at least {MIN_FIXED_POINT_TOL:g} (rounding "
+                           f"noise of float64), got {net.fixed_point_tol:g}")  # fmt: skip
+    if net.fixed_point_max_iter > max_steps:
+        raise NetworkError(f"fixed_point_max_iter must be at most {max_steps:,}, got "
+                           f"{net.fixed_point_max_iter:,}")  # fmt: skip
+    if not 0 < net.max_loop_gain < 1:
+        raise NetworkError(f"max_loop_gain must be in (0, 1), got {net.max_loop_gain:g}")
 
 
 def estimate_memory(net: Any, rows: int = 0) -> tuple[int, str, str]:

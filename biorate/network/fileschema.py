@@ -97,6 +97,7 @@ def history(arch: Fields) -> History | None:
     if not arch.has("history"):
         return None
     h = arch.table("history")
+    h.unknown((*History.__dataclass_fields__, "epochs"))
     out: dict[str, Any] = {}
     for key in History.__dataclass_fields__:
         if not h.has(key):
@@ -114,6 +115,10 @@ def history(arch: Fields) -> History | None:
             h.numbers(key, nulls=True)
             out[key] = list(h.raw(key))
     _consistent(h, out)
+    stated = h.integer("epochs", None, lo=0)
+    if stated is not None and stated != len(out.get("loss", [])):
+        raise h.fail("epochs", f"{stated}, but the history records {len(out.get('loss', []))} "
+                               "epochs (one entry per epoch)")  # fmt: skip
     return History(**out)
 
 

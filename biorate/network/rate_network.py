@@ -31,6 +31,7 @@ from . import dynamics, equilibrium, persist
 from .checks import (
     check_dynamics,
     check_numbers,
+    check_training,
     check_X,
     check_y,
     estimate_memory,
@@ -166,16 +167,9 @@ class RateNetwork(Inference):
         check_dynamics(self, self.graph_.has_feedback)
         # an acyclic graph: one sweep is the fixed point
         self._T, self._a = (self.steps, self.alpha) if self.has_feedback else (1, 1.0)
-        self._check_training()
+        check_training(self, MAX_STEPS)
         self._check_memory()
         self._target_rows = self._target_table()
-
-    def _check_training(self) -> None:
-        if self.training not in ("bptt", "fixed_point"):
-            raise NetworkError(f"training must be 'bptt' or 'fixed_point', got {self.training!r}")
-        if not (0 < self.fixed_point_tol < np.inf and 0 < self.max_loop_gain < 1):
-            raise NetworkError("fixed_point_tol must be > 0 and max_loop_gain in (0, 1), got "
-                               f"{self.fixed_point_tol} and {self.max_loop_gain}")  # fmt: skip
 
     @property
     def _fixed_point(self) -> bool:
@@ -314,7 +308,9 @@ class RateNetwork(Inference):
 
     def loss_and_grads(self, X: np.ndarray, y: np.ndarray, params: dict[str, np.ndarray] | None = None,
                        offset: float | None = None) -> tuple[float, dict[str, np.ndarray], dict]:  # fmt: skip
-        """Mean loss (plus the L2 term), its gradients and the forward cache on a batch."""
+        """Mean loss (plus the L2 term), its gradients and the forward cache on a batch (``X``
+        and ``y`` checked as :meth:`check_data` does)."""
+        X, y = self.check_data(X, y)
         return self._backprop(X, y, params, offset, l2_value=True)
 
     def _after_step(self, cache: dict) -> float:
