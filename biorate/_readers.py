@@ -17,8 +17,16 @@ import numpy as np
 from ._memory import format_bytes
 from .errors import BiorateError, CurveFileError
 
-__all__ = ["check_regular_input", "check_size", "read_toml", "read_json", "open_npz",
+__all__ = ["check_no_nul", "check_regular_input", "check_size", "read_toml", "read_json", "open_npz",
            "MAX_JSON_BYTES", "MAX_TOML_BYTES"]  # fmt: skip
+
+
+def check_no_nul(path: str | os.PathLike, error: type[BiorateError]) -> None:
+    """Refuse a path holding a NUL character (no file system takes one; Python raises a bare
+    ValueError at the first system call)."""
+    text = os.fspath(path)
+    if ("\x00" if isinstance(text, str) else b"\x00") in text:
+        raise error(f"{text!r}: a path cannot contain a NUL character")
 
 
 def check_regular_input(path: str | os.PathLike, error: type[BiorateError]) -> None:
@@ -27,6 +35,7 @@ def check_regular_input(path: str | os.PathLike, error: type[BiorateError]) -> N
     folders a caller expects) are read."""
     if not isinstance(path, str | os.PathLike):
         raise error(f"expected a file path (a string or a Path), got {type(path).__name__}")
+    check_no_nul(path, error)
     try:
         mode = os.stat(path).st_mode
     except (OSError, ValueError):

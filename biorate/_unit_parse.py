@@ -28,6 +28,7 @@ __all__ = [
     "parse_quantity",
     "parse_range",
     "integer",
+    "number",
     "format_quantity",
     "dim_name",
     "si_unit",
@@ -234,6 +235,23 @@ def integer(text: str) -> int:
         raise UnitError(f"{_show_digits(digits)}: a whole number of {len(digits)} digits is "
                         "out of range")  # fmt: skip
     return int(digits)
+
+
+_DECIMAL = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?", re.ASCII)
+
+
+def number(text: str) -> float:
+    """A decimal number written in ASCII (``"5e-3"``, ``"-0.5"``; ``"nan"`` and ``"inf"`` pass,
+    for the option's own check to name): the plain numbers of the CLI (``--lr``, ``--alpha``). A
+    full-width ``"４"`` or ``"1_000"`` (which Python's ``float`` takes) raises :class:`UnitError`
+    (a ``ValueError``: argparse reports it as an invalid value)."""
+    if not isinstance(text, str):
+        raise UnitError(f"expected a number, got {_describe(text)}")
+    _ascii_digits(text)
+    t = text.strip()
+    if not (_DECIMAL.fullmatch(t) or t.lower().lstrip("+-") in ("nan", "inf", "infinity")):
+        raise UnitError(f"expected a number such as 0.5 or 5e-3, got {_show(text)}")
+    return float(t)
 
 
 def _show_digits(digits: str) -> str:

@@ -94,6 +94,10 @@ def _npz(text: str) -> Dataset:
     return Dataset(where, Xtr, ytr, Xte, yte, n, f"arrays of {path}")
 
 
+# the longest header row read (a million characters: 100,000 columns of 10-character names)
+_MAX_HEADER = 1_000_000
+
+
 def _csv_table(path: Path) -> tuple[list[str], np.ndarray]:
     """The header (column names) and the numbers of one CSV file: a header row, then rows of
     numbers separated by commas. A cell that is not a finite number is named by line and column."""
@@ -101,14 +105,20 @@ def _csv_table(path: Path) -> tuple[list[str], np.ndarray]:
     try:
         size = path.stat().st_size
         with open(path, encoding="utf-8-sig", newline="") as f:
-            first = f.readline()
+            first = f.readline(_MAX_HEADER + 1)  # bounded: a 2 GB line is no header
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise DataError(f"{path}: is a folder, not a CSV file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: cannot read ({exc})") from None
-    header = [c.strip() for c in next(csv.reader([first]), [])]
+    if len(first) > _MAX_HEADER:
+        raise DataError(f"{path}: the header row is longer than {_MAX_HEADER:,} characters; is it "
+                        "the right file?")  # fmt: skip
+    try:
+        header = [c.strip() for c in next(csv.reader([first]), [])]
+    except csv.Error as exc:  # a column name beyond the csv module's field limit (131,072)
+        raise DataError(f"{path}: cannot read the header row ({exc})") from None
     if "label" not in header:
         shown = ",".join(header)[:60] or "an empty line"
         raise DataError(f"{path}: no 'label' column in the header row (found {shown}); the first "

@@ -18,7 +18,7 @@ from .io import (
     atomic_write,
     read_json,
 )
-from .models import DRIVES, parse_param
+from .models import DRIVES, MAX_CURRENT, parse_param
 from .models.checks import check_names
 from .schema import MISSING, Fields, describe
 from .units import (
@@ -54,9 +54,11 @@ class Axis:
 
 
 # the measures biorate makes and reads, with the dimension and domain of x and y: a rate or a
-# concentration is never negative, a probability lies in [0, 1]; a current may have either sign
+# concentration is never negative, a probability lies in [0, 1]; a current may have either sign,
+# within +-1 A (models.MAX_CURRENT, the rule for every current biorate takes)
 MEASURES: dict[str, tuple[Axis, Axis]] = {
-    "fi": (Axis("an injected current or an input rate", {CURRENT: (None, None), FREQUENCY: (0, None)}),
+    "fi": (Axis("an injected current or an input rate",
+                {CURRENT: (-MAX_CURRENT, MAX_CURRENT), FREQUENCY: (0, None)}),
            Axis("a firing rate", {FREQUENCY: (0, None)})),
     "release": (Axis("a presynaptic rate", {FREQUENCY: (0, None)}),
                 Axis("a release rate", {FREQUENCY: (0, None)})),

@@ -283,7 +283,6 @@ def class_count(ytr: np.ndarray, yte: np.ndarray, where: Sequence[Any], noun: st
     if n_classes == 0:
         raise DataError(f"{where[0]}: no label 0; labels must be class numbers "
                         f"0..n_classes-1 without gaps (smallest found: {ytr.min()})")  # fmt: skip
-    check_classes(ytr[(ytr >= 0) & (ytr < n_classes)], f"{where[0]}: the training labels")
     for labels, label_file in zip((ytr, yte), where, strict=True):
         bad, counts = np.unique(labels[(labels < 0) | (labels >= n_classes)], return_counts=True)
         if bad.size:
@@ -293,6 +292,8 @@ def class_count(ytr: np.ndarray, yte: np.ndarray, where: Sequence[Any], noun: st
             raise DataError(f"{label_file}: label {shown}{more} outside 0..{n_classes - 1}: labels "
                             f"must be class numbers 0..n_classes-1 without gaps; the training "
                             f"labels give n_classes = {n_classes}")  # fmt: skip
+    # after the range: labels {-1, 0} are a label outside 0..0, not "one class (0)"
+    check_classes(ytr, f"{where[0]}: the training labels")
     return n_classes
 
 

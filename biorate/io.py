@@ -23,6 +23,7 @@ from ._memory import available_memory, check_memory, format_bytes, limit_from_en
 from ._readers import (
     MAX_JSON_BYTES,
     MAX_TOML_BYTES,
+    check_no_nul,
     check_regular_input,
     check_size,
     open_npz,
@@ -68,6 +69,7 @@ def atomic_write(
     """
     if not isinstance(path, str | os.PathLike):
         raise OutputError(f"an output is named by a path, got {type(path).__name__}")
+    check_no_nul(path, OutputError)
     shown, path = Path(path), _write_target(Path(path))
     folder = path.parent
     if not folder.exists():
@@ -188,6 +190,7 @@ def check_writable(path: str | os.PathLike | None, what: str | None = None, *,
     """
     if path is None:
         return
+    check_no_nul(path, OutputError)
     p = Path(path)
     what = what or str(p)
     if folder:

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from ..errors import ProtocolError
-from ..units import integer
+from ..units import integer, number
 from .common import OutputError, add_quiet, check_figure_format, check_writable
 
 
@@ -29,7 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "(default: a local cluster)")  # fmt: skip
     p.add_argument("--workers", type=integer, default=None, metavar="N",
                    help="worker processes of the local cluster (default: one per core)")  # fmt: skip
-    p.add_argument("--connect-timeout", type=float, default=5.0, metavar="S",
+    p.add_argument("--connect-timeout", type=number, default=5.0, metavar="S",
                    help="seconds to wait for --scheduler")  # fmt: skip
     p.add_argument("--plot", default=None, metavar="PNG",
                    help="draw the fitted parameters against the swept parameters")  # fmt: skip

@@ -14,7 +14,7 @@ from ..network import RateNetwork
 from ..network.graph import NAMED
 from ..network.graphfile import graph_file_sizes, looks_like_graph_file
 from ..network.report import network_report
-from ..units import integer
+from ..units import integer, number
 from .common import add_quiet, check_outputs, command_line, dataset_input
 
 __all__ = ["add_parser", "run", "parse_hidden"]
@@ -28,7 +28,7 @@ def parse_hidden(text: str) -> list[int]:
             f"--hidden {text!r}: give at least one hidden population size, e.g. 64,64"
         )
     try:
-        sizes = [int(v) for v in text.split(",")]
+        sizes = [integer(v) for v in text.split(",")]
     except ValueError:
         raise NetworkError(
             f"--hidden {text!r}: expected comma-separated sizes, e.g. 64,64"
@@ -96,11 +96,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--optimizer", default="adam", help="adam or sgd (with --momentum)")
     p.add_argument(
         "--lr",
-        type=float,
+        type=number,
         default=None,
         help="learning rate (default: adam 5e-3, 1e-3 with feedback; sgd 0.1)",
     )
-    p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--momentum", type=number, default=0.9)
     p.add_argument(
         "--batch-size",
         type=integer,
@@ -109,11 +109,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--l2",
-        type=float,
+        type=number,
         default=1e-4,
         help="weight decay: l2/2 * sum W^2 added to each minibatch's mean loss (scikit-learn's alpha is divided by the batch size)",
     )
-    p.add_argument("--validation-fraction", type=float, default=0.0)
+    p.add_argument("--validation-fraction", type=number, default=0.0)
     p.add_argument(
         "--early-stopping",
         action="store_true",
@@ -126,11 +126,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="stop once the monitored loss has not improved by --tol for this many epochs "
         "(0: run all --epochs)",
     )
-    p.add_argument("--tol", type=float, default=1e-4, help="improvement that resets --patience")
+    p.add_argument("--tol", type=number, default=1e-4, help="improvement that resets --patience")
     p.add_argument("--dtype", default="float64", help="float64 or float32")
     p.add_argument(
         "--init-std",
-        type=float,
+        type=number,
         default=None,
         help="fixed initial weight std (default 1/sqrt(fan-in))",
     )
@@ -142,12 +142,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--derivative-offset",
-        type=float,
+        type=number,
         default=0.0,
         help="constant added to g' when backpropagating (Fahlman: 0.1)",
     )
     p.add_argument("--steps", type=integer, default=10, help="time steps T (feedback graphs)")
-    p.add_argument("--alpha", type=float, default=0.5, help="dt/tau of the rate dynamics")
+    p.add_argument("--alpha", type=number, default=0.5, help="dt/tau of the rate dynamics")
     p.add_argument("-o", "--output", required=True, help="network file to write (.npz)")
     p.add_argument("--report", help="report JSON to write")
     p.add_argument("--plot", help="figure of loss, accuracy and gradient norms (.png, .pdf, ...)")
@@ -205,7 +205,8 @@ def run(args: argparse.Namespace) -> int:
     if args.patience < 0:
         raise NetworkError(f"--patience must be >= 0, got {args.patience}")
     check_outputs([(args.output, "-o"), (args.report, "--report"), (args.plot, "--plot")],
-                  inputs=[(args.activation, "--activation"), dataset_input(args.dataset)])  # fmt: skip
+                  inputs=[(args.activation, "--activation"), dataset_input(args.dataset),
+                          (args.connectivity, "--connectivity")])  # fmt: skip
     data = load_dataset(args.dataset, seed=args.seed)
     net = _network(args, data)
     net.check_resources(len(data.y_train))  # refused before the progress bar appears

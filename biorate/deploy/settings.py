@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..models import MIN_DT
 from ..units import FREQUENCY, TIME, to_si, to_si_array
 from .mapping import DeployError, SpikingOrigin
 
@@ -57,6 +58,11 @@ def _count(value: Any, name: str) -> int:
     return int(value)
 
 
+# the longest synaptic time constant: synaptic currents decay in 1-100 ms; at 1e30 s the input
+# never reached the hidden units (spiking accuracy 0, exit 0)
+MAX_TAU_SYN = 1.0
+
+
 def synapse_and_step(origin: SpikingOrigin, tau_syn: Any, dt: Any) -> tuple[float, float]:
     """``(tau_syn_s, dt_s)`` in SI, checked as a deployment (and its NIR export) needs them:
     both positive, ``tau_syn >= dt``, and ``dt`` shorter than the model's time constants and
@@ -66,6 +72,13 @@ def synapse_and_step(origin: SpikingOrigin, tau_syn: Any, dt: Any) -> tuple[floa
     for name, value in (("tau_syn", tau_syn_s), ("dt", dt_s)):
         if value <= 0:
             raise DeployError(f"{name} must be positive, got {value:g} (SI units)")
+    if dt_s < MIN_DT:
+        raise DeployError(f"dt = {dt_s:g} s is too short: a time step must be at least 1 ns "
+                          "(1000 times below the shortest time constant a model may have)")  # fmt: skip
+    if tau_syn_s > MAX_TAU_SYN:
+        raise DeployError(f"tau_syn = {tau_syn_s:g} s is longer than {MAX_TAU_SYN:g} s: a synaptic "
+                          "current that slow never settles within a presentation (synapses "
+                          "decay in 1-100 ms)")  # fmt: skip
     if tau_syn_s < dt_s:
         raise DeployError(f"tau_syn = {tau_syn_s:g} s is shorter than the time step dt = "
                           f"{dt_s:g} s: the synaptic current would decay within one step "

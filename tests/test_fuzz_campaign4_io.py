@@ -1,0 +1,104 @@
+"""Campaign 4's findings on files, options and deploy settings (issue 18): one line, exit 2 (or
+one specific BiorateError from the API), nothing written, no input replaced."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import biorate as br
+from biorate.errors import BiorateError, DataError, OutputError
+from biorate.network import RateNetwork
+
+
+def _one_line(code, err):
+    return code == 2 and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_csv_header_beyond_the_csv_field_limit_is_one_line(cli, tmp_path):
+    (tmp_path / "h.csv").write_text("a" * 140_000 + ",label\n" + "0.3,1\n0.1,0\n" * 5)
+    code, _, err = cli("train", "--dataset", f"csv:{tmp_path / 'h.csv'}", "--hidden", "4",
+                       "--epochs", "1", "--quiet", "-o", tmp_path / "n.npz")  # fmt: skip
+    assert _one_line(code, err) and "cannot read the header row" in err, err
+    # a header line of more than a million characters is not read whole (a 2 GB file with no
+    # newline took 34 s before failing)
+    (tmp_path / "long.csv").write_text("a," * 600_000 + "label\n0.1,1\n")
+    with pytest.raises(DataError, match="header row is longer than 1,000,000 characters"):
+        br.load_dataset(f"csv:{tmp_path / 'long.csv'}")
+
+
+def test_paths_with_a_nul_character_are_refused_by_every_reader_and_writer(tmp_path):
+    net = RateNetwork([2, 3, 2], seed=0).initialize()
+    for call in (lambda: br.TransferCurve.load("a\x00b.json"),
+                 lambda: RateNetwork.load("a\x00b.npz"),
+                 lambda: br.load_dataset("npz:a\x00b"),
+                 lambda: br.load_dataset("csv:a\x00b"),
+                 lambda: net.save(tmp_path / "a\x00b.npz")):  # fmt: skip
+        with pytest.raises(BiorateError, match="a path cannot contain a NUL character"):
+            call()
+    with pytest.raises(OutputError, match="NUL"):
+        net.save(str(tmp_path / "x\x00.npz"))
+
+
+@pytest.mark.parametrize("option", ["-o", "--report"])
+def test_a_graph_file_is_never_an_output(cli, tmp_path, option):
+    g = tmp_path / "g.toml"
+    text = "populations = [2, 4, 2]\n[[projections]]\nsource = 0\ntarget = 1\n" \
+           "[[projections]]\nsource = 1\ntarget = 2\n"  # fmt: skip
+    g.write_text(text)
+    outs = {"-o": tmp_path / "n.npz", option: g}
+    code, _, err = cli("train", "--dataset", "xor", "--epochs", "1", "--quiet", "--connectivity",
+                       g, *[str(a) for kv in outs.items() for a in kv])  # fmt: skip
+    assert _one_line(code, err) and f"--connectivity and {option} name the same file" in err, err
+    assert g.read_text() == text
+
+
+@pytest.mark.parametrize("labels, shown", [((-1, 0), "label -1"), ((0, 2), "label 2")])
+def test_labels_outside_the_classes_are_named_before_the_class_count(tmp_path, labels, shown):
+    """{-1, 0} and {0, 2} were reported as 'the training labels hold one class (0)'."""
+    y = np.array([labels[i % 2] for i in range(20)])
+    X = np.random.default_rng(0).random((20, 3))
+    np.savez(tmp_path / "d.npz", X_train=X, y_train=y, X_test=X[:4], y_test=y[:4])
+    with pytest.raises(DataError, match=f"{shown} .* outside 0..0"):
+        br.load_dataset(f"npz:{tmp_path / 'd.npz'}")
+
+
+@pytest.mark.parametrize("args", [["--lr", "５e-3"], ["--alpha", "０.５"], ["--hidden", "６４"],
+                                  ["--tol", "1_0"]])  # fmt: skip
+def test_numbers_of_the_cli_are_ascii(cli, tmp_path, args):
+    """Python's float() and int() take full-width digits and underscores; the README says options
+    take ASCII digits (as the quantities and the other counts do)."""
+    code, _, err = cli("train", "--dataset", "xor", "--epochs", "1", "--quiet", *args,
+                       "-o", tmp_path / "n.npz")  # fmt: skip
+    assert _one_line(code, err), err
+    assert not (tmp_path / "n.npz").exists()
+
+
+def test_curve_currents_beyond_one_ampere_are_refused(tmp_path):
+    curve = br.theory.fi("lif", current="0nA:1nA:5")
+    d = curve.to_dict()
+    d["x"] = [v * 1e12 for v in d["x"]]  # up to 1000 A
+    (tmp_path / "c.json").write_text(json.dumps(d))
+    with pytest.raises(BiorateError, match=r"field 'x': entry 1: 250 A: .* must be >= -1 and <= 1"):
+        br.TransferCurve.load(tmp_path / "c.json")
+
+
+@pytest.mark.parametrize("args, match", [(["--dt", "1e-20s"], "at least 1 ns"),
+                                         (["--tau-syn", "1e30s"], "longer than 1 s")])  # fmt: skip
+def test_deploy_and_nir_steps_and_synapses_in_their_domains(cli, tmp_path, args, match):
+    from network_helpers import lif_activation
+
+    net = RateNetwork([64, 6, 10], activation=lif_activation(), seed=0).initialize()
+    path = net.save(tmp_path / "n.npz")
+    cmds = [["export", "nir", path, "-o", tmp_path / "n.nir"]]
+    if args[0] == "--tau-syn":  # deploy's CLI takes the curve's step; its API takes dt
+        cmds.append(["deploy", path, "--dataset", "digits", "--quiet"])
+    for cmd in cmds:
+        code, _, err = cli(*cmd, *args)
+        assert _one_line(code, err) and match in err, (cmd, err)
+    assert not (tmp_path / "n.nir").exists()
+    kw = {"dt": "1e-20 s"} if args[0] == "--dt" else {"tau_syn": "1e30 s"}
+    with pytest.raises(BiorateError, match=match):
+        br.deploy(net, np.zeros((1, 64)), progress=False, **kw)
