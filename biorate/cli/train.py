@@ -84,7 +84,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--training",
         default="bptt",
         help="bptt (T --steps from rest) or fixed_point (train the fixed point a spiking "
-        "network settles to; feedback graphs)",
+        "network settles to); a graph without feedback has one sweep, the same either way",
     )
     p.add_argument(
         "--epochs",
