@@ -70,3 +70,10 @@ def test_saved_values_that_cannot_finish_are_refused_on_load(tmp_path):
 def test_a_dict_connectivity_says_what_it_is():
     with pytest.raises(NetworkError, match="not a dict"):
         RateNetwork([3, 4, 2], connectivity={"populations": [3, 4, 2], "projections": []})
+
+
+def test_a_graph_of_more_projections_than_can_train_is_refused_at_once():
+    """40,400 projections trained at 57 s an epoch on xor (about 3 h for the default cap)."""
+    projs = [(s, d) for d in range(1, 102) for s in range(102)]
+    with pytest.raises(NetworkError, match="10,302 projections, more than 5,000"):
+        RateNetwork([2] + [2] * 100 + [2], connectivity=projs)

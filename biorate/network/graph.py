@@ -40,6 +40,9 @@ __all__ = ["CONNECTIVITIES", "NAMED", "Projection", "build_projections", "Graph"
            "feedback_cycle"]  # fmt: skip
 
 CONNECTIVITIES = ("feedforward", "residual", "feedback")  # the pipeline's comparison
+# the most projections a graph may list: a volume of 70 populations has ~4,800; each projection
+# costs a Python step per time step and batch (a 40,400-projection graph took 57 s an epoch on xor)
+MAX_PROJECTIONS = 5_000
 NAMED = (*CONNECTIVITIES, "volume")  # every connectivity a name builds
 
 
@@ -141,6 +144,10 @@ def build_projections(sizes: Sequence[int], connectivity: str | Sequence[Any]) -
         if p.kind == "skip" and p.source >= p.target:
             raise NetworkError(f"skip projection {p.source}->{p.target} must go forward")
         projs.append(p)
+    if len(projs) > MAX_PROJECTIONS:
+        raise NetworkError(f"connectivity lists {len(projs):,} projections, more than "
+                           f"{MAX_PROJECTIONS:,}: every projection is a step of the dynamics' "
+                           "loop (40,400 trained at ~1 min an epoch); is it the right graph?")  # fmt: skip
     if len(set(projs)) != len(projs):
         twice = next(p for i, p in enumerate(projs) if p in projs[:i])
         raise NetworkError(f"connectivity lists the {twice.kind} projection "
