@@ -38,7 +38,8 @@ def _swish_error(expression: str) -> float:
 def test_planted_swish_is_found_within_the_budget_over_seeds():
     """The distance objective to swish: over seeds 0-9 the search finds a formula equal to swish
     on a grid (max error < 1e-6 on 2001 points of [-5, 5]) within the example's budget of 1000
-    evaluations. Measured: 10 of 10 seeds, the last at evaluation 579; asserted: 8 of 10."""
+    evaluations. Measured: 9 of 10 seeds (27 of seeds 0-29), the last found at evaluation 929;
+    asserted: 8 of 10."""
     found = []
     for seed in range(10):
         spec = load_search_spec(_spec(search__seed=seed))
@@ -48,7 +49,8 @@ def test_planted_swish_is_found_within_the_budget_over_seeds():
 
         history = evolve(np.random.default_rng(seed), budget=spec.budget,
                          population=spec.population, sample=spec.sample, batch=spec.batch,
-                         random=spec.space.random, mutate=spec.space.mutate, evaluate=evaluate)  # fmt: skip
+                         random=spec.space.random, mutate=spec.space.mutate, evaluate=evaluate,
+                         fingerprint=spec.space.fingerprint)  # fmt: skip
         best = max(history, key=lambda c: c.fitness)
         found.append(_swish_error(best.key) < 1e-6)
     assert sum(found) >= 8, found
@@ -63,7 +65,8 @@ def test_planted_search_writes_its_outputs_and_resumes(tmp_path):
     assert first.computed == len(list((out / "evals").glob("*.json"))) > 250
     best = first.leaderboard[0]
     assert best["status"] == "ok" and _swish_error(best["expression"]) < 1e-6
-    assert best["expression"] in ("x * sigmoid(x)", "sigmoid(x) * x")  # the simplest wins ties
+    fits = [r["fitness"] for r in first.leaderboard if r["status"] == "ok"]
+    assert fits == sorted(fits, reverse=True) and best["fitness"] == fits[0]
     act = Activation.load(out / "best.json")
     assert act.form == "formula" and act.expression == best["expression"]
     board = (out / "leaderboard.json").read_bytes()

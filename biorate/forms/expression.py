@@ -182,7 +182,8 @@ def _eval(e: Expr, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         else:  # blend
             v, d = e.value * a + (1.0 - e.value) * b, e.value * da + (1.0 - e.value) * db
     # nothing here overflows (|a|, |b| <= BIG, slopes <= 3 BIG^2 * BIG < 1.8e308); clip back
-    return np.clip(v, -BIG, BIG), np.clip(np.where(np.abs(v) > BIG, 0.0, d), -BIG, BIG)
+    d = np.where(np.abs(v) > BIG, 0.0, d)
+    return np.minimum(np.maximum(v, -BIG), BIG), np.minimum(np.maximum(d, -BIG), BIG)
 
 
 # --- writing ----------------------------------------------------------------------------------
@@ -379,8 +380,8 @@ def parse(text: Any) -> Expr:
 def check(e: Expr, z: np.ndarray | None = None, max_value: float = 1e6,
           min_slope: float = 1e-6) -> str | None:  # fmt: skip
     """Why ``e`` is no usable activation on ``z`` (default: 2001 points on [-10, 10]), or None:
-    ``"not finite ..."``, ``"overflow: ..."`` (|g| or |g'| beyond ``max_value``), ``"constant:
-    ..."`` (|g'| below ``min_slope`` everywhere)."""
+    ``"not finite ..."``, ``"overflow: ..."`` (``|g|`` or ``|g'|`` beyond ``max_value``),
+    ``"constant: ..."`` (``|g'|`` below ``min_slope`` everywhere)."""
     z = np.linspace(-10.0, 10.0, 2001) if z is None else np.asarray(z, dtype=float)
     g, d = e.value_and_derivative(z)
     span = f"z in [{z.min():g}, {z.max():g}]"

@@ -10,7 +10,7 @@ is not part of the hash).
   as its activation, trained on the dataset's training set less a validation part split off it
   (stratified, the same for every candidate and seed; the test set is never seen), one network per
   seed. A training that diverges rejects the candidate with NetworkError's message.
-- ``distance``: minus the distance (max |f - t| or RMSE) to a target function t (a built-in
+- ``distance``: minus the distance (``max |f - t|`` or RMSE) to a target function t (a built-in
   activation or a formula) on ``points`` values of z in ``z_range``: the planted-target test.
 
 Before either, the formula must pass :func:`biorate.forms.expression.check` (finite, within ±1e6,
@@ -67,10 +67,16 @@ def target_function(target: str) -> Any:
     return parse(target)
 
 
+@functools.lru_cache(maxsize=8)
+def _target_values(target: str, lo: float, hi: float, points: int) -> tuple[np.ndarray, ...]:
+    z = np.linspace(lo, hi, points)
+    return z, target_function(target)(z)
+
+
 def _distance(expr: Any, objective: Mapping[str, Any]) -> float:
     lo, hi = objective["z_range"]
-    z = np.linspace(lo, hi, int(objective["points"]))
-    diff = expr(z) - target_function(objective["target"])(z)
+    z, t = _target_values(objective["target"], float(lo), float(hi), int(objective["points"]))
+    diff = expr(z) - t
     d = np.max(np.abs(diff)) if objective["metric"] == "max" else np.sqrt(np.mean(diff**2))
     return 0.0 - float(d)  # (0.0 - 0.0 is 0.0, where -0.0 would print as such)
 

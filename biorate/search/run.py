@@ -217,7 +217,8 @@ def run_search(
     try:
         history = evolve(np.random.default_rng(spec.seed), budget=spec.budget,
                          population=spec.population, sample=spec.sample, batch=spec.batch,
-                         random=spec.space.random, mutate=spec.space.mutate, evaluate=ev)  # fmt: skip
+                         random=spec.space.random, mutate=spec.space.mutate, evaluate=ev,
+                         fingerprint=spec.space.fingerprint)  # fmt: skip
     finally:
         bar.close()
         ev.close()

@@ -28,6 +28,7 @@ __all__ = ["FormulaSpace", "CONSTANTS", "MUTATIONS"]
 CONSTANTS = (0.0, 0.5, 1.0, 2.0)
 MUTATIONS = ("replace", "unit", "constant", "wrap", "unwrap")
 _Path = tuple[int, ...]
+_PROBE = np.linspace(-6.0, 6.0, 64)
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,12 @@ class FormulaSpace:
         args = [self.random(rng, depth - (2 if unit == "gate" and i == 0 else 1))
                 for i in range(1 if kind == "unary" else 2)]  # fmt: skip
         return self.apply(unit, args, rng)
+
+    def fingerprint(self, e: Expr) -> tuple[int, bytes]:
+        """What makes two formulas the same candidate: their complexity and their values at 64
+        points of [-6, 6], to 9 decimals (``blend(0.3, x, x)`` is ``max(x, x)`` again, while the
+        simpler ``x`` is new)."""
+        return e.complexity, (np.round(e(_PROBE), 9) + 0.0).tobytes()
 
     # --- mutating ---------------------------------------------------------------------------
     def mutate(self, e: Expr, rng: np.random.Generator) -> Expr:

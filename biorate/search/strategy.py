@@ -11,8 +11,12 @@ evaluated together (on Dask, in any order), then join in the order they were pro
 So the sequence of candidates depends only on the seed of the generator and the fitness values,
 never on how many workers evaluate them or in which order results arrive: the same seed gives the
 same search, and a resumed search (evaluations read back from files) the same one as a run that
-was never interrupted. A child already evaluated (the same canonical string) is proposed again
-only when 20 mutations in a row found nothing new; its fitness is then reused, not recomputed.
+was never interrupted. A child already evaluated (the same canonical string, or the same
+``fingerprint``: for formulas, the same values on a grid and the same complexity, so
+``blend(0.5, x, x)`` is ``max(x, x)`` again)
+is proposed again only when 20 mutations in a row found nothing new; its fitness is then reused
+when it is the same string, or it is evaluated (a formula equal in value to another gets the
+same scores; only its complexity penalty differs).
 """
 
 from __future__ import annotations
@@ -56,20 +60,32 @@ def evolve(
     mutate: Callable[[Any, np.random.Generator], Any],
     evaluate: Callable[[Sequence[Any]], Sequence[float | None]],
     key: Callable[[Any], Hashable] = str,
+    fingerprint: Callable[[Any], Hashable] | None = None,
 ) -> list[Candidate]:
     """Run regularized evolution; the evaluated candidates in the order they were proposed.
 
     ``random(rng)`` draws a new candidate, ``mutate(item, rng)`` a child of one, and
     ``evaluate(items)`` returns the fitness of each (higher is better; None or NaN for a rejected
-    candidate). ``budget`` counts candidates, the initial population included.
+    candidate). ``budget`` counts candidates, the initial population included. ``fingerprint``
+    (optional) names what makes two candidates the same beside their ``key``.
     """
     seen: dict[Hashable, float] = {}
+    prints: set = set()
+    marks: dict[Hashable, Hashable] = {}  # key -> fingerprint, each computed once
+
+    def same(item: Any) -> Hashable:
+        k = key(item)
+        if k not in marks:
+            marks[k] = fingerprint(item) if fingerprint else k
+        return marks[k]
+
     history: list[Candidate] = []
 
     def run(items: list[Any]) -> list[Candidate]:
         fresh = [it for it in items if key(it) not in seen]
         for it, f in zip(fresh, evaluate(fresh), strict=True):
             seen[key(it)] = _fit(f)
+        prints.update(same(it) for it in items)
         out = [Candidate(len(history) + i, it, str(key(it)), seen[key(it)])
                for i, it in enumerate(items)]  # fmt: skip
         history.extend(out)
@@ -78,9 +94,10 @@ def evolve(
     def draw(make: Callable[[], Any], taken: set) -> Any:
         for _ in range(MAX_TRIES):
             item = make()
-            if key(item) not in seen and key(item) not in taken:
+            mark = same(item)
+            if key(item) not in seen and mark not in prints and mark not in taken:
                 break
-        taken.add(key(item))
+        taken.add(same(item))
         return item
 
     first: list[Any] = []
