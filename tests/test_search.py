@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from biorate.activation import Activation
 from biorate.errors import CurveFileError
@@ -221,3 +223,34 @@ def test_cli_runs_and_refuses_bad_input_in_one_line(tmp_path, cli):
     assert code == 2 and "cannot write 'nope'" in err
     code, _, err = cli("search", spec, "-o", tmp_path / "out", "--workers", "-1")
     assert code == 2 and "--workers" in err
+
+
+_VALUES = (st.none() | st.booleans() | st.integers(-(10**20), 10**20)
+           | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=12)
+           | st.lists(st.integers(-5, 5) | st.text(max_size=5), max_size=4)
+           | st.dictionaries(st.text(max_size=5), st.integers(), max_size=2))  # fmt: skip
+_KEYS = [f"{t}__{k}" for t, ks in {
+    "search": ("space", "seed", "budget", "population", "sample", "batch", "workers", "x"),
+    "objective": ("kind", "target", "metric", "z_range", "points", "complexity_penalty",
+                  "dataset", "hidden", "epochs", "seeds", "validation_fraction"),
+    "formula": ("max_depth", "units", "y")}.items() for k in ks]  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_KEYS), _VALUES), min_size=1, max_size=3),
+       st.sampled_from([PLANTED, FORMULA]))  # fmt: skip
+def test_fuzzed_specs_load_or_raise_one_biorate_error(changes, base):
+    """Any value in any field: the spec loads, or a BiorateError of one line naming the field."""
+    from biorate.errors import BiorateError
+
+    data = _spec(base)
+    for key, value in changes:
+        table, name = key.split("__")
+        if value is None:
+            data[table].pop(name, None)
+        else:
+            data[table][name] = value
+    try:
+        load_search_spec(data)
+    except BiorateError as exc:
+        assert "\n" not in str(exc)
