@@ -91,6 +91,14 @@ class _Builtin:
     # (LeCun et al. 1998); a rectifier passes half its input's power, so gain 2/(1 + a^2) for a
     # slope a below 0 keeps the variance from layer to layer (He et al. 2015)
     init_gain: Callable[[dict], float] = lambda p: 1.0
+    # parameters a network learns, one value per unit, starting at the activation's value
+    # (PReLU's slope, swish's beta), with the partial derivative of g with respect to each
+    learned: tuple[str, ...] = ()
+    param_grads: dict[str, Callable[..., np.ndarray]] = field(default_factory=dict)
+    # parameters that must be whole numbers (maxout's k)
+    integers: tuple[str, ...] = ()
+    # how many pre-activations a unit takes the maximum of (maxout's k; 1 for every other unit)
+    pieces: Callable[[dict], int] = lambda p: 1
 
 
 BUILTINS: dict[str, _Builtin] = {
@@ -112,4 +120,21 @@ BUILTINS: dict[str, _Builtin] = {
     "swish": _Builtin(lambda z, beta: _swish(z, beta), lambda z, beta: _swish_prime(z, beta),
                       lambda p: (-0.27847 / p["beta"], math.inf), {"beta": 1.0},
                       {"beta": (0.1, 10.0)}),
+    # units with learned parameters (source 004): PReLU, a leaky_relu whose slope below 0 every
+    # unit learns (He et al. 2015, who start it at 0.25 and apply no weight decay to it), and
+    # swish whose beta every unit learns (Ramachandran, Zoph & Le 2017)
+    "prelu": _Builtin(lambda z, alpha: _leaky(z, alpha), lambda z, alpha: _leaky_prime(z, alpha),
+                      lambda p: (-math.inf, math.inf), {"alpha": 0.25}, {"alpha": (0.0, 1.0)},
+                      init_gain=lambda p: 2.0 / (1.0 + p["alpha"] ** 2), learned=("alpha",),
+                      param_grads={"alpha": lambda z, alpha: np.minimum(z, 0.0)}),
+    "swish_learned": _Builtin(lambda z, beta: _swish(z, beta), lambda z, beta: _swish_prime(z, beta),
+                              lambda p: (-math.inf, math.inf), {"beta": 1.0}, {"beta": (0.1, 10.0)},
+                              learned=("beta",),
+                              param_grads={"beta": lambda z, beta: z * z * logistic_prime(beta * z)}),
+    # maxout (Goodfellow et al. 2013): a unit outputs the largest of k linear pieces z_1..z_k, so
+    # g itself is the identity and the network takes the maximum (its projections have k columns
+    # per unit: the pieces' weights live there, see biorate.network.graph)
+    "maxout": _Builtin(lambda z, k: z, lambda z, k: np.ones_like(z), lambda p: (-math.inf, math.inf),
+                       {"k": 2.0}, {"k": (2.0, 16.0)}, integers=("k",),
+                       pieces=lambda p: int(p["k"])),
 }  # fmt: skip

@@ -139,6 +139,8 @@ def _params(f: Fields, form_name: str) -> tuple[dict[str, float], bool]:
         for k, (lo, hi) in builtin.domains.items():
             if k in values:
                 table.number(k, lo=lo, hi=hi)
+                if k in builtin.integers and not float(values[k]).is_integer():
+                    raise f.fail("params", f"{k} = {values[k]!r} must be a whole number")
         return {**builtin.defaults, **values}, False
     if form is None:
         extra = sorted(set(values) - set(builtin.defaults))
@@ -292,14 +294,20 @@ class FormulaUnit:
     """A formula as :class:`~biorate.activation.Activation` uses a built-in: value, derivative,
     range (unknown in general: (-inf, inf)) and initial weight gain (1, LeCun's)."""
 
+    learned: tuple[str, ...] = ()  # nothing learned per unit, no pieces (see Activation.learned)
+    param_grads: dict = {}  # (read only)
+
     def __init__(self, expr: Expr) -> None:
         self.expr = expr
 
-    def fn(self, z: np.ndarray) -> np.ndarray:
+    def fn(self, z: np.ndarray, **_: float) -> np.ndarray:
         return self.expr(z)
 
-    def grad(self, z: np.ndarray) -> np.ndarray:
+    def grad(self, z: np.ndarray, **_: float) -> np.ndarray:
         return self.expr.derivative(z)
+
+    def pieces(self, params: dict) -> int:
+        return 1
 
     def range(self, params: dict) -> tuple[float, float]:
         return (-math.inf, math.inf)

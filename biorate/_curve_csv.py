@@ -12,8 +12,9 @@ from io import StringIO
 from pathlib import Path
 from typing import Any
 
+from ._readers import MAX_JSON_BYTES, _unique_keys, check_regular_input, check_size
 from .errors import CurveFileError
-from .io import CSV_NUMBER, MAX_JSON_BYTES, _unique_keys, check_regular_input, check_size
+from .io import CSV_NUMBER
 
 __all__ = ["is_csv", "curve_csv", "read_curve_csv"]
 

@@ -13,17 +13,28 @@ back for deployment. A fit chooses the scaling so that g is well scaled (see
 :meth:`biorate.fitting.Fit.activation`): a fitted sigmoid is seen as exactly the logistic.
 
 Built-ins (``get_activation("sigmoid")``) are the textbook unit-free functions of z, with
-``params`` empty (``leaky_relu`` has ``{"alpha": 0.01}``):
+``params`` empty or holding their parameters' defaults (``leaky_relu`` has ``{"alpha": 0.01}``):
 
-============  ===================================  ============
-name          g(z)                                 range
-============  ===================================  ============
-sigmoid       1 / (1 + exp(-z))                    (0, 1)
-tanh          tanh(z)                              (-1, 1)
-relu          max(0, z)                            [0, inf)
-leaky_relu    z if z > 0 else alpha*z              (-inf, inf)
-softplus      log(1 + exp(z))                      (0, inf)
-============  ===================================  ============
+=============  ===================================  ============
+name           g(z)                                 range
+=============  ===================================  ============
+sigmoid        1 / (1 + exp(-z))                    (0, 1)
+tanh           tanh(z)                              (-1, 1)
+relu           max(0, z)                            [0, inf)
+leaky_relu     z if z > 0 else alpha*z              (-inf, inf)
+softplus       log(1 + exp(z))                      (0, inf)
+elu            z if z > 0 else alpha*(exp(z) - 1)   (-alpha, inf)
+gelu           z * Phi(z) (tanh form)               (-0.170, inf)
+swish          z / (1 + exp(-beta z))               (-0.278/beta, inf)
+prelu          leaky_relu, alpha learned per unit   (-inf, inf)
+swish_learned  swish, beta learned per unit         (-inf, inf)
+maxout         the largest of k pieces z_1..z_k     (-inf, inf)
+=============  ===================================  ============
+
+A network learns prelu's and swish_learned's parameter for every unit, starting from the value
+in ``params`` (:attr:`Activation.learned`, :meth:`Activation.param_derivative`); a maxout unit
+receives k input currents (its projections have k columns per unit) and ``g`` is the identity
+on each (:attr:`Activation.pieces`).
 
 An activation whose ``params`` are the full parameter set of a :mod:`biorate.forms` form (e.g.
 ``x_half, width, r_max, r0`` for ``"sigmoid"``) is that fitted curve seen through the scaling. A
@@ -180,24 +191,57 @@ class Activation(JsonFile):
         """Baseline rate of a fitted curve (``y_unit``); 0 for a built-in."""
         return self.params.get("r0", 0.0) if self.is_fitted else 0.0
 
-    def __call__(self, z: np.ndarray) -> np.ndarray:
-        """g(z), elementwise; ``z`` any shape, unit-free. Returns a float array of that shape."""
+    def __call__(self, z: np.ndarray, **learned: np.ndarray) -> np.ndarray:
+        """g(z), elementwise; ``z`` any shape, unit-free. Returns a float array of that shape.
+
+        ``learned`` overrides parameters of :attr:`learned` with per-unit values (arrays that
+        broadcast against ``z``, e.g. one slope per unit of a PReLU population)."""
         z = _real(z)
         if not self.is_fitted:
             b = self._unit
-            return np.asarray(b.fn(z, **self.params), dtype=float)
+            return np.asarray(b.fn(z, **self._with(learned)), dtype=float)
         form = FORMS[self.form]
         return form.excess(self.x_offset + self.x_scale * z, self.params) / self.y_scale
 
-    def derivative(self, z: np.ndarray) -> np.ndarray:
-        """g'(z) = f'(x) * x_scale / y_scale, analytic, elementwise; same shape as ``z``."""
+    def derivative(self, z: np.ndarray, **learned: np.ndarray) -> np.ndarray:
+        """g'(z) = f'(x) * x_scale / y_scale, analytic, elementwise; same shape as ``z``
+        (``learned`` as for :meth:`__call__`)."""
         z = _real(z)
         if not self.is_fitted:
             b = self._unit
-            return np.asarray(b.grad(z, **self.params), dtype=float)
+            return np.asarray(b.grad(z, **self._with(learned)), dtype=float)
         form = FORMS[self.form]
         dfdx = form.derivative(self.x_offset + self.x_scale * z, self.params)
         return dfdx * (self.x_scale / self.y_scale)
+
+    @property
+    def learned(self) -> tuple[str, ...]:
+        """Parameters a network learns per unit, starting from this activation's values: PReLU's
+        ``alpha``, ``swish_learned``'s ``beta``; () for every other activation."""
+        return self._unit.learned if not self.is_fitted else ()
+
+    @property
+    def pieces(self) -> int:
+        """How many pre-activations a unit takes the maximum of: maxout's ``k``, else 1."""
+        return self._unit.pieces(self.params) if not self.is_fitted else 1
+
+    def param_derivative(self, name: str, z: np.ndarray, **learned: np.ndarray) -> np.ndarray:
+        """dg/d(name) at ``z``, elementwise, for a parameter of :attr:`learned`."""
+        if name not in self.learned:
+            raise BiorateError(f"{self.name}: {name!r} is not a learned parameter "
+                               f"(learned: {', '.join(self.learned) or 'none'})")  # fmt: skip
+        z = _real(z)
+        grad = self._unit.param_grads[name]
+        return np.asarray(grad(z, **self._with(learned)), dtype=float)
+
+    def _with(self, learned: dict) -> dict:
+        """The parameters with per-unit learned values in place of the stored ones."""
+        if not learned:
+            return self.params
+        if unknown := set(learned) - set(self.learned):
+            raise BiorateError(f"{self.name}: {', '.join(sorted(unknown))} is not a learned "
+                               f"parameter (learned: {', '.join(self.learned) or 'none'})")  # fmt: skip
+        return {**self.params, **learned}
 
     @property
     def bounds(self) -> tuple[float, float]:
@@ -229,7 +273,15 @@ class Activation(JsonFile):
         Kinks (relu at 0, lif at threshold) take :meth:`derivative`'s convention there.
 
         Needs PyTorch (``pip install biorate[torch]``); without it :class:`TorchMissingError`.
+        Units whose parameters a network learns (prelu, swish_learned) or whose maximum it takes
+        over pieces (maxout) are not one fixed elementwise function: :class:`BiorateError`.
         """
+        if self.learned or self.pieces > 1:
+            what = (f"learns its {', '.join(self.learned)} per unit" if self.learned
+                    else "takes the maximum over pieces of its projection")  # fmt: skip
+            raise BiorateError(f"{self.name}: to_torch gives one fixed elementwise function, but "
+                               f"{self.form} {what} in a network (torch.nn has PReLU; build "
+                               "maxout or a learned swish from its layers)")  # fmt: skip
         try:
             from ._torch import ActivationModule
         except ModuleNotFoundError as exc:

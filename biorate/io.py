@@ -1,5 +1,6 @@
-"""Small file helpers: atomic writes (a temp file in the same folder, then rename) and JSON reads
-that fail with one clear line."""
+"""Small file helpers: atomic writes (a temp file in the same folder, then rename), outputs checked
+before work starts, provenance, and (re-exported from :mod:`biorate._readers` and
+:mod:`biorate._memory`) JSON/TOML/npz reads that fail with one clear line and the memory checks."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import re
 import secrets
 import stat
 import tempfile
-import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,31 +19,28 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ._memory import available_memory, check_memory, format_bytes, limit_from_env
+from ._readers import (
+    MAX_JSON_BYTES,
+    MAX_TOML_BYTES,
+    check_regular_input,
+    check_size,
+    open_npz,
+    read_json,
+    read_toml,
+)
 from ._version import __version__
 from .errors import BiorateError, CurveFileError, OutputError
 
 __all__ = ["atomic_write", "write_json", "read_json", "provenance", "jsonable", "JsonFile",
            "WriteError", "Staged", "staged_outputs", "check_size", "MAX_JSON_BYTES",
-           "MAX_TOML_BYTES", "CSV_NUMBER"]  # fmt: skip
+           "MAX_TOML_BYTES", "CSV_NUMBER", "available_memory", "check_memory", "format_bytes",
+           "limit_from_env", "check_regular_input", "read_toml", "open_npz"]  # fmt: skip
 
 
 class WriteError(BiorateError, OSError):
     """A file could not be written (disk full, permission denied, ...). A :class:`BiorateError`
     (the CLI prints its one line and exits 2) and still an ``OSError`` (``errno`` kept)."""
-
-
-def check_regular_input(path: str | os.PathLike, error: type[BiorateError]) -> None:
-    """Refuse an input that is not a path (``TransferCurve.load(5)``), or a device, FIFO or
-    socket (``/dev/zero`` would be read forever, a FIFO would block): only regular files (and the
-    folders a caller expects) are read."""
-    if not isinstance(path, str | os.PathLike):
-        raise error(f"expected a file path (a string or a Path), got {type(path).__name__}")
-    try:
-        mode = os.stat(path).st_mode
-    except (OSError, ValueError):
-        return  # missing or unreadable: the caller's own message says so
-    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-        raise error(f"{path}: not a regular file (a device, FIFO or socket); give a file")
 
 
 def _write_target(path: Path, what: str | None = None) -> Path:
@@ -160,84 +157,6 @@ def staged_outputs() -> Iterator[Staged]:
         staged.discard()
 
 
-def available_memory() -> int | None:
-    """Bytes of memory available to a new allocation: the smaller of the machine's (Linux
-    ``MemAvailable``, else the free physical pages) and what this process's cgroup still allows
-    (a container's limit, which ``MemAvailable`` does not show: past it the kernel kills the
-    process without a message); None when the system says neither."""
-    machine = None
-    try:
-        with open("/proc/meminfo", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    machine = int(line.split()[1]) * 1024
-                    break
-    except (OSError, ValueError, IndexError):
-        pass
-    if machine is None:
-        try:
-            machine = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
-        except (AttributeError, ValueError, OSError):
-            pass
-    limits = [m for m in (machine, _cgroup_room()) if m is not None]
-    return min(limits) if limits else None
-
-
-# cgroup v2, then v1: (limit file, usage file)
-_CGROUP_FILES = (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
-                 ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
-                  "/sys/fs/cgroup/memory/memory.usage_in_bytes"))  # fmt: skip
-
-
-def _cgroup_room() -> int | None:
-    """The memory this process's cgroup allows beyond what it uses now (None: no limit set)."""
-    for limit_file, usage_file in _CGROUP_FILES:
-        try:
-            limit = Path(limit_file).read_text().strip()
-            usage = int(Path(usage_file).read_text().strip())
-        except (OSError, ValueError):
-            continue
-        if limit == "max" or not limit.isdigit() or int(limit) >= 2**60:  # v1 writes ~2^63: none
-            return None
-        return max(int(limit) - usage, 0)
-    return None
-
-
-def limit_from_env(var: str, default: float, error: type[BiorateError]) -> float:
-    """A work limit a user can raise: ``$var`` when set (a positive number), else ``default``."""
-    raw = os.environ.get(var, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value <= 0:
-        raise error(f"{var} must be a positive number, got {raw[:40]!r}")
-    return value
-
-
-def format_bytes(n: float) -> str:
-    """``1536`` -> ``"1.5 KiB"`` (binary units up to TiB, three significant digits)."""
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024:
-            return f"{n:.3g} {unit}"
-        n /= 1024
-    return f"{n:.3g} TiB"
-
-
-def check_memory(need: float, what: str, advice: str, error: type[BiorateError],
-                 purpose: str = "") -> None:  # fmt: skip
-    """Refuse, before allocating, work whose estimated ``need`` (bytes) exceeds the memory
-    available now: raises ``error`` saying that ``what`` need that much (``purpose``: e.g. " to
-    train"), how much is available, and ``advice``. Nothing is refused where the system does not
-    say how much is available."""
-    avail = available_memory()
-    if avail is not None and need > avail:
-        raise error(f"{what} need about {format_bytes(need)} of memory{purpose}, more than the "
-                    f"{format_bytes(avail)} available; {advice}")  # fmt: skip
-
-
 def _probe(folder: Path, what: str) -> None:
     """Create and remove a temp file in ``folder``: the only test that also holds for root, for
     read-only mounts and for /proc-like file systems (``os.access`` says yes to root everywhere)."""
@@ -324,112 +243,6 @@ def write_json(path: str | os.PathLike, data: dict) -> Path:
     return atomic_write(path, lambda f: f.write(text + "\n"))
 
 
-# The largest input files read whole (checked with stat() before reading: a 3 GB file took 6 GB
-# of memory before its first byte was found wrong). A curve of 10,000 points (the most a fit
-# takes) with its provenance is under 1 MiB, an activation a few KiB, a model or sweep spec a few
-# KiB: the caps are far above any real file and far below memory.
-MAX_JSON_BYTES = 64 * 2**20
-MAX_TOML_BYTES = 4 * 2**20
-
-
-def check_size(path: str | os.PathLike, max_bytes: int, what: str,
-               error: type[BiorateError]) -> None:  # fmt: skip
-    """Refuse, before reading it, a regular file larger than ``max_bytes``, naming its size and
-    the cap (``what``: "model file"...). A file that is missing or not regular is left to the
-    reader's own message."""
-    try:
-        st = os.stat(path)
-    except (OSError, ValueError):
-        return
-    if stat.S_ISREG(st.st_mode) and st.st_size > max_bytes:
-        raise error(f"{path}: {format_bytes(st.st_size)}, larger than a {what} may be "
-                    f"({format_bytes(max_bytes)}); is it the right file?")  # fmt: skip
-
-
-class _Unreadable(ValueError):
-    """A JSON text that parses but cannot be taken as it is (one line, no path)."""
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
-    """A JSON object, refusing a key given twice (``json`` would keep the last one silently)."""
-    out: dict = {}
-    for key, value in pairs:
-        if key in out:
-            shown = key if len(key) <= 40 else key[:37] + "..."
-            raise _Unreadable(f"key {shown!r} is given twice in one object; give it once")
-        out[key] = value
-    return out
-
-
-def _value_error(exc: ValueError) -> str:
-    """One line for a ``ValueError`` of the JSON or TOML parser: an integer of more digits than
-    Python converts (4300) is named as such, without Python's advice cut mid-word."""
-    m = re.search(r"value has (\d+) digits", str(exc))
-    if m:
-        return (f"an integer of {int(m.group(1)):,} digits: more than Python converts, and more "
-                "than any value biorate reads")  # fmt: skip
-    return f"cannot read it ({' '.join(str(exc).split())[:120]})"
-
-
-def read_toml(path: Path, what: str, error: type[BiorateError],
-              missing: type[BiorateError] | None = None,
-              max_bytes: int | None = None) -> dict:  # fmt: skip
-    """Read a TOML file (a model, a sweep spec): every way it can fail is ``error`` naming
-    ``path`` (``missing`` for a file that is not there: ``"no such {what}"``). A file larger than
-    ``max_bytes`` (default :data:`MAX_TOML_BYTES`) is refused before it is read
-    (:func:`check_size`)."""
-    check_regular_input(path, error)
-    check_size(path, max_bytes or MAX_TOML_BYTES, what, error)
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise (missing or error)(f"{path}: no such {what}") from None
-    except IsADirectoryError:
-        raise error(f"{path}: is a folder, not a {what}") from None
-    except UnicodeDecodeError as exc:
-        raise error(f"{path}: not a UTF-8 text file (byte {exc.start}: "
-                    f"{exc.object[exc.start:exc.start + 1]!r})") from None  # fmt: skip
-    except OSError as exc:
-        raise error(f"{path}: cannot read ({exc.strerror or exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise error(f"{path}: malformed TOML ({exc})") from None
-    except ValueError as exc:  # e.g. an integer of more digits than Python converts
-        raise error(f"{path}: {_value_error(exc)}") from None
-
-
-def read_json(path: str | os.PathLike, kind: str | None = None,
-              error: type[BiorateError] = CurveFileError,
-              max_bytes: int | None = None) -> dict:  # fmt: skip
-    """Read a JSON object; with ``kind`` given, check its ``"kind"`` field. Errors are ``error``:
-    a file larger than ``max_bytes`` (default :data:`MAX_JSON_BYTES`, checked before reading), a
-    key given twice in one object (JSON parsers differ on which one wins, so neither is guessed),
-    an integer of more digits than Python converts (named in one line)."""
-    check_regular_input(path, error)
-    path = Path(path)
-    check_size(path, max_bytes or MAX_JSON_BYTES, "JSON file", error)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise error(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise error(f"{path}: cannot read ({exc})") from None
-    try:
-        data = json.loads(text, object_pairs_hook=_unique_keys)
-    except json.JSONDecodeError as exc:
-        raise error(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    except RecursionError:
-        raise error(f"{path}: JSON nested too deeply to read") from None
-    except _Unreadable as exc:
-        raise error(f"{path}: {exc}") from None
-    except ValueError as exc:  # e.g. an integer of more digits than Python converts
-        raise error(f"{path}: {_value_error(exc)}") from None
-    if not isinstance(data, dict):
-        raise error(f"{path}: expected a JSON object")
-    if kind is not None and data.get("kind") != kind:
-        raise error(f"{path}: expected kind {kind!r}, found {data.get('kind')!r}")
-    return data
-
-
 def provenance(command: str | None = None) -> dict:
     """Versions and time stamp recorded in every file biorate writes."""
 
@@ -468,27 +281,3 @@ class JsonFile:
             return cls.from_dict(data)  # type: ignore[attr-defined]
         except CurveFileError as exc:
             raise CurveFileError(f"{path}: {exc}") from None
-
-
-def open_npz(path: Path, error: type[BiorateError], where: str, noun: str) -> Any:
-    """``np.load(path, allow_pickle=False)`` of an ``.npz`` archive (the caller closes it), every
-    failure one ``error`` line starting with ``where``: a missing path (``no such {noun}``), a
-    folder, a device or FIFO (:func:`check_regular_input`), an unreadable file, a file that is not
-    a zip archive or a corrupt one. Network files and ``npz:`` datasets share it."""
-    check_regular_input(path, error)
-    try:
-        with open(path, "rb") as f:
-            magic = f.read(4)
-    except FileNotFoundError:
-        raise error(f"{where}: no such {noun}") from None
-    except IsADirectoryError:
-        raise error(f"{where}: is a folder, not a {noun}") from None
-    except OSError as exc:  # a symlink loop, no permission
-        raise error(f"{where}: cannot read ({exc.strerror or exc})") from None
-    if magic != b"PK\x03\x04":  # every .npz is a zip archive
-        raise error(f"{where}: not an .npz archive (np.savez writes one), so not a {noun}")
-    try:
-        return np.load(path, allow_pickle=False)
-    except Exception as exc:  # zip directory, npy header: all mean "corrupt file"
-        raise error(f"{where}: not a readable {noun} ({type(exc).__name__}: "
-                    f"{' '.join(str(exc).split())[:160]})") from None  # fmt: skip

@@ -6,7 +6,19 @@ import numpy as np
 
 from biorate.activation import Activation, get_activation, shipped_activations_dir
 
-BUILTINS = ["sigmoid", "tanh", "relu", "leaky_relu", "softplus", "elu", "gelu", "swish"]
+BUILTINS = [
+    "sigmoid",
+    "tanh",
+    "relu",
+    "leaky_relu",
+    "softplus",
+    "elu",
+    "gelu",
+    "swish",
+    "prelu",
+    "swish_learned",
+    "maxout",
+]
 
 
 def fitted_activation() -> Activation:

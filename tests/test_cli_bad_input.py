@@ -200,7 +200,7 @@ def test_huge_trials_refused_with_estimate(cli, tmp_path, trials, no_work):
 
 
 def test_size_check_in_api(monkeypatch):
-    import biorate.io as bio
+    import biorate._memory as bio
     from biorate.spiking import measure_fi, protocol
 
     monkeypatch.setattr(bio, "available_memory", lambda: 10 * 2**20)  # 10 MiB free
@@ -326,7 +326,7 @@ def test_sigint_in_a_real_process_exits_130(tmp_path):
 def test_available_memory_respects_a_containers_limit(tmp_path, monkeypatch):
     """In a container MemAvailable shows the host's memory; the cgroup's limit minus its usage is
     what an allocation can really get (past it the kernel kills the process without a message)."""
-    import biorate.io as bio
+    import biorate._memory as bio
 
     limit, usage = tmp_path / "memory.max", tmp_path / "memory.current"
     monkeypatch.setattr(bio, "_CGROUP_FILES", ((str(limit), str(usage)),))

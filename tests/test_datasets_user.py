@@ -191,10 +191,10 @@ def test_csv_two_files_headers_must_match(tmp_path):
 
 def test_npz_too_large_for_memory_refused_before_reading(tmp_path, monkeypatch, digits):
     """The arrays' headers are checked against the memory available before any data is read."""
-    import biorate.io
+    import biorate._memory
 
     path = save_npz(tmp_path / "d.npz", digits)
-    monkeypatch.setattr(biorate.io, "available_memory", lambda: 10_000)
+    monkeypatch.setattr(biorate._memory, "available_memory", lambda: 10_000)
     with pytest.raises(DataError, match="memory"):
         load_dataset(f"npz:{path}")
     (tmp_path / "d.csv").write_text("a,label\n" + "0.5,1\n0.25,0\n" * 5000)

@@ -54,15 +54,20 @@ def _directional_errors(net, X, y, params, grads, eps=1e-5, directions=2):
 
 
 @pytest.mark.parametrize("connectivity", ["feedback", "volume", "custom"])
-@pytest.mark.parametrize("activation", ["sigmoid", "tanh"])
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "prelu", "swish_learned", "maxout"])
 def test_fixed_point_gradients_match_finite_differences(connectivity, activation):
     """Implicit gradients at the fixed point against central differences of the loss at the
     fixed point (eps 1e-5), along two random directions per parameter array: measured largest
-    relative error 1e-9 to 2e-7 over the six cases (sigmoid and tanh; feedback, volume and a
-    graph with a self-loop, a long feedback projection and skips; 50-270 steps to the fixed
-    point, as many for the adjoint). A wrong gradient is off by 1e-2 or more."""
+    relative error 7e-10 to 2e-7 over the fifteen cases (sigmoid, tanh, and the units with
+    learned parameters, PReLU's slopes and swish's betas included, and maxout's pieces;
+    feedback, volume and a graph with a self-loop, a long feedback projection and skips; 50-345
+    steps to the fixed point, as many for the adjoint). A wrong gradient is off by 1e-2 or
+    more."""
     conn = CUSTOM if connectivity == "custom" else connectivity
-    net = _net(conn, sizes=(3, 4, 4, 4, 3), activation=activation, scale=0.5)
+    # maxout's identity pieces are unbounded: weights of std 0.5 give the volume a loop gain
+    # above 1 (no fixed point), 0.3 a contracting one
+    scale = 0.3 if activation == "maxout" else 0.5
+    net = _net(conn, sizes=(3, 4, 4, 4, 3), activation=activation, scale=scale)
     params = {k: v.copy() for k, v in net.params_.items()}
     X = X4[:, :3]
     _, grads, cache = net.loss_and_grads(X, Y4, params, offset=0.0)

@@ -15,7 +15,7 @@ import pytest
 from test_activation import fitted
 
 from biorate.activation import BUILTINS, Activation, get_activation, list_activations
-from biorate.errors import DataError
+from biorate.errors import BiorateError, DataError
 from biorate.forms import FORMS
 
 NO_TORCH = "PyTorch not installed (pip install biorate[torch]): to_torch not tested"
@@ -23,7 +23,10 @@ NO_TORCH = "PyTorch not installed (pip install biorate[torch]): to_torch not tes
 SHIPPED = [get_activation(n) for n in list_activations() if n not in BUILTINS]
 # every built-in, a leaky_relu off its default, every shipped fitted activation, and a fitted
 # activation of each form no shipped one has (the parameters of test_activation.py)
-ACTS = [get_activation(n) for n in BUILTINS] + [Activation.builtin("leaky_relu", alpha=0.2)]
+# (units that learn parameters or take a maximum over pieces are refused: see the test below)
+LEARNED = ("prelu", "swish_learned", "maxout")
+ACTS = [get_activation(n) for n in BUILTINS if n not in LEARNED]
+ACTS += [Activation.builtin("leaky_relu", alpha=0.2)]
 ACTS += SHIPPED + [fitted(f) for f in FORMS if f not in {a.form for a in SHIPPED}]
 IDS = [f"{a.name}{'*' if a.is_fitted else ''}{a.params.get('alpha', '')}" for a in ACTS]
 
@@ -51,8 +54,14 @@ def smooth_points(act: Activation) -> np.ndarray:
 
 def test_every_form_is_covered():
     assert {a.form for a in ACTS if a.is_fitted} == set(FORMS)
-    assert {a.form for a in ACTS if not a.is_fitted} == set(BUILTINS)
+    assert {a.form for a in ACTS if not a.is_fitted} | set(LEARNED) == set(BUILTINS)
     assert {"lif", "lif_noise"} <= {a.name for a in SHIPPED}
+
+
+@pytest.mark.parametrize("name", LEARNED)
+def test_units_with_learned_parameters_or_pieces_are_refused(name):
+    with pytest.raises(BiorateError, match=f"{name} (learns its|takes the maximum)"):
+        get_activation(name).to_torch()
 
 
 @pytest.mark.parametrize("act", ACTS, ids=IDS)

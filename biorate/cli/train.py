@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..activation import BUILTINS
 from ..datasets import load_dataset
 from ..errors import NetworkError
 from ..io import staged_outputs, write_json
@@ -66,8 +67,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--activation",
         default="sigmoid",
-        help="built-in name (sigmoid, tanh, relu, leaky_relu, softplus, elu, gelu, swish), a shipped "
-        "fitted activation name, or ACT.json",
+        help=f"built-in name ({', '.join(BUILTINS)}), a shipped fitted activation name, or ACT.json",
     )
     p.add_argument(
         "--connectivity",

@@ -32,14 +32,63 @@ import numpy as np
 from .graph import Graph
 
 __all__ = ["step", "step_backward", "forward", "backward", "settle", "activity_summands",
-           "effective_weights"]  # fmt: skip
+           "effective_weights", "learned", "derivative", "pieces_out", "per_unit", "learned_grads"]  # fmt: skip
 
 Params = dict[str, np.ndarray]
 
 
 # ----------------------------------------------------------------------------- one step
-def _g(graph: Graph, act: Any, p: int, z: np.ndarray, dtype: Any) -> np.ndarray:
-    return np.asarray(act(z), dtype=dtype) if graph.applies_g(p) else z
+def learned(graph: Graph, params: Params, p: int) -> dict[str, np.ndarray]:
+    """Population ``p``'s learned activation parameters, by the activation's names (``{}`` for
+    activations without any)."""
+    return {name: params[key] for name, key in graph.act_params[p]}
+
+
+def _g(graph: Graph, params: Params, act: Any, p: int, z: np.ndarray, dtype: Any) -> np.ndarray:
+    """g(z) of population ``p`` (z itself where g is not applied); a maxout unit's output is the
+    largest of its k pieces (columns ``k*j .. k*j + k - 1`` of ``z`` for unit j)."""
+    if not graph.applies_g(p):
+        return z
+    g = np.asarray(act(z, **learned(graph, params, p)), dtype=dtype)
+    k = graph.pieces[p]
+    return g if k == 1 else g.reshape(g.shape[0], -1, k).max(axis=2)
+
+
+def derivative(graph: Graph, params: Params, act: Any, p: int, z: np.ndarray,
+               dtype: Any) -> np.ndarray:  # fmt: skip
+    """dg/dz of population ``p``, shaped like ``z``: elementwise g'(z), and for maxout g'(z) on
+    the largest piece of each unit and 0 on the others (ties: the first)."""
+    gp = np.asarray(act.derivative(z, **learned(graph, params, p)), dtype=dtype)
+    k = graph.pieces[p]
+    if k == 1:
+        return gp
+    g = np.asarray(act(z, **learned(graph, params, p))).reshape(z.shape[0], -1, k)
+    mask = np.zeros(g.shape, dtype=dtype)
+    np.put_along_axis(mask, g.argmax(axis=2)[..., None], 1.0, axis=2)
+    return gp * mask.reshape(z.shape)
+
+
+def pieces_out(graph: Graph, p: int, d: np.ndarray) -> np.ndarray:
+    """An adjoint of population ``p``'s units spread over its maxout pieces (``d`` itself when
+    k = 1), to be multiplied by :func:`derivative`."""
+    k = graph.pieces[p]
+    return d if k == 1 else np.repeat(d, k, axis=1)
+
+
+def per_unit(graph: Graph, p: int, gp: np.ndarray) -> np.ndarray:
+    """:func:`derivative` per unit (for the diagnostics): a maxout unit's is that of its
+    largest piece."""
+    k = graph.pieces[p]
+    return gp if k == 1 else gp.reshape(gp.shape[0], -1, k).sum(axis=2)
+
+
+def learned_grads(graph: Graph, params: Params, act: Any, p: int, z: np.ndarray, du: np.ndarray,
+                  grads: Params) -> None:  # fmt: skip
+    """Accumulate the gradients of population ``p``'s learned activation parameters given the
+    adjoint ``du`` of its g(z)."""
+    theta = learned(graph, params, p)
+    for name, key in graph.act_params[p]:
+        _acc(grads, key, (du * act.param_derivative(name, z, **theta)).sum(axis=0))
 
 
 def step(graph: Graph, params: Params, act: Any, x: np.ndarray, h_prev: list, alpha: float,
@@ -59,7 +108,7 @@ def step(graph: Graph, params: Params, act: Any, x: np.ndarray, h_prev: list, al
         for s, key in graph.dense_in[p]:
             # forward projections read this step's activity, feedback the previous step's
             z = z + (h[s] if s < p else h_prev[s]) @ params[key]
-        u = g_t[p] = _g(graph, act, p, z, dtype)
+        u = g_t[p] = _g(graph, params, act, p, z, dtype)
         for s, key in graph.skip_in[p]:
             u = u + (h[s] if key is None else h[s] @ params[key])
         h[p] = u if alpha == 1.0 else (1 - alpha) * h_prev[p] + alpha * u
@@ -107,10 +156,13 @@ def step_backward(graph: Graph, params: Params, act: Any, cache: dict, t: int, d
         if not graph.applies_g(p):
             dz = du
         else:
-            gp = np.asarray(act.derivative(zs[t][p]), dtype=dtype)
+            gp = derivative(graph, params, act, p, zs[t][p], dtype)
             if t == T:
-                cache["gp"][p] = gp
-            dz = du * (gp + offset) if offset else du * gp
+                cache["gp"][p] = per_unit(graph, p, gp)
+            if graph.act_params[p]:
+                learned_grads(graph, params, act, p, zs[t][p], du, grads)
+            dz = pieces_out(graph, p, du)
+            dz = dz * (gp + offset) if offset else dz * gp
         _acc(grads, graph.bias[p], dz.sum(axis=0))
         for s, key in graph.dense_in[p]:
             ts = t if s < p else t - 1

@@ -102,12 +102,12 @@ def warn_unconverged(fp: dict, tol: float, max_iter: int) -> None:
                       BiorateWarning, stacklevel=caller_stacklevel())  # fmt: skip
 
 
-def _derivatives(graph: Graph, act: Any, z: list, offset: float, dtype: Any) -> list:
-    """g'(z_p) (+ offset) per population; None where g is not applied."""
+def _derivatives(graph: Graph, params: Params, act: Any, z: list, dtype: Any) -> list:
+    """g'(z_p) per population (:func:`dynamics.derivative`); None where g is not applied."""
     gp: list[Any] = [None] * len(graph.sizes)
     for p in range(1, len(graph.sizes)):
         if graph.applies_g(p):
-            gp[p] = np.asarray(act.derivative(z[p]), dtype=dtype)
+            gp[p] = dynamics.derivative(graph, params, act, p, z[p], dtype)
     return gp
 
 
@@ -136,7 +136,7 @@ def adjoint(graph: Graph, params: Params, gp: list, dy: np.ndarray, alpha: float
                 for s, key in graph.skip_in[p]:
                     if s:
                         cur[s] += new[p] if key is None else new[p] @ params[key].T
-                dz = new[p] if gp[p] is None else new[p] * gp[p]
+                dz = new[p] if gp[p] is None else dynamics.pieces_out(graph, p, new[p]) * gp[p]
                 for s, key in graph.dense_in[p]:
                     if s:
                         (cur if s < p else fb_new)[s] += dz @ params[key].T
@@ -149,11 +149,15 @@ def adjoint(graph: Graph, params: Params, gp: list, dy: np.ndarray, alpha: float
                  "converged": bool(r <= tol)}  # fmt: skip
 
 
-def gradients(graph: Graph, params: Params, h: list, gp: list, lam: list) -> Params:
-    """``lambda^T dPhi/dtheta`` at the fixed point ``h``: the parameters' gradients."""
+def gradients(graph: Graph, params: Params, act: Any, h: list, z: list, gp: list,
+              lam: list) -> Params:  # fmt: skip
+    """``lambda^T dPhi/dtheta`` at the fixed point ``h`` (input currents ``z``): the parameters'
+    gradients."""
     grads: Params = {}
     for p in range(1, len(graph.sizes)):
-        dz = lam[p] if gp[p] is None else lam[p] * gp[p]
+        dz = lam[p] if gp[p] is None else dynamics.pieces_out(graph, p, lam[p]) * gp[p]
+        if graph.act_params[p]:
+            dynamics.learned_grads(graph, params, act, p, z[p], lam[p], grads)
         grads[graph.bias[p]] = dz.sum(axis=0)
         for s, key in graph.dense_in[p]:
             grads[key] = grads[key] + h[s].T @ dz if key in grads else h[s].T @ dz
@@ -173,11 +177,14 @@ def backward(graph: Graph, params: Params, act: Any, cache: dict, dy: np.ndarray
     ``cache["gp"]`` (g'(z*) per population, without the offset, for the diagnostics) and
     ``cache["fp"]["adjoint"]`` (the adjoint solve's iterations, residual, converged)."""
     h, z = cache["h"][-1], cache["z"][-1]
-    cache["gp"] = _derivatives(graph, act, z, 0.0, dtype)
-    gp = cache["gp"] if not offset else [None if g is None else g + offset for g in cache["gp"]]
+    exact = _derivatives(graph, params, act, z, dtype)
+    cache["gp"] = [
+        None if g is None else dynamics.per_unit(graph, p, g) for p, g in enumerate(exact)
+    ]
+    gp = exact if not offset else [None if g is None else g + offset for g in exact]
     lam, info = adjoint(graph, params, gp, dy, alpha, tol, max_iter)
     cache["fp"]["adjoint"] = info
-    return gradients(graph, params, h, gp, lam)
+    return gradients(graph, params, act, h, z, gp, lam)
 
 
 def loop_gain(fp: dict, alpha: float) -> float:

@@ -186,7 +186,7 @@ class Graph:
     """
 
     def __init__(self, sizes: Sequence[int], projections: Sequence[Projection],
-                 linear_output: bool) -> None:  # fmt: skip
+                 linear_output: bool, learned: Sequence[str] = (), pieces: int = 1) -> None:  # fmt: skip
         self.sizes = list(sizes)
         self.projections = list(projections)
         self.linear_output = bool(linear_output)
@@ -199,13 +199,27 @@ class Graph:
         self.bias = [None] + [f"b{p}" for p in range(1, L)]
         self.population_names = ["in"] + [f"h{i}" for i in range(1, L - 1)] + ["out"]
         self.has_feedback = any(p.feedback for p in self.projections)
+        # per population applying g: its learned activation parameters (name, parameter name),
+        # one value per unit (PReLU's alpha2, ...), and the pieces a unit takes the maximum of
+        self.act_params: list[list[tuple[str, str]]] = [
+            [(n, f"{n}{p}") for n in learned] if p and self.applies_g(p) else [] for p in range(L)
+        ]
+        self.pieces = [int(pieces) if p and self.applies_g(p) else 1 for p in range(L)]
         self.owner: dict[str, int] = {}
         for d in range(1, L):
             for _, key in self.dense_in[d] + self.skip_in[d]:
                 if key is not None:
                     self.owner[key] = d
             self.owner[self.bias[d]] = d
-        self.weights = frozenset(k for k in self.owner if k not in self.bias)
+            for _, key in self.act_params[d]:
+                self.owner[key] = d
+        # the matrices (what weight decay applies to): not biases, not activation parameters
+        self.weights = frozenset(k for d in range(1, L) for _, k in self.dense_in[d] + self.skip_in[d]
+                                 if k is not None)  # fmt: skip
+
+    def width(self, p: int) -> int:
+        """Columns of population ``p``'s input current: its size times its maxout pieces."""
+        return self.sizes[p] * self.pieces[p]
 
     @property
     def output(self) -> int:
@@ -216,10 +230,12 @@ class Graph:
         return not (p == self.output and self.linear_output)
 
     def parameter_count(self) -> int:
-        """Number of parameters: weights, learned skips and biases."""
+        """Number of parameters: weights, learned skips, biases and learned activation
+        parameters."""
         n = 0
         for d in range(1, len(self.sizes)):
-            n += self.sizes[d] * (1 + sum(self.sizes[s] for s, _ in self.dense_in[d]))
+            n += self.width(d) * (1 + sum(self.sizes[s] for s, _ in self.dense_in[d]))
+            n += self.sizes[d] * len(self.act_params[d])
             n += sum(self.sizes[s] * self.sizes[d] for s, k in self.skip_in[d] if k is not None)
         return n
 

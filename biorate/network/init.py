@@ -43,7 +43,9 @@ def initial_params(graph: Graph, act: Any, init_std: float | None,
     2015 and PyTorch's kaiming_normal), learned skips ~ N(0, 1/size_source); biases 0 for the
     linear output and :func:`midpoint` for populations applying ``g``: 0 for sigmoid and tanh,
     1 for a fitted Hill curve (whose g(z) = z^n/(1+z^n) is flat near 0, so that units would
-    otherwise start silent and never learn), 0 for unbounded ranges."""
+    otherwise start silent and never learn), 0 for unbounded ranges. Learned activation
+    parameters (PReLU's slope, ...) start at the activation's value in every unit; a maxout
+    population's dense projections and bias have k columns per unit (its pieces)."""
     sizes = graph.sizes
     bias0 = midpoint(act)
     rng = np.random.default_rng(seed)
@@ -53,9 +55,11 @@ def initial_params(graph: Graph, act: Any, init_std: float | None,
         fan_in = sum(sizes[s] for s, _ in graph.dense_in[d])
         std = init_std if init_std is not None else np.sqrt(gain / fan_in)
         for s, key in graph.dense_in[d]:
-            params[key] = rng.normal(0.0, std, (sizes[s], sizes[d]))
+            params[key] = rng.normal(0.0, std, (sizes[s], graph.width(d)))
         for s, key in graph.skip_in[d]:
             if key is not None:
                 params[key] = rng.normal(0.0, 1 / np.sqrt(sizes[s]), (sizes[s], sizes[d]))
-        params[graph.bias[d]] = np.full(sizes[d], bias0 if graph.applies_g(d) else 0.0)
+        params[graph.bias[d]] = np.full(graph.width(d), bias0 if graph.applies_g(d) else 0.0)
+        for name, key in graph.act_params[d]:
+            params[key] = np.full(sizes[d], float(act.params[name]))
     return params, rng

@@ -13,10 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from .._readers import _unique_keys, _Unreadable
 from ..errors import NetworkError
 from ..io import (
-    _unique_keys,
-    _Unreadable,
     atomic_write,
     format_bytes,
     jsonable,

@@ -67,8 +67,9 @@ class RateNetwork:
     sizes : population sizes, input first and output (number of classes) last, e.g.
         ``[64, 64, 64, 10]``.
     activation : the hidden units' ``g``: a built-in name (``"sigmoid"``, ``"tanh"``, ``"relu"``,
-        ``"leaky_relu"``, ``"softplus"``, ``"elu"``, ``"gelu"``, ``"swish"``), a path to a fitted
-        activation JSON, or an Activation.
+        ``"leaky_relu"``, ``"softplus"``, ``"elu"``, ``"gelu"``, ``"swish"``; ``"prelu"`` and
+        ``"swish_learned"`` learn their parameter per unit, ``"maxout"`` takes the largest of k
+        pieces), a path to a fitted activation JSON, or an Activation.
     connectivity : ``"feedforward"``, ``"residual"``, ``"feedback"`` or an explicit projection list
         (see :mod:`biorate.network.graph`).
     loss : ``"softmax_ce"`` (default), ``"sigmoid_ce"`` or ``"squared_error"``.
@@ -155,7 +156,8 @@ class RateNetwork:
         make_optimizer(self.optimizer, self.learning_rate, self.momentum)  # validates
         projections = build_projections(self.sizes, self.connectivity)
         self._act = resolve_activation(self.activation)
-        self.graph_ = Graph(self.sizes, projections, self._loss.linear_output)
+        self.graph_ = Graph(self.sizes, projections, self._loss.linear_output,
+                            getattr(self._act, "learned", ()), getattr(self._act, "pieces", 1))  # fmt: skip
         # None: the defaults of the graph's kind (see the class docstring); the arguments keep
         # None (get_params gives them back as given), the resolved values are private
         kind = "feedback" if self.has_feedback else "acyclic"

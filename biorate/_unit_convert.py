@@ -1,0 +1,160 @@
+"""Quantities in, SI floats out: :class:`UnitArray` (an array that knows its dimension) and the
+conversion of Brian2 quantities, strings, lists and bare numbers to checked SI values
+(:func:`to_si`, :func:`to_si_array`). Re-exported by :mod:`biorate.units`. NumPy only."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from ._unit_parse import (
+    _DISPLAY,
+    DIMENSIONLESS,
+    Dim,
+    _show,
+    dim_name,
+    parse_quantity,
+    parse_range,
+    si_unit,
+)
+from .errors import UnitError
+
+__all__ = ["UnitArray", "to_si", "to_si_array"]
+
+
+class UnitArray(np.ndarray):
+    """A float array of SI values that knows its dimension, so that ``theory.fi(lif, current=curve.x)``
+    needs no unit spelled out. Indexing and slicing keep the dimension; arithmetic returns a plain
+    ``ndarray`` (``curve.x * 1e9`` is no longer amperes, and is not labelled as such)."""
+
+    _dim: Dim | None
+
+    def __new__(cls, values: Any, dim: Dim) -> UnitArray:
+        obj = np.asarray(values, dtype=float).view(cls)
+        obj._dim = dim
+        return obj
+
+    def __array_finalize__(self, obj: Any) -> None:
+        self._dim = getattr(obj, "_dim", None)
+
+    def __getitem__(self, key: Any) -> Any:
+        item = super().__getitem__(key)
+        if np.ndim(item) == 0:  # curve.x[0] is still amperes: a 0-d UnitArray
+            return UnitArray(item, self._dim)
+        return item
+
+    def __iter__(self) -> Any:
+        return (self[i] for i in range(len(self)))
+
+    def __array_wrap__(self, out: Any, context: Any = None, return_scalar: bool = False) -> Any:
+        arr = np.asarray(out)
+        return arr[()] if return_scalar else arr
+
+    def __reduce__(self) -> Any:  # pickling (Dask workers) keeps the dimension
+        return (UnitArray, (np.asarray(self), self._dim))
+
+    @property
+    def unit(self) -> str:
+        return si_unit(self._dim) if self._dim is not None else "1"
+
+
+def _brian_dims(value: Any) -> Dim | None:
+    if isinstance(value, UnitArray):
+        return value._dim
+    dim = getattr(value, "dim", None)
+    dims = getattr(dim, "_dims", None)
+    if dims is None:
+        return None
+    out = tuple(int(round(x)) for x in dims)
+    if any(abs(x - r) > 1e-12 for x, r in zip(dims, out, strict=True)):
+        raise UnitError(f"fractional dimensions are not supported: {value!r}")
+    return out  # type: ignore[return-value]
+
+
+def _convert(value: Any, dim: Dim, name: str) -> np.ndarray:
+    bdim = _brian_dims(value)
+    if bdim is not None:  # a Brian2 Quantity: ndarray subclass holding SI values
+        got, arr = bdim, np.asarray(value, dtype=float)
+    elif isinstance(value, str):
+        arr, got = _parse_str_array(value, name)
+    elif _all_quantities(value):  # a list of Brian2 quantities, e.g. [3*uM, 5*uM]
+        dims = {_brian_dims(v) for v in value}
+        if len(dims) > 1:
+            raise UnitError(f"{name}: mixed dimensions in {_show(value)}")
+        got, arr = dims.pop(), np.array([float(np.asarray(v)) for v in value])
+    elif isinstance(value, Iterable) and not isinstance(value, np.ndarray) and _all_str(value):
+        parsed = [parse_quantity(v, name=name) for v in value]
+        dims = {d for _, d in parsed}
+        if len(dims) > 1:
+            raise UnitError(f"{name}: mixed dimensions in {_show(list(value))}")
+        got = dims.pop() if dims else dim
+        arr = np.array([v for v, _ in parsed], dtype=float)
+    else:
+        if value is None:
+            raise UnitError(f"{name}: expected a quantity such as '{_example(dim)}', got None")
+        try:
+            arr = np.asarray(value, dtype=float)
+        except (TypeError, ValueError, OverflowError):
+            raise UnitError(f"{name}: cannot read {_show(value)} as a quantity") from None
+        got = DIMENSIONLESS
+        if dim != DIMENSIONLESS and not np.all(arr == 0):
+            raise UnitError(
+                f"{name}: bare number {_show(value)} has no unit; give a {dim_name(dim)} "
+                f"such as '{_example(dim)}'"
+            )
+        if dim != DIMENSIONLESS:
+            got = dim  # zero is zero in any unit
+    if got != dim:
+        raise UnitError(f"{name}: expected a {dim_name(dim)}, got {_show(value)} ({dim_name(got)})")
+    return arr
+
+
+def _all_quantities(value: Any) -> bool:
+    if not isinstance(value, list | tuple) or not value:
+        return False
+    return all(_brian_dims(v) is not None and np.ndim(v) == 0 for v in value)
+
+
+def _all_str(values: Iterable) -> bool:
+    try:
+        items = list(values)
+    except TypeError:
+        return False
+    return bool(items) and all(isinstance(v, str) for v in items)
+
+
+def _parse_str_array(text: str, name: str) -> tuple[np.ndarray, Dim]:
+    if ":" in text or "," in text:
+        return parse_range(text, name=name)
+    v, d = parse_quantity(text, name=name)
+    return np.asarray(v), d
+
+
+def _example(dim: Dim) -> str:
+    return f"1 {_DISPLAY.get(dim, si_unit(dim))}".strip()
+
+
+def to_si(value: Any, dim: Dim, name: str = "value") -> float:
+    """One scalar quantity in SI units, checked against ``dim``; NaN and inf are refused."""
+    arr = _convert(value, dim, name)
+    if arr.ndim != 0 and arr.size != 1:
+        raise UnitError(f"{name}: expected a single value, got {arr.size}")
+    x = float(arr.reshape(()))
+    if not math.isfinite(x):
+        raise UnitError(f"{name}: {x} is not a finite number")
+    return x
+
+
+def to_si_array(value: Any, dim: Dim, name: str = "value") -> np.ndarray:
+    """A 1-D array of quantities in SI units, checked against ``dim``; NaN and inf are refused."""
+    arr = np.atleast_1d(_convert(value, dim, name)).astype(float)
+    if arr.ndim != 1:
+        raise UnitError(f"{name}: expected a 1-D array, got shape {arr.shape}")
+    if arr.size == 0:
+        raise UnitError(f"{name}: no values given")
+    if not np.all(np.isfinite(arr)):
+        raise UnitError(f"{name}: contains NaN or inf")
+    return arr
