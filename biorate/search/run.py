@@ -81,19 +81,11 @@ class _Evaluator:
 
     def __init__(self, spec: SearchSpec, outdir: Path, workers: int | None, scheduler: str | None,
                  client: Any, timeout: float, bar: Any) -> None:  # fmt: skip
-        self.spec, self.dir, self.workers, self.scheduler = (
-            spec,
-            outdir / "evals",
-            workers,
-            scheduler,
-        )
-        self.client, self.own, self.cluster, self.timeout, self.bar = (
-            client,
-            None,
-            None,
-            timeout,
-            bar,
-        )
+        self.spec, self.dir = spec, outdir / "evals"
+        self.workers, self.scheduler = workers, scheduler
+        self.client, self.timeout, self.bar = client, timeout, bar
+        self.own: Any = None  # the client and cluster this search started (closed at its end)
+        self.cluster: Any = None
         self.records: dict[str, dict] = {}
         self.computed = self.reused = 0
 

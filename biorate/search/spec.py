@@ -125,11 +125,15 @@ def _build(data: Mapping, where: str) -> SearchSpec:
     s.text("space", choices=SPACES)
     budget = s.integer("budget", lo=1, hi=MAX_BUDGET)
     population = s.integer("population", min(20, budget), lo=1, hi=budget)
-    out = dict(name=name, seed=s.integer("seed", lo=0, hi=2**32 - 1), budget=budget,
-               population=population, sample=s.integer("sample", min(5, population), lo=1,
-                                                       hi=population),
-               batch=s.integer("batch", 8, lo=1, hi=1000), workers=s.integer("workers", None, lo=0,
-                                                                             hi=1024))  # fmt: skip
+    out = {
+        "name": name,
+        "seed": s.integer("seed", lo=0, hi=2**32 - 1),
+        "budget": budget,
+        "population": population,
+        "sample": s.integer("sample", min(5, population), lo=1, hi=population),
+        "batch": s.integer("batch", 8, lo=1, hi=1000),
+        "workers": s.integer("workers", None, lo=0, hi=1024),
+    }
     space = _space(top.table("formula", {}))
     obj = top.table("objective")
     kind = obj.text("kind", choices=OBJECTIVES)
