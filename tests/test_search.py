@@ -223,6 +223,17 @@ def test_cli_runs_and_refuses_bad_input_in_one_line(tmp_path, cli):
     assert code == 2 and "cannot write 'nope'" in err
     code, _, err = cli("search", spec, "-o", tmp_path / "out", "--workers", "-1")
     assert code == 2 and "--workers" in err
+    code, _, err = cli("search", spec, "-o", tmp_path / "out", "--workers", "1", "--scheduler",
+                       "tcp://127.0.0.1:9")  # fmt: skip
+    assert code == 2 and "not allowed with" in err
+
+
+def test_an_unreachable_scheduler_is_one_line_and_writes_nothing(tmp_path, cli):
+    pytest.importorskip("distributed")
+    code, _, err = cli("search", PLANTED, "-o", tmp_path / "out", "--scheduler",
+                       "tcp://127.0.0.1:9", "--connect-timeout", "0.5", "--quiet")  # fmt: skip
+    assert code == 2 and "cannot reach the Dask scheduler" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
 
 
 _VALUES = (st.none() | st.booleans() | st.integers(-(10**20), 10**20)

@@ -194,9 +194,15 @@ def run_search(
         raise ProtocolError(f"connect_timeout must be a positive number of seconds, got "
                             f"{connect_timeout!r}")  # fmt: skip
     workers = spec.workers if workers is None else workers
+    own = cluster = None
+    if scheduler and client is None:  # reachable before anything is written (a local one: lazily)
+        client, cluster = _connect(scheduler, 1, connect_timeout)
+        own = client
     try:
         (outdir / "evals").mkdir(parents=True, exist_ok=True)
     except OSError as exc:
+        if own is not None:
+            own.close()
         raise BiorateError(f"cannot create output folder {outdir}: "
                            f"{exc.strerror or type(exc).__name__}") from None  # fmt: skip
     result = SearchResult(spec, outdir)
@@ -206,6 +212,7 @@ def run_search(
     bar = tqdm(total=spec.budget, desc=f"search {spec.name}", unit="eval", disable=not progress,
                dynamic_ncols=True)  # fmt: skip
     ev = _Evaluator(spec, outdir, workers, scheduler, client, connect_timeout, bar)
+    ev.own, ev.cluster = own, cluster
     try:
         history = evolve(np.random.default_rng(spec.seed), budget=spec.budget,
                          population=spec.population, sample=spec.sample, batch=spec.batch,
