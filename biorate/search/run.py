@@ -16,7 +16,8 @@ missing ones: the same leaderboard as an uninterrupted run.
 
 Where evaluations run: ``workers=0`` in this process (no Dask needed); otherwise on a Dask
 ``LocalCluster`` of ``workers`` processes (default: one per core), or an existing cluster by its
-scheduler address, started only when an evaluation is missing. A batch's tasks run in parallel; the
+scheduler address (connected before anything is written; a LocalCluster is started only when an
+evaluation is missing). A batch's tasks run in parallel; the
 client alone writes files. An unexpected error in a task (not a rejected formula) stops the search;
 what was written stays, and a rerun continues from there.
 """
