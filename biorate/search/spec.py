@@ -43,6 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..activation import BUILTINS
 from ..errors import BiorateError
 from ..forms.expression import UNITS, ExpressionError, check, parse
@@ -169,7 +171,7 @@ def _accuracy(f: Fields) -> dict:
     from ..network.graph import NAMED
 
     dataset = f.text("dataset", "digits")
-    hidden = f.numbers("hidden", [32.0])
+    hidden = np.asarray(f.numbers("hidden", [32.0]), dtype=float)  # (the default is a list)
     if not 1 <= hidden.size <= MAX_LAYERS or any(h != int(h) or not 1 <= h <= MAX_UNITS
                                                  for h in hidden):  # fmt: skip
         raise f.fail("hidden", f"1 to {MAX_LAYERS} population sizes, each a whole number from 1 "
@@ -207,7 +209,7 @@ def _distance(f: Fields) -> dict:
         if reason := check(expr):
             raise f.fail("target", f"{expr}: {reason}")
         target = str(expr)
-    z = f.numbers("z_range", [-5.0, 5.0], length=2)
+    z = np.asarray(f.numbers("z_range", [-5.0, 5.0], length=2), dtype=float)
     if not -100 <= z[0] < z[1] <= 100:
         raise f.fail("z_range", f"[low, high] with -100 <= low < high <= 100, got {z.tolist()}")
     return {"target": target, "metric": f.text("metric", "max", choices=("max", "rmse")),
