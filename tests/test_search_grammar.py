@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from biorate.errors import BiorateError
 from biorate.forms.expression import (
     BIG,
+    BINARY,
+    UNARY,
     UNITS,
     Expr,
     ExpressionError,
@@ -74,8 +76,12 @@ def test_erf_is_accurate():
     assert np.max(np.abs(parse("erf(x)")(z) - want)) < 2e-7
 
 
-def _fd(e: Expr, z: np.ndarray, h: float = 1e-6) -> np.ndarray:
-    return (e(z + h) - e(z - h)) / (2 * h)
+def _fd(e: Expr, z: np.ndarray, h: float = 2e-6) -> np.ndarray:
+    """Central differences with Richardson's extrapolation (error O(h^4), not O(h^2): cos(x^9)
+    near x = 3 bends too fast for a plain central difference to reach 1e-4)."""
+    c1 = (e(z + h) - e(z - h)) / (2 * h)
+    c2 = (e(z + h / 2) - e(z - h / 2)) / h
+    return (4 * c2 - c1) / 3
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -83,16 +89,21 @@ def _fd(e: Expr, z: np.ndarray, h: float = 1e-6) -> np.ndarray:
 def test_derivative_matches_finite_differences(seed):
     """Over random formulas of every unit: the derivative from the composition agrees with central
     finite differences; smooth formulas everywhere, ones with kinks (|a|, max, min) at 95 % of
-    the points (a difference that straddles a kink does not measure the slope)."""
+    the points (a difference that straddles a kink does not measure the slope). Candidates the
+    search rejects (overflowing, constant) are skipped."""
     rng = np.random.default_rng(seed)
     e = SPACE.random(rng)
+    if check(e) is not None:
+        return  # rejected candidates (too large, constant) are never used
     z = rng.uniform(-3, 3, 200)
     g, d = e.value_and_derivative(z)
-    if np.max(np.abs(g)) > 1e6 or np.max(np.abs(d)) > 1e6:
-        return  # overflowing candidates are rejected anyway (see the overflow tests)
-    fd = _fd(e, z)
+    fd, fd2 = _fd(e, z), _fd(e, z, 1e-6)
     scale = 1.0 + np.abs(d)
-    ok = np.abs(fd - d) <= 1e-4 * scale + 1e-8 * np.abs(g)  # (roundoff: eps |g| / h)
+    # where the differences themselves disagree (sin(exp(2x)^2) near x = 3 turns faster than any
+    # step resolves, rounding noise under a sqrt), they measure nothing: those points are left out
+    sure = np.abs(fd - fd2) <= 1e-6 * scale
+    assert sure.mean() >= 0.5 or e.complexity > 6, (str(e), z[~sure][:5])
+    ok = ~sure | (np.abs(fd - d) <= 1e-4 * scale + 1e-8 * np.abs(g))  # (roundoff: eps |g| / h)
     if _has(e, KINKS):
         assert ok.mean() >= 0.95, (str(e), z[~ok][:5], d[~ok][:5], fd[~ok][:5])
     else:
@@ -180,3 +191,21 @@ def test_constants_are_non_negative_and_bounded():
         const(float("nan"))
     assert parse("-0.5") == Expr("neg", (const(0.5),))
     assert x.complexity == 1 and x.depth == 1
+
+
+@pytest.mark.parametrize("op", [*UNARY, *BINARY])
+def test_each_unit_derivative_by_finite_differences(op):
+    """Every unit alone, on a smooth argument (1.3 x + 0.4, and sin(x) as the second): its
+    derivative agrees with finite differences away from its kink."""
+    a = Expr("add", (Expr("mul", (const(1.3), x)), const(0.4)))
+    args = (a,) if op in UNARY else (a, Expr("sin", (x,)))
+    e = Expr(op, args, 0.3 if op == "blend" else 0.0)
+    z = np.linspace(-2.9, 2.9, 117)  # the kinks (a = 0, a = sin x) fall between the points
+    g, d = e.value_and_derivative(z)
+    far = np.abs(a(z)) > 1e-3
+    if op in ("max", "min"):
+        far &= np.abs(a(z) - np.sin(z)) > 1e-3
+    # erf's value is an approximation (error < 1.2e-7), its slope the exact 2/sqrt(pi) exp(-a^2):
+    # they differ by up to ~6e-6
+    tol = 2e-5 if op == "erf" else 1e-6
+    np.testing.assert_allclose(d[far], _fd(e, z)[far], rtol=tol, atol=tol / 10)
