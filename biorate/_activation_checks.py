@@ -8,6 +8,7 @@ usable function of z for a network (:func:`check_shape`). Every refusal is a
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ import numpy as np
 from ._activation_builtins import BUILTINS, UnknownActivationError
 from .curve import MEASURES, check_axes, check_model, check_protocol, plain_table, unit_field
 from .forms import FORMS
+from .forms.expression import Expr, ExpressionError, check, parse
 from .schema import Fields
 from .units import DIMENSIONLESS, Dim, dim_name, parse_unit
 
@@ -41,6 +43,7 @@ MAX_SCALE_RATIO = 100.0
 # the share of g's rise one step of z (0.01) may hold before g counts as a step (see _check_slope)
 MAX_STEP_SHARE = 0.9
 _PROBES = 2001
+FORMULA = "formula"  # the form of an activation given by an expression (biorate.forms.expression)
 
 # fields of ``fit`` that code reads back (flags, ok, z_range: network, deploy, plots)
 _FIT_NUMBERS = ("r2", "rmse", "chi2", "redchi", "aic", "aicc", "bic")
@@ -62,8 +65,10 @@ def check_fields(f: Fields) -> dict[str, Any]:
     x_unit, y_unit, fit, source, name}`` (``fitted``: a form of :data:`~biorate.forms.FORMS` with
     its full parameter set, else a built-in)."""
     form = f.text("form")
-    params, fitted = _params(f, form)
-    out: dict[str, Any] = {"form": form, "params": params, "fitted": fitted}
+    expression, formula = _formula(f, form)
+    params, fitted = ({}, False) if formula else _params(f, form)
+    out: dict[str, Any] = {"form": form, "params": params, "fitted": fitted,
+                           "expression": expression, "formula": formula}  # fmt: skip
     for key in ("x_scale", "x_offset", "y_scale"):
         out[key] = number(f, key)
     if out["x_scale"] <= 0:
@@ -88,6 +93,29 @@ def check_fields(f: Fields) -> dict[str, Any]:
     return out
 
 
+def _formula(f: Fields, form: str) -> tuple[str, FormulaUnit | None]:
+    """A ``"formula"`` activation's expression, parsed and checked as a search checks a candidate
+    (:func:`biorate.forms.expression.check`), in canonical form; it takes no ``params``. Any other
+    form has no expression."""
+    if form != FORMULA:
+        if f.has("expression") and f.data["expression"] != "":
+            raise f.fail("expression", f"only a formula activation (form {FORMULA!r}) has an "
+                                       f"expression; this one's form is {form!r}")  # fmt: skip
+        return "", None
+    text = f.text("expression")
+    try:
+        expr = parse(text)
+    except ExpressionError as exc:
+        raise f.fail("expression", str(exc)) from None
+    if reason := check(expr):
+        raise f.fail("expression", f"{str(expr)[:80]} is no usable activation: {reason}")
+    if f.table("params", {}).data:
+        raise f.fail(
+            "params", "a formula takes no parameters (its constants are in its expression)"
+        )
+    return str(expr), FormulaUnit(expr)
+
+
 def _params(f: Fields, form_name: str) -> tuple[dict[str, float], bool]:
     table = f.table("params", {})
     for k in table.data:
@@ -98,7 +126,7 @@ def _params(f: Fields, form_name: str) -> tuple[dict[str, float], bool]:
     if form is None and builtin is None:
         raise UnknownActivationError(
             f"unknown activation form {form_name!r}; built-ins: {', '.join(BUILTINS)}; "
-            f"fitted forms: {', '.join(FORMS)}"
+            f"fitted forms: {', '.join(FORMS)}; or {FORMULA!r} with an expression"
         )
     if form is not None and set(values) == set(form.params):
         if problem := form.check_params(values):
@@ -260,3 +288,29 @@ def _check_slope(f: Fields, act: Any) -> None:
 
 def _shown(params: dict[str, float]) -> str:
     return ", ".join(f"{k} = {v:.3g}" for k, v in params.items())
+
+
+class FormulaUnit:
+    """A formula as :class:`~biorate.activation.Activation` uses a built-in: value, derivative,
+    range (unknown in general: (-inf, inf)) and initial weight gain (1, LeCun's)."""
+
+    learned: tuple[str, ...] = ()  # nothing learned per unit, no pieces (see Activation.learned)
+    param_grads: dict = {}  # (read only)
+
+    def __init__(self, expr: Expr) -> None:
+        self.expr = expr
+
+    def fn(self, z: np.ndarray, **_: float) -> np.ndarray:
+        return self.expr(z)
+
+    def grad(self, z: np.ndarray, **_: float) -> np.ndarray:
+        return self.expr.derivative(z)
+
+    def pieces(self, params: dict) -> int:
+        return 1
+
+    def range(self, params: dict) -> tuple[float, float]:
+        return (-math.inf, math.inf)
+
+    def init_gain(self, params: dict) -> float:
+        return 1.0

@@ -87,10 +87,10 @@ SCHEMA = 1
 
 # the fields of an activation file (anything else is refused: a typo must not pass silently)
 _FIELDS = ("kind", "schema", "name", "form", "params", "param_units", "x_unit", "y_unit", "x_scale",
-           "x_offset", "y_scale", "fit", "source")  # fmt: skip
+           "x_offset", "y_scale", "fit", "source", "expression")  # fmt: skip
 # the attributes of an Activation, each checked by biorate._activation_checks
 _ATTRS = ("form", "params", "x_scale", "x_offset", "y_scale", "x_unit", "y_unit", "fit", "source",
-          "name")  # fmt: skip
+          "name", "expression")  # fmt: skip
 
 
 def shipped_activations_dir() -> Path:
@@ -129,6 +129,9 @@ class Activation(JsonFile):
     fit : fit statistics (r2, rmse, aic, bic, stderr, ...), or None.
     source : where the curve came from (measure, model, protocol, provenance), or None.
     name : a short label for reports (defaults to ``form``).
+    expression : for ``form="formula"`` only: g(z) written in the grammar of
+        :mod:`biorate.forms.expression` with z as ``x`` (``"x * sigmoid(x)"``), kept in its
+        canonical form; a formula is unit free, as a built-in is, and has no spiking origin.
     """
 
     KIND: ClassVar[str] = "activation"
@@ -143,6 +146,7 @@ class Activation(JsonFile):
     fit: dict | None = None
     source: dict | None = None
     name: str = ""
+    expression: str = ""
 
     def __post_init__(self) -> None:
         """Every check of an activation file (:meth:`from_dict`) applies to one built in code too
@@ -153,6 +157,7 @@ class Activation(JsonFile):
         f = Fields({k: getattr(self, k) for k in _ATTRS}, "activation", CurveFileError)
         checked = check_fields(f)
         object.__setattr__(self, "_fitted", checked.pop("fitted"))
+        object.__setattr__(self, "_formula", checked.pop("formula"))
         for attr, value in checked.items():
             object.__setattr__(self, attr, value)
         if self.is_fitted:
@@ -177,6 +182,11 @@ class Activation(JsonFile):
         return bool((self.fit or {}).get("ok", True))
 
     @property
+    def _unit(self) -> Any:
+        """A built-in's value, derivative and range, or a formula's (``FormulaUnit``)."""
+        return self._formula or BUILTINS[self.form]  # type: ignore[attr-defined]
+
+    @property
     def r0(self) -> float:
         """Baseline rate of a fitted curve (``y_unit``); 0 for a built-in."""
         return self.params.get("r0", 0.0) if self.is_fitted else 0.0
@@ -188,7 +198,7 @@ class Activation(JsonFile):
         broadcast against ``z``, e.g. one slope per unit of a PReLU population)."""
         z = _real(z)
         if not self.is_fitted:
-            b = BUILTINS[self.form]
+            b = self._unit
             return np.asarray(b.fn(z, **self._with(learned)), dtype=float)
         form = FORMS[self.form]
         return form.excess(self.x_offset + self.x_scale * z, self.params) / self.y_scale
@@ -198,7 +208,7 @@ class Activation(JsonFile):
         (``learned`` as for :meth:`__call__`)."""
         z = _real(z)
         if not self.is_fitted:
-            b = BUILTINS[self.form]
+            b = self._unit
             return np.asarray(b.grad(z, **self._with(learned)), dtype=float)
         form = FORMS[self.form]
         dfdx = form.derivative(self.x_offset + self.x_scale * z, self.params)
@@ -208,12 +218,12 @@ class Activation(JsonFile):
     def learned(self) -> tuple[str, ...]:
         """Parameters a network learns per unit, starting from this activation's values: PReLU's
         ``alpha``, ``swish_learned``'s ``beta``; () for every other activation."""
-        return BUILTINS[self.form].learned if not self.is_fitted else ()
+        return self._unit.learned if not self.is_fitted else ()
 
     @property
     def pieces(self) -> int:
         """How many pre-activations a unit takes the maximum of: maxout's ``k``, else 1."""
-        return BUILTINS[self.form].pieces(self.params) if not self.is_fitted else 1
+        return self._unit.pieces(self.params) if not self.is_fitted else 1
 
     def param_derivative(self, name: str, z: np.ndarray, **learned: np.ndarray) -> np.ndarray:
         """dg/d(name) at ``z``, elementwise, for a parameter of :attr:`learned`."""
@@ -221,7 +231,7 @@ class Activation(JsonFile):
             raise BiorateError(f"{self.name}: {name!r} is not a learned parameter "
                                f"(learned: {', '.join(self.learned) or 'none'})")  # fmt: skip
         z = _real(z)
-        grad = BUILTINS[self.form].param_grads[name]
+        grad = self._unit.param_grads[name]
         return np.asarray(grad(z, **self._with(learned)), dtype=float)
 
     def _with(self, learned: dict) -> dict:
@@ -237,7 +247,7 @@ class Activation(JsonFile):
     def bounds(self) -> tuple[float, float]:
         """Range (lower, upper) of g over all z, for saturation diagnostics (may be infinite)."""
         if not self.is_fitted:
-            return BUILTINS[self.form].range(self.params)
+            return self._unit.range(self.params)
         lo, hi = FORMS[self.form].excess_range(self.params)
         a, b = lo / self.y_scale, hi / self.y_scale
         return (min(a, b), max(a, b))
@@ -247,7 +257,7 @@ class Activation(JsonFile):
         """Gain of the initial weight variance, ``gain / fan-in``: 2/(1 + a^2) for the rectifiers
         relu (a = 0) and leaky_relu (He et al. 2015), 1 otherwise (LeCun et al. 1998), fitted
         activations included (their slope is normalised by ``x_scale`` and ``y_scale``)."""
-        return float(BUILTINS[self.form].init_gain(self.params)) if not self.is_fitted else 1.0
+        return float(self._unit.init_gain(self.params)) if not self.is_fitted else 1.0
 
     def to_torch(self, dtype: Any = None) -> Any:
         """This activation as a parameter-free ``torch.nn.Module`` computing g(z) elementwise.
@@ -312,6 +322,8 @@ class Activation(JsonFile):
 
     def describe(self) -> str:
         """One line: the form, and for a fitted one its parameters with units and the scaling."""
+        if self.expression:
+            return f"{self.name}: formula g(z) = {self.expression} (z written x)"
         if not self.is_fitted:
             extra = ", ".join(f"{k}={v:g}" for k, v in self.params.items())
             return f"{self.name}: built-in {self.form}" + (f" ({extra})" if extra else "")
@@ -339,7 +351,7 @@ class Activation(JsonFile):
             "y_scale": self.y_scale,
             "fit": self.fit,
             "source": self.source,
-        }
+        } | ({"expression": self.expression} if self.expression else {})
 
     @classmethod
     def from_dict(cls, d: dict, where: str = "activation") -> Activation:

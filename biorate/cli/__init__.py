@@ -23,7 +23,7 @@ from ..errors import BiorateError, BiorateWarning
 
 # subcommand modules, in the order `biorate --help` lists them; a missing one is skipped
 COMMANDS = ["models", "simulate", "theory", "fit", "train", "evaluate", "deploy", "export", "sweep",
-            "pipeline"]  # fmt: skip
+            "search", "pipeline"]  # fmt: skip
 
 
 class _HelpFormatter(argparse.HelpFormatter):

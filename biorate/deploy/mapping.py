@@ -39,6 +39,12 @@ class SpikingOrigin:
 
 def _source(act: Any, name: str) -> dict:
     """The activation's record of the curve it was fitted to; refuses what cannot be deployed."""
+    if getattr(act, "expression", ""):  # a formula (biorate search): g(z) with no neuron behind it
+        raise DeployError(
+            f"activation {name!r} is a formula, g(z) = {act.expression}, with no spiking origin: "
+            "no neuron model's firing rate is known to follow it, so its units cannot become "
+            "neurons; train with an activation fitted to an f-I curve (e.g. --activation lif_noise)"
+        )
     if not getattr(act, "is_fitted", False):
         raise DeployError(
             f"activation {name!r} is a built-in function of z with no spiking origin: there is no "

@@ -38,6 +38,7 @@ PUBLIC_MODULES = [
     "biorate.network",
     "biorate.deploy",
     "biorate.sweep",
+    "biorate.search",
     "biorate.datasets",
     "biorate.models",
     "biorate.io",

@@ -1,0 +1,218 @@
+"""Search specifications: the space, the strategy's budget and the objective, from a TOML file.
+
+Validated completely, field by field, before anything runs or is written (an unknown key, a unit
+that the grammar does not have, an empty grammar, a budget < 1, an unknown dataset or target is a
+:class:`~biorate.sweep.SpecError`, or the dataset's or network's own error, naming the field)::
+
+    schema = 1
+    name = "formula_digits"
+
+    [search]
+    space = "formula"          # the formula space (biorate.forms.expression)
+    seed = 0                   # same seed, same leaderboard
+    budget = 200               # candidates evaluated, the initial population included
+    population = 20            # regularized evolution: P
+    sample = 5                 #   S (tournament size)
+    batch = 8                  #   children proposed (and evaluated in parallel) at a time
+    workers = 2                # optional: local Dask workers; 0 = in this process
+
+    [objective]
+    kind = "accuracy"          # validation accuracy (median over seeds) - penalty * complexity
+    dataset = "digits"         # any name load_dataset takes
+    hidden = [32]              # hidden population sizes (input and output from the dataset)
+    connectivity = "feedforward"
+    epochs = 30                # the cap (training stops earlier once converged)
+    seeds = 3                  # k: networks seeded 0..k-1
+    validation_fraction = 0.2  # split off the training set (never the test set), stratified
+    complexity_penalty = 0.001
+
+    # or: kind = "distance", target = "swish" (a built-in activation or a formula),
+    #     metric = "max" | "rmse", z_range = [-5.0, 5.0], points = 201
+
+    [formula]
+    max_depth = 4
+    units = ["tanh", "sigmoid", "mul", ...]   # optional: a subset of the grammar's units
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..activation import BUILTINS
+from ..errors import BiorateError
+from ..forms.expression import UNITS, ExpressionError, check, parse
+from ..io import read_toml
+from ..schema import Fields
+from ..sweep.values import SpecError
+from .space import FormulaSpace
+
+__all__ = ["SearchSpec", "load_search_spec", "SPACES", "OBJECTIVES", "MAX_BUDGET"]
+
+SCHEMA = 1
+SPACES = ("formula",)
+OBJECTIVES = ("accuracy", "distance")
+MAX_BUDGET = 100_000
+MAX_SEEDS = 100
+MAX_UNITS = 4096  # per hidden population
+MAX_LAYERS = 8
+MAX_EPOCHS = 10_000
+_TOP = ("schema", "name", "search", "objective", "formula")
+_SEARCH = ("space", "seed", "budget", "population", "sample", "batch", "workers")
+_COMMON = ("kind",)
+_ACCURACY = ("dataset", "hidden", "connectivity", "epochs", "seeds", "validation_fraction",
+             "complexity_penalty")  # fmt: skip
+_DISTANCE = ("target", "metric", "z_range", "points", "complexity_penalty")
+
+
+@dataclass(frozen=True)
+class SearchSpec:
+    """A validated search: ``name``, the strategy's numbers, the ``objective`` as plain data
+    (what every evaluation's hash covers) and the formula ``space``."""
+
+    name: str
+    seed: int
+    budget: int
+    population: int
+    sample: int
+    batch: int
+    workers: int | None
+    objective: Mapping[str, Any]
+    space: FormulaSpace
+    source: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def penalty(self) -> float:
+        return float(self.objective.get("complexity_penalty", 0.0))
+
+    def describe(self) -> dict:
+        """A JSON-able summary (``search.json``)."""
+        return {"name": self.name, "space": "formula", "seed": self.seed, "budget": self.budget,
+                "population": self.population, "sample": self.sample, "batch": self.batch,
+                "workers": self.workers, "objective": dict(self.objective),
+                "formula": {"max_depth": self.space.max_depth, "units": list(self.space.units)}}  # fmt: skip
+
+
+def load_search_spec(spec: str | os.PathLike | Mapping[str, Any]) -> SearchSpec:
+    """Read and validate a search spec (a TOML path, or its content as a dict); errors are one
+    line naming the file and the field."""
+    if isinstance(spec, Mapping):
+        data, where = dict(spec), "search spec"
+    elif isinstance(spec, str | os.PathLike):
+        data, where = read_toml(Path(spec), "search spec", SpecError), str(spec)
+    else:
+        raise SpecError(f"a search spec is a TOML file path or a dict, got {type(spec).__name__}")
+    try:
+        return _build(data, where)
+    except BiorateError as exc:
+        msg = str(exc)
+        raise type(exc)(msg if msg.startswith(where) else f"{where}: {msg}") from None
+
+
+def _build(data: Mapping, where: str) -> SearchSpec:
+    top = Fields(data, where, SpecError)
+    top.unknown(_TOP)
+    top.integer("schema", SCHEMA, lo=SCHEMA, hi=SCHEMA)
+    name = top.text("name", "search")
+    if not name.isprintable() or len(name) > 100:
+        raise top.fail("name", "a printable name of at most 100 characters")
+    s = top.table("search")
+    s.unknown(_SEARCH)
+    s.text("space", choices=SPACES)
+    budget = s.integer("budget", lo=1, hi=MAX_BUDGET)
+    population = s.integer("population", min(20, budget), lo=1, hi=budget)
+    out = {
+        "name": name,
+        "seed": s.integer("seed", lo=0, hi=2**32 - 1),
+        "budget": budget,
+        "population": population,
+        "sample": s.integer("sample", min(5, population), lo=1, hi=population),
+        "batch": s.integer("batch", 8, lo=1, hi=1000),
+        "workers": s.integer("workers", None, lo=0, hi=1024),
+    }
+    space = _space(top.table("formula", {}))
+    obj = top.table("objective")
+    kind = obj.text("kind", choices=OBJECTIVES)
+    obj.unknown(_COMMON + (_ACCURACY if kind == "accuracy" else _DISTANCE))
+    objective = _accuracy(obj) if kind == "accuracy" else _distance(obj)
+    return SearchSpec(**out, objective={"kind": kind, **objective}, space=space,
+                      source=json.loads(json.dumps(data, default=str)))  # fmt: skip
+
+
+def _space(f: Fields) -> FormulaSpace:
+    f.unknown(("max_depth", "units"))
+    depth = f.integer("max_depth", 4, lo=2, hi=8)
+    every = UNITS["unary"] + UNITS["binary"]
+    units = f.strings("units", list(every))
+    for u in units:
+        if u not in every:
+            raise f.fail("units", f"unknown unit {u[:40]!r}; the grammar's units are "
+                                  f"{', '.join(every)}")  # fmt: skip
+    if not units:
+        raise f.fail("units", "the grammar is empty: name at least one unit")
+    if len(set(units)) != len(units):
+        raise f.fail("units", "a unit is named twice")
+    return FormulaSpace(tuple(units), depth)
+
+
+def _penalty(f: Fields) -> float:
+    return f.number("complexity_penalty", 0.0, lo=0.0, hi=1.0)
+
+
+def _accuracy(f: Fields) -> dict:
+    from ..datasets import load_dataset  # scikit-learn's digits: only for this objective
+    from ..network import RateNetwork
+    from ..network.graph import NAMED
+
+    dataset = f.text("dataset", "digits")
+    hidden = np.asarray(f.numbers("hidden", [32.0]), dtype=float)  # (the default is a list)
+    if not 1 <= hidden.size <= MAX_LAYERS or any(h != int(h) or not 1 <= h <= MAX_UNITS
+                                                 for h in hidden):  # fmt: skip
+        raise f.fail("hidden", f"1 to {MAX_LAYERS} population sizes, each a whole number from 1 "
+                               f"to {MAX_UNITS}, e.g. [32]")  # fmt: skip
+    sizes = [int(h) for h in hidden]
+    out = {"dataset": dataset, "hidden": sizes,
+           "connectivity": f.text("connectivity", "feedforward", choices=NAMED),
+           "epochs": f.integer("epochs", 30, lo=1, hi=MAX_EPOCHS),
+           "seeds": list(range(f.integer("seeds", 3, lo=1, hi=MAX_SEEDS))),
+           "validation_fraction": f.number("validation_fraction", 0.2, lo=0.05, hi=0.5),
+           "complexity_penalty": _penalty(f)}  # fmt: skip
+    try:
+        data = load_dataset(dataset)
+    except BiorateError as exc:
+        raise f.fail("dataset", str(exc)) from None
+    try:  # the network spec as RateNetwork checks it (sizes, connectivity, memory)
+        RateNetwork([data.n_features, *sizes, data.n_classes], "sigmoid", out["connectivity"])
+    except BiorateError as exc:
+        raise f.fail("hidden", str(exc)) from None
+    n_val = round(out["validation_fraction"] * len(data.y_train))
+    if n_val < data.n_classes or len(data.y_train) - n_val < data.n_classes:
+        raise f.fail("validation_fraction", f"leaves too few images of {len(data.y_train)} to "
+                                            f"train and validate on {data.n_classes} classes")  # fmt: skip
+    return out
+
+
+def _distance(f: Fields) -> dict:
+    target = f.text("target")
+    if target not in BUILTINS:
+        try:
+            expr = parse(target)
+        except ExpressionError as exc:
+            raise f.fail("target", f"neither a built-in activation ({', '.join(BUILTINS)}) nor a "
+                                   f"formula: {exc}") from None  # fmt: skip
+        if reason := check(expr):
+            raise f.fail("target", f"{expr}: {reason}")
+        target = str(expr)
+    z = np.asarray(f.numbers("z_range", [-5.0, 5.0], length=2), dtype=float)
+    if not -100 <= z[0] < z[1] <= 100:
+        raise f.fail("z_range", f"[low, high] with -100 <= low < high <= 100, got {z.tolist()}")
+    return {"target": target, "metric": f.text("metric", "max", choices=("max", "rmse")),
+            "z_range": [float(z[0]), float(z[1])],
+            "points": f.integer("points", 201, lo=2, hi=100_000),
+            "complexity_penalty": _penalty(f)}  # fmt: skip
