@@ -15,9 +15,10 @@ import numpy as np
 
 from ._activation_builtins import BUILTINS, UnknownActivationError
 from .curve import MEASURES, check_axes, check_model, check_protocol, plain_table, unit_field
+from .errors import BiorateError, DataError
 from .forms import FORMS
 from .forms.expression import Expr, ExpressionError, check, parse
-from .schema import Fields
+from .schema import Fields, describe
 from .units import DIMENSIONLESS, Dim, dim_name, parse_unit
 
 __all__ = ["MAX_MAGNITUDE", "MIN_SCALE", "WINDOW", "MAX_VALUE", "MIN_RISE", "MAX_SCALE_RATIO",
@@ -314,3 +315,51 @@ class FormulaUnit:
 
     def init_gain(self, params: dict) -> float:
         return 1.0
+
+
+def check_learned(name: str, allowed: tuple[str, ...], learned: dict, shape: tuple) -> dict:
+    """Per-unit values of learned parameters (PReLU's ``alpha``, ...) given to an activation
+    ``name`` for inputs of ``shape``: each a parameter it learns, finite real numbers (no strings,
+    None, NaN) that broadcast against the inputs (one value per unit); :class:`DataError`
+    naming the parameter otherwise."""
+    if unknown := set(learned) - set(allowed):
+        raise BiorateError(f"{name}: {', '.join(sorted(unknown))} is not a learned parameter "
+                           f"(learned: {', '.join(allowed) or 'none'})")  # fmt: skip
+    out = {}
+    for key, value in learned.items():
+        arr = real_array(value, key)
+        if not np.all(np.isfinite(arr)):
+            raise DataError(f"{name}: {key} holds NaN or inf")
+        try:
+            np.broadcast_shapes(arr.shape, shape)
+        except ValueError:
+            raise DataError(f"{name}: {key} has shape {arr.shape}, which does not broadcast "
+                            f"against z of shape {shape} (one value per unit)") from None  # fmt: skip
+        out[key] = arr
+    return out
+
+
+def real_array(z: Any, what: str = "z") -> np.ndarray:
+    """``z`` as a float array; :class:`DataError` for complex numbers (NumPy would drop the
+    imaginary part with a warning) and for what is not numbers: None (NumPy makes it NaN),
+    booleans, strings (``"1"`` is refused, never converted: the rule of the file fields) and
+    objects."""
+    if np.iscomplexobj(z):
+        raise DataError(f"an activation takes real numbers; {what} is complex")
+    try:
+        arr = np.asarray(z)
+    except (TypeError, ValueError):
+        raise DataError(f"an activation takes numbers, got {describe(z)}") from None
+    if arr.dtype.kind not in "iuf":
+        kind = {"b": "booleans", "U": "strings", "S": "bytes"}.get(arr.dtype.kind)
+        shown = kind or (_first_odd(arr) if arr.dtype.kind == "O" else describe(z))
+        raise DataError(f"an activation takes numbers, got {shown} (as {what})")
+    return arr.astype(float, copy=False)
+
+
+def _first_odd(arr: np.ndarray) -> str:
+    """What an object array holds that is not a number (None, a string...)."""
+    for v in arr.flat:
+        if isinstance(v, bool | np.bool_) or not isinstance(v, int | float | np.number):
+            return "None" if v is None else describe(v)
+    return "objects"

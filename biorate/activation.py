@@ -60,15 +60,18 @@ from ._activation_checks import (
     MAX_MAGNITUDE,
     MIN_SCALE,
     check_fields,
+    check_learned,
     check_param_units,
     check_shape,
 )
+from ._activation_checks import real_array as _real
+from ._activation_units import PhysicalUnits
 from .curve import file_fields
-from .errors import BiorateError, CurveFileError, DataError
+from .errors import BiorateError, CurveFileError
 from .forms import FORMS
 from .io import JsonFile, read_json
 from .models import model_dirs, shipped_models_dir
-from .schema import Fields, describe
+from .schema import Fields
 
 __all__ = [
     "Activation",
@@ -116,7 +119,7 @@ class TorchMissingError(BiorateError, ImportError):
 
 
 @dataclass(frozen=True)
-class Activation(JsonFile):
+class Activation(PhysicalUnits, JsonFile):
     """A unit-free activation ``g(z)`` and its map back to physical units.
 
     Attributes
@@ -199,7 +202,7 @@ class Activation(JsonFile):
         z = _real(z)
         if not self.is_fitted:
             b = self._unit
-            return np.asarray(b.fn(z, **self._with(learned)), dtype=float)
+            return np.asarray(b.fn(z, **self._with(learned, z)), dtype=float)
         form = FORMS[self.form]
         return form.excess(self.x_offset + self.x_scale * z, self.params) / self.y_scale
 
@@ -209,7 +212,7 @@ class Activation(JsonFile):
         z = _real(z)
         if not self.is_fitted:
             b = self._unit
-            return np.asarray(b.grad(z, **self._with(learned)), dtype=float)
+            return np.asarray(b.grad(z, **self._with(learned, z)), dtype=float)
         form = FORMS[self.form]
         dfdx = form.derivative(self.x_offset + self.x_scale * z, self.params)
         return dfdx * (self.x_scale / self.y_scale)
@@ -232,16 +235,14 @@ class Activation(JsonFile):
                                f"(learned: {', '.join(self.learned) or 'none'})")  # fmt: skip
         z = _real(z)
         grad = self._unit.param_grads[name]
-        return np.asarray(grad(z, **self._with(learned)), dtype=float)
+        return np.asarray(grad(z, **self._with(learned, z)), dtype=float)
 
-    def _with(self, learned: dict) -> dict:
-        """The parameters with per-unit learned values in place of the stored ones."""
+    def _with(self, learned: dict, z: np.ndarray) -> dict:
+        """The parameters with per-unit learned values in place of the stored ones, each checked
+        (:func:`~biorate._activation_checks.check_learned`)."""
         if not learned:
             return self.params
-        if unknown := set(learned) - set(self.learned):
-            raise BiorateError(f"{self.name}: {', '.join(sorted(unknown))} is not a learned "
-                               f"parameter (learned: {', '.join(self.learned) or 'none'})")  # fmt: skip
-        return {**self.params, **learned}
+        return {**self.params, **check_learned(self.name, self.learned, learned, z.shape)}
 
     @property
     def bounds(self) -> tuple[float, float]:
@@ -291,48 +292,6 @@ class Activation(JsonFile):
                 "Activation.to_torch needs PyTorch, which is not installed: pip install biorate[torch]"
             ) from None
         return ActivationModule(self, dtype)
-
-    # --- physical units -------------------------------------------------------------------------
-    def to_x(self, z: np.ndarray) -> np.ndarray:
-        """Physical input x = x_offset + x_scale*z (``x_unit``, SI) for pre-activation ``z``."""
-        return self.x_offset + self.x_scale * _real(z)
-
-    def to_z(self, x: np.ndarray) -> np.ndarray:
-        """Pre-activation z = (x - x_offset)/x_scale for physical input ``x`` (``x_unit``, SI)."""
-        return (_real(x, "x") - self.x_offset) / self.x_scale
-
-    def to_rate(self, g: np.ndarray) -> np.ndarray:
-        """Physical output y = r0 + y_scale*g (``y_unit``, SI) for activation values ``g``."""
-        return self.r0 + self.y_scale * _real(g, "g")
-
-    def physical(self, x: np.ndarray) -> np.ndarray:
-        """The curve in physical units: rate y (``y_unit``) for input x (``x_unit``), SI floats.
-
-        For a fitted activation this is the fitted f(x) itself.
-        """
-        if self.is_fitted:
-            return FORMS[self.form].value(_real(x, "x"), self.params)
-        return self.to_rate(self(self.to_z(x)))
-
-    def param_units(self) -> dict[str, str]:
-        """Unit of each parameter (``{"x_half": "A", "r_max": "Hz", ...}``)."""
-        if self.is_fitted:
-            return FORMS[self.form].units(self.x_unit, self.y_unit)
-        return {k: "1" for k in self.params}
-
-    def describe(self) -> str:
-        """One line: the form, and for a fitted one its parameters with units and the scaling."""
-        if self.expression:
-            return f"{self.name}: formula g(z) = {self.expression} (z written x)"
-        if not self.is_fitted:
-            extra = ", ".join(f"{k}={v:g}" for k, v in self.params.items())
-            return f"{self.name}: built-in {self.form}" + (f" ({extra})" if extra else "")
-        units = self.param_units()
-        label = FORMS[self.form].label
-        ps = ", ".join(f"{label(k)}={v:.4g} {units[k]}" for k, v in self.params.items())
-        return (f"{self.name}: fitted {self.form} ({ps}); x = {self.x_offset:.4g} + "
-                f"{self.x_scale:.4g}*z {self.x_unit}, y = {self.r0:.4g} + {self.y_scale:.4g}*g "
-                f"{self.y_unit}")  # fmt: skip
 
     # --- JSON ---------------------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -413,29 +372,3 @@ def get_activation(spec: str | os.PathLike | Activation) -> Activation:
         f"unknown activation {text!r}; choose one of {', '.join(list_activations())} "
         f"or give the path to an activation JSON"
     )
-
-
-def _real(z: Any, what: str = "z") -> np.ndarray:
-    """``z`` as a float array; :class:`DataError` for complex numbers (NumPy would drop the
-    imaginary part with a warning) and for what is not numbers: None (NumPy makes it NaN),
-    booleans, strings (``"1"`` is refused, never converted: the rule of the file fields) and
-    objects."""
-    if np.iscomplexobj(z):
-        raise DataError(f"an activation takes real numbers; {what} is complex")
-    try:
-        arr = np.asarray(z)
-    except (TypeError, ValueError):
-        raise DataError(f"an activation takes numbers, got {describe(z)}") from None
-    if arr.dtype.kind not in "iuf":
-        kind = {"b": "booleans", "U": "strings", "S": "bytes"}.get(arr.dtype.kind)
-        shown = kind or (_first_odd(arr) if arr.dtype.kind == "O" else describe(z))
-        raise DataError(f"an activation takes numbers, got {shown} (as {what})")
-    return arr.astype(float, copy=False)
-
-
-def _first_odd(arr: np.ndarray) -> str:
-    """What an object array holds that is not a number (None, a string...)."""
-    for v in arr.flat:
-        if isinstance(v, bool | np.bool_) or not isinstance(v, int | float | np.number):
-            return "None" if v is None else describe(v)
-    return "objects"

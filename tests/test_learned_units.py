@@ -120,3 +120,20 @@ def test_learned_units_are_refused_by_deploy_with_the_reason(tmp_path, cli):
         path = RateNetwork([2, 3, 2], activation=name, seed=0).initialize().save(tmp_path / "n.npz")
         code, out, err = cli("deploy", path, "--dataset", "xor", "--quiet")
         assert code == 2 and "no spiking origin" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("value, match", [(np.zeros(5), r"alpha has shape \(5,\), which does not "
+                                           r"broadcast against z of shape \(3, 4\)"),
+                                          ([0.1, "x", 0.2, 0.3], "takes numbers, got strings"),
+                                          (None, "takes numbers, got None"),
+                                          (np.full(4, np.nan), "alpha holds NaN or inf")])  # fmt: skip
+def test_per_unit_values_are_checked(value, match):
+    """Campaign 4 (A3): a wrong shape or type gave NumPy's ValueError/UFuncTypeError/TypeError,
+    NaN passed silently."""
+    from biorate.errors import DataError
+
+    act = get_activation("prelu")
+    z = np.zeros((3, 4))
+    for call in (act, act.derivative, lambda z, **kw: act.param_derivative("alpha", z, **kw)):
+        with pytest.raises(DataError, match=match):
+            call(z, alpha=value)
