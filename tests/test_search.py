@@ -171,7 +171,8 @@ def test_to_torch_computes_the_formula():
     ("changes", "message"),
     [
         ({"search__budget": 0}, "budget"),
-        ({"search__space": "neuron"}, "space.*not one of formula"),
+        ({"search__space": "neurons"}, "space.*not one of formula, neuron"),
+        ({"search__space": "neuron"}, r"a neuron search has a \[neuron\] table, not \[formula\]"),
         ({"search__bogus": 1}, "unknown field"),
         ({"formula__units": []}, "empty"),
         ({"formula__units": ["tanh", "gelu"]}, "unknown unit 'gelu'"),

@@ -45,11 +45,18 @@ def plot_search(rows: Sequence[Mapping[str, Any]] | Mapping[str, Any],
     a0, a1, a2 = axes.ravel()
     z = np.linspace(*z_range, 401)
     for i, r in enumerate(sorted(ok, key=lambda r: r["rank"])[:top]):
-        g, dg = parse(r["expression"]).value_and_derivative(z)
+        if r.get("activation") is not None:  # a neuron's fitted activation
+            from ..activation import Activation
+
+            act = Activation.from_dict(r["activation"])
+            g, dg = act(z), act.derivative(z)
+        else:
+            g, dg = parse(r["expression"]).value_and_derivative(z)
         label = _short(r["expression"]) + f"  ({r['fitness']:.4g})"
         a0.plot(z, g, color=f"C{i}", lw=2.2 if i == 0 else 1.3, label=label)
         a1.plot(z, dg, color=f"C{i}", lw=2.2 if i == 0 else 1.3)
-    a0.set(xlabel="z", ylabel="g(z)", title=f"top {min(top, len(ok))} formulas (fitness)")
+    what = "neurons" if ok[0].get("activation") is not None else "formulas"
+    a0.set(xlabel="z", ylabel="g(z)", title=f"top {min(top, len(ok))} {what} (fitness)")
     a1.set(xlabel="z", ylabel="g'(z)", title="their derivatives")
     a0.legend(fontsize=7, loc="upper left")
     order = sorted(rows, key=lambda r: r["index"])

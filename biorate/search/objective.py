@@ -33,11 +33,15 @@ from ..activation import BUILTINS, Activation
 from ..errors import BiorateError
 from ..forms.expression import check, parse
 
-__all__ = ["evaluate_candidate", "validation_split", "target_function"]
+__all__ = ["evaluate_candidate", "evaluate_neuron", "validation_split", "target_function"]
 
 
 def evaluate_candidate(inputs: Mapping[str, Any]) -> dict:
-    """Score one formula: ``inputs`` = ``{"expression": str, "objective": {...}, ...}``."""
+    """Score one formula: ``inputs`` = ``{"expression": str, "objective": {...}, ...}``; or one
+    neuron (``"space": "neuron"``, with its ``params`` and the ``neuron`` space's model, currents
+    and form: :func:`evaluate_neuron`)."""
+    if inputs.get("space") == "neuron":
+        return evaluate_neuron(inputs)
     t0 = time.perf_counter()
     expr = parse(inputs["expression"])
     record: dict[str, Any] = {"expression": str(expr), "complexity": expr.complexity}
@@ -98,11 +102,44 @@ def validation_split(dataset: str, fraction: float) -> tuple[np.ndarray, ...]:
     return X[~val], y[~val], X[val], y[val]
 
 
+def evaluate_neuron(inputs: Mapping[str, Any]) -> dict:
+    """Score one neuron: its theory f-I curve fitted as ``biorate fit`` does
+    (:func:`biorate.search.neuron.neuron_activation`), then the accuracy objective with that
+    activation. The record holds the fitted activation (what ``best.json`` becomes), complexity 0.
+    A curve that cannot be computed or fitted, or a fit of low R^2, rejects the candidate."""
+    from .neuron import neuron_activation
+
+    t0 = time.perf_counter()
+    record: dict[str, Any] = {"expression": inputs["expression"], "complexity": 0}
+    sp = inputs["neuron"]
+    reason, act = None, None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a poor fit is said by its flags, below
+            act = neuron_activation(sp["model"], inputs["params"], sp["current"], sp["form"])
+        scores = _accuracy_of(act, inputs["objective"])
+    except BiorateError as exc:
+        reason = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+    if reason is not None:
+        record.update(status="rejected", reason=reason, scores=None, median=None)
+    else:
+        record.update(status="ok", reason=None, scores=scores, median=float(np.median(scores)),
+                      activation=act.to_dict())  # fmt: skip
+    record["run"] = {"elapsed_s": time.perf_counter() - t0, "host": platform.node(),
+                     "pid": os.getpid()}  # fmt: skip
+    return record
+
+
 def _accuracy(expression: str, objective: Mapping[str, Any]) -> list[float]:
+    return _accuracy_of(Activation(form="formula", expression=expression, name="candidate"),
+                        objective)  # fmt: skip
+
+
+def _accuracy_of(act: Activation, objective: Mapping[str, Any]) -> list[float]:
+    """Validation accuracy of one network per seed with activation ``act``."""
     from ..network import RateNetwork
 
     X, y, Xv, yv = validation_split(objective["dataset"], float(objective["validation_fraction"]))
-    act = Activation(form="formula", expression=expression, name="candidate")
     sizes = [X.shape[1], *objective["hidden"], int(max(y.max(), yv.max())) + 1]
     scores = []
     for seed in objective["seeds"]:

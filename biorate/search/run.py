@@ -44,6 +44,7 @@ from ..forms.expression import parse
 from ..io import atomic_write, check_writable, provenance, read_json, write_json
 from ..sweep import content_hash, default_workers
 from ..sweep.run import CONNECT_TIMEOUT_S, _connect, _dask
+from .neuron import NeuronSpace
 from .objective import evaluate_candidate
 from .spec import SCHEMA, SearchSpec, load_search_spec
 from .strategy import evolve
@@ -70,10 +71,17 @@ class SearchResult:
 
 
 def eval_inputs(spec: SearchSpec, expression: str) -> dict:
-    """What an evaluation depends on (and its hash covers)."""
+    """What an evaluation depends on (and its hash covers): the candidate (a formula, or a
+    neuron's parameters written as its canonical string and as SI numbers), the objective less
+    the complexity penalty, and for a neuron the model, currents and form it is fitted with."""
     objective = {k: v for k, v in spec.objective.items() if k != "complexity_penalty"}
-    return {"biorate": __version__, "space": "formula", "expression": expression,
-            "objective": objective}  # fmt: skip
+    out = {"biorate": __version__, "space": spec.kind, "expression": expression,
+           "objective": objective}  # fmt: skip
+    if isinstance(spec.space, NeuronSpace):
+        sp = spec.space
+        out["params"] = sp.parse(expression).params
+        out["neuron"] = {"model": sp.model, "current": sp.current, "form": sp.form}
+    return out
 
 
 class _Evaluator:
@@ -248,6 +256,8 @@ def leaderboard(history: Sequence[Any], records: Mapping[str, dict], penalty: fl
                      "complexity": r["complexity"], "status": r["status"], "reason": r["reason"],
                      "fitness": fitness(r, penalty), "median": r["median"], "scores": r["scores"],
                      "hash": r["hash"]})  # fmt: skip
+        if r.get("activation") is not None:  # a neuron's fitted activation
+            rows[-1]["activation"] = r["activation"]
     rows.sort(key=lambda r: (r["fitness"] is None, -(r["fitness"] or 0.0), r["complexity"],
                              r["index"]))  # fmt: skip
     for rank, r in enumerate(rows, 1):
@@ -260,6 +270,8 @@ def best_activation(rows: Sequence[Mapping[str, Any]], name: str) -> Activation:
     ok = [r for r in rows if r["status"] == "ok"]
     if not ok:
         raise BiorateError("every candidate was rejected: no best formula (see leaderboard.csv)")
+    if ok[0].get("activation") is not None:  # a neuron: the activation fitted to its curve
+        return Activation.from_dict({**ok[0]["activation"], "name": name})
     return Activation(form="formula", expression=str(parse(ok[0]["expression"])), name=name)
 
 

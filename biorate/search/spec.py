@@ -51,19 +51,20 @@ from ..forms.expression import UNITS, ExpressionError, check, parse
 from ..io import read_toml
 from ..schema import Fields
 from ..sweep.values import SpecError
+from .neuron import NeuronSpace, neuron_space
 from .space import FormulaSpace
 
 __all__ = ["SearchSpec", "load_search_spec", "SPACES", "OBJECTIVES", "MAX_BUDGET"]
 
 SCHEMA = 1
-SPACES = ("formula",)
+SPACES = ("formula", "neuron")
 OBJECTIVES = ("accuracy", "distance")
 MAX_BUDGET = 100_000
 MAX_SEEDS = 100
 MAX_UNITS = 4096  # per hidden population
 MAX_LAYERS = 8
 MAX_EPOCHS = 10_000
-_TOP = ("schema", "name", "search", "objective", "formula")
+_TOP = ("schema", "name", "search", "objective", "formula", "neuron")
 _SEARCH = ("space", "seed", "budget", "population", "sample", "batch", "workers")
 _COMMON = ("kind",)
 _ACCURACY = ("dataset", "hidden", "connectivity", "epochs", "seeds", "validation_fraction",
@@ -74,7 +75,8 @@ _DISTANCE = ("target", "metric", "z_range", "points", "complexity_penalty")
 @dataclass(frozen=True)
 class SearchSpec:
     """A validated search: ``name``, the strategy's numbers, the ``objective`` as plain data
-    (what every evaluation's hash covers) and the formula ``space``."""
+    (what every evaluation's hash covers) and the ``space``: formulas, or a neuron's parameters
+    (:mod:`biorate.search.neuron`)."""
 
     name: str
     seed: int
@@ -84,19 +86,31 @@ class SearchSpec:
     batch: int
     workers: int | None
     objective: Mapping[str, Any]
-    space: FormulaSpace
+    space: FormulaSpace | NeuronSpace
     source: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def penalty(self) -> float:
         return float(self.objective.get("complexity_penalty", 0.0))
 
+    @property
+    def kind(self) -> str:
+        """``"formula"`` or ``"neuron"``."""
+        return "neuron" if isinstance(self.space, NeuronSpace) else "formula"
+
     def describe(self) -> dict:
         """A JSON-able summary (``search.json``)."""
-        return {"name": self.name, "space": "formula", "seed": self.seed, "budget": self.budget,
-                "population": self.population, "sample": self.sample, "batch": self.batch,
-                "workers": self.workers, "objective": dict(self.objective),
-                "formula": {"max_depth": self.space.max_depth, "units": list(self.space.units)}}  # fmt: skip
+        out = {"name": self.name, "space": self.kind, "seed": self.seed, "budget": self.budget,
+               "population": self.population, "sample": self.sample, "batch": self.batch,
+               "workers": self.workers, "objective": dict(self.objective)}  # fmt: skip
+        if isinstance(self.space, NeuronSpace):
+            sp = self.space
+            out["neuron"] = {"model": sp.model, "current": sp.current, "form": sp.form,
+                             "bounds": {n: [lo, hi] for n, lo, hi in sp.bounds},
+                             "units": list(sp.units)}  # fmt: skip
+        else:
+            out["formula"] = {"max_depth": self.space.max_depth, "units": list(self.space.units)}
+        return out
 
 
 def load_search_spec(spec: str | os.PathLike | Mapping[str, Any]) -> SearchSpec:
@@ -124,7 +138,7 @@ def _build(data: Mapping, where: str) -> SearchSpec:
         raise top.fail("name", "a printable name of at most 100 characters")
     s = top.table("search")
     s.unknown(_SEARCH)
-    s.text("space", choices=SPACES)
+    kind_of_space = s.text("space", choices=SPACES)
     budget = s.integer("budget", lo=1, hi=MAX_BUDGET)
     population = s.integer("population", min(20, budget), lo=1, hi=budget)
     out = {
@@ -136,9 +150,19 @@ def _build(data: Mapping, where: str) -> SearchSpec:
         "batch": s.integer("batch", 8, lo=1, hi=1000),
         "workers": s.integer("workers", None, lo=0, hi=1024),
     }
-    space = _space(top.table("formula", {}))
+    if kind_of_space == "neuron":
+        if top.has("formula"):
+            raise top.fail("formula", "a neuron search has a [neuron] table, not [formula]")
+        space: FormulaSpace | NeuronSpace = neuron_space(top.table("neuron"))
+    else:
+        if top.has("neuron"):
+            raise top.fail("neuron", "a formula search has a [formula] table, not [neuron]")
+        space = _space(top.table("formula", {}))
     obj = top.table("objective")
     kind = obj.text("kind", choices=OBJECTIVES)
+    if kind_of_space == "neuron" and kind != "accuracy":
+        raise obj.fail("kind", "a neuron search scores its activations by accuracy (a distance "
+                               "between fitted curves of different scales means nothing)")  # fmt: skip
     obj.unknown(_COMMON + (_ACCURACY if kind == "accuracy" else _DISTANCE))
     objective = _accuracy(obj) if kind == "accuracy" else _distance(obj)
     return SearchSpec(**out, objective={"kind": kind, **objective}, space=space,

@@ -1,0 +1,211 @@
+"""The neuron space: activations a spiking neuron can realise.
+
+A candidate is a set of parameters of a shipped spiking model with a theory (``theory = "lif"``:
+``tau_m``, ``t_ref``, ``V_th``, ... and the free-membrane noise ``sigma``), each within bounds
+with units. Its activation is the model's predicted f-I curve (the analytic rate, Siegert's
+formula with noise; :func:`biorate.theory.fi`) fitted and exported exactly as ``biorate fit``
+does (:func:`biorate.fit`, :meth:`biorate.fitting.Fit.activation`): so every activation found
+here came from a neuron, records that neuron as its source, and can be deployed
+(:func:`biorate.deploy`) as it stands.
+
+Drawing and mutating, from a ``numpy.random.Generator``: a parameter whose bounds are both
+positive (a time constant, a resistance) is drawn log-uniformly, any other uniformly; a mutation
+moves one parameter by a normal step of a fifth of its (log) range, clipped to the bounds. Values
+are rounded to 3 significant digits, so a candidate's string (``"tau_m=15.3 ms, sigma=2 mV"``)
+is its canonical key and reads back to the same values.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import BiorateError
+from ..schema import Fields
+from ..units import CURRENT, VOLTAGE, format_quantity, parse_quantity, parse_range
+
+__all__ = ["NeuronSpace", "NeuronCandidate", "neuron_activation", "neuron_space", "DRIVE_PARAMS"]
+
+# parameters of the drive rather than of the model (biorate.theory.fi takes them as arguments)
+DRIVE_PARAMS = {"sigma": VOLTAGE}
+_MUTATION_STEP = 0.2  # of a parameter's (log) range
+
+
+def _round(v: float) -> float:
+    return 0.0 if v == 0 else float(f"{v:.3g}")
+
+
+@dataclass(frozen=True)
+class NeuronCandidate:
+    """One point of the neuron space: ``values`` = ((name, SI value), ...) in the space's order,
+    with their display units (``units``)."""
+
+    values: tuple[tuple[str, float], ...]
+    units: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return ", ".join(f"{n}={_show(v, u)}" for (n, v), u in zip(self.values, self.units,
+                                                                  strict=True))  # fmt: skip
+
+    @property
+    def params(self) -> dict[str, float]:
+        return dict(self.values)
+
+
+def _show(value: float, unit: str) -> str:
+    dim = parse_quantity(f"1 {unit}")[1]
+    return format_quantity(value, dim, unit)
+
+
+@dataclass(frozen=True)
+class NeuronSpace:
+    """Parameters of ``model`` within ``bounds`` (name -> (low, high), SI floats; ``units`` the
+    display unit of each); ``current`` the f-I curve's currents (a range string) and ``form`` the
+    fitted form."""
+
+    model: str
+    bounds: tuple[tuple[str, float, float], ...]
+    units: tuple[str, ...]
+    current: str
+    form: str
+
+    def _coords(self, name_lo_hi: tuple[str, float, float]) -> tuple[bool, float, float]:
+        _, lo, hi = name_lo_hi
+        log = lo > 0 and hi > 0
+        return log, (math.log(lo) if log else lo), (math.log(hi) if log else hi)
+
+    def _make(self, raw: Sequence[float]) -> NeuronCandidate:
+        vals = []
+        for (name, lo, hi), v in zip(self.bounds, raw, strict=True):
+            vals.append((name, min(max(_round(v), lo), hi)))
+        return NeuronCandidate(tuple(vals), self.units)
+
+    def random(self, rng: np.random.Generator) -> NeuronCandidate:
+        raw = []
+        for b in self.bounds:
+            log, a, c = self._coords(b)
+            u = float(rng.uniform(a, c))
+            raw.append(math.exp(u) if log else u)
+        return self._make(raw)
+
+    def mutate(self, cand: NeuronCandidate, rng: np.random.Generator) -> NeuronCandidate:
+        i = int(rng.integers(len(self.bounds)))
+        log, a, c = self._coords(self.bounds[i])
+        v = cand.values[i][1]
+        u = (math.log(v) if log else v) + float(rng.normal(0.0, _MUTATION_STEP * (c - a)))
+        u = min(max(u, a), c)
+        raw = [val for _, val in cand.values]
+        raw[i] = math.exp(u) if log else u
+        return self._make(raw)
+
+    def fingerprint(self, cand: NeuronCandidate) -> str:
+        return str(cand)
+
+    def parse(self, text: str) -> NeuronCandidate:
+        """The candidate whose string is ``text`` (a leaderboard row back to a candidate)."""
+        out = dict(part.split("=", 1) for part in text.split(", "))
+        raw = [parse_quantity(out[name])[0] for name, _, _ in self.bounds]
+        return self._make(raw)
+
+
+def neuron_activation(model: str, params: Mapping[str, float], current: str, form: str,
+                      name: str = "candidate") -> Any:  # fmt: skip
+    """The activation of a neuron: ``model`` with ``params`` (SI; ``sigma`` is the drive's noise),
+    its theory f-I curve over ``current``, fitted with ``form``. Raises a BiorateError when the
+    curve cannot be computed or fitted, or the fit's R^2 is flagged low (other flags, such as a
+    parameter at its bound, stay in the activation's ``fit``)."""
+    from .. import theory
+    from ..fitting import fit
+    from ..models import load_model
+
+    m = load_model(model)
+    dims = {k: m.param(k).dim for k in params if k not in DRIVE_PARAMS}
+    model_params = {k: format_quantity(v, dims[k]) for k, v in params.items() if k in dims}
+    sigma = format_quantity(params.get("sigma", 0.0), VOLTAGE)
+    curve = theory.fi(m.with_params(**model_params), current=current, sigma=sigma,
+                      command="biorate search (neuron space)")  # fmt: skip
+    if not np.any(np.asarray(curve.y) > 0):
+        raise BiorateError(f"{model} never fires over {current}: no activation")
+    result = fit(curve, form=form)
+    act = result.activation()
+    if "low_r2" in act.fit_flags:  # the form does not represent the curve; a parameter at its
+        # bound (soft_lif's smoothing -> 0 on a noise-free curve) is said by the flags it keeps
+        raise BiorateError(f"the {form} form does not fit the curve ({', '.join(act.fit_flags)})")
+    return act
+
+
+_MAX_PARAMS = 8
+
+
+def neuron_space(f: Fields) -> NeuronSpace:
+    """The ``[neuron]`` table of a search spec: ``model`` (a model with ``theory = "lif"``),
+    ``bounds`` ``{param: ["low unit", "high unit"]}`` (the model's parameters and ``sigma``, the
+    drive's noise), ``current`` (the f-I curve's currents, a range within +-1 A) and ``form`` (a
+    form of :data:`biorate.forms.FORMS`, as ``biorate fit --form``; ``soft_lif`` by default)."""
+    from ..forms import FORMS
+    from ..models import check_current, load_model
+
+    f.unknown(("model", "bounds", "current", "form"))
+    name = f.text("model", "lif")
+    try:
+        model = load_model(name)
+    except BiorateError as exc:
+        raise f.fail("model", str(exc)) from None
+    if model.theory != "lif":
+        raise f.fail("model", f"{name!r} has no theory curve (theory = 'lif' in its file): the "
+                              "neuron space fits the model's predicted f-I curve")  # fmt: skip
+    bounds_t = f.table("bounds")
+    if not 1 <= len(bounds_t.data) <= _MAX_PARAMS:
+        raise f.fail("bounds", f"name 1 to {_MAX_PARAMS} parameters with [low, high] bounds, e.g. "
+                               "tau_m = [\"5 ms\", \"50 ms\"]")  # fmt: skip
+    bounds, units = [], []
+    for pname in bounds_t.data:
+        if pname in DRIVE_PARAMS:
+            dim = DRIVE_PARAMS[pname]
+        elif pname in model.params:
+            dim = model.param(pname).dim
+        else:
+            raise bounds_t.fail(pname, f"not a parameter of {name} (it has "
+                                       f"{', '.join([*model.params, *DRIVE_PARAMS])})")  # fmt: skip
+        pair = bounds_t.strings(pname)
+        if len(pair) != 2:
+            raise bounds_t.fail(pname, f"expected [low, high] with units, e.g. [\"5 ms\", "
+                                       f"\"50 ms\"], found {len(pair)} values")  # fmt: skip
+        try:
+            (lo, dlo), (hi, dhi) = (parse_quantity(v, name=pname) for v in pair)
+        except BiorateError as exc:
+            raise bounds_t.fail(pname, str(exc)) from None
+        if dlo != dim or dhi != dim:
+            raise bounds_t.fail(pname, f"{pair} are not both in the unit of {pname} "
+                                       f"(e.g. {format_quantity(1.0, dim)})")  # fmt: skip
+        if not lo < hi:
+            raise bounds_t.fail(pname, f"low {pair[0]} must be below high {pair[1]}")
+        try:  # both ends must make a valid model (a domain: tau_m > 0, V_th > V_reset, ...)
+            for v in (lo, hi):
+                if pname in DRIVE_PARAMS:
+                    if v < 0:
+                        raise BiorateError(f"{pname} must be >= 0")
+                else:
+                    model.with_params(**{pname: format_quantity(v, dim)})
+        except BiorateError as exc:
+            raise bounds_t.fail(pname, str(exc)) from None
+        bounds.append((pname, float(lo), float(hi)))
+        written = re.match(r"\s*[-+]?[\d.]+(?:[eE][-+]?\d+)?\s*(\S.*?)\s*$", pair[0])
+        units.append(written.group(1) if written else format_quantity(1.0, dim).split()[-1])
+    current = f.text("current", "0nA:4nA:161")
+    try:
+        x, dim = parse_range(current, name="current")
+        if dim != CURRENT:
+            raise BiorateError(f"{current!r} is not a current range (e.g. '0nA:4nA:161')")
+        check_current(x, "current")
+    except BiorateError as exc:
+        raise f.fail("current", str(exc)) from None
+    if x.size < 10:
+        raise f.fail("current", f"{x.size} levels: a curve to fit needs at least 10")
+    form = f.text("form", "soft_lif", choices=(*FORMS, "auto"))
+    return NeuronSpace(name, tuple(bounds), tuple(units), current, form)
