@@ -1,13 +1,15 @@
-"""The formulas a search found, re-evaluated on the test set beside built-in activations.
+"""The activations a search found, re-evaluated on the test set beside other activations.
 
 A search's fitness is a validation accuracy (images split off the training set); this script
 trains the search's network (its ``hidden`` sizes, connectivity and epoch cap) on the whole
-training set with each of the ``--top`` best formulas of a leaderboard and with the built-ins
-named by ``--builtins``, over ``--seeds`` seeds, and prints the median test accuracy with the
-2.5-97.5 percentile interval over seeds (numpy's linear interpolation) and the mean epochs.
+training set with each of the ``--top`` best candidates of a leaderboard (formulas, or a neuron
+search's fitted activations) and with the activations named by ``--baselines`` (built-ins and
+shipped fitted ones such as ``lif_noise``), over ``--seeds`` seeds, and prints the median test
+accuracy with the 2.5-97.5 percentile interval over seeds (numpy's linear interpolation) and the
+mean epochs.
 
 Run:  python benchmarks/search_reeval.py OUTDIR [--top 3] [--seeds 10]
-      [--builtins relu,sigmoid,tanh,swish]
+      [--baselines relu,sigmoid,tanh,swish,prelu,lif_noise]
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from biorate import Activation, RateNetwork, load_dataset
+from biorate.activation import get_activation
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -27,7 +30,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("outdir", help="a search's output folder (leaderboard.json, search.json)")
     ap.add_argument("--top", type=int, default=3)
     ap.add_argument("--seeds", type=int, default=10)
-    ap.add_argument("--builtins", default="relu,sigmoid,tanh,swish")
+    ap.add_argument("--baselines", default="relu,sigmoid,tanh,swish,prelu,lif_noise")
     args = ap.parse_args(argv)
     out = Path(args.outdir)
     rows = json.loads((out / "leaderboard.json").read_text())["rows"]
@@ -36,9 +39,11 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit("re-evaluation needs a search with the accuracy objective")
     data = load_dataset(objective["dataset"])
     sizes = [data.n_features, *objective["hidden"], data.n_classes]
-    found = [r["expression"] for r in rows if r["status"] == "ok"][: args.top]
-    acts = {f"formula {e}": Activation(form="formula", expression=e) for e in found}
-    acts |= {b: Activation.builtin(b) for b in args.builtins.split(",") if b}
+    found = [r for r in rows if r["status"] == "ok"][: args.top]
+    acts = {(f"neuron {r['expression']}" if r.get("activation") else f"formula {r['expression']}"):
+            (Activation.from_dict(r["activation"]) if r.get("activation")
+             else Activation(form="formula", expression=r["expression"])) for r in found}  # fmt: skip
+    acts |= {b: get_activation(b) for b in args.baselines.split(",") if b}
     print(f"{objective['dataset']}, sizes {sizes}, {objective['connectivity']}, cap "
           f"{objective['epochs']} epochs, seeds 0-{args.seeds - 1}; test accuracy")  # fmt: skip
     print("| activation | median | 95% interval | mean epochs |\n|---|---|---|---|")
