@@ -339,7 +339,11 @@ def test_bad_input(tmp_path):
     with pytest.raises(FitError, match="bootstrap"):
         fit(synthetic("sigmoid", 0), "sigmoid", bootstrap=-1)
     with pytest.raises(FitError, match="no form could be fitted"):
-        fit(TransferCurve("fi", np.array([0.0, 1.0, 2.0]), np.array([0.0, 1.0, 3.0]), "A", "Hz"))
+        fit(
+            TransferCurve(
+                "fi", np.array([0.0, 1.0, 2.0]) * 1e-9, np.array([0.0, 1.0, 3.0]), "A", "Hz"
+            )
+        )
     p = tmp_path / "c.json"
     p.write_text("[1, 2")
     with pytest.raises(CurveFileError, match="not valid JSON"):
