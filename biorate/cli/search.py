@@ -14,7 +14,7 @@ import math
 from pathlib import Path
 
 from ..errors import ProtocolError
-from ..units import integer
+from ..units import integer, number
 from .common import OutputError, add_quiet, check_figure_format, check_writable
 
 
@@ -35,13 +35,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="ADDR",
         help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786",
     )
-    p.add_argument("--connect-timeout", type=float, default=5.0, metavar="S",
+    p.add_argument("--connect-timeout", type=number, default=5.0, metavar="S",
                    help="seconds to wait for --scheduler")  # fmt: skip
     p.add_argument(
         "--plot",
         default=None,
         metavar="PNG",
-        help="draw the top formulas, their derivatives and the fitness over the search",
+        help="draw the top candidates' activations, their derivatives and the fitness over the "
+        "search",
     )
     add_quiet(p)
     p.set_defaults(func=run)
