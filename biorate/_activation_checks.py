@@ -18,8 +18,9 @@ from .curve import MEASURES, check_axes, check_model, check_protocol, plain_tabl
 from .errors import BiorateError, DataError
 from .forms import FORMS
 from .forms.expression import Expr, ExpressionError, check, parse
+from .models import MAX_CURRENT
 from .schema import Fields, describe
-from .units import DIMENSIONLESS, Dim, dim_name, parse_unit
+from .units import CURRENT, DIMENSIONLESS, Dim, dim_name, parse_unit
 
 __all__ = ["MAX_MAGNITUDE", "MIN_SCALE", "WINDOW", "MAX_VALUE", "MIN_RISE", "MAX_SCALE_RATIO",
            "MAX_STEP_SHARE",
@@ -84,6 +85,11 @@ def check_fields(f: Fields) -> dict[str, Any]:
     dims = {}
     for key in ("x_unit", "y_unit"):
         out[key], _, dims[key] = unit_field(f, key, "1")
+    if dims["x_unit"] == CURRENT:  # the rule for every current: within +-1 A (models.MAX_CURRENT)
+        for key in ("x_offset", "x_scale"):
+            if abs(out[key]) > MAX_CURRENT:
+                raise f.fail(key, f"{out[key]:g} A is beyond +-{MAX_CURRENT:g} A: a neuron's input "
+                                  "current is nA; is the unit right?")  # fmt: skip
     out["fit"] = _fit(f)
     out["source"] = _source(f, dims)
     out["name"] = f.text("name", "", nonempty=False) or form

@@ -102,3 +102,11 @@ def test_deploy_and_nir_steps_and_synapses_in_their_domains(cli, tmp_path, args,
     kw = {"dt": "1e-20 s"} if args[0] == "--dt" else {"tau_syn": "1e30 s"}
     with pytest.raises(BiorateError, match=match):
         br.deploy(net, np.zeros((1, 64)), progress=False, **kw)
+
+
+@pytest.mark.parametrize("key", ["x_offset", "x_scale"])
+def test_activation_currents_beyond_one_ampere_are_refused(key):
+    d = br.get_activation("lif_noise").to_dict()
+    d[key] = 405.0  # a fit of a curve in kiloamperes (campaign 4, C3)
+    with pytest.raises(BiorateError, match=f"field '{key}': 405 A is beyond"):
+        br.Activation.from_dict(d)
