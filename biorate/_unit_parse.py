@@ -12,28 +12,10 @@ import numpy as np
 
 from .errors import UnitError
 
-__all__ = [
-    "Dim",
-    "DIMENSIONLESS",
-    "TIME",
-    "FREQUENCY",
-    "VOLTAGE",
-    "CURRENT",
-    "RESISTANCE",
-    "CONDUCTANCE",
-    "CAPACITANCE",
-    "CONCENTRATION",
-    "parse_unit",
-    "divide_units",
-    "parse_quantity",
-    "parse_range",
-    "integer",
-    "number",
-    "format_quantity",
-    "dim_name",
-    "si_unit",
-    "unit_scale",
-]
+__all__ = ["Dim", "DIMENSIONLESS", "TIME", "FREQUENCY", "VOLTAGE", "CURRENT", "RESISTANCE",
+           "CONDUCTANCE", "CAPACITANCE", "CONCENTRATION", "CHARGE", "MAX_RANGE_COUNT", "parse_unit",
+           "divide_units", "parse_quantity", "parse_range", "integer", "number", "format_quantity",
+           "dim_name", "si_unit", "unit_scale"]  # fmt: skip
 
 Dim = tuple[int, int, int, int, int, int, int]
 

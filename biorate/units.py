@@ -11,56 +11,8 @@ exactly: its SI value is ``np.asarray(q)`` and its dimension ``q.dim._dims``.
 
 from __future__ import annotations
 
-from ._unit_convert import UnitArray, to_si, to_si_array
-from ._unit_parse import (
-    CAPACITANCE,
-    CHARGE,
-    CONCENTRATION,
-    CONDUCTANCE,
-    CURRENT,
-    DIMENSIONLESS,
-    FREQUENCY,
-    MAX_RANGE_COUNT,
-    RESISTANCE,
-    TIME,
-    VOLTAGE,
-    Dim,
-    dim_name,
-    divide_units,
-    format_quantity,
-    integer,
-    number,
-    parse_quantity,
-    parse_range,
-    parse_unit,
-    si_unit,
-    unit_scale,
-)
+from . import _unit_convert, _unit_parse
+from ._unit_convert import *  # noqa: F403 - UnitArray, to_si, to_si_array: re-exported
+from ._unit_parse import *  # noqa: F403 - the names of _unit_parse.__all__, re-exported
 
-__all__ = [
-    "UnitArray",
-    "Dim",
-    "DIMENSIONLESS",
-    "TIME",
-    "FREQUENCY",
-    "VOLTAGE",
-    "CURRENT",
-    "RESISTANCE",
-    "CONDUCTANCE",
-    "CAPACITANCE",
-    "CONCENTRATION",
-    "CHARGE",
-    "MAX_RANGE_COUNT",
-    "parse_unit",
-    "divide_units",
-    "parse_quantity",
-    "to_si",
-    "to_si_array",
-    "parse_range",
-    "integer",
-    "number",
-    "format_quantity",
-    "dim_name",
-    "si_unit",
-    "unit_scale",
-]
+__all__ = [*_unit_convert.__all__, *_unit_parse.__all__]
