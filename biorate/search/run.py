@@ -43,7 +43,7 @@ from ..errors import BiorateError, CurveFileError, ProtocolError
 from ..forms.expression import parse
 from ..io import atomic_write, check_writable, provenance, read_json, write_json
 from ..sweep import content_hash, default_workers
-from ..sweep.run import CONNECT_TIMEOUT_S, _connect, _dask
+from ..sweep.run import CONNECT_TIMEOUT_S, connect_cluster, import_dask
 from .neuron import NeuronSpace
 from .objective import evaluate_candidate
 from .spec import SCHEMA, SearchSpec, load_search_spec
@@ -138,9 +138,9 @@ class _Evaluator:
             return
         if self.client is None:
             n = self.workers or default_workers()
-            self.client, self.cluster = _connect(self.scheduler, n, self.timeout)
+            self.client, self.cluster = connect_cluster(self.scheduler, n, self.timeout)
             self.own = self.client
-        distributed = _dask()
+        distributed = import_dask()
         futures = {self.client.submit(evaluate_candidate, inputs, key=f"biorate-eval-{h}",
                                       pure=False): h for h, inputs in todo.items()}  # fmt: skip
         try:
@@ -205,7 +205,7 @@ def run_search(
     workers = spec.workers if workers is None else workers
     own = cluster = None
     if scheduler and client is None:  # reachable before anything is written (a local one: lazily)
-        client, cluster = _connect(scheduler, 1, connect_timeout)
+        client, cluster = connect_cluster(scheduler, 1, connect_timeout)
         own = client
     try:
         (outdir / "evals").mkdir(parents=True, exist_ok=True)

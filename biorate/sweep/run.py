@@ -62,7 +62,8 @@ from ..units import CURRENT, TIME, VOLTAGE, UnitArray, format_quantity, parse_un
 from .spec import SCHEMA, SweepPoint, SweepSpec, load_spec, model_from_payload
 from .summary import read_points, summary_table, write_summary
 
-__all__ = ["run_sweep", "compute_point", "SweepResult", "default_workers", "DASK_MISSING"]
+__all__ = ["run_sweep", "compute_point", "SweepResult", "default_workers", "DASK_MISSING",
+           "import_dask", "connect_cluster"]  # fmt: skip
 
 DASK_MISSING = 'parameter sweeps need Dask distributed: pip install "biorate[sweep]"'
 CONNECT_TIMEOUT_S = 5.0
@@ -174,7 +175,8 @@ def _done(outdir: Path, point: SweepPoint) -> bool:
     return data.get("hash") == point.hash
 
 
-def _dask() -> Any:
+def import_dask() -> Any:
+    """Dask's ``distributed``, or one line saying how to install it (:data:`DASK_MISSING`)."""
     try:
         import distributed
     except ImportError:
@@ -182,10 +184,10 @@ def _dask() -> Any:
     return distributed
 
 
-def _connect(scheduler: str | None, workers: int, timeout: float) -> tuple[Any, Any]:
+def connect_cluster(scheduler: str | None, workers: int, timeout: float) -> tuple[Any, Any]:
     """A Dask client: on an existing scheduler, or on a new LocalCluster. Returns (client,
     cluster or None)."""
-    distributed = _dask()
+    distributed = import_dask()
     if scheduler:
         _check_address(scheduler)
         try:
@@ -281,7 +283,7 @@ def run_sweep(
     cluster = None
     if todo and client is None:
         n = min(workers or default_workers(), len(todo))
-        client, cluster = _connect(scheduler, n, connect_timeout)
+        client, cluster = connect_cluster(scheduler, n, connect_timeout)
         own_client = client
     try:
         # only now, with the spec valid and the cluster reachable, does anything get written
@@ -312,7 +314,7 @@ def run_sweep(
 
 def _compute(client: Any, spec: SweepSpec, todo: list[SweepPoint], result: SweepResult,
              progress: bool, on_point: Callable | None) -> None:  # fmt: skip
-    distributed = _dask()
+    distributed = import_dask()
     # key = the content hash: two clients (or a resubmission) asking for the same point share one
     # task; priority keeps roughly the grid order
     futures = {
