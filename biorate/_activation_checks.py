@@ -86,10 +86,11 @@ def check_fields(f: Fields) -> dict[str, Any]:
     for key in ("x_unit", "y_unit"):
         out[key], _, dims[key] = unit_field(f, key, "1")
     if dims["x_unit"] == CURRENT:  # the rule for every current: within +-1 A (models.MAX_CURRENT)
+        si = parse_unit(out["x_unit"])[0]
         for key in ("x_offset", "x_scale"):
-            if abs(out[key]) > MAX_CURRENT:
-                raise f.fail(key, f"{out[key]:g} A is beyond +-{MAX_CURRENT:g} A: a neuron's input "
-                                  "current is nA; is the unit right?")  # fmt: skip
+            if abs(out[key] * si) > MAX_CURRENT:
+                raise f.fail(key, f"{out[key]:g} {out['x_unit']} is beyond +-{MAX_CURRENT:g} A: a "
+                                  "neuron's input current is nA; is the unit right?")  # fmt: skip
     out["fit"] = _fit(f)
     out["source"] = _source(f, dims)
     out["name"] = f.text("name", "", nonempty=False) or form
@@ -337,10 +338,12 @@ def check_learned(name: str, allowed: tuple[str, ...], learned: dict, shape: tup
         if not np.all(np.isfinite(arr)):
             raise DataError(f"{name}: {key} holds NaN or inf")
         try:
-            np.broadcast_shapes(arr.shape, shape)
+            fits = np.broadcast_shapes(arr.shape, shape) == tuple(shape)
         except ValueError:
+            fits = False
+        if not fits:
             raise DataError(f"{name}: {key} has shape {arr.shape}, which does not broadcast "
-                            f"against z of shape {shape} (one value per unit)") from None  # fmt: skip
+                            f"to z's shape {tuple(shape)} (one value per unit)")  # fmt: skip
         out[key] = arr
     return out
 

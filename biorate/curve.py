@@ -96,10 +96,11 @@ NOISE_SEMS, NOISE_RANGE = 5.0, 0.05
 
 
 def _in_domain(f: Fields, key: str, values: np.ndarray, axis: Axis, dim: Dim, unit: str,
-               sem: np.ndarray | None = None) -> None:  # fmt: skip
-    """Refuse the first value (NaN: undefined, skipped) outside the axis's domain for ``dim``;
-    with ``sem`` (the y column), by more than noise can explain (:data:`NOISE_SEMS`)."""
-    lo, hi = axis.dims[dim]
+               sem: np.ndarray | None = None, scale: float = 1.0) -> None:  # fmt: skip
+    """Refuse the first value (NaN: undefined, skipped) outside the axis's domain for ``dim``
+    (SI; ``values`` are in ``unit``, whose SI value is ``scale``); with ``sem`` (the y column), by
+    more than noise can explain (:data:`NOISE_SEMS`)."""
+    lo, hi = (None if b is None else b / scale for b in axis.dims[dim])
     slack = np.zeros(values.shape)
     if sem is not None:
         with np.errstate(invalid="ignore"):  # all-NaN columns: no range, no slack
@@ -112,7 +113,8 @@ def _in_domain(f: Fields, key: str, values: np.ndarray, axis: Axis, dim: Dim, un
         bad |= values > hi + slack
     if np.any(bad):
         i = int(np.argmax(bad))
-        span = " and ".join(f"{op} {b:g}" for op, b in ((">=", lo), ("<=", hi)) if b is not None)
+        span = " and ".join(f"{op} {b:g}" + (f" {unit}" if b and unit != "1" else "")
+                            for op, b in ((">=", lo), ("<=", hi)) if b is not None)  # fmt: skip
         noise = (f" (noise explains at most {slack[i]:.3g} {unit} outside: {NOISE_SEMS:g} y_sem "
                  f"or {NOISE_RANGE:.0%} of the curve's range)" if sem is not None else "")  # fmt: skip
         raise f.fail(key, f"entry {i}: {values[i]:g} {unit}: {axis.what} must be {span}{noise}")
@@ -225,8 +227,9 @@ class TransferCurve(JsonFile):
         _nonnegative(f, "y_sem", y_sem, "a standard error")
         _sem_scale(f, y, y_sem, y_unit)
         _nonnegative(f, "cv", cv, "a coefficient of variation")
-        _in_domain(f, "x", x, x_axis, x_dim, x_unit)
-        _in_domain(f, "y", y, y_axis, y_dim, y_unit, sem=np.zeros(n) if y_sem is None else y_sem)
+        _in_domain(f, "x", x, x_axis, x_dim, x_unit, scale=x_scale)
+        _in_domain(f, "y", y, y_axis, y_dim, y_unit, sem=np.zeros(n) if y_sem is None else y_sem,
+                   scale=y_scale)  # fmt: skip
         checked = dict(x=_tag(x, x_scale, x_dim), y=_tag(y, y_scale, y_dim), y_sem=y_sem, cv=cv,
                        series=_series(f, n), model=check_model(f), protocol=check_protocol(f),
                        provenance=plain_table(f, "provenance") or {})  # fmt: skip

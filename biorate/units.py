@@ -14,5 +14,7 @@ from __future__ import annotations
 from . import _unit_convert, _unit_parse
 from ._unit_convert import *  # noqa: F403 - UnitArray, to_si, to_si_array: re-exported
 from ._unit_parse import *  # noqa: F403 - the names of _unit_parse.__all__, re-exported
+from ._unit_parse import AMOUNT, LENGTH, MASS, MAX_EXPONENT  # noqa: F401 - importable as before
+from .errors import UnitError  # noqa: F401 - importable from here as before the split
 
 __all__ = [*_unit_convert.__all__, *_unit_parse.__all__]

@@ -81,7 +81,9 @@ def test_curve_currents_beyond_one_ampere_are_refused(tmp_path):
     d = curve.to_dict()
     d["x"] = [v * 1e12 for v in d["x"]]  # up to 1000 A
     (tmp_path / "c.json").write_text(json.dumps(d))
-    with pytest.raises(BiorateError, match=r"field 'x': entry 1: 250 A: .* must be >= -1 and <= 1"):
+    with pytest.raises(
+        BiorateError, match=r"field .x.: entry 1: 250 A: .* must be >= -1 A and <= 1 A"
+    ):
         br.TransferCurve.load(tmp_path / "c.json")
 
 
@@ -109,4 +111,28 @@ def test_activation_currents_beyond_one_ampere_are_refused(key):
     d = br.get_activation("lif_noise").to_dict()
     d[key] = 405.0  # a fit of a curve in kiloamperes (campaign 4, C3)
     with pytest.raises(BiorateError, match=f"field '{key}': 405 A is beyond"):
+        br.Activation.from_dict(d)
+
+
+@pytest.mark.parametrize("unit, top, ok", [("pA", 500.0, True), ("nA", 1.5, True),
+                                           ("pA", 5e12, False), ("A", 2.0, False)])  # fmt: skip
+def test_the_one_ampere_rule_reads_the_curves_unit(unit, top, ok):
+    """The rule is on the current, not on the number: 500 pA and 1.5 nA are currents a neuron
+    takes (a first version compared the numbers with 1 and refused both)."""
+    x, y = np.linspace(0.0, top, 11), np.linspace(0.0, 50.0, 11)
+    if ok:
+        assert br.TransferCurve("fi", x, y, unit, "Hz").x_unit == unit
+    else:
+        with pytest.raises(BiorateError, match=f"must be >= -[0-9e+.]+ {unit} and <= "):
+            br.TransferCurve("fi", x, y, unit, "Hz")
+
+
+def test_the_one_ampere_rule_reads_the_activations_unit():
+    """A fit of a pA curve gives a pA activation; its scales in pA are well within 1 A."""
+    x = np.linspace(0.0, 500.0, 41)
+    curve = br.TransferCurve("fi", x, 80 / (1 + np.exp(-(x - 250) / 40)), "pA", "Hz")
+    act = br.fit(curve, "sigmoid").activation()
+    assert act.x_unit == "pA" and br.Activation.from_dict(act.to_dict()) == act
+    d = act.to_dict() | {"x_offset": 2e12}
+    with pytest.raises(BiorateError, match="2e\\+12 pA is beyond \\+-1 A"):
         br.Activation.from_dict(d)

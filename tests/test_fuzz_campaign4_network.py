@@ -29,10 +29,10 @@ def test_loss_and_grads_checks_its_labels_as_score_does(y, match):
 
 
 @pytest.mark.parametrize("kw, match", [
-    ({"fixed_point_tol": 1e-300}, "fixed_point_tol must be at least 1e-14"),
+    ({"fixed_point_tol": 1e-300}, "fixed_point_tol must be at least 1e-16"),
     ({"fixed_point_max_iter": 10**12}, "fixed_point_max_iter must be at most 100,000"),
     ({"max_loop_gain": 1.0}, r"^max_loop_gain must be in \(0, 1\), got 1$"),
-    ({"alpha": 1e-320}, r"alpha = dt/tau must be in \[0.001, 1\]"),
+    ({"alpha": 1e-320}, r"alpha = dt/tau must be in \[1e-06, 1\]"),
 ])  # fmt: skip
 def test_dynamics_that_cannot_finish_or_move_are_refused(kw, match):
     """A tolerance below rounding noise never converges (every solve ran 1e12 steps: a hang); an
@@ -77,3 +77,25 @@ def test_a_graph_of_more_projections_than_can_train_is_refused_at_once():
     projs = [(s, d) for d in range(1, 102) for s in range(102)]
     with pytest.raises(NetworkError, match="10,302 projections, more than 5,000"):
         RateNetwork([2] + [2] * 100 + [2], connectivity=projs)
+
+
+def test_named_volumes_are_capped_too_and_old_small_alphas_still_load(tmp_path):
+    """The projection cap applies to a named volume (120 layers: 14,521 projections); alpha and
+    tol floors sit below what earlier versions wrote (alpha 5e-4: dt 0.1 ms, tau 200 ms; tol
+    1e-15), and BPTT that cannot leave rest warns."""
+    import warnings
+
+    from biorate.errors import BiorateWarning
+
+    with pytest.raises(NetworkError, match="14,521 projections, more than 5,000"):
+        RateNetwork([2] + [2] * 120 + [2], connectivity="volume")
+    X, y = _xy()
+    net = RateNetwork([3, 4, 4, 2], connectivity="feedback", alpha=5e-4, fixed_point_tol=1e-15,
+                      seed=0)  # fmt: skip
+    with pytest.warns(BiorateWarning, match="moves at most 0.005 of the way"):
+        net.fit(X, y, epochs=1)
+    back = RateNetwork.load(net.save(tmp_path / "n.npz"))
+    assert back.alpha == 5e-4 and back.fixed_point_tol == 1e-15
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # ten steps at 0.5 reach 99.9 %: no warning
+        RateNetwork([3, 4, 4, 2], connectivity="feedback", seed=0).fit(X, y, epochs=1)

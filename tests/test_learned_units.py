@@ -123,7 +123,8 @@ def test_learned_units_are_refused_by_deploy_with_the_reason(tmp_path, cli):
 
 
 @pytest.mark.parametrize("value, match", [(np.zeros(5), r"alpha has shape \(5,\), which does not "
-                                           r"broadcast against z of shape \(3, 4\)"),
+                                           r"broadcast to z's shape \(3, 4\)"),
+                                          (np.zeros((3, 1, 4)), "does not broadcast to z's shape"),
                                           ([0.1, "x", 0.2, 0.3], "takes numbers, got strings"),
                                           (None, "takes numbers, got None"),
                                           (np.full(4, np.nan), "alpha holds NaN or inf")])  # fmt: skip

@@ -109,6 +109,18 @@ def resolve_activation(spec: Any) -> Any:
         raise NetworkError(str(exc)) from exc
 
 
+def warn_if_still(net: Any) -> None:
+    """Warn when BPTT unrolls too few steps of too slow dynamics for the state to move: from rest
+    it reaches at most ``1 - (1 - alpha)^steps`` of its target (under 10 %: the output barely
+    responds, and training fits noise)."""
+    if net.has_feedback and net.training == "bptt":
+        reach = 1.0 - (1.0 - net.alpha) ** net.steps
+        if reach < 0.1:
+            warnings.warn(f"with alpha = {net.alpha:g} and steps = {net.steps} the state moves at "
+                          f"most {reach:.2g} of the way from rest to its target: raise steps or "
+                          "alpha (or train at the fixed point)", BiorateWarning, stacklevel=3)  # fmt: skip
+
+
 def warn_if_flagged(act: Any) -> None:
     """Warn (:class:`FlaggedActivationWarning`) when training starts on an activation that records
     a fit flagged as poor (``Activation.fit_ok`` false, as the fit report and ``biorate fit`` call
@@ -163,13 +175,14 @@ def check_numbers(net: Any) -> None:
         raise NetworkError(f"momentum must be in [0, 1), got {net.momentum:g}")
 
 
-# the smallest alpha = dt/tau of the rate dynamics: the state needs ~1/alpha steps to leave rest
-# (1,000 at this floor, beyond the largest useful unrolling of BPTT; a fixed point takes more
-# steps as alpha falls, up to fixed_point_max_iter)
-MIN_ALPHA = 1e-3
-# the fixed point's tolerance floor: a residual below ~1e-15 (float64 eps times the state's scale)
+# the smallest alpha = dt/tau of the rate dynamics: below it (1 - alpha)*h rounds to h in float32
+# and the state never leaves rest (alpha = 1e-320 trained to chance and reported "converged"); a
+# fixed point does not depend on alpha, BPTT's state moves by at most alpha*steps (fit warns when
+# that is small)
+MIN_ALPHA = 1e-6
+# the fixed point's tolerance floor: a residual below ~1e-16 (float64 eps times the state's scale)
 # is rounding noise, so a smaller tol could never be met and every solve would run max_iter steps
-MIN_FIXED_POINT_TOL = 1e-14
+MIN_FIXED_POINT_TOL = 1e-16
 
 
 def check_dynamics(net: Any, has_feedback: bool) -> None:
@@ -179,8 +192,7 @@ def check_dynamics(net: Any, has_feedback: bool) -> None:
             raise NetworkError(f"a graph with feedback needs steps >= 1 (T), got {net.steps}")
         if not MIN_ALPHA <= net.alpha <= 1:
             raise NetworkError(f"alpha = dt/tau must be in [{MIN_ALPHA:g}, 1], got {net.alpha:g} "
-                               "(the state moves by at most alpha per step: a smaller alpha "
-                               "leaves it at rest for thousands of steps)")  # fmt: skip
+                               "(below it the state rounds back to rest at every step)")  # fmt: skip
     lo, hi = net.targets
     if not lo < hi:
         raise NetworkError(f"targets (low, high) need low < high, got {net.targets}: the "

@@ -32,7 +32,7 @@ import numpy as np
 from .graph import Graph
 
 __all__ = ["step", "step_backward", "forward", "backward", "settle", "activity_summands",
-           "effective_weights", "learned", "derivative", "pieces_out", "per_unit", "learned_grads"]  # fmt: skip
+           "effective_weights", "learned", "derivative", "pieces_out", "per_unit", "learned_grads", "with_offset"]  # fmt: skip
 
 Params = dict[str, np.ndarray]
 
@@ -68,6 +68,14 @@ def derivative(graph: Graph, params: Params, act: Any, p: int, z: np.ndarray,
     return gp * mask.reshape(z.shape)
 
 
+def with_offset(graph: Graph, p: int, gp: np.ndarray, offset: float) -> np.ndarray:
+    """g' plus Fahlman's offset: on every unit, and for maxout on the winning piece only (the
+    others pass no gradient whatever the offset)."""
+    if graph.pieces[p] == 1:
+        return gp + offset
+    return gp + offset * (gp != 0)
+
+
 def pieces_out(graph: Graph, p: int, d: np.ndarray) -> np.ndarray:
     """An adjoint of population ``p``'s units spread over its maxout pieces (``d`` itself when
     k = 1), to be multiplied by :func:`derivative`."""
@@ -88,7 +96,8 @@ def learned_grads(graph: Graph, params: Params, act: Any, p: int, z: np.ndarray,
     adjoint ``du`` of its g(z)."""
     theta = learned(graph, params, p)
     for name, key in graph.act_params[p]:
-        _acc(grads, key, (du * act.param_derivative(name, z, **theta)).sum(axis=0))
+        pd = np.asarray(act.param_derivative(name, z, **theta), dtype=du.dtype)
+        _acc(grads, key, (du * pd).sum(axis=0))
 
 
 def step(graph: Graph, params: Params, act: Any, x: np.ndarray, h_prev: list, alpha: float,
@@ -162,7 +171,7 @@ def step_backward(graph: Graph, params: Params, act: Any, cache: dict, t: int, d
             if graph.act_params[p]:
                 learned_grads(graph, params, act, p, zs[t][p], du, grads)
             dz = pieces_out(graph, p, du)
-            dz = dz * (gp + offset) if offset else dz * gp
+            dz = dz * with_offset(graph, p, gp, offset) if offset else dz * gp
         _acc(grads, graph.bias[p], dz.sum(axis=0))
         for s, key in graph.dense_in[p]:
             ts = t if s < p else t - 1

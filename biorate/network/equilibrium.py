@@ -181,7 +181,8 @@ def backward(graph: Graph, params: Params, act: Any, cache: dict, dy: np.ndarray
     cache["gp"] = [
         None if g is None else dynamics.per_unit(graph, p, g) for p, g in enumerate(exact)
     ]
-    gp = exact if not offset else [None if g is None else g + offset for g in exact]
+    gp = exact if not offset else [None if g is None else dynamics.with_offset(graph, p, g, offset)
+                                   for p, g in enumerate(exact)]  # fmt: skip
     lam, info = adjoint(graph, params, gp, dy, alpha, tol, max_iter)
     cache["fp"]["adjoint"] = info
     return gradients(graph, params, act, h, z, gp, lam)

@@ -124,7 +124,7 @@ def build_projections(sizes: Sequence[int], connectivity: str | Sequence[Any]) -
                                f"{', '.join(NAMED)} or a graph file (.toml or .json)")  # fmt: skip
         return build_projections(sizes, read_graph_file(connectivity, sizes))
     if isinstance(connectivity, str):
-        return _named(sizes, connectivity)
+        return _capped(_named(sizes, connectivity))
     L = len(sizes)
     projs = []
     if isinstance(connectivity, dict):
@@ -144,10 +144,7 @@ def build_projections(sizes: Sequence[int], connectivity: str | Sequence[Any]) -
         if p.kind == "skip" and p.source >= p.target:
             raise NetworkError(f"skip projection {p.source}->{p.target} must go forward")
         projs.append(p)
-    if len(projs) > MAX_PROJECTIONS:
-        raise NetworkError(f"connectivity lists {len(projs):,} projections, more than "
-                           f"{MAX_PROJECTIONS:,}: every projection is a step of the dynamics' "
-                           "loop (40,400 trained at ~1 min an epoch); is it the right graph?")  # fmt: skip
+    _capped(projs)
     if len(set(projs)) != len(projs):
         twice = next(p for i, p in enumerate(projs) if p in projs[:i])
         raise NetworkError(f"connectivity lists the {twice.kind} projection "
@@ -155,6 +152,16 @@ def build_projections(sizes: Sequence[int], connectivity: str | Sequence[Any]) -
     for d in range(1, L):
         if not any(p.kind == "dense" and p.target == d for p in projs):
             raise NetworkError(f"population {d} has no dense input projection")
+    return projs
+
+
+def _capped(projs: list[Projection]) -> list[Projection]:
+    """``projs``, refused when more than :data:`MAX_PROJECTIONS` (a named volume of 120 layers
+    has 14,521)."""
+    if len(projs) > MAX_PROJECTIONS:
+        raise NetworkError(f"the connectivity has {len(projs):,} projections, more than "
+                           f"{MAX_PROJECTIONS:,}: every projection is a step of the dynamics' "
+                           "loop (40,400 trained at ~1 min an epoch); is it the right graph?")  # fmt: skip
     return projs
 
 

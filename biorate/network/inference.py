@@ -26,7 +26,8 @@ class Inference:
                dtype: Any = np.float64) -> tuple[list, list]:  # fmt: skip
         """Input currents ``z`` and activities ``h`` of every population at the last step, lists
         over populations of ``(n, size_p)`` arrays (``z[0]`` is None, ``h[0]`` is ``X``), computed
-        in ``dtype`` (float64 by default, whatever the network's dtype). ``steps`` overrides the
+        in ``dtype`` (float64 by default, whatever the network's dtype; a maxout population's
+        ``z`` has its k pieces per unit, ``(n, k*size_p)``). ``steps`` overrides the
         number of time steps of a graph with feedback (e.g. many, to approach its fixed point);
         without it a network trained at its fixed point returns the fixed point."""
         self._require_params()

@@ -42,6 +42,7 @@ from .checks import (
     real,
     resolve_activation,
     warn_if_flagged,
+    warn_if_still,
     whole,
 )
 from .graph import Graph, build_projections
@@ -358,6 +359,7 @@ class RateNetwork(Inference):
         if callback is not None and not callable(callback):
             raise NetworkError(f"callback must be callable(epoch, record), got {callback!r}")
         warn_if_flagged(self._act)
+        warn_if_still(self)
         self._check_memory(min(self._batch_size, X.shape[0]))
         if not (warm_start and hasattr(self, "params_")):
             self.initialize()

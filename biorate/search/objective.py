@@ -118,7 +118,7 @@ def evaluate_neuron(inputs: Mapping[str, Any]) -> dict:
             warnings.simplefilter("ignore")  # a poor fit is said by its flags, below
             act = neuron_activation(sp["model"], inputs["params"], sp["current"], sp["form"])
         scores = _accuracy_of(act, inputs["objective"])
-    except BiorateError as exc:
+    except (BiorateError, ArithmeticError, ValueError) as exc:  # an extreme neuron: rejected
         reason = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
     if reason is not None:
         record.update(status="rejected", reason=reason, scores=None, median=None)
