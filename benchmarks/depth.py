@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 
@@ -117,18 +118,24 @@ def _train(act: str, config: str, depth: int, seed: int, epochs: int, data: obje
     return rec
 
 
-def _spiking(net_path: Path, seed: int, duration: str, target: str, data: object) -> dict:
-    from biorate.deploy import DeployError, deploy
+def _spiking(net_path: Path, seed: int, duration: str, target: str, data: object,
+             max_synapses: float) -> dict:  # fmt: skip
+    from biorate.deploy import DeployError, deploy, effective_weights
     from biorate.network import RateNetwork
 
     net = RateNetwork.load(net_path)
+    # synapses of one image: every (source, target) pair of the effective weights (a volume
+    # has one for nearly every pair of populations)
+    per_image = sum(w.size for w in effective_weights(net).values())
+    batch = int(max(1, min(400, max_synapses // per_image)))
     t0 = time.perf_counter()
     try:
         rep = deploy(net, data.X_test, data.y_test, durations=[duration], target=target,
-                     progress=False, seed=seed)  # fmt: skip
+                     progress=False, seed=seed, batch_size=batch)  # fmt: skip
     except DeployError as exc:
         return {"refused": str(exc)}
-    return {"spiking": rep["spiking_accuracy"][0], "deploy_s": time.perf_counter() - t0}
+    return {"spiking": rep["spiking_accuracy"][0], "deploy_s": time.perf_counter() - t0,
+            "synapses_per_image": per_image, "batch_size": batch}  # fmt: skip
 
 
 def _stats(values: list[float]) -> tuple[float, float, float]:
@@ -266,6 +273,12 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--grads-only", action="store_true", help="only the gradients at init")
     ap.add_argument("--table-only", action="store_true", help="print the cached results")
+    ap.add_argument("--no-train", action="store_true", help="only nets trained before (e.g. "
+                    "--spiking beside a training run)")  # fmt: skip
+    ap.add_argument("--min-rate", type=float, default=0.0, help="--spiking skips nets whose "
+                    "rate accuracy is below this (a net at chance has no gap to measure)")  # fmt: skip
+    ap.add_argument("--deploy-synapses", type=float, default=2e7, help="images per Brian2 "
+                    "network are limited so that one holds at most about this many synapses")  # fmt: skip
     ap.add_argument("--spiking", action="store_true", help="add the spiking runs (lif_noise)")
     ap.add_argument("--duration", default="200 ms")
     ap.add_argument("--target", default="auto")
@@ -284,7 +297,12 @@ def main() -> None:
     data = load_dataset("digits")
 
     def save(key: str, section: str) -> None:
-        tmp = cache_path.with_suffix(".tmp")
+        # union with what is on disk: another run (e.g. --spiking --no-train beside a training
+        # run) may have added entries; an entry, once written, never changes
+        disk = json.loads(cache_path.read_text()) if cache_path.is_file() else {}
+        for sec in cache:
+            cache[sec] = disk.get(sec, {}) | cache[sec]
+        tmp = cache_path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(cache, indent=1))
         tmp.replace(cache_path)
         print(f"{section} {key}: {cache[section][key]}", flush=True)
@@ -303,14 +321,17 @@ def main() -> None:
                     net_path = (cache_path.with_suffix("")
                                 / f"{act}-{cfg}-{depth}-{seed}-{args.epochs}.npz")  # fmt: skip
                     if tkey not in cache["train"]:
+                        if args.no_train:
+                            continue
                         cache["train"][tkey] = _train(act, cfg, depth, seed, args.epochs, data,
                                                       net_path)  # fmt: skip
                         save(tkey, "train")
                     skey = f"{tkey}/{args.duration}"
                     if (args.spiking and act != "sigmoid" and skey not in cache["spiking"]
-                            and "rate" in cache["train"][tkey]):  # fmt: skip
+                            and cache["train"][tkey].get("rate", 0.0) >= args.min_rate):  # fmt: skip
                         cache["spiking"][skey] = _spiking(net_path, seed, args.duration,
-                                                          args.target, data)  # fmt: skip
+                                                          args.target, data,
+                                                          args.deploy_synapses)  # fmt: skip
                         save(skey, "spiking")
     table = Table(cache, args.seeds, args.epochs, args.duration)
     print_tables(table, acts, configs, depths)
