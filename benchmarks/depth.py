@@ -296,12 +296,15 @@ def main() -> None:
              else list(range(args.seeds)))  # fmt: skip
     data = load_dataset("digits")
 
-    def save(key: str, section: str) -> None:
+    def refresh() -> None:
         # union with what is on disk: another run (e.g. --spiking --no-train beside a training
         # run) may have added entries; an entry, once written, never changes
         disk = json.loads(cache_path.read_text()) if cache_path.is_file() else {}
         for sec in cache:
             cache[sec] = disk.get(sec, {}) | cache[sec]
+
+    def save(key: str, section: str) -> None:
+        refresh()
         tmp = cache_path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(cache, indent=1))
         tmp.replace(cache_path)
@@ -318,6 +321,7 @@ def main() -> None:
                     if args.grads_only:
                         continue
                     tkey = f"{key}/{args.epochs}"
+                    refresh()  # another run may have trained this net meanwhile
                     net_path = (cache_path.with_suffix("")
                                 / f"{act}-{cfg}-{depth}-{seed}-{args.epochs}.npz")  # fmt: skip
                     if tkey not in cache["train"]:
