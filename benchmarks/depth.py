@@ -249,14 +249,18 @@ def print_markdown(t: Table, configs: list[str], depths: list[int]) -> None:
         for cfg in configs:
             row = [str(d), cfg]
             for act in ACTIVATIONS:
-                row.append(_cell(t.acc(act, cfg, d), t.seeds))
+                row.append(_cell(t.acc(act, cfg, d), t.seeds) if t.acc(act, cfg, d)
+                           else "not trained")  # fmt: skip
                 nd = t.diverged(act, cfg, d)
                 if nd:
                     row[-1] += f" ({nd} diverged)"
                 g = t.grad(act, cfg, d)
                 row.append(f"{np.median(g):.2g}" if g else "—")
-            gap = t.gap("lif_noise", cfg, d)
-            row.append(_cell([100 * x for x in gap], t.seeds, "+.1f") if gap else "—")
+            gap, acc = t.gap("lif_noise", cfg, d), t.acc("lif_noise", cfg, d)
+            if gap:
+                row.append(_cell([100 * x for x in gap], t.seeds, "+.1f"))
+            else:
+                row.append("at chance" if acc and np.median(acc) < 0.5 else "not run")
             print("| " + " | ".join(row) + " |")
 
 
