@@ -35,6 +35,18 @@ training raises the loop gain; a volume of 20 layers has 421 projections), plain
 so the table is an equal, short budget, not converged accuracy. Cells are filled cheapest first
 and the table says how many seeds each has (``n``) when fewer than five.
 
+What the README's table (2026-11-30) ran, in about 90 minutes of wall time on that machine (load
+3-8), and why: gradients at initialisation for every cell and seed; plain and residual trained
+at every depth, seeds 0-4; feedback and volume at 2 and 5 layers, seeds 0-4 (fixed-point training
+slowed as the loop gain grew: lif_noise feedback 4-8 s an epoch at 2 layers instead of the 0.4
+of its first epoch); volume with lif_noise at 10 layers seed 0 only (41 s an epoch, 14 min);
+feedback at 10 and 20 layers and volume at 20 not trained (their first-layer gradients at
+initialisation are 4e-7 or below for feedback; volume at 20 layers measured 13-51 s an epoch).
+Spiking (``--spiking --min-rate 0.5``, 200 ms) for every lif_noise net that learned at 2 and 5
+layers and the residual nets at 10: Brian2 compiles code per synapse group, and a residual or
+volume net has one per pair of populations (the first 10-layer residual deploy took 18 min, the
+next 3-4 min), so 20 layers and the 10-layer volume were not deployed.
+
 Results are cached per net in ``--cache`` (JSON; resumable: a finished net is never trained
 again) and the trained nets are saved beside it (``--cache`` without its suffix, a folder), so
 that ``--spiking`` can be added later without training again. A net whose training diverges is
