@@ -2,8 +2,9 @@
 spikes (issue 14).
 
 Digits (1437 train / 360 test), sizes 64-64-64-10, the shipped ``lif_noise`` activation, the
-defaults otherwise (Adam 5e-3, batch 256, L2 1e-4, until converged with a cap of 200 epochs), seeds
-0-4. For every configuration it prints the median (and min-max) over seeds of
+defaults otherwise (a graph with feedback: Adam 1e-3, batch 32; the feedforward net: Adam 5e-3,
+batch 256; see :mod:`biorate.network.optim`; L2 1e-4, until converged with a cap of 200 epochs),
+seeds 0-4. For every configuration it prints the median (and min-max) over seeds of
 
 - ``rate``: the rate net's test accuracy as it is trained and run (BPTT: T = 10 steps from rest;
   fixed point: the fixed point),
