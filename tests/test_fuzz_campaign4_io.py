@@ -136,3 +136,22 @@ def test_the_one_ampere_rule_reads_the_activations_unit():
     d = act.to_dict() | {"x_offset": 2e12}
     with pytest.raises(BiorateError, match="2e\\+12 pA is beyond \\+-1 A"):
         br.Activation.from_dict(d)
+
+
+def test_deploy_memory_check_counts_every_routed_pair(monkeypatch):
+    """The build connects every pair of populations a skip or a volume joins; the memory check
+    counted a chain's pairs only (4.6x too few for a 10-layer residual net, 9x for a volume)."""
+    from network_helpers import lif_activation
+
+    import biorate._memory
+    from biorate.deploy import DeployError, effective_weights
+
+    net = RateNetwork([64, *[64] * 10, 10], activation=lif_activation(), connectivity="volume",
+                      seed=0).initialize()  # fmt: skip
+    chain = sum(a * b for a, b in zip(net.sizes[1:], net.sizes[2:], strict=False))
+    built = sum(w.size for (q, _), w in effective_weights(net).items() if q > 0)
+    assert built > 8 * chain
+    # memory for the chain's synapses of 20 images, not for the volume's
+    monkeypatch.setattr(biorate._memory, "available_memory", lambda: 20 * 3 * chain * 100)
+    with pytest.raises(DeployError, match="synapses"):
+        br.deploy(net, np.zeros((20, 64)), durations="10 ms", target="numpy", progress=False)

@@ -182,7 +182,9 @@ def _check_data(net: RateNetwork, X: Any, y: Any,
     """Inputs as float64 and labels as the network takes them; a batch that fits in memory."""
     X, y = net.check_data(X, y)
     X = np.asarray(X, dtype=float)
-    build.check_batch_memory(net.sizes, min(s.batch_size, X.shape[0]), s.npu)
+    pairs = sum(w.size for (q, _), w in effective_weights(net).items()
+                if q > 0 or s.encoding == "poisson")  # current encoding: the input is a bias  # fmt: skip
+    build.check_batch_memory(net.sizes, min(s.batch_size, X.shape[0]), s.npu, pairs)
     if s.encoding == "poisson" and np.any(X < 0):
         raise DataError("Poisson encoding needs non-negative inputs (rates); X has negative values")
     return X, y
