@@ -40,8 +40,10 @@ def _swish_error(expression: str) -> float:
 def test_planted_swish_is_found_within_the_budget_over_seeds():
     """The distance objective to swish: over seeds 0-9 the search finds a formula equal to swish
     on a grid (max error < 1e-6 on 2001 points of [-5, 5]) within the example's budget of 1000
-    evaluations. Measured: 9 of 10 seeds (27 of seeds 0-29), the last found at evaluation 929;
-    asserted: 8 of 10."""
+    evaluations. Measured: 9 of 10 seeds (27 of seeds 0-29: a success rate p = 0.9, so the count
+    over 10 seeds has standard deviation sqrt(10 p (1 - p)) = 0.95), the last found at evaluation
+    929; asserted: at least 6 of 10, three standard deviations below the measured 9 (a search that
+    lost its way would find it for few seeds: without the sigmoid(a)*b unit, 4 of 10)."""
     found = []
     for seed in range(10):
         spec = load_search_spec(_spec(search__seed=seed))
@@ -55,7 +57,7 @@ def test_planted_swish_is_found_within_the_budget_over_seeds():
                          fingerprint=spec.space.fingerprint)  # fmt: skip
         best = max(history, key=lambda c: c.fitness)
         found.append(_swish_error(best.key) < 1e-6)
-    assert sum(found) >= 8, found
+    assert sum(found) >= 6, found
 
 
 def test_planted_search_writes_its_outputs_and_resumes(tmp_path):
