@@ -42,9 +42,10 @@ def test_candidates_lie_within_their_bounds_and_read_back_from_their_string():
         for (name, lo, hi), (n, v) in zip(SPACE.bounds, c.values, strict=True):
             assert n == name and lo <= v <= hi
         assert SPACE.parse(str(c)) == c  # the string is the canonical key
-    # time constants are drawn log-uniformly: as many below the geometric mean as above
+    # time constants are drawn log-uniformly: as many below the geometric mean as above (25 of 50
+    # expected, standard deviation 3.5; a uniform draw would put 12 below); bounds 3.1 std out
     taus = np.array([c.params["tau_m"] for c in cands[:50]])
-    assert 15 <= np.sum(taus < np.sqrt(5e-3 * 50e-3)) <= 35
+    assert 14 <= np.sum(taus < np.sqrt(5e-3 * 50e-3)) <= 36
     # a mutation changes one parameter
     c = cands[0]
     child = SPACE.mutate(c, np.random.default_rng(1))
