@@ -1,0 +1,83 @@
+"""What a protocol may ask of a model, checked as simulation and theory both take it: the time
+step, currents within +-1 A, the x axis and the noise and bias of an f-I protocol. Re-exported by
+:mod:`biorate.models`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import ProtocolError
+from ..units import CURRENT, FREQUENCY, TIME, VOLTAGE, Dim, format_quantity, to_si
+from .checks import MAX_CURRENT
+
+__all__ = ["DRIVES", "MIN_DT", "check_dt", "check_current", "fi_axis", "fi_drive"]
+
+# how a neuron model is driven for an f-I curve, measured (biorate.spiking) or predicted
+# (biorate.theory): "current" (its [drive] current variable plus white noise) or "poisson" (its
+# [[drive.poisson]] input trains, the curve's x axis their rate)
+DRIVES = ("current", "poisson")
+
+
+# The shortest time step of a simulation or of the theory's Euler prediction: 1 ns, a thousand
+# times below the shortest time constant a model may have (1 us), so no dt that resolves a model
+# is refused; below it the theory's refractory step count overflows (dt = 1e-320 s gave an all-zero
+# curve and 2**63 - 1 steps) and a simulation would be ~1e9 steps per millisecond
+MIN_DT = 1e-9
+
+
+def check_dt(dt: Any) -> float:
+    """A protocol's time step in SI (s), as simulation and theory both take it: a positive time
+    of at least :data:`MIN_DT`; :class:`ProtocolError` otherwise (the model's own limits are
+    :meth:`Model.check_dt`)."""
+    if isinstance(dt, int) and not isinstance(dt, bool) and abs(dt) > 1e308:
+        raise ProtocolError("dt: a number too large for a float")
+    dt_s = to_si(dt, TIME, "dt")
+    if dt_s <= 0:
+        raise ProtocolError(f"dt must be positive, got {dt}")
+    if dt_s < MIN_DT:
+        raise ProtocolError(f"dt = {dt_s:g} s is too short: a time step must be at least 1 ns "
+                            "(1000 times below the shortest time constant a model may have)")  # fmt: skip
+    return dt_s
+
+
+def check_current(x: Any, name: str) -> None:
+    """Refuse a current (A, SI: a number or an array) beyond +-:data:`MAX_CURRENT`, naming
+    ``name`` (the bias, the current levels): :class:`ProtocolError`."""
+    top = float(np.max(np.abs(x))) if np.size(x) else 0.0
+    if top > MAX_CURRENT:
+        raise ProtocolError(f"{name} must lie within +-1 A (a neuron's currents are nA), got "
+                            f"{format_quantity(top, CURRENT, 'A')} in magnitude")  # fmt: skip
+
+
+def fi_axis(drive: str, current: Any, rate: Any) -> tuple[Any, Dim, str]:
+    """The x axis an f-I protocol takes for ``drive``: ``(value, dimension, name)`` of
+    ``current`` (``drive="current"``) or ``rate`` (``drive="poisson"``); the other must not be
+    given, and the one it takes must be (:class:`ProtocolError` naming which)."""
+    take, other, dim = (("current", "rate", CURRENT) if drive == "current" else
+                        ("rate", "current", FREQUENCY))  # fmt: skip
+    given = {"current": current, "rate": rate}
+    if given[other] is not None:
+        raise ProtocolError(f"drive={drive!r} takes {take}=..., not {other}=...")
+    if given[take] is None:
+        raise ProtocolError(f"drive={drive!r} needs {take}=... (the curve's x axis); none given")
+    return given[take], dim, take
+
+
+def fi_drive(drive: str, sigma: Any, bias: Any) -> tuple[float, float]:
+    """An f-I protocol's ``(sigma_v, bias_a)`` in SI (V, A), checked as simulation and theory
+    both take them: ``drive`` one of :data:`DRIVES`, ``sigma`` >= 0, and a non-zero ``bias`` with
+    ``drive="poisson"`` only (with an injected current, shifting the levels is the bias);
+    :class:`ProtocolError` otherwise."""
+    if drive not in DRIVES:
+        raise ProtocolError(f"drive must be one of {', '.join(DRIVES)}, got {drive!r}")
+    sigma_v = to_si(sigma, VOLTAGE, "sigma")
+    if not 0 <= sigma_v <= 10.0:
+        raise ProtocolError(f"sigma must lie in [0, 10 V] (a membrane's noise is mV), got {sigma}")
+    bias_a = to_si(bias, CURRENT, "bias")
+    check_current(bias_a, "bias")
+    if bias_a and drive == "current":
+        raise ProtocolError("bias is the constant current added to drive='poisson'; with "
+                            "drive='current' shift the current levels instead")  # fmt: skip
+    return sigma_v, bias_a
