@@ -55,13 +55,7 @@ def evaluate_candidate(inputs: Mapping[str, Any]) -> dict:
                 scores = _accuracy(str(expr), objective)
         except BiorateError as exc:
             reason = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
-    if reason is not None:
-        record.update(status="rejected", reason=reason, scores=None, median=None)
-    else:
-        record.update(status="ok", reason=None, scores=scores, median=float(np.median(scores)))
-    record["run"] = {"elapsed_s": time.perf_counter() - t0, "host": platform.node(),
-                     "pid": os.getpid()}  # fmt: skip
-    return record
+    return _finish(record, reason, None if reason else scores, t0)
 
 
 def target_function(target: str) -> Any:
@@ -120,11 +114,18 @@ def evaluate_neuron(inputs: Mapping[str, Any]) -> dict:
         scores = _accuracy_of(act, inputs["objective"])
     except (BiorateError, ArithmeticError, ValueError) as exc:  # an extreme neuron: rejected
         reason = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+    if reason is None:
+        record["activation"] = act.to_dict()
+    return _finish(record, reason, None if reason else scores, t0)
+
+
+def _finish(record: dict, reason: str | None, scores: list[float] | None, t0: float) -> dict:
+    """The record's status (``ok`` with the scores and their median, or ``rejected`` with the
+    reason) and where and how long it ran."""
     if reason is not None:
         record.update(status="rejected", reason=reason, scores=None, median=None)
     else:
-        record.update(status="ok", reason=None, scores=scores, median=float(np.median(scores)),
-                      activation=act.to_dict())  # fmt: skip
+        record.update(status="ok", reason=None, scores=scores, median=float(np.median(scores)))
     record["run"] = {"elapsed_s": time.perf_counter() - t0, "host": platform.node(),
                      "pid": os.getpid()}  # fmt: skip
     return record
