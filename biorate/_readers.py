@@ -113,6 +113,8 @@ def read_toml(path: Path, what: str, error: type[BiorateError],
         raise error(f"{path}: cannot read ({exc.strerror or exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise error(f"{path}: malformed TOML ({exc})") from None
+    except RecursionError:  # arrays or tables nested thousands deep: no spec of ours nests so
+        raise error(f"{path}: nested too deeply to be a {what}") from None
     except ValueError as exc:  # e.g. an integer of more digits than Python converts
         raise error(f"{path}: {_value_error(exc)}") from None
 

@@ -49,6 +49,8 @@ from .objective import evaluate_candidate
 from .spec import SCHEMA, SearchSpec, load_search_spec
 from .strategy import evolve
 
+MAX_WORKERS = 1024  # local worker processes, as a spec's workers allows
+
 __all__ = ["run_search", "SearchResult", "leaderboard", "eval_inputs"]
 
 
@@ -98,7 +100,7 @@ class _Evaluator:
         self.records: dict[str, dict] = {}
         self.computed = self.reused = 0
 
-    def _read(self, h: str) -> dict | None:
+    def _read(self, h: str, expression: str) -> dict | None:
         path = self.dir / f"{h}.json"
         if not path.is_file():
             return None
@@ -106,14 +108,15 @@ class _Evaluator:
             data = read_json(path, kind="search_eval")
         except CurveFileError:
             return None
-        return data if data.get("hash") == h else None
+        ours = data.get("hash") == h and data.get("expression") == expression
+        return data if ours and _well_formed(data) else None
 
     def __call__(self, exprs: Sequence[Any]) -> list[float | None]:
         todo: dict[str, dict] = {}
         for e in exprs:
             inputs = eval_inputs(self.spec, str(e))
             h = content_hash(inputs)
-            record = self._read(h)
+            record = self._read(h, str(e))
             if record is None:
                 todo[h] = inputs
             else:
@@ -165,6 +168,24 @@ class _Evaluator:
             self.cluster.close()
 
 
+def _finite(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _well_formed(r: Mapping[str, Any]) -> bool:
+    """Whether an evaluation file read back holds what the leaderboard needs: a file edited by
+    hand or written by another program is not trusted (it is computed again and replaced)."""
+    if not (isinstance(r.get("expression"), str) and isinstance(r.get("complexity"), int)
+            and not isinstance(r.get("complexity"), bool) and r["complexity"] >= 0):  # fmt: skip
+        return False
+    if r.get("status") == "rejected":
+        return isinstance(r.get("reason"), str) and r.get("median") is None
+    scores = r.get("scores")
+    return (r.get("status") == "ok" and r.get("reason") is None and _finite(r.get("median"))
+            and isinstance(scores, list) and len(scores) > 0 and all(map(_finite, scores))
+            and isinstance(r.get("activation", {}), dict))  # fmt: skip
+
+
 def fitness(record: Mapping[str, Any], penalty: float) -> float | None:
     """The median score less ``penalty`` times the complexity; None for a rejected candidate."""
     if record.get("status") != "ok":
@@ -194,8 +215,9 @@ def run_search(
     outdir = Path(outdir)
     check_writable(outdir, f"the output folder {outdir}", folder=True)
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
-                                or workers < 0):  # fmt: skip
-        raise ProtocolError(f"workers must be an integer >= 0, got {workers!r}")
+                                or not 0 <= workers <= MAX_WORKERS):  # fmt: skip
+        raise ProtocolError(f"workers must be an integer from 0 to {MAX_WORKERS:,} (local "
+                            f"processes), got {workers!r}")  # fmt: skip
     if workers is not None and (scheduler or client is not None):
         raise ProtocolError("workers applies to the local cluster; an existing cluster "
                             "(scheduler or client) has its own workers")  # fmt: skip

@@ -44,6 +44,7 @@ import logging
 import math
 import os
 import platform
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -192,8 +193,12 @@ def connect_cluster(scheduler: str | None, workers: int, timeout: float) -> tupl
         _check_address(scheduler)
         try:
             client = distributed.Client(scheduler, timeout=timeout, set_as_default=False)
-        except (OSError, TimeoutError, ValueError, TypeError) as exc:
-            reason = " ".join(str(exc).split())[:160] or type(exc).__name__
+        except (OSError, TimeoutError, ValueError, TypeError, MemoryError) as exc:
+            # (MemoryError: a peer that is no Dask scheduler answered with a frame length of
+            # exbibytes, which distributed tried to allocate)
+            _quiet_client_cleanup()
+            reason = ("what answered there is not a Dask scheduler" if isinstance(exc, MemoryError)
+                      else " ".join(str(exc).split())[:160] or type(exc).__name__)  # fmt: skip
             raise BiorateError(f"cannot reach the Dask scheduler at {scheduler!r} ({reason}); "
                                "is it running, and is the address right?") from None  # fmt: skip
         return client, None
@@ -202,6 +207,20 @@ def connect_cluster(scheduler: str | None, workers: int, timeout: float) -> tupl
         silence_logs=logging.ERROR,
     )  # fmt: skip
     return distributed.Client(cluster, set_as_default=False), cluster
+
+
+def _quiet_client_cleanup() -> None:
+    """After a failed connection, distributed's half-built Client times out again when it is
+    garbage collected and prints that as an ignored exception with a traceback; silence exactly
+    that (other unraisable exceptions reach the previous hook)."""
+    previous = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        owner = getattr(unraisable.object, "__qualname__", "")
+        if not owner.startswith("Client.") and previous is not None:
+            previous(unraisable)
+
+    sys.unraisablehook = hook
 
 
 def _check_address(address: str) -> None:

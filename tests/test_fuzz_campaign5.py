@@ -1,0 +1,51 @@
+"""Campaign 5's findings (issue 18): evaluation files edited by hand, odd worker counts, TOML nested
+thousands deep."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from biorate.search import run_search
+
+SPEC = {"schema": 1, "name": "t",
+        "search": {"space": "formula", "seed": 0, "budget": 4, "population": 2, "sample": 2,
+                   "batch": 2, "workers": 0},
+        "objective": {"kind": "distance", "target": "swish"}}  # fmt: skip
+
+
+@pytest.mark.parametrize("edit", [{"median": "abc"}, {"median": None}, {"median": [1]},
+                                  {"median": float("nan")}, {"complexity": "x"},
+                                  {"expression": "x + 1"}, {"status": None}, {"scores": "1"}])  # fmt: skip
+def test_an_evaluation_file_edited_by_hand_is_computed_again(tmp_path, edit):
+    """Such files made the leaderboard raise ValueError/TypeError/KeyError (exit 1); they are not
+    trusted: the evaluation runs again and its file is replaced."""
+    first = run_search(SPEC, tmp_path, progress=False)
+    path = next((tmp_path / "evals").glob("*.json"))
+    record = json.loads(path.read_text())
+    if record["status"] != "ok":
+        pytest.skip("the first file is a rejected candidate")
+    path.write_text(json.dumps({**record, **edit}))
+    again = run_search(SPEC, tmp_path, progress=False)
+    assert again.computed == 1 and again.reused == first.computed - 1
+    assert again.leaderboard == first.leaderboard
+    assert json.loads(path.read_text())["median"] == record["median"]
+
+
+@pytest.mark.parametrize("workers", ["99999999999999999999", "1025", "-1"])
+def test_worker_counts_beyond_a_machine_are_refused(cli, tmp_path, workers):
+    (tmp_path / "s.toml").write_text('schema = 1\n[search]\nspace = "formula"\nseed = 0\n'
+                                     'budget = 2\n[objective]\nkind = "distance"\ntarget = "relu"\n')  # fmt: skip
+    code, _, err = cli("search", tmp_path / "s.toml", "-o", tmp_path / "o", f"--workers={workers}")
+    assert code == 2 and err.count("\n") == 1 and "workers" in err, err
+
+
+def test_toml_nested_thousands_deep_is_one_line(cli, tmp_path):
+    """tomllib recursed to a RecursionError (exit 1) on arrays nested 5,000 deep."""
+    (tmp_path / "deep.toml").write_text("a = " + "[" * 5000 + "]" * 5000 + "\n")
+    code, _, err = cli("search", tmp_path / "deep.toml", "-o", tmp_path / "o")
+    assert code == 2 and "nested too deeply to be a search spec" in err and err.count("\n") == 1
+    code, _, err = cli("simulate", "fi", "--model", tmp_path / "deep.toml", "--current",
+                       "0nA:1nA:3", "-o", tmp_path / "c.json")  # fmt: skip
+    assert code == 2 and "nested too deeply to be a model file" in err, err
