@@ -49,3 +49,17 @@ def test_toml_nested_thousands_deep_is_one_line(cli, tmp_path):
     code, _, err = cli("simulate", "fi", "--model", tmp_path / "deep.toml", "--current",
                        "0nA:1nA:3", "-o", tmp_path / "c.json")  # fmt: skip
     assert code == 2 and "nested too deeply to be a model file" in err, err
+
+
+def test_a_search_whose_evaluations_cannot_finish_is_refused_before_it_starts(monkeypatch):
+    """8 hidden layers of 4,096 units on digits ran past any timeout; the spec now names the work
+    of one evaluation (9e13 operations) against its limit, which an environment variable raises."""
+    from biorate.search import load_search_spec
+    from biorate.sweep.values import SpecError
+
+    spec = {**SPEC, "objective": {"kind": "accuracy", "dataset": "digits", "hidden": [4096] * 8,
+                                  "epochs": 30, "seeds": 3}}  # fmt: skip
+    with pytest.raises(SpecError, match=r"about 9.1e\+13 floating-point operations"):
+        load_search_spec(spec)
+    monkeypatch.setenv("BIORATE_MAX_EVAL_FLOPS", "1e15")
+    assert load_search_spec(spec).objective["hidden"] == [4096] * 8

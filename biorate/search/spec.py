@@ -48,7 +48,7 @@ import numpy as np
 from ..activation import BUILTINS
 from ..errors import BiorateError
 from ..forms.expression import UNITS, ExpressionError, check, parse
-from ..io import read_toml
+from ..io import limit_from_env, read_toml
 from ..schema import Fields
 from ..sweep.values import SpecError
 from .neuron import NeuronSpace, neuron_space
@@ -64,6 +64,9 @@ MAX_SEEDS = 100
 MAX_UNITS = 4096  # per hidden population
 MAX_LAYERS = 8
 MAX_EPOCHS = 10_000
+# the most work one evaluation may ask for: 1e13 floating-point operations, about 15 minutes of this
+# machine's training (the example specs ask 2e9 and 4e10)
+MAX_EVAL_FLOPS = 1e13
 _TOP = ("schema", "name", "search", "objective", "formula", "neuron")
 _SEARCH = ("space", "seed", "budget", "population", "sample", "batch", "workers")
 _COMMON = ("kind",)
@@ -212,9 +215,21 @@ def _accuracy(f: Fields) -> dict:
     except BiorateError as exc:
         raise f.fail("dataset", str(exc)) from None
     try:  # the network spec as RateNetwork checks it (sizes, connectivity, memory)
-        RateNetwork([data.n_features, *sizes, data.n_classes], "sigmoid", out["connectivity"])
+        net = RateNetwork([data.n_features, *sizes, data.n_classes], "sigmoid", out["connectivity"])
     except BiorateError as exc:
         raise f.fail("hidden", str(exc)) from None
+    # the work of one evaluation, before any runs: ~6 flops per parameter and training row, per
+    # epoch (forward and backward), per seed's network, times the time steps of feedback
+    flops = (6.0 * net.graph_.parameter_count() * len(data.y_train) * out["epochs"]
+             * len(out["seeds"]) * net.time_steps[0])  # fmt: skip
+    limit = limit_from_env("BIORATE_MAX_EVAL_FLOPS", MAX_EVAL_FLOPS, SpecError)
+    if flops > limit:
+        raise f.fail("hidden", f"one evaluation would take about {flops:.2g} floating-point "
+                               f"operations (networks of {net.graph_.parameter_count():,} "
+                               f"parameters x {len(data.y_train):,} rows x {out['epochs']} epochs x "
+                               f"{len(out['seeds'])} seeds), more than {limit:.2g} (about 15 "
+                               "minutes here; BIORATE_MAX_EVAL_FLOPS raises it): smaller networks, "
+                               "fewer epochs or seeds")  # fmt: skip
     n_val = round(out["validation_fraction"] * len(data.y_train))
     if n_val < data.n_classes or len(data.y_train) - n_val < data.n_classes:
         raise f.fail("validation_fraction", f"leaves too few images of {len(data.y_train)} to "
