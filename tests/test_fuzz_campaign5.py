@@ -63,3 +63,50 @@ def test_a_search_whose_evaluations_cannot_finish_is_refused_before_it_starts(mo
         load_search_spec(spec)
     monkeypatch.setenv("BIORATE_MAX_EVAL_FLOPS", "1e15")
     assert load_search_spec(spec).objective["hidden"] == [4096] * 8
+
+
+def test_a_search_whose_every_candidate_is_rejected_says_so(tmp_path, cli, monkeypatch):
+    """It exited 0 with no best.json (and an earlier run's best.json beside the new leaderboard)."""
+    import biorate.search.run as run
+
+    def reject(inputs):
+        return {"expression": inputs["expression"], "complexity": 1, "status": "rejected",
+                "reason": "planted rejection", "scores": None, "median": None}  # fmt: skip
+
+    monkeypatch.setattr(run, "evaluate_candidate", reject)
+    (tmp_path / "s.toml").write_text(
+        'schema = 1\n[search]\nspace = "formula"\nseed = 0\nbudget = 3\npopulation = 3\n'
+        'workers = 0\n[objective]\nkind = "distance"\ntarget = "relu"\n'
+    )
+    (tmp_path / "o").mkdir()
+    (tmp_path / "o" / "best.json").write_text("{}")  # an earlier search's
+    code, _, err = cli("search", tmp_path / "s.toml", "-o", tmp_path / "o", "--quiet")
+    assert code == 2 and "every candidate was rejected" in err and err.count("\n") == 1, err
+    assert "the best.json there is an earlier search's" in err
+    assert "planted rejection" in (tmp_path / "o" / "leaderboard.csv").read_text()
+
+
+def test_a_float32_fixed_point_tolerance_below_its_rounding_is_refused():
+    from biorate.errors import NetworkError
+    from biorate.network import RateNetwork
+
+    with pytest.raises(NetworkError, match="at least 1e-06 \\(rounding noise of float32\\)"):
+        RateNetwork([3, 4, 2], connectivity="feedback", training="fixed_point", dtype="float32",
+                    fixed_point_tol=1e-9)  # fmt: skip
+    RateNetwork([3, 4, 2], connectivity="feedback", training="fixed_point", dtype="float32")
+
+
+def test_the_hash_covers_a_dataset_files_content(tmp_path):
+    """An npz dataset changed under the same name: its evaluations are computed again."""
+    import numpy as np
+
+    from biorate.search import load_search_spec
+
+    rng = np.random.default_rng(0)
+    X, y = rng.random((60, 4)), np.arange(60) % 2
+    np.savez(tmp_path / "d.npz", X_train=X, y_train=y, X_test=X[:10], y_test=y[:10])
+    spec = {**SPEC, "objective": {"kind": "accuracy", "dataset": f"npz:{tmp_path / 'd.npz'}",
+                                  "hidden": [4], "epochs": 2, "seeds": 1}}  # fmt: skip
+    first = load_search_spec(spec).objective["data_sha256"]
+    np.savez(tmp_path / "d.npz", X_train=X[::-1], y_train=y, X_test=X[:10], y_test=y[:10])
+    assert load_search_spec(spec).objective["data_sha256"] != first

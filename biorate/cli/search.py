@@ -15,7 +15,14 @@ from pathlib import Path
 
 from ..errors import ProtocolError
 from ..units import integer, number
-from .common import OutputError, add_quiet, check_figure_format, check_writable
+from .common import (
+    OutputError,
+    add_quiet,
+    check_figure_format,
+    check_outputs,
+    check_writable,
+    dataset_input,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -64,7 +71,20 @@ def run(args: argparse.Namespace) -> int:
                 raise OutputError(f"--plot {args.plot}: no folder {plot_dir} (the search makes "
                                   "OUTDIR only; put the figure in OUTDIR or an existing folder)")  # fmt: skip
             check_writable(args.plot, f"--plot {args.plot}")
+    if not str(args.output).strip():
+        raise OutputError("-o names no folder (an empty path); give the search's output folder")
     spec = load_search_spec(args.spec)  # every field checked before any work
+    # no output may be one of the search's inputs (the spec, a dataset or model file in OUTDIR)
+    out = Path(args.output)
+    inputs = [(args.spec, "the spec")]
+    if spec.objective.get("kind") == "accuracy":
+        inputs.append(dataset_input(spec.objective["dataset"]))
+    outputs = [(out / name, f"-o {args.output} ({name})") for name in
+               ("search.json", "leaderboard.json", "leaderboard.csv", "best.json")]  # fmt: skip
+    if args.plot:
+        outputs.append((Path(args.plot), "--plot"))
+    # (outputs in an OUTDIR the search makes cannot be anything yet)
+    check_outputs([(p, w) for p, w in outputs if p.parent.is_dir()], inputs=inputs)
     result = run_search(spec, args.output, workers=args.workers, scheduler=args.scheduler,
                         progress=not args.quiet, plot=args.plot,
                         connect_timeout=args.connect_timeout)  # fmt: skip

@@ -183,6 +183,7 @@ MIN_ALPHA = 1e-6
 # the fixed point's tolerance floor: a residual below ~1e-16 (float64 eps times the state's scale)
 # is rounding noise, so a smaller tol could never be met and every solve would run max_iter steps
 MIN_FIXED_POINT_TOL = 1e-16
+MIN_FIXED_POINT_TOL_32 = 1e-6  # float32: eps 1.2e-7 (the default tol, 1e-6, is this floor)
 
 
 def check_dynamics(net: Any, has_feedback: bool) -> None:
@@ -209,9 +210,10 @@ def check_training(net: Any, max_steps: int) -> None:
     """The training mode and the fixed point's convergence test (tolerance, steps, loop gain)."""
     if net.training not in ("bptt", "fixed_point"):
         raise NetworkError(f"training must be 'bptt' or 'fixed_point', got {net.training!r}")
-    if not MIN_FIXED_POINT_TOL <= net.fixed_point_tol < np.inf:
-        raise NetworkError(f"fixed_point_tol must be at least {MIN_FIXED_POINT_TOL:g} (rounding "
-                           f"noise of float64), got {net.fixed_point_tol:g}")  # fmt: skip
+    floor = MIN_FIXED_POINT_TOL if net.dtype == "float64" else MIN_FIXED_POINT_TOL_32
+    if not floor <= net.fixed_point_tol < np.inf:
+        raise NetworkError(f"fixed_point_tol must be at least {floor:g} (rounding noise of "
+                           f"{net.dtype}), got {net.fixed_point_tol:g}")  # fmt: skip
     if net.fixed_point_max_iter > max_steps:
         raise NetworkError(f"fixed_point_max_iter must be at most {max_steps:,}, got "
                            f"{net.fixed_point_max_iter:,}")  # fmt: skip

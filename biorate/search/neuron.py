@@ -17,6 +17,8 @@ is its canonical key and reads back to the same values.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -73,6 +75,7 @@ class NeuronSpace:
     units: tuple[str, ...]
     current: str
     form: str
+    model_digest: str = ""
 
     def _coords(self, name_lo_hi: tuple[str, float, float]) -> tuple[bool, float, float]:
         _, lo, hi = name_lo_hi
@@ -140,6 +143,7 @@ def neuron_activation(model: str, params: Mapping[str, float], current: str, for
 
 
 _MAX_PARAMS = 8
+_MAX_LEVELS = 10_000  # the most points a fit takes
 
 
 def neuron_space(f: Fields) -> NeuronSpace:
@@ -148,7 +152,7 @@ def neuron_space(f: Fields) -> NeuronSpace:
     drive's noise), ``current`` (the f-I curve's currents, a range within +-1 A) and ``form`` (a
     form of :data:`biorate.forms.FORMS`, as ``biorate fit --form``; ``soft_lif`` by default)."""
     from ..forms import FORMS
-    from ..models import check_current, load_model
+    from ..models import check_current, fi_drive, load_model
 
     f.unknown(("model", "bounds", "current", "form"))
     name = f.text("model", "lif")
@@ -188,8 +192,7 @@ def neuron_space(f: Fields) -> NeuronSpace:
         try:  # both ends must make a valid model (a domain: tau_m > 0, V_th > V_reset, ...)
             for v in (lo, hi):
                 if pname in DRIVE_PARAMS:
-                    if v < 0:
-                        raise BiorateError(f"{pname} must be >= 0")
+                    fi_drive("current", format_quantity(v, dim), "0 A")  # sigma in [0, 10 V]
                 else:
                     model.with_params(**{pname: format_quantity(v, dim)})
         except BiorateError as exc:
@@ -207,5 +210,11 @@ def neuron_space(f: Fields) -> NeuronSpace:
         raise f.fail("current", str(exc)) from None
     if x.size < 10:
         raise f.fail("current", f"{x.size} levels: a curve to fit needs at least 10")
+    if x.size > _MAX_LEVELS:
+        raise f.fail("current", f"{x.size:,} levels: a fit takes at most {_MAX_LEVELS:,}")
     form = f.text("form", "soft_lif", choices=(*FORMS, "auto"))
-    return NeuronSpace(name, tuple(bounds), tuple(units), current, form)
+    # the model file's content, so that evaluations (whose hash covers it) are not reused when
+    # the file changes under the same name
+    content = {"spec": model.spec, "params": model.params_strings(), "theory": model.theory}
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode())
+    return NeuronSpace(name, tuple(bounds), tuple(units), current, form, digest.hexdigest()[:16])

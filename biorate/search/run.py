@@ -82,7 +82,8 @@ def eval_inputs(spec: SearchSpec, expression: str) -> dict:
     if isinstance(spec.space, NeuronSpace):
         sp = spec.space
         out["params"] = sp.parse(expression).params
-        out["neuron"] = {"model": sp.model, "current": sp.current, "form": sp.form}
+        out["neuron"] = {"model": sp.model, "current": sp.current, "form": sp.form,
+                         "model_sha256": sp.model_digest}  # fmt: skip
     return out
 
 
@@ -255,6 +256,14 @@ def run_search(
     result.computed, result.reused = ev.computed, ev.reused
     result.leaderboard = leaderboard(history, ev.records, spec.penalty)
     result.files += write_leaderboard(result.leaderboard, spec, outdir)
+    if not any(r["status"] == "ok" for r in result.leaderboard):
+        stale = (
+            " (the best.json there is an earlier search's)"
+            if (outdir / "best.json").exists()
+            else ""
+        )
+        raise BiorateError(f"every candidate was rejected: see the reasons in {outdir / 'leaderboard.csv'}; "
+                           f"no best.json written{stale}")  # fmt: skip
     if plot:
         from ..plotting.search import plot_search  # matplotlib only when a figure is asked for
 

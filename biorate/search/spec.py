@@ -36,6 +36,7 @@ that the grammar does not have, an empty grammar, a budget < 1, an unknown datas
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -230,6 +231,12 @@ def _accuracy(f: Fields) -> dict:
                                f"{len(out['seeds'])} seeds), more than {limit:.2g} (about 15 "
                                "minutes here; BIORATE_MAX_EVAL_FLOPS raises it): smaller networks, "
                                "fewer epochs or seeds")  # fmt: skip
+    # the data's content, so that evaluations (whose hash covers the objective) are not reused
+    # when a dataset file changes under the same name
+    h = hashlib.sha256()
+    for a in (data.X_train, data.y_train):
+        h.update(np.ascontiguousarray(a).tobytes())
+    out["data_sha256"] = h.hexdigest()[:16]
     n_val = round(out["validation_fraction"] * len(data.y_train))
     if n_val < data.n_classes or len(data.y_train) - n_val < data.n_classes:
         raise f.fail("validation_fraction", f"leaves too few images of {len(data.y_train)} to "

@@ -192,7 +192,7 @@ def connect_cluster(scheduler: str | None, workers: int, timeout: float) -> tupl
     if scheduler:
         _check_address(scheduler)
         try:
-            client = distributed.Client(scheduler, timeout=timeout, set_as_default=False)
+            client = _client_within(distributed, scheduler, timeout)
         except (OSError, TimeoutError, ValueError, TypeError, MemoryError) as exc:
             # (MemoryError: a peer that is no Dask scheduler answered with a frame length of
             # exbibytes, which distributed tried to allocate)
@@ -207,6 +207,27 @@ def connect_cluster(scheduler: str | None, workers: int, timeout: float) -> tupl
         silence_logs=logging.ERROR,
     )  # fmt: skip
     return distributed.Client(cluster, set_as_default=False), cluster
+
+
+def _client_within(distributed: Any, scheduler: str, timeout: float) -> Any:
+    """``distributed.Client(scheduler)``, given up after ``timeout`` + 5 s: a port where something
+    else listens (an HTTP dashboard) kept Client waiting forever, whatever its own timeout."""
+    out: dict[str, Any] = {}
+
+    def connect() -> None:
+        try:
+            out["client"] = distributed.Client(scheduler, timeout=timeout, set_as_default=False)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            out["error"] = exc
+
+    thread = threading.Thread(target=connect, daemon=True, name="biorate-dask-connect")
+    thread.start()
+    thread.join(timeout + 5.0)
+    if thread.is_alive():
+        raise TimeoutError(f"no Dask scheduler answered within {timeout + 5.0:g} s")
+    if "error" in out:
+        raise out["error"]
+    return out["client"]
 
 
 def _quiet_client_cleanup() -> None:
