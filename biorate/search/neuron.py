@@ -29,7 +29,7 @@ import numpy as np
 
 from ..errors import BiorateError
 from ..schema import Fields
-from ..units import CURRENT, VOLTAGE, format_quantity, parse_quantity, parse_range
+from ..units import CURRENT, VOLTAGE, format_quantity, parse_quantity, parse_range, parse_unit
 
 __all__ = ["NeuronSpace", "NeuronCandidate", "neuron_activation", "neuron_space", "DRIVE_PARAMS"]
 
@@ -60,8 +60,7 @@ class NeuronCandidate:
 
 
 def _show(value: float, unit: str) -> str:
-    dim = parse_quantity(f"1 {unit}")[1]
-    return format_quantity(value, dim, unit)
+    return format_quantity(value, parse_unit(unit)[1], unit)
 
 
 @dataclass(frozen=True)
