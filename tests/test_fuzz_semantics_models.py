@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 import biorate as br
 from biorate.errors import BiorateWarning, ModelError, ProtocolError
 from biorate.models import Model, Param, load_model, shipped_models_dir
-from biorate.models.checks import BRIAN_CONSTANTS, BRIAN_FUNCTIONS, THEORIES
+from biorate.models.checks import THEORIES
+from biorate.models.names import BRIAN_CONSTANTS, BRIAN_FUNCTIONS
 from biorate.spiking.protocol import SIM_SPEED, check_size, estimate_seconds
 from biorate.units import DIMENSIONLESS, TIME, VOLTAGE
 
@@ -85,7 +86,7 @@ def test_the_reserved_lists_cover_brian2s():
     from brian2.core.functions import DEFAULT_CONSTANTS, DEFAULT_FUNCTIONS
     from brian2.equations.equations import check_identifier_reserved
 
-    from biorate.models.checks import _reserved
+    from biorate.models.names import _reserved
 
     assert set(DEFAULT_FUNCTIONS) <= BRIAN_FUNCTIONS
     assert {c for c in DEFAULT_CONSTANTS if c.isidentifier()} <= BRIAN_CONSTANTS
@@ -110,7 +111,7 @@ NAMES = st.one_of(st.sampled_from(RESERVED + ["v", "I", "sigma", "J2", "tau_x", 
           suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
 @given(name=NAMES)
 def test_any_extra_parameter_name_loads_only_when_brian2_would_use_it(name):
-    from biorate.models.checks import _reserved
+    from biorate.models.names import _reserved
 
     lif = load_model("lif")
     try:

@@ -111,7 +111,7 @@ class Param:
 
 
 def parse_param(name: str, raw: Any, where: str) -> Param:
-    """One ``[parameters]`` entry (its name is checked with the others: ``checks.check_names``)."""
+    """One ``[parameters]`` entry (its name is checked with the others: ``names.check_names``)."""
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
         raise ModelError(f"{where}: [parameters]: field {name!r}: expected a string with a unit "
                          f"or a number, found {describe(raw)}")  # fmt: skip

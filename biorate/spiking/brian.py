@@ -98,7 +98,7 @@ def namespace(model: Model) -> dict[str, Any]:
     """The model's parameters as Brian2 quantities, for an explicit ``namespace=``. A parameter
     named like one of Brian2's units (``mV``, ``ms``, ``Hz``: about 1700 names) is refused: the
     equations' units would resolve to it (the other names Brian2 reserves are refused when the
-    model is built: :func:`biorate.models.checks.check_names`)."""
+    model is built: :func:`biorate.models.names.check_names`)."""
     for name in model.params:
         if name in DEFAULT_UNITS:
             raise ModelError(f"model {model.name!r}: [parameters]: parameter {name!r} is the "
