@@ -110,3 +110,16 @@ def test_the_hash_covers_a_dataset_files_content(tmp_path):
     first = load_search_spec(spec).objective["data_sha256"]
     np.savez(tmp_path / "d.npz", X_train=X[::-1], y_train=y, X_test=X[:10], y_test=y[:10])
     assert load_search_spec(spec).objective["data_sha256"] != first
+
+
+def test_an_evals_folder_that_is_a_file_is_named(cli, tmp_path):
+    """E1: OUTDIR/evals being a file was reported as 'cannot create output folder OUTDIR', the
+    folder that exists; the message names OUTDIR/evals, and the file is left as it was."""
+    (tmp_path / "o").mkdir()
+    (tmp_path / "o" / "evals").write_text("mine")
+    (tmp_path / "s.toml").write_text('schema = 1\n[search]\nspace = "formula"\nseed = 0\n'
+                                     'budget = 2\n[objective]\nkind = "distance"\ntarget = "relu"\n')  # fmt: skip
+    code, _, err = cli("search", tmp_path / "s.toml", "-o", tmp_path / "o", "--workers", "0")
+    assert code == 2 and err.count("\n") == 1, err
+    assert f"cannot create output folder {tmp_path / 'o' / 'evals'}" in err, err
+    assert (tmp_path / "o" / "evals").read_text() == "mine"

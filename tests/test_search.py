@@ -133,7 +133,9 @@ def test_formula_activation_json_round_trip_and_training(tmp_path, cli):
     ("changes", "message"),
     [
         ({"form": "formula", "expression": "x +"}, "field 'expression': unexpected end"),
-        ({"form": "formula"}, "field 'expression': expected a non-empty string"),
+        ({"form": "formula"}, "field 'expression' is missing: a formula activation gives g"),
+        ({"form": "formula", "expression": None}, "field 'expression' is missing: a formula"),
+        ({"form": "formula", "expression": " "}, "field 'expression': expected a non-empty string"),
         ({"form": "formula", "expression": "exp(exp(x))"}, "overflow"),
         ({"form": "formula", "expression": "0.5"}, "constant"),
         ({"form": "formula", "expression": "x", "params": {"a": 1.0}}, "no parameters"),

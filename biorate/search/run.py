@@ -235,7 +235,7 @@ def run_search(
     except OSError as exc:
         if own is not None:
             own.close()
-        raise BiorateError(f"cannot create output folder {outdir}: "
+        raise BiorateError(f"cannot create output folder {exc.filename or outdir / 'evals'}: "
                            f"{exc.strerror or type(exc).__name__}") from None  # fmt: skip
     result = SearchResult(spec, outdir)
     manifest = {"kind": "search", "schema": SCHEMA, **spec.describe(), "spec": spec.source,

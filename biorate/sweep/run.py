@@ -330,7 +330,7 @@ def run_sweep(
         try:
             (outdir / "points").mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise BiorateError(f"cannot create output folder {outdir}: "
+            raise BiorateError(f"cannot create output folder {exc.filename or outdir / 'points'}: "
                                f"{exc.strerror or type(exc).__name__}") from None  # fmt: skip
         result.files.append(write_json(outdir / "sweep.json", _manifest(spec)))
         if todo:
