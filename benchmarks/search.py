@@ -10,9 +10,16 @@ epochs; budget N), timed in one run of this script, each in a fresh folder:
 
 Printed: evaluations per minute of each, the overhead of the search engine over the bare loop (the
 evolution, hashing, atomic writes), and the speed-up of 2 workers over one process (at most 2 on a
-2-core machine; other processes on a shared machine lower it). The issue's batched-training goal
-(several candidates or seeds trained as one tensor computation, >= 4x) is not built: each network
-is trained on its own, so the throughput here is that of training one small network after another.
+2-core machine; other processes on a shared machine lower it).
+
+Then the bound on batched training (issue 15's goal: several candidates or seeds trained as one
+tensor computation, >= 4x): a training step's time at batch 1 is its fixed cost (Python and the
+NumPy calls, whatever the batch), the rest at the objective's batch (256) is arithmetic that grows
+with the samples. Stacking K networks into one computation can save at most the fixed cost of K - 1
+of them, so its speed-up is at most t(256) / (t(256) - t(1)) however large K is (and less where
+the stacked arrays outgrow the cache). Measured on this machine (2026-11-30): 0.30 ms against
+1.03 ms a step, at most 1.4x: the 4x goal cannot be met by batching here, and is not built;
+each network is trained on its own.
 
 Run:  python benchmarks/search.py [--budget 24] [--no-dask]
 """
@@ -33,6 +40,32 @@ def spec(budget: int) -> dict:
                           "seeds": 3, "complexity_penalty": 0.002}}  # fmt: skip
 
 
+def batching_bound(repeats: int = 3) -> None:
+    """Print a training step's fixed cost (batch 1) against its time at batch 256 (the search's
+    64-32-10 net, a swish formula, best of ``repeats``) and the speed-up batching could reach."""
+    import numpy as np
+
+    from biorate.activation import Activation
+    from biorate.network import RateNetwork
+    from biorate.search.objective import validation_split
+
+    X, y, _, _ = validation_split("digits", 0.2)
+    act = Activation(form="formula", expression="x * sigmoid(x)", name="candidate")
+    per_step = {}
+    for batch, epochs in ((1, 1), (256, 40)):
+        best = np.inf
+        for _ in range(repeats):
+            net = RateNetwork([64, 32, 10], act, batch_size=batch, patience=None, seed=0)
+            t0 = time.perf_counter()
+            net.fit(X, y, epochs=epochs)
+            best = min(best, (time.perf_counter() - t0) / (epochs * -(-len(y) // batch)))
+        per_step[batch] = best
+    fixed, step = per_step[1], per_step[256]
+    print(f"a training step (64-32-10, swish formula): {fixed * 1e3:.3f} ms at batch 1 (its fixed "
+          f"cost), {step * 1e3:.3f} ms at batch 256: batching networks saves at most the fixed "
+          f"cost, a speed-up of at most {step / max(step - fixed, 1e-12):.2f}x (goal 4x)")  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> None:
     from biorate.search import load_search_spec, run_search
     from biorate.search.objective import evaluate_candidate
@@ -42,6 +75,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--budget", type=int, default=24)
     ap.add_argument("--no-dask", action="store_true", help="skip the 2-worker run")
     args = ap.parse_args(argv)
+    batching_bound()
     s = spec(args.budget)
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
