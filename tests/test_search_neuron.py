@@ -98,7 +98,7 @@ def test_a_neuron_search_runs_resumes_and_its_best_deploys(tmp_path):
     ({"neuron__bounds": {"tau_m": ["-5 ms", "5 ms"]}}, "tau_m"),
     ({"neuron__bounds": {"tau_m": ["5 ms"]}}, r"expected \[low, high\]"),
     ({"neuron__bounds": {}}, "name 1 to 8 parameters"),
-    ({"neuron__model": "adaptive_lif"}, "has no theory curve"),
+    ({"neuron__model": "adaptive_lif", "neuron__curve": "theory"}, "has no theory curve"),
     ({"neuron__current": "0Hz:5Hz:20"}, "not a current range"),
     ({"neuron__current": "0nA:5A:20"}, "1 A"),
     ({"neuron__form": "bogus"}, "form"),

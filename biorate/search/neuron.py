@@ -1,10 +1,13 @@
 """The neuron space: activations a spiking neuron can realise.
 
-A candidate is a set of parameters of a shipped spiking model with a theory (``theory = "lif"``:
-``tau_m``, ``t_ref``, ``V_th``, ... and the free-membrane noise ``sigma``), each within bounds
-with units. Its activation is the model's predicted f-I curve (the analytic rate, Siegert's
-formula with noise; :func:`biorate.theory.fi`) fitted and exported exactly as ``biorate fit``
-does (:func:`biorate.fit`, :meth:`biorate.fitting.Fit.activation`): so every activation found
+A candidate is a set of parameters of a spiking neuron model (``tau_m``, ``t_ref``, ``V_th``,
+... and the free-membrane noise ``sigma``), each within bounds with units. Its activation is the
+model's f-I curve fitted and exported exactly as ``biorate fit`` does: the predicted curve
+(``curve = "theory"``, the default for a model with ``theory = "lif"``: the analytic rate,
+Siegert's formula with noise; :func:`biorate.theory.fi`) or the curve measured on Brian2
+(``curve = "measured"``, the default otherwise, e.g. ``adaptive_lif``, whose adaptation no
+theory here describes: :func:`biorate.measure_fi` with the table's ``duration``, ``transient``,
+``trials``, ``dt``, ``seed`` and ``target``, the same seed for every candidate) (:func:`biorate.fit`, :meth:`biorate.fitting.Fit.activation`): so every activation found
 here came from a neuron, records that neuron as its source, and can be deployed
 (:func:`biorate.deploy`) as it stands.
 
@@ -75,6 +78,21 @@ class NeuronSpace:
     current: str
     form: str
     model_digest: str = ""
+    protocol: tuple[tuple[str, Any], ...] = ()  # a measured curve's protocol (SI); () = theory
+
+    @property
+    def curve(self) -> str:
+        """``"measured"`` (Brian2) or ``"theory"``."""
+        return "measured" if self.protocol else "theory"
+
+    def describe(self) -> dict:
+        """What an evaluation depends on besides the candidate (its hash covers it): the model,
+        currents and form, and a measured curve's protocol."""
+        out = {"model": self.model, "current": self.current, "form": self.form,
+               "model_sha256": self.model_digest}  # fmt: skip
+        return out | (
+            {"curve": "measured", "protocol": dict(self.protocol)} if self.protocol else {}
+        )
 
     def _coords(self, name_lo_hi: tuple[str, float, float]) -> tuple[bool, float, float]:
         _, lo, hi = name_lo_hi
@@ -116,11 +134,12 @@ class NeuronSpace:
 
 
 def neuron_activation(model: str, params: Mapping[str, float], current: str, form: str,
-                      name: str = "candidate") -> Any:  # fmt: skip
+                      name: str = "candidate", protocol: Mapping[str, Any] | None = None) -> Any:  # fmt: skip
     """The activation of a neuron: ``model`` with ``params`` (SI; ``sigma`` is the drive's noise),
-    its theory f-I curve over ``current``, fitted with ``form``. Raises a BiorateError when the
-    curve cannot be computed or fitted, or the fit's R^2 is flagged low (other flags, such as a
-    parameter at its bound, stay in the activation's ``fit``)."""
+    its f-I curve over ``current`` (the theory's, or measured on Brian2 with ``protocol``, SI
+    values as :meth:`NeuronSpace.describe` gives them), fitted with ``form``. Raises a
+    BiorateError when the curve cannot be computed or fitted, or the fit's R^2 is flagged low
+    (other flags, such as a parameter at its bound, stay in the activation's ``fit``)."""
     from .. import theory
     from ..fitting import fit
     from ..models import load_model
@@ -128,9 +147,18 @@ def neuron_activation(model: str, params: Mapping[str, float], current: str, for
     m = load_model(model)
     dims = {k: m.param(k).dim for k in params if k not in DRIVE_PARAMS}
     model_params = {k: format_quantity(v, dims[k]) for k, v in params.items() if k in dims}
-    sigma = format_quantity(params.get("sigma", 0.0), VOLTAGE)
-    curve = theory.fi(m.with_params(**model_params), current=current, sigma=sigma,
-                      command="biorate search (neuron space)")  # fmt: skip
+    neuron = m.with_params(**model_params)
+    if protocol:
+        from ..sweep.run import measure_curve
+
+        x, _ = parse_range(current, name="current")
+        p = {**protocol, "drive": "current", "sigma_V": float(params.get("sigma", 0.0)),
+             "bias_A": 0.0, "x": [float(v) for v in x], "x_unit": "A"}  # fmt: skip
+        curve = measure_curve(neuron, "fi", p, command="biorate search (neuron space)")
+    else:
+        sigma = format_quantity(params.get("sigma", 0.0), VOLTAGE)
+        curve = theory.fi(neuron, current=current, sigma=sigma,
+                          command="biorate search (neuron space)")  # fmt: skip
     if not np.any(np.asarray(curve.y) > 0):
         raise BiorateError(f"{model} never fires over {current}: no activation")
     result = fit(curve, form=form)
@@ -146,27 +174,35 @@ _MAX_LEVELS = 10_000  # the most points a fit takes
 
 
 def neuron_space(f: Fields) -> NeuronSpace:
-    """The ``[neuron]`` table of a search spec: ``model`` (a model with ``theory = "lif"``),
-    ``bounds`` ``{param: ["low unit", "high unit"]}`` (the model's parameters and ``sigma``, the
-    drive's noise), ``current`` (the f-I curve's currents, a range within +-1 A) and ``form`` (a
-    form of :data:`biorate.forms.FORMS`, as ``biorate fit --form``; ``soft_lif`` by default)."""
+    """The ``[neuron]`` table of a search spec: ``model`` (a neuron model), ``bounds``
+    ``{param: ["low unit", "high unit"]}`` (the model's parameters and ``sigma``, the drive's
+    noise), ``current`` (the f-I curve's currents, a range within +-1 A), ``form`` (a form of
+    :data:`biorate.forms.FORMS`, as ``biorate fit --form``; ``soft_lif`` by default) and
+    ``curve``: ``"theory"`` (a model with ``theory = "lif"``; its default) or ``"measured"``
+    (Brian2, with ``duration``, ``transient``, ``trials``, ``dt``, ``seed`` and ``target``,
+    defaults as ``biorate simulate fi``'s, seed 0; every candidate's curve checked against them
+    before the search starts)."""
     from ..forms import FORMS
     from ..models import check_current, fi_drive, load_model
 
-    f.unknown(("model", "bounds", "current", "form"))
+    f.unknown(("model", "bounds", "current", "form", "curve", *_MEASURE_FIELDS))
     name = f.text("model", "lif")
     try:
-        model = load_model(name)
+        model = load_model(name, kind="neuron")
     except BiorateError as exc:
         raise f.fail("model", str(exc)) from None
-    if model.theory != "lif":
-        raise f.fail("model", f"{name!r} has no theory curve (theory = 'lif' in its file): the "
-                              "neuron space fits the model's predicted f-I curve")  # fmt: skip
+    kind = f.text("curve", "theory" if model.theory == "lif" else "measured",
+                  choices=("theory", "measured"))  # fmt: skip
+    if kind == "theory" and model.theory != "lif":
+        raise f.fail("curve", f"{name!r} has no theory curve (theory = 'lif' in its file): "
+                              "give curve = \"measured\" to fit its f-I curve measured on Brian2")  # fmt: skip
+    if kind == "theory" and (given := [k for k in _MEASURE_FIELDS if f.has(k)]):
+        raise f.fail(given[0], 'a theory curve is not simulated: give curve = "measured"')
     bounds_t = f.table("bounds")
     if not 1 <= len(bounds_t.data) <= _MAX_PARAMS:
         raise f.fail("bounds", f"name 1 to {_MAX_PARAMS} parameters with [low, high] bounds, e.g. "
                                "tau_m = [\"5 ms\", \"50 ms\"]")  # fmt: skip
-    bounds, units = [], []
+    bounds, units, ends = [], [], []
     for pname in bounds_t.data:
         if pname in DRIVE_PARAMS:
             dim = DRIVE_PARAMS[pname]
@@ -197,6 +233,7 @@ def neuron_space(f: Fields) -> NeuronSpace:
         except BiorateError as exc:
             raise bounds_t.fail(pname, str(exc)) from None
         bounds.append((pname, float(lo), float(hi)))
+        ends.append((pname, dim, lo, hi))
         written = re.match(r"\s*[-+]?[\d.]+(?:[eE][-+]?\d+)?\s*(\S.*?)\s*$", pair[0])
         units.append(written.group(1) if written else format_quantity(1.0, dim).split()[-1])
     current = f.text("current", "0nA:4nA:161")
@@ -212,8 +249,54 @@ def neuron_space(f: Fields) -> NeuronSpace:
     if x.size > _MAX_LEVELS:
         raise f.fail("current", f"{x.size:,} levels: a fit takes at most {_MAX_LEVELS:,}")
     form = f.text("form", "soft_lif", choices=(*FORMS, "auto"))
+    protocol = _measure_protocol(f, model, ends, x.size) if kind == "measured" else ()
     # the model file's content, so that evaluations (whose hash covers it) are not reused when
     # the file changes under the same name
     content = {"spec": model.spec, "params": model.params_strings(), "theory": model.theory}
     digest = hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode())
-    return NeuronSpace(name, tuple(bounds), tuple(units), current, form, digest.hexdigest()[:16])
+    return NeuronSpace(name, tuple(bounds), tuple(units), current, form, digest.hexdigest()[:16],
+                       protocol)  # fmt: skip
+
+
+_MEASURE_FIELDS = ("duration", "transient", "trials", "dt", "seed", "target")
+
+
+def _measure_protocol(f: Fields, model: Any, ends: list, levels: int) -> tuple:
+    """A measured curve's protocol in SI, checked as ``biorate simulate fi`` checks its own,
+    against the model at both ends of every time bound (``t_ref`` must exceed ``dt``) and the
+    size of one candidate's simulation."""
+    from ..errors import ProtocolError
+    from ..spiking.protocol import TARGETS, check_protocol, check_size, resolve_seed
+    from ..sweep.protocol import DEFAULTS
+
+    d = DEFAULTS["fi"]
+    raw = {
+        k: f.data[k] if f.has(k) else d.get(k) for k in ("duration", "transient", "trials", "dt")
+    }
+    try:
+        duration, transient, dt, trials = check_protocol(
+            raw["duration"], raw["transient"], raw["dt"], raw["trials"]
+        )
+    except BiorateError as exc:
+        raise f.error(f"{f.where}: {exc}") from None
+    try:
+        seed = resolve_seed(f.data.get("seed", 0))
+    except ProtocolError as exc:
+        raise f.fail("seed", str(exc)) from None
+    target = f.text("target", "auto", choices=TARGETS)
+    for pname, dim, lo, hi in ends:  # each end of a bound (t_ref's low end against dt)
+        for v in (lo, hi) if pname not in DRIVE_PARAMS else ():
+            try:
+                model.with_params(**{pname: format_quantity(v, dim)}).check_dt(dt)
+            except BiorateError as exc:
+                raise f.error(
+                    f"{f.where}: bounds.{pname} at {format_quantity(v, dim)}: {exc}"
+                ) from None
+    try:
+        model.check_dt(dt)
+        check_size(levels, trials, "each candidate's f-I curve",
+                   steps=(transient + duration) / dt, target=target)  # fmt: skip
+    except BiorateError as exc:
+        raise f.error(f"{f.where}: {exc}") from None
+    return (("duration_s", duration), ("transient_s", transient), ("trials", trials),
+            ("dt_s", dt), ("seed", seed), ("target", target))  # fmt: skip

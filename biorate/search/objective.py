@@ -97,7 +97,7 @@ def validation_split(dataset: str, fraction: float) -> tuple[np.ndarray, ...]:
 
 
 def evaluate_neuron(inputs: Mapping[str, Any]) -> dict:
-    """Score one neuron: its theory f-I curve fitted as ``biorate fit`` does
+    """Score one neuron: its f-I curve (theory or measured) fitted as ``biorate fit`` does
     (:func:`biorate.search.neuron.neuron_activation`), then the accuracy objective with that
     activation. The record holds the fitted activation (what ``best.json`` becomes), complexity 0.
     A curve that cannot be computed or fitted, or a fit of low R^2, rejects the candidate."""
@@ -110,7 +110,8 @@ def evaluate_neuron(inputs: Mapping[str, Any]) -> dict:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a poor fit is said by its flags, below
-            act = neuron_activation(sp["model"], inputs["params"], sp["current"], sp["form"])
+            act = neuron_activation(sp["model"], inputs["params"], sp["current"], sp["form"],
+                                    protocol=sp.get("protocol"))  # fmt: skip
         scores = _accuracy_of(act, inputs["objective"])
     except (BiorateError, ArithmeticError, ValueError) as exc:  # an extreme neuron: rejected
         reason = f"{type(exc).__name__}: {' '.join(str(exc).split())}"

@@ -75,15 +75,15 @@ class SearchResult:
 def eval_inputs(spec: SearchSpec, expression: str) -> dict:
     """What an evaluation depends on (and its hash covers): the candidate (a formula, or a
     neuron's parameters written as its canonical string and as SI numbers), the objective less
-    the complexity penalty, and for a neuron the model, currents and form it is fitted with."""
+    the complexity penalty, and for a neuron the model, currents and form it is fitted with (and
+    a measured curve's protocol)."""
     objective = {k: v for k, v in spec.objective.items() if k != "complexity_penalty"}
     out = {"biorate": __version__, "space": spec.kind, "expression": expression,
            "objective": objective}  # fmt: skip
     if isinstance(spec.space, NeuronSpace):
         sp = spec.space
         out["params"] = sp.parse(expression).params
-        out["neuron"] = {"model": sp.model, "current": sp.current, "form": sp.form,
-                         "model_sha256": sp.model_digest}  # fmt: skip
+        out["neuron"] = sp.describe()
     return out
 
 

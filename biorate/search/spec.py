@@ -109,8 +109,7 @@ class SearchSpec:
                "workers": self.workers, "objective": dict(self.objective)}  # fmt: skip
         if isinstance(self.space, NeuronSpace):
             sp = self.space
-            out["neuron"] = {"model": sp.model, "current": sp.current, "form": sp.form,
-                             "bounds": {n: [lo, hi] for n, lo, hi in sp.bounds},
+            out["neuron"] = {**sp.describe(), "bounds": {n: [lo, hi] for n, lo, hi in sp.bounds},
                              "units": list(sp.units)}  # fmt: skip
         else:
             out["formula"] = {"max_depth": self.space.max_depth, "units": list(self.space.units)}

@@ -63,8 +63,8 @@ from ..units import CURRENT, TIME, VOLTAGE, UnitArray, format_quantity, parse_un
 from .spec import SCHEMA, SweepPoint, SweepSpec, load_spec, model_from_payload
 from .summary import read_points, summary_table, write_summary
 
-__all__ = ["run_sweep", "compute_point", "SweepResult", "default_workers", "DASK_MISSING",
-           "import_dask", "connect_cluster"]  # fmt: skip
+__all__ = ["run_sweep", "compute_point", "measure_curve", "SweepResult", "default_workers",
+           "DASK_MISSING", "import_dask", "connect_cluster"]  # fmt: skip
 
 DASK_MISSING = 'parameter sweeps need Dask distributed: pip install "biorate[sweep]"'
 CONNECT_TIMEOUT_S = 5.0
@@ -80,7 +80,6 @@ def compute_point(inputs: Mapping[str, Any]) -> dict:
     ``inputs`` is :attr:`SweepPoint.inputs` (plain data, so it travels to any worker). A rejected
     simulation or fit (:class:`BiorateError`) is recorded in the result, not raised.
     """
-    import_brian2()  # before the measurements import it (a worker's thread, see import_brian2)
     t0 = time.perf_counter()
     record: dict[str, Any] = {"kind": "sweep_point", "schema": SCHEMA, "inputs": dict(inputs)}
     try:
@@ -116,15 +115,22 @@ def compute_point(inputs: Mapping[str, Any]) -> dict:
 
 def _measure(inputs: Mapping[str, Any]) -> Any:
     """The point's curve, measured on Brian2 with the protocol's SI values (as quantities)."""
-    p = inputs["protocol"]
+    return measure_curve(model_from_payload(inputs["model"]), inputs["measure"], inputs["protocol"])
+
+
+def measure_curve(model: Any, measure: str, p: Mapping[str, Any], command: str | None = None) -> Any:
+    """A curve of ``model`` measured on Brian2 (``measure`` "fi" or "release") with the SI
+    protocol ``p`` that :func:`biorate.sweep.protocol.read_protocol` returns (``x`` with
+    ``x_unit``, ``duration_s``, ...), one measurement per process at a time; no progress bar.
+    The sweep's points and the neuron space of ``biorate search`` measure through it."""
+    import_brian2()  # before the measurement imports it (a worker's thread, see import_brian2)
     common = dict(duration=UnitArray(p["duration_s"], TIME),
                   transient=UnitArray(p["transient_s"], TIME), trials=int(p["trials"]),
                   dt=UnitArray(p["dt_s"], TIME), seed=int(p["seed"]), target=p["target"],
-                  progress=False)  # fmt: skip
+                  progress=False, command=command)  # fmt: skip
     x = UnitArray(p["x"], parse_unit(p["x_unit"])[1])
-    model = model_from_payload(inputs["model"])
     with _BRIAN_LOCK:
-        if inputs["measure"] == "fi":
+        if measure == "fi":
             axis = "current" if p["drive"] == "current" else "rate"
             return spiking.measure_fi(model, **{axis: x}, drive=p["drive"],
                                       sigma=UnitArray(p["sigma_V"], VOLTAGE),
