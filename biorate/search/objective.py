@@ -112,11 +112,13 @@ def evaluate_neuron(inputs: Mapping[str, Any]) -> dict:
             warnings.simplefilter("ignore")  # a poor fit is said by its flags, below
             act = neuron_activation(sp["model"], inputs["params"], sp["current"], sp["form"],
                                     protocol=sp.get("protocol"))  # fmt: skip
-        scores = _accuracy_of(act, inputs["objective"])
+        scores, rates = _scores(act, inputs["objective"])
     except (BiorateError, ArithmeticError, ValueError) as exc:  # an extreme neuron: rejected
         reason = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
     if reason is None:
         record["activation"] = act.to_dict()
+        if "spiking_duration_s" in inputs["objective"]:  # the scores are spiking: keep the rates'
+            record["rate_scores"] = rates
     return _finish(record, reason, None if reason else scores, t0)
 
 
@@ -133,21 +135,33 @@ def _finish(record: dict, reason: str | None, scores: list[float] | None, t0: fl
 
 
 def _accuracy(expression: str, objective: Mapping[str, Any]) -> list[float]:
-    return _accuracy_of(Activation(form="formula", expression=expression, name="candidate"),
-                        objective)  # fmt: skip
+    act = Activation(form="formula", expression=expression, name="candidate")
+    return _scores(act, objective)[0]
 
 
-def _accuracy_of(act: Activation, objective: Mapping[str, Any]) -> list[float]:
-    """Validation accuracy of one network per seed with activation ``act``."""
+def _scores(act: Activation, objective: Mapping[str, Any]) -> tuple[list[float], list[float]]:
+    """``(scores, rate_scores)``: per seed the validation accuracy that counts (the spiking one
+    with ``spiking_duration_s``, deployed with that seed) and the rate network's."""
     from ..network import RateNetwork
 
     X, y, Xv, yv = validation_split(objective["dataset"], float(objective["validation_fraction"]))
     sizes = [X.shape[1], *objective["hidden"], int(max(y.max(), yv.max())) + 1]
-    scores = []
+    scores, rates = [], []
     for seed in objective["seeds"]:
         net = RateNetwork(sizes, act, objective["connectivity"], seed=int(seed))
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")  # a candidate's overflow ends as a NetworkError
             net.fit(X, y, epochs=int(objective["epochs"]))
-            scores.append(float(net.score(Xv, yv)))
-    return scores
+            rates.append(float(net.score(Xv, yv)))
+        if "spiking_duration_s" in objective:
+            from ..deploy import deploy
+            from ..units import TIME, format_quantity
+
+            shown = format_quantity(float(objective["spiking_duration_s"]), TIME)
+            rep = deploy(net, Xv, yv, durations=[shown],
+                         seed=int(seed), target=objective["spiking_target"], progress=False,
+                         command="biorate search (spiking objective)")  # fmt: skip
+            scores.append(float(rep["spiking_accuracy"][0]))
+        else:
+            scores.append(rates[-1])
+    return scores, rates

@@ -181,9 +181,10 @@ def _well_formed(r: Mapping[str, Any]) -> bool:
         return False
     if r.get("status") == "rejected":
         return isinstance(r.get("reason"), str) and r.get("median") is None
-    scores = r.get("scores")
+    scores, rates = r.get("scores"), r.get("rate_scores", [0.0])
     return (r.get("status") == "ok" and r.get("reason") is None and _finite(r.get("median"))
             and isinstance(scores, list) and len(scores) > 0 and all(map(_finite, scores))
+            and isinstance(rates, list) and len(rates) > 0 and all(map(_finite, rates))
             and isinstance(r.get("activation", {}), dict))  # fmt: skip
 
 
@@ -289,6 +290,8 @@ def leaderboard(history: Sequence[Any], records: Mapping[str, dict], penalty: fl
                      "hash": r["hash"]})  # fmt: skip
         if r.get("activation") is not None:  # a neuron's fitted activation
             rows[-1]["activation"] = r["activation"]
+        if r.get("rate_scores") is not None:  # a spiking objective: the rate networks' scores
+            rows[-1]["rate_scores"] = r["rate_scores"]
     rows.sort(key=lambda r: (r["fitness"] is None, -(r["fitness"] or 0.0), r["complexity"],
                              r["index"]))  # fmt: skip
     for rank, r in enumerate(rows, 1):
@@ -314,14 +317,17 @@ def write_leaderboard(rows: list[dict], spec: SearchSpec, outdir: Path) -> list[
     files = [write_json(outdir / "leaderboard.json", data)]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
+    spiking = "spiking_duration_s" in spec.objective  # scores are spiking; the rates' median too
     w.writerow(["rank", "index", "expression", "complexity", "status", "fitness", "median",
-                *(f"score_{i}" for i in range(n_seeds)), "reason", "hash"])  # fmt: skip
+                *(["rate_median"] if spiking else []), *(f"score_{i}" for i in range(n_seeds)),
+                "reason", "hash"])  # fmt: skip
     for r in rows:
         scores = list(r["scores"] or []) + [""] * (n_seeds - len(r["scores"] or []))
+        rate = [repr(float(np.median(r["rate_scores"]))) if r.get("rate_scores") else ""]
         w.writerow([r["rank"], r["index"], r["expression"], r["complexity"], r["status"],
                     "" if r["fitness"] is None else repr(r["fitness"]),
-                    "" if r["median"] is None else repr(r["median"]), *scores, r["reason"] or "",
-                    r["hash"]])  # fmt: skip
+                    "" if r["median"] is None else repr(r["median"]), *(rate if spiking else []),
+                    *scores, r["reason"] or "", r["hash"]])  # fmt: skip
     files.append(atomic_write(outdir / "leaderboard.csv", lambda f: f.write(buf.getvalue())))
     if any(r["status"] == "ok" for r in rows):
         files.append(best_activation(rows, f"{spec.name}_best").save(outdir / "best.json"))

@@ -28,10 +28,15 @@ that the grammar does not have, an empty grammar, a budget < 1, an unknown datas
 
     # or: kind = "distance", target = "swish" (a built-in activation or a formula),
     #     metric = "max" | "rmse", z_range = [-5.0, 5.0], points = 201
+    # a neuron search only: spiking_duration = "200 ms" scores each seed's network deployed on
+    #     the validation images for that time (Brian2; spiking_target = "auto" | "numpy" |
+    #     "cython"): the spiking accuracies are the scores, the rate networks' kept beside them
 
     [formula]
     max_depth = 4
     units = ["tanh", "sigmoid", "mul", ...]   # optional: a subset of the grammar's units
+
+    # or, with space = "neuron": a [neuron] table (biorate.search.neuron.neuron_space)
 """
 
 from __future__ import annotations
@@ -72,7 +77,9 @@ _TOP = ("schema", "name", "search", "objective", "formula", "neuron")
 _SEARCH = ("space", "seed", "budget", "population", "sample", "batch", "workers")
 _COMMON = ("kind",)
 _ACCURACY = ("dataset", "hidden", "connectivity", "epochs", "seeds", "validation_fraction",
-             "complexity_penalty")  # fmt: skip
+             "complexity_penalty", "spiking_duration", "spiking_target")  # fmt: skip
+# the longest presentation a spiking objective may ask for (deploy's own limit on its work holds too)
+MAX_SPIKING_DURATION_S = 10.0
 _DISTANCE = ("target", "metric", "z_range", "points", "complexity_penalty")
 
 
@@ -167,7 +174,7 @@ def _build(data: Mapping, where: str) -> SearchSpec:
         raise obj.fail("kind", "a neuron search scores its activations by accuracy (a distance "
                                "between fitted curves of different scales means nothing)")  # fmt: skip
     obj.unknown(_COMMON + (_ACCURACY if kind == "accuracy" else _DISTANCE))
-    objective = _accuracy(obj) if kind == "accuracy" else _distance(obj)
+    objective = _accuracy(obj, kind_of_space) if kind == "accuracy" else _distance(obj)
     return SearchSpec(**out, objective={"kind": kind, **objective}, space=space,
                       source=json.loads(json.dumps(data, default=str)))  # fmt: skip
 
@@ -192,7 +199,7 @@ def _penalty(f: Fields) -> float:
     return f.number("complexity_penalty", 0.0, lo=0.0, hi=1.0)
 
 
-def _accuracy(f: Fields) -> dict:
+def _accuracy(f: Fields, space: str) -> dict:
     from ..datasets import load_dataset  # scikit-learn's digits: only for this objective
     from ..network import RateNetwork
     from ..network.graph import NAMED
@@ -240,7 +247,37 @@ def _accuracy(f: Fields) -> dict:
     if n_val < data.n_classes or len(data.y_train) - n_val < data.n_classes:
         raise f.fail("validation_fraction", f"leaves too few images of {len(data.y_train)} to "
                                             f"train and validate on {data.n_classes} classes")  # fmt: skip
+    if f.has("spiking_duration") or f.has("spiking_target"):
+        out |= _spiking(f, space, n_val * (sum(sizes) + data.n_classes) * len(out["seeds"]))
     return out
+
+
+def _spiking(f: Fields, space: str, neurons: int) -> dict:
+    """The neuron space's spiking objective: each seed's trained network deployed on the
+    validation images for ``spiking_duration`` (Brian2, ``spiking_target``), its spiking accuracy
+    the score. ``neurons``: the spiking neurons of one evaluation (images x units x seeds)."""
+    from ..spiking.protocol import TARGETS, max_neuron_steps
+    from ..units import TIME, format_quantity, parse_quantity
+
+    if space != "neuron":
+        raise f.fail("spiking_duration", "only a neuron search can score spiking accuracy: a "
+                                         "formula has no spiking neuron to deploy as")  # fmt: skip
+    text = f.text("spiking_duration")
+    try:
+        d, dim = parse_quantity(text, name="spiking_duration")
+    except BiorateError as exc:
+        raise f.fail("spiking_duration", str(exc)) from None
+    if dim != TIME or not 0 < d <= MAX_SPIKING_DURATION_S:
+        raise f.fail("spiking_duration", f"a presentation time above 0 and up to "
+                                         f"{MAX_SPIKING_DURATION_S:g} s, e.g. \"200 ms\", got {text!r}")  # fmt: skip
+    steps = neurons * d / 1e-4  # deploy's default step
+    if steps > (limit := max_neuron_steps()):
+        raise f.fail("spiking_duration", f"{neurons:,} spiking neurons (validation images x "
+                                         f"units x seeds) for {format_quantity(d, TIME)} at 0.1 ms "
+                                         f"= {steps:.2g} neuron-steps per evaluation, more than "
+                                         f"{limit:.2g} (BIORATE_MAX_NEURON_STEPS)")  # fmt: skip
+    return {"spiking_duration_s": float(d),
+            "spiking_target": f.text("spiking_target", "auto", choices=TARGETS)}  # fmt: skip
 
 
 def _distance(f: Fields) -> dict:
