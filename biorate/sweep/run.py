@@ -118,7 +118,9 @@ def _measure(inputs: Mapping[str, Any]) -> Any:
     return measure_curve(model_from_payload(inputs["model"]), inputs["measure"], inputs["protocol"])
 
 
-def measure_curve(model: Any, measure: str, p: Mapping[str, Any], command: str | None = None) -> Any:
+def measure_curve(
+    model: Any, measure: str, p: Mapping[str, Any], command: str | None = None
+) -> Any:
     """A curve of ``model`` measured on Brian2 (``measure`` "fi" or "release") with the SI
     protocol ``p`` that :func:`biorate.sweep.protocol.read_protocol` returns (``x`` with
     ``x_unit``, ``duration_s``, ...), one measurement per process at a time; no progress bar.
