@@ -17,10 +17,16 @@ same on a faster or slower one:
    divided by T (constant when BPTT is linear in T, as it should be);
 4. with ``--accuracy``: digits test accuracy, mean +- std over seeds, for every connectivity and
    activation beside MLPClassifier with the same hidden sizes, activation, Adam and batch size,
-   plus the 20-layer logistic network that scikit-learn cannot train.
+   plus the 20-layer logistic network that scikit-learn cannot train;
+5. with ``--fixed-point``: training at the fixed point against BPTT (issue 14) for the feedback
+   and volume nets (digits 64-64, lif_noise, the defaults of a graph with feedback, until
+   converged, cap 200 epochs, seeds as given): seconds per epoch, epochs, the whole training's
+   seconds, the test accuracy as trained and at the fixed point (what a spiking net settles to),
+   and the ratio of the epoch times. Equal accuracy is the comparison: the medians and their
+   spread are printed beside the times (benchmarks/feedback.py adds the spiking runs).
 
 Run:  python benchmarks/train.py [--epochs 10] [--batch-size 256] [--no-goals] [--accuracy]
-      [--seeds 5]
+      [--fixed-point] [--seeds 5]
 """
 
 from __future__ import annotations
@@ -226,6 +232,39 @@ def accuracy_table(d, seeds, acts=("sigmoid", "tanh", "relu", "lif", "lif_noise"
           f"{np.mean(accs):>10.4f} +- {np.std(accs):.4f}")  # fmt: skip
 
 
+def fixed_point_table(d, seeds):
+    """Section 5: fixed-point training against BPTT, per connectivity with feedback."""
+    print(f"\nfixed point vs BPTT: digits 64-64, lif_noise, defaults of a graph with feedback "
+          f"(Adam 1e-3, batch 32, until converged, cap 200), median (min-max) over seeds "
+          f"0-{seeds - 1}")  # fmt: skip
+    print(f"  {'network':<26}{'s/epoch':>9}{'epochs':>8}{'train s':>9}  {'test (as trained)':<24}"
+          f"{'test at fixed pt':<24}")  # fmt: skip
+
+    def show(v):
+        return f"{np.median(v):.4f} ({np.min(v):.4f}-{np.max(v):.4f})"
+
+    for conn in ("feedback", "volume"):
+        per = {}
+        for training in ("bptt", "fixed_point"):
+            s_ep, eps, secs, acc, acc_fp = [], [], [], [], []
+            for s in range(seeds):
+                net = RateNetwork([64, 64, 64, 10], activation="lif_noise", connectivity=conn,
+                                  training=training, seed=s)  # fmt: skip
+                t = time.perf_counter()
+                hist = net.fit(d.X_train, d.y_train)
+                secs.append(time.perf_counter() - t)
+                eps.append(hist.epochs)
+                s_ep.append(secs[-1] / hist.epochs)
+                acc.append(net.score(d.X_test, d.y_test))
+                # the state after 300 steps of the dynamics: the fixed point a spiking net settles to
+                _, h = net.states(d.X_test, steps=300)
+                acc_fp.append(float(np.mean(np.argmax(h[-1], axis=1) == d.y_test)))
+            per[training] = np.median(s_ep)
+            print(f"  {conn + ' ' + training:<26}{np.median(s_ep):>9.2f}{int(np.median(eps)):>8}"
+                  f"{np.median(secs):>9.1f}  {show(acc):<24}{show(acc_fp):<24}", flush=True)  # fmt: skip
+        print(f"  {conn}: fixed-point epoch / BPTT epoch = {per['fixed_point'] / per['bptt']:.2f}")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=10)
@@ -233,6 +272,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--lr", type=float, default=5e-3)
     ap.add_argument("--no-goals", action="store_true", help="skip section 1 (minutes)")
     ap.add_argument("--accuracy", action="store_true", help="also the accuracy table (minutes)")
+    ap.add_argument(
+        "--fixed-point",
+        action="store_true",
+        help="also fixed-point training against BPTT (tens of minutes)",
+    )
     ap.add_argument("--seeds", type=int, default=5)
     args = ap.parse_args(argv)
     d = load_dataset("digits")
@@ -275,6 +319,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\n20 hidden layers: ratio biorate/sklearn = {deep / deep_sk:.2f}")
     if args.accuracy:
         accuracy_table(d, args.seeds)
+    if args.fixed_point:
+        fixed_point_table(d, args.seeds)
 
 
 if __name__ == "__main__":
