@@ -87,7 +87,7 @@ def test_a_measured_neuron_search_runs_resumes_and_its_best_deploys(tmp_path):
     ({"target": "gpu"}, "not one of auto"),
     ({"seed": -1}, "seed"),
     ({"dt": "1 ms", "bounds": {"t_ref": ["0.5 ms", "3 ms"]}}, "t_ref"),
-    ({"trials": 100_000, "duration": "1000 s"}, "each candidate's f-I curve"),
+    ({"trials": 100_000, "duration": "1000 s"}, "each candidate's curve"),
 ])  # fmt: skip
 def test_bad_measurement_fields_are_one_specific_error(over, match):
     with pytest.raises(Exception, match=match) as info:
@@ -104,3 +104,63 @@ def test_bad_measurement_through_the_cli(cli, tmp_path):
     code, _, err = cli("search", tmp_path / "s.toml", "-o", tmp_path / "out")
     assert code == 2 and err.count("\n") == 1 and "dt" in err, err
     assert not (tmp_path / "out").exists()
+
+
+# --- release synapses: the curve is the release rate against the presynaptic rate ----------------
+def _synapse_spec(**neuron):
+    spec = _spec()
+    spec["neuron"] = {"model": "tm_release",
+                      "bounds": {"U": ["0.1", "0.9"], "tau_rec": ["50 ms", "1 s"]}, **neuron}  # fmt: skip
+    return spec
+
+
+def test_a_synapse_candidates_activation_is_its_fitted_release_curve():
+    """Theory (Tsodyks-Markram, the default for tm_release) and measured (Brian2) alike: the same
+    numbers as computing the curve directly and fitting it (hill, the default form for a
+    synapse)."""
+    params = {"U": 0.3, "tau_rec": 0.2}
+    syn = br.load_model("tm_release").with_params(U=0.3, tau_rec="200 ms")
+    act = neuron_activation("tm_release", params, "1Hz:100Hz:100", "hill")
+    direct = br.fit(br.theory.release(syn, rate="1Hz:100Hz:100"), form="hill")
+    assert [act.params[k] for k in direct.params] == [direct.params[k] for k in direct.params]
+    sp = load_search_spec(_synapse_spec(curve="measured", rate="2Hz:50Hz:12", duration="2 s",
+                                        transient="200 ms", trials=2, seed=5,
+                                        target="numpy")).space  # fmt: skip
+    assert sp.axis == "rate" and sp.form == "hill" and sp.describe()["rate"] == "2Hz:50Hz:12"
+    measured = neuron_activation("tm_release", params, "2Hz:50Hz:12", "hill",
+                                 protocol=sp.describe()["protocol"])  # fmt: skip
+    curve = br.measure_release(syn, rate="2Hz:50Hz:12", duration="2 s", transient="200 ms",
+                               trials=2, seed=5, target="numpy", progress=False)  # fmt: skip
+    direct = br.fit(curve, form="hill")
+    assert [measured.params[k] for k in direct.params] == [direct.params[k] for k in direct.params]
+    assert measured.source["measure"] == "release"
+
+
+def test_a_synapse_search_runs_and_deploy_refuses_its_best_in_one_line(tmp_path):
+    """A synapse's activation trains but is no neuron's: deploy says so."""
+    result = run_search(_synapse_spec(), tmp_path, progress=False)
+    assert all(r["status"] == "ok" for r in result.leaderboard)
+    best = br.Activation.load(tmp_path / "best.json")
+    assert best.source["model"]["name"] == "tm_release" and best.x_unit == "Hz"
+    net = br.RateNetwork([2, 3, 2], activation=best, seed=0).initialize()
+    from biorate.deploy.mapping import DeployError
+
+    with pytest.raises(DeployError, match="f-I curve against injected current") as info:
+        br.deploy(net, np.array([[0.2, 0.8]]), durations="20 ms", target="numpy", progress=False)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("over, match", [
+    ({"current": "0nA:1nA:20"}, "unknown field"),
+    ({"rate": "0nA:1nA:20"}, "not a rate range"),
+    ({"rate": "-5Hz:10Hz:20"}, ">= 0"),
+    ({"curve": "measured", "rate": "0Hz:10Hz:20"}, "positive"),
+    ({"curve": "measured", "rate": "10Hz:2000Hz:20"}, "too high for dt"),
+    ({"curve": "measured", "pattern": "burst"}, "not one of poisson"),
+    ({"bounds": {"sigma": ["1 mV", "2 mV"]}}, "not a parameter of tm_release"),
+])  # fmt: skip
+def test_bad_synapse_specs_are_one_specific_error(over, match):
+    with pytest.raises(br.BiorateError, match=match):
+        load_search_spec(_synapse_spec(**over))
+    with pytest.raises(br.BiorateError, match="pattern is a synapse's"):
+        load_search_spec(_spec(pattern="poisson"))

@@ -110,7 +110,8 @@ def evaluate_neuron(inputs: Mapping[str, Any]) -> dict:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a poor fit is said by its flags, below
-            act = neuron_activation(sp["model"], inputs["params"], sp["current"], sp["form"],
+            x_axis = sp["current"] if "current" in sp else sp["rate"]  # a neuron; a synapse
+            act = neuron_activation(sp["model"], inputs["params"], x_axis, sp["form"],
                                     protocol=sp.get("protocol"))  # fmt: skip
         scores, rates = _scores(act, inputs["objective"])
     except (BiorateError, ArithmeticError, ValueError) as exc:  # an extreme neuron: rejected

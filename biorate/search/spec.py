@@ -57,7 +57,8 @@ from ..forms.expression import UNITS, ExpressionError, check, parse
 from ..io import limit_from_env, read_toml
 from ..schema import Fields
 from ..sweep.values import SpecError
-from .neuron import NeuronSpace, neuron_space
+from .neuron import NeuronSpace
+from .neuron_spec import neuron_space
 from .space import FormulaSpace
 
 __all__ = ["SearchSpec", "load_search_spec", "SPACES", "OBJECTIVES", "MAX_BUDGET"]

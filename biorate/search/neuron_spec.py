@@ -1,0 +1,198 @@
+"""The ``[neuron]`` table of a search spec, checked field by field before anything runs: the model
+(a neuron, or a release synapse), the bounds of its parameters with units, the curve's x axis, the
+fitted form, and whether the curve is the theory's or measured on Brian2 (with its protocol)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+
+from ..errors import BiorateError
+from ..schema import Fields
+from ..units import CURRENT, FREQUENCY, format_quantity, parse_quantity, parse_range
+from .neuron import DRIVE_PARAMS, NeuronSpace
+
+__all__ = ["neuron_space"]
+
+_MAX_PARAMS = 8
+_MAX_LEVELS = 10_000  # the most points a fit takes
+_MEASURE_FIELDS = ("duration", "transient", "trials", "dt", "seed", "target", "pattern")
+# the theory each kind of model has, and the defaults of its x axis and form
+_THEORY = {"neuron": "lif", "synapse": "tm_release"}
+_AXIS = {
+    "neuron": ("current", "0nA:4nA:161", "soft_lif"),
+    "synapse": ("rate", "1Hz:100Hz:100", "hill"),
+}
+
+
+def neuron_space(f: Fields) -> NeuronSpace:
+    """The ``[neuron]`` table: ``model`` (a neuron model, or a synapse model whose curve is its
+    release rate against the presynaptic rate), ``bounds`` ``{param: ["low unit", "high unit"]}``
+    (the model's parameters and, for a neuron, ``sigma``, the drive's noise), the x axis
+    (``current`` for a neuron, a range within +-1 A, default 0-4 nA; ``rate`` for a synapse,
+    default 1-100 Hz), ``form`` (a form of :data:`biorate.forms.FORMS`, as ``biorate fit
+    --form``; ``soft_lif`` for a neuron, ``hill`` for a synapse) and ``curve``: ``"theory"``
+    (the default for a model with ``theory = "lif"`` or ``"tm_release"``) or ``"measured"``
+    (Brian2, with ``duration``, ``transient``, ``trials``, ``dt``, ``seed``, ``target`` and, for a
+    synapse, ``pattern``; defaults as ``biorate simulate fi`` / ``simulate release``, seed 0;
+    checked against both ends of every bound before the search starts)."""
+    from ..forms import FORMS
+    from ..models import load_model
+
+    name = f.text("model", "lif")
+    try:
+        model = load_model(name)
+    except BiorateError as exc:
+        raise f.fail("model", str(exc)) from None
+    axis, axis_default, form_default = _AXIS[model.kind]
+    f.unknown(("model", "bounds", axis, "form", "curve", *_MEASURE_FIELDS))
+    has_theory = model.theory == _THEORY[model.kind]
+    kind = f.text("curve", "theory" if has_theory else "measured", choices=("theory", "measured"))
+    if kind == "theory" and not has_theory:
+        raise f.fail("curve", f"{name!r} has no theory curve (theory = {_THEORY[model.kind]!r} in "
+                              "its file): give curve = \"measured\" to fit its curve measured "
+                              "on Brian2")  # fmt: skip
+    if kind == "theory" and (given := [k for k in _MEASURE_FIELDS if f.has(k)]):
+        raise f.fail(given[0], 'a theory curve is not simulated: give curve = "measured"')
+    bounds, units, ends = _bounds(f, model)
+    x_text = f.text(axis, axis_default)
+    levels = _x_axis(f, axis, x_text, kind)
+    form = f.text("form", form_default, choices=(*FORMS, "auto"))
+    protocol = _measure_protocol(f, model, ends, levels) if kind == "measured" else ()
+    # the model file's content, so that evaluations (whose hash covers it) are not reused when
+    # the file changes under the same name
+    content = {"spec": model.spec, "params": model.params_strings(), "theory": model.theory}
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode())
+    return NeuronSpace(name, tuple(bounds), tuple(units), x_text, form, digest.hexdigest()[:16],
+                       protocol, axis)  # fmt: skip
+
+
+def _bounds(f: Fields, model: Any) -> tuple[list, list, list]:
+    """``(bounds, display units, ends)`` of the ``bounds`` table, each end a valid model."""
+    from ..models import fi_drive
+
+    drive = DRIVE_PARAMS if model.kind == "neuron" else {}
+    bounds_t = f.table("bounds")
+    if not 1 <= len(bounds_t.data) <= _MAX_PARAMS:
+        raise f.fail("bounds", f"name 1 to {_MAX_PARAMS} parameters with [low, high] bounds, e.g. "
+                               "tau_m = [\"5 ms\", \"50 ms\"]")  # fmt: skip
+    bounds, units, ends = [], [], []
+    for pname in bounds_t.data:
+        if pname in drive:
+            dim = drive[pname]
+        elif pname in model.params:
+            dim = model.param(pname).dim
+        else:
+            raise bounds_t.fail(pname, f"not a parameter of {model.name} (it has "
+                                       f"{', '.join([*model.params, *drive])})")  # fmt: skip
+        pair = bounds_t.strings(pname)
+        if len(pair) != 2:
+            raise bounds_t.fail(pname, f"expected [low, high] with units, e.g. [\"5 ms\", "
+                                       f"\"50 ms\"], found {len(pair)} values")  # fmt: skip
+        try:
+            (lo, dlo), (hi, dhi) = (parse_quantity(v, name=pname) for v in pair)
+        except BiorateError as exc:
+            raise bounds_t.fail(pname, str(exc)) from None
+        if dlo != dim or dhi != dim:
+            raise bounds_t.fail(pname, f"{pair} are not both in the unit of {pname} "
+                                       f"(e.g. {format_quantity(1.0, dim)})")  # fmt: skip
+        if not lo < hi:
+            raise bounds_t.fail(pname, f"low {pair[0]} must be below high {pair[1]}")
+        try:  # both ends must make a valid model (a domain: tau_m > 0, V_th > V_reset, ...)
+            for v in (lo, hi):
+                if pname in drive:
+                    fi_drive("current", format_quantity(v, dim), "0 A")  # sigma in [0, 10 V]
+                else:
+                    model.with_params(**{pname: format_quantity(v, dim)})
+        except BiorateError as exc:
+            raise bounds_t.fail(pname, str(exc)) from None
+        bounds.append((pname, float(lo), float(hi)))
+        ends.append((pname, dim, lo, hi, pname in drive))
+        written = re.match(r"\s*[-+]?[\d.]+(?:[eE][-+]?\d+)?\s*(\S.*?)\s*$", pair[0])
+        units.append(written.group(1) if written else format_quantity(1.0, dim).split()[-1])
+    return bounds, units, ends
+
+
+def _x_axis(f: Fields, axis: str, text: str, kind: str) -> Any:
+    """The curve's levels (SI): currents within +-1 A, or presynaptic rates (>= 0, > 0 when
+    measured); 10 to 10,000 of them."""
+    from ..models import check_current
+
+    dim, example = (CURRENT, "0nA:4nA:161") if axis == "current" else (FREQUENCY, "1Hz:100Hz:100")
+    try:
+        x, d = parse_range(text, name=axis)
+        if d != dim:
+            raise BiorateError(f"{text!r} is not a {axis} range (e.g. {example!r})")
+        if axis == "current":
+            check_current(x, "current")
+        elif (x < 0).any() or (kind == "measured" and (x <= 0).any()):
+            raise BiorateError(f"rates must be {'positive' if kind == 'measured' else '>= 0'}")
+    except BiorateError as exc:
+        raise f.fail(axis, str(exc)) from None
+    if x.size < 10:
+        raise f.fail(axis, f"{x.size} levels: a curve to fit needs at least 10")
+    if x.size > _MAX_LEVELS:
+        raise f.fail(axis, f"{x.size:,} levels: a fit takes at most {_MAX_LEVELS:,}")
+    return x
+
+
+def _measure_protocol(f: Fields, model: Any, ends: list, x: Any) -> tuple:
+    """A measured curve's protocol in SI, checked as ``biorate simulate fi`` (``simulate
+    release``) checks its own: against the model at both ends of every time bound (``t_ref`` must
+    exceed ``dt``), the rates a presynaptic train can have at that ``dt``, and the size of one
+    candidate's simulation."""
+    from ..errors import ProtocolError
+    from ..spiking.protocol import (
+        MAX_SPIKE_PROB,
+        PATTERNS,
+        TARGETS,
+        check_protocol,
+        check_size,
+        resolve_seed,
+    )
+    from ..sweep.protocol import DEFAULTS
+
+    neuron = model.kind == "neuron"
+    d = DEFAULTS["fi" if neuron else "release"]
+    raw = {
+        k: f.data[k] if f.has(k) else d.get(k) for k in ("duration", "transient", "trials", "dt")
+    }
+    try:
+        duration, transient, dt, trials = check_protocol(
+            raw["duration"], raw["transient"], raw["dt"], raw["trials"]
+        )
+    except BiorateError as exc:
+        raise f.error(f"{f.where}: {exc}") from None
+    try:
+        seed = resolve_seed(f.data.get("seed", 0))
+    except ProtocolError as exc:
+        raise f.fail("seed", str(exc)) from None
+    target = f.text("target", "auto", choices=TARGETS)
+    extra: tuple = ()
+    if neuron:
+        if f.has("pattern"):
+            raise f.fail("pattern", "a neuron is driven by a current; pattern is a synapse's")
+        for pname, dim, lo, hi, drive in ends:  # each end of a bound (t_ref's low end vs dt)
+            for v in (lo, hi) if not drive else ():
+                try:
+                    model.with_params(**{pname: format_quantity(v, dim)}).check_dt(dt)
+                except BiorateError as exc:
+                    raise f.error(
+                        f"{f.where}: bounds.{pname} at {format_quantity(v, dim)}: {exc}"
+                    ) from None
+    else:
+        extra = (("pattern", f.text("pattern", "poisson", choices=PATTERNS)),)
+        if x.max() * dt > MAX_SPIKE_PROB:
+            raise f.fail("rate", f"{x.max():g} Hz is too high for dt = {dt * 1e3:g} ms (rate*dt "
+                                 f"must be <= {MAX_SPIKE_PROB:g}): a smaller dt or lower rates")  # fmt: skip
+    try:
+        if neuron:
+            model.check_dt(dt)
+        check_size(x.size, trials, "each candidate's curve", what="neurons" if neuron else "synapses",
+                   steps=(transient + duration) / dt, target=target)  # fmt: skip
+    except BiorateError as exc:
+        raise f.error(f"{f.where}: {exc}") from None
+    return (("duration_s", duration), ("transient_s", transient), ("trials", trials),
+            ("dt_s", dt), ("seed", seed), ("target", target), *extra)  # fmt: skip
