@@ -110,7 +110,8 @@ def _formula(f: Fields, form: str) -> tuple[str, FormulaUnit | None]:
             raise f.fail("expression", f"only a formula activation (form {FORMULA!r}) has an "
                                        f"expression; this one's form is {form!r}")  # fmt: skip
         return "", None
-    if f.data.get("expression") in (None, ""):  # the constructor's default "" is no expression
+    given = f.data.get("expression")
+    if given is None or (isinstance(given, str) and given == ""):  # the constructor's default
         raise f.error(f"{f.where}: field 'expression' is missing: a formula activation gives g(z) "
                       'as an expression of x, e.g. "x * sigmoid(x)"')  # fmt: skip
     text = f.text("expression")

@@ -270,3 +270,9 @@ def test_fuzzed_specs_load_or_raise_one_biorate_error(changes, base):
         load_search_spec(data)
     except BiorateError as exc:
         assert "\n" not in str(exc)
+
+
+def test_a_formula_expression_that_is_an_array_is_one_specific_error():
+    """The missing-expression check compared an array element-wise (a bare ValueError)."""
+    with pytest.raises(CurveFileError, match="expected a string"):
+        Activation(form="formula", expression=np.array(["x", "y"]))

@@ -164,3 +164,19 @@ def test_bad_synapse_specs_are_one_specific_error(over, match):
         load_search_spec(_synapse_spec(**over))
     with pytest.raises(br.BiorateError, match="pattern is a synapse's"):
         load_search_spec(_spec(pattern="poisson"))
+
+
+def test_a_null_seed_is_the_default_not_a_random_one():
+    """seed = null drew a fresh seed at every load, so a resumed search reused nothing."""
+    a = load_search_spec(_spec(seed=None)).space.describe()["protocol"]["seed"]
+    assert a == load_search_spec(_spec(seed=None)).space.describe()["protocol"]["seed"] == 0
+
+
+def test_a_sigma_bound_on_a_model_without_a_noise_variable_is_refused_first(tmp_path):
+    """It was accepted, then every candidate was rejected after its simulation."""
+    text = (br.load_model("lif").path.read_text().replace('noise = "sigma"', "")
+            .replace('name = "lif"', 'name = "quiet"'))  # fmt: skip
+    (tmp_path / "quiet.toml").write_text(text)
+    with pytest.raises(br.BiorateError, match="noise"):
+        load_search_spec(_spec(model=str(tmp_path / "quiet.toml"), curve="measured",
+                               bounds={"sigma": ["1 mV", "2 mV"]}))  # fmt: skip

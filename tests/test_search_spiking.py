@@ -63,7 +63,6 @@ def test_without_a_spiking_duration_nothing_changes():
     ({"spiking_duration": "11 s"}, "up to 10 s"),
     ({"spiking_duration": "bogus"}, "spiking_duration"),
     ({"spiking_target": "gpu"}, "not one of auto"),
-    ({"seeds": 100, "hidden": [4096], "spiking_duration": "10 s"}, "neuron-steps per evaluation"),
 ])  # fmt: skip
 def test_bad_spiking_objectives_are_one_specific_error(over, match):
     with pytest.raises(SpecError, match=match):
@@ -74,4 +73,37 @@ def test_a_formula_search_has_no_spiking_objective():
     spec = {"schema": 1, "name": "f", "search": {"space": "formula", "seed": 0, "budget": 2},
             "objective": {"kind": "accuracy", "dataset": "xor", "spiking_duration": "100 ms"}}  # fmt: skip
     with pytest.raises(SpecError, match="only a neuron search can score spiking accuracy"):
+        load_search_spec(spec)
+
+
+def test_the_spiking_objective_runs_on_dask_workers(tmp_path):
+    """On a worker's thread Brian2's import installed a SIGINT handler and raised ValueError,
+    rejecting every candidate (the tests ran in this process only): same scores either way."""
+    pytest.importorskip("distributed")
+    spec = _spec(hidden=[8], epochs=3, seeds=1, spiking_duration="20 ms")
+    spec["search"] |= {"budget": 1, "population": 1, "sample": 1, "batch": 1}
+    here = run_search(spec, tmp_path / "a", progress=False)
+    spec["search"]["workers"] = 1
+    there = run_search(spec, tmp_path / "b", progress=False)
+    assert [r["status"] for r in there.leaderboard] == ["ok"], there.leaderboard[0]["reason"]
+    assert there.leaderboard[0]["scores"] == here.leaderboard[0]["scores"]
+
+
+@pytest.mark.parametrize("over, match", [
+    ({"spiking_duration": "0.05 ms"}, "from one time step"),
+    ({"spiking_duration": "10 s", "hidden": [4096] * 3, "seeds": 1},
+     "field .spiking_duration.: 287 validation images x 12,298 neurons .* estimated at"),
+])  # fmt: skip
+def test_a_spiking_objective_deploy_would_refuse_is_refused_first(over, match):
+    with pytest.raises(SpecError, match=match):
+        load_search_spec(_spec(**over))
+
+
+def test_a_synapse_search_has_no_spiking_objective():
+    spec = _spec()
+    spec["neuron"] = {"model": "tm_release", "bounds": {"U": ["0.1", "0.9"]}}
+    with pytest.raises(SpecError, match="is a synapse: its activation does not deploy"):
+        load_search_spec(spec)
+    del spec["objective"]["spiking_duration"]  # the field given is the one named
+    with pytest.raises(SpecError, match="field 'spiking_target'"):
         load_search_spec(spec)

@@ -69,8 +69,9 @@ def _show(value: float, unit: str) -> str:
 @dataclass(frozen=True)
 class NeuronSpace:
     """Parameters of ``model`` within ``bounds`` (name -> (low, high), SI floats; ``units`` the
-    display unit of each); ``current`` the f-I curve's currents (a range string) and ``form`` the
-    fitted form."""
+    display unit of each); ``current`` the curve's x axis as a range string (a neuron's currents,
+    or a synapse's presynaptic rates: ``axis`` says which), ``form`` the fitted form and
+    ``protocol`` a measured curve's protocol (empty: the theory's curve)."""
 
     model: str
     bounds: tuple[tuple[str, float, float], ...]

@@ -166,7 +166,7 @@ def _measure_protocol(f: Fields, model: Any, ends: list, x: Any) -> tuple:
     except BiorateError as exc:
         raise f.error(f"{f.where}: {exc}") from None
     try:
-        seed = resolve_seed(f.data.get("seed", 0))
+        seed = resolve_seed(f.data["seed"] if f.has("seed") else 0)  # null = absent: 0, never drawn
     except ProtocolError as exc:
         raise f.fail("seed", str(exc)) from None
     target = f.text("target", "auto", choices=TARGETS)
@@ -174,6 +174,11 @@ def _measure_protocol(f: Fields, model: Any, ends: list, x: Any) -> tuple:
     if neuron:
         if f.has("pattern"):
             raise f.fail("pattern", "a neuron is driven by a current; pattern is a synapse's")
+        sigma = max((hi for pname, _, _, hi, drive in ends if drive), default=0.0)
+        try:  # the model's [drive] names the current (and the noise variable a sigma bound needs)
+            model.check_drive("current", sigma, 0.0)
+        except BiorateError as exc:
+            raise f.error(f"{f.where}: {exc}") from None
         for pname, dim, lo, hi, drive in ends:  # each end of a bound (t_ref's low end vs dt)
             for v in (lo, hi) if not drive else ():
                 try:

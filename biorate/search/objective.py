@@ -97,7 +97,7 @@ def validation_split(dataset: str, fraction: float) -> tuple[np.ndarray, ...]:
 
 
 def evaluate_neuron(inputs: Mapping[str, Any]) -> dict:
-    """Score one neuron: its f-I curve (theory or measured) fitted as ``biorate fit`` does
+    """Score one neuron (or synapse): its curve (theory or measured) fitted as ``biorate fit`` does
     (:func:`biorate.search.neuron.neuron_activation`), then the accuracy objective with that
     activation. The record holds the fitted activation (what ``best.json`` becomes), complexity 0.
     A curve that cannot be computed or fitted, or a fit of low R^2, rejects the candidate."""
@@ -156,12 +156,16 @@ def _scores(act: Activation, objective: Mapping[str, Any]) -> tuple[list[float],
             rates.append(float(net.score(Xv, yv)))
         if "spiking_duration_s" in objective:
             from ..deploy import deploy
+            from ..spiking.protocol import import_brian2
+            from ..sweep.run import BRIAN_LOCK
             from ..units import TIME, format_quantity
 
             shown = format_quantity(float(objective["spiking_duration_s"]), TIME)
-            rep = deploy(net, Xv, yv, durations=[shown],
-                         seed=int(seed), target=objective["spiking_target"], progress=False,
-                         command="biorate search (spiking objective)")  # fmt: skip
+            import_brian2()  # on a Dask worker's thread, before deploy imports it
+            with BRIAN_LOCK:  # Brian2's prefs are process-global: one run at a time
+                rep = deploy(net, Xv, yv, durations=[shown], seed=int(seed),
+                             target=objective["spiking_target"], progress=False,
+                             command="biorate search (spiking objective)")  # fmt: skip
             scores.append(float(rep["spiking_accuracy"][0]))
         else:
             scores.append(rates[-1])

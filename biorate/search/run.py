@@ -110,7 +110,8 @@ class _Evaluator:
         except CurveFileError:
             return None
         ours = data.get("hash") == h and data.get("expression") == expression
-        return data if ours and _well_formed(data) else None
+        spiking = "spiking_duration_s" in self.spec.objective
+        return data if ours and _well_formed(data, spiking) else None
 
     def __call__(self, exprs: Sequence[Any]) -> list[float | None]:
         todo: dict[str, dict] = {}
@@ -173,18 +174,20 @@ def _finite(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def _well_formed(r: Mapping[str, Any]) -> bool:
-    """Whether an evaluation file read back holds what the leaderboard needs: a file edited by
-    hand or written by another program is not trusted (it is computed again and replaced)."""
+def _well_formed(r: Mapping[str, Any], spiking: bool = False) -> bool:
+    """Whether an evaluation file read back holds what the leaderboard needs (with a ``spiking``
+    objective, the rate networks' scores too, one per seed): a file edited by hand or written by
+    another program is not trusted (it is computed again and replaced)."""
     if not (isinstance(r.get("expression"), str) and isinstance(r.get("complexity"), int)
             and not isinstance(r.get("complexity"), bool) and r["complexity"] >= 0):  # fmt: skip
         return False
     if r.get("status") == "rejected":
         return isinstance(r.get("reason"), str) and r.get("median") is None
-    scores, rates = r.get("scores"), r.get("rate_scores", [0.0])
+    scores = r.get("scores")
+    rates = r.get("rate_scores") if spiking else scores
     return (r.get("status") == "ok" and r.get("reason") is None and _finite(r.get("median"))
             and isinstance(scores, list) and len(scores) > 0 and all(map(_finite, scores))
-            and isinstance(rates, list) and len(rates) > 0 and all(map(_finite, rates))
+            and isinstance(rates, list) and len(rates) == len(scores) and all(map(_finite, rates))
             and isinstance(r.get("activation", {}), dict))  # fmt: skip
 
 

@@ -36,7 +36,7 @@ that the grammar does not have, an empty grammar, a budget < 1, an unknown datas
     max_depth = 4
     units = ["tanh", "sigmoid", "mul", ...]   # optional: a subset of the grammar's units
 
-    # or, with space = "neuron": a [neuron] table (biorate.search.neuron.neuron_space)
+    # or, with space = "neuron": a [neuron] table (biorate.search.neuron_spec.neuron_space)
 """
 
 from __future__ import annotations
@@ -175,7 +175,7 @@ def _build(data: Mapping, where: str) -> SearchSpec:
         raise obj.fail("kind", "a neuron search scores its activations by accuracy (a distance "
                                "between fitted curves of different scales means nothing)")  # fmt: skip
     obj.unknown(_COMMON + (_ACCURACY if kind == "accuracy" else _DISTANCE))
-    objective = _accuracy(obj, kind_of_space) if kind == "accuracy" else _distance(obj)
+    objective = _accuracy(obj, space) if kind == "accuracy" else _distance(obj)
     return SearchSpec(**out, objective={"kind": kind, **objective}, space=space,
                       source=json.loads(json.dumps(data, default=str)))  # fmt: skip
 
@@ -200,7 +200,7 @@ def _penalty(f: Fields) -> float:
     return f.number("complexity_penalty", 0.0, lo=0.0, hi=1.0)
 
 
-def _accuracy(f: Fields, space: str) -> dict:
+def _accuracy(f: Fields, space: FormulaSpace | NeuronSpace) -> dict:
     from ..datasets import load_dataset  # scikit-learn's digits: only for this objective
     from ..network import RateNetwork
     from ..network.graph import NAMED
@@ -249,36 +249,42 @@ def _accuracy(f: Fields, space: str) -> dict:
         raise f.fail("validation_fraction", f"leaves too few images of {len(data.y_train)} to "
                                             f"train and validate on {data.n_classes} classes")  # fmt: skip
     if f.has("spiking_duration") or f.has("spiking_target"):
-        out |= _spiking(f, space, n_val * (sum(sizes) + data.n_classes) * len(out["seeds"]))
+        out |= _spiking(f, space, n_val, sum(sizes) + data.n_classes)
     return out
 
 
-def _spiking(f: Fields, space: str, neurons: int) -> dict:
+def _spiking(f: Fields, space: FormulaSpace | NeuronSpace, images: int, units: int) -> dict:
     """The neuron space's spiking objective: each seed's trained network deployed on the
-    validation images for ``spiking_duration`` (Brian2, ``spiking_target``), its spiking accuracy
-    the score. ``neurons``: the spiking neurons of one evaluation (images x units x seeds)."""
-    from ..spiking.protocol import TARGETS, max_neuron_steps
+    ``images`` validation images (``units`` neurons each) for ``spiking_duration`` (Brian2,
+    ``spiking_target``), its spiking accuracy the score. Checked as deploy checks its work, per
+    seed: the step deploy takes (the measured curve's ``dt``, else 0.1 ms), the work and the
+    estimated time on the target (:func:`~biorate.spiking.protocol.check_run`)."""
+    from ..spiking.protocol import TARGETS, check_run
     from ..units import TIME, format_quantity, parse_quantity
 
-    if space != "neuron":
-        raise f.fail("spiking_duration", "only a neuron search can score spiking accuracy: a "
-                                         "formula has no spiking neuron to deploy as")  # fmt: skip
+    given = "spiking_duration" if f.has("spiking_duration") else "spiking_target"
+    if not isinstance(space, NeuronSpace):
+        raise f.fail(given, "only a neuron search can score spiking accuracy: a formula has no "
+                            "spiking neuron to deploy as")  # fmt: skip
+    if space.axis != "current":
+        raise f.fail(given, f"{space.model} is a synapse: its activation does not deploy as a "
+                            "neuron, so it has no spiking accuracy")  # fmt: skip
     text = f.text("spiking_duration")
     try:
         d, dim = parse_quantity(text, name="spiking_duration")
     except BiorateError as exc:
         raise f.fail("spiking_duration", str(exc)) from None
-    if dim != TIME or not 0 < d <= MAX_SPIKING_DURATION_S:
-        raise f.fail("spiking_duration", f"a presentation time above 0 and up to "
+    dt = dict(space.protocol).get("dt_s", 1e-4)  # deploy steps with the curve's dt, else 0.1 ms
+    if dim != TIME or not dt <= d <= MAX_SPIKING_DURATION_S:
+        raise f.fail("spiking_duration", f"a presentation time from one time step "
+                                         f"({format_quantity(dt, TIME)}) up to "
                                          f"{MAX_SPIKING_DURATION_S:g} s, e.g. \"200 ms\", got {text!r}")  # fmt: skip
-    steps = neurons * d / 1e-4  # deploy's default step
-    if steps > (limit := max_neuron_steps()):
-        raise f.fail("spiking_duration", f"{neurons:,} spiking neurons (validation images x "
-                                         f"units x seeds) for {format_quantity(d, TIME)} at 0.1 ms "
-                                         f"= {steps:.2g} neuron-steps per evaluation, more than "
-                                         f"{limit:.2g} (BIORATE_MAX_NEURON_STEPS)")  # fmt: skip
-    return {"spiking_duration_s": float(d),
-            "spiking_target": f.text("spiking_target", "auto", choices=TARGETS)}  # fmt: skip
+    target = f.text("spiking_target", "auto", choices=TARGETS)
+    check_run(images * units, d / dt, f"{f.where}: field 'spiking_duration'",
+              f"{images} validation images x {units:,} neurons x {d / dt:.3g} time steps",
+              "a shorter presentation, fewer or smaller hidden populations", target,
+              networks=-(-images // 400), error=SpecError)  # fmt: skip
+    return {"spiking_duration_s": float(d), "spiking_target": target}
 
 
 def _distance(f: Fields) -> dict:

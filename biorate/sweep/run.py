@@ -68,7 +68,7 @@ __all__ = ["run_sweep", "compute_point", "measure_curve", "SweepResult", "defaul
 
 DASK_MISSING = 'parameter sweeps need Dask distributed: pip install "biorate[sweep]"'
 CONNECT_TIMEOUT_S = 5.0
-_BRIAN_LOCK = threading.Lock()  # Brian2's prefs are process-global: one run per process at a time
+BRIAN_LOCK = threading.Lock()  # Brian2's prefs are process-global: one run per process at a time
 
 
 # --- one point (runs on a worker) -------------------------------------------------------------
@@ -131,7 +131,7 @@ def measure_curve(
                   dt=UnitArray(p["dt_s"], TIME), seed=int(p["seed"]), target=p["target"],
                   progress=False, command=command)  # fmt: skip
     x = UnitArray(p["x"], parse_unit(p["x_unit"])[1])
-    with _BRIAN_LOCK:
+    with BRIAN_LOCK:
         if measure == "fi":
             axis = "current" if p["drive"] == "current" else "rate"
             return spiking.measure_fi(model, **{axis: x}, drive=p["drive"],
