@@ -681,3 +681,14 @@ def test_dt_at_or_above_the_refractory_period_is_refused():
     with pytest.raises(ProtocolError, match="must be shorter than the refractory period"):
         deploy(_tiny_net(), _TINY_X[:2], np.array([0, 2]), dt="2 ms", target="numpy",
                progress=False)  # fmt: skip
+
+
+def test_cli_durations_lists_the_exact_times(tmp_path, cli):
+    """Campaign 6 F1: every --durations value was refused ('np.float64(0.05) s' could not be
+    parsed); the times given are the times reported, and they equal the API's."""
+    path = _digits_net().save(tmp_path / "net.npz")
+    for option, expected in (("50ms,80ms", [0.05, 0.08]), ("0.03s", [0.03])):
+        code, out, err = cli("deploy", path, "--durations", option, "--images", "4", "--target",
+                             "numpy", "--report", tmp_path / "r.json", "--quiet")  # fmt: skip
+        assert code == 0, err
+        assert json.loads((tmp_path / "r.json").read_text())["durations_s"] == expected

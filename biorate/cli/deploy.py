@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     # every other argument (times, rates, NaN/inf in the data, ...) is checked by deploy() before
     # its first simulation step; the report is exactly what deploy() returns
     rep = deploy(
-        net, X, y, durations=[f"{d!r} s" for d in durations], encoding=args.encoding,
+        net, X, y, durations=[f"{float(d)!r} s" for d in durations], encoding=args.encoding,
         neurons_per_unit=args.neurons_per_unit, tau_syn=args.tau_syn,
         input_rate=args.input_rate or "200Hz", batch_size=args.batch_size, seed=args.seed,
         target=args.target, progress=not args.quiet, command=command_line(),

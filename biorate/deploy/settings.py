@@ -43,6 +43,7 @@ def presentation_times(durations: Any) -> list[float]:
         values = [to_si(d, TIME, "duration") for d in durations]  # e.g. [50*ms, "0.1 s"]
     else:  # a string ("50 ms", "50ms,100ms"), a Brian2 quantity or an array of them
         values = list(to_si_array(durations, TIME, "duration"))
+    values = [float(v) for v in values]  # Python floats: their repr reads back ("0.05 s")
     out = sorted(set(values))
     if len(out) < len(values):
         raise DeployError(f"presentation times repeat a value: {durations!r}; give each once")
