@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import ProtocolError
 from ..units import integer, number
-from .common import OutputError, add_quiet, check_figure_format, check_writable
+from .common import OutputError, add_quiet, check_figure_format, check_outputs, check_writable
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -54,8 +54,24 @@ def run(args: argparse.Namespace) -> int:
                                   "OUTDIR only; put the figure in OUTDIR or an existing "
                                   "folder)")  # fmt: skip
             check_writable(args.plot, f"--plot {args.plot}")
+    if not str(args.output).strip():
+        raise OutputError("-o names no folder (an empty path); give the sweep's output folder")
+    from ..sweep import load_spec
+
+    spec = load_spec(args.spec, args.models)  # every field checked before any work
+    # no output may be one of the sweep's inputs (the spec, or the model file it names)
+    out = Path(args.output)
+    inputs = [(args.spec, "the spec")]
+    if spec.model.path is not None:
+        inputs.append((spec.model.path, f"the spec's model {spec.model.name!r}"))
+    outputs = [(out / name, f"-o {args.output} ({name})") for name in
+               ("sweep.json", "summary.csv", "summary.json", "summary.parquet")]  # fmt: skip
+    if args.plot:
+        outputs.append((Path(args.plot), "--plot"))
+    # (outputs in an OUTDIR the sweep makes cannot be anything yet)
+    check_outputs([(p, w) for p, w in outputs if p.parent.is_dir()], inputs=inputs)
     result = run_sweep(
-        args.spec, args.output, scheduler=args.scheduler, workers=args.workers,
+        spec, args.output, scheduler=args.scheduler, workers=args.workers,
         progress=not args.quiet, plot=args.plot, connect_timeout=args.connect_timeout,
         models_dir=args.models,
     )  # fmt: skip

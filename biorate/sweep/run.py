@@ -40,6 +40,7 @@ preferences are process-global), so each worker has one thread.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -55,12 +56,13 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from .. import spiking
+from ..curve import TransferCurve
 from ..errors import BiorateError, CurveFileError, ProtocolError
 from ..fitting import fit
 from ..io import check_writable, provenance, read_json, write_json
 from ..spiking.protocol import import_brian2
 from ..units import CURRENT, TIME, VOLTAGE, UnitArray, format_quantity, parse_unit
-from .spec import SCHEMA, SweepPoint, SweepSpec, load_spec, model_from_payload
+from .spec import SCHEMA, SweepPoint, SweepSpec, content_hash, load_spec, model_from_payload
 from .summary import read_points, summary_table, write_summary
 
 __all__ = ["run_sweep", "compute_point", "measure_curve", "SweepResult", "default_workers",
@@ -173,15 +175,61 @@ class SweepResult:
         return self.outdir / "points" / f"{h}.json"
 
 
-def _done(outdir: Path, point: SweepPoint) -> bool:
+def _done(outdir: Path, spec: SweepSpec, point: SweepPoint) -> bool:
+    """Whether ``point`` has a trusted record: written atomically, so whole, but a file edited by
+    hand (or another program's) is not trusted (:func:`_well_formed`): it is computed again and
+    replaced, so that the summary never meets a field of the wrong type."""
     path = outdir / "points" / f"{point.hash}.json"
     if not path.is_file():
         return False
-    try:  # written atomically, so it is whole; check it is this point's (not a stray file)
+    try:
         data = read_json(path, kind="sweep_point")
     except CurveFileError:
         return False
-    return data.get("hash") == point.hash
+    return _well_formed(data, spec, point)
+
+
+def _finite(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _well_formed(r: Mapping[str, Any], spec: SweepSpec, point: SweepPoint) -> bool:
+    """This point's record (its inputs hash to its name, its index and values are the point's),
+    with what :func:`~biorate.sweep.summary.summary_table` reads, each of its type: a status, and
+    unless the simulation failed, a curve that reads back and one fit (or its error) per form
+    with finite numbers."""
+    try:
+        if (r.get("hash") != point.hash or r.get("index") != point.index
+                or not isinstance(r.get("inputs"), dict) or content_hash(r["inputs"]) != point.hash
+                or r.get("point") != json.loads(json.dumps(_point_values(spec, point)))):  # fmt: skip
+            return False
+        if r.get("status") == "failed":
+            return isinstance(r.get("error"), str)
+        fits = r.get("fits")
+        if r.get("status") not in ("ok", "fit_failed") or not isinstance(fits, dict):
+            return False
+        TransferCurve.from_dict(r.get("curve"))  # the curve file's own checks
+        return set(fits) == set(spec.forms) and all(map(_fit_well_formed, fits.values()))
+    except (BiorateError, TypeError, ValueError, KeyError, AttributeError):
+        return False
+
+
+def _fit_well_formed(f: Any) -> bool:
+    """A fit's summary as the summary reads it, or ``{"error": "..."}``."""
+    if not isinstance(f, dict):
+        return False
+    if "error" in f:
+        return isinstance(f["error"], str)
+    p, u, e, flags = f.get("params"), f.get("param_units"), f.get("stderr"), f.get("flags", [])
+    return (isinstance(f.get("form"), str) and isinstance(p, dict) and bool(p)
+            and all(_finite(v) for v in p.values()) and isinstance(u, dict) and set(u) == set(p)
+            and all(isinstance(v, str) for v in u.values()) and isinstance(e, dict)
+            and all(v is None or _finite(v) for v in e.values())
+            and all(f.get(k) is None or _finite(f[k]) for k in ("r2", "rmse", "redchi", "aic",
+                                                                 "aicc", "bic"))
+            and (f.get("n") is None or (isinstance(f["n"], int) and not isinstance(f["n"], bool)))
+            and (f.get("ok") is None or isinstance(f["ok"], bool))
+            and isinstance(flags, list) and all(isinstance(x, str) for x in flags))  # fmt: skip
 
 
 def import_dask() -> Any:
@@ -323,7 +371,7 @@ def run_sweep(
     result = SweepResult(spec=spec, outdir=outdir)
     todo = []
     for p in spec.points:
-        if _done(outdir, p):
+        if _done(outdir, spec, p):
             result.skipped.append(p.hash)
         else:
             todo.append(p)
