@@ -265,7 +265,9 @@ def _stage_deploy(ctx: Context) -> dict:
              "| net | rate accuracy | spiking accuracy " + " / ".join(durations) + " | gap at "
              f"{durations[-1]} (points) | hidden rate-spike correlation | seconds |",
              "|---|---|---|---|---|---|"]  # fmt: skip
-    nets = sorted(ctx.out.glob("net_*_lif_noise_*.npz"))
+    # the nets the training stage of this run wrote (never other files of that name in OUTDIR)
+    trained = ctx.report["results"].get("training", {})
+    nets = [ctx.out / f"net_{key}.npz" for key in sorted(trained) if "_lif_noise_" in f"_{key}"]
     for path in nets:
         key = path.stem.removeprefix("net_")
         if key.endswith("_sigmoid") and len(nets) > 3:

@@ -112,3 +112,43 @@ def test_an_empty_output_folder_is_refused(tmp_path, cli):
     (tmp_path / "s.toml").write_text(SPEC)
     code, _, err = cli("sweep", tmp_path / "s.toml", "-o", "")
     assert code == 2 and "-o names no folder" in err, err
+
+
+def test_the_pipelines_deploy_stage_runs_the_nets_this_run_trained(tmp_path, monkeypatch):
+    """C4: it deployed every net_*_lif_noise_*.npz in OUTDIR, an earlier run's included, and
+    reported them as this run's."""
+    from pathlib import Path
+
+    import biorate.pipeline as pl
+
+    ctx = pl.Context(out=tmp_path, quick=True, progress=False, target="numpy", seed=0)
+    ctx.report = {"results": {"training": {"feedforward_lif_noise_soft_lif": {},
+                                           "feedforward_sigmoid": {}}}}  # fmt: skip
+    (tmp_path / "net_volume_lif_noise_old.npz").write_bytes(b"stale")
+    loaded = []
+    monkeypatch.setattr(pl.RateNetwork, "load",
+                        staticmethod(lambda p: loaded.append(Path(p).name) or "net"))  # fmt: skip
+    report = {"spiking_accuracy": [0.9, 0.9, 0.9], "rate_accuracy": 0.9,
+              "populations": [{"output": False, "correlation": 0.99}]}  # fmt: skip
+    monkeypatch.setattr(pl, "deploy", lambda *a, **k: report)
+    monkeypatch.setattr(pl, "plot_deploy", lambda *a, **k: None)
+    results = pl._stage_deploy(ctx)
+    assert loaded == ["net_feedforward_lif_noise_soft_lif.npz"]
+    assert list(results) == ["feedforward_lif_noise_soft_lif"]
+
+
+def test_the_pipeline_reads_models_from_the_models_option(tmp_path, cli):
+    """C3: `biorate --models DIR pipeline` ignored DIR (the shipped lif ran, exit 0); a broken
+    DIR/lif.toml now fails the first stage as $BIORATE_MODELS does. And --out '' is refused."""
+    (tmp_path / "md").mkdir()
+    (tmp_path / "md" / "lif.toml").write_text('schema = 1\nname = "lif"\nkind = "neuron"\n')
+    code, _, err = cli("--models", tmp_path / "md", "pipeline", "--quick", "--quiet", "--target",
+                       "numpy", "--out", tmp_path / "o")  # fmt: skip
+    assert code == 2 and "stage 'fi_curves' failed" in err and "lif.toml" in err, err
+    code, _, err = cli("--models", tmp_path / "missing", "pipeline", "--out", tmp_path / "p")
+    assert code == 2 and "missing" in err and not (tmp_path / "p").exists(), err
+    code, _, err = cli("pipeline", "--out", "")
+    assert code == 2 and "--out names no folder" in err, err
+    import os
+
+    assert "BIORATE_MODELS" not in os.environ or str(tmp_path) not in os.environ["BIORATE_MODELS"]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from ..units import integer
-from .common import add_quiet, check_writable
+from .common import OutputError, add_quiet, check_writable
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -29,10 +30,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..pipeline import run_pipeline
 
+    if not str(args.out).strip():
+        raise OutputError(
+            "--out names no folder (an empty path); give the pipeline's output folder"
+        )
     check_writable(args.out, f"--out {args.out}", folder=True)
-    report = run_pipeline(
-        args.out, quick=args.quick, progress=not args.quiet, target=args.target, seed=args.seed
-    )
+    env = os.environ.get("BIORATE_MODELS")
+    if args.models:  # searched first, as by every command: the pipeline reads models by name
+        from ..models import model_dirs
+
+        model_dirs(args.models)  # a missing folder: one line before any work
+        os.environ["BIORATE_MODELS"] = os.pathsep.join([str(args.models), *([env] if env else [])])
+    try:
+        report = run_pipeline(
+            args.out, quick=args.quick, progress=not args.quiet, target=args.target, seed=args.seed
+        )
+    finally:  # the process's environment as it was (main() may be called again, as in tests)
+        if args.models:
+            if env is None:
+                os.environ.pop("BIORATE_MODELS", None)
+            else:
+                os.environ["BIORATE_MODELS"] = env
     if args.quiet:  # the result's whereabouts print anyway (--quiet silences progress only)
         out = Path(args.out)
         print(f"pipeline finished in {report['total_seconds']:.1f} s: {out / 'report.md'}, "
