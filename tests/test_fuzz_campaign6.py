@@ -152,3 +152,18 @@ def test_the_pipeline_reads_models_from_the_models_option(tmp_path, cli):
     import os
 
     assert "BIORATE_MODELS" not in os.environ or str(tmp_path) not in os.environ["BIORATE_MODELS"]
+
+
+@pytest.mark.parametrize("projections, match", [
+    ([(0, 1), (2, 2), (2, 3)], "output population 3 is not reachable from the input"),
+    ([(0, 1), (1, 3), (2, 2), (2, 3)], "population 2 is not reachable from the input"),
+    ([(0, 1), (0, 2), (1, 3)], "population 2 reaches no path to the output"),
+])  # fmt: skip
+def test_a_graph_whose_output_does_not_depend_on_the_input_is_refused(projections, match):
+    """C1: such a graph trained to chance, 'converged', exit 0."""
+    from biorate.errors import NetworkError
+    from biorate.network import RateNetwork
+
+    with pytest.raises(NetworkError, match=match):
+        RateNetwork([2, 8, 8, 2], connectivity=projections)
+    RateNetwork([2, 8, 8, 2], connectivity=[(0, 1), (1, 2), (2, 3), (3, 1)])  # feedback: fine

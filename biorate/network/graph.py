@@ -152,7 +152,41 @@ def build_projections(sizes: Sequence[int], connectivity: str | Sequence[Any]) -
     for d in range(1, L):
         if not any(p.kind == "dense" and p.target == d for p in projs):
             raise NetworkError(f"population {d} has no dense input projection")
+    _check_paths(projs, L)
     return projs
+
+
+def _reach(edges: dict[int, list[int]], start: int) -> set[int]:
+    seen, todo = {start}, [start]
+    while todo:
+        for v in edges.get(todo.pop(), []):
+            if v not in seen:
+                seen.add(v)
+                todo.append(v)
+    return seen
+
+
+def _check_paths(projs: list[Projection], L: int) -> None:
+    """Every population is reached from the input and reaches the output: otherwise the output
+    does not depend on the input (it trains to chance, 'converged'), or a population's activity
+    is a constant or is never read."""
+    succ: dict[int, list[int]] = {}
+    pred: dict[int, list[int]] = {}
+    for p in projs:
+        succ.setdefault(p.source, []).append(p.target)
+        pred.setdefault(p.target, []).append(p.source)
+    from_input, to_output = _reach(succ, 0), _reach(pred, L - 1)
+    if L - 1 not in from_input:
+        raise NetworkError(f"the output population {L - 1} is not reachable from the input: no "
+                           "path of projections leads from population 0 to it, so the output "
+                           "cannot depend on the input")  # fmt: skip
+    for d in range(1, L - 1):
+        if d not in from_input:
+            raise NetworkError(f"population {d} is not reachable from the input (population 0): "
+                               "its activity would not depend on the data")  # fmt: skip
+        if d not in to_output:
+            raise NetworkError(f"population {d} reaches no path to the output population "
+                               f"{L - 1}: nothing would read its activity")  # fmt: skip
 
 
 def _capped(projs: list[Projection]) -> list[Projection]:
