@@ -167,3 +167,14 @@ def test_a_graph_whose_output_does_not_depend_on_the_input_is_refused(projection
     with pytest.raises(NetworkError, match=match):
         RateNetwork([2, 8, 8, 2], connectivity=projections)
     RateNetwork([2, 8, 8, 2], connectivity=[(0, 1), (1, 2), (2, 3), (3, 1)])  # feedback: fine
+
+
+def test_a_sweep_whose_every_fit_failed_exits_2_with_the_summary_kept(tmp_path, cli):
+    """C5: every point's fit failed (a silent neuron) and the sweep exited 0 without a word (and
+    2 with --plot); now it says so and exits 2, as a search whose every candidate was rejected."""
+    pytest.importorskip("distributed")
+    (tmp_path / "s.toml").write_text(SPEC.replace('"0nA:2nA:6"', '"0nA:0.1nA:6"'))
+    code, out, err = cli("sweep", tmp_path / "s.toml", "-o", tmp_path / "o", "--workers", "1",
+                         "--quiet")  # fmt: skip
+    assert code == 2 and "every point failed (its simulation or fit)" in err, (out, err)
+    assert (tmp_path / "o" / "summary.csv").read_text().count("fit_failed") == 2

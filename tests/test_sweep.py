@@ -468,7 +468,8 @@ def test_failing_point_recorded_warned_exit_0_not_retried(cluster, tmp_path, cli
     code, stdout, err = cli(*argv)
     assert code == 0, err
     assert (
-        "biorate: warning: 1 of 2 points failed (recorded with their error in the summary)" in err
+        "biorate: warning: 1 of 2 points failed (their simulation or fit; recorded with the "
+        "error in the summary)" in err
     )
     assert "Traceback" not in err
     recs = {r["point"]["k"]["value"]: r for r in _files(tmp_path / "out").values()}

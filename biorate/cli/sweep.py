@@ -78,9 +78,13 @@ def run(args: argparse.Namespace) -> int:
     n = len(result.spec.points)
     for _, message in result.errors:
         sys.stderr.write(f"biorate: error: point {message}\n")
-    if result.failed:
-        sys.stderr.write(f"biorate: warning: {len(result.failed)} of {n} points failed "
-                         "(recorded with their error in the summary)\n")  # fmt: skip
+    # points whose simulation or every fit failed, this run's and earlier ones' alike
+    rows = (result.summary or {}).get("rows", [])
+    good = {r["point"] for r in rows if r["status"] == "ok"}
+    bad = {r["point"] for r in rows} - good if rows else set(result.failed)
+    if bad and (len(bad) < n or not result.complete):
+        sys.stderr.write(f"biorate: warning: {len(bad)} of {n} points failed (their simulation "
+                         "or fit; recorded with the error in the summary)\n")  # fmt: skip
     # the result: printed with --quiet too (it silences progress only)
     print(f"sweep {result.spec.name}: {n} points, {len(result.computed)} computed, "
           f"{len(result.skipped)} already done, {result.elapsed_s:.1f} s")  # fmt: skip
@@ -90,4 +94,9 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"biorate: error: {len(result.errors)} of {n} points not computed; "
                          f"rerun the same command to compute them\n")  # fmt: skip
         return 1
+    if result.complete and len(bad) == n:  # as a search whose every candidate was rejected
+        out = Path(args.output) / "summary.csv"
+        sys.stderr.write(f"biorate: error: every point failed (its simulation or fit): see the "
+                         f"errors in {out}\n")  # fmt: skip
+        return 2
     return 0
