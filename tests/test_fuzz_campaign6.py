@@ -178,3 +178,19 @@ def test_a_sweep_whose_every_fit_failed_exits_2_with_the_summary_kept(tmp_path, 
                          "--quiet")  # fmt: skip
     assert code == 2 and "every point failed (its simulation or fit)" in err, (out, err)
     assert (tmp_path / "o" / "summary.csv").read_text().count("fit_failed") == 2
+
+
+@pytest.mark.parametrize("command", [["theory", "fi"], ["simulate", "fi", "--trials", "1",
+                                                         "--duration", "0.1s", "--target", "numpy"]])  # fmt: skip
+def test_a_model_given_by_name_is_never_replaced(tmp_path, cli, command):
+    """D1: `--models md ... --model mylif -o md/mylif.toml` replaced the model file (exit 0); a
+    path was refused, a name was not resolved."""
+    import biorate as br
+
+    (tmp_path / "md").mkdir()
+    text = br.load_model("lif").path.read_text().replace('name = "lif"', 'name = "mylif"')
+    (tmp_path / "md" / "mylif.toml").write_text(text)
+    code, _, err = cli("--models", tmp_path / "md", *command, "--model", "mylif", "--current",
+                       "0nA:1nA:5", "-o", tmp_path / "md" / "mylif.toml")  # fmt: skip
+    assert code == 2 and "--model mylif and -o name the same file" in err, err
+    assert (tmp_path / "md" / "mylif.toml").read_text() == text

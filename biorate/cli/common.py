@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .._user_data import csv_files
-from ..errors import DataError, OutputError, ProtocolError, UnknownParameterError
+from ..errors import BiorateError, DataError, OutputError, ProtocolError, UnknownParameterError
 from ..io import check_writable
 from ..models import load_model
 from ..units import TIME, to_si
@@ -90,6 +90,17 @@ def seconds(value: Any, name: str) -> float:
     if t <= 0:
         raise ProtocolError(f"{name} must be positive, got {value}")
     return t
+
+
+def model_input(args: argparse.Namespace) -> tuple[Any, str]:
+    """The file ``--model`` reads, as an input of :func:`check_outputs`: a path as given, a name
+    resolved where it is found (``--models``, ``$BIORATE_MODELS``, the shipped models), so that
+    ``-o DIR/NAME.toml`` cannot replace the model it names."""
+    try:
+        path = load_model(args.model, args.models).path
+    except BiorateError:  # the load that follows says what is wrong
+        return args.model, "--model"
+    return (path if path is not None else args.model), f"--model {args.model}"
 
 
 def model_from_args(args: argparse.Namespace, kind: str) -> Any:

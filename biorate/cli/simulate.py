@@ -19,12 +19,13 @@ from .common import (
     command_line,
     fi_axis,
     model_from_args,
+    model_input,
 )
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
     check_outputs([(args.output, "-o"), (args.plot, "--plot")],
-                  inputs=[(args.model, "--model")])  # fmt: skip
+                  inputs=[model_input(args)])  # fmt: skip
 
 
 def _write(args: argparse.Namespace, curve: Any, draw: Callable[[Path], Any] | None) -> None:

@@ -7,7 +7,7 @@ import argparse
 from ..models import DRIVES
 from ..spiking.protocol import levels, note_single_level
 from ..units import CURRENT, FREQUENCY
-from .common import check_outputs, command_line, fi_axis, model_from_args
+from .common import check_outputs, command_line, fi_axis, model_from_args, model_input
 from .simulate import bias_option
 
 
@@ -61,7 +61,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run_fi(args: argparse.Namespace) -> int:
     from ..theory import fi  # SciPy: imported by the command that needs it
 
-    check_outputs([(args.output, "-o")], inputs=[(args.model, "--model")])
+    check_outputs([(args.output, "-o")], inputs=[model_input(args)])
     model = model_from_args(args, "neuron")
     axis = fi_axis(args)
     bias = bias_option(args)
@@ -81,7 +81,7 @@ def run_fi(args: argparse.Namespace) -> int:
 def run_release(args: argparse.Namespace) -> int:
     from ..theory import release  # SciPy: imported by the command that needs it
 
-    check_outputs([(args.output, "-o")], inputs=[(args.model, "--model")])
+    check_outputs([(args.output, "-o")], inputs=[model_input(args)])
     model = model_from_args(args, "synapse")
     x = levels(args.rate, FREQUENCY, "rate")
     curve = release(model, args.rate, command=command_line())
