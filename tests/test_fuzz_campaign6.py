@@ -194,3 +194,25 @@ def test_a_model_given_by_name_is_never_replaced(tmp_path, cli, command):
                        "0nA:1nA:5", "-o", tmp_path / "md" / "mylif.toml")  # fmt: skip
     assert code == 2 and "--model mylif and -o name the same file" in err, err
     assert (tmp_path / "md" / "mylif.toml").read_text() == text
+
+
+def test_a_model_file_named_as_another_model_is_refused(tmp_path, cli):
+    """C2: md/mine.toml saying name = "lif" was listed as lif (the shipped one "shadowed", with
+    the shipped parameters shown), loaded as "mine", and its curves' source named lif: deploy
+    would rebuild the shipped lif. A model's name is its file's name, or another model's is not."""
+    import biorate as br
+    from biorate.errors import ModelError
+
+    text = br.load_model("lif").path.read_text().replace('tau_m = "20 ms"', 'tau_m = "5 ms"')
+    (tmp_path / "md").mkdir()
+    (tmp_path / "md" / "mine.toml").write_text(text)
+    with pytest.raises(ModelError, match="'lif' is the name of another model file"):
+        br.load_model(tmp_path / "md" / "mine.toml")
+    listed = {m["path"]: m for m in br.list_models(tmp_path / "md")}
+    assert listed[str(tmp_path / "md" / "mine.toml")]["description"].startswith("INVALID")
+    code, _, err = cli("--models", tmp_path / "md", "simulate", "fi", "--model", "mine",
+                       "--current", "0nA:1nA:3", "-o", tmp_path / "c.json")  # fmt: skip
+    assert code == 2 and "name it 'mine'" in err, err
+    # a name no other model has is the user's choice
+    (tmp_path / "md" / "mine.toml").write_text(text.replace('name = "lif"', 'name = "other"'))
+    assert br.load_model(tmp_path / "md" / "mine.toml").name == "other"

@@ -119,7 +119,7 @@ LIF = (shipped_models_dir() / "neurons" / "lif.toml").read_text()
 )  # fmt: skip
 def test_model_file_regressions(tmp_path, old, new, match):
     assert old in LIF
-    path = tmp_path / "m.toml"
+    path = tmp_path / "lif.toml"  # a model file is named as its model
     path.write_text(LIF.replace(old, new, 1))
     with pytest.raises(ModelError, match=match):
         br.load_model(path)
@@ -194,7 +194,7 @@ def test_bogus_method_and_bad_equations_are_one_line_model_errors(tmp_path):
     with pytest.raises(ModelError, match="'bogus' is not an integration method Brian2 knows"):
         neuron_group({"method": "bogus"}, 1, "dv/dt = -v/(10*ms) : 1", threshold=None,
                      reset=None, namespace={}, dt_s=1e-4, name="biorate_fuzz")  # fmt: skip
-    path = tmp_path / "m.toml"
+    path = tmp_path / "lif.toml"
     path.write_text(LIF.replace("I : amp\n", "I : amp\nI : volt\n", 1))
     with pytest.raises(ModelError, match="Duplicate definition") as info:
         br.measure_fi(br.load_model(path), current="0nA:1nA:2", duration="1 ms",

@@ -28,7 +28,7 @@ SENTINEL = b"existing output: must survive a refused command\n"
 FI = ["--current", "0nA:0.5nA:3"]
 
 
-def _lif_file(tmp_path, old, new, name="m.toml"):
+def _lif_file(tmp_path, old, new, name="lif.toml"):  # a model file is named as its model
     assert old in LIF, old
     path = tmp_path / name
     path.write_text(LIF.replace(old, new, 1))
@@ -153,11 +153,12 @@ def test_model_file_semantics_are_refused(tmp_path, old, new, match):
 
 def test_theory_is_refused_on_models_it_does_not_describe(tmp_path):
     adaptive = (shipped_models_dir() / "neurons" / "adaptive_lif.toml").read_text()
-    path = tmp_path / "a.toml"
+    path = tmp_path / "adaptive_lif.toml"
     path.write_text(adaptive.replace('kind = "neuron"', 'kind = "neuron"\ntheory = "lif"'))
     with pytest.raises(ModelError, match="theory 'lif' does not describe this model"):
         load_model(path)
     lif = LIF.replace('R_m = "100 Mohm"', 'R_x = "100 Mohm"').replace("R_m*I", "R_x*I")
+    path = tmp_path / "lif.toml"
     path.write_text(lif)
     with pytest.raises(ModelError, match=r"it needs parameter R_m \(resistance\)"):
         load_model(path)

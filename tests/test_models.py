@@ -74,7 +74,7 @@ def test_user_model_folder_shadows_and_env(tmp_path, monkeypatch):
 )  # fmt: skip
 def test_malformed_model_files(tmp_path, body, match):
     with pytest.raises(ModelError, match=match):
-        br.load_model(_write(tmp_path / "bad.toml", body))
+        br.load_model(_write(tmp_path / "mine.toml", body))
 
 
 def test_models_cli(cli, tmp_path):

@@ -294,7 +294,7 @@ def _toml_model(tmp_path, poisson: str) -> Model:  # noqa: ANN001
     text = (load_model("lif").path.read_text().split("[[drive.poisson]]")[0]
             .replace('J = "0.1 mV"', 'J = "0.1 mV"\nJ_i = "0.4 mV"\nw = "2 nS"'))  # fmt: skip
     path = tmp_path / "lif2.toml"
-    path.write_text(text + poisson)
+    path.write_text(text.replace('name = "lif"', 'name = "lif2"', 1) + poisson)
     return Model.from_toml(path)
 
 
@@ -334,7 +334,8 @@ weight = "w"
         _toml_model(tmp_path, '[[drive.poisson]]\nname = "x"\ntarget = "g"\nweight = "J"\n')
     # a variable of the equations that is not v: no diffusion approximation
     path = tmp_path / "lif3.toml"
-    path.write_text((tmp_path / "lif2.toml").read_text().replace("I : amp\n", "I : amp\ng : volt\n", 1)
+    path.write_text((tmp_path / "lif2.toml").read_text().replace('name = "lif2"', 'name = "lif3"', 1)
+                    .replace("I : amp\n", "I : amp\ng : volt\n", 1)
                     .replace('target = "v"', 'target = "g"'))  # fmt: skip
     model = Model.from_toml(path)
     with pytest.raises(ModelError, match="diffusion approximation"):
