@@ -82,8 +82,8 @@ import numpy as np
 
 from ..errors import DataError
 from ..network import RateNetwork
-from ..spiking.protocol import check_run, resolve_seed
-from . import build
+from ..spiking.protocol import check_run, check_target, resolve_seed
+from . import _exact, build
 from .mapping import (
     DeployError,
     SpikingOrigin,
@@ -119,7 +119,7 @@ __all__ = [
 def deploy(net: RateNetwork, X: Any, y: Any = None, *, durations: Any = DEFAULT_DURATIONS,
            encoding: str = "current", neurons_per_unit: int = 1, tau_syn: Any = "5 ms",
            input_rate: Any = "200 Hz", transient: Any = None, dt: Any = None,
-           batch_size: int = 400, seed: int | None = 0, target: str = "auto",
+           batch_size: int = 400, seed: int | None = 0, target: str = "auto", method: str = "euler",
            progress: bool = True, command: str | None = None, dataset: str | None = None,
            network_file: Any = None, train: tuple[Any, Any] | None = None) -> dict:  # fmt: skip
     """Run a trained :class:`~biorate.network.RateNetwork` as a Brian2 spiking network on ``X``.
@@ -139,7 +139,14 @@ def deploy(net: RateNetwork, X: Any, y: Any = None, *, durations: Any = DEFAULT_
     dt : time step; None takes the step of the activation's curve (else 0.1 ms).
     batch_size : images per Brian2 network (each image is an independent copy of the network).
     seed : random seed (noise, Poisson inputs); batch b uses ``seed + b``.
-    target : Brian2 code generation, ``"auto"``, ``"cython"`` or ``"numpy"``.
+    target : Brian2 code generation, ``"auto"``, ``"cython"`` or ``"numpy"`` (``method="euler"``).
+    method : ``"euler"`` (default): Brian2 integrates the model's equations as its file says
+        (forward Euler for the shipped models), spikes and refractory periods on whole steps.
+        ``"exact"``: the linear LIF (models with ``theory = "lif"``) integrated exactly over each
+        step, spikes placed at their threshold crossings within the step and refractory periods
+        kept to the fraction of a step, by NumPy with nothing to compile
+        (:mod:`biorate.deploy._exact`); a coarse ``dt`` such as 1 ms then keeps the continuous
+        LIF rate. ``dt`` must stay below the refractory period.
     progress : progress bars and a note while Brian2 compiles (stderr).
     command : the command line recorded in the provenance.
     dataset, network_file : names recorded in the report (where ``X``, ``y`` and ``net`` came from).
@@ -162,9 +169,12 @@ def deploy(net: RateNetwork, X: Any, y: Any = None, *, durations: Any = DEFAULT_
     origin = check_deployable(net, activation_field(network_file))
     s = check_settings(origin, durations=durations, encoding=encoding,
                        neurons_per_unit=neurons_per_unit, tau_syn=tau_syn, input_rate=input_rate,
-                       transient=transient, dt=dt, batch_size=batch_size)  # fmt: skip
+                       transient=transient, dt=dt, batch_size=batch_size,
+                       method=method)  # fmt: skip
     X, y = _check_data(net, X, y, s)
-    _check_work(net, X.shape[0], s, target)
+    check_target(target)
+    # the exact method runs in NumPy at about Brian2-Cython's speed per neuron-step
+    _check_work(net, X.shape[0], s, target if s.method == "euler" else "cython")
     rate_train = _rate_train_accuracy(net, train)
     seed_used = resolve_seed(seed)
     mapping = synaptic_mapping(net.activation_, net)
@@ -220,6 +230,8 @@ def _simulate(net: RateNetwork, origin: SpikingOrigin, mapping: dict, X: np.ndar
     run_s = 0.0
     from ..spiking import brian  # Brian2, imported when a network is run (the lazy boundary)
 
+    if s.method == "exact":
+        return _simulate_exact(net, origin, mapping, X, s, seed=seed, progress=progress)
     with brian.codegen_target(target) as chosen:
         for b, start in enumerate(range(0, n, s.batch_size)):
             Xb = X[start : start + s.batch_size]
@@ -236,6 +248,26 @@ def _simulate(net: RateNetwork, origin: SpikingOrigin, mapping: dict, X: np.ndar
             gc.collect()  # drop the batch's Brian2 objects so the next one can reuse the names
     readout.finish(s.t_max)
     return Simulation(readout, neurons, synapses, run_s, chosen, seed)
+
+
+def _simulate_exact(net: RateNetwork, origin: SpikingOrigin, mapping: dict, X: np.ndarray,
+                    s: Settings, *, seed: int, progress: bool) -> Simulation:  # fmt: skip
+    """:func:`_simulate` with ``method="exact"`` (:mod:`biorate.deploy._exact`, no Brian2)."""
+    n = X.shape[0]
+    readout = Readout(net.sizes, net.population_names, n, s.durations, s.transient_s, s.npu)
+    neurons = synapses = 0
+    run_s = 0.0
+    for b, start in enumerate(range(0, n, s.batch_size)):
+        Xb = X[start : start + s.batch_size]
+        res = _exact.run_batch(origin, mapping, net.sizes, Xb, t_max=s.t_max, dt_s=s.dt_s,
+                               tau_syn=s.tau_syn_s, encoding=s.encoding,
+                               input_rate=s.input_rate_hz, npu=s.npu, seed=(seed + b) % 2**32,
+                               progress=progress, label=f"deploy {start + Xb.shape[0]}/{n}")  # fmt: skip
+        neurons, synapses = max(neurons, res["neurons"]), synapses + res["synapses"]
+        run_s += res["run_s"]
+        readout.add(start, res["spikes"])
+    readout.finish(s.t_max)
+    return Simulation(readout, neurons, synapses, run_s, "numpy (exact LIF, no Brian2)", seed)
 
 
 def plot_deploy(report: dict, path: Any, title: str = "") -> Path:

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..models import MIN_DT
 from ..units import FREQUENCY, TIME, to_si, to_si_array
+from ._exact import check_method
 from .mapping import DeployError, SpikingOrigin
 
 __all__ = ["ENCODINGS", "DEFAULT_DURATIONS", "Settings", "check_settings"]
@@ -21,7 +22,8 @@ DEFAULT_DURATIONS = ("50 ms", "100 ms", "200 ms", "500 ms")
 @dataclass(frozen=True)
 class Settings:
     """A deployment's settings in SI units (seconds, hertz): ``durations`` sorted, the longest
-    last; ``npu`` neurons per unit; ``batch_size`` images per Brian2 network."""
+    last; ``npu`` neurons per unit; ``batch_size`` images per Brian2 network; ``method``
+    ``"euler"`` (Brian2, the model's equations) or ``"exact"`` (:mod:`biorate.deploy._exact`)."""
 
     durations: list[float]
     tau_syn_s: float
@@ -31,6 +33,7 @@ class Settings:
     encoding: str
     npu: int
     batch_size: int
+    method: str = "euler"
 
     @property
     def t_max(self) -> float:
@@ -89,9 +92,10 @@ def synapse_and_step(origin: SpikingOrigin, tau_syn: Any, dt: Any) -> tuple[floa
 
 def check_settings(origin: SpikingOrigin, *, durations: Any, encoding: str,
                    neurons_per_unit: Any, tau_syn: Any, input_rate: Any, transient: Any,
-                   dt: Any, batch_size: Any) -> Settings:  # fmt: skip
+                   dt: Any, batch_size: Any, method: Any = "euler") -> Settings:  # fmt: skip
     """Check and convert :func:`~biorate.deploy.deploy`'s arguments (see there); ``dt`` None
     takes the step of the activation's curve (``origin``), else 0.1 ms."""
+    method = check_method(method, origin.model)
     if encoding not in ENCODINGS:
         raise DeployError(f"encoding must be one of {', '.join(ENCODINGS)}, got {encoding!r}")
     npu = _count(neurons_per_unit, "neurons_per_unit")
@@ -111,4 +115,4 @@ def check_settings(origin: SpikingOrigin, *, durations: Any, encoding: str,
                           "longest presentation time")  # fmt: skip
     return Settings(durations=ds, tau_syn_s=tau_syn_s, input_rate_hz=input_rate_hz,
                     transient_s=transient_s, dt_s=dt_s, encoding=encoding, npu=npu,
-                    batch_size=batch)  # fmt: skip
+                    batch_size=batch, method=method)  # fmt: skip
