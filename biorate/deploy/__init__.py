@@ -97,12 +97,13 @@ from .mapping import (
 )
 from .readout import Readout, decide
 from .report import Simulation, deploy_report, fixed_point
-from .settings import DEFAULT_DURATIONS, ENCODINGS, Settings, check_settings
+from .settings import DEFAULT_DURATIONS, ENCODINGS, METHODS, Settings, check_settings
 
 __all__ = [
     "DeployError",
     "SpikingOrigin",
     "ENCODINGS",
+    "METHODS",
     "DEFAULT_DURATIONS",
     "spiking_origin",
     "activation_field",

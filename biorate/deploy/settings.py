@@ -10,10 +10,10 @@ import numpy as np
 
 from ..models import MIN_DT
 from ..units import FREQUENCY, TIME, to_si, to_si_array
-from ._exact import check_method
+from ._exact import METHODS, check_method
 from .mapping import DeployError, SpikingOrigin
 
-__all__ = ["ENCODINGS", "DEFAULT_DURATIONS", "Settings", "check_settings"]
+__all__ = ["ENCODINGS", "METHODS", "DEFAULT_DURATIONS", "Settings", "check_settings"]
 
 ENCODINGS = ("current", "poisson")
 DEFAULT_DURATIONS = ("50 ms", "100 ms", "200 ms", "500 ms")
