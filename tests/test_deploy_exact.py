@@ -214,6 +214,17 @@ def test_bad_methods_and_steps_are_refused(tmp_path, cli):
     assert code == 2 and "rk4" in err
 
 
+def test_exact_method_takes_1ms_unless_told():
+    """``dt`` None with the exact method is 1 ms (Nengo's default) for the shipped lif (t_ref
+    2 ms), not the 0.1 ms of the activation's curve that Euler needs."""
+    net = RateNetwork([2, 3, 2], activation="lif", seed=0).initialize()
+    rep = deploy(net, np.zeros((1, 2)), method="exact", durations=["20 ms"], progress=False)
+    assert rep["mapping"]["dt_s"] == pytest.approx(1e-3) and rep["performance"]["steps"] == 20
+    rep = deploy(net, np.zeros((1, 2)), method="exact", dt="0.25 ms", durations=["20 ms"],
+                 progress=False)  # fmt: skip
+    assert rep["performance"]["steps"] == 80
+
+
 def test_cli_deploys_with_the_exact_method(tmp_path, cli):
     import json
 

@@ -49,7 +49,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "(NumPy, nothing to compile; lif models only), e.g. with --dt 1ms")  # fmt: skip
     p.add_argument("--dt", default=None,
                    help="time step (default: the step of the activation's curve, 0.1 ms for "
-                        "the shipped ones); below the refractory period")  # fmt: skip
+                        "the shipped ones; 1 ms with --method exact); below the refractory "
+                        "period")  # fmt: skip
     p.add_argument("--report", help="report JSON to write")
     p.add_argument("--plot", help="figure: accuracy vs time, a raster, rate vs spiking scatter")
     add_quiet(p)

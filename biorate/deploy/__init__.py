@@ -137,7 +137,8 @@ def deploy(net: RateNetwork, X: Any, y: Any = None, *, durations: Any = DEFAULT_
     input_rate : Poisson rate of a pixel of value 1 (``encoding="poisson"``).
     transient : start of the window in which hidden rates are measured (after the settling);
         None: 50 ms, or half the longest duration when that is shorter.
-    dt : time step; None takes the step of the activation's curve (else 0.1 ms).
+    dt : time step; None takes the step of the activation's curve (else 0.1 ms), and with
+        ``method="exact"`` 1 ms (half the refractory period when that is below 2 ms).
     batch_size : images per Brian2 network (each image is an independent copy of the network).
     seed : random seed (noise, Poisson inputs); batch b uses ``seed + b``.
     target : Brian2 code generation, ``"auto"``, ``"cython"`` or ``"numpy"`` (``method="euler"``).

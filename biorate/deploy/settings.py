@@ -90,11 +90,19 @@ def synapse_and_step(origin: SpikingOrigin, tau_syn: Any, dt: Any) -> tuple[floa
     return tau_syn_s, dt_s
 
 
+def exact_default_dt(origin: SpikingOrigin) -> float:
+    """The step ``method="exact"`` takes when none is given: 1 ms (Nengo's default), or half the
+    refractory period when that is shorter (a neuron spikes at most once per step)."""
+    t_ref = float(origin.model.params["t_ref"].value)
+    return 1e-3 if t_ref <= 0 or t_ref > 2e-3 else t_ref / 2  # 2 ms -> 1 ms
+
+
 def check_settings(origin: SpikingOrigin, *, durations: Any, encoding: str,
                    neurons_per_unit: Any, tau_syn: Any, input_rate: Any, transient: Any,
                    dt: Any, batch_size: Any, method: Any = "euler") -> Settings:  # fmt: skip
     """Check and convert :func:`~biorate.deploy.deploy`'s arguments (see there); ``dt`` None
-    takes the step of the activation's curve (``origin``), else 0.1 ms."""
+    takes the step of the activation's curve (``origin``), else 0.1 ms; with ``method="exact"``
+    :func:`exact_default_dt` (1 ms for the shipped lif)."""
     method = check_method(method, origin.model)
     if encoding not in ENCODINGS:
         raise DeployError(f"encoding must be one of {', '.join(ENCODINGS)}, got {encoding!r}")
@@ -106,6 +114,8 @@ def check_settings(origin: SpikingOrigin, *, durations: Any, encoding: str,
     transient_s = min(0.05, t_max / 2) if transient is None else to_si(transient, TIME, "transient")
     if input_rate_hz <= 0:
         raise DeployError(f"input_rate must be positive, got {input_rate_hz:g} (SI units)")
+    if dt is None and method == "exact":
+        dt = f"{exact_default_dt(origin)!r} s"
     tau_syn_s, dt_s = synapse_and_step(origin, tau_syn, dt)
     if ds[0] < dt_s:
         raise DeployError(f"presentation time {ds[0]:g} s is shorter than one time step "
