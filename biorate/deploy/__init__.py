@@ -53,6 +53,15 @@ time. Every shorter presentation time ``d`` is read from the same run by countin
 measured over ``[transient, T)`` (``T`` the longest time) and compared with the rate network's
 prediction ``r0 + y_scale*g(z)`` (Pearson correlation over units and images, RMSE in Hz).
 
+Two integrators (``method``): ``"euler"``, the default, has Brian2 integrate the model file's
+equations (forward Euler for the shipped models) at the activation curve's step (0.1 ms), spikes
+and refractory periods on whole steps, as the curve was measured. ``"exact"`` (the linear LIF
+only) integrates the membrane exactly over each step, places each spike at its threshold crossing
+within the step and keeps the refractory period to the fraction of a step, as Nengo's ``LIF``
+does (:mod:`biorate.deploy._exact`, NumPy, nothing to compile); its default step is 1 ms, where a
+noise-free neuron still fires at exactly the continuous LIF rate (Euler at 1 ms puts every
+interval on whole milliseconds: 111 Hz where 99 Hz is due).
+
 The package follows the data: :mod:`~biorate.deploy.mapping` (rate -> spiking parameters, NumPy
 only; the rate states come from the network's own dynamics, :mod:`biorate.network.dynamics`),
 :mod:`~biorate.deploy.settings` (the arguments in SI units), :mod:`~biorate.deploy.build` (Brian2:
@@ -225,15 +234,15 @@ def _rate_train_accuracy(net: RateNetwork, train: Any) -> float | None:
 def _simulate(net: RateNetwork, origin: SpikingOrigin, mapping: dict, X: np.ndarray,
               s: Settings, *, seed: int, target: str, progress: bool) -> Simulation:  # fmt: skip
     """Run ``X`` in batches of ``s.batch_size`` images, each one Brian2 network (batch b seeded
-    ``seed + b``), and bin their spikes."""
+    ``seed + b``), and bin their spikes (``method="exact"``: :func:`_simulate_exact`)."""
+    if s.method == "exact":  # no Brian2 at all (its import alone takes 1.5-3 s)
+        return _simulate_exact(net, origin, mapping, X, s, seed=seed, progress=progress)
     n = X.shape[0]
     readout = Readout(net.sizes, net.population_names, n, s.durations, s.transient_s, s.npu)
     neurons = synapses = 0
     run_s = 0.0
     from ..spiking import brian  # Brian2, imported when a network is run (the lazy boundary)
 
-    if s.method == "exact":
-        return _simulate_exact(net, origin, mapping, X, s, seed=seed, progress=progress)
     with brian.codegen_target(target) as chosen:
         for b, start in enumerate(range(0, n, s.batch_size)):
             Xb = X[start : start + s.batch_size]
