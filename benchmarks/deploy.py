@@ -22,7 +22,10 @@ Only ratios within one run mean anything on a shared machine. ``--seeds 0,1,2,3,
 net per seed and prints every seed's row and the median accuracies.
 
 Run:  python benchmarks/deploy.py [--images 360] [--seeds 0] [--exact-dts 1ms] [--nengo-dts 1ms]
-      [--no-euler] [--target auto|cython|numpy] [--activation lif]
+      [--no-euler] [--processes] [--target auto|cython|numpy] [--activation lif]
+
+``--processes`` also times each simulator as a whole process, as a user's script runs it (load
+the saved net and the data, simulate, print): two runs one after the other, first / warm.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import argparse
 import statistics
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 
@@ -101,6 +105,42 @@ def _row(name: str, acc: list[float], first_s: float, warm_s: float, run_s: floa
     return [name, acc, first_s, warm_s, run_s, extra]
 
 
+def one_process(kind: str, dt: float, net_path: str, images: int) -> None:
+    """``--one``: what a user's script does, in a process of its own: load the net and the data,
+    deploy (``kind`` exact or euler) or run Nengo, print the accuracies."""
+    from biorate.datasets import load_dataset
+    from biorate.network import RateNetwork
+
+    data = load_dataset("digits")
+    X, y = data.X_test[:images], data.y_test[:images]
+    net = RateNetwork.load(net_path)
+    if kind == "nengo":
+        res = nengo_deploy(net, X, dt=dt)
+        acc = _accuracies(res["counts"], res["first"], y)
+    else:
+        from biorate.deploy import deploy
+
+        acc = deploy(net, X, y, durations=[f"{d} s" for d in DURATIONS], method=kind,
+                     dt=f"{dt} s", progress=False)["spiking_accuracy"]  # fmt: skip
+    print(" / ".join(f"{a:.3f}" for a in acc))
+
+
+def process_times(kind: str, dt: float, net_path: str, images: int) -> tuple[float, float]:
+    """Whole-process wall times (s) of two ``--one`` runs one after the other: the first may
+    compile (Brian2's Cython cache), the second is warm."""
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, __file__, "--one", kind, "--one-dt", str(dt), "--net", net_path,
+           "--images", str(images)]  # fmt: skip
+    walls = []
+    for _ in range(2):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True)
+        walls.append(time.perf_counter() - t0)
+    return walls[0], walls[1]
+
+
 def run_seed(seed: int, args: argparse.Namespace, data) -> list[list]:  # noqa: ANN001
     from biorate.deploy import deploy
     from biorate.network import RateNetwork
@@ -114,6 +154,11 @@ def run_seed(seed: int, args: argparse.Namespace, data) -> list[list]:  # noqa: 
     print(f"seed {seed}: trained {net!r} in {time.perf_counter() - t0:.1f} s; rate accuracy "
           f"{rate_acc:.4f}")  # fmt: skip
     rows = [_row("rate network", [rate_acc] * 4, 0.0, 0.0, 0.0)]
+    net_path = None
+    if args.processes:
+        import tempfile
+
+        net_path = str(net.save(Path(tempfile.mkdtemp()) / f"net{seed}.npz"))
     runs = [("exact", dt) for dt in args.exact_dts] + ([] if args.no_euler else [("euler", 1e-4)])
     for method, dt in runs:
         walls = []
@@ -123,9 +168,12 @@ def run_seed(seed: int, args: argparse.Namespace, data) -> list[list]:  # noqa: 
                          dt=f"{dt} s", target=args.target, progress=False)  # fmt: skip
             walls.append(time.perf_counter() - t0)
         corr = min(p["correlation"] for p in rep["populations"][:-1])
+        note = f"hidden-rate r >= {corr:.5f}"
+        if net_path:
+            first, warm = process_times(method, dt, net_path, args.images)
+            note += f"; process {first:.1f} / {warm:.1f} s"
         rows.append(_row(f"biorate {method}, dt {dt * 1e3:g} ms", rep["spiking_accuracy"],
-                         walls[0], walls[1], rep["performance"]["run_s"],
-                         f"hidden-rate r >= {corr:.5f}"))  # fmt: skip
+                         walls[0], walls[1], rep["performance"]["run_s"], note))  # fmt: skip
     for dt in args.nengo_dts:
         t0 = time.perf_counter()
         try:
@@ -138,9 +186,13 @@ def run_seed(seed: int, args: argparse.Namespace, data) -> list[list]:  # noqa: 
             t1 = time.perf_counter()
             res = nengo_deploy(net, X, dt=dt)
             walls.append(time.perf_counter() - (t0 if not walls else t1))
+        note = ""
+        if net_path:
+            first, warm = process_times("nengo", dt, net_path, args.images)
+            note = f"process {first:.1f} / {warm:.1f} s"
         rows.append(_row(f"Nengo {nengo.__version__}, dt {dt * 1e3:g} ms",
                          _accuracies(res["counts"], res["first"], y), walls[0], walls[1],
-                         res["run_s"]))  # fmt: skip
+                         res["run_s"], note))  # fmt: skip
     return rows
 
 
@@ -153,8 +205,19 @@ def main() -> None:
     ap.add_argument("--exact-dts", default="1ms", help="steps of the exact rows, e.g. 1ms,0.5ms")
     ap.add_argument("--nengo-dts", default="1ms", help="steps of the Nengo rows ('' for none)")
     ap.add_argument("--no-euler", action="store_true", help="skip the Brian2 Euler reference")
+    ap.add_argument(
+        "--processes",
+        action="store_true",
+        help="also time each simulator as a whole process (two runs: first, warm)",
+    )
+    ap.add_argument("--one", help=argparse.SUPPRESS)  # a --processes child: exact|euler|nengo
+    ap.add_argument("--one-dt", type=float, help=argparse.SUPPRESS)
+    ap.add_argument("--net", help=argparse.SUPPRESS)
     args = ap.parse_args()
     warnings.filterwarnings("ignore", module="nengo")  # max_rates of gain=1 (unused: bias given)
+    if args.one:
+        one_process(args.one, args.one_dt, args.net, args.images)
+        return
     ms = [v.strip() for v in args.exact_dts.split(",") if v.strip()]
     args.exact_dts = [float(v.removesuffix("ms")) * 1e-3 for v in ms]
     nd = [v.strip() for v in args.nengo_dts.split(",") if v.strip()]
