@@ -130,9 +130,9 @@ class _Net:
                 self.n_synapses += n * M.size * npu
         self.decay_syn = math.exp(-dt_s / tau_syn)
         self.mean_syn = (tau_syn / dt_s) * -math.expm1(-dt_s / tau_syn)  # I_syn's mean, a step
-        self.rows: list[np.ndarray] = []
-        self.cols: list[np.ndarray] = []
-        self.times: list[np.ndarray] = []
+        noff = self.uoff * npu
+        self.slices = [(p, int(noff[p - 1]), int(noff[p])) for p in range(1, len(sizes))]
+        self.recorded: dict[int, tuple[list, list]] = {p: ([], []) for p in range(1, len(sizes))}
 
     def _units(self, p: int) -> slice:
         return slice(int(self.uoff[p - 1]), int(self.uoff[p]))
@@ -156,38 +156,35 @@ class _Net:
             for dst, W in self.input_routes:
                 self.i_syn[:, dst] += pixels @ W
         spiked = v > c["V_th"]
-        rows, cols = np.nonzero(spiked)
-        if rows.size == 0:
+        if not spiked.any():
             return
-        over, drive = v[rows, cols] - c["V_th"], mu[rows, cols] - c["V_th"]
-        # the free trajectory's crossing: v - mu = (V_th - mu)*exp(-s/tau_m), s the time since;
-        # with noise, a crossing that the mean drive cannot explain (mu <= v) is put at the end
-        ok = drive > over
-        frac = np.where(ok, over / np.where(ok, drive, 1.0), 0.0)
-        since = np.minimum(-tau * np.log1p(-frac), free[rows, cols])
-        v[rows, cols] = c["V_reset"]
-        self.ref[rows, cols] = c["t_ref"] + dt - since  # held for t_ref from the crossing
-        self.rows.append(rows)
-        self.cols.append(cols)
-        self.times.append(t + dt - since)
+        for p, lo, hi in self.slices:
+            rows, cols = np.nonzero(spiked[:, lo:hi])
+            if rows.size == 0:
+                continue
+            cols += lo
+            over, drive = v[rows, cols] - c["V_th"], mu[rows, cols] - c["V_th"]
+            # the free trajectory's crossing: v - mu = (V_th - mu)*exp(-s/tau_m), s the time
+            # since; with noise, a crossing the mean drive cannot explain (mu <= v) ends the step
+            ok = drive > over
+            frac = np.where(ok, over / np.where(ok, drive, 1.0), 0.0)
+            since = np.minimum(-tau * np.log1p(-frac), free[rows, cols])
+            v[rows, cols] = c["V_reset"]
+            self.ref[rows, cols] = c["t_ref"] + dt - since  # held for t_ref from the crossing
+            index, times = self.recorded[p]
+            index.append(rows * (hi - lo) + (cols - lo))  # Brian2's number within population p
+            times.append(t + dt - since)
         counts = spiked.reshape(spiked.shape[0], -1, self.npu).sum(axis=2, dtype=float)
         for src, dst, W in self.routes:
             self.i_syn[:, dst] += counts[:, src] @ W
 
     def spikes(self) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-        """``{p: (neuron indices as Brian2 numbers them, times in s)}``, in time order."""
-        rows = np.concatenate(self.rows) if self.rows else np.zeros(0, np.int64)
-        cols = np.concatenate(self.cols) if self.cols else np.zeros(0, np.int64)
-        times = np.concatenate(self.times) if self.times else np.zeros(0)
+        """``{p: (neuron indices as Brian2 numbers them, times in s)}``, step by step in time
+        (within a step by index, as a SpikeMonitor records them)."""
         out = {}
-        noff = self.uoff * self.npu
-        for p in range(1, len(self.sizes)):
-            lo, hi = noff[p - 1], noff[p]
-            keep = (cols >= lo) & (cols < hi)
-            i = rows[keep].astype(np.int64) * (hi - lo) + (cols[keep] - lo)
-            t = times[keep]
-            order = np.argsort(t, kind="stable")
-            out[p] = (i[order], t[order])
+        for p, (index, times) in self.recorded.items():
+            out[p] = ((np.concatenate(index).astype(np.int64), np.concatenate(times)) if index
+                      else (np.zeros(0, np.int64), np.zeros(0)))  # fmt: skip
         return out
 
 
