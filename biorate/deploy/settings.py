@@ -116,6 +116,12 @@ def check_settings(origin: SpikingOrigin, *, durations: Any, encoding: str,
         raise DeployError(f"input_rate must be positive, got {input_rate_hz:g} (SI units)")
     if dt is None and method == "exact":
         dt = f"{exact_default_dt(origin)!r} s"
+    if method == "exact":  # its own reason first: a step holds one spike at most
+        t_ref, dt_s = float(origin.model.params["t_ref"].value), to_si(dt, TIME, "dt")
+        if 0 < t_ref <= dt_s:
+            raise DeployError(f"method 'exact' needs dt below the refractory period t_ref = "
+                              f"{t_ref:g} s (a neuron spikes "
+                              f"at most once per step), got dt = {dt_s:g} s")  # fmt: skip
     tau_syn_s, dt_s = synapse_and_step(origin, tau_syn, dt)
     if ds[0] < dt_s:
         raise DeployError(f"presentation time {ds[0]:g} s is shorter than one time step "
