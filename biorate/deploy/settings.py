@@ -120,8 +120,8 @@ def check_settings(origin: SpikingOrigin, *, durations: Any, encoding: str,
         t_ref, dt_s = float(origin.model.params["t_ref"].value), to_si(dt, TIME, "dt")
         if 0 < t_ref <= dt_s:
             raise DeployError(f"method 'exact' needs dt below the refractory period t_ref = "
-                              f"{t_ref:g} s (a neuron spikes "
-                              f"at most once per step), got dt = {dt_s:g} s")  # fmt: skip
+                              f"{t_ref:g} s (a neuron spikes at most once per step), got dt = "
+                              f"{dt_s:g} s")  # fmt: skip
     tau_syn_s, dt_s = synapse_and_step(origin, tau_syn, dt)
     if ds[0] < dt_s:
         raise DeployError(f"presentation time {ds[0]:g} s is shorter than one time step "
