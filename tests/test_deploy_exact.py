@@ -176,6 +176,16 @@ _MEASURED = {
 }
 
 
+def test_batches_are_bookkeeping_only_without_noise():
+    """Noise-free, 7 images in batches of 3 give exactly the spikes of one batch of 7."""
+    net = _digits_net()
+    kw = {"method": "exact", "n": 7, "durations": ["50 ms", "150 ms"]}
+    one, split = _digits(net, batch_size=7, **kw), _digits(net, batch_size=3, **kw)
+    assert (one["performance"]["batches"], split["performance"]["batches"]) == (1, 3)
+    assert one["samples"] == split["samples"] and one["agreement"] == split["agreement"]
+    assert sum(one["samples"]["scatter"]["h1"]["spiking_hz"]) > 0
+
+
 def test_same_seed_same_spikes_with_noise():
     """Noise and Poisson inputs come from one NumPy Generator per batch seeded with seed + b: the
     same seed gives the same report's spikes, another seed other spikes."""
