@@ -101,8 +101,8 @@ def _accuracies(counts: dict, first: dict, y: np.ndarray) -> list[float]:
 
 
 def _row(name: str, acc: list[float], first_s: float, warm_s: float, run_s: float,
-         extra: str = "") -> list:  # fmt: skip
-    return [name, acc, first_s, warm_s, run_s, extra]
+         corr: float | None = None, proc: tuple[float, float] | None = None) -> list:  # fmt: skip
+    return [name, acc, first_s, warm_s, run_s, corr, proc]
 
 
 def one_process(kind: str, dt: float, net_path: str, images: int) -> None:
@@ -168,12 +168,9 @@ def run_seed(seed: int, args: argparse.Namespace, data) -> list[list]:  # noqa: 
                          dt=f"{dt} s", target=args.target, progress=False)  # fmt: skip
             walls.append(time.perf_counter() - t0)
         corr = min(p["correlation"] for p in rep["populations"][:-1])
-        note = f"hidden-rate r >= {corr:.5f}"
-        if net_path:
-            first, warm = process_times(method, dt, net_path, args.images)
-            note += f"; process {first:.1f} / {warm:.1f} s"
+        proc = process_times(method, dt, net_path, args.images) if net_path else None
         rows.append(_row(f"biorate {method}, dt {dt * 1e3:g} ms", rep["spiking_accuracy"],
-                         walls[0], walls[1], rep["performance"]["run_s"], note))  # fmt: skip
+                         walls[0], walls[1], rep["performance"]["run_s"], corr, proc))  # fmt: skip
     for dt in args.nengo_dts:
         t0 = time.perf_counter()
         try:
@@ -186,13 +183,10 @@ def run_seed(seed: int, args: argparse.Namespace, data) -> list[list]:  # noqa: 
             t1 = time.perf_counter()
             res = nengo_deploy(net, X, dt=dt)
             walls.append(time.perf_counter() - (t0 if not walls else t1))
-        note = ""
-        if net_path:
-            first, warm = process_times("nengo", dt, net_path, args.images)
-            note = f"process {first:.1f} / {warm:.1f} s"
+        proc = process_times("nengo", dt, net_path, args.images) if net_path else None
         rows.append(_row(f"Nengo {nengo.__version__}, dt {dt * 1e3:g} ms",
                          _accuracies(res["counts"], res["first"], y), walls[0], walls[1],
-                         res["run_s"], note))  # fmt: skip
+                         res["run_s"], None, proc))  # fmt: skip
     return rows
 
 
@@ -229,24 +223,34 @@ def main() -> None:
     for seed in [int(s) for s in args.seeds.split(",")]:
         for row in run_seed(seed, args, data):
             table.setdefault(row[0], []).append(row)
-    nengo_warm = next((statistics.median(r[3] for r in rows) for name, rows in table.items()
-                       if name.startswith("Nengo") and "dt 1 ms" in name), None)  # fmt: skip
+    nengo = next((rows for name, rows in table.items()
+                  if name.startswith("Nengo") and "dt 1 ms" in name), None)  # fmt: skip
+    nengo_warm = statistics.median(r[3] for r in nengo) if nengo else None
+    nengo_proc = statistics.median(r[6][1] for r in nengo) if nengo and nengo[0][6] else None
     print(
-        f"\n{args.images} images x 138 neurons, 500 ms; accuracy at 50/100/200/500 ms "
-        f"(median over {len(next(iter(table.values())))} seed(s)); wall s, first / warm (run)"
+        f"\n{args.images} images x 138 neurons, 500 ms; medians over "
+        f"{len(next(iter(table.values())))} seed(s); times in s: a deploy() call in this process "
+        "(first / warm, simulation), a whole process (first / warm); ratios: warm / Nengo at 1 ms"
     )
-    print("| simulator | accuracy 50 / 100 / 200 / 500 ms | first | warm (run) | warm / Nengo "
-          "1 ms | notes |\n|---|---|---|---|---|---|")  # fmt: skip
+    print("| simulator | accuracy 50 / 100 / 200 / 500 ms | call first / warm (run) | ratio | "
+          "process first / warm | ratio | hidden-rate r (lowest population) |\n"
+          "|---|---|---|---|---|---|---|")  # fmt: skip
     for name, rows in table.items():
         acc = [statistics.median(r[1][i] for r in rows) for i in range(4)]
         first, warm, run = (statistics.median(r[j] for r in rows) for j in (2, 3, 4))
+        call = f"{first:.1f} / {warm:.1f} ({run:.1f})" if warm else ""
         ratio = f"{warm / nengo_warm:.2f}" if nengo_warm and warm else ""
-        times = f"{first:.1f} | {warm:.1f} ({run:.1f})" if warm else " | "
-        print(f"| {name} | {' / '.join(f'{a:.3f}' for a in acc)} | {times} | {ratio} | "
-              f"{rows[-1][5]} |")  # fmt: skip
+        proc = pratio = corr = ""
+        if rows[0][6]:
+            pf, pw = (statistics.median(r[6][j] for r in rows) for j in (0, 1))
+            proc, pratio = f"{pf:.1f} / {pw:.1f}", f"{pw / nengo_proc:.2f}" if nengo_proc else ""
+        if rows[0][5] is not None:
+            corr = f"{statistics.median(r[5] for r in rows):.5f}"
+        print(f"| {name} | {' / '.join(f'{a:.3f}' for a in acc)} | {call} | {ratio} | {proc} | "
+              f"{pratio} | {corr} |")  # fmt: skip
         if len(rows) > 1:
             print("|  per seed | " + "; ".join(" / ".join(f"{a:.3f}" for a in r[1])
-                                                for r in rows) + " | | | | |")  # fmt: skip
+                                                for r in rows) + " | | | | | |")  # fmt: skip
 
 
 if __name__ == "__main__":
