@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..deploy import DeployError, activation_field, deploy, spiking_origin
+from ..deploy import METHODS, DeployError, activation_field, deploy, spiking_origin
 from ..deploy.settings import presentation_times
 from ..io import staged_outputs, write_json
 from ..units import integer
@@ -42,7 +42,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="images per Brian2 network (memory vs. speed; default 400)")  # fmt: skip
     p.add_argument("--seed", type=integer, default=0, help="seed of noise and Poisson inputs")
     p.add_argument("--target", default="auto", choices=["auto", "cython", "numpy"],
-                   help="Brian2 code generation target")  # fmt: skip
+                   help="Brian2 code generation target (--method euler)")  # fmt: skip
+    p.add_argument("--method", default="euler", choices=list(METHODS),
+                   help="euler (default): Brian2 integrates the model's equations; exact: the "
+                        "linear LIF integrated exactly with spikes placed within the step "
+                        "(NumPy, nothing to compile; lif models only), e.g. with --dt 1ms")  # fmt: skip
+    p.add_argument("--dt", default=None,
+                   help="time step (default: the step of the activation's curve, 0.1 ms for "
+                        "the shipped ones; 1 ms with --method exact); below the refractory "
+                        "period")  # fmt: skip
     p.add_argument("--report", help="report JSON to write")
     p.add_argument("--plot", help="figure: accuracy vs time, a raster, rate vs spiking scatter")
     add_quiet(p)
@@ -86,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         net, X, y, durations=[f"{float(d)!r} s" for d in durations], encoding=args.encoding,
         neurons_per_unit=args.neurons_per_unit, tau_syn=args.tau_syn,
         input_rate=args.input_rate or "200Hz", batch_size=args.batch_size, seed=args.seed,
-        target=args.target, progress=not args.quiet, command=command_line(),
+        target=args.target, method=args.method, dt=args.dt, progress=not args.quiet, command=command_line(),
         dataset=data.name, network_file=args.network, train=(data.X_train, data.y_train),
     )  # fmt: skip
     written = [p for p in (args.report, args.plot) if p]

@@ -53,6 +53,15 @@ time. Every shorter presentation time ``d`` is read from the same run by countin
 measured over ``[transient, T)`` (``T`` the longest time) and compared with the rate network's
 prediction ``r0 + y_scale*g(z)`` (Pearson correlation over units and images, RMSE in Hz).
 
+Two integrators (``method``): ``"euler"``, the default, has Brian2 integrate the model file's
+equations (forward Euler for the shipped models) at the activation curve's step (0.1 ms), spikes
+and refractory periods on whole steps, as the curve was measured. ``"exact"`` (the linear LIF
+only) integrates the membrane exactly over each step, places each spike at its threshold crossing
+within the step and keeps the refractory period to the fraction of a step, as Nengo's ``LIF``
+does (:mod:`biorate.deploy._exact`, NumPy, nothing to compile); its default step is 1 ms, where a
+noise-free neuron still fires at exactly the continuous LIF rate (Euler at 1 ms puts every
+interval on whole milliseconds: 111 Hz where 99 Hz is due).
+
 The package follows the data: :mod:`~biorate.deploy.mapping` (rate -> spiking parameters, NumPy
 only; the rate states come from the network's own dynamics, :mod:`biorate.network.dynamics`),
 :mod:`~biorate.deploy.settings` (the arguments in SI units), :mod:`~biorate.deploy.build` (Brian2:
@@ -82,8 +91,8 @@ import numpy as np
 
 from ..errors import DataError
 from ..network import RateNetwork
-from ..spiking.protocol import check_run, resolve_seed
-from . import build
+from ..spiking.protocol import check_run, check_target, resolve_seed
+from . import _exact, build
 from .mapping import (
     DeployError,
     SpikingOrigin,
@@ -97,12 +106,13 @@ from .mapping import (
 )
 from .readout import Readout, decide
 from .report import Simulation, deploy_report, fixed_point
-from .settings import DEFAULT_DURATIONS, ENCODINGS, Settings, check_settings
+from .settings import DEFAULT_DURATIONS, ENCODINGS, METHODS, Settings, check_settings
 
 __all__ = [
     "DeployError",
     "SpikingOrigin",
     "ENCODINGS",
+    "METHODS",
     "DEFAULT_DURATIONS",
     "spiking_origin",
     "activation_field",
@@ -119,7 +129,7 @@ __all__ = [
 def deploy(net: RateNetwork, X: Any, y: Any = None, *, durations: Any = DEFAULT_DURATIONS,
            encoding: str = "current", neurons_per_unit: int = 1, tau_syn: Any = "5 ms",
            input_rate: Any = "200 Hz", transient: Any = None, dt: Any = None,
-           batch_size: int = 400, seed: int | None = 0, target: str = "auto",
+           batch_size: int = 400, seed: int | None = 0, target: str = "auto", method: str = "euler",
            progress: bool = True, command: str | None = None, dataset: str | None = None,
            network_file: Any = None, train: tuple[Any, Any] | None = None) -> dict:  # fmt: skip
     """Run a trained :class:`~biorate.network.RateNetwork` as a Brian2 spiking network on ``X``.
@@ -136,10 +146,18 @@ def deploy(net: RateNetwork, X: Any, y: Any = None, *, durations: Any = DEFAULT_
     input_rate : Poisson rate of a pixel of value 1 (``encoding="poisson"``).
     transient : start of the window in which hidden rates are measured (after the settling);
         None: 50 ms, or half the longest duration when that is shorter.
-    dt : time step; None takes the step of the activation's curve (else 0.1 ms).
+    dt : time step; None takes the step of the activation's curve (else 0.1 ms), and with
+        ``method="exact"`` 1 ms (half the refractory period when that is below 2 ms).
     batch_size : images per Brian2 network (each image is an independent copy of the network).
     seed : random seed (noise, Poisson inputs); batch b uses ``seed + b``.
-    target : Brian2 code generation, ``"auto"``, ``"cython"`` or ``"numpy"``.
+    target : Brian2 code generation, ``"auto"``, ``"cython"`` or ``"numpy"`` (``method="euler"``).
+    method : ``"euler"`` (default): Brian2 integrates the model's equations as its file says
+        (forward Euler for the shipped models), spikes and refractory periods on whole steps.
+        ``"exact"``: the linear LIF (models with ``theory = "lif"``) integrated exactly over each
+        step, spikes placed at their threshold crossings within the step and refractory periods
+        kept to the fraction of a step, by NumPy with nothing to compile
+        (:mod:`biorate.deploy._exact`); a coarse ``dt`` such as 1 ms then keeps the continuous
+        LIF rate. ``dt`` must stay below the refractory period.
     progress : progress bars and a note while Brian2 compiles (stderr).
     command : the command line recorded in the provenance.
     dataset, network_file : names recorded in the report (where ``X``, ``y`` and ``net`` came from).
@@ -162,9 +180,12 @@ def deploy(net: RateNetwork, X: Any, y: Any = None, *, durations: Any = DEFAULT_
     origin = check_deployable(net, activation_field(network_file))
     s = check_settings(origin, durations=durations, encoding=encoding,
                        neurons_per_unit=neurons_per_unit, tau_syn=tau_syn, input_rate=input_rate,
-                       transient=transient, dt=dt, batch_size=batch_size)  # fmt: skip
+                       transient=transient, dt=dt, batch_size=batch_size,
+                       method=method)  # fmt: skip
     X, y = _check_data(net, X, y, s)
-    _check_work(net, X.shape[0], s, target)
+    check_target(target)
+    # the exact method runs in NumPy at about Brian2-Cython's speed per neuron-step
+    _check_work(net, X.shape[0], s, target if s.method == "euler" else "cython")
     rate_train = _rate_train_accuracy(net, train)
     seed_used = resolve_seed(seed)
     mapping = synaptic_mapping(net.activation_, net)
@@ -213,7 +234,9 @@ def _rate_train_accuracy(net: RateNetwork, train: Any) -> float | None:
 def _simulate(net: RateNetwork, origin: SpikingOrigin, mapping: dict, X: np.ndarray,
               s: Settings, *, seed: int, target: str, progress: bool) -> Simulation:  # fmt: skip
     """Run ``X`` in batches of ``s.batch_size`` images, each one Brian2 network (batch b seeded
-    ``seed + b``), and bin their spikes."""
+    ``seed + b``), and bin their spikes (``method="exact"``: :func:`_simulate_exact`)."""
+    if s.method == "exact":  # no Brian2 at all (its import alone takes 1.5-3 s)
+        return _simulate_exact(net, origin, mapping, X, s, seed=seed, progress=progress)
     n = X.shape[0]
     readout = Readout(net.sizes, net.population_names, n, s.durations, s.transient_s, s.npu)
     neurons = synapses = 0
@@ -236,6 +259,26 @@ def _simulate(net: RateNetwork, origin: SpikingOrigin, mapping: dict, X: np.ndar
             gc.collect()  # drop the batch's Brian2 objects so the next one can reuse the names
     readout.finish(s.t_max)
     return Simulation(readout, neurons, synapses, run_s, chosen, seed)
+
+
+def _simulate_exact(net: RateNetwork, origin: SpikingOrigin, mapping: dict, X: np.ndarray,
+                    s: Settings, *, seed: int, progress: bool) -> Simulation:  # fmt: skip
+    """:func:`_simulate` with ``method="exact"`` (:mod:`biorate.deploy._exact`, no Brian2)."""
+    n = X.shape[0]
+    readout = Readout(net.sizes, net.population_names, n, s.durations, s.transient_s, s.npu)
+    neurons = synapses = 0
+    run_s = 0.0
+    for b, start in enumerate(range(0, n, s.batch_size)):
+        Xb = X[start : start + s.batch_size]
+        res = _exact.run_batch(origin, mapping, net.sizes, Xb, t_max=s.t_max, dt_s=s.dt_s,
+                               tau_syn=s.tau_syn_s, encoding=s.encoding,
+                               input_rate=s.input_rate_hz, npu=s.npu, seed=(seed + b) % 2**32,
+                               progress=progress, label=f"deploy {start + Xb.shape[0]}/{n}")  # fmt: skip
+        neurons, synapses = max(neurons, res["neurons"]), synapses + res["synapses"]
+        run_s += res["run_s"]
+        readout.add(start, res["spikes"])
+    readout.finish(s.t_max)
+    return Simulation(readout, neurons, synapses, run_s, "numpy (exact LIF, no Brian2)", seed)
 
 
 def plot_deploy(report: dict, path: Any, title: str = "") -> Path:

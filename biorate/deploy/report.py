@@ -108,6 +108,7 @@ def _mapping(net: RateNetwork, origin: SpikingOrigin, s: Settings) -> dict:
     return {
         "activation": act.name, "form": act.form,
         "model": origin.model.describe(), "sigma_V": origin.sigma_v, "dt_s": s.dt_s,
+        "method": s.method,
         "tau_syn_s": s.tau_syn_s, "encoding": s.encoding,
         "input_rate_Hz": s.input_rate_hz if s.encoding == "poisson" else None,
         "neurons_per_unit": s.npu, "transient_s": s.transient_s,

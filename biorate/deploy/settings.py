@@ -10,9 +10,10 @@ import numpy as np
 
 from ..models import MIN_DT
 from ..units import FREQUENCY, TIME, to_si, to_si_array
+from ._exact import METHODS, check_method
 from .mapping import DeployError, SpikingOrigin
 
-__all__ = ["ENCODINGS", "DEFAULT_DURATIONS", "Settings", "check_settings"]
+__all__ = ["ENCODINGS", "METHODS", "DEFAULT_DURATIONS", "Settings", "check_settings"]
 
 ENCODINGS = ("current", "poisson")
 DEFAULT_DURATIONS = ("50 ms", "100 ms", "200 ms", "500 ms")
@@ -21,7 +22,8 @@ DEFAULT_DURATIONS = ("50 ms", "100 ms", "200 ms", "500 ms")
 @dataclass(frozen=True)
 class Settings:
     """A deployment's settings in SI units (seconds, hertz): ``durations`` sorted, the longest
-    last; ``npu`` neurons per unit; ``batch_size`` images per Brian2 network."""
+    last; ``npu`` neurons per unit; ``batch_size`` images per Brian2 network; ``method``
+    ``"euler"`` (Brian2, the model's equations) or ``"exact"`` (:mod:`biorate.deploy._exact`)."""
 
     durations: list[float]
     tau_syn_s: float
@@ -31,6 +33,7 @@ class Settings:
     encoding: str
     npu: int
     batch_size: int
+    method: str = "euler"
 
     @property
     def t_max(self) -> float:
@@ -88,11 +91,20 @@ def synapse_and_step(origin: SpikingOrigin, tau_syn: Any, dt: Any) -> tuple[floa
     return tau_syn_s, dt_s
 
 
+def exact_default_dt(origin: SpikingOrigin) -> float:
+    """The step ``method="exact"`` takes when none is given: 1 ms (Nengo's default), or half the
+    refractory period when that is shorter (a neuron spikes at most once per step)."""
+    t_ref = float(origin.model.params["t_ref"].value)
+    return 1e-3 if t_ref <= 0 or t_ref > 2e-3 else t_ref / 2  # 2 ms -> 1 ms
+
+
 def check_settings(origin: SpikingOrigin, *, durations: Any, encoding: str,
                    neurons_per_unit: Any, tau_syn: Any, input_rate: Any, transient: Any,
-                   dt: Any, batch_size: Any) -> Settings:  # fmt: skip
+                   dt: Any, batch_size: Any, method: Any = "euler") -> Settings:  # fmt: skip
     """Check and convert :func:`~biorate.deploy.deploy`'s arguments (see there); ``dt`` None
-    takes the step of the activation's curve (``origin``), else 0.1 ms."""
+    takes the step of the activation's curve (``origin``), else 0.1 ms; with ``method="exact"``
+    :func:`exact_default_dt` (1 ms for the shipped lif)."""
+    method = check_method(method, origin.model)
     if encoding not in ENCODINGS:
         raise DeployError(f"encoding must be one of {', '.join(ENCODINGS)}, got {encoding!r}")
     npu = _count(neurons_per_unit, "neurons_per_unit")
@@ -103,6 +115,14 @@ def check_settings(origin: SpikingOrigin, *, durations: Any, encoding: str,
     transient_s = min(0.05, t_max / 2) if transient is None else to_si(transient, TIME, "transient")
     if input_rate_hz <= 0:
         raise DeployError(f"input_rate must be positive, got {input_rate_hz:g} (SI units)")
+    if dt is None and method == "exact":
+        dt = f"{exact_default_dt(origin)!r} s"
+    if method == "exact":  # its own reason first: a step holds one spike at most
+        t_ref, dt_s = float(origin.model.params["t_ref"].value), to_si(dt, TIME, "dt")
+        if 0 < t_ref <= dt_s:
+            raise DeployError(f"method 'exact' needs dt below the refractory period t_ref = "
+                              f"{t_ref:g} s (a neuron spikes at most once per step), got dt = "
+                              f"{dt_s:g} s")  # fmt: skip
     tau_syn_s, dt_s = synapse_and_step(origin, tau_syn, dt)
     if ds[0] < dt_s:
         raise DeployError(f"presentation time {ds[0]:g} s is shorter than one time step "
@@ -112,4 +132,4 @@ def check_settings(origin: SpikingOrigin, *, durations: Any, encoding: str,
                           "longest presentation time")  # fmt: skip
     return Settings(durations=ds, tau_syn_s=tau_syn_s, input_rate_hz=input_rate_hz,
                     transient_s=transient_s, dt_s=dt_s, encoding=encoding, npu=npu,
-                    batch_size=batch)  # fmt: skip
+                    batch_size=batch, method=method)  # fmt: skip
