@@ -458,5 +458,10 @@ def test_the_api_caps_the_bootstrap_as_the_cli_does():
 
     x = np.linspace(0, 1, 20)
     curve = TransferCurve("fi", x, 50 / (1 + np.exp(-(x - 0.5) / 0.1)), "A", "Hz")
-    with pytest.raises(FitError, match=f"at most {MAX_BOOTSTRAP}"):
+    with pytest.raises(FitError, match=f"at most {MAX_BOOTSTRAP:,}"):
         fit(curve, "sigmoid", bootstrap=10**9)
+    # campaign 6 B1: 100,000 was allowed "(a few minutes)", ~15-30 minutes here; and a long curve
+    # makes every resample slower: resamples x points are bounded too
+    long = TransferCurve("fi", np.linspace(0, 1, 10_000), 50 / (1 + np.exp(-(np.linspace(0, 1, 10_000) - 0.5) / 0.1)), "A", "Hz")  # fmt: skip
+    with pytest.raises(FitError, match="use at most 41 resamples"):
+        fit(long, "sigmoid", bootstrap=100)

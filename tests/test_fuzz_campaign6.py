@@ -216,3 +216,16 @@ def test_a_model_file_named_as_another_model_is_refused(tmp_path, cli):
     # a name no other model has is the user's choice
     (tmp_path / "md" / "mine.toml").write_text(text.replace('name = "lif"', 'name = "other"'))
     assert br.load_model(tmp_path / "md" / "mine.toml").name == "other"
+
+
+def test_api_model_arguments_of_the_wrong_type_are_biorate_errors():
+    """A3: these raised TypeError (and check_dt accepted NaN, check_drive a junk drive)."""
+    import biorate as br
+
+    lif = br.load_model("lif")
+    for call in (lambda: br.load_model("lif", models_dir=3), lambda: br.list_models(3),
+                 lambda: lif.check_dt("0.1 ms"), lambda: lif.check_dt(float("nan")),
+                 lambda: lif.check_drive("junk", 0.0, 0.0)):  # fmt: skip
+        with pytest.raises(br.BiorateError):
+            call()
+    lif.check_dt(1e-4)  # a valid step passes

@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         raise FitError(f"--bootstrap must be >= 0, got {args.bootstrap}")
     if args.bootstrap > fitting.MAX_BOOTSTRAP:
         raise FitError(f"--bootstrap {args.bootstrap}: each resample is a fit of its own; "
-                       f"at most {fitting.MAX_BOOTSTRAP} (a few minutes)")  # fmt: skip
+                       f"at most {fitting.MAX_BOOTSTRAP:,} (about 2 minutes)")  # fmt: skip
     if args.name is not None:  # an activation name's own checks, before the fit
         try:
             Activation("relu", name=args.name)

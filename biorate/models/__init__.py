@@ -9,6 +9,7 @@ named by ``BIORATE_MODELS`` (several folders separated by ``os.pathsep``) or ``-
 from __future__ import annotations
 
 import math
+import numbers
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -77,6 +78,9 @@ def model_dirs(extra: str | os.PathLike | list | None = None) -> list[Path]:
     file, raises :class:`ModelError`: a model folder that is silently skipped would load the shipped
     model of the same name instead of the user's."""
     dirs: list[Path] = []
+    if extra is not None and not isinstance(extra, str | os.PathLike | list | tuple):
+        raise ModelError(f"models folder: expected a folder path or a list of them, got "
+                         f"{describe(extra)}")  # fmt: skip
     if extra:
         for d in [extra] if isinstance(extra, str | os.PathLike) else list(extra):
             dirs.append(_folder(d, "models folder"))
@@ -219,6 +223,8 @@ class Model:
         A refractory period of 0 is no refractory period (the model then has none to lose, as in
         the README's t_ref = 0 comparison with theory): any dt shorter than the time constants.
         """
+        if isinstance(dt_s, bool) or not isinstance(dt_s, numbers.Real) or not 0 < dt_s < math.inf:
+            raise ProtocolError(f"dt must be a positive number of seconds, got {dt_s!r}")
         for name, p in self.params.items():
             if name.startswith("tau") and tuple(p.dim) == TIME and dt_s >= p.value:
                 raise ProtocolError(
@@ -243,6 +249,8 @@ class Model:
         """The model's ``[drive]`` names the variables an f-I protocol sets: a current variable
         for ``drive="current"`` or a bias, a noise variable for ``sigma_v > 0``
         (:class:`ModelError` otherwise); measure_fi and a sweep spec's points check alike."""
+        if drive not in DRIVES:
+            raise ProtocolError(f"drive must be one of {', '.join(DRIVES)}, got {drive!r}")
         drive_spec = self.section("drive")
         if (drive == "current" or bias_a) and not drive_spec.get("current"):
             raise ModelError(f"model {self.name!r} names no current variable in [drive]")
