@@ -228,7 +228,16 @@ class TransferCurve(JsonFile):
         _in_domain(f, "x", x, x_axis, x_dim, x_unit, scale=x_scale)
         _in_domain(f, "y", y, y_axis, y_dim, y_unit, sem=np.zeros(n) if y_sem is None else y_sem,
                    scale=y_scale)  # fmt: skip
+        # files hold SI values (DESIGN.md, "Units"): a curve given in another unit of the same
+        # dimension ("nA", "kHz") is converted, so that what it fits is what deploys (in A, Hz)
+        if x_scale != 1.0:
+            x, x_unit, x_scale = x * x_scale, si_unit(x_dim), 1.0
+        if y_scale != 1.0:
+            y, y_unit = y * y_scale, si_unit(y_dim)
+            y_sem = None if y_sem is None else y_sem * y_scale
+            y_scale = 1.0
         checked = dict(x=_tag(x, x_scale, x_dim), y=_tag(y, y_scale, y_dim), y_sem=y_sem, cv=cv,
+                       x_unit=x_unit, y_unit=y_unit,
                        series=_series(f, n), model=check_model(f), protocol=check_protocol(f),
                        provenance=plain_table(f, "provenance") or {})  # fmt: skip
         for attr, value in checked.items():

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import biorate as br
+from biorate.units import parse_unit
 from biorate.errors import BiorateError, DataError, OutputError
 from biorate.network import RateNetwork
 
@@ -120,22 +121,29 @@ def test_the_one_ampere_rule_reads_the_curves_unit(unit, top, ok):
     """The rule is on the current, not on the number: 500 pA and 1.5 nA are currents a neuron
     takes (a first version compared the numbers with 1 and refused both)."""
     x, y = np.linspace(0.0, top, 11), np.linspace(0.0, 50.0, 11)
-    if ok:
-        assert br.TransferCurve("fi", x, y, unit, "Hz").x_unit == unit
+    if ok:  # and the curve holds SI values, as files do (campaign 6, F2): amperes
+        curve = br.TransferCurve("fi", x, y, unit, "Hz")
+        assert curve.x_unit == "A" and curve.x[-1] == pytest.approx(top * parse_unit(unit)[0])
     else:
         with pytest.raises(BiorateError, match=f"must be >= -[0-9e+.]+ {unit} and <= "):
             br.TransferCurve("fi", x, y, unit, "Hz")
 
 
 def test_the_one_ampere_rule_reads_the_activations_unit():
-    """A fit of a pA curve gives a pA activation; its scales in pA are well within 1 A."""
+    """A fit of a pA curve gives an activation in A (the curve is SI once read); an activation
+    file written in pA is read in pA, its scales well within 1 A, and refused beyond it."""
     x = np.linspace(0.0, 500.0, 41)
     curve = br.TransferCurve("fi", x, 80 / (1 + np.exp(-(x - 250) / 40)), "pA", "Hz")
     act = br.fit(curve, "sigmoid").activation()
-    assert act.x_unit == "pA" and br.Activation.from_dict(act.to_dict()) == act
-    d = act.to_dict() | {"x_offset": 2e12}
+    assert act.x_unit == "A" and act.x_offset == pytest.approx(250e-12, rel=1e-3)
+    assert br.Activation.from_dict(act.to_dict()) == act
+    params = act.to_dict()["params"] | {"x_half": 250.0, "width": 40.0}  # the same curve in pA
+    units = act.to_dict()["param_units"] | {"x_half": "pA", "width": "pA"}
+    d = act.to_dict() | {"x_unit": "pA", "x_offset": 250.0, "x_scale": 40.0, "params": params,
+                         "param_units": units}  # fmt: skip
+    assert br.Activation.from_dict(d).x_offset == 250.0
     with pytest.raises(BiorateError, match="2e\\+12 pA is beyond \\+-1 A"):
-        br.Activation.from_dict(d)
+        br.Activation.from_dict(d | {"x_offset": 2e12})
 
 
 def test_deploy_memory_check_counts_every_routed_pair(monkeypatch):

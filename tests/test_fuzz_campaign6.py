@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 SPEC = """schema = 1
@@ -229,3 +230,21 @@ def test_api_model_arguments_of_the_wrong_type_are_biorate_errors():
         with pytest.raises(br.BiorateError):
             call()
     lif.check_dt(1e-4)  # a valid step passes
+
+
+def test_a_curve_in_nanoamperes_is_read_in_si_and_its_fit_deploys():
+    """F2: a curve file with x in nA fitted and trained, then deploy and export refused it after
+    the training ('needs x in A'): files hold SI values, so such a file is converted as it is
+    read, and its fit is an activation in A that deploy accepts."""
+    import biorate as br
+    from biorate.deploy.mapping import spiking_origin
+
+    curve = br.theory.fi("lif", current="0nA:4nA:41", sigma="2 mV")
+    d = curve.to_dict() | {"x": [v * 1e9 for v in curve.x], "x_unit": "nA"}
+    again = br.TransferCurve.from_dict(d)
+    assert again.x_unit == "A" and np.allclose(again.x, curve.x, rtol=1e-15, atol=0)
+    act = br.fit(again, "soft_lif").activation()
+    assert act.x_unit == "A"
+    assert spiking_origin(act).model.name == "lif"
+    d = curve.to_dict() | {"y": [v / 1e3 for v in curve.y], "y_unit": "kHz"}
+    assert br.TransferCurve.from_dict(d).y_unit == "Hz"
