@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 import biorate as br
-from biorate.units import parse_unit
 from biorate.errors import BiorateError, DataError, OutputError
 from biorate.network import RateNetwork
+from biorate.units import parse_unit
 
 
 def _one_line(code, err):
