@@ -248,3 +248,22 @@ def test_a_curve_in_nanoamperes_is_read_in_si_and_its_fit_deploys():
     assert spiking_origin(act).model.name == "lif"
     d = curve.to_dict() | {"y": [v / 1e3 for v in curve.y], "y_unit": "kHz"}
     assert br.TransferCurve.from_dict(d).y_unit == "Hz"
+
+
+def test_local_workers_leave_ctrl_c_to_this_process():
+    """A2: a terminal's Ctrl-C reaches the process group, and the workers printed 30-100 lines of
+    tracebacks; they now start with SIGINT ignored, and this process keeps its own handler."""
+    pytest.importorskip("distributed")
+    import signal
+
+    from biorate.sweep.run import connect_cluster
+
+    before = signal.getsignal(signal.SIGINT)
+    client, cluster = connect_cluster(None, 1, 5.0)
+    try:
+        assert signal.getsignal(signal.SIGINT) is before
+        seen = client.run(lambda: int(signal.getsignal(signal.SIGINT) == signal.SIG_IGN))
+        assert list(seen.values()) == [1]
+    finally:
+        client.close()
+        cluster.close()

@@ -45,6 +45,7 @@ import logging
 import math
 import os
 import platform
+import signal
 import sys
 import threading
 import time
@@ -258,10 +259,19 @@ def connect_cluster(scheduler: str | None, workers: int, timeout: float) -> tupl
             raise BiorateError(f"cannot reach the Dask scheduler at {scheduler!r} ({reason}); "
                                "is it running, and is the address right?") from None  # fmt: skip
         return client, None
-    cluster = distributed.LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-        silence_logs=logging.ERROR,
-    )  # fmt: skip
+    # the worker processes start with SIGINT ignored (a disposition a spawned process inherits):
+    # a terminal's Ctrl-C reaches the whole process group, and workers interrupted mid-import
+    # or mid-task printed 30-100 lines of tracebacks; this process alone takes it and closes them
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try:
+        cluster = distributed.LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )  # fmt: skip
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
     return distributed.Client(cluster, set_as_default=False), cluster
 
 
