@@ -267,3 +267,26 @@ def test_local_workers_leave_ctrl_c_to_this_process():
     finally:
         client.close()
         cluster.close()
+
+
+def test_a_deployment_whose_output_never_fires_says_so(tmp_path, cli):
+    """E6: accuracy 0.0 was reported without saying that the output population was silent."""
+    from biorate.network import RateNetwork
+
+    net = RateNetwork([64, 8, 10], activation="lif_noise", seed=0).initialize()
+    net.params_[net.graph_.bias[-1]][:] = -50.0  # every output unit far below its threshold
+    path = net.save(tmp_path / "net.npz")
+    code, out, err = cli("deploy", path, "--images", "3", "--duration", "20ms", "--target",
+                         "numpy", "--quiet")  # fmt: skip
+    assert code == 0, err
+    assert "100% of images undecided: no output neuron fired" in out
+    assert "biorate: warning: no output neuron fired in 20 ms for any image" in err
+
+
+def test_a_long_population_name_is_refused_in_one_short_line(tmp_path, cli):
+    """E1: a 100,000-character name was printed whole in the error (3,000+ characters)."""
+    long = "p" * 100_000
+    (tmp_path / "g.toml").write_text(f'populations = [2, {{name = "{long}", size = 4}}, 2]\n')
+    code, _, err = cli("train", "--dataset", "xor", "--connectivity", tmp_path / "g.toml",
+                       "-o", tmp_path / "n.npz")  # fmt: skip
+    assert code == 2 and len(err) < 400 and "at most 200 characters" in err, err[:300]

@@ -4,6 +4,7 @@ images and report how much accuracy survives (see :mod:`biorate.deploy`)."""
 from __future__ import annotations
 
 import argparse
+import sys
 
 from ..deploy import METHODS, DeployError, activation_field, deploy, spiking_origin
 from ..deploy.settings import presentation_times
@@ -111,11 +112,18 @@ def run(args: argparse.Namespace) -> int:
     print(f"  rate network test accuracy {rep['rate_accuracy']:.4f}")
     for d, acc, agr in zip(rep["durations_s"], rep["spiking_accuracy"], rep["agreement"],
                            strict=True):  # fmt: skip
-        print(f"  spiking {d * 1e3:6.0f} ms: accuracy {acc:.4f}, agrees with rate net {agr:.4f}")
+        und = rep["undecided"][rep["durations_s"].index(d)]
+        silent = f" ({und:.0%} of images undecided: no output neuron fired)" if und else ""
+        print(f"  spiking {d * 1e3:6.0f} ms: accuracy {acc:.4f}, agrees with rate net {agr:.4f}"
+              f"{silent}")  # fmt: skip
     for pop in rep["populations"]:
         corr = pop["correlation"]
         print(f"  {pop['name']:>4}: rate correlation "
               f"{'n/a' if corr is None else f'{corr:.3f}'}, RMSE {pop['rmse_hz']:.1f} Hz")  # fmt: skip
+    if rep["undecided"] and rep["undecided"][-1] == 1.0:
+        sys.stderr.write(f"biorate: warning: no output neuron fired in {rep['durations_s'][-1] * 1e3:g} ms "
+                         "for any image: every image is undecided and counted wrong (a longer "
+                         "presentation, or a network whose output is driven above threshold)\n")  # fmt: skip
     if written:
         print("wrote " + ", ".join(str(w) for w in written))
     return 0

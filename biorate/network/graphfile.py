@@ -86,6 +86,10 @@ def _populations(path: Path, data: dict) -> tuple[list[int] | None, list[str] | 
             name, item = item.get("name"), item.get("size")
             if name is not None and not (isinstance(name, str) and name):
                 raise NetworkError(f"{path}: populations[{i}]: name must be a non-empty string")
+            if name is not None and (len(name) > 200 or not name.isprintable()):
+                raise NetworkError(f"{path}: populations[{i}]: name {short(name)} must be printable "
+                                   "and at most 200 characters (it names the population in "
+                                   "reports and errors)")  # fmt: skip
         if isinstance(item, bool) or not isinstance(item, int) or item < 1:
             raise NetworkError(f"{path}: populations[{i}]: size must be a whole number >= 1, "
                                f"found {short(item)}")  # fmt: skip
@@ -191,8 +195,8 @@ def _population(where: str, key: str, value: Any, index: dict[str, int], n: int)
         raise NetworkError(f"{where}: missing {key!r}")
     if isinstance(value, str):
         if value not in index:
-            raise NetworkError(f"{where}: {key} {value!r} is not a population (the populations "
-                               f"are {', '.join(index)})")  # fmt: skip
+            raise NetworkError(f"{where}: {key} {short(value)} is not a population (the "
+                               f"populations are {short(', '.join(index), 300)})")  # fmt: skip
         return index[value]
     if isinstance(value, bool) or not isinstance(value, int):
         raise NetworkError(f"{where}: {key} must be a population name or index, found "
