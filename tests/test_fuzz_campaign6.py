@@ -290,3 +290,13 @@ def test_a_long_population_name_is_refused_in_one_short_line(tmp_path, cli):
     code, _, err = cli("train", "--dataset", "xor", "--connectivity", tmp_path / "g.toml",
                        "-o", tmp_path / "n.npz")  # fmt: skip
     assert code == 2 and len(err) < 400 and "at most 200 characters" in err, err[:300]
+
+
+def test_a_network_file_given_as_an_activation_is_named_as_such(tmp_path, cli):
+    """E4: `train --activation net.npz` said "cannot read ('utf-8' codec can't decode ...)"."""
+    from biorate.network import RateNetwork
+
+    RateNetwork([2, 3, 2], activation="sigmoid", seed=0).initialize().save(tmp_path / "n.npz")
+    code, _, err = cli("train", "--dataset", "xor", "--activation", tmp_path / "n.npz", "-o",
+                       tmp_path / "m.npz")  # fmt: skip
+    assert code == 2 and "is a network file (.npz), not an activation JSON" in err, err

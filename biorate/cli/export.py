@@ -7,7 +7,7 @@ import argparse
 
 from ..deploy.nir import FORMS, require_nir, to_nir, write_nir
 from ..network import RateNetwork
-from .common import check_outputs
+from .common import add_quiet, check_outputs
 
 __all__ = ["add_parser", "run"]
 
@@ -24,6 +24,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--form", default="physical", choices=list(FORMS),
                    help="physical: SI units as NIR defines them; normalized: v_leak = v_reset = "
                         "0, r = tau_mem/dt, w_in = tau_syn/dt (what snnTorch's import reads)")  # fmt: skip
+    add_quiet(p)  # nothing to silence (no progress), accepted as every command accepts it
     p.set_defaults(func=run)
 
 
@@ -32,7 +33,9 @@ def run(args: argparse.Namespace) -> int:
     check_outputs([(args.output, "--output")], inputs=[(args.network, "the input network")])
     require_nir()
     net = RateNetwork.load(args.network)
-    graph = to_nir(net, tau_syn=args.tau_syn, dt=args.dt, form=args.form)
+    graph = to_nir(
+        net, tau_syn=args.tau_syn, dt=args.dt, form=args.form, network_file=args.network
+    )  # errors name the file, as deploy's
     write_nir(graph, args.output)
     n_lif = sum(type(n).__name__ == "CubaLIF" for n in graph.nodes.values())
     print(f"{args.network}: {net!r} -> {args.output} (NIR, {n_lif} CubaLIF populations, "

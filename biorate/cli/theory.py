@@ -7,7 +7,14 @@ import argparse
 from ..models import DRIVES
 from ..spiking.protocol import levels, note_single_level
 from ..units import CURRENT, FREQUENCY
-from .common import check_outputs, command_line, fi_axis, model_from_args, model_input
+from .common import (
+    add_quiet,
+    check_outputs,
+    command_line,
+    fi_axis,
+    model_from_args,
+    model_input,
+)
 from .simulate import bias_option
 
 
@@ -49,12 +56,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="predict Brian2's Euler integration at this step, e.g. 0.1ms (default: continuous)",
     )
     _common(fi)
+    add_quiet(fi)  # nothing to silence (no progress), accepted as every command accepts it
     fi.set_defaults(func=run_fi)
 
     rel = s.add_parser("release", help="Tsodyks-Markram steady-state release rate")
     rel.add_argument("--model", default="tm_release", help="synapse model name or .toml path")
     rel.add_argument("--rate", default="1Hz:100Hz:20", help="presynaptic rates, START:STOP:COUNT")
     _common(rel)
+    add_quiet(rel)
     rel.set_defaults(func=run_release)
 
 

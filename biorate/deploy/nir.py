@@ -66,7 +66,7 @@ import numpy as np
 from ..errors import ModelError
 from ..models.checks import THEORIES, check_theory
 from ..network import RateNetwork
-from .mapping import DeployError, check_deployable, synaptic_mapping
+from .mapping import DeployError, activation_field, check_deployable, synaptic_mapping
 from .settings import synapse_and_step
 
 __all__ = ["FORMS", "to_nir", "write_nir", "require_nir"]
@@ -102,7 +102,7 @@ def _lif_params(model: Any) -> dict[str, float]:
     return {p: float(model[p]) for p in _LIF_PARAMS}
 
 
-def to_nir(net: RateNetwork, *, tau_syn: Any = "5 ms", dt: Any = None,
+def to_nir(net: RateNetwork, *, tau_syn: Any = "5 ms", dt: Any = None, network_file: Any = None,
            form: str = "physical") -> Any:  # fmt: skip
     """The spiking network that :func:`biorate.deploy.deploy` builds, as a :class:`nir.NIRGraph`.
 
@@ -114,13 +114,14 @@ def to_nir(net: RateNetwork, *, tau_syn: Any = "5 ms", dt: Any = None,
         the step of the activation's curve (else 0.1 ms), as deploy does.
     form : ``"physical"`` (SI units, NIR's own parameters) or ``"normalized"`` (``v_leak = 0``,
         ``v_reset = 0``, ``r = tau_mem/dt``, ``w_in = tau_syn/dt``: the gauge snnTorch reads).
+    network_file : the file ``net`` was loaded from, named in errors (as deploy's).
 
     The refractory period and the noise are not exported (see the module's documentation);
     raises :class:`~biorate.deploy.mapping.DeployError` for what NIR cannot express.
     """
     if form not in FORMS:
         raise DeployError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
-    origin = check_deployable(net)
+    origin = check_deployable(net, activation_field(network_file))
     lif = _lif_params(origin.model)
     tau_syn_s, dt_s = synapse_and_step(origin, tau_syn, dt)
     nir = require_nir()
