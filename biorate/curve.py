@@ -228,11 +228,12 @@ class TransferCurve(JsonFile):
         _in_domain(f, "x", x, x_axis, x_dim, x_unit, scale=x_scale)
         _in_domain(f, "y", y, y_axis, y_dim, y_unit, sem=np.zeros(n) if y_sem is None else y_sem,
                    scale=y_scale)  # fmt: skip
-        # files hold SI values (DESIGN.md, "Units"): a curve given in another unit of the same
-        # dimension ("nA", "kHz") is converted, so that what it fits is what deploys (in A, Hz)
-        if x_scale != 1.0:
+        # files hold SI values (DESIGN.md, "Units"): a current or a rate given in another unit
+        # ("nA", "kHz") is converted, so that what it fits is what deploys (in A, Hz); calcium
+        # concentrations keep their unit (biorate writes them in M)
+        if x_scale != 1.0 and x_dim in (CURRENT, FREQUENCY):
             x, x_unit, x_scale = x * x_scale, si_unit(x_dim), 1.0
-        if y_scale != 1.0:
+        if y_scale != 1.0 and y_dim == FREQUENCY:
             y, y_unit = y * y_scale, si_unit(y_dim)
             y_sem = None if y_sem is None else y_sem * y_scale
             y_scale = 1.0

@@ -103,7 +103,7 @@ def test_model_text_cannot_reach_internals_or_break_out(tmp_path, change, says):
     """A reset writing Brian2's `_spikespace` changed the curve (exit 0); a Poisson weight
     closing the parentheses it is wrapped in set every rate to 0; a name with a newline split
     `biorate models`'s listing."""
-    path = tmp_path / "m.toml"
+    path = tmp_path / "lif.toml"  # a model file is named as its model
     path.write_text(_model_text(change))
     with pytest.raises(ModelError, match=says):
         load_model(path)
