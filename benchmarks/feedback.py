@@ -42,10 +42,20 @@ CONFIGS = {
     # fixed-point training with the feedforward nets' batch and rate, and patience 30: at the
     # default patience of 10 it stopped after 37-59 epochs while its test accuracy still rose
     # (volume, seeds 0-2: 0.9694/0.9750/0.9667 at patience 10; 0.9750/0.9778/0.9722 at 30)
-    "feedback-fixed-point-256": {"connectivity": "feedback", "training": "fixed_point",
-                                 "batch_size": 256, "learning_rate": 5e-3, "patience": 30},
-    "volume-fixed-point-256": {"connectivity": "volume", "training": "fixed_point",
-                               "batch_size": 256, "learning_rate": 5e-3, "patience": 30},
+    "feedback-fixed-point-256": {
+        "connectivity": "feedback",
+        "training": "fixed_point",
+        "batch_size": 256,
+        "learning_rate": 5e-3,
+        "patience": 30,
+    },
+    "volume-fixed-point-256": {
+        "connectivity": "volume",
+        "training": "fixed_point",
+        "batch_size": 256,
+        "learning_rate": 5e-3,
+        "patience": 30,
+    },
 }
 DURATIONS = ["25 ms", "50 ms", "100 ms", "200 ms", "500 ms"]
 

@@ -195,7 +195,8 @@ def check_writable(path: str | os.PathLike | None, what: str | None = None, *,
     what = what or str(p)
     if folder:
         if p.exists() and not p.is_dir():
-            raise OutputError(f"cannot write {what}: {p} exists and is a file, not a folder")
+            kind = "a file" if p.is_file() else "a device, pipe or socket"
+            raise OutputError(f"cannot write {what}: {p} exists and is {kind}, not a folder")
         up = _nearest_existing(p)
         if not up.is_dir():
             raise OutputError(f"cannot create {what}: {up} is a file, not a folder")
