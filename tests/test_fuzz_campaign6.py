@@ -29,18 +29,15 @@ forms = ["sigmoid"]
 """
 
 EDITS = [
-    lambda d: d.pop("index"),
     lambda d: d.update(fits="x"),
     lambda d: d["fits"]["sigmoid"].update(stderr=None),
     lambda d: d["fits"]["sigmoid"].update(r2="good"),
     lambda d: d["fits"]["sigmoid"].update(params=[1, 2]),
     lambda d: d["fits"]["sigmoid"].update(flags=[1, 2]),
-    lambda d: d["point"][next(iter(d["point"]))].update(value=float("nan")),
     lambda d: d["inputs"]["protocol"].update(seed="abc"),
     lambda d: d.update(status="done"),
     lambda d: d.pop("curve"),
     lambda d: d["curve"].update(y=5),
-    lambda d: d.update(index="x"),
 ]
 
 
@@ -74,6 +71,28 @@ def test_an_edited_point_record_is_not_trusted(sweep_dir, edit):
         assert not _done(sweep_dir / "o", spec, point)
     finally:
         path.write_text(original)
+
+
+def test_a_records_index_and_values_come_from_the_spec(sweep_dir, cli):
+    """A grid extended or reordered keeps a point's hash and moves its index: the record is
+    reused (not computed again) and the summary takes the index and values from this spec, so an
+    edited index or value is harmless."""
+    from biorate.sweep import load_spec
+
+    spec = load_spec(sweep_dir / "s.toml")
+    path = sweep_dir / "o" / "points" / f"{spec.points[0].hash}.json"
+    original = json.loads(path.read_text())
+    name = next(iter(original["point"]))
+    path.write_text(json.dumps({**original, "index": "x",
+                                "point": {name: {**original["point"][name], "value": 5.0}}}))  # fmt: skip
+    try:
+        code, out, err = cli("sweep", sweep_dir / "s.toml", "-o", sweep_dir / "o", "--workers",
+                             "1", "--quiet")  # fmt: skip
+        assert code == 0 and "0 computed, 2 already done" in out, (out, err)
+        rows = json.loads((sweep_dir / "o" / "summary.json").read_text())["rows"]
+        assert [r["index"] for r in rows] == [0, 1] and rows[0]["tau_m_s"] == 0.01
+    finally:
+        path.write_text(json.dumps(original))
 
 
 def test_an_edited_point_record_is_computed_again_through_the_cli(sweep_dir, cli):

@@ -40,7 +40,6 @@ preferences are process-global), so each worker has one thread.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -195,14 +194,14 @@ def _finite(v: Any) -> bool:
 
 
 def _well_formed(r: Mapping[str, Any], spec: SweepSpec, point: SweepPoint) -> bool:
-    """This point's record (its inputs hash to its name, its index and values are the point's),
-    with what :func:`~biorate.sweep.summary.summary_table` reads, each of its type: a status, and
-    unless the simulation failed, a curve that reads back and one fit (or its error) per form
-    with finite numbers."""
+    """This point's record (its inputs hash to its name), with what
+    :func:`~biorate.sweep.summary.summary_table` reads, each of its type: a status, and unless the
+    simulation failed, a curve that reads back and one fit (or its error) per form with finite
+    numbers. Its grid index and values are not compared: a grid extended or reordered keeps the
+    hash of a point and moves its index (the summary takes both from the spec)."""
     try:
-        if (r.get("hash") != point.hash or r.get("index") != point.index
-                or not isinstance(r.get("inputs"), dict) or content_hash(r["inputs"]) != point.hash
-                or r.get("point") != json.loads(json.dumps(_point_values(spec, point)))):  # fmt: skip
+        if (r.get("hash") != point.hash or not isinstance(r.get("inputs"), dict)
+                or content_hash(r["inputs"]) != point.hash):  # fmt: skip
             return False
         if r.get("status") == "failed":
             return isinstance(r.get("error"), str)
@@ -259,20 +258,30 @@ def connect_cluster(scheduler: str | None, workers: int, timeout: float) -> tupl
             raise BiorateError(f"cannot reach the Dask scheduler at {scheduler!r} ({reason}); "
                                "is it running, and is the address right?") from None  # fmt: skip
         return client, None
-    # the worker processes start with SIGINT ignored (a disposition a spawned process inherits):
-    # a terminal's Ctrl-C reaches the whole process group, and workers interrupted mid-import
-    # or mid-task printed 30-100 lines of tracebacks; this process alone takes it and closes them
-    main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    # the worker processes start with SIGINT ignored (a disposition spawned processes inherit; a
+    # signal mask they do not): a terminal's Ctrl-C reaches the whole process group, and workers
+    # interrupted mid-import or mid-task printed 30-100 lines of tracebacks. This process ignores
+    # it too while the cluster starts (about a second: a Ctrl-C then is not seen, press it again;
+    # blocking it instead does not help, the cluster's own threads would take and drop it).
+    previous = signal.getsignal(signal.SIGINT)
+    guard = threading.current_thread() is threading.main_thread() and previous is not None
+    cluster = None
     try:
-        cluster = distributed.LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-            silence_logs=logging.ERROR,
-        )  # fmt: skip
-    finally:
-        if main:
-            signal.signal(signal.SIGINT, previous)
-    return distributed.Client(cluster, set_as_default=False), cluster
+        if guard:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            cluster = distributed.LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )  # fmt: skip
+        finally:
+            if guard:
+                signal.signal(signal.SIGINT, previous)
+        return distributed.Client(cluster, set_as_default=False), cluster
+    except KeyboardInterrupt:
+        if cluster is not None:
+            cluster.close()
+        raise
 
 
 def _client_within(distributed: Any, scheduler: str, timeout: float) -> Any:
@@ -407,7 +416,10 @@ def run_sweep(
         if cluster is not None:
             cluster.close()
     if result.complete:
-        result.summary = summary_table(spec, read_points(spec, outdir))
+        records = read_points(spec, outdir)
+        for rec, p in zip(records, spec.points, strict=True):  # this spec's index and values
+            rec.update(index=p.index, point=_point_values(spec, p))
+        result.summary = summary_table(spec, records)
         result.files += write_summary(result.summary, outdir)
         if plot:
             from ..plotting.sweep import plot_sweep  # matplotlib only when a figure is asked for
