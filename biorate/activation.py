@@ -358,8 +358,8 @@ def get_activation(spec: str | os.PathLike | Activation) -> Activation:
     path = Path(text)
     if text.endswith(".npz"):  # a network file read as JSON gave a UTF-8 decode error
         raise UnknownActivationError(f"{text} is a network file (.npz), not an activation JSON; "
-                                     "give the activation it was trained with (its name or JSON "
-                                     "file), or retrain from the network with --activation")  # fmt: skip
+                                     "give the activation JSON the network was trained with, or "
+                                     "its name (biorate fit -o writes one)")  # fmt: skip
     if text.endswith(".json") or os.sep in text or (os.altsep and os.altsep in text):
         if not os.path.lexists(text):  # a folder, FIFO, device or loop: the reader says which
             raise UnknownActivationError(f"activation file {text} does not exist")

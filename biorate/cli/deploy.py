@@ -112,8 +112,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"  rate network test accuracy {rep['rate_accuracy']:.4f}")
     for d, acc, agr in zip(rep["durations_s"], rep["spiking_accuracy"], rep["agreement"],
                            strict=True):  # fmt: skip
-        und = rep["undecided"][rep["durations_s"].index(d)]
-        silent = f" ({und:.0%} of images undecided: no output neuron fired)" if und else ""
+        und = round(rep["undecided"][rep["durations_s"].index(d)] * rep["n_test"])
+        silent = (
+            f" ({und} of {rep['n_test']} images undecided: no output neuron fired)" if und else ""
+        )
         print(f"  spiking {d * 1e3:6.0f} ms: accuracy {acc:.4f}, agrees with rate net {agr:.4f}"
               f"{silent}")  # fmt: skip
     for pop in rep["populations"]:

@@ -78,9 +78,10 @@ def run(args: argparse.Namespace) -> int:
     n = len(result.spec.points)
     for _, message in result.errors:
         sys.stderr.write(f"biorate: error: point {message}\n")
-    # points whose simulation or every fit failed, this run's and earlier ones' alike
+    # points whose simulation or every one of their fits failed, this run's and earlier ones'
+    # alike (a point with one form fitted counts as done)
     rows = (result.summary or {}).get("rows", [])
-    good = {r["point"] for r in rows if r["status"] == "ok"}
+    good = {r["point"] for r in rows if r["status"] != "failed" and r.get("error") is None}
     bad = {r["point"] for r in rows} - good if rows else set(result.failed)
     if bad and (len(bad) < n or not result.complete):
         sys.stderr.write(f"biorate: warning: {len(bad)} of {n} points failed (their simulation "

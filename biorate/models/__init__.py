@@ -279,8 +279,10 @@ class Model:
         if not (data["name"].isprintable() and 0 < len(data["name"]) <= 200):
             raise f.fail("name", f"{data['name'][:40]!r} is not a printable name of 1 to 200 "
                          "characters (it heads listings, reports and file names)")  # fmt: skip
-        if path is not None and data["name"] != path.stem:
-            _check_not_shadowing(data["name"], path, f)
+        if path is not None and data["name"] != path.stem:  # models are found by file name
+            raise f.fail("name", f"{data['name'][:40]!r} is not the file's name {path.stem!r}: a "
+                                 "model is found, and a fitted activation rebuilt, by its file "
+                                 f"name; name it {path.stem!r} or rename the file")  # fmt: skip
         f.text("theory", None)
         raw_params = f.table("parameters", {}).data
         params = {k: parse_param(k, v, where) for k, v in raw_params.items()}
@@ -302,21 +304,6 @@ def _candidates(dirs: list[Path]) -> list[Path]:
             if folder.is_dir():
                 files += sorted(folder.glob("*.toml"))
     return files
-
-
-def _check_not_shadowing(name: str, path: Path, f: Fields) -> None:
-    """A model is found by its file name, and a fitted activation's source names its model: a file
-    whose ``name`` is another model's file name (``mine.toml`` saying ``name = "lif"``) would be
-    rebuilt as that other model (deploy) and listed in its place, so it is refused."""
-    try:
-        other = next((c for c in _candidates(model_dirs()) if c.stem == name
-                      and c.resolve() != path.resolve()), None)  # fmt: skip
-    except ModelError:  # a broken $BIORATE_MODELS is said where it is used
-        return
-    if other is not None:
-        raise f.fail("name", f"{name[:40]!r} is the name of another model file ({other}); a "
-                             "model is found, and a fitted activation rebuilt, by its file name: "
-                             f"name it {path.stem!r} as its file is named")  # fmt: skip
 
 
 def list_models(models_dir: str | os.PathLike | list | None = None) -> list[dict]:

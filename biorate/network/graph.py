@@ -27,13 +27,14 @@ the population it feeds (``owner``), so that nothing downstream parses parameter
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..errors import NetworkError
+from ..errors import BiorateWarning, NetworkError, caller_stacklevel
 from .checks import whole
 
 __all__ = ["CONNECTIVITIES", "NAMED", "Projection", "build_projections", "Graph",
@@ -167,9 +168,9 @@ def _reach(edges: dict[int, list[int]], start: int) -> set[int]:
 
 
 def _check_paths(projs: list[Projection], L: int) -> None:
-    """Every population is reached from the input and reaches the output: otherwise the output
-    does not depend on the input (it trains to chance, 'converged'), or a population's activity
-    is a constant or is never read."""
+    """The output is reached from the input (else it cannot depend on the input: it trained to
+    chance and said 'converged'); a hidden population off every such path is warned about (its
+    activity is a constant or is never read)."""
     succ: dict[int, list[int]] = {}
     pred: dict[int, list[int]] = {}
     for p in projs:
@@ -180,13 +181,13 @@ def _check_paths(projs: list[Projection], L: int) -> None:
         raise NetworkError(f"the output population {L - 1} is not reachable from the input: no "
                            "path of projections leads from population 0 to it, so the output "
                            "cannot depend on the input")  # fmt: skip
-    for d in range(1, L - 1):
-        if d not in from_input:
-            raise NetworkError(f"population {d} is not reachable from the input (population 0): "
-                               "its activity would not depend on the data")  # fmt: skip
-        if d not in to_output:
-            raise NetworkError(f"population {d} reaches no path to the output population "
-                               f"{L - 1}: nothing would read its activity")  # fmt: skip
+    for d in range(1, L - 1):  # wasted units, not a wrong network (a saved one still loads)
+        why = ("is not reachable from the input (population 0): its activity does not depend "
+               "on the data" if d not in from_input else
+               f"has no path to the output population {L - 1}: nothing reads its activity"
+               if d not in to_output else None)  # fmt: skip
+        if why is not None:
+            warnings.warn(f"population {d} {why}", BiorateWarning, stacklevel=caller_stacklevel())
 
 
 def _capped(projs: list[Projection]) -> list[Projection]:
