@@ -57,7 +57,7 @@ def test_an_edited_point_record_is_not_trusted(sweep_dir, edit):
     """Such files counted as done and the summary then raised KeyError/TypeError/ArrowTypeError
     (exit 1): now they are computed again, as a search's evaluation files are."""
     from biorate.sweep import load_spec
-    from biorate.sweep.run import _done
+    from biorate.sweep.records import _done
 
     spec = load_spec(sweep_dir / "s.toml")
     point = spec.points[0]
@@ -280,7 +280,7 @@ def test_local_workers_leave_ctrl_c_to_this_process():
     pytest.importorskip("distributed")
     import signal
 
-    from biorate.sweep.run import connect_cluster
+    from biorate.sweep.cluster import connect_cluster
 
     before = signal.getsignal(signal.SIGINT)
     client, cluster = connect_cluster(None, 1, 5.0)

@@ -43,7 +43,7 @@ from ..errors import BiorateError, CurveFileError, ProtocolError
 from ..forms.expression import parse
 from ..io import atomic_write, check_writable, provenance, read_json, write_json
 from ..sweep import content_hash, default_workers
-from ..sweep.run import CONNECT_TIMEOUT_S, connect_cluster, import_dask
+from ..sweep.cluster import CONNECT_TIMEOUT_S, connect_cluster, import_dask
 from .neuron import NeuronSpace
 from .objective import evaluate_candidate
 from .spec import SCHEMA, SearchSpec, load_search_spec

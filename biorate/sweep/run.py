@@ -40,12 +40,9 @@ preferences are process-global), so each worker has one thread.
 
 from __future__ import annotations
 
-import logging
 import math
 import os
 import platform
-import signal
-import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -56,20 +53,25 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from .. import spiking
-from ..curve import TransferCurve
-from ..errors import BiorateError, CurveFileError, ProtocolError
+from ..errors import BiorateError, ProtocolError
 from ..fitting import fit
-from ..io import check_writable, provenance, read_json, write_json
+from ..io import check_writable, provenance, write_json
 from ..spiking.protocol import import_brian2
 from ..units import CURRENT, TIME, VOLTAGE, UnitArray, format_quantity, parse_unit
-from .spec import SCHEMA, SweepPoint, SweepSpec, content_hash, load_spec, model_from_payload
+from .cluster import (
+    CONNECT_TIMEOUT_S,
+    DASK_MISSING,
+    connect_cluster,
+    default_workers,
+    import_dask,
+)
+from .records import _done
+from .spec import SCHEMA, SweepPoint, SweepSpec, load_spec, model_from_payload
 from .summary import read_points, summary_table, write_summary
 
 __all__ = ["run_sweep", "compute_point", "measure_curve", "SweepResult", "default_workers",
            "DASK_MISSING", "import_dask", "connect_cluster"]  # fmt: skip
 
-DASK_MISSING = 'parameter sweeps need Dask distributed: pip install "biorate[sweep]"'
-CONNECT_TIMEOUT_S = 5.0
 BRIAN_LOCK = threading.Lock()  # Brian2's prefs are process-global: one run per process at a time
 
 
@@ -173,168 +175,6 @@ class SweepResult:
     def point_path(self, point: SweepPoint | str) -> Path:
         h = point if isinstance(point, str) else point.hash
         return self.outdir / "points" / f"{h}.json"
-
-
-def _done(outdir: Path, spec: SweepSpec, point: SweepPoint) -> bool:
-    """Whether ``point`` has a trusted record: written atomically, so whole, but a file edited by
-    hand (or another program's) is not trusted (:func:`_well_formed`): it is computed again and
-    replaced, so that the summary never meets a field of the wrong type."""
-    path = outdir / "points" / f"{point.hash}.json"
-    if not path.is_file():
-        return False
-    try:
-        data = read_json(path, kind="sweep_point")
-    except CurveFileError:
-        return False
-    return _well_formed(data, spec, point)
-
-
-def _finite(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _well_formed(r: Mapping[str, Any], spec: SweepSpec, point: SweepPoint) -> bool:
-    """This point's record (its inputs hash to its name), with what
-    :func:`~biorate.sweep.summary.summary_table` reads, each of its type: a status, and unless the
-    simulation failed, a curve that reads back and one fit (or its error) per form with finite
-    numbers. Its grid index and values are not compared: a grid extended or reordered keeps the
-    hash of a point and moves its index (the summary takes both from the spec)."""
-    try:
-        if (r.get("hash") != point.hash or not isinstance(r.get("inputs"), dict)
-                or content_hash(r["inputs"]) != point.hash):  # fmt: skip
-            return False
-        if r.get("status") == "failed":
-            return isinstance(r.get("error"), str)
-        fits = r.get("fits")
-        if r.get("status") not in ("ok", "fit_failed") or not isinstance(fits, dict):
-            return False
-        TransferCurve.from_dict(r.get("curve"))  # the curve file's own checks
-        return set(fits) == set(spec.forms) and all(map(_fit_well_formed, fits.values()))
-    except (BiorateError, TypeError, ValueError, KeyError, AttributeError):
-        return False
-
-
-def _fit_well_formed(f: Any) -> bool:
-    """A fit's summary as the summary reads it, or ``{"error": "..."}``."""
-    if not isinstance(f, dict):
-        return False
-    if "error" in f:
-        return isinstance(f["error"], str)
-    p, u, e, flags = f.get("params"), f.get("param_units"), f.get("stderr"), f.get("flags", [])
-    return (isinstance(f.get("form"), str) and isinstance(p, dict) and bool(p)
-            and all(_finite(v) for v in p.values()) and isinstance(u, dict) and set(u) == set(p)
-            and all(isinstance(v, str) for v in u.values()) and isinstance(e, dict)
-            and all(v is None or _finite(v) for v in e.values())
-            and all(f.get(k) is None or _finite(f[k]) for k in ("r2", "rmse", "redchi", "aic",
-                                                                 "aicc", "bic"))
-            and (f.get("n") is None or (isinstance(f["n"], int) and not isinstance(f["n"], bool)))
-            and (f.get("ok") is None or isinstance(f["ok"], bool))
-            and isinstance(flags, list) and all(isinstance(x, str) for x in flags))  # fmt: skip
-
-
-def import_dask() -> Any:
-    """Dask's ``distributed``, or one line saying how to install it (:data:`DASK_MISSING`)."""
-    try:
-        import distributed
-    except ImportError:
-        raise BiorateError(DASK_MISSING) from None
-    return distributed
-
-
-def connect_cluster(scheduler: str | None, workers: int, timeout: float) -> tuple[Any, Any]:
-    """A Dask client: on an existing scheduler, or on a new LocalCluster. Returns (client,
-    cluster or None)."""
-    distributed = import_dask()
-    if scheduler:
-        _check_address(scheduler)
-        try:
-            client = _client_within(distributed, scheduler, timeout)
-        except (OSError, TimeoutError, ValueError, TypeError, MemoryError) as exc:
-            # (MemoryError: a peer that is no Dask scheduler answered with a frame length of
-            # exbibytes, which distributed tried to allocate)
-            _quiet_client_cleanup()
-            reason = ("what answered there is not a Dask scheduler" if isinstance(exc, MemoryError)
-                      else " ".join(str(exc).split())[:160] or type(exc).__name__)  # fmt: skip
-            raise BiorateError(f"cannot reach the Dask scheduler at {scheduler!r} ({reason}); "
-                               "is it running, and is the address right?") from None  # fmt: skip
-        return client, None
-    # the worker processes start with SIGINT ignored (a disposition spawned processes inherit; a
-    # signal mask they do not): a terminal's Ctrl-C reaches the whole process group, and workers
-    # interrupted mid-import or mid-task printed 30-100 lines of tracebacks. This process ignores
-    # it too while the cluster starts (about a second: a Ctrl-C then is not seen, press it again;
-    # blocking it instead does not help, the cluster's own threads would take and drop it).
-    previous = signal.getsignal(signal.SIGINT)
-    guard = threading.current_thread() is threading.main_thread() and previous is not None
-    cluster = None
-    try:
-        if guard:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-        try:
-            cluster = distributed.LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                silence_logs=logging.ERROR,
-            )  # fmt: skip
-        finally:
-            if guard:
-                signal.signal(signal.SIGINT, previous)
-        return distributed.Client(cluster, set_as_default=False), cluster
-    except KeyboardInterrupt:
-        if cluster is not None:
-            cluster.close()
-        raise
-
-
-def _client_within(distributed: Any, scheduler: str, timeout: float) -> Any:
-    """``distributed.Client(scheduler)``, given up after ``timeout`` + 5 s: a port where something
-    else listens (an HTTP dashboard) kept Client waiting forever, whatever its own timeout."""
-    out: dict[str, Any] = {}
-
-    def connect() -> None:
-        try:
-            out["client"] = distributed.Client(scheduler, timeout=timeout, set_as_default=False)
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
-            out["error"] = exc
-
-    thread = threading.Thread(target=connect, daemon=True, name="biorate-dask-connect")
-    thread.start()
-    thread.join(timeout + 5.0)
-    if thread.is_alive():
-        raise TimeoutError(f"no Dask scheduler answered within {timeout + 5.0:g} s")
-    if "error" in out:
-        raise out["error"]
-    return out["client"]
-
-
-def _quiet_client_cleanup() -> None:
-    """After a failed connection, distributed's half-built Client times out again when it is
-    garbage collected and prints that as an ignored exception with a traceback; silence exactly
-    that (other unraisable exceptions reach the previous hook)."""
-    previous = sys.unraisablehook
-
-    def hook(unraisable: Any) -> None:
-        owner = getattr(unraisable.object, "__qualname__", "")
-        if not owner.startswith("Client.") and previous is not None:
-            previous(unraisable)
-
-    sys.unraisablehook = hook
-
-
-def _check_address(address: str) -> None:
-    """``HOST:PORT`` or ``SCHEME://HOST:PORT`` (a malformed address would make Dask retry until
-    the timeout and then complain on exit)."""
-    rest = address.split("://", 1)[1] if "://" in address else address
-    host, sep, port = rest.rpartition(":")
-    if not (sep and host.strip("[]") and port.isdigit()) or any(c.isspace() for c in address):
-        raise ProtocolError(f"scheduler address {address!r} is not HOST:PORT or "
-                            "tcp://HOST:PORT (e.g. tcp://10.0.0.5:8786)")  # fmt: skip
-
-
-def default_workers() -> int:
-    """One worker per core this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
 
 
 def run_sweep(
