@@ -75,6 +75,8 @@ def _brian_dims(value: Any) -> Dim | None:
 
 
 def _convert(value: Any, dim: Dim, name: str) -> np.ndarray:
+    if isinstance(value, bool | np.bool_):  # True would read as 1, False as a zero in any unit
+        raise UnitError(f"{name}: expected a quantity such as '{_example(dim)}', got {value}")
     bdim = _brian_dims(value)
     if bdim is not None:  # a Brian2 Quantity: ndarray subclass holding SI values
         got, arr = bdim, np.asarray(value, dtype=float)

@@ -324,3 +324,16 @@ def test_a_network_file_given_as_an_activation_is_named_as_such(tmp_path, cli):
     code, _, err = cli("train", "--dataset", "xor", "--activation", tmp_path / "n.npz", "-o",
                        tmp_path / "m.npz")  # fmt: skip
     assert code == 2 and "is a network file (.npz), not an activation JSON" in err, err
+
+
+def test_a_boolean_is_no_quantity():
+    """Review: `transient = false` in a search's [neuron] table read as 0 s (False is a zero)."""
+    from biorate.errors import UnitError
+    from biorate.units import TIME, to_si, to_si_array
+
+    for value in (False, True, np.bool_(True)):
+        with pytest.raises(UnitError, match="expected a quantity"):
+            to_si(value, TIME, "transient")
+    with pytest.raises(UnitError, match="expected a quantity"):
+        to_si_array(False, TIME, "current")
+    assert to_si(0, TIME, "transient") == 0.0  # a zero is a zero in any unit
