@@ -65,6 +65,36 @@ def check_outputs(outputs: list[tuple[Any, str]],
         seen[key] = what
 
 
+def check_outdir(output: Any, plot: Any, command: str) -> None:
+    """A command's output folder (``-o``: named, writable) and its ``--plot`` (a format matplotlib
+    writes, in OUTDIR, in an existing sub-folder of it, or anywhere writable: the command makes
+    OUTDIR only), before any work."""
+    if not str(output).strip():
+        raise OutputError(f"-o names no folder (an empty path); give the {command}'s output folder")
+    check_writable(output, f"-o {output}", folder=True)
+    check_figure_format(plot, "--plot")
+    if not plot:
+        return
+    plot_dir, outdir = Path(plot).resolve().parent, Path(output).resolve()
+    if plot_dir == outdir:
+        return
+    if outdir in plot_dir.parents and not plot_dir.is_dir():
+        raise OutputError(f"--plot {plot}: no folder {plot_dir} (the {command} makes OUTDIR only; "
+                          "put the figure in OUTDIR or an existing folder)")  # fmt: skip
+    check_writable(plot, f"--plot {plot}")
+
+
+def check_outdir_outputs(output: Any, names: Sequence[str], plot: Any,
+                         inputs: Sequence[tuple[Any, str]]) -> None:  # fmt: skip
+    """No file a command writes into OUTDIR (``names``) or ``--plot`` is one of its ``inputs``
+    (:func:`check_outputs`); outputs in an OUTDIR the command will make cannot be anything yet."""
+    out = Path(output)
+    outputs = [(out / name, f"-o {output} ({name})") for name in names]
+    if plot:
+        outputs.append((Path(plot), "--plot"))
+    check_outputs([(p, w) for p, w in outputs if p.parent.is_dir()], inputs=inputs)
+
+
 def parse_set(items: list[str] | None) -> dict[str, str]:
     """``["tau_m=15ms", "V_th=-52 mV"]`` -> ``{"tau_m": "15ms", ...}`` for ``Model.with_params``."""
     out: dict[str, str] = {}

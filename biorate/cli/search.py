@@ -11,18 +11,10 @@ from __future__ import annotations
 
 import argparse
 import math
-from pathlib import Path
 
 from ..errors import ProtocolError
 from ..units import integer, number
-from .common import (
-    OutputError,
-    add_quiet,
-    check_figure_format,
-    check_outputs,
-    check_writable,
-    dataset_input,
-)
+from .common import add_quiet, check_outdir, check_outdir_outputs, dataset_input
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -62,29 +54,14 @@ def run(args: argparse.Namespace) -> int:
         raise ProtocolError(f"--connect-timeout must be positive, got {args.connect_timeout}")
     if args.workers is not None and args.workers < 0:
         raise ProtocolError(f"--workers must be 0 (this process) or more, got {args.workers}")
-    check_writable(args.output, f"-o {args.output}", folder=True)
-    check_figure_format(args.plot, "--plot")
-    if args.plot:
-        plot_dir, outdir = Path(args.plot).resolve().parent, Path(args.output).resolve()
-        if plot_dir != outdir and not (outdir in plot_dir.parents and plot_dir.is_dir()):
-            if outdir in plot_dir.parents:
-                raise OutputError(f"--plot {args.plot}: no folder {plot_dir} (the search makes "
-                                  "OUTDIR only; put the figure in OUTDIR or an existing folder)")  # fmt: skip
-            check_writable(args.plot, f"--plot {args.plot}")
-    if not str(args.output).strip():
-        raise OutputError("-o names no folder (an empty path); give the search's output folder")
+    check_outdir(args.output, args.plot, "search")
     spec = load_search_spec(args.spec)  # every field checked before any work
     # no output may be one of the search's inputs (the spec, a dataset or model file in OUTDIR)
-    out = Path(args.output)
     inputs = [(args.spec, "the spec")]
     if spec.objective.get("kind") == "accuracy":
         inputs.append(dataset_input(spec.objective["dataset"]))
-    outputs = [(out / name, f"-o {args.output} ({name})") for name in
-               ("search.json", "leaderboard.json", "leaderboard.csv", "best.json")]  # fmt: skip
-    if args.plot:
-        outputs.append((Path(args.plot), "--plot"))
-    # (outputs in an OUTDIR the search makes cannot be anything yet)
-    check_outputs([(p, w) for p, w in outputs if p.parent.is_dir()], inputs=inputs)
+    check_outdir_outputs(args.output, ("search.json", "leaderboard.json", "leaderboard.csv",
+                                       "best.json"), args.plot, inputs)  # fmt: skip
     result = run_search(spec, args.output, workers=args.workers, scheduler=args.scheduler,
                         progress=not args.quiet, plot=args.plot,
                         connect_timeout=args.connect_timeout)  # fmt: skip

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import ProtocolError
 from ..units import integer, number
-from .common import OutputError, add_quiet, check_figure_format, check_outputs, check_writable
+from .common import add_quiet, check_outdir, check_outdir_outputs
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -42,34 +42,16 @@ def run(args: argparse.Namespace) -> int:
 
     if not 0 < args.connect_timeout < math.inf:
         raise ProtocolError(f"--connect-timeout must be positive, got {args.connect_timeout}")
-    check_writable(args.output, f"-o {args.output}", folder=True)
-    check_figure_format(args.plot, "--plot")
-    if args.plot:
-        plot_dir, outdir = Path(args.plot).resolve().parent, Path(args.output).resolve()
-        if plot_dir != outdir and outdir not in plot_dir.parents:  # else made with OUTDIR
-            check_writable(args.plot, f"--plot {args.plot}")
-        elif plot_dir != outdir:  # a sub-folder of OUTDIR: only OUTDIR itself is ever made
-            if not plot_dir.is_dir():
-                raise OutputError(f"--plot {args.plot}: no folder {plot_dir} (the sweep makes "
-                                  "OUTDIR only; put the figure in OUTDIR or an existing "
-                                  "folder)")  # fmt: skip
-            check_writable(args.plot, f"--plot {args.plot}")
-    if not str(args.output).strip():
-        raise OutputError("-o names no folder (an empty path); give the sweep's output folder")
+    check_outdir(args.output, args.plot, "sweep")
     from ..sweep import load_spec
 
     spec = load_spec(args.spec, args.models)  # every field checked before any work
     # no output may be one of the sweep's inputs (the spec, or the model file it names)
-    out = Path(args.output)
     inputs = [(args.spec, "the spec")]
     if spec.model.path is not None:
         inputs.append((spec.model.path, f"the spec's model {spec.model.name!r}"))
-    outputs = [(out / name, f"-o {args.output} ({name})") for name in
-               ("sweep.json", "summary.csv", "summary.json", "summary.parquet")]  # fmt: skip
-    if args.plot:
-        outputs.append((Path(args.plot), "--plot"))
-    # (outputs in an OUTDIR the sweep makes cannot be anything yet)
-    check_outputs([(p, w) for p, w in outputs if p.parent.is_dir()], inputs=inputs)
+    check_outdir_outputs(args.output, ("sweep.json", "summary.csv", "summary.json",
+                                       "summary.parquet"), args.plot, inputs)  # fmt: skip
     result = run_sweep(
         spec, args.output, scheduler=args.scheduler, workers=args.workers,
         progress=not args.quiet, plot=args.plot, connect_timeout=args.connect_timeout,
