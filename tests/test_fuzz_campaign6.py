@@ -337,3 +337,15 @@ def test_a_boolean_is_no_quantity():
     with pytest.raises(UnitError, match="expected a quantity"):
         to_si_array(False, TIME, "current")
     assert to_si(0, TIME, "transient") == 0.0  # a zero is a zero in any unit
+
+
+def test_a_graph_files_unreachable_output_is_named_by_its_names(tmp_path, cli):
+    (tmp_path / "g.toml").write_text(
+        'populations = [2, {name = "mid", size = 8}, {name = "loop", size = 8}, 2]\n'
+        '[[projections]]\nsource = "in"\ntarget = "mid"\n[[projections]]\nsource = "loop"\n'
+        'target = "loop"\n[[projections]]\nsource = "loop"\ntarget = "out"\n'
+    )
+    code, _, err = cli("train", "--dataset", "xor", "--connectivity", tmp_path / "g.toml", "-o",
+                       tmp_path / "n.npz")  # fmt: skip
+    assert code == 2 and err.count("\n") == 1, err
+    assert "the output population 3 ('out') is not reachable from the input" in err, err

@@ -110,12 +110,16 @@ def _short(item: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def build_projections(sizes: Sequence[int], connectivity: str | Sequence[Any]) -> list[Projection]:
+def build_projections(sizes: Sequence[int], connectivity: str | Sequence[Any],
+                      names: Sequence[str] | None = None, *,
+                      paths: bool = True) -> list[Projection]:  # fmt: skip
     """Projection list of a named connectivity, or validate an explicit one.
 
     ``connectivity`` is a name from :data:`NAMED`, the path of a graph file (``.toml`` or
     ``.json``, :mod:`biorate.network.graphfile`), or a sequence of :class:`Projection`, dicts
-    ``{"source", "target", "kind"}`` or tuples ``(source, target, kind)``.
+    ``{"source", "target", "kind"}`` or tuples ``(source, target, kind)``. ``names`` name the
+    populations in messages; ``paths=False`` skips the input-to-output check (done once already,
+    as a graph file's reader does with its names).
     """
     if isinstance(connectivity, str | os.PathLike) and connectivity not in NAMED:
         from .graphfile import looks_like_graph_file, read_graph_file
@@ -123,7 +127,7 @@ def build_projections(sizes: Sequence[int], connectivity: str | Sequence[Any]) -
         if not looks_like_graph_file(connectivity):
             raise NetworkError(f"unknown connectivity {str(connectivity)!r}; choose one of "
                                f"{', '.join(NAMED)} or a graph file (.toml or .json)")  # fmt: skip
-        return build_projections(sizes, read_graph_file(connectivity, sizes))
+        return build_projections(sizes, read_graph_file(connectivity, sizes), paths=False)
     if isinstance(connectivity, str):
         return _capped(_named(sizes, connectivity))
     L = len(sizes)
@@ -153,7 +157,8 @@ def build_projections(sizes: Sequence[int], connectivity: str | Sequence[Any]) -
     for d in range(1, L):
         if not any(p.kind == "dense" and p.target == d for p in projs):
             raise NetworkError(f"population {d} has no dense input projection")
-    _check_paths(projs, L)
+    if paths:
+        _check_paths(projs, L, names)
     return projs
 
 
@@ -167,7 +172,7 @@ def _reach(edges: dict[int, list[int]], start: int) -> set[int]:
     return seen
 
 
-def _check_paths(projs: list[Projection], L: int) -> None:
+def _check_paths(projs: list[Projection], L: int, names: Sequence[str] | None = None) -> None:
     """The output is reached from the input (else it cannot depend on the input: it trained to
     chance and said 'converged'); a hidden population off every such path is warned about (its
     activity is a constant or is never read)."""
@@ -176,18 +181,23 @@ def _check_paths(projs: list[Projection], L: int) -> None:
     for p in projs:
         succ.setdefault(p.source, []).append(p.target)
         pred.setdefault(p.target, []).append(p.source)
+
+    def pop(p: int) -> str:  # a graph file's name beside the index
+        return f"{p} ({names[p]!r})" if names is not None and p < len(names) else str(p)
+
     from_input, to_output = _reach(succ, 0), _reach(pred, L - 1)
     if L - 1 not in from_input:
-        raise NetworkError(f"the output population {L - 1} is not reachable from the input: no "
-                           "path of projections leads from population 0 to it, so the output "
-                           "cannot depend on the input")  # fmt: skip
+        raise NetworkError(f"the output population {pop(L - 1)} is not reachable from the input: "
+                           f"no path of projections leads from population {pop(0)} to it, so the "
+                           "output cannot depend on the input")  # fmt: skip
     for d in range(1, L - 1):  # wasted units, not a wrong network (a saved one still loads)
-        why = ("is not reachable from the input (population 0): its activity does not depend "
-               "on the data" if d not in from_input else
-               f"has no path to the output population {L - 1}: nothing reads its activity"
+        why = (f"is not reachable from the input (population {pop(0)}): its activity does not "
+               "depend on the data" if d not in from_input else
+               f"has no path to the output population {pop(L - 1)}: nothing reads its activity"
                if d not in to_output else None)  # fmt: skip
         if why is not None:
-            warnings.warn(f"population {d} {why}", BiorateWarning, stacklevel=caller_stacklevel())
+            warnings.warn(f"population {pop(d)} {why}", BiorateWarning,
+                          stacklevel=caller_stacklevel())  # fmt: skip
 
 
 def _capped(projs: list[Projection]) -> list[Projection]:

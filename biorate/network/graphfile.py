@@ -180,7 +180,7 @@ def read_graph_file(path: str | os.PathLike, sizes: Sequence[int]) -> list[dict]
     if not isinstance(acyclic, bool):
         raise NetworkError(f"{path}: acyclic must be true or false, found {short(acyclic)}")
     try:
-        checked = build_projections(sizes, out)
+        checked = build_projections(sizes, out, names)
     except NetworkError as exc:
         raise NetworkError(f"{path}: {exc}") from None
     if acyclic and (cycle := feedback_cycle(checked)) is not None:
