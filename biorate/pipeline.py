@@ -49,12 +49,21 @@ class Context:
     progress: bool
     target: str
     seed: int
+    workers: int = 1
     report: dict = field(default_factory=dict)
     sections: list[str] = field(default_factory=list)
 
     def log(self, msg: str) -> None:
         if self.progress:
             print(msg, flush=True)
+
+
+def default_workers() -> int:
+    """The CPUs this process may run on (its affinity; ``os.cpu_count()`` where that is unknown)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
 
 
 def _stage_fi(ctx: Context) -> dict:
@@ -205,46 +214,104 @@ def _training_activations(ctx: Context) -> dict[str, Any]:
     return acts
 
 
-def _stage_train(ctx: Context) -> dict:
-    """Train feedforward, residual and feedback nets on digits with fitted and standard activations."""
+def _train_one(job: tuple) -> dict:
+    """One net of the training stage (run in a worker process when there are several): trained on
+    digits, saved as ``net_<key>.npz`` (and its history plotted for the feedforward lif_noise net);
+    returns its row of results. Same seed, same net, whichever process trains it."""
+    key, act_name, act, conn, hidden, epochs, seed, out = job
     data = load_dataset("digits")
+    t0 = time.perf_counter()
+    net = RateNetwork([data.n_features, *hidden, data.n_classes], activation=act,
+                      connectivity=conn, seed=seed)  # fmt: skip
+    hist = net.fit(data.X_train, data.y_train, epochs=epochs)
+    elapsed = time.perf_counter() - t0
+    net.save(Path(out) / f"net_{key}.npz")
+    if conn == "feedforward" and act_name.startswith("lif_noise"):
+        plot_history(hist, str(Path(out) / f"train_{key}.png"), title=key)
+    return {"activation": act_name, "connectivity": conn,
+            "test_accuracy": net.evaluate(data.X_test, data.y_test)["accuracy"],
+            "train_accuracy": net.evaluate(data.X_train, data.y_train)["accuracy"],
+            "epochs": hist.epochs, "stop_reason": hist.stop_reason,
+            "first_layer_grad_norm": next(iter(hist.grad_norm.values()))[0],
+            "saturated_fraction": hist.saturated_fraction[-1], "seconds": elapsed}  # fmt: skip
+
+
+def _worker_init() -> None:
+    """A training worker's initializer: Ctrl-C is the parent's to handle (it terminates the
+    workers: one line, no worker tracebacks), and one BLAS thread per process (the nets are small;
+    two processes on two cores beat one process with two threads)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # scikit-learn's dependency; without it the workers share the cores
+        return
+    threadpool_limits(1)
+
+
+def _keyed(job: tuple) -> tuple[str, dict]:
+    return job[0], _train_one(job)
+
+
+def _run_jobs(ctx: Context, jobs: list[tuple]) -> dict[str, dict]:
+    """Every training job, in ``ctx.workers`` processes (in this one when it is 1); a line per
+    finished net. Results are keyed by the job's key (the report keeps the jobs' order)."""
+    results: dict[str, dict] = {}
+
+    def done(key: str, row: dict) -> None:
+        results[key] = row
+        ctx.log(f"  trained {len(results)}/{len(jobs)}: {key} test accuracy "
+                f"{row['test_accuracy']:.4f} ({row['epochs']} epochs, {row['seconds']:.1f} s)")  # fmt: skip
+
+    workers = min(ctx.workers, len(jobs))
+    if workers <= 1:
+        for job in jobs:
+            done(*_keyed(job))
+        return results
+    import multiprocessing
+
+    # spawn: a fresh interpreter per worker (forking a process that has run Brian2 and holds
+    # threads is not safe); the longest jobs (feedback) first, so that the workers finish together
+    order = sorted(jobs, key=lambda j: j[3] in ("feedforward", "residual"))
+    pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_worker_init)
+    try:
+        for key, row in pool.imap_unordered(_keyed, order):
+            done(key, row)
+        pool.close()
+    finally:
+        pool.terminate()  # at once on an error or Ctrl-C (the workers' running jobs are lost)
+        pool.join()
+    return results
+
+
+def _stage_train(ctx: Context) -> dict:
+    """Train feedforward, residual and feedback nets on digits with fitted and standard activations
+    (the nets are independent: ``ctx.workers`` processes train them side by side)."""
     epochs = 8 if ctx.quick else 200  # the cap; the default training stops once converged
     hidden = [64, 64]
-    results: dict[str, Any] = {}
     lines = ["## 4. Rate networks on digits (NumPy)", "",
              f"Hidden layers {hidden}, Adam 5e-3 and batch 256 (1e-3 and 32 with feedback), trained until converged (the training loss "
              f"improved by < 1e-4 for 10 epochs; cap {epochs} epochs), seed {ctx.seed}; digits split "
              "1437 train / 360 test (stratified, fixed). A network sees a fitted activation through "
              "its unit-free g(z) (see README): a fitted sigmoid is exactly the standard logistic, so "
              "its rows equal the standard sigmoid's (likewise a fitted threshold-linear and relu); "
-             "flagged (poor) fits are not trained on.", "",
+             "flagged (poor) fits are not trained on. Seconds are each net's own training time "
+             f"({min(ctx.workers, 12)} nets trained at a time).", "",
              "| activation | connectivity | test accuracy | train accuracy | epochs | first-layer grad "
              "norm (epoch 1) | saturated units (last epoch) | seconds |",
              "|---|---|---|---|---|---|---|---|"]  # fmt: skip
-    for act_name, act in _training_activations(ctx).items():
-        for conn in CONNECTIVITIES:
-            t0 = time.perf_counter()
-            net = RateNetwork([data.n_features, *hidden, data.n_classes], activation=act,
-                              connectivity=conn, seed=ctx.seed)  # fmt: skip
-            hist = net.fit(data.X_train, data.y_train, epochs=epochs)
-            elapsed = time.perf_counter() - t0
-            test = net.evaluate(data.X_test, data.y_test)["accuracy"]
-            train = net.evaluate(data.X_train, data.y_train)["accuracy"]
-            first = next(iter(hist.grad_norm.values()))[0]
-            sat = hist.saturated_fraction[-1]
-            key = f"{conn}_{act_name}"
-            net.save(ctx.out / f"net_{key}.npz")
-            if conn == "feedforward" and act_name.startswith("lif_noise"):
-                plot_history(hist, str(ctx.out / f"train_{key}.png"), title=key)
-            results[key] = {"activation": act_name, "connectivity": conn, "test_accuracy": test,
-                            "train_accuracy": train, "epochs": hist.epochs,
-                            "stop_reason": hist.stop_reason,
-                            "first_layer_grad_norm": first, "saturated_fraction": sat,
-                            "seconds": elapsed}  # fmt: skip
-            sat_txt = "n/a" if sat is None else f"{sat:.3f}"
-            lines.append(f"| {act_name} | {conn} | {test:.4f} | {train:.4f} | {hist.epochs} "
-                         f"| {first:.3g} | {sat_txt} "
-                         f"| {elapsed:.1f} |")  # fmt: skip
+    jobs = [(f"{conn}_{act_name}", act_name, act, conn, hidden, epochs, ctx.seed, str(ctx.out))
+            for act_name, act in _training_activations(ctx).items()
+            for conn in CONNECTIVITIES]  # fmt: skip
+    done = _run_jobs(ctx, jobs)
+    results = {job[0]: done[job[0]] for job in jobs}
+    for r in results.values():
+        sat = r["saturated_fraction"]
+        sat_txt = "n/a" if sat is None else f"{sat:.3f}"
+        lines.append(f"| {r['activation']} | {r['connectivity']} | {r['test_accuracy']:.4f} "
+                     f"| {r['train_accuracy']:.4f} | {r['epochs']} | {r['first_layer_grad_norm']:.3g} "
+                     f"| {sat_txt} | {r['seconds']:.1f} |")  # fmt: skip
     lines.append("")
     ctx.sections.append("\n".join(lines))
     return results
@@ -259,9 +326,12 @@ def _stage_deploy(ctx: Context) -> dict:
     )
     X, y = data.X_test[:n_images], data.y_test[:n_images]
     results: dict[str, Any] = {}
-    lines = ["## 5. Back to spikes: the trained nets as Brian2 LIF networks", "",
+    lines = ["## 5. Back to spikes: the trained nets as LIF spiking networks", "",
              f"{n_images} test images, current encoding; each rate unit is one neuron of the model "
-             "the activation was fitted from, with that curve's noise.", "",
+             "the activation was fitted from, with that curve's noise. deploy's default method: "
+             "the linear LIF integrated exactly over 1 ms steps, spikes placed within the step "
+             "(NumPy; `--method euler` has Brian2 integrate the model at the curve's 0.1 ms step, "
+             "README \"Exact integration at 1 ms\").", "",
              "| net | rate accuracy | spiking accuracy " + " / ".join(durations) + " | gap at "
              f"{durations[-1]} (points) | hidden rate-spike correlation | seconds |",
              "|---|---|---|---|---|---|"]  # fmt: skip
@@ -286,7 +356,8 @@ def _stage_deploy(ctx: Context) -> dict:
         corr = [c for c in corr if c is not None]
         results[key] = {"rate_accuracy": rate, "spiking_accuracy": dict(zip(durations, acc, strict=True)),
                         "gap_points": 100 * (rate - acc[-1]), "min_correlation": min(corr) if corr else None,
-                        "n_images": n_images, "seconds": elapsed}  # fmt: skip
+                        "n_images": n_images, "method": rep["mapping"]["method"],
+                        "dt_s": rep["mapping"]["dt_s"], "seconds": elapsed}  # fmt: skip
         lines.append(f"| {key} | {rate:.4f} | " + " / ".join(f"{a:.4f}" for a in acc)
                      + f" | {100 * (rate - acc[-1]):+.1f} | {min(corr) if corr else float('nan'):.3f} "
                      f"| {elapsed:.1f} |")  # fmt: skip
@@ -320,9 +391,16 @@ def _write_reports(ctx: Context) -> None:
 
 
 def run_pipeline(out: str | os.PathLike = "biorate_out", *, quick: bool = False, progress: bool = True,
-                 target: str = "auto", seed: int = 1) -> dict:  # fmt: skip
-    """Run every stage into ``out``; returns the report dict (also written as report.json/.md)."""
+                 target: str = "auto", seed: int = 1, workers: int | None = None) -> dict:  # fmt: skip
+    """Run every stage into ``out``; returns the report dict (also written as report.json/.md).
+    ``workers``: processes that train the rate nets side by side (None: one per CPU this process
+    may use; 1 trains them here, one after the other). The results do not depend on it."""
     out = Path(out)
+    if workers is None:
+        workers = default_workers()
+    elif isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
+        raise PipelineError(f"workers must be a whole number >= 1 (or None: one per CPU), "
+                            f"got {workers!r}"[:200])  # fmt: skip
     check_writable(out, f"the pipeline's output folder {out}", folder=True)
     check_target(target)  # the seed and target before the folder is made (every stage uses them)
     resolve_seed(seed)
@@ -335,7 +413,9 @@ def run_pipeline(out: str | os.PathLike = "biorate_out", *, quick: bool = False,
         # a fresh machine compiles every new Brian2 network with Cython (~20 s each): worth it for
         # the full run's long simulations, not for --quick's short ones
         target = "numpy" if quick else "auto"
-    ctx = Context(out=out, quick=quick, progress=progress, target=target, seed=seed)
+    ctx = Context(
+        out=out, quick=quick, progress=progress, target=target, seed=seed, workers=int(workers)
+    )
     ctx.report = {"kind": "pipeline_report", "schema": 1, "quick": quick, "seed": seed,
                   "provenance": provenance("biorate pipeline"), "stages": {}, "results": {}}  # fmt: skip
     t_all = time.perf_counter()

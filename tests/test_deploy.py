@@ -123,7 +123,7 @@ def test_decide_breaks_ties_by_first_spike_and_marks_silence():
 def test_builtin_activation_is_refused_with_the_reason(tmp_path, cli):
     net = RateNetwork([2, 3, 2], activation="relu", seed=0).initialize()
     with pytest.raises(DeployError, match="no spiking origin"):
-        deploy(net, np.zeros((1, 2)), target="numpy", progress=False)
+        deploy(net, np.zeros((1, 2)), target="numpy", method="euler", progress=False)
     assert issubclass(DeployError, NetworkError)
     path = net.save(tmp_path / "relu.npz")
     code, out, err = cli("deploy", path, "--dataset", "xor", "--quiet")
@@ -166,12 +166,12 @@ def test_bad_arguments_are_refused():
                     ({"tau_syn": "nan ms"}, "finite"), ({"batch_size": 0}, "batch_size"),
                     ({"train": (X,)}, "pair")]:  # fmt: skip
         with pytest.raises(BiorateError, match=msg):
-            deploy(net, X, target="numpy", progress=False, **kw)
+            deploy(net, X, target="numpy", method="euler", progress=False, **kw)
     with pytest.raises(BiorateError, match="NaN"):
-        deploy(net, np.full((1, 3), np.nan), target="numpy", progress=False)
+        deploy(net, np.full((1, 3), np.nan), target="numpy", method="euler", progress=False)
     net.params_["b1"] = np.array([0.0, np.inf])
     with pytest.raises(DeployError, match="finite"):
-        deploy(net, X, target="numpy", progress=False)
+        deploy(net, X, target="numpy", method="euler", progress=False)
 
 
 def _z_at_rate(act: Activation, rate_hz: float) -> float:
@@ -228,7 +228,7 @@ def _tiny_stats(seed: int, n_seeds: int) -> tuple[dict, dict]:
     net = _tiny_net()
     rmse = net.activation_.fit["rmse"]
     rep = deploy(net, np.tile(_TINY_X, (n_seeds, 1)), None, durations=["600 ms"],
-                 transient="100 ms", target="numpy", progress=False, seed=seed,
+                 transient="100 ms", target="numpy", method="euler", progress=False, seed=seed,
                  batch_size=len(_TINY_X))  # fmt: skip
     pred, spk = _split(rep, "h1", n_seeds)
     opred, ospk = _split(rep, "out", n_seeds)
@@ -296,7 +296,7 @@ def _npu_stats(case: str, seed: int, n_seeds: int) -> dict:
     400 ms with 3 neurons per unit or Poisson inputs."""
     kw = _NPU_CASES[case]
     rep = deploy(_tiny_net(), np.tile(_NPU_X, (n_seeds, 1)), None, durations=["400 ms"],
-                 transient="100 ms", target="numpy", progress=False, seed=seed,
+                 transient="100 ms", target="numpy", method="euler", progress=False, seed=seed,
                  batch_size=len(_NPU_X), **kw)  # fmt: skip
     assert rep["populations"][0]["neurons_per_image"] == 20 * kw.get("neurons_per_unit", 1)
     pred, spk = _split(rep, "h1", n_seeds)
@@ -392,7 +392,7 @@ def _digits_report(seed: int, n_seeds: int) -> dict:
     data = load_dataset("digits")
     X, y = data.X_test[:60], data.y_test[:60]
     return deploy(_digits_net(), np.tile(X, (n_seeds, 1)), np.tile(y, n_seeds),
-                  durations=["50 ms", "100 ms", "200 ms"], target="numpy", progress=False,
+                  durations=["50 ms", "100 ms", "200 ms"], target="numpy", method="euler", progress=False,
                   seed=seed, batch_size=60)  # fmt: skip
 
 
@@ -435,13 +435,13 @@ def test_cli_writes_exactly_the_library_report_and_the_figure(tmp_path, cli):
     path = net.save(tmp_path / "net.npz")
     report, fig = tmp_path / "spiking.json", tmp_path / "deploy.png"
     code, out, err = cli("deploy", path, "--duration", "100ms", "--images", "20", "--target",
-                         "numpy", "--report", report, "--plot", fig, "--quiet")  # fmt: skip
+                         "numpy", "--method", "euler", "--report", report, "--plot", fig, "--quiet")  # fmt: skip
     assert code == 0, err
     assert err == ""  # no progress
     assert "rate network test accuracy" in out and "spiking    100 ms: accuracy" in out
     assert str(report) in out and str(fig) in out
     rep = json.loads(report.read_text())
-    lib = deploy(net, data.X_test[:2], data.y_test[:2], durations=["30 ms"], target="numpy",
+    lib = deploy(net, data.X_test[:2], data.y_test[:2], durations=["30 ms"], target="numpy", method="euler",
                  progress=False)  # fmt: skip
     assert lib["mapping"]["transient_s"] == 0.015  # half the longest time when below 100 ms
     assert set(rep) == set(lib)
@@ -459,7 +459,7 @@ def test_cli_writes_exactly_the_library_report_and_the_figure(tmp_path, cli):
     assert fig.stat().st_size > 20_000
     # without --report nothing is lost: the results are on stdout
     code, out2, err2 = cli("deploy", path, "--duration", "50ms", "--images", "5", "--target",
-                           "numpy", "--quiet")  # fmt: skip
+                           "numpy", "--method", "euler", "--quiet")  # fmt: skip
     assert code == 0 and err2 == "" and "spiking     50 ms: accuracy" in out2
 
 
@@ -472,7 +472,7 @@ def test_br_deploy_is_the_function(tmp_path):
 
     net = _tiny_net()
     X, y = _TINY_X[:2], np.array([0, 2])
-    rep = br.deploy(net, X, y, durations=["30 ms"], target="numpy", progress=False)
+    rep = br.deploy(net, X, y, durations=["30 ms"], target="numpy", method="euler", progress=False)
     assert (
         rep["kind"] == "deploy_report" and rep["n_test"] == 2 and rep["test_accuracy"] is not None
     )
@@ -502,7 +502,7 @@ def test_a_batch_too_big_for_memory_is_refused_before_building(monkeypatch):
     monkeypatch.setattr(common, "run_network", lambda *a, **k: pytest.fail("built anyway"))
     net = _tiny_net()
     with pytest.raises(DeployError, match="neurons per unit is .* more than the .* available"):
-        deploy(net, _TINY_X[:2], np.array([0, 2]), neurons_per_unit=10**6, target="numpy",
+        deploy(net, _TINY_X[:2], np.array([0, 2]), neurons_per_unit=10**6, target="numpy", method="euler",
                progress=False)  # fmt: skip
 
 
@@ -522,13 +522,21 @@ def test_progress_says_when_brian2_compiles(monkeypatch, capsys):
             yield "cython"
 
     monkeypatch.setattr(common, "codegen_target", fake)
-    deploy(_tiny_net(), _TINY_X[:4], None, durations=["20 ms"], target="cython", progress=True,
+    deploy(_tiny_net(), _TINY_X[:4], None, durations=["20 ms"], target="cython", method="euler", progress=True,
            batch_size=2)  # fmt: skip
     err = capsys.readouterr().err
     assert err.count("compiling Brian2 code (Cython") == 1  # before the first batch only
     assert err.count("Brian2 code ready after") == 1
     assert err.index("compiling Brian2") < err.index("code ready")
-    deploy(_tiny_net(), _TINY_X[:2], None, durations=["20 ms"], target="cython", progress=False)
+    deploy(
+        _tiny_net(),
+        _TINY_X[:2],
+        None,
+        durations=["20 ms"],
+        target="cython",
+        method="euler",
+        progress=False,
+    )
     assert "compiling" not in capsys.readouterr().err
 
 
@@ -568,11 +576,15 @@ def test_cli_bad_inputs_fail_in_one_line_before_simulating(tmp_path, cli, monkey
         if os.geteuid() != 0:  # root writes anywhere: the check itself then passes, rightly
             cases.append((["--report", ro / "r.json"], "not writable"))
         for extra, msg in cases:
-            code, out, err = cli("deploy", path, "--target", "numpy", "--images", "3", *extra)
+            code, out, err = cli(
+                "deploy", path, "--target", "numpy", "--method", "euler", "--images", "3", *extra
+            )
             assert code == 2, (extra, err)
             assert err.startswith("biorate: error:") and len(err.strip().splitlines()) == 1, err
             assert msg in err, (msg, err)
-        code, out, err = cli("deploy", nan_path, "--target", "numpy", "--images", "3")
+        code, out, err = cli(
+            "deploy", nan_path, "--target", "numpy", "--method", "euler", "--images", "3"
+        )
         assert code == 2 and len(err.strip().splitlines()) == 1 and "NaN" in err, err
     finally:
         ro.chmod(0o700)
@@ -589,7 +601,9 @@ def test_residual_and_feedback_nets_deploy():
         net = _random_net(sizes, conn)
         for k in net.params_:
             net.params_[k] *= 0.3  # keep the feedback loop tame
-        rep = deploy(net, X, y, durations=["60 ms", "120 ms"], target="numpy", progress=False)
+        rep = deploy(
+            net, X, y, durations=["60 ms", "120 ms"], target="numpy", method="euler", progress=False
+        )
         assert len(rep["spiking_accuracy"]) == 2
         assert all(math.isfinite(p["rmse_hz"]) for p in rep["populations"])
         assert (rep["rate_fixed_point"] is not None) == (graph == "feedback")
@@ -601,7 +615,7 @@ def test_projection_reading_the_linear_output_is_refused():
                       connectivity=[Projection(0, 1), Projection(1, 2), Projection(2, 1)])  # fmt: skip
     net.initialize()
     with pytest.raises(DeployError, match="linear"):
-        deploy(net, np.zeros((1, 3)), target="numpy", progress=False)
+        deploy(net, np.zeros((1, 3)), target="numpy", method="euler", progress=False)
 
 
 def test_skip_into_the_output_is_refused_not_silently_dropped():
@@ -679,7 +693,7 @@ def test_dt_at_or_above_the_refractory_period_is_refused():
     from biorate.errors import ProtocolError
 
     with pytest.raises(ProtocolError, match="must be shorter than the refractory period"):
-        deploy(_tiny_net(), _TINY_X[:2], np.array([0, 2]), dt="2 ms", target="numpy",
+        deploy(_tiny_net(), _TINY_X[:2], np.array([0, 2]), dt="2 ms", target="numpy", method="euler",
                progress=False)  # fmt: skip
 
 
@@ -689,6 +703,6 @@ def test_cli_durations_lists_the_exact_times(tmp_path, cli):
     path = _digits_net().save(tmp_path / "net.npz")
     for option, expected in (("50ms,80ms", [0.05, 0.08]), ("0.03s", [0.03])):
         code, out, err = cli("deploy", path, "--durations", option, "--images", "4", "--target",
-                             "numpy", "--report", tmp_path / "r.json", "--quiet")  # fmt: skip
+                             "numpy", "--method", "euler", "--report", tmp_path / "r.json", "--quiet")  # fmt: skip
         assert code == 0, err
         assert json.loads((tmp_path / "r.json").read_text())["durations_s"] == expected

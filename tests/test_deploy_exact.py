@@ -200,7 +200,7 @@ def test_same_seed_same_spikes_with_noise():
 def test_bad_methods_and_steps_are_refused(tmp_path, cli):
     net = _digits_net()
     X = np.zeros((1, 64))
-    for kw, msg in [({"method": "rk4"}, "method must be one of euler, exact"),
+    for kw, msg in [({"method": "rk4"}, "method must be one of auto, euler, exact"),
                     ({"method": None}, "method must be one of"),
                     ({"method": "exact", "dt": "0 ms"}, "dt must be positive"),
                     ({"method": "exact", "dt": "-1 ms"}, "dt must be positive"),
@@ -256,3 +256,24 @@ if __name__ == "__main__":  # the measurements quoted in the docstrings (seeds 1
         print(f"{case}: correlation {st['corr'].mean():.5f} +- {st['corr'].std(ddof=1):.5f} "
               f"(min {st['corr'].min():.5f}), mean deviation {st['mean_dev'].mean():.3f} +- "
               f"{st['mean_dev'].std(ddof=1):.3f} Hz")  # fmt: skip
+
+
+def test_the_default_method_is_exact_for_lif_models_and_euler_for_others(tmp_path, cli):
+    """``method="auto"`` (the default of deploy and ``biorate deploy``) runs the exact scheme at
+    1 ms for a model whose theory is lif, and Brian2's Euler at the curve's 0.1 ms for any other
+    (adaptive_lif); the report's mapping and the CLI's first line say which ran."""
+    net = RateNetwork([2, 3, 2], activation="lif_noise", seed=0).initialize()
+    rep = deploy(net, np.zeros((1, 2)), durations=["20 ms"], progress=False)
+    assert rep["mapping"]["method"] == "exact" and rep["mapping"]["dt_s"] == pytest.approx(1e-3)
+    act = get_activation("lif")
+    kwargs = {k: getattr(act, k) for k in ("form", "params", "x_scale", "x_offset", "y_scale",
+                                            "x_unit", "y_unit", "fit", "name")}  # fmt: skip
+    adaptive = Activation(**kwargs, source={**act.source, "model": {"name": "adaptive_lif",
+                                                                    "params": {}}})  # fmt: skip
+    anet = RateNetwork([2, 3, 2], activation=adaptive, seed=0).initialize()
+    rep = deploy(anet, np.zeros((1, 2)), durations=["5 ms"], target="numpy", progress=False)
+    assert rep["mapping"]["method"] == "euler" and rep["mapping"]["dt_s"] == pytest.approx(1e-4)
+    big = RateNetwork([64, 3, 10], activation="lif_noise", seed=0).initialize()
+    code, out, err = cli("deploy", big.save(tmp_path / "big.npz"), "--images", "2", "--duration",
+                         "20ms", "--quiet")  # fmt: skip
+    assert code == 0 and "exact integration, dt 1 ms" in out.splitlines()[0], out

@@ -363,7 +363,7 @@ def test_volume_and_fixed_point_nets_deploy_with_feedback_as_synapses():
         _, h = net.states(X)
         _, h_long = net.states(X, steps=2000)
         np.testing.assert_allclose(h[1], h_long[1], atol=1e-7)
-        rep = deploy(net, X, y, durations=["150 ms"], transient="50 ms", target="numpy",
+        rep = deploy(net, X, y, durations=["150 ms"], transient="50 ms", target="numpy", method="euler",
                      progress=False)  # fmt: skip
         assert rep["rate_fixed_point"]["converged"]
         assert rep["rate_fixed_point"]["agreement_with_trained"] == 1.0

@@ -73,7 +73,7 @@ def test_deploy_refuses_inputs_far_outside_the_training_range():
     net = RateNetwork([2, 3, 2], activation=lif_activation(), seed=0)
     net.fit(X, y, epochs=1)
     with pytest.raises(DataError, match="largest magnitude is 1e\\+30"):
-        br.deploy(net, np.full((2, 2), 1e30), [0, 1], target="numpy")
+        br.deploy(net, np.full((2, 2), 1e30), [0, 1], target="numpy", method="euler")
 
 
 # ----------------------------------------------------------------------------- D1
@@ -281,7 +281,7 @@ def test_deploy_checks_the_embedded_source_as_simulate_would(cli, tmp_path, monk
     monkeypatch.setattr(biorate.cli.deploy, "deploy", reached)
     report = tmp_path / "dep.json"
     code, _, err = cli("deploy", path, "--dataset", "xor", "--duration", "50ms", "--images", "4",
-                       "--target", "numpy", "--report", report)  # fmt: skip
+                       "--target", "numpy", "--method", "euler", "--report", report)  # fmt: skip
     assert code == 2
     one_line(err, f"{path}: ", says)
     assert "tau_syn" not in err and not report.exists()
@@ -294,9 +294,9 @@ def test_the_api_names_the_activation_and_the_file_when_given(tmp_path):
     net = RateNetwork.load(_edited_net(tmp_path, _set("protocol", "sigma_V", 1000.0)))
     X, y = _xor(4)
     with pytest.raises(DeployError, match="activation 'lif': source: protocol: field 'sigma_V'"):
-        br.deploy(net, X, y, target="numpy", progress=False)
+        br.deploy(net, X, y, target="numpy", method="euler", progress=False)
     with pytest.raises(DeployError, match="n.npz: architecture: args: activation: source: proto"):
-        br.deploy(net, X, y, target="numpy", progress=False, network_file="n.npz")
+        br.deploy(net, X, y, target="numpy", method="euler", progress=False, network_file="n.npz")
 
 
 @pytest.mark.parametrize("where", ["grid", "protocol"])

@@ -162,4 +162,11 @@ def test_deploy_memory_check_counts_every_routed_pair(monkeypatch):
     # memory for the chain's synapses of 20 images, not for the volume's
     monkeypatch.setattr(biorate._memory, "available_memory", lambda: 20 * 3 * chain * 100)
     with pytest.raises(DeployError, match="synapses"):
-        br.deploy(net, np.zeros((20, 64)), durations="10 ms", target="numpy", progress=False)
+        br.deploy(
+            net,
+            np.zeros((20, 64)),
+            durations="10 ms",
+            target="numpy",
+            method="euler",
+            progress=False,
+        )

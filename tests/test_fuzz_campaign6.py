@@ -149,7 +149,8 @@ def test_the_pipelines_deploy_stage_runs_the_nets_this_run_trained(tmp_path, mon
     monkeypatch.setattr(pl.RateNetwork, "load",
                         staticmethod(lambda p: loaded.append(Path(p).name) or "net"))  # fmt: skip
     report = {"spiking_accuracy": [0.9, 0.9, 0.9], "rate_accuracy": 0.9,
-              "populations": [{"output": False, "correlation": 0.99}]}  # fmt: skip
+              "populations": [{"output": False, "correlation": 0.99}],
+              "mapping": {"method": "exact", "dt_s": 1e-3}}  # fmt: skip
     monkeypatch.setattr(pl, "deploy", lambda *a, **k: report)
     monkeypatch.setattr(pl, "plot_deploy", lambda *a, **k: None)
     results = pl._stage_deploy(ctx)
@@ -301,7 +302,7 @@ def test_a_deployment_whose_output_never_fires_says_so(tmp_path, cli):
     net.params_[net.graph_.bias[-1]][:] = -50.0  # every output unit far below its threshold
     path = net.save(tmp_path / "net.npz")
     code, out, err = cli("deploy", path, "--images", "3", "--duration", "20ms", "--target",
-                         "numpy", "--quiet")  # fmt: skip
+                         "numpy", "--method", "euler", "--quiet")  # fmt: skip
     assert code == 0, err
     assert "3 of 3 images undecided: no output neuron fired" in out
     assert "biorate: warning: no output neuron fired in 20 ms for any image" in err

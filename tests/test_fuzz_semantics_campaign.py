@@ -321,7 +321,7 @@ def test_a_deployment_that_cannot_finish_is_refused_before_brian2_runs(monkeypat
     net = RateNetwork([4, 3, 2], activation="lif", seed=0).initialize()
     X, y = np.random.default_rng(0).uniform(0, 1, (5, 4)), np.arange(5) % 2
     with pytest.raises(NetworkError, match=r"deploy: 5 images x 5 neurons x 1e\+10 time steps"):
-        br.deploy(net, X, y, durations=["1e6 s"], target="numpy", progress=False)
+        br.deploy(net, X, y, durations=["1e6 s"], target="numpy", method="euler", progress=False)
 
 
 def test_a_network_file_with_fields_biorate_does_not_write_is_refused(tmp_path):

@@ -114,3 +114,40 @@ def test_a_failing_stage_is_named_and_earlier_results_are_kept(tmp_path, monkeyp
     assert "never" not in rep["stages"] and rep["results"]["good_stage"] == {"value": 1.0}
     assert (tmp_path / "good.txt").read_text() == "kept"
     assert "bad_stage | failed" in (tmp_path / "report.md").read_text()
+
+
+def test_training_in_one_process_gives_the_same_nets(report, tmp_path):
+    """The training stage's worker processes change nothing: trained again here with another
+    number of workers (1 when the fixture's run had one per CPU, else 2), every net's accuracies,
+    epochs, first-layer gradient norm and saturation equal the fixture's exactly."""
+    import shutil
+
+    import biorate.pipeline as pl
+
+    out, rep = report
+    for f in out.glob("act_fi_lif_noise_*.json"):
+        shutil.copy(f, tmp_path)
+    workers = 1 if pl.default_workers() > 1 else 2
+    ctx = pl.Context(out=tmp_path, quick=True, progress=False, target="numpy", seed=1,
+                     workers=workers)  # fmt: skip
+    got = json.loads(json.dumps(pl._stage_train(ctx)))
+    want = rep["results"]["training"]
+    assert list(got) == list(want)  # the same nets, in the report's order
+    for key, r in got.items():
+        for field in ("test_accuracy", "train_accuracy", "epochs", "stop_reason",
+                      "first_layer_grad_norm", "saturated_fraction"):  # fmt: skip
+            assert r[field] == want[key][field], (key, field)
+
+
+@pytest.mark.parametrize("workers", [0, -1, 1.5, True, "2"])
+def test_bad_worker_counts_are_refused_before_any_work(tmp_path, workers, cli):
+    import biorate.pipeline as pl
+
+    with pytest.raises(pl.PipelineError, match="workers must be a whole number"):
+        pl.run_pipeline(tmp_path / "o", quick=True, progress=False, workers=workers)
+    assert not (tmp_path / "o").exists()
+    if isinstance(workers, int) and not isinstance(workers, bool):
+        code, out, err = cli("pipeline", "--quick", "--out", str(tmp_path / "c"), "--workers",
+                             str(workers))  # fmt: skip
+        assert code == 2 and len(err.strip().splitlines()) == 1 and "workers" in err, err
+        assert not (tmp_path / "c").exists()

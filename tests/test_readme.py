@@ -29,7 +29,7 @@ def test_readme_python_api_example_runs(tmp_path, monkeypatch):
             .replace("net.fit(X_train, y_train)", "net.fit(X_train, y_train, epochs=2)")
             .replace('br.deploy(net, X_test, y_test, durations=["50 ms", "200 ms"])',
                      'br.deploy(net, X_test[:10], y_test[:10], durations=["50 ms", "100 ms"], '
-                     'target="numpy", progress=False)')
+                     'target="numpy", method="euler", progress=False)')
             .replace('br.deploy(net, X_test, y_test, method="exact")',
                      'br.deploy(net, X_test[:10], y_test[:10], method="exact", progress=False)'))  # fmt: skip
     assert "target='numpy'" in code and "epochs=2" in code and 'target="numpy"' in code

@@ -85,7 +85,7 @@ def test_a_neuron_search_runs_resumes_and_its_best_deploys(tmp_path):
     assert best.is_fitted and best.form == "soft_lif"
     assert best.source["model"]["name"] == "lif"
     net = br.RateNetwork([2, 4, 2], activation=best, seed=0).initialize()
-    report = br.deploy(net, np.array([[0.2, 0.8]]), durations="20 ms", target="numpy",
+    report = br.deploy(net, np.array([[0.2, 0.8]]), durations="20 ms", target="numpy", method="euler",
                        progress=False)  # fmt: skip
     assert report["durations_s"] == [0.02] and report["n_images"] == 1
     assert [p["name"] for p in report["populations"]] == ["h1", "out"]

@@ -72,7 +72,7 @@ def test_a_measured_neuron_search_runs_resumes_and_its_best_deploys(tmp_path):
     best = br.Activation.load(tmp_path / "a" / "best.json")
     assert best.source["model"]["name"] == "adaptive_lif"
     net = br.RateNetwork([2, 3, 2], activation=best, seed=0).initialize()
-    report = br.deploy(net, np.array([[0.2, 0.8]]), durations="20 ms", target="numpy",
+    report = br.deploy(net, np.array([[0.2, 0.8]]), durations="20 ms", target="numpy", method="euler",
                        progress=False)  # fmt: skip
     assert report["n_images"] == 1 and [p["name"] for p in report["populations"]] == ["h1", "out"]
 
@@ -146,7 +146,14 @@ def test_a_synapse_search_runs_and_deploy_refuses_its_best_in_one_line(tmp_path)
     from biorate.deploy.mapping import DeployError
 
     with pytest.raises(DeployError, match="f-I curve against injected current") as info:
-        br.deploy(net, np.array([[0.2, 0.8]]), durations="20 ms", target="numpy", progress=False)
+        br.deploy(
+            net,
+            np.array([[0.2, 0.8]]),
+            durations="20 ms",
+            target="numpy",
+            method="euler",
+            progress=False,
+        )
     assert "\n" not in str(info.value)
 
 

@@ -38,7 +38,7 @@ def test_the_scores_are_the_deployed_networks_spiking_accuracies(tmp_path):
         net = br.RateNetwork([64, 16, 10], act, seed=seed)
         net.fit(X, y, epochs=30)
         assert net.score(Xv, yv) == rate
-        rep = br.deploy(net, Xv, yv, durations="100 ms", seed=seed, target="numpy",
+        rep = br.deploy(net, Xv, yv, durations="100 ms", seed=seed, target="numpy", method="euler",
                         progress=False)  # fmt: skip
         assert rep["spiking_accuracy"][0] == score > 0.5
     header = (tmp_path / "leaderboard.csv").read_text().splitlines()[0].split(",")

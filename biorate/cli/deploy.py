@@ -43,15 +43,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="images per Brian2 network (memory vs. speed; default 400)")  # fmt: skip
     p.add_argument("--seed", type=integer, default=0, help="seed of noise and Poisson inputs")
     p.add_argument("--target", default="auto", choices=["auto", "cython", "numpy"],
-                   help="Brian2 code generation target (--method euler)")  # fmt: skip
-    p.add_argument("--method", default="euler", choices=list(METHODS),
-                   help="euler (default): Brian2 integrates the model's equations; exact: the "
-                        "linear LIF integrated exactly with spikes placed within the step "
-                        "(NumPy, nothing to compile; lif models only), e.g. with --dt 1ms")  # fmt: skip
+                   help="Brian2 code generation target (when the method is euler)")  # fmt: skip
+    p.add_argument("--method", default="auto", choices=list(METHODS),
+                   help="auto (default): exact for lif models, else euler; euler: Brian2 "
+                        "integrates the model's equations; exact: the linear LIF integrated "
+                        "exactly with spikes placed within the step (NumPy, nothing to compile; "
+                        "lif models only)")  # fmt: skip
     p.add_argument("--dt", default=None,
-                   help="time step (default: the step of the activation's curve, 0.1 ms for "
-                        "the shipped ones; 1 ms with --method exact); below the refractory "
-                        "period")  # fmt: skip
+                   help="time step (default: 1 ms with the exact method; with euler the step "
+                        "of the activation's curve, 0.1 ms for the shipped ones); below the "
+                        "refractory period")  # fmt: skip
     p.add_argument("--report", help="report JSON to write")
     p.add_argument("--plot", help="figure: accuracy vs time, a raster, rate vs spiking scatter")
     add_quiet(p)
@@ -107,8 +108,9 @@ def run(args: argparse.Namespace) -> int:
 
             title = f"{args.network}: {rep['connectivity']} on {data.name}"
             plot_deploy(rep, out.path(args.plot), title)
+    m = rep["mapping"]
     print(f"{args.network}: {net!r} on {data.name} ({rep['n_test']} test images, "
-          f"{args.encoding} encoding)")  # fmt: skip
+          f"{args.encoding} encoding; {m['method']} integration, dt {m['dt_s'] * 1e3:g} ms)")  # fmt: skip
     print(f"  rate network test accuracy {rep['rate_accuracy']:.4f}")
     for d, acc, agr in zip(rep["durations_s"], rep["spiking_accuracy"], rep["agreement"],
                            strict=True):  # fmt: skip

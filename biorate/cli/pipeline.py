@@ -23,6 +23,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         choices=["auto", "cython", "numpy"],
         help="Brian2 code generation (default auto: Cython, or NumPy with --quick)",
     )
+    p.add_argument("--workers", type=integer, default=None,
+                   help="processes training the rate nets side by side (default: one per CPU; "
+                        "1 trains them one after the other; the results are the same)")  # fmt: skip
     add_quiet(p)
     p.set_defaults(func=run)
 
@@ -43,7 +46,12 @@ def run(args: argparse.Namespace) -> int:
         os.environ["BIORATE_MODELS"] = os.pathsep.join([str(args.models), *([env] if env else [])])
     try:
         report = run_pipeline(
-            args.out, quick=args.quick, progress=not args.quiet, target=args.target, seed=args.seed
+            args.out,
+            quick=args.quick,
+            progress=not args.quiet,
+            target=args.target,
+            seed=args.seed,
+            workers=args.workers,
         )
     finally:  # the process's environment as it was (main() may be called again, as in tests)
         if args.models:

@@ -42,16 +42,19 @@ from .mapping import DeployError, SpikingOrigin
 
 __all__ = ["METHODS", "check_method", "lif_constants", "run_batch"]
 
-METHODS = ("euler", "exact")
+METHODS = ("auto", "euler", "exact")
 
 _LIF_PARAMS = ("tau_m", "R_m", "E_L", "V_th", "V_reset", "t_ref")
 
 
 def check_method(method: Any, model: Model) -> str:
-    """``method`` checked: one of :data:`METHODS`; ``"exact"`` needs the linear LIF (a model whose
-    ``theory`` is ``lif``). :class:`DeployError` otherwise."""
+    """``method`` checked and resolved: one of :data:`METHODS`; ``"exact"`` needs the linear LIF (a
+    model whose ``theory`` is ``lif``); ``"auto"`` is ``"exact"`` for such a model, else ``"euler"``.
+    :class:`DeployError` otherwise."""
     if not isinstance(method, str) or method not in METHODS:
         raise DeployError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    if method == "auto":
+        return "exact" if model.theory == "lif" else "euler"
     if method == "exact" and model.theory != "lif":
         raise DeployError(f"method 'exact' integrates the linear LIF (a model with theory = "
                           f"\"lif\"); model {model.name!r} is not one: use method 'euler'")  # fmt: skip

@@ -100,7 +100,7 @@ def exact_default_dt(origin: SpikingOrigin) -> float:
 
 def check_settings(origin: SpikingOrigin, *, durations: Any, encoding: str,
                    neurons_per_unit: Any, tau_syn: Any, input_rate: Any, transient: Any,
-                   dt: Any, batch_size: Any, method: Any = "euler") -> Settings:  # fmt: skip
+                   dt: Any, batch_size: Any, method: Any = "auto") -> Settings:  # fmt: skip
     """Check and convert :func:`~biorate.deploy.deploy`'s arguments (see there); ``dt`` None
     takes the step of the activation's curve (``origin``), else 0.1 ms; with ``method="exact"``
     :func:`exact_default_dt` (1 ms for the shipped lif)."""

@@ -164,7 +164,7 @@ def _scores(act: Activation, objective: Mapping[str, Any]) -> tuple[list[float],
             import_brian2()  # on a Dask worker's thread, before deploy imports it
             with BRIAN_LOCK:  # Brian2's prefs are process-global: one run at a time
                 rep = deploy(net, Xv, yv, durations=[shown], seed=int(seed),
-                             target=objective["spiking_target"], progress=False,
+                             target=objective["spiking_target"], method="euler", progress=False,
                              command="biorate search (spiking objective)")  # fmt: skip
             scores.append(float(rep["spiking_accuracy"][0]))
         else:
