@@ -8,6 +8,7 @@ is kept.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import time
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import theory
+from ._pipeline_training import train_one, worker_init
 from .activation import Activation, get_activation
 from .curve import TransferCurve
 from .datasets import load_dataset
@@ -30,7 +32,6 @@ from .models import load_model
 from .network import CONNECTIVITIES, RateNetwork
 from .plotting.curve import plot_curve
 from .plotting.deploy import plot_deploy
-from .plotting.training import plot_history
 from .spiking import measure_fi, measure_release
 from .spiking.protocol import check_target, resolve_seed
 from .units import TIME, UnitArray
@@ -214,46 +215,6 @@ def _training_activations(ctx: Context) -> dict[str, Any]:
     return acts
 
 
-def _train_one(job: tuple) -> dict:
-    """One net of the training stage (run in a worker process when there are several): trained on
-    digits, saved as ``net_<key>.npz`` (and its history plotted for the feedforward lif_noise net);
-    returns its row of results. Same seed, same net, whichever process trains it."""
-    key, act_name, act, conn, hidden, epochs, seed, out = job
-    data = load_dataset("digits")
-    t0 = time.perf_counter()
-    net = RateNetwork([data.n_features, *hidden, data.n_classes], activation=act,
-                      connectivity=conn, seed=seed)  # fmt: skip
-    hist = net.fit(data.X_train, data.y_train, epochs=epochs)
-    elapsed = time.perf_counter() - t0
-    net.save(Path(out) / f"net_{key}.npz")
-    if conn == "feedforward" and act_name.startswith("lif_noise"):
-        plot_history(hist, str(Path(out) / f"train_{key}.png"), title=key)
-    return {"activation": act_name, "connectivity": conn,
-            "test_accuracy": net.evaluate(data.X_test, data.y_test)["accuracy"],
-            "train_accuracy": net.evaluate(data.X_train, data.y_train)["accuracy"],
-            "epochs": hist.epochs, "stop_reason": hist.stop_reason,
-            "first_layer_grad_norm": next(iter(hist.grad_norm.values()))[0],
-            "saturated_fraction": hist.saturated_fraction[-1], "seconds": elapsed}  # fmt: skip
-
-
-def _worker_init() -> None:
-    """A training worker's initializer: Ctrl-C is the parent's to handle (it terminates the
-    workers: one line, no worker tracebacks), and one BLAS thread per process (the nets are small;
-    two processes on two cores beat one process with two threads)."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # scikit-learn's dependency; without it the workers share the cores
-        return
-    threadpool_limits(1)
-
-
-def _keyed(job: tuple) -> tuple[str, dict]:
-    return job[0], _train_one(job)
-
-
 def _run_jobs(ctx: Context, jobs: list[tuple]) -> dict[str, dict]:
     """Every training job, in ``ctx.workers`` processes (in this one when it is 1); a line per
     finished net. Results are keyed by the job's key (the report keeps the jobs' order)."""
@@ -267,21 +228,30 @@ def _run_jobs(ctx: Context, jobs: list[tuple]) -> dict[str, dict]:
     workers = min(ctx.workers, len(jobs))
     if workers <= 1:
         for job in jobs:
-            done(*_keyed(job))
+            done(job[0], train_one(job))
         return results
-    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
 
     # spawn: a fresh interpreter per worker (forking a process that has run Brian2 and holds
     # threads is not safe); the longest jobs (feedback) first, so that the workers finish together
     order = sorted(jobs, key=lambda j: j[3] in ("feedforward", "residual"))
-    pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_worker_init)
+    before = set(multiprocessing.active_children())
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=worker_init)  # fmt: skip
     try:
-        for key, row in pool.imap_unordered(_keyed, order):
-            done(key, row)
-        pool.close()
-    finally:
-        pool.terminate()  # at once on an error or Ctrl-C (the workers' running jobs are lost)
-        pool.join()
+        futures = {pool.submit(train_one, job): job[0] for job in order}
+        for fut in as_completed(futures):
+            done(futures[fut], fut.result())
+    except BrokenProcessPool:
+        raise PipelineError("the training workers could not start or died (a script that "
+                            "calls run_pipeline with workers > 1 needs `if __name__ == "
+                            "\"__main__\":`, as multiprocessing does; or use workers=1)") from None  # fmt: skip
+    finally:  # on an error or Ctrl-C the running jobs are stopped at once, not waited for
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in set(multiprocessing.active_children()) - before:
+            proc.terminate()
+            proc.join(5)
     return results
 
 
@@ -393,15 +363,22 @@ def _write_reports(ctx: Context) -> None:
 def run_pipeline(out: str | os.PathLike = "biorate_out", *, quick: bool = False, progress: bool = True,
                  target: str = "auto", seed: int = 1, workers: int | None = None) -> dict:  # fmt: skip
     """Run every stage into ``out``; returns the report dict (also written as report.json/.md).
-    ``workers``: processes that train the rate nets side by side (None: one per CPU this process
-    may use; 1 trains them here, one after the other). The results do not depend on it."""
+    ``workers``: processes that train the rate nets side by side (None or 1: here, one after the
+    other; ``biorate pipeline`` takes one per CPU). The results do not depend on it. With more
+    than one, the workers start as fresh interpreters (multiprocessing's spawn), so a script that
+    calls this needs ``if __name__ == "__main__":`` around the call."""
     out = Path(out)
     if workers is None:
-        workers = default_workers()
+        workers = 1
     elif isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
-        raise PipelineError(f"workers must be a whole number >= 1 (or None: one per CPU), "
+        raise PipelineError(f"workers must be a whole number >= 1 (or None: one), "
                             f"got {workers!r}"[:200])  # fmt: skip
     check_writable(out, f"the pipeline's output folder {out}", folder=True)
+    if workers > 1 and getattr(multiprocessing.current_process(), "_inheriting", False):
+        # a spawned worker re-running the caller's script (no ``__main__`` guard): stop before
+        # any stage runs again in it (multiprocessing's own check for this is private too)
+        raise PipelineError("run_pipeline was called while a worker process started: guard "
+                            "the script's call with `if __name__ == \"__main__\":`")  # fmt: skip
     check_target(target)  # the seed and target before the folder is made (every stage uses them)
     resolve_seed(seed)
     try:

@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -29,9 +30,10 @@ def test_readme_python_api_example_runs(tmp_path, monkeypatch):
             .replace("net.fit(X_train, y_train)", "net.fit(X_train, y_train, epochs=2)")
             .replace('br.deploy(net, X_test, y_test, durations=["50 ms", "200 ms"])',
                      'br.deploy(net, X_test[:10], y_test[:10], durations=["50 ms", "100 ms"], '
-                     'target="numpy", method="euler", progress=False)')
-            .replace('br.deploy(net, X_test, y_test, method="exact")',
-                     'br.deploy(net, X_test[:10], y_test[:10], method="exact", progress=False)'))  # fmt: skip
+                     'progress=False)')
+            .replace('br.deploy(net, X_test, y_test, method="euler")',
+                     'br.deploy(net, X_test[:10], y_test[:10], durations=["50 ms"], '
+                     'method="euler", target="numpy", progress=False)'))  # fmt: skip
     assert "target='numpy'" in code and "epochs=2" in code and 'target="numpy"' in code
     monkeypatch.chdir(tmp_path)
     ns: dict = {}
@@ -45,12 +47,12 @@ def test_readme_python_api_example_runs(tmp_path, monkeypatch):
     assert (tmp_path / "lif_fitted.json").exists()
     assert net.evaluate(ns["X_test"], ns["y_test"])["accuracy"] > 0.5
     assert net.history_.stop_reason == "max_epochs" and net.history_.epochs == 2
-    rep, fast = ns["rep"], ns["fast"]
+    rep, ref = ns["rep"], ns["ref"]  # the default: the fitted lif integrated exactly at 1 ms
     assert rep["n_test"] == 10 and 0 <= rep["test_accuracy"] <= 1
-    assert fast["n_test"] == 10 and fast["mapping"]["method"] == "exact"
-    assert (
-        fast["mapping"]["dt_s"] == 1e-3 and fast["rate_test_accuracy"] == rep["rate_test_accuracy"]
-    )
+    assert rep["mapping"]["method"] == "exact" and rep["mapping"]["dt_s"] == 1e-3
+    assert ref["n_test"] == 10 and ref["mapping"]["method"] == "euler"
+    assert ref["mapping"]["dt_s"] == pytest.approx(1e-4)
+    assert ref["rate_test_accuracy"] == rep["rate_test_accuracy"]
     assert (
         rep["rate_test_accuracy"] == net.evaluate(ns["X_test"][:10], ns["y_test"][:10])["accuracy"]
     )

@@ -131,6 +131,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):  # `wrote é.json` under PYTHONIOENCODING=ascii: \xe9
         with contextlib.suppress(AttributeError, ValueError):
             stream.reconfigure(errors="backslashreplace")
+    # Brian2's __init__ runs `from pylab import *` (matplotlib.pyplot: ~0.5 s of its 1.5 s import)
+    # for its interactive namespace, which no command uses: while a command runs, a missing pylab
+    # makes Brian2 take NumPy's names instead (its own fallback); a figure imports matplotlib itself
+    block_pylab = "pylab" not in sys.modules and "brian2" not in sys.modules
+    if block_pylab:
+        sys.modules["pylab"] = None  # type: ignore[assignment]
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -156,6 +162,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write("biorate: error: out of memory; try a smaller problem (fewer levels, "
                          "trials, images or units)\n")  # fmt: skip
         return 2
+    finally:
+        if block_pylab and "pylab" in sys.modules and sys.modules["pylab"] is None:
+            del sys.modules["pylab"]  # a later `import pylab` in this process works as usual
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -24,14 +24,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="Brian2 code generation (default auto: Cython, or NumPy with --quick)",
     )
     p.add_argument("--workers", type=integer, default=None,
-                   help="processes training the rate nets side by side (default: one per CPU; "
-                        "1 trains them one after the other; the results are the same)")  # fmt: skip
+                   help="processes training the rate nets side by side (default: one per CPU "
+                        "this process may use; 1 trains them one after the other; the results "
+                        "are the same)")  # fmt: skip
     add_quiet(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..pipeline import run_pipeline
+    from ..pipeline import default_workers, run_pipeline
 
     if not str(args.out).strip():
         raise OutputError(
@@ -51,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
             progress=not args.quiet,
             target=args.target,
             seed=args.seed,
-            workers=args.workers,
+            workers=default_workers() if args.workers is None else args.workers,
         )
     finally:  # the process's environment as it was (main() may be called again, as in tests)
         if args.models:

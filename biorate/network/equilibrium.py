@@ -59,34 +59,57 @@ def solve(graph: Graph, params: Params, act: Any, x: np.ndarray, alpha: float, t
     :func:`dynamics.forward`'s with one step (``cache["h"][-1]`` the state, ``cache["z"][-1]``,
     ``cache["g"][-1]``) plus ``cache["fp"]``: per sample ``iterations`` (the first step whose
     residual was <= tol; ``max_iter`` when none), ``residual`` (of the returned state),
-    ``contraction`` (residual ratio of the last steps) and ``converged`` (bool)."""
+    ``contraction`` (residual ratio of the last steps) and ``converged`` (bool).
+
+    A sample stops at the step where it converged (its state, currents and ``g`` of that step
+    are returned): only the samples still moving are stepped on, so a batch costs the sum of
+    its samples' steps, not its slowest sample's steps times the batch (on digits the slowest
+    took 6.5x the mean)."""
     n = x.shape[0]
     h = dynamics._initial_state(graph, x, 2, dtype)
     iterations = np.full(n, max_iter, dtype=np.int64)
     converged = np.zeros(n, dtype=bool)
     contraction = np.zeros(n)
+    residual = np.full(n, np.inf)
+    L = len(graph.sizes)
+    z: list[Any] = [None] * L  # the returned currents and g, filled per sample as it stops
+    g: list[Any] = [None] * L
+    idx = np.arange(n)  # the samples still moving; ha, xa their states and inputs
+    ha, xa = h, x
     r_prev = np.full(n, np.inf)
-    r = np.full(n, np.inf)
-    z: list[Any] = [None] * len(graph.sizes)
-    g: list[Any] = [None] * len(graph.sizes)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for it in range(1, max_iter + 1):
-            h_new, z, g = dynamics.step(graph, params, act, x, h, alpha, dtype)
+            h_new, z_a, g_a = dynamics.step(graph, params, act, xa, ha, alpha, dtype)
+            if z[1] is None:
+                z = [None] + [np.zeros((n,) + a.shape[1:], dtype=a.dtype) for a in z_a[1:]]
+                g = [None] + [np.zeros((n,) + a.shape[1:], dtype=a.dtype) for a in g_a[1:]]
             r = np.max([np.abs(a - b).max(axis=1) for a, b in
-                        zip(h_new[1:], h[1:], strict=True)], axis=0) / alpha  # fmt: skip
-            ratio = np.where(r_prev > 0, r / r_prev, 0.0)
-            active = ~converged
-            contraction[active] = ratio[active]
-            newly = active & (r <= tol)
-            iterations[newly] = it
-            converged |= newly
-            h, r_prev = h_new, r
-            if converged.all():
-                break
+                        zip(h_new[1:], ha[1:], strict=True)], axis=0) / alpha  # fmt: skip
+            contraction[idx] = np.where(r_prev > 0, r / r_prev, 0.0)
+            residual[idx] = r
+            stop = r <= tol
+            last = it == max_iter
+            if stop.any() or last:
+                done = np.ones_like(stop) if last else stop
+                rows = idx[done]
+                for p in range(1, L):
+                    h[p][rows] = h_new[p][done]
+                    z[p][rows] = z_a[p][done]
+                    g[p][rows] = g_a[p][done]
+                iterations[idx[stop]] = it
+                converged[idx[stop]] = True
+                keep = ~done
+                idx, r_prev = idx[keep], r[keep]
+                if not idx.size:
+                    break
+                xa = x[idx]
+                ha = [xa] + [a[keep] for a in h_new[1:]]
+            else:
+                ha, r_prev = h_new, r
     return {"h": [None, h], "z": [None, z], "g": [None, g],
-            "fp": {"iterations": iterations, "residual": np.nan_to_num(r, nan=np.inf),
+            "fp": {"iterations": iterations, "residual": np.nan_to_num(residual, nan=np.inf),
                    "contraction": np.nan_to_num(contraction, nan=np.inf),
-                   "converged": converged & np.isfinite(r)}}  # fmt: skip
+                   "converged": converged & np.isfinite(residual)}}  # fmt: skip
 
 
 def warn_unconverged(fp: dict, tol: float, max_iter: int) -> None:
