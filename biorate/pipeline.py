@@ -328,6 +328,9 @@ def _stage_deploy(ctx: Context) -> dict:
                         "gap_points": 100 * (rate - acc[-1]), "min_correlation": min(corr) if corr else None,
                         "n_images": n_images, "method": rep["mapping"]["method"],
                         "dt_s": rep["mapping"]["dt_s"], "seconds": elapsed}  # fmt: skip
+        m = rep["mapping"]
+        ctx.log(f"  deployed {key}: rate {rate:.4f}, spiking {acc[-1]:.4f} at {durations[-1]} "
+                f"({m['method']} integration, dt {m['dt_s'] * 1e3:g} ms; {elapsed:.1f} s)")  # fmt: skip
         lines.append(f"| {key} | {rate:.4f} | " + " / ".join(f"{a:.4f}" for a in acc)
                      + f" | {100 * (rate - acc[-1]):+.1f} | {min(corr) if corr else float('nan'):.3f} "
                      f"| {elapsed:.1f} |")  # fmt: skip
