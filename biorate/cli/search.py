@@ -10,7 +10,6 @@ written to ``OUTDIR/evals/<hash>.json`` as it arrives; a rerun computes only wha
 from __future__ import annotations
 
 import argparse
-import math
 
 from ..errors import ProtocolError
 from ..units import integer, number
@@ -49,9 +48,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..search import load_search_spec, run_search  # the network, Dask: only for this command
+    from ..sweep.cluster import check_connect_timeout
 
-    if not 0 < args.connect_timeout < math.inf:
-        raise ProtocolError(f"--connect-timeout must be positive, got {args.connect_timeout}")
+    check_connect_timeout(args.connect_timeout, "--connect-timeout")
     if args.workers is not None and args.workers < 0:
         raise ProtocolError(f"--workers must be 0 (this process) or more, got {args.workers}")
     check_outdir(args.output, args.plot, "search")

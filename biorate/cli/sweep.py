@@ -8,11 +8,9 @@ pyarrow is installed) and, with ``--plot``, the fitted parameters against the sw
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 
-from ..errors import ProtocolError
 from ..units import integer, number
 from .common import add_quiet, check_outdir, check_outdir_outputs
 
@@ -39,9 +37,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..sweep import run_sweep  # Dask, SciPy (fitting): imported by the command that needs them
+    from ..sweep.cluster import check_connect_timeout
 
-    if not 0 < args.connect_timeout < math.inf:
-        raise ProtocolError(f"--connect-timeout must be positive, got {args.connect_timeout}")
+    check_connect_timeout(args.connect_timeout, "--connect-timeout")
     check_outdir(args.output, args.plot, "sweep")
     from ..sweep import load_spec
 

@@ -43,7 +43,7 @@ from ..errors import BiorateError, CurveFileError, ProtocolError
 from ..forms.expression import parse
 from ..io import atomic_write, check_writable, provenance, read_json, write_json
 from ..sweep import content_hash, default_workers
-from ..sweep.cluster import CONNECT_TIMEOUT_S, connect_cluster, import_dask
+from ..sweep.cluster import CONNECT_TIMEOUT_S, check_connect_timeout, connect_cluster, import_dask
 from .neuron import NeuronSpace
 from .objective import evaluate_candidate
 from .spec import SCHEMA, SearchSpec, load_search_spec
@@ -226,9 +226,7 @@ def run_search(
     if workers is not None and (scheduler or client is not None):
         raise ProtocolError("workers applies to the local cluster; an existing cluster "
                             "(scheduler or client) has its own workers")  # fmt: skip
-    if not (isinstance(connect_timeout, int | float) and 0 < connect_timeout < math.inf):
-        raise ProtocolError(f"connect_timeout must be a positive number of seconds, got "
-                            f"{connect_timeout!r}")  # fmt: skip
+    connect_timeout = check_connect_timeout(connect_timeout)
     workers = spec.workers if workers is None else workers
     own = cluster = None
     if scheduler and client is None:  # reachable before anything is written (a local one: lazily)

@@ -140,10 +140,15 @@ def max_sim_seconds() -> float:
     return limit_from_env("BIORATE_MAX_SIM_SECONDS", MAX_SIM_SECONDS, ProtocolError)
 
 
-def estimate_seconds(n: float, steps: float, target: str = "auto", networks: int = 1) -> float:
+def estimate_seconds(n: float, steps: float, target: str = "auto", networks: int = 1,
+                     speed: tuple[float, float] | None = None) -> float:  # fmt: skip
     """An estimate (on the fast side) of the seconds Brian2 takes to run ``n`` neurons for
     ``steps`` time steps on ``target`` (:data:`SIM_SPEED`; ``"auto"``: the target it picks),
-    split over ``networks`` networks run one after another (each pays the per-step cost)."""
+    split over ``networks`` networks run one after another (each pays the per-step cost).
+    ``speed``: (seconds a step, neuron-steps a second) of another simulator instead."""
+    if speed is not None:
+        per_step, per_second = speed
+        return float(networks) * float(steps) * per_step + float(n) * float(steps) / per_second
     check_target(target)
     if target == "auto":
         target = "cython" if cython_usable() else "numpy"
@@ -172,11 +177,13 @@ def check_size(n_levels: int, trials: int, label: str, what: str = "neurons",
 
 
 def check_run(n: float, steps: float, label: str, size: str, advice: str, target: str = "auto",
-              *, networks: int = 1, error: type = ProtocolError) -> None:  # fmt: skip
+              *, networks: int = 1, error: type = ProtocolError,
+              speed: tuple[float, float] | None = None, engine: str = "") -> None:  # fmt: skip
     """Refuse, before anything is built, ``n`` neurons run for ``steps`` time steps (``size``
     describes them; ``networks`` runs one after another) above the work limit
     (:func:`max_neuron_steps`) or estimated above the time limit (:func:`max_sim_seconds`) on
-    ``target``; the message says ``advice`` and how to raise the limit. Raises ``error``."""
+    ``target``; the message says ``advice`` and how to raise the limit. Raises ``error``.
+    ``speed`` and ``engine``: another simulator's speed (see :func:`estimate_seconds`) and name."""
     work, limit = float(n) * float(steps), max_neuron_steps()
     if work > limit or steps > _MAX_STEPS:
         raise error(f"{label}: {size} = {work:.3g} neuron-steps, more than the limit of "
@@ -185,10 +192,12 @@ def check_run(n: float, steps: float, label: str, size: str, advice: str, target
     check_target(target)
     if target == "auto":  # the estimate and its message name the target codegen_target picks
         target = "cython" if cython_usable() else "numpy"
-    seconds, limit = estimate_seconds(n, steps, target, networks), max_sim_seconds()
+    seconds = estimate_seconds(n, steps, target, networks, speed)
+    limit = max_sim_seconds()
     if seconds > limit:
+        with_ = engine or f"Brian2 ({target} target)"
         raise error(f"{label}: {size} is estimated at {_duration(seconds)} of simulation with "
-                    f"Brian2 ({target} target), more than the limit of {_duration(limit)}; "
+                    f"{with_}, more than the limit of {_duration(limit)}; "
                     f"{advice}, or raise the limit with the environment variable "
                     "BIORATE_MAX_SIM_SECONDS")  # fmt: skip
 

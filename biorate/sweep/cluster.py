@@ -13,10 +13,36 @@ from typing import Any
 
 from ..errors import BiorateError, ProtocolError
 
-__all__ = ["DASK_MISSING", "CONNECT_TIMEOUT_S", "import_dask", "connect_cluster", "default_workers"]
+__all__ = [
+    "DASK_MISSING",
+    "CONNECT_TIMEOUT_S",
+    "MAX_CONNECT_TIMEOUT_S",
+    "check_connect_timeout",
+    "import_dask",
+    "connect_cluster",
+    "default_workers",
+]
 
 DASK_MISSING = 'parameter sweeps need Dask distributed: pip install "biorate[sweep]"'
 CONNECT_TIMEOUT_S = 5.0
+
+
+# the longest wait for a scheduler: a day (a wait is a thread join, whose timeout overflows C's
+# time types near 1e300 s, and no scheduler is worth waiting for longer)
+MAX_CONNECT_TIMEOUT_S = 86400.0
+
+
+def check_connect_timeout(value: Any, name: str = "connect_timeout") -> float:
+    """``value`` as seconds to wait for a scheduler: a number in (0, :data:`MAX_CONNECT_TIMEOUT_S`],
+    else :class:`ProtocolError` naming ``name``."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not (0 < value <= MAX_CONNECT_TIMEOUT_S)
+    ):
+        raise ProtocolError(f"{name} must be a positive number of seconds up to "
+                            f"{MAX_CONNECT_TIMEOUT_S:g} (a day), got {value!r}"[:200])  # fmt: skip
+    return float(value)
 
 
 def import_dask() -> Any:

@@ -40,7 +40,6 @@ preferences are process-global), so each worker has one thread.
 
 from __future__ import annotations
 
-import math
 import os
 import platform
 import threading
@@ -61,6 +60,7 @@ from ..units import CURRENT, TIME, VOLTAGE, UnitArray, format_quantity, parse_un
 from .cluster import (
     CONNECT_TIMEOUT_S,
     DASK_MISSING,
+    check_connect_timeout,
     connect_cluster,
     default_workers,
     import_dask,
@@ -220,13 +220,7 @@ def run_sweep(
     if workers is not None and (scheduler or client is not None):
         raise ProtocolError("workers applies to the local cluster; an existing cluster "
                             "(scheduler or client) has its own workers")  # fmt: skip
-    if (
-        isinstance(connect_timeout, bool)
-        or not isinstance(connect_timeout, int | float)
-        or not (0 < connect_timeout < math.inf)
-    ):
-        raise ProtocolError(f"connect_timeout must be a positive finite number of seconds, got "
-                            f"{connect_timeout!r}")  # fmt: skip
+    connect_timeout = check_connect_timeout(connect_timeout)
     result = SweepResult(spec=spec, outdir=outdir)
     todo = []
     for p in spec.points:
