@@ -190,6 +190,9 @@ def check_writable(path: str | os.PathLike | None, what: str | None = None, *,
     """
     if path is None:
         return
+    if not isinstance(path, str | os.PathLike):
+        raise OutputError(f"{what or 'an output'} must be a path (str or os.PathLike), got "
+                          f"{path!r}"[:200])  # fmt: skip
     check_no_nul(path, OutputError)
     p = Path(path)
     what = what or str(p)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .._figure_formats import check_figure_format
 from .._user_data import csv_files
 from ..errors import BiorateError, DataError, OutputError, ProtocolError, UnknownParameterError
 from ..io import check_writable
@@ -18,24 +19,6 @@ from ..units import TIME, to_si
 
 __all__ = ["parse_set", "command_line", "add_quiet", "seconds", "model_from_args", "fi_axis",
            "OutputError", "check_writable", "check_outputs", "check_figure_format"]  # fmt: skip
-
-
-def check_figure_format(path: str | os.PathLike | None, what: str) -> None:
-    """Refuse, before any work, a figure path whose suffix matplotlib cannot write (no suffix
-    means PNG)."""
-    if path is None:
-        return
-    fmt = Path(path).suffix.lstrip(".").lower() or "png"
-    try:
-        from matplotlib.figure import Figure  # matplotlib: only when a figure is asked for
-    except ValueError as exc:  # e.g. MPLBACKEND=bogus: matplotlib refuses to start
-        raise OutputError(f"{what} {path}: matplotlib cannot start ({' '.join(str(exc).split())[:160]}); "
-                          "check MPLBACKEND") from None  # fmt: skip
-
-    formats = Figure().canvas.get_supported_filetypes()
-    if fmt not in formats:
-        raise OutputError(f"{what} {path}: matplotlib cannot write {fmt!r} figures; use one of "
-                          f"{', '.join(sorted(formats))}")  # fmt: skip
 
 
 def check_outputs(outputs: list[tuple[Any, str]],

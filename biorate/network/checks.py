@@ -16,7 +16,7 @@ import numpy as np
 from ..activation import Activation, get_activation
 from ..errors import BiorateError, BiorateWarning, DataError, NetworkError
 
-__all__ = ["FlaggedActivationWarning", "whole", "integer", "real", "flag", "pair",
+__all__ = ["FlaggedActivationWarning", "whole", "integer", "real", "flag", "pair", "choice", "TRAINING_MODES",
            "population_sizes", "resolve_activation",
            "warn_if_flagged", "check_numbers", "estimate_memory", "check_dynamics", "check_X", "check_y",
            "plain_array", "MAX_INPUT", "MIN_INPUT"]  # fmt: skip
@@ -71,6 +71,18 @@ def flag(v: Any, name: str) -> bool:
     if not isinstance(v, bool | np.bool_):
         raise NetworkError(f"{name} must be True or False, got {v!r}")
     return bool(v)
+
+
+TRAINING_MODES = ("bptt", "fixed_point")
+
+
+def choice(v: Any, name: str, choices: tuple[str, ...]) -> str:
+    """``v`` when it is one of the strings ``choices``, else :class:`NetworkError` (an array or a
+    list is refused by name here, not by a comparison or a lookup that cannot take it)."""
+    if not isinstance(v, str) or v not in choices:
+        raise NetworkError(f"unknown {name} {v!r}"[:160] + f": {name} must be one of "
+                           f"{', '.join(map(repr, choices))}")  # fmt: skip
+    return v
 
 
 def pair(v: Any, name: str) -> tuple[float, float]:
@@ -208,8 +220,7 @@ def check_dynamics(net: Any, has_feedback: bool) -> None:
 
 def check_training(net: Any, max_steps: int) -> None:
     """The training mode and the fixed point's convergence test (tolerance, steps, loop gain)."""
-    if net.training not in ("bptt", "fixed_point"):
-        raise NetworkError(f"training must be 'bptt' or 'fixed_point', got {net.training!r}")
+    choice(net.training, "training", TRAINING_MODES)
     floor = MIN_FIXED_POINT_TOL if net.dtype == "float64" else MIN_FIXED_POINT_TOL_32
     if not floor <= net.fixed_point_tol < np.inf:
         raise NetworkError(f"fixed_point_tol must be at least {floor:g} (rounding noise of "

@@ -10,7 +10,14 @@ import numpy as np
 
 from ..errors import NetworkError
 
-__all__ = ["SGD", "Adam", "make_optimizer", "default_learning_rate", "DEFAULT_BATCH_SIZE"]
+__all__ = [
+    "SGD",
+    "Adam",
+    "make_optimizer",
+    "default_learning_rate",
+    "DEFAULT_BATCH_SIZE",
+    "OPTIMIZERS",
+]
 
 
 class SGD:
@@ -91,6 +98,9 @@ DEFAULT_LEARNING_RATE = {"adam": 5e-3, "sgd": 0.1}
 # 32 and Adam 1e-3; a smaller rate alone, 2e-3 or 1e-3 at batch 256, did not help)
 DEFAULT_BATCH_SIZE = {"acyclic": 256, "feedback": 32}
 DEFAULT_LEARNING_RATE_FEEDBACK = {"adam": 1e-3, "sgd": 0.1}
+
+
+OPTIMIZERS = ("adam", "sgd")
 
 
 def default_learning_rate(name: str, feedback: bool) -> float | None:

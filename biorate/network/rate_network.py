@@ -29,11 +29,13 @@ from ..errors import NetworkError
 from ..io import check_memory
 from . import dynamics, equilibrium, persist
 from .checks import (
+    TRAINING_MODES,
     check_dynamics,
     check_numbers,
     check_training,
     check_X,
     check_y,
+    choice,
     estimate_memory,
     flag,
     integer,
@@ -48,8 +50,8 @@ from .checks import (
 from .graph import Graph, build_projections
 from .inference import MAX_STEPS, Inference
 from .init import initial_params, midpoint
-from .losses import get_loss
-from .optim import DEFAULT_BATCH_SIZE, default_learning_rate, make_optimizer
+from .losses import LOSSES, get_loss
+from .optim import DEFAULT_BATCH_SIZE, OPTIMIZERS, default_learning_rate, make_optimizer
 from .train import History, fit_stochastic
 
 __all__ = ["RateNetwork", "midpoint", "MAX_EPOCHS", "MAX_STEPS"]
@@ -149,8 +151,10 @@ class RateNetwork(Inference):
     # ------------------------------------------------------------------ structure
     def _resolve(self) -> None:
         """Check the arguments and resolve them: dtype, loss, graph, activation, time steps."""
-        if self.dtype not in ("float32", "float64"):
-            raise NetworkError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
+        choice(self.dtype, "dtype", ("float32", "float64"))
+        choice(self.loss, "loss", tuple(LOSSES))
+        choice(self.optimizer, "optimizer", OPTIMIZERS)
+        choice(self.training, "training", TRAINING_MODES)
         self._dt = np.dtype(self.dtype)
         self._loss = get_loss(self.loss)
         make_optimizer(self.optimizer, self.learning_rate, self.momentum)  # validates

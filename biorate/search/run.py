@@ -37,13 +37,20 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from .._figure_formats import check_figure_format
 from .._version import __version__
 from ..activation import Activation
-from ..errors import BiorateError, CurveFileError, ProtocolError
+from ..errors import BiorateError, CurveFileError, OutputError, ProtocolError
 from ..forms.expression import parse
 from ..io import atomic_write, check_writable, provenance, read_json, write_json
 from ..sweep import content_hash, default_workers
-from ..sweep.cluster import CONNECT_TIMEOUT_S, check_connect_timeout, connect_cluster, import_dask
+from ..sweep.cluster import (
+    CONNECT_TIMEOUT_S,
+    check_cluster_args,
+    check_connect_timeout,
+    connect_cluster,
+    import_dask,
+)
 from .neuron import NeuronSpace
 from .objective import evaluate_candidate
 from .spec import SCHEMA, SearchSpec, load_search_spec
@@ -217,8 +224,12 @@ def run_search(
     """
     t0 = time.perf_counter()
     spec = spec if isinstance(spec, SearchSpec) else load_search_spec(spec)
-    outdir = Path(outdir)
+    if outdir is None:
+        raise OutputError("outdir must name the output folder (a path), got None")
     check_writable(outdir, f"the output folder {outdir}", folder=True)
+    outdir = Path(outdir)
+    check_figure_format(plot, "plot")  # its folder may be outdir, made by the run
+    check_cluster_args(scheduler, client)
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
                                 or not 0 <= workers <= MAX_WORKERS):  # fmt: skip
         raise ProtocolError(f"workers must be an integer from 0 to {MAX_WORKERS:,} (local "

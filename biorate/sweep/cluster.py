@@ -45,6 +45,17 @@ def check_connect_timeout(value: Any, name: str = "connect_timeout") -> float:
     return float(value)
 
 
+def check_cluster_args(scheduler: Any, client: Any) -> None:
+    """An existing cluster named for a sweep or search: ``scheduler`` an address (a string) or
+    None, ``client`` a ``distributed.Client`` (or anything with its ``submit``) or None;
+    :class:`ProtocolError` otherwise, before any work."""
+    if scheduler is not None and not isinstance(scheduler, str):
+        raise ProtocolError(f"scheduler must be an address such as 'tcp://host:8786', got "
+                            f"{scheduler!r}"[:200])  # fmt: skip
+    if client is not None and not callable(getattr(client, "submit", None)):
+        raise ProtocolError(f"client must be a distributed.Client, got {client!r}"[:200])
+
+
 def import_dask() -> Any:
     """Dask's ``distributed``, or one line saying how to install it (:data:`DASK_MISSING`)."""
     try:

@@ -52,7 +52,8 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from .. import spiking
-from ..errors import BiorateError, ProtocolError
+from .._figure_formats import check_figure_format
+from ..errors import BiorateError, OutputError, ProtocolError
 from ..fitting import fit
 from ..io import check_writable, provenance, write_json
 from ..spiking.protocol import import_brian2
@@ -60,6 +61,7 @@ from ..units import CURRENT, TIME, VOLTAGE, UnitArray, format_quantity, parse_un
 from .cluster import (
     CONNECT_TIMEOUT_S,
     DASK_MISSING,
+    check_cluster_args,
     check_connect_timeout,
     connect_cluster,
     default_workers,
@@ -212,8 +214,12 @@ def run_sweep(
     """
     t_start = time.perf_counter()
     spec = spec if isinstance(spec, SweepSpec) else load_spec(spec, models_dir)
-    outdir = Path(outdir)
+    if outdir is None:
+        raise OutputError("outdir must name the output folder (a path), got None")
     check_writable(outdir, f"the output folder {outdir}", folder=True)
+    outdir = Path(outdir)
+    check_figure_format(plot, "plot")  # its folder may be outdir, made by the run
+    check_cluster_args(scheduler, client)
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
                                 or workers < 1):  # fmt: skip
         raise ProtocolError(f"workers must be an integer >= 1, got {workers!r}")

@@ -41,6 +41,23 @@ def _check_lif(tau_m: np.ndarray, V_th: np.ndarray, V_reset: np.ndarray, t_ref: 
         raise ModelError("V_reset must lie below V_th")
 
 
+def si_arrays(**named: Any) -> list[np.ndarray]:
+    """The named SI inputs as float arrays broadcast together; a value that is not a number (a
+    string, an object) or shapes that do not broadcast are a :class:`ProtocolError` naming them."""
+    arrays = []
+    for name, value in named.items():
+        try:
+            arrays.append(np.asarray(value, dtype=float))
+        except (TypeError, ValueError):
+            raise ProtocolError(f"{name} must be a number or an array of numbers (SI units), "
+                                f"got {value!r}"[:200]) from None  # fmt: skip
+    try:
+        return list(np.broadcast_arrays(*arrays))
+    except ValueError:
+        shapes = ", ".join(f"{n} {a.shape}" for n, a in zip(named, arrays, strict=True))
+        raise ProtocolError(f"the inputs do not broadcast together: {shapes}") from None
+
+
 def _check_mu_sigma(mu: np.ndarray, sigma: np.ndarray) -> None:
     if np.any(~np.isfinite(mu)):
         raise ProtocolError("mu (the free membrane potential) must be finite")
@@ -57,8 +74,8 @@ def lif_rate_closed_form(
 ) -> np.ndarray:
     """Noise-free LIF rate in Hz: 0 for ``mu <= V_th``, else
     ``1 / (t_ref + tau_m * ln((mu - V_reset) / (mu - V_th)))``. SI inputs, broadcast."""
-    mu, tau_m, V_th, V_reset, t_ref = np.broadcast_arrays(  # noqa: N806
-        *(np.asarray(a, dtype=float) for a in (mu, tau_m, V_th, V_reset, t_ref))
+    mu, tau_m, V_th, V_reset, t_ref = si_arrays(  # noqa: N806
+        mu=mu, tau_m=tau_m, V_th=V_th, V_reset=V_reset, t_ref=t_ref
     )
     out = np.zeros(mu.shape)
     above = mu > V_th
@@ -85,9 +102,7 @@ def siegert_rate(
     including far below threshold (rates down to ~1e-300 Hz) and sigma -> 0 (where it tends to
     :func:`lif_rate_closed_form`); rates below ~1e-308 Hz underflow to 0. SI inputs, broadcast.
     """
-    arrays = np.broadcast_arrays(
-        *(np.asarray(a, dtype=float) for a in (mu, sigma, tau_m, V_th, V_reset, t_ref))
-    )
+    arrays = si_arrays(mu=mu, sigma=sigma, tau_m=tau_m, V_th=V_th, V_reset=V_reset, t_ref=t_ref)
     mu, sigma, tau_m, V_th, V_reset, t_ref = (a.ravel() for a in arrays)  # noqa: N806
     shape = arrays[0].shape
     if np.any(sigma <= 0):
@@ -142,8 +157,8 @@ def lif_rate_euler(
     ``x = ln((mu - V_reset)/(mu - V_th)) / -ln(1 - dt/tau_m)``. (Where x is within rounding of an
     integer, Brian2's floating-point iteration may take one step more or less.) Needs dt < tau_m.
     """
-    mu, tau_m, V_th, V_reset, t_ref = np.broadcast_arrays(  # noqa: N806
-        *(np.asarray(a, dtype=float) for a in (mu, tau_m, V_th, V_reset, t_ref))
+    mu, tau_m, V_th, V_reset, t_ref = si_arrays(  # noqa: N806
+        mu=mu, tau_m=tau_m, V_th=V_th, V_reset=V_reset, t_ref=t_ref
     )
     if np.any(dt >= tau_m):
         raise ProtocolError(f"dt = {dt} s must be shorter than tau_m for the Euler scheme")
@@ -210,13 +225,13 @@ def lif_rate(
     -------
     rate : ndarray of the broadcast shape, Hz.
     """
-    arrays = np.broadcast_arrays(
-        *(np.asarray(a, dtype=float) for a in (mu, sigma, tau_m, V_th, V_reset, t_ref))
-    )
+    arrays = si_arrays(mu=mu, sigma=sigma, tau_m=tau_m, V_th=V_th, V_reset=V_reset, t_ref=t_ref)
     mu, sigma, tau_m, V_th, V_reset, t_ref = arrays  # noqa: N806
     _check_mu_sigma(mu, sigma)
     _check_lif(tau_m, V_th, V_reset, t_ref)
     if dt is not None:
+        if isinstance(dt, bool) or not isinstance(dt, int | float | np.floating | np.integer):
+            raise ProtocolError(f"dt must be a number of seconds or None, got {dt!r}"[:200])
         dt = float(dt)
         if not math.isfinite(dt) or dt <= 0:
             raise ProtocolError(f"dt must be positive and finite, got {dt}")

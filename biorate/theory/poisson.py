@@ -11,6 +11,7 @@ import numpy as np
 from ..errors import ModelError, ProtocolError
 from ..models import Model
 from ..units import VOLTAGE
+from .lif import si_arrays
 
 __all__ = ["poisson_diffusion", "poisson_inputs"]
 
@@ -24,9 +25,7 @@ def poisson_diffusion(
     ``sqrt(J**2*n_inputs*rate*tau_m/2)`` (Campbell's theorem for exponentially decaying jumps).
     Combine with white noise as ``sqrt(sigma_white**2 + sigma**2)``. Valid for ``|J| << V_th - V_reset``.
     """
-    rate, J, n_inputs, tau_m = np.broadcast_arrays(  # noqa: N806
-        *(np.asarray(a, dtype=float) for a in (rate, J, n_inputs, tau_m))
-    )
+    rate, J, n_inputs, tau_m = si_arrays(rate=rate, J=J, n_inputs=n_inputs, tau_m=tau_m)  # noqa: N806
     if np.any(~np.isfinite(rate)) or np.any(rate < 0):
         raise ProtocolError("input rates must be non-negative and finite")
     if np.any(n_inputs < 0):

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelError, ProtocolError
+from .lif import si_arrays
 
 __all__ = ["tm_release_rate"]
 
@@ -20,7 +21,7 @@ def tm_release_rate(nu: Any, U: Any, tau_rec: Any) -> np.ndarray:  # noqa: N803
     the mean available fraction is 1/(1 + U*nu*tau_rec) (exact in the mean for Poisson input).
     ``U`` dimensionless in (0, 1], ``tau_rec`` seconds; broadcast.
     """
-    nu, U, tau_rec = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (nu, U, tau_rec)))  # noqa: N806
+    nu, U, tau_rec = si_arrays(nu=nu, U=U, tau_rec=tau_rec)  # noqa: N806
     if np.any(~np.isfinite(nu)) or np.any(nu < 0):
         raise ProtocolError("presynaptic rates must be non-negative and finite")
     if np.any(~(U > 0)) or np.any(U > 1):

@@ -1,0 +1,31 @@
+"""Whether matplotlib can write a figure's format: checked before any work, by the CLI and by
+the API functions that take a ``plot`` path (matplotlib is imported only when a figure is named)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .errors import OutputError
+
+__all__ = ["check_figure_format"]
+
+
+def check_figure_format(path: str | os.PathLike | None, what: str) -> None:
+    """Refuse, before any work, a figure path whose suffix matplotlib cannot write (no suffix
+    means PNG)."""
+    if path is None:
+        return
+    if not isinstance(path, str | os.PathLike):
+        raise OutputError(f"{what} must be a path (str or os.PathLike), got {path!r}"[:200])
+    fmt = Path(path).suffix.lstrip(".").lower() or "png"
+    try:
+        from matplotlib.figure import Figure  # matplotlib: only when a figure is asked for
+    except ValueError as exc:  # e.g. MPLBACKEND=bogus: matplotlib refuses to start
+        raise OutputError(f"{what} {path}: matplotlib cannot start ({' '.join(str(exc).split())[:160]}); "
+                          "check MPLBACKEND") from None  # fmt: skip
+
+    formats = Figure().canvas.get_supported_filetypes()
+    if fmt not in formats:
+        raise OutputError(f"{what} {path}: matplotlib cannot write {fmt!r} figures; use one of "
+                          f"{', '.join(sorted(formats))}")  # fmt: skip
