@@ -74,19 +74,33 @@ def _brian_dims(value: Any) -> Dim | None:
     return out  # type: ignore[return-value]
 
 
+def _real(value: Any, name: str) -> np.ndarray:
+    """``value`` as a float array; complex values are refused (NumPy would keep the real part)."""
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError, OverflowError):
+        raise UnitError(f"{name}: cannot read {_show(value)} as a quantity") from None
+    if np.iscomplexobj(arr):
+        raise UnitError(f"{name}: complex values are not quantities, got {_show(value)}")
+    try:
+        return np.asarray(arr, dtype=float)
+    except (TypeError, ValueError, OverflowError):
+        raise UnitError(f"{name}: cannot read {_show(value)} as a quantity") from None
+
+
 def _convert(value: Any, dim: Dim, name: str) -> np.ndarray:
     if isinstance(value, bool | np.bool_):  # True would read as 1, False as a zero in any unit
         raise UnitError(f"{name}: expected a quantity such as '{_example(dim)}', got {value}")
     bdim = _brian_dims(value)
     if bdim is not None:  # a Brian2 Quantity: ndarray subclass holding SI values
-        got, arr = bdim, np.asarray(value, dtype=float)
+        got, arr = bdim, _real(value, name)
     elif isinstance(value, str):
         arr, got = _parse_str_array(value, name)
     elif _all_quantities(value):  # a list of Brian2 quantities, e.g. [3*uM, 5*uM]
         dims = {_brian_dims(v) for v in value}
         if len(dims) > 1:
             raise UnitError(f"{name}: mixed dimensions in {_show(value)}")
-        got, arr = dims.pop(), np.array([float(np.asarray(v)) for v in value])
+        got, arr = dims.pop(), np.array([_real(v, name).reshape(()) for v in value])
     elif isinstance(value, Iterable) and not isinstance(value, np.ndarray) and _all_str(value):
         parsed = [parse_quantity(v, name=name) for v in value]
         dims = {d for _, d in parsed}
@@ -97,10 +111,7 @@ def _convert(value: Any, dim: Dim, name: str) -> np.ndarray:
     else:
         if value is None:
             raise UnitError(f"{name}: expected a quantity such as '{_example(dim)}', got None")
-        try:
-            arr = np.asarray(value, dtype=float)
-        except (TypeError, ValueError, OverflowError):
-            raise UnitError(f"{name}: cannot read {_show(value)} as a quantity") from None
+        arr = _real(value, name)
         got = DIMENSIONLESS
         if dim != DIMENSIONLESS and not np.all(arr == 0):
             raise UnitError(

@@ -33,7 +33,7 @@ from ._readers import (
 from ._version import __version__
 from .errors import BiorateError, CurveFileError, OutputError
 
-__all__ = ["atomic_write", "write_json", "read_json", "provenance", "jsonable", "JsonFile",
+__all__ = ["atomic_write", "write_json", "write_record", "read_json", "provenance", "jsonable", "JsonFile",
            "WriteError", "Staged", "staged_outputs", "check_size", "MAX_JSON_BYTES",
            "MAX_TOML_BYTES", "CSV_NUMBER", "available_memory", "check_memory", "format_bytes",
            "limit_from_env", "check_regular_input", "read_toml", "open_npz"]  # fmt: skip
@@ -248,6 +248,18 @@ def write_json(path: str | os.PathLike, data: dict) -> Path:
     """Write ``data`` as indented JSON, atomically. NaN/inf are refused (not valid JSON)."""
     text = json.dumps(data, indent=1, allow_nan=False)
     return atomic_write(path, lambda f: f.write(text + "\n"))
+
+
+def write_record(path: str | os.PathLike, data: dict) -> Path:
+    """:func:`write_json` for a record in a folder the program owns (a sweep's ``points/``, a
+    search's ``evals/``): a symlink found there is replaced by the file, never written through
+    (its target may be one of the run's inputs, such as its spec)."""
+    if os.path.islink(path):
+        try:
+            os.unlink(path)
+        except OSError as exc:
+            raise _write_error(Path(path), exc) from None
+    return write_json(path, data)
 
 
 def provenance(command: str | None = None) -> dict:

@@ -68,10 +68,18 @@ def check_outdir(output: Any, plot: Any, command: str) -> None:
 
 
 def check_outdir_outputs(output: Any, names: Sequence[str], plot: Any,
-                         inputs: Sequence[tuple[Any, str]]) -> None:  # fmt: skip
+                         inputs: Sequence[tuple[Any, str]], records: str = "") -> None:  # fmt: skip
     """No file a command writes into OUTDIR (``names``) or ``--plot`` is one of its ``inputs``
-    (:func:`check_outputs`); outputs in an OUTDIR the command will make cannot be anything yet."""
+    (:func:`check_outputs`); outputs in an OUTDIR the command will make cannot be anything yet.
+    ``records``: a sub-folder of OUTDIR whose every file the command may write (a sweep's
+    ``points``, a search's ``evals``): no input may lie in it."""
     out = Path(output)
+    if records:
+        folder = os.path.realpath(out / records)
+        for path, what in inputs:
+            if path is not None and os.path.dirname(os.path.realpath(path)) == folder:
+                raise OutputError(f"{what} {path} lies in {out / records}, whose files the "
+                                  f"command writes; keep it outside that folder")  # fmt: skip
     outputs = [(out / name, f"-o {output} ({name})") for name in names]
     if plot:
         outputs.append((Path(plot), "--plot"))

@@ -60,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
     if spec.objective.get("kind") == "accuracy":
         inputs.append(dataset_input(spec.objective["dataset"]))
     check_outdir_outputs(args.output, ("search.json", "leaderboard.json", "leaderboard.csv",
-                                       "best.json"), args.plot, inputs)  # fmt: skip
+                                       "best.json"), args.plot, inputs,
+                         records="evals")  # fmt: skip
     result = run_search(spec, args.output, workers=args.workers, scheduler=args.scheduler,
                         progress=not args.quiet, plot=args.plot,
                         connect_timeout=args.connect_timeout)  # fmt: skip

@@ -49,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
     if spec.model.path is not None:
         inputs.append((spec.model.path, f"the spec's model {spec.model.name!r}"))
     check_outdir_outputs(args.output, ("sweep.json", "summary.csv", "summary.json",
-                                       "summary.parquet"), args.plot, inputs)  # fmt: skip
+                                       "summary.parquet"), args.plot, inputs,
+                         records="points")  # fmt: skip
     result = run_sweep(
         spec, args.output, scheduler=args.scheduler, workers=args.workers,
         progress=not args.quiet, plot=args.plot, connect_timeout=args.connect_timeout,

@@ -392,6 +392,45 @@ def check(e: Expr, z: np.ndarray | None = None, max_value: float = 1e6,
         if abs(arr[top]) > max_value:
             return (f"overflow: |{name}(z)| reaches {abs(arr[top]):.3g} at z = {z[top]:.3g}, "
                     f"beyond {max_value:g}")  # fmt: skip
+    step = _unresolved(z, g, d)
+    if step:
+        return step
     if np.max(np.abs(d)) < min_slope or np.ptp(g) < min_slope:
         return f"constant: |g'(z)| < {min_slope:g} everywhere on {span}"
+    return None
+
+
+# how far a grid step's change of g and the change its end slopes predict may disagree before
+# g counts as varying faster than the grid resolves (smooth functions, kinks and sqrt|x| at 0
+# stay within a factor of ~2 on the default grid of step 0.01)
+_RESOLUTION = 100.0
+
+
+def _unresolved(z: np.ndarray, g: np.ndarray, d: np.ndarray) -> str | None:
+    """Why ``g`` varies faster than the grid ``z`` resolves, or None: a jump between two points
+    whose slopes are flat (a step off the grid), or a slope at a point that its neighbours'
+    changes of g do not bear out (a step on the grid, e.g. sigmoid(1e6*x) at 0). Either way the
+    checks above saw nothing of it, and training would meet a step."""
+    if z.size < 3:
+        return None
+    h = np.abs(np.diff(z))
+    dg = np.abs(np.diff(g))
+    tol = 1e-9 + 1e-3 * float(np.ptp(g))
+    slope = np.maximum(np.abs(d[:-1]), np.abs(d[1:])) * h  # the change the end slopes predict
+    jump = (dg > tol) & (dg > _RESOLUTION * slope)
+    if jump.any():
+        i = int(np.argmax(jump))
+        return (f"unresolved: g jumps by {dg[i]:.3g} between z = {z[i]:.4g} and {z[i + 1]:.4g}, "
+                f"where its slope is at most {slope[i] / h[i]:.3g} (a step narrower than the "
+                "check's grid)")  # fmt: skip
+    around = np.zeros(z.size)  # g's change over the steps on either side of each point
+    around[:-1] += dg
+    around[1:] += dg
+    wide = np.abs(d) * np.median(h)
+    spike = (wide > tol) & (wide > _RESOLUTION * (around + tol))
+    if spike.any():
+        i = int(np.argmax(spike))
+        return (f"unresolved: g'(z) = {d[i]:.3g} at z = {z[i]:.4g}, but g changes by only "
+                f"{around[i]:.3g} over the grid steps around it (a step narrower than the "
+                "check's grid)")  # fmt: skip
     return None

@@ -9,10 +9,19 @@ from typing import Any
 import numpy as np
 
 from ..errors import ProtocolError
-from ..units import CURRENT, FREQUENCY, TIME, VOLTAGE, Dim, format_quantity, to_si
+from ..units import CURRENT, FREQUENCY, TIME, VOLTAGE, Dim, format_quantity, to_si, to_si_array
 from .checks import MAX_CURRENT
 
-__all__ = ["DRIVES", "MIN_DT", "check_dt", "check_current", "fi_axis", "fi_drive"]
+__all__ = [
+    "DRIVES",
+    "MIN_DT",
+    "check_dt",
+    "check_current",
+    "fi_axis",
+    "fi_drive",
+    "levels",
+    "check_levels",
+]
 
 # how a neuron model is driven for an f-I curve, measured (biorate.spiking) or predicted
 # (biorate.theory): "current" (its [drive] current variable plus white noise) or "poisson" (its
@@ -81,3 +90,30 @@ def fi_drive(drive: str, sigma: Any, bias: Any) -> tuple[float, float]:
         raise ProtocolError("bias is the constant current added to drive='poisson'; with "
                             "drive='current' shift the current levels instead")  # fmt: skip
     return sigma_v, bias_a
+
+
+def levels(value: Any, dim: Dim, name: str) -> np.ndarray:
+    """The levels of a curve's x axis in SI (a range ``"0nA:0.5nA:51"``, a list, quantities):
+    each given once and in increasing order, else :class:`ProtocolError` (a repeated level is a
+    neuron that more trials give; a curve is read, fitted and drawn in the order of its x). One
+    level is measured: :func:`biorate.spiking.protocol.note_single_level` says what it gives."""
+    return check_levels(to_si_array(value, dim, name), dim, name)
+
+
+def check_levels(x: np.ndarray, dim: Dim, name: str) -> np.ndarray:
+    """``x`` (SI levels) when each is given once and in increasing order, else
+    :class:`ProtocolError` (the rule of :func:`levels`, for levels already parsed); currents
+    within +-1 A (:func:`~biorate.models.check_current`, the rule of the bias and the theory)."""
+    if dim == CURRENT:
+        check_current(x, name)
+    unique, counts = np.unique(x, return_counts=True)
+    if unique.size < x.size:
+        shown = format_quantity(float(unique[np.argmax(counts > 1)]), dim)
+        raise ProtocolError(f"{name} repeats the level {shown}; give each level once (--trials "
+                            "gives each level more neurons)")  # fmt: skip
+    down = np.flatnonzero(np.diff(x) < 0)
+    if down.size:
+        a, b = (format_quantity(float(v), dim) for v in x[down[0] : down[0] + 2])
+        raise ProtocolError(f"{name} levels must increase, but {b} follows {a}; list them in "
+                            "increasing order (START:STOP:COUNT with START < STOP)")  # fmt: skip
+    return x

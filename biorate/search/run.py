@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -42,7 +41,7 @@ from .._version import __version__
 from ..activation import Activation
 from ..errors import BiorateError, CurveFileError, OutputError, ProtocolError
 from ..forms.expression import parse
-from ..io import atomic_write, check_writable, provenance, read_json, write_json
+from ..io import atomic_write, check_writable, provenance, read_json, write_json, write_record
 from ..sweep import content_hash, default_workers
 from ..sweep.cluster import (
     CONNECT_TIMEOUT_S,
@@ -53,6 +52,7 @@ from ..sweep.cluster import (
 )
 from .neuron import NeuronSpace
 from .objective import evaluate_candidate
+from .records import trusted
 from .spec import SCHEMA, SearchSpec, load_search_spec
 from .strategy import evolve
 
@@ -108,7 +108,7 @@ class _Evaluator:
         self.records: dict[str, dict] = {}
         self.computed = self.reused = 0
 
-    def _read(self, h: str, expression: str) -> dict | None:
+    def _read(self, h: str, inputs: Mapping[str, Any]) -> dict | None:
         path = self.dir / f"{h}.json"
         if not path.is_file():
             return None
@@ -116,16 +116,14 @@ class _Evaluator:
             data = read_json(path, kind="search_eval")
         except CurveFileError:
             return None
-        ours = data.get("hash") == h and data.get("expression") == expression
-        spiking = "spiking_duration_s" in self.spec.objective
-        return data if ours and _well_formed(data, spiking) else None
+        return data if trusted(data, inputs, h) else None
 
     def __call__(self, exprs: Sequence[Any]) -> list[float | None]:
         todo: dict[str, dict] = {}
         for e in exprs:
             inputs = eval_inputs(self.spec, str(e))
             h = content_hash(inputs)
-            record = self._read(h, str(e))
+            record = self._read(h, inputs)
             if record is None:
                 todo[h] = inputs
             else:
@@ -135,7 +133,7 @@ class _Evaluator:
         for h, record in self._compute(todo):
             record = {"kind": "search_eval", "schema": SCHEMA, "hash": h,
                       "inputs": todo[h], **record}  # fmt: skip
-            write_json(self.dir / f"{h}.json", record)
+            write_record(self.dir / f"{h}.json", record)
             self.records[record["expression"]] = record
             self.computed += 1
             self.bar.update()
@@ -175,27 +173,6 @@ class _Evaluator:
             self.own.close()
         if self.cluster is not None:
             self.cluster.close()
-
-
-def _finite(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _well_formed(r: Mapping[str, Any], spiking: bool = False) -> bool:
-    """Whether an evaluation file read back holds what the leaderboard needs (with a ``spiking``
-    objective, the rate networks' scores too, one per seed): a file edited by hand or written by
-    another program is not trusted (it is computed again and replaced)."""
-    if not (isinstance(r.get("expression"), str) and isinstance(r.get("complexity"), int)
-            and not isinstance(r.get("complexity"), bool) and r["complexity"] >= 0):  # fmt: skip
-        return False
-    if r.get("status") == "rejected":
-        return isinstance(r.get("reason"), str) and r.get("median") is None
-    scores = r.get("scores")
-    rates = r.get("rate_scores") if spiking else scores
-    return (r.get("status") == "ok" and r.get("reason") is None and _finite(r.get("median"))
-            and isinstance(scores, list) and len(scores) > 0 and all(map(_finite, scores))
-            and isinstance(rates, list) and len(rates) == len(scores) and all(map(_finite, rates))
-            and isinstance(r.get("activation", {}), dict))  # fmt: skip
 
 
 def fitness(record: Mapping[str, Any], penalty: float) -> float | None:

@@ -74,6 +74,9 @@ MAX_EPOCHS = 10_000
 # the most work one evaluation may ask for: 1e13 floating-point operations, about 15 minutes of this
 # machine's training (the example specs ask 2e9 and 4e10)
 MAX_EVAL_FLOPS = 1e13
+# the most work a whole search may ask for (budget x one evaluation): 1e15, about a day here (the
+# example specs ask 4e11 and 2e12); a search that would run for months is refused before it starts
+MAX_SEARCH_FLOPS = 1e15
 _TOP = ("schema", "name", "search", "objective", "formula", "neuron")
 _SEARCH = ("space", "seed", "budget", "population", "sample", "batch", "workers")
 _COMMON = ("kind",)
@@ -176,6 +179,15 @@ def _build(data: Mapping, where: str) -> SearchSpec:
                                "between fitted curves of different scales means nothing)")  # fmt: skip
     obj.unknown(_COMMON + (_ACCURACY if kind == "accuracy" else _DISTANCE))
     objective = _accuracy(obj, space) if kind == "accuracy" else _distance(obj)
+    if kind == "accuracy":
+        flops = objective.pop("_flops")  # not part of the objective (evaluations hash it)
+        limit = limit_from_env("BIORATE_MAX_SEARCH_FLOPS", MAX_SEARCH_FLOPS, SpecError)
+        if flops * budget > limit:
+            raise s.fail("budget", f"{budget:,} evaluations x about {flops:.2g} "
+                                     f"floating-point operations each = {flops * budget:.2g}, more "
+                                     f"than {limit:.2g} (about a day here; "
+                                     "BIORATE_MAX_SEARCH_FLOPS raises it): a smaller budget, "
+                                     "smaller networks, fewer epochs or seeds")  # fmt: skip
     return SearchSpec(**out, objective={"kind": kind, **objective}, space=space,
                       source=json.loads(json.dumps(data, default=str)))  # fmt: skip
 
@@ -250,7 +262,7 @@ def _accuracy(f: Fields, space: FormulaSpace | NeuronSpace) -> dict:
                                             f"train and validate on {data.n_classes} classes")  # fmt: skip
     if f.has("spiking_duration") or f.has("spiking_target"):
         out |= _spiking(f, space, n_val, sum(sizes) + data.n_classes)
-    return out
+    return out | {"_flops": flops}
 
 
 def _spiking(f: Fields, space: FormulaSpace | NeuronSpace, images: int, units: int) -> dict:

@@ -21,8 +21,9 @@ import numpy as np
 
 from ..errors import BiorateWarning, ProtocolError
 from ..io import check_memory, format_bytes, limit_from_env
-from ..models import DRIVES, check_current, check_dt
-from ..units import CURRENT, TIME, Dim, format_quantity, to_si, to_si_array
+from ..models import DRIVES, check_dt
+from ..models.protocol import check_levels, levels
+from ..units import TIME, Dim, format_quantity, to_si
 
 __all__ = [
     "TARGETS",
@@ -206,33 +207,6 @@ def _duration(seconds: float) -> str:
     """``5400`` -> ``"5400 s (1.5 h)"``."""
     hours = f" ({seconds / 3600:.3g} h)" if seconds >= 3600 else ""
     return f"{seconds:.3g} s{hours}"
-
-
-def levels(value: Any, dim: Dim, name: str) -> np.ndarray:
-    """The levels of a curve's x axis in SI (a range ``"0nA:0.5nA:51"``, a list, quantities):
-    each given once and in increasing order, else :class:`ProtocolError` (a repeated level is a
-    neuron that more trials give; a curve is read, fitted and drawn in the order of its x). One
-    level is measured: :func:`note_single_level` says what it gives."""
-    return check_levels(to_si_array(value, dim, name), dim, name)
-
-
-def check_levels(x: np.ndarray, dim: Dim, name: str) -> np.ndarray:
-    """``x`` (SI levels) when each is given once and in increasing order, else
-    :class:`ProtocolError` (the rule of :func:`levels`, for levels already parsed); currents
-    within +-1 A (:func:`~biorate.models.check_current`, the rule of the bias and the theory)."""
-    if dim == CURRENT:
-        check_current(x, name)
-    unique, counts = np.unique(x, return_counts=True)
-    if unique.size < x.size:
-        shown = format_quantity(float(unique[np.argmax(counts > 1)]), dim)
-        raise ProtocolError(f"{name} repeats the level {shown}; give each level once (--trials "
-                            "gives each level more neurons)")  # fmt: skip
-    down = np.flatnonzero(np.diff(x) < 0)
-    if down.size:
-        a, b = (format_quantity(float(v), dim) for v in x[down[0] : down[0] + 2])
-        raise ProtocolError(f"{name} levels must increase, but {b} follows {a}; list them in "
-                            "increasing order (START:STOP:COUNT with START < STOP)")  # fmt: skip
-    return x
 
 
 def resolve_seed(seed: int | None) -> int:

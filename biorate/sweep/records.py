@@ -4,7 +4,6 @@ summary reads; a file edited by hand or written by another program is computed a
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 from ..curve import TransferCurve
 from ..errors import BiorateError, CurveFileError
 from ..io import read_json
+from ..schema import finite_number
 from .spec import SweepPoint, SweepSpec, content_hash
 
 __all__: list[str] = []
@@ -29,10 +29,6 @@ def _done(outdir: Path, spec: SweepSpec, point: SweepPoint) -> bool:
     except CurveFileError:
         return False
     return _well_formed(data, spec, point)
-
-
-def _finite(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def _well_formed(r: Mapping[str, Any], spec: SweepSpec, point: SweepPoint) -> bool:
@@ -64,10 +60,10 @@ def _fit_well_formed(f: Any) -> bool:
         return isinstance(f["error"], str)
     p, u, e, flags = f.get("params"), f.get("param_units"), f.get("stderr"), f.get("flags", [])
     return (isinstance(f.get("form"), str) and isinstance(p, dict) and bool(p)
-            and all(_finite(v) for v in p.values()) and isinstance(u, dict) and set(u) == set(p)
+            and all(finite_number(v) for v in p.values()) and isinstance(u, dict) and set(u) == set(p)
             and all(isinstance(v, str) for v in u.values()) and isinstance(e, dict)
-            and all(v is None or _finite(v) for v in e.values())
-            and all(f.get(k) is None or _finite(f[k]) for k in ("r2", "rmse", "redchi", "aic",
+            and all(v is None or finite_number(v) for v in e.values())
+            and all(f.get(k) is None or finite_number(f[k]) for k in ("r2", "rmse", "redchi", "aic",
                                                                  "aicc", "bic"))
             and (f.get("n") is None or (isinstance(f["n"], int) and not isinstance(f["n"], bool)))
             and (f.get("ok") is None or isinstance(f["ok"], bool))

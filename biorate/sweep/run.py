@@ -55,7 +55,7 @@ from .. import spiking
 from .._figure_formats import check_figure_format
 from ..errors import BiorateError, OutputError, ProtocolError
 from ..fitting import fit
-from ..io import check_writable, provenance, write_json
+from ..io import check_writable, provenance, write_json, write_record
 from ..spiking.protocol import import_brian2
 from ..units import CURRENT, TIME, VOLTAGE, UnitArray, format_quantity, parse_unit
 from .cluster import (
@@ -294,7 +294,7 @@ def _compute(client: Any, spec: SweepSpec, todo: list[SweepPoint], result: Sweep
                 record = {"kind": "sweep_point", "schema": SCHEMA, "hash": point.hash,
                           "index": point.index, "point": _point_values(spec, point),
                           **{k: v for k, v in record.items() if k not in ("kind", "schema")}}  # fmt: skip
-                write_json(result.point_path(point), record)
+                write_record(result.point_path(point), record)
                 result.computed.append(point.hash)
                 if record.get("status") == "failed":
                     result.failed.append(point.hash)

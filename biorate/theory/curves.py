@@ -15,8 +15,9 @@ import numpy as np
 from ..curve import TransferCurve
 from ..errors import ModelError, ProtocolError
 from ..io import provenance
-from ..models import DRIVES, Model, check_current, check_dt, fi_axis, fi_drive, load_model
-from ..units import CURRENT, FREQUENCY, TIME, VOLTAGE, UnitArray, to_si_array
+from ..models import DRIVES, Model, check_dt, fi_axis, fi_drive, load_model
+from ..models.protocol import levels
+from ..units import CURRENT, FREQUENCY, TIME, VOLTAGE, UnitArray
 from .lif import lif_rate, refractory_steps
 from .poisson import poisson_diffusion, poisson_inputs
 from .tsodyks_markram import tm_release_rate
@@ -49,15 +50,14 @@ def _fi_settings(model: Model, drive: str, sigma: Any, dt: Any, bias: Any) -> tu
 
 def _current_drive(model: Model, current: Any, rate: Any, sigma_v: float) -> tuple:
     """x (A), the free membrane potential mu and its std for an injected current."""
-    x = to_si_array(*fi_axis("current", current, rate))
-    check_current(x, "current")
+    x = levels(*fi_axis("current", current, rate))  # each once, increasing, within +-1 A
     mu = model["E_L"] + model["R_m"] * x
     return x, mu, np.full(x.shape, sigma_v), "A"
 
 
 def _poisson_drive(model: Model, current: Any, rate: Any, sigma_v: float, bias_a: float) -> tuple:
     """x (Hz), mu and its std for the model's Poisson inputs at ``rate`` plus a bias current."""
-    x = to_si_array(*fi_axis("poisson", current, rate))
+    x = levels(*fi_axis("poisson", current, rate))
     if np.any(x < 0):
         raise ProtocolError("rate must not be negative")
     mu = np.full(x.shape, model["E_L"] + model["R_m"] * bias_a)
@@ -137,7 +137,7 @@ def release(model: Model | str, rate: Any, *, command: str | None = None) -> Tra
         raise ModelError(
             f"no Tsodyks-Markram theory for model {model.name!r} (needs U and tau_rec)"
         )
-    x = to_si_array(rate, FREQUENCY, "rate")
+    x = levels(rate, FREQUENCY, "rate")
     if np.any(x < 0):
         raise ProtocolError("rate must not be negative")
     y = tm_release_rate(x, model["U"], model["tau_rec"])
