@@ -29,7 +29,7 @@ def test_loss_and_grads_checks_its_labels_as_score_does(y, match):
 
 
 @pytest.mark.parametrize("kw, match", [
-    ({"fixed_point_tol": 1e-300}, "fixed_point_tol must be at least 1e-16"),
+    ({"fixed_point_tol": 1e-300}, "fixed_point_tol must be from 1e-16"),
     ({"fixed_point_max_iter": 10**12}, "fixed_point_max_iter must be at most 100,000"),
     ({"max_loop_gain": 1.0}, r"^max_loop_gain must be in \(0, 1\), got 1$"),
     ({"alpha": 1e-320}, r"alpha = dt/tau must be in \[1e-06, 1\]"),

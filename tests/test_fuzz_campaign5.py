@@ -90,7 +90,7 @@ def test_a_float32_fixed_point_tolerance_below_its_rounding_is_refused():
     from biorate.errors import NetworkError
     from biorate.network import RateNetwork
 
-    with pytest.raises(NetworkError, match="at least 1e-06 \\(rounding noise of float32\\)"):
+    with pytest.raises(NetworkError, match="from 1e-06 \\(rounding noise of float32\\)"):
         RateNetwork([3, 4, 2], connectivity="feedback", training="fixed_point", dtype="float32",
                     fixed_point_tol=1e-9)  # fmt: skip
     RateNetwork([3, 4, 2], connectivity="feedback", training="fixed_point", dtype="float32")

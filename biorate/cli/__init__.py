@@ -52,6 +52,14 @@ class _HelpFormatter(argparse.HelpFormatter):
         return super()._format_action(action)
 
 
+def _line(text: Any) -> str:
+    """``text`` as one line safe for a terminal: line breaks become spaces, and other control
+    characters (an escape sequence in a file name, a NUL) are shown escaped (``\\x1b``) rather
+    than sent to the terminal, which would act on them."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in " ".join(str(text).splitlines()))  # fmt: skip
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports bad arguments in one line with exit code 2 (not the usage dump), and
     whose help shows every default."""
@@ -61,7 +69,7 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        sys.stderr.write(f"biorate: error: {message} (see '{self.prog} --help')\n")
+        sys.stderr.write(f"biorate: error: {_line(message)} (see '{self.prog} --help')\n")
         raise SystemExit(2)
 
 
@@ -86,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _show(w: warnings.WarningMessage) -> None:
     """biorate's own warnings as one line on stderr (as its errors are); others as Python has it."""
     if issubclass(w.category, BiorateWarning):
-        sys.stderr.write(f"biorate: warning: {w.message}\n")
+        sys.stderr.write(f"biorate: warning: {_line(w.message)}\n")
     else:
         warnings.showwarning(w.message, w.category, w.filename, w.lineno, w.file, w.line)
 
@@ -145,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         return _run(args)
     except BiorateError as exc:
-        sys.stderr.write(f"biorate: error: {' '.join(str(exc).splitlines())}\n")
+        sys.stderr.write(f"biorate: error: {_line(exc)}\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write("biorate: interrupted\n")
@@ -156,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 0
     except OSError as exc:
-        sys.stderr.write(f"biorate: error: {_os_error(exc)}\n")
+        sys.stderr.write(f"biorate: error: {_line(_os_error(exc))}\n")
         return 2
     except MemoryError:
         sys.stderr.write("biorate: error: out of memory; try a smaller problem (fewer levels, "

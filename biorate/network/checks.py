@@ -218,13 +218,18 @@ def check_dynamics(net: Any, has_feedback: bool) -> None:
         )
 
 
+MAX_FIXED_POINT_TOL = 1e-2
+
+
 def check_training(net: Any, max_steps: int) -> None:
     """The training mode and the fixed point's convergence test (tolerance, steps, loop gain)."""
     choice(net.training, "training", TRAINING_MODES)
     floor = MIN_FIXED_POINT_TOL if net.dtype == "float64" else MIN_FIXED_POINT_TOL_32
-    if not floor <= net.fixed_point_tol < np.inf:
-        raise NetworkError(f"fixed_point_tol must be at least {floor:g} (rounding noise of "
-                           f"{net.dtype}), got {net.fixed_point_tol:g}")  # fmt: skip
+    if not floor <= net.fixed_point_tol <= MAX_FIXED_POINT_TOL:
+        raise NetworkError(f"fixed_point_tol must be from {floor:g} (rounding noise of "
+                           f"{net.dtype}) to {MAX_FIXED_POINT_TOL:g} (activities are fractions of "
+                           f"the top rate: a looser test takes a state far from the fixed point "
+                           f"for it), got {net.fixed_point_tol:g}")  # fmt: skip
     if net.fixed_point_max_iter > max_steps:
         raise NetworkError(f"fixed_point_max_iter must be at most {max_steps:,}, got "
                            f"{net.fixed_point_max_iter:,}")  # fmt: skip

@@ -141,6 +141,9 @@ class RateNetwork(Inference):
         self.targets = pair(targets, "targets")
         self.derivative_offset = real(derivative_offset, "derivative_offset")
         self.seed = integer(seed, "seed", 0, none=True)
+        if self.seed is not None and self.seed >= 2**32:  # as the CLI's --seed and deploy's seed
+            raise NetworkError(f"seed must be a whole number from 0 to 2**32-1, got "
+                               f"{seed!r}"[:120])  # fmt: skip
         self.steps, self.alpha = integer(steps, "steps"), real(alpha, "alpha")
         self.training = training
         self.fixed_point_tol = real(fixed_point_tol, "fixed_point_tol")
