@@ -59,14 +59,6 @@ class Context:
             print(msg, flush=True)
 
 
-def default_workers() -> int:
-    """The CPUs this process may run on (its affinity; ``os.cpu_count()`` where that is unknown)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
-
-
 def _stage_fi(ctx: Context) -> dict:
     """lif f-I curves without and with noise over 0-4 nA (onset to saturation: the range a trained
     digits net drives, and that of the shipped activations), beside the closed form and Siegert."""
@@ -225,7 +217,7 @@ def _run_jobs(ctx: Context, jobs: list[tuple]) -> dict[str, dict]:
         ctx.log(f"  trained {len(results)}/{len(jobs)}: {key} test accuracy "
                 f"{row['test_accuracy']:.4f} ({row['epochs']} epochs, {row['seconds']:.1f} s)")  # fmt: skip
 
-    workers = min(ctx.workers, len(jobs))
+    workers = min(ctx.workers, len(jobs))  # (the report's text says the same number)
     if workers <= 1:
         for job in jobs:
             done(job[0], train_one(job))
@@ -267,13 +259,16 @@ def _stage_train(ctx: Context) -> dict:
              "its unit-free g(z) (see README): a fitted sigmoid is exactly the standard logistic, so "
              "its rows equal the standard sigmoid's (likewise a fitted threshold-linear and relu); "
              "flagged (poor) fits are not trained on. Seconds are each net's own training time "
-             f"({min(ctx.workers, 12)} nets trained at a time).", "",
+             "({at_once}).", "",
              "| activation | connectivity | test accuracy | train accuracy | epochs | first-layer grad "
              "norm (epoch 1) | saturated units (last epoch) | seconds |",
              "|---|---|---|---|---|---|---|---|"]  # fmt: skip
     jobs = [(f"{conn}_{act_name}", act_name, act, conn, hidden, epochs, ctx.seed, str(ctx.out))
             for act_name, act in _training_activations(ctx).items()
             for conn in CONNECTIVITIES]  # fmt: skip
+    n = min(ctx.workers, len(jobs))
+    lines[2] = lines[2].replace("{at_once}", f"{n} nets trained at a time, one per process"
+                                if n > 1 else "one net at a time")  # fmt: skip
     done = _run_jobs(ctx, jobs)
     results = {job[0]: done[job[0]] for job in jobs}
     for r in results.values():

@@ -279,3 +279,25 @@ def test_control_characters_in_error_lines_are_escaped(tmp_path, cli):
     finally:
         os.environ.pop("BIORATE_MODELS") if old is None else os.environ.update(BIORATE_MODELS=old)
     assert code == 2 and "\x1b" not in err and "\\x1b[2J" in err, err
+
+
+def test_networks_saved_before_the_new_bounds_still_load(tmp_path):
+    """(Review of the E3 fix.) A file saved with fixed_point_tol 0.05 or seed 2**40, valid when it
+    was written, loads with the value brought within today's bounds and a warning."""
+    from biorate.errors import BiorateWarning
+    from biorate.network import RateNetwork
+
+    net = RateNetwork([2, 3, 2], connectivity="feedback", seed=1).initialize()
+    path = net.save(tmp_path / "n.npz")
+    with np.load(path) as f:
+        arrays = dict(f)
+    arch = json.loads(str(arrays["architecture"]))
+    arch["args"].update(fixed_point_tol=0.05, seed=2**40 + 7)
+    arrays["architecture"] = np.array(json.dumps(arch))
+    np.savez(tmp_path / "old.npz", **arrays)
+    with pytest.warns(BiorateWarning) as record:
+        old = RateNetwork.load(tmp_path / "old.npz")
+    assert old.fixed_point_tol == 0.01 and old.seed == 7
+    assert len(record) == 2
+    for name, value in old.params_.items():
+        np.testing.assert_array_equal(value, net.params_[name])

@@ -127,7 +127,9 @@ def test_training_in_one_process_gives_the_same_nets(report, tmp_path):
     out, rep = report
     for f in out.glob("act_fi_lif_noise_*.json"):
         shutil.copy(f, tmp_path)
-    workers = 1 if pl.default_workers() > 1 else 2
+    from biorate.sweep.cluster import default_workers
+
+    workers = 1 if default_workers() > 1 else 2
     ctx = pl.Context(out=tmp_path, quick=True, progress=False, target="numpy", seed=1,
                      workers=workers)  # fmt: skip
     got = json.loads(json.dumps(pl._stage_train(ctx)))

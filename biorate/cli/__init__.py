@@ -142,7 +142,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Brian2's __init__ runs `from pylab import *` (matplotlib.pyplot: ~0.5 s of its 1.5 s import)
     # for its interactive namespace, which no command uses: while a command runs, a missing pylab
     # makes Brian2 take NumPy's names instead (its own fallback); a figure imports matplotlib itself
-    block_pylab = "pylab" not in sys.modules and "brian2" not in sys.modules
+    # (only for the command line itself, argv None: a caller of main(ARGS) in its own process,
+    # a notebook or a test, keeps Brian2's full namespace for its later `from brian2 import *`)
+    block_pylab = argv is None and "pylab" not in sys.modules and "brian2" not in sys.modules
     if block_pylab:
         sys.modules["pylab"] = None  # type: ignore[assignment]
     try:

@@ -99,6 +99,9 @@ def run(args: argparse.Namespace) -> int:
         target=args.target, method=args.method, dt=args.dt, progress=not args.quiet, command=command_line(),
         dataset=data.name, network_file=args.network, train=(data.X_train, data.y_train),
     )  # fmt: skip
+    if args.target != "auto" and rep["mapping"]["method"] == "exact":
+        sys.stderr.write(f"biorate: warning: --target {args.target} applies to Brian2 (--method "
+                         "euler); this net ran the exact scheme (NumPy), which compiles nothing\n")  # fmt: skip
     written = [p for p in (args.report, args.plot) if p]
     with staged_outputs() as out:  # both renamed into place once both are made
         if args.report:

@@ -32,7 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..pipeline import default_workers, run_pipeline
+    from ..pipeline import run_pipeline
+    from ..sweep.cluster import default_workers
 
     if not str(args.out).strip():
         raise OutputError(

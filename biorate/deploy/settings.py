@@ -33,7 +33,7 @@ class Settings:
     encoding: str
     npu: int
     batch_size: int
-    method: str = "euler"
+    method: str = "euler"  # resolved: check_settings always gives it (never "auto")
 
     @property
     def t_max(self) -> float:

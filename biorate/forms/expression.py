@@ -392,11 +392,14 @@ def check(e: Expr, z: np.ndarray | None = None, max_value: float = 1e6,
         if abs(arr[top]) > max_value:
             return (f"overflow: |{name}(z)| reaches {abs(arr[top]):.3g} at z = {z[top]:.3g}, "
                     f"beyond {max_value:g}")  # fmt: skip
+    constant = f"constant: |g'(z)| < {min_slope:g} everywhere on {span}"
+    if np.ptp(g) < min_slope:  # flat (a slope at a tie of max/min is no step)
+        return constant
     step = _unresolved(z, g, d)
     if step:
         return step
-    if np.max(np.abs(d)) < min_slope or np.ptp(g) < min_slope:
-        return f"constant: |g'(z)| < {min_slope:g} everywhere on {span}"
+    if np.max(np.abs(d)) < min_slope:
+        return constant
     return None
 
 

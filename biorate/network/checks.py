@@ -222,8 +222,8 @@ MAX_FIXED_POINT_TOL = 1e-2
 
 
 def check_training(net: Any, max_steps: int) -> None:
-    """The training mode and the fixed point's convergence test (tolerance, steps, loop gain)."""
-    choice(net.training, "training", TRAINING_MODES)
+    """The fixed point's convergence test (tolerance, steps, loop gain); the training mode is
+    checked with the other string options (:func:`choice`)."""
     floor = MIN_FIXED_POINT_TOL if net.dtype == "float64" else MIN_FIXED_POINT_TOL_32
     if not floor <= net.fixed_point_tol <= MAX_FIXED_POINT_TOL:
         raise NetworkError(f"fixed_point_tol must be from {floor:g} (rounding noise of "

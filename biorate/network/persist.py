@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .._readers import _unique_keys, _Unreadable
-from ..errors import NetworkError
+from ..errors import BiorateWarning, NetworkError, caller_stacklevel
 from ..io import (
     atomic_write,
     format_bytes,
@@ -24,6 +25,7 @@ from ..io import (
 )
 from ..schema import Fields, describe, short
 from . import fileschema
+from .checks import MAX_FIXED_POINT_TOL
 from .graph import NAMED
 
 __all__ = ["SCHEMA", "get_params", "architecture", "save", "load"]
@@ -35,12 +37,27 @@ _MAX_JSON = 256 * 2**20  # an architecture JSON (history included) is a few MB a
 def _upgrade_args(args: dict) -> dict:
     """Constructor arguments saved by an earlier version, in today's terms (same schema 1):
     ``early_stopping`` without a validation set monitored the training loss (today's default
-    stopping: off), and a ``patience`` below 1 meant no stopping (today's ``None``)."""
+    stopping: off), a ``patience`` below 1 meant no stopping (today's ``None``), and a
+    ``fixed_point_tol`` above today's bound or a seed of 2**32 or more are brought within the
+    bounds, with a warning."""
     if args.get("early_stopping") and not args.get("validation_fraction"):
         args["early_stopping"] = False
     patience = args.get("patience")
     if isinstance(patience, int | float) and not isinstance(patience, bool) and patience < 1:
         args["patience"] = None
+    # bounds added later (2026-11-30): a looser fixed-point test, a seed beyond NumPy's 32 bits
+    tol = args.get("fixed_point_tol")
+    if isinstance(tol, int | float) and not isinstance(tol, bool) and tol > MAX_FIXED_POINT_TOL:
+        warnings.warn(f"this network was saved with fixed_point_tol {tol:g}; it is loaded with "
+                      f"{MAX_FIXED_POINT_TOL:g}, the loosest test accepted today",
+                      BiorateWarning, stacklevel=caller_stacklevel())  # fmt: skip
+        args["fixed_point_tol"] = MAX_FIXED_POINT_TOL
+    seed = args.get("seed")
+    if isinstance(seed, int) and not isinstance(seed, bool) and seed >= 2**32:
+        warnings.warn(f"this network was saved with seed {seed}; it is loaded with seed "
+                      f"{seed % 2**32} (seeds are 0..2**32-1 today; only further training reads "
+                      "it)", BiorateWarning, stacklevel=caller_stacklevel())  # fmt: skip
+        args["seed"] = seed % 2**32
     return args
 
 
