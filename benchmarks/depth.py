@@ -143,7 +143,7 @@ def _spiking(net_path: Path, seed: int, duration: str, target: str, data: object
     t0 = time.perf_counter()
     try:
         rep = deploy(net, data.X_test, data.y_test, durations=[duration], target=target,
-                     progress=False, seed=seed, batch_size=batch)  # fmt: skip
+                     progress=False, method="euler", seed=seed, batch_size=batch)  # fmt: skip
     except DeployError as exc:
         return {"refused": str(exc)}
     return {"spiking": rep["spiking_accuracy"][0], "deploy_s": time.perf_counter() - t0,

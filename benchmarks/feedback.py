@@ -94,7 +94,7 @@ def _spiking(net: object, data: object, seed: int, target: str) -> dict:
 
     t0 = time.perf_counter()
     rep = deploy(net, data.X_test, data.y_test, durations=DURATIONS, target=target,
-                 progress=False, seed=seed)  # fmt: skip
+                 progress=False, method="euler", seed=seed)  # fmt: skip
     return {
         "spiking": dict(zip(DURATIONS, rep["spiking_accuracy"], strict=True)),
         "deploy_s": time.perf_counter() - t0,

@@ -93,14 +93,22 @@ def main() -> None:
     rate = float(net.evaluate(X, y)["accuracy"])
 
     t0 = time.perf_counter()
-    rep = deploy(net, X, y, durations=[f"{duration!r} s"], dt=f"{DT!r} s", progress=False)
+    rep = deploy(
+        net, X, y, durations=[f"{duration!r} s"], dt=f"{DT!r} s", progress=False, method="euler"
+    )
     brian = float(rep["test_accuracy"])
     free = copy.deepcopy(net)
     free.activation_.source["model"]["params"]["t_ref"] = "0 ms"
     brian_free = float(
-        deploy(free, X, y, durations=[f"{duration!r} s"], dt=f"{DT!r} s", progress=False)[
-            "test_accuracy"
-        ]
+        deploy(
+            free,
+            X,
+            y,
+            durations=[f"{duration!r} s"],
+            dt=f"{DT!r} s",
+            progress=False,
+            method="euler",
+        )["test_accuracy"]
     )
     t_brian = time.perf_counter() - t0
 

@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> None:
         net = br.RateNetwork([64, 64, 64, 10], activation=best, seed=seed)
         net.fit(data.X_train, data.y_train)
         rate = net.score(data.X_test, data.y_test)
-        rep = deploy(net, data.X_test, data.y_test, durations=DURATIONS, progress=False,
+        rep = deploy(net, data.X_test, data.y_test, durations=DURATIONS, progress=False, method="euler",
                      seed=seed)  # fmt: skip
         spk = dict(zip(DURATIONS, rep["spiking_accuracy"], strict=True))
         out[seed] = {"rate": rate, "spiking": spk, "gap_200": rate - spk["200 ms"],
