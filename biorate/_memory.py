@@ -72,6 +72,10 @@ def limit_from_env(var: str, default: float, error: type[BiorateError]) -> float
 
 def format_bytes(n: float) -> str:
     """``1536`` -> ``"1.5 KiB"`` (binary units up to TiB, three significant digits)."""
+    try:
+        n = float(n)
+    except OverflowError:  # an integer beyond a float: far beyond any machine
+        n = math.inf
     for unit in ("B", "KiB", "MiB", "GiB"):
         if n < 1024:
             return f"{n:.3g} {unit}"

@@ -34,6 +34,7 @@ from .plotting.curve import plot_curve
 from .plotting.deploy import plot_deploy
 from .spiking import measure_fi, measure_release
 from .spiking.protocol import check_target, resolve_seed
+from .sweep.cluster import sigint_ignored
 from .units import TIME, UnitArray
 
 __all__ = ["run_pipeline", "PipelineError", "STAGES"]
@@ -229,16 +230,19 @@ def _run_jobs(ctx: Context, jobs: list[tuple]) -> dict[str, dict]:
     # threads is not safe); the longest jobs (feedback) first, so that the workers finish together
     order = sorted(jobs, key=lambda j: j[3] in ("feedforward", "residual"))
     before = set(multiprocessing.active_children())
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=worker_init)  # fmt: skip
-    try:
+    with sigint_ignored():  # the workers start with it ignored, imports included
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=worker_init)  # fmt: skip
+        # each submit may start a worker (spawned on demand): all of them inside the window
         futures = {pool.submit(train_one, job): job[0] for job in order}
+    try:
         for fut in as_completed(futures):
             done(futures[fut], fut.result())
     except BrokenProcessPool:
-        raise PipelineError("the training workers could not start or died (a script that "
-                            "calls run_pipeline with workers > 1 needs `if __name__ == "
-                            "\"__main__\":`, as multiprocessing does; or use workers=1)") from None  # fmt: skip
+        raise PipelineError("a training worker process died (killed, e.g. out of memory) or "
+                            "could not start (a script that calls run_pipeline with workers > 1 "
+                            "needs `if __name__ == \"__main__\":`, as multiprocessing does); "
+                            "workers=1 (--workers 1) trains in this process") from None  # fmt: skip
     finally:  # on an error or Ctrl-C the running jobs are stopped at once, not waited for
         pool.shutdown(wait=False, cancel_futures=True)
         for proc in set(multiprocessing.active_children()) - before:
@@ -365,6 +369,9 @@ def run_pipeline(out: str | os.PathLike = "biorate_out", *, quick: bool = False,
     other; ``biorate pipeline`` takes one per CPU). The results do not depend on it. With more
     than one, the workers start as fresh interpreters (multiprocessing's spawn), so a script that
     calls this needs ``if __name__ == "__main__":`` around the call."""
+    if out is None:
+        raise PipelineError("out must name the pipeline's output folder (a path), got None")
+    check_writable(out, f"the pipeline's output folder {out}", folder=True)  # (a path at all)
     out = Path(out)
     if workers is None:
         workers = 1

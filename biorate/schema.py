@@ -26,7 +26,7 @@ import numpy as np
 
 from .errors import BiorateError
 
-__all__ = ["Fields", "MISSING", "describe", "finite_number"]
+__all__ = ["Fields", "MISSING", "describe", "finite_number", "one_of"]
 
 
 class _Missing:
@@ -54,6 +54,15 @@ def describe(value: Any) -> str:
     if isinstance(value, np.ndarray):
         return f"an array of {value.dtype} with shape {value.shape}"
     return f"a {type(value).__name__}"
+
+
+def one_of(value: Any, choices: Iterable[str], name: str, error: type[BiorateError]) -> str:
+    """``value`` when it is one of the strings ``choices``, else ``error`` naming ``name`` (an
+    array, a list or a quantity is refused here, not by a comparison that cannot take it)."""
+    choices = tuple(choices)
+    if not isinstance(value, str) or value not in choices:
+        raise error(f"{name} must be one of {', '.join(choices)}, got {short(value)}")
+    return value
 
 
 def finite_number(value: Any) -> bool:

@@ -15,7 +15,7 @@ import importlib
 import os
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from .._version import __version__
@@ -99,6 +99,30 @@ def _show(w: warnings.WarningMessage) -> None:
         warnings.showwarning(w.message, w.category, w.filename, w.lineno, w.file, w.line)
 
 
+@contextlib.contextmanager
+def _models_searched_first(folder: Any) -> Iterator[None]:
+    """``biorate --models DIR COMMAND``: DIR is searched first by every command, as
+    ``$BIORATE_MODELS`` is (commands that read a model by name deep inside, such as deploy, export,
+    search and the pipeline, and the Dask workers a sweep or search starts, see the variable);
+    a missing folder is one line before any work. The environment is restored afterwards (main()
+    may be called again in one process)."""
+    if not folder:
+        yield
+        return
+    from ..models import model_dirs
+
+    model_dirs(folder)
+    env = os.environ.get("BIORATE_MODELS")
+    os.environ["BIORATE_MODELS"] = os.pathsep.join([str(folder), *([env] if env else [])])
+    try:
+        yield
+    finally:
+        if env is None:
+            os.environ.pop("BIORATE_MODELS", None)
+        else:
+            os.environ["BIORATE_MODELS"] = env
+
+
 def _run(args: argparse.Namespace) -> int:
     """The command. biorate's own warnings print at once, one line each (a user must read "this
     activation comes from a poor fit" before a long training, not after it); other libraries'
@@ -112,7 +136,7 @@ def _run(args: argparse.Namespace) -> int:
         _show(w) if issubclass(category, BiorateWarning) else held.append(w)
 
     interrupted = False
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _models_searched_first(getattr(args, "models", None)):
         warnings.showwarning = show
         try:
             code = int(args.func(args) or 0)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from ..units import integer
@@ -40,27 +39,14 @@ def run(args: argparse.Namespace) -> int:
             "--out names no folder (an empty path); give the pipeline's output folder"
         )
     check_writable(args.out, f"--out {args.out}", folder=True)
-    env = os.environ.get("BIORATE_MODELS")
-    if args.models:  # searched first, as by every command: the pipeline reads models by name
-        from ..models import model_dirs
-
-        model_dirs(args.models)  # a missing folder: one line before any work
-        os.environ["BIORATE_MODELS"] = os.pathsep.join([str(args.models), *([env] if env else [])])
-    try:
-        report = run_pipeline(
-            args.out,
-            quick=args.quick,
-            progress=not args.quiet,
-            target=args.target,
-            seed=args.seed,
-            workers=default_workers() if args.workers is None else args.workers,
-        )
-    finally:  # the process's environment as it was (main() may be called again, as in tests)
-        if args.models:
-            if env is None:
-                os.environ.pop("BIORATE_MODELS", None)
-            else:
-                os.environ["BIORATE_MODELS"] = env
+    report = run_pipeline(
+        args.out,
+        quick=args.quick,
+        progress=not args.quiet,
+        target=args.target,
+        seed=args.seed,
+        workers=default_workers() if args.workers is None else args.workers,
+    )
     if args.quiet:  # the result's whereabouts print anyway (--quiet silences progress only)
         out = Path(args.out)
         print(f"pipeline finished in {report['total_seconds']:.1f} s: {out / 'report.md'}, "

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..models import MIN_DT
+from ..schema import one_of
 from ..units import FREQUENCY, TIME, to_si, to_si_array
 from ._exact import METHODS, check_method
 from .mapping import DeployError, SpikingOrigin
@@ -17,6 +18,11 @@ __all__ = ["ENCODINGS", "METHODS", "DEFAULT_DURATIONS", "Settings", "check_setti
 
 ENCODINGS = ("current", "poisson")
 DEFAULT_DURATIONS = ("50 ms", "100 ms", "200 ms", "500 ms")
+
+
+# the fastest Poisson input accepted: a spike a microsecond (NumPy's Poisson sampler refuses means
+# near 1e19; Brian2's PoissonGroup fires at most once a step)
+MAX_INPUT_RATE = 1e6
 
 
 @dataclass(frozen=True)
@@ -105,16 +111,16 @@ def check_settings(origin: SpikingOrigin, *, durations: Any, encoding: str,
     takes the step of the activation's curve (``origin``), else 0.1 ms; with ``method="exact"``
     :func:`exact_default_dt` (1 ms for the shipped lif)."""
     method = check_method(method, origin.model)
-    if encoding not in ENCODINGS:
-        raise DeployError(f"encoding must be one of {', '.join(ENCODINGS)}, got {encoding!r}")
+    one_of(encoding, ENCODINGS, "encoding", DeployError)
     npu = _count(neurons_per_unit, "neurons_per_unit")
     batch = _count(batch_size, "batch_size")
     ds = presentation_times(durations)
     t_max = ds[-1]
     input_rate_hz = to_si(input_rate, FREQUENCY, "input_rate")
     transient_s = min(0.05, t_max / 2) if transient is None else to_si(transient, TIME, "transient")
-    if input_rate_hz <= 0:
-        raise DeployError(f"input_rate must be positive, got {input_rate_hz:g} (SI units)")
+    if not 0 < input_rate_hz <= MAX_INPUT_RATE:
+        raise DeployError(f"input_rate must be positive and at most {MAX_INPUT_RATE:g} Hz (a "
+                          f"spike a microsecond), got {input_rate_hz:g} Hz")  # fmt: skip
     if dt is None and method == "exact":
         dt = f"{exact_default_dt(origin)!r} s"
     if method == "exact":  # its own reason first: a step holds one spike at most

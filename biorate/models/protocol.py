@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ProtocolError
+from ..schema import one_of
 from ..units import CURRENT, FREQUENCY, TIME, VOLTAGE, Dim, format_quantity, to_si, to_si_array
 from .checks import MAX_CURRENT
 
@@ -79,8 +80,7 @@ def fi_drive(drive: str, sigma: Any, bias: Any) -> tuple[float, float]:
     both take them: ``drive`` one of :data:`DRIVES`, ``sigma`` >= 0, and a non-zero ``bias`` with
     ``drive="poisson"`` only (with an injected current, shifting the levels is the bias);
     :class:`ProtocolError` otherwise."""
-    if drive not in DRIVES:
-        raise ProtocolError(f"drive must be one of {', '.join(DRIVES)}, got {drive!r}")
+    one_of(drive, DRIVES, "drive", ProtocolError)
     sigma_v = to_si(sigma, VOLTAGE, "sigma")
     if not 0 <= sigma_v <= 10.0:
         raise ProtocolError(f"sigma must lie in [0, 10 V] (a membrane's noise is mV), got {sigma}")

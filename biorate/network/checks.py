@@ -15,6 +15,7 @@ import numpy as np
 
 from ..activation import Activation, get_activation
 from ..errors import BiorateError, BiorateWarning, DataError, NetworkError
+from ..schema import short
 
 __all__ = ["FlaggedActivationWarning", "whole", "integer", "real", "flag", "pair", "choice", "TRAINING_MODES",
            "population_sizes", "resolve_activation",
@@ -80,15 +81,20 @@ def choice(v: Any, name: str, choices: tuple[str, ...]) -> str:
     """``v`` when it is one of the strings ``choices``, else :class:`NetworkError` (an array or a
     list is refused by name here, not by a comparison or a lookup that cannot take it)."""
     if not isinstance(v, str) or v not in choices:
-        raise NetworkError(f"unknown {name} {v!r}"[:160] + f": {name} must be one of "
+        raise NetworkError(f"unknown {name} {short(v)}: {name} must be one of "
                            f"{', '.join(map(repr, choices))}")  # fmt: skip
     return v
 
 
 def pair(v: Any, name: str) -> tuple[float, float]:
     """Two real numbers, e.g. ``targets=(0.15, 0.85)``."""
-    if isinstance(v, str | bytes) or not hasattr(v, "__len__") or len(v) != 2:
-        raise NetworkError(f"{name} must be two numbers (low, high), got {v!r}")
+    if (
+        isinstance(v, str | bytes)
+        or not hasattr(v, "__len__")
+        or getattr(v, "ndim", 1) != 1
+        or len(v) != 2
+    ):
+        raise NetworkError(f"{name} must be two numbers (low, high), got {short(v)}")
     return real(v[0], name), real(v[1], name)  # type: ignore[return-value]
 
 
@@ -250,7 +256,8 @@ def estimate_memory(net: Any, rows: int = 0) -> tuple[int, str, str]:
     if rows:
         steps = net.time_steps[0]
         need += 4 * (steps + 1) * rows * sum(net.sizes) * item
-        what += f" and {steps:,} time step(s) of {rows:,} sample(s)"
+        shown = f"{steps:,}" if steps < 10**15 else f"{float(steps):.3g}"
+        what += f" and {shown} time step(s) of {rows:,} sample(s)"
         advice += ", fewer steps" if steps > 1 else ""
         advice += " or a smaller batch_size"
     return need, what, advice

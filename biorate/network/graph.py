@@ -136,7 +136,8 @@ def build_projections(sizes: Sequence[int], connectivity: str | Sequence[Any],
         raise NetworkError("connectivity must be a name, a graph file or a list of projections, "
                            "not a dict (a graph file's content? save it as .toml or .json and "
                            "give its path)")  # fmt: skip
-    if isinstance(connectivity, bytes) or not hasattr(connectivity, "__iter__"):
+    if (isinstance(connectivity, bytes) or not hasattr(connectivity, "__iter__")
+            or getattr(connectivity, "ndim", 1) == 0):  # fmt: skip
         raise NetworkError(f"connectivity must be one of {', '.join(NAMED)}, a graph file or a list "
                            f"of projections, got {_short(connectivity)}")  # fmt: skip
     for item in connectivity:

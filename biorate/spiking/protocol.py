@@ -23,6 +23,7 @@ from ..errors import BiorateWarning, ProtocolError
 from ..io import check_memory, format_bytes, limit_from_env
 from ..models import DRIVES, check_dt
 from ..models.protocol import check_levels, levels
+from ..schema import one_of
 from ..units import TIME, Dim, format_quantity, to_si
 
 __all__ = [
@@ -93,8 +94,7 @@ _IMPORT_LOCK = threading.Lock()
 
 def check_target(target: str) -> None:
     """Refuse a code-generation target other than :data:`TARGETS`."""
-    if target not in TARGETS:
-        raise ProtocolError(f"codegen target must be one of {', '.join(TARGETS)}, got {target!r}")
+    one_of(target, TARGETS, "codegen target", ProtocolError)
 
 
 def cython_usable() -> bool:

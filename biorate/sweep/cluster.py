@@ -4,11 +4,13 @@ process; and the default number of workers."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from ..errors import BiorateError, ProtocolError
@@ -43,6 +45,23 @@ def check_connect_timeout(value: Any, name: str = "connect_timeout") -> float:
         raise ProtocolError(f"{name} must be a positive number of seconds up to "
                             f"{MAX_CONNECT_TIMEOUT_S:g} (a day), got {value!r}"[:200])  # fmt: skip
     return float(value)
+
+
+@contextlib.contextmanager
+def sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored in this process (from its main thread) while worker processes start: they
+    inherit the disposition (a spawned interpreter keeps an ignored SIGINT ignored, and so never
+    raises KeyboardInterrupt, even while it imports), so a terminal's Ctrl-C, which reaches the
+    whole process group, is this process's alone to handle. A Ctrl-C inside the window is lost."""
+    previous = signal.getsignal(signal.SIGINT)
+    guard = threading.current_thread() is threading.main_thread() and previous is not None
+    if guard:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        if guard:
+            signal.signal(signal.SIGINT, previous)
 
 
 def check_cluster_args(scheduler: Any, client: Any) -> None:
@@ -87,20 +106,13 @@ def connect_cluster(scheduler: str | None, workers: int, timeout: float) -> tupl
     # interrupted mid-import or mid-task printed 30-100 lines of tracebacks. This process ignores
     # it too while the cluster starts (about a second: a Ctrl-C then is not seen, press it again;
     # blocking it instead does not help, the cluster's own threads would take and drop it).
-    previous = signal.getsignal(signal.SIGINT)
-    guard = threading.current_thread() is threading.main_thread() and previous is not None
     cluster = None
     try:
-        if guard:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-        try:
+        with sigint_ignored():
             cluster = distributed.LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                 silence_logs=logging.ERROR,
             )  # fmt: skip
-        finally:
-            if guard:
-                signal.signal(signal.SIGINT, previous)
         return distributed.Client(cluster, set_as_default=False), cluster
     except KeyboardInterrupt:
         if cluster is not None:
