@@ -11,6 +11,7 @@ import json
 import multiprocessing
 import os
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,7 @@ from .activation import Activation, get_activation
 from .curve import TransferCurve
 from .datasets import load_dataset
 from .deploy import deploy
-from .errors import BiorateError
+from .errors import BiorateError, BiorateWarning
 from .fitting import fit
 from .forms import get_form
 from .io import atomic_write, check_writable, jsonable, provenance, write_json
@@ -307,6 +308,12 @@ def _stage_deploy(ctx: Context) -> dict:
     # the nets the training stage of this run wrote (never other files of that name in OUTDIR)
     trained = ctx.report["results"].get("training", {})
     nets = [ctx.out / f"net_{key}.npz" for key in sorted(trained) if "_lif_noise_" in f"_{key}"]
+    if not nets:  # every fit of the noisy lif's curve was flagged: no activation a neuron realises
+        warnings.warn("the pipeline deployed nothing: no net was trained with a lif_noise "
+                      "activation (every fit of its curve was flagged; see report.md, section 3)",
+                      BiorateWarning, stacklevel=2)  # fmt: skip
+        lines += ["Nothing to deploy: no net was trained with a fitted lif_noise activation (every "
+                  "fit of its curve was flagged as poor; see section 3).", ""]  # fmt: skip
     for path in nets:
         key = path.stem.removeprefix("net_")
         if key.endswith("_sigmoid") and len(nets) > 3:
@@ -362,6 +369,19 @@ def _write_reports(ctx: Context) -> None:
     atomic_write(ctx.out / "report.md", lambda f: f.write(text))
 
 
+def _check_no_links(out: Path) -> None:
+    """Refuse an OUTDIR holding symbolic links where the pipeline writes its files (reports, curves,
+    activations, networks, figures): a write would go through the link and replace its target,
+    which may be anything (a model file, an input). Checked before any work."""
+    if not out.is_dir():
+        return
+    for entry in sorted(out.iterdir()):
+        if entry.is_symlink() and entry.suffix in (".json", ".md", ".npz", ".png"):
+            raise PipelineError(f"{entry} is a symbolic link (to {os.readlink(entry)}); the "
+                                "pipeline writes its files in this folder and would replace the "
+                                "link's target: remove the link or choose another folder")  # fmt: skip
+
+
 def run_pipeline(out: str | os.PathLike = "biorate_out", *, quick: bool = False, progress: bool = True,
                  target: str = "auto", seed: int = 1, workers: int | None = None) -> dict:  # fmt: skip
     """Run every stage into ``out``; returns the report dict (also written as report.json/.md).
@@ -384,6 +404,7 @@ def run_pipeline(out: str | os.PathLike = "biorate_out", *, quick: bool = False,
         # any stage runs again in it (multiprocessing's own check for this is private too)
         raise PipelineError("run_pipeline was called while a worker process started: guard "
                             "the script's call with `if __name__ == \"__main__\":`")  # fmt: skip
+    _check_no_links(out)
     check_target(target)  # the seed and target before the folder is made (every stage uses them)
     resolve_seed(seed)
     try:
@@ -411,9 +432,13 @@ def run_pipeline(out: str | os.PathLike = "biorate_out", *, quick: bool = False,
                 "status": f"failed: {exc}",
                 "seconds": time.perf_counter() - t0,
             }
-            _write_reports(ctx)
+            kept = f"earlier results kept in {out}"
+            try:
+                _write_reports(ctx)
+            except (BiorateError, OSError) as write_exc:  # the stage's failure is the news
+                kept = f"and the report could not be written either: {write_exc}"
             raise PipelineError(f"pipeline stage {name!r} failed: {' '.join(str(exc).split())[:300]} "
-                                f"(earlier results kept in {out})") from exc  # fmt: skip
+                                f"({' '.join(kept.split())[:300]})") from exc  # fmt: skip
         ctx.report["stages"][name] = {"status": "ok", "seconds": time.perf_counter() - t0}
         _write_reports(ctx)
         ctx.log(f"[{i}/{len(STAGES)}] {name} done in {time.perf_counter() - t0:.1f} s")

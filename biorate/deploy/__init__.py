@@ -95,6 +95,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError
+from ..io import check_memory
 from ..network import RateNetwork
 from ..spiking.protocol import check_run, check_target, resolve_seed
 from . import _exact, build
@@ -191,7 +192,7 @@ def deploy(net: RateNetwork, X: Any, y: Any = None, *, durations: Any = DEFAULT_
                        method=method)  # fmt: skip
     X, y = _check_data(net, X, y, s)
     check_target(target)
-    _check_work(net, X.shape[0], s, target)
+    _check_work(net, X.shape[0], s, target, origin)
     rate_train = _rate_train_accuracy(net, train)
     seed_used = resolve_seed(seed)
     mapping = synaptic_mapping(net.activation_, net)
@@ -225,7 +226,8 @@ EXACT_STEP_SECONDS = 5e-6
 EXACT_NEURON_STEPS = 3e7
 
 
-def _check_work(net: RateNetwork, n_images: int, s: Settings, target: str) -> None:
+def _check_work(net: RateNetwork, n_images: int, s: Settings, target: str,
+                origin: SpikingOrigin) -> None:  # fmt: skip
     """Refuse, before anything is built, a deployment above the work or time limit
     (:func:`~biorate.spiking.protocol.check_run`): every image's neurons (and Poisson inputs)
     for ``t_max/dt`` steps, one network per batch."""
@@ -238,6 +240,15 @@ def _check_work(net: RateNetwork, n_images: int, s: Settings, target: str) -> No
               "present fewer images or shorter times" + (", or a longer dt" if exact else ""),
               target, networks=-(-n_images // s.batch_size), error=DeployError, speed=speed,
               engine="the exact scheme (NumPy)" if exact else "")  # fmt: skip
+    # the spikes one batch records, at most one a refractory period per neuron (16 bytes each,
+    # twice while they are gathered), and the exact scheme's two arrays per population and step
+    t_ref = float(origin.model.params["t_ref"].value) if "t_ref" in origin.model.params else 0.0
+    batch = min(n_images, s.batch_size)
+    spikes = batch * per_image * s.t_max / max(t_ref, s.dt_s)
+    need = 32.0 * spikes + (steps * 2 * (len(net.sizes) - 1) * 112.0 if exact else 0.0)
+    check_memory(need, f"deploy: the spikes of {batch} images x {per_image:,} neurons over "
+                 f"{s.t_max:g} s", "present fewer images at a time (batch_size) or shorter "
+                 "times" + (", or a longer dt" if exact else ""), DeployError)  # fmt: skip
 
 
 def _rate_train_accuracy(net: RateNetwork, train: Any) -> float | None:

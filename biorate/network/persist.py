@@ -93,7 +93,15 @@ def architecture(net: Any) -> dict:
 
 
 def save(net: Any, path: str | Path) -> Path:
-    """Write ``net``'s parameters and architecture JSON to ``path``, atomically."""
+    """Write ``net``'s parameters and architecture JSON to ``path``, atomically; parameters that
+    a network file cannot hold (NaN, inf, beyond :data:`~biorate.network.fileschema.MAX_PARAMETER`:
+    :meth:`load` would refuse the file) are refused before anything is written."""
+    for k, v in net.params_.items():
+        big = float(np.max(np.abs(v))) if v.size else 0.0
+        if not big <= fileschema.MAX_PARAMETER:
+            raise NetworkError(f"cannot save {path}: parameter {k} holds {big:.3g}, beyond "
+                               f"{fileschema.MAX_PARAMETER:g} in magnitude (a diverged network?); "
+                               "the file would not load")  # fmt: skip
     arrays = {f"param.{k}": v for k, v in net.params_.items()}
     arrays["architecture"] = np.array(json.dumps(architecture(net), allow_nan=False))
     return atomic_write(path, lambda f: np.savez(f, **arrays), binary=True)

@@ -312,9 +312,14 @@ def _epoch(net: Learner, X: np.ndarray, y: np.ndarray, rng: np.random.Generator,
     hist.loss.append(tot_loss / n)
     if not hist.loss[-1] <= limit:
         _diverged(net, epoch, hist.loss[-1], limit)
+    from .fileschema import MAX_PARAMETER  # (fileschema reads History from here)
+
     for k, v in net.params_.items():  # the epoch's last step is not in its loss
         if not np.isfinite(v).all():
             _diverged(net, epoch, math.nan, limit, f"parameter {k} became NaN or inf")
+        if v.size and float(np.abs(v).max()) > MAX_PARAMETER:  # a file could not hold it
+            _diverged(net, epoch, math.nan, limit, f"parameter {k} grew to "
+                      f"{float(np.abs(v).max()):.3g}, beyond {MAX_PARAMETER:g}")  # fmt: skip
     hist.accuracy.append(correct / n)
     for name, v in zip(graph.population_names[1:], norms / nb, strict=True):
         hist.grad_norm[name].append(float(v))

@@ -46,11 +46,20 @@ def si_arrays(**named: Any) -> list[np.ndarray]:
     string, an object) or shapes that do not broadcast are a :class:`ProtocolError` naming them."""
     arrays = []
     for name, value in named.items():
+        bad = f"{name} must be a number or an array of numbers (SI units), got {value!r}"[:200]
+        if type(value).__module__.startswith("brian2"):  # its unit would be dropped unseen
+            raise ProtocolError(f"{name}: these formulas take SI numbers, not Brian2 quantities "
+                                f"(got {value!r}"[:160] + "); give float(q/unit) in SI, or use "
+                                "theory.fi, which reads quantities")  # fmt: skip
+        if np.ma.is_masked(value):
+            raise ProtocolError(f"{name} has masked entries: give the values themselves")
         try:
-            arrays.append(np.asarray(value, dtype=float))
+            raw = np.asarray(value)
+            if np.iscomplexobj(raw):
+                raise TypeError
+            arrays.append(np.asarray(raw, dtype=float))
         except (TypeError, ValueError):
-            raise ProtocolError(f"{name} must be a number or an array of numbers (SI units), "
-                                f"got {value!r}"[:200]) from None  # fmt: skip
+            raise ProtocolError(bad) from None
     try:
         return list(np.broadcast_arrays(*arrays))
     except ValueError:
@@ -59,10 +68,13 @@ def si_arrays(**named: Any) -> list[np.ndarray]:
 
 
 def _check_mu_sigma(mu: np.ndarray, sigma: np.ndarray) -> None:
+    """mu finite, sigma within a membrane's range: at most 10 V, as every protocol takes it (the
+    Siegert integral's scale overflows long before sigma = 1e308)."""
     if np.any(~np.isfinite(mu)):
         raise ProtocolError("mu (the free membrane potential) must be finite")
-    if np.any(~np.isfinite(sigma)) or np.any(sigma < 0):
-        raise ProtocolError("sigma must be non-negative and finite")
+    if np.any(~np.isfinite(sigma)) or np.any(sigma < 0) or np.any(sigma > 10.0):
+        raise ProtocolError("sigma must be non-negative, finite and at most 10 V (SI units: "
+                            "volts)")  # fmt: skip
 
 
 def lif_rate_closed_form(
@@ -121,7 +133,11 @@ def siegert_rate(
         s_val, c = siegert_integral(y_th[finite], y_r[finite])
         # 1/rate = t_ref + tau_m * S * exp(c)  =>  rate = exp(-c) / (t_ref*exp(-c) + tau_m*S)
         e = np.exp(-c)
-        out[finite] = e / (t_ref[finite] * e + tau_m[finite] * s_val)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rate = e / (t_ref[finite] * e + tau_m[finite] * s_val)
+        # exp(-c) = 0 (c = y_th^2 overflows, mu some 1e150 sigma below threshold): the rate
+        # underflows to 0, and 0/0 or 0/inf must not make it NaN
+        out[finite] = np.where(e == 0.0, 0.0, rate)
     return out.reshape(shape)
 
 
