@@ -181,15 +181,34 @@ def _build(data: Mapping, where: str) -> SearchSpec:
     objective = _accuracy(obj, space) if kind == "accuracy" else _distance(obj)
     if kind == "accuracy":
         flops = objective.pop("_flops")  # not part of the objective (evaluations hash it)
+        flops += _measuring_flops(space)
         limit = limit_from_env("BIORATE_MAX_SEARCH_FLOPS", MAX_SEARCH_FLOPS, SpecError)
         if flops * budget > limit:
             raise s.fail("budget", f"{budget:,} evaluations x about {flops:.2g} "
-                                     f"floating-point operations each = {flops * budget:.2g}, more "
+                                     f"floating-point operations each (a measured curve's "
+                                     f"simulation counted as its time's worth) = "
+                                     f"{flops * budget:.2g}, more "
                                      f"than {limit:.2g} (about a day here; "
                                      "BIORATE_MAX_SEARCH_FLOPS raises it): a smaller budget, "
                                      "smaller networks, fewer epochs or seeds")  # fmt: skip
     return SearchSpec(**out, objective={"kind": kind, **objective}, space=space,
                       source=json.loads(json.dumps(data, default=str)))  # fmt: skip
+
+
+def _measuring_flops(space: FormulaSpace | NeuronSpace) -> float:
+    """A measured curve's Brian2 simulation per candidate, in the training's currency: its
+    estimated seconds at MAX_EVAL_FLOPS per 15 minutes (this machine's training speed), so that
+    the total-work bound counts it (0 for formulas and theory curves)."""
+    if not isinstance(space, NeuronSpace) or not space.protocol:
+        return 0.0
+    from ..spiking.protocol import estimate_seconds
+    from ..units import parse_range
+
+    p = dict(space.protocol)
+    x, _ = parse_range(space.current, name=space.axis)
+    seconds = estimate_seconds(len(x) * p["trials"], (p["transient_s"] + p["duration_s"])
+                               / p["dt_s"], p["target"])  # fmt: skip
+    return seconds * MAX_EVAL_FLOPS / 900.0
 
 
 def _space(f: Fields) -> FormulaSpace:
