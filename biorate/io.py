@@ -5,6 +5,7 @@ before work starts, provenance, and (re-exported from :mod:`biorate._readers` an
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import math
 import os
@@ -12,7 +13,7 @@ import re
 import secrets
 import stat
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
@@ -33,7 +34,7 @@ from ._readers import (
 from ._version import __version__
 from .errors import BiorateError, CurveFileError, OutputError
 
-__all__ = ["atomic_write", "write_json", "write_record", "read_json", "provenance", "jsonable", "JsonFile",
+__all__ = ["atomic_write", "write_json", "write_record", "record_intact", "read_json", "provenance", "jsonable", "JsonFile",
            "WriteError", "Staged", "staged_outputs", "check_size", "MAX_JSON_BYTES",
            "MAX_TOML_BYTES", "CSV_NUMBER", "available_memory", "check_memory", "format_bytes",
            "limit_from_env", "check_regular_input", "read_toml", "open_npz"]  # fmt: skip
@@ -250,16 +251,38 @@ def write_json(path: str | os.PathLike, data: dict) -> Path:
     return atomic_write(path, lambda f: f.write(text + "\n"))
 
 
+def _digest(data: dict) -> str:
+    """SHA-256 of a record as canonical JSON, its ``digest`` field left out."""
+    body = {k: v for k, v in data.items() if k != "digest"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def write_record(path: str | os.PathLike, data: dict) -> Path:
     """:func:`write_json` for a record in a folder the program owns (a sweep's ``points/``, a
-    search's ``evals/``): a symlink found there is replaced by the file, never written through
-    (its target may be one of the run's inputs, such as its spec)."""
+    search's ``evals/``), sealed with the ``digest`` of its content (:func:`record_intact`): a
+    symlink found there is replaced by the file, never written through (its target may be one of
+    the run's inputs, such as its spec)."""
     if os.path.islink(path):
         try:
             os.unlink(path)
         except OSError as exc:
             raise _write_error(Path(path), exc) from None
-    return write_json(path, data)
+    sealed = json.loads(json.dumps(data, allow_nan=False))  # as it will read back
+    sealed["digest"] = _digest(sealed)
+    return write_json(path, sealed)
+
+
+def record_intact(data: Mapping[str, Any]) -> bool:
+    """Whether a record read back is as :func:`write_record` wrote it: its ``digest`` matches its
+    content (an edited result, even one of the right type, does not). A record without one was
+    written before records were sealed (2026-12-01) and is checked by its fields alone."""
+    if "digest" not in data:
+        return True
+    try:
+        return data["digest"] == _digest(dict(data))
+    except (TypeError, ValueError, RecursionError):
+        return False
 
 
 def provenance(command: str | None = None) -> dict:

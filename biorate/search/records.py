@@ -8,7 +8,10 @@ accepted one: one finite score per objective seed, their median, with a spiking 
 rate networks' scores as well); the complexity (the formula's node count; 0 for a neuron); and a
 neuron's fitted activation, which becomes ``best.json``: it must read back as an activation and be
 this neuron's (its source names the space's model with the candidate's parameters and noise). A
-formula's record holds no activation.
+formula's record holds no activation. And every record is sealed with the digest of its content
+when written (:func:`biorate.io.write_record`): a result edited by hand, even to a value of the
+right type, no longer matches it (records from before 2026-12-01 have none and are checked by
+their fields alone).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import numpy as np
 from ..activation import Activation
 from ..errors import BiorateError
 from ..forms.expression import parse
+from ..io import record_intact
 from ..models import load_model
 from ..schema import finite_number
 from ..sweep import content_hash
@@ -40,6 +44,8 @@ def trusted(r: Mapping[str, Any], inputs: Mapping[str, Any], h: str) -> bool:
     """Whether the record ``r`` read from ``evals/<h>.json`` is the evaluation of ``inputs`` (the
     candidate's, hashing to ``h``) with every field the search reads well formed."""
     try:
+        if not record_intact(r):  # a result edited by hand, even of the right type
+            return False
         if (r.get("hash") != h or r.get("expression") != inputs["expression"]
                 or not isinstance(r.get("inputs"), dict) or content_hash(r["inputs"]) != h):  # fmt: skip
             return False

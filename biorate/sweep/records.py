@@ -1,6 +1,8 @@
 """Which point records of a sweep are trusted: a ``points/<hash>.json`` file read back is reused
 only when it is this point's (its inputs hash to its name) and holds, each of its type, what the
-summary reads; a file edited by hand or written by another program is computed again."""
+summary reads, and its content matches the digest it was sealed with when written
+(:func:`biorate.io.write_record`); a file edited by hand or written by another program is
+computed again."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from typing import Any
 
 from ..curve import TransferCurve
 from ..errors import BiorateError, CurveFileError
-from ..io import read_json
+from ..io import read_json, record_intact
 from ..schema import finite_number
 from .spec import SweepPoint, SweepSpec, content_hash
 
@@ -38,6 +40,8 @@ def _well_formed(r: Mapping[str, Any], spec: SweepSpec, point: SweepPoint) -> bo
     numbers. Its grid index and values are not compared: a grid extended or reordered keeps the
     hash of a point and moves its index (the summary takes both from the spec)."""
     try:
+        if not record_intact(r):  # a result edited by hand, even of the right type
+            return False
         if (r.get("hash") != point.hash or not isinstance(r.get("inputs"), dict)
                 or content_hash(r["inputs"]) != point.hash):  # fmt: skip
             return False
