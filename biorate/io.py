@@ -194,6 +194,8 @@ def check_writable(path: str | os.PathLike | None, what: str | None = None, *,
     if not isinstance(path, str | os.PathLike):
         raise OutputError(f"{what or 'an output'} must be a path (str or os.PathLike), got "
                           f"{path!r}"[:200])  # fmt: skip
+    if not str(path).strip():  # Path("") is the current folder: never what an output meant
+        raise OutputError(f"{what or 'an output'} names no file or folder (an empty path)")
     check_no_nul(path, OutputError)
     p = Path(path)
     what = what or str(p)

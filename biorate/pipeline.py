@@ -33,6 +33,7 @@ from .models import load_model
 from .network import CONNECTIVITIES, RateNetwork
 from .plotting.curve import plot_curve
 from .plotting.deploy import plot_deploy
+from .schema import boolean
 from .spiking import measure_fi, measure_release
 from .spiking.protocol import check_target, resolve_seed
 from .sweep.cluster import sigint_ignored
@@ -234,9 +235,9 @@ def _run_jobs(ctx: Context, jobs: list[tuple]) -> dict[str, dict]:
     with sigint_ignored():  # the workers start with it ignored, imports included
         pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=worker_init)  # fmt: skip
-        # each submit may start a worker (spawned on demand): all of them inside the window
-        futures = {pool.submit(train_one, job): job[0] for job in order}
     try:
+        with sigint_ignored():  # each submit may start a worker (spawned on demand)
+            futures = {pool.submit(train_one, job): job[0] for job in order}
         for fut in as_completed(futures):
             done(futures[fut], fut.result())
     except BrokenProcessPool:
@@ -312,7 +313,7 @@ def _stage_deploy(ctx: Context) -> dict:
         warnings.warn("the pipeline deployed nothing: no net was trained with a lif_noise "
                       "activation (every fit of its curve was flagged; see report.md, section 3)",
                       BiorateWarning, stacklevel=2)  # fmt: skip
-        lines += ["Nothing to deploy: no net was trained with a fitted lif_noise activation (every "
+        lines += ["", "Nothing to deploy: no net was trained with a fitted lif_noise activation (every "
                   "fit of its curve was flagged as poor; see section 3).", ""]  # fmt: skip
     for path in nets:
         key = path.stem.removeprefix("net_")
@@ -392,13 +393,14 @@ def run_pipeline(out: str | os.PathLike = "biorate_out", *, quick: bool = False,
     if out is None:
         raise PipelineError("out must name the pipeline's output folder (a path), got None")
     check_writable(out, f"the pipeline's output folder {out}", folder=True)  # (a path at all)
+    boolean(quick, "quick", PipelineError)
+    boolean(progress, "progress", PipelineError)
     out = Path(out)
     if workers is None:
         workers = 1
     elif isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
         raise PipelineError(f"workers must be a whole number >= 1 (or None: one), "
                             f"got {workers!r}"[:200])  # fmt: skip
-    check_writable(out, f"the pipeline's output folder {out}", folder=True)
     if workers > 1 and getattr(multiprocessing.current_process(), "_inheriting", False):
         # a spawned worker re-running the caller's script (no ``__main__`` guard): stop before
         # any stage runs again in it (multiprocessing's own check for this is private too)

@@ -26,7 +26,7 @@ import numpy as np
 
 from .errors import BiorateError
 
-__all__ = ["Fields", "MISSING", "describe", "finite_number", "one_of"]
+__all__ = ["Fields", "MISSING", "describe", "finite_number", "one_of", "boolean"]
 
 
 class _Missing:
@@ -63,6 +63,14 @@ def one_of(value: Any, choices: Iterable[str], name: str, error: type[BiorateErr
     if not isinstance(value, str) or value not in choices:
         raise error(f"{name} must be one of {', '.join(choices)}, got {short(value)}")
     return value
+
+
+def boolean(value: Any, name: str, error: type[BiorateError]) -> bool:
+    """``value`` when it is True or False (NumPy's too), else ``error`` naming ``name`` (an array
+    reached an ``if`` that cannot take it; a string such as "no" would read as True)."""
+    if not isinstance(value, bool | np.bool_):
+        raise error(f"{name} must be True or False, got {short(value)}")
+    return bool(value)
 
 
 def finite_number(value: Any) -> bool:

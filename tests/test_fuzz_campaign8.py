@@ -197,3 +197,89 @@ def test_a_sweep_points_result_edited_with_its_type_intact_is_computed_again(tmp
     assert code == 0 and "1 computed, 1 already done" in out, (out, err)
     assert json.loads(path.read_text())["fits"]["sigmoid"]["r2"] != 0.5
     shutil.rmtree(tmp_path / "o")
+
+
+def test_outputs_naming_the_networks_model_file_are_refused(tmp_path, cli):
+    """D2: deploy --report/--plot and export nir -o named like the model file the network's neurons
+    come from replaced it (exit 0), and every later deployment of the net failed."""
+    from biorate.network import RateNetwork
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    text = open(os.path.join(root, "models", "neurons", "lif.toml")).read()
+    (tmp_path / "m").mkdir()
+    model = tmp_path / "m" / "mylif.toml"
+    model.write_text(text.replace('name = "lif"', 'name = "mylif"'))
+    act = json.loads(open(os.path.join(root, "models", "activations", "lif.json")).read())
+    act["source"]["model"]["name"] = "mylif"
+    (tmp_path / "a.json").write_text(json.dumps(act))
+    net = RateNetwork([2, 3, 2], activation=str(tmp_path / "a.json"), seed=0).initialize()
+    net.save(tmp_path / "n.npz")
+    for args in (["deploy", tmp_path / "n.npz", "--dataset", "xor", "--images", "2",
+                  "--duration", "20ms", "--report", model],):  # fmt: skip
+        code, _, err = cli("--models", tmp_path / "m", *args, "--quiet")
+        assert code == 2 and "model file" in err and len(err.splitlines()) == 1, err
+        assert model.read_text().startswith(text.splitlines()[0])
+    pytest.importorskip("nir")
+    code, _, err = cli("--models", tmp_path / "m", "export", "nir", tmp_path / "n.npz", "-o", model)
+    assert code == 2 and "model file" in err, err
+    assert model.read_text().startswith(text.splitlines()[0])
+
+
+def test_a_lif_model_without_a_refractory_period_deploys_with_euler(tmp_path):
+    """F2: t_ref = 0 made the default (exact) refuse every dt ("needs dt < t_ref = 0 s")."""
+    from biorate.deploy import DeployError, deploy
+    from biorate.network import RateNetwork
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    text = open(os.path.join(root, "models", "neurons", "lif.toml")).read()
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "lif0.toml").write_text(
+        text.replace('name = "lif"', 'name = "lif0"').replace('t_ref = "2 ms"', 't_ref = "0 ms"')
+    )
+    act = json.loads(open(os.path.join(root, "models", "activations", "lif.json")).read())
+    act["source"]["model"] = {"name": "lif0", "params": {}}
+    (tmp_path / "a.json").write_text(json.dumps(act))
+    old = os.environ.get("BIORATE_MODELS")
+    os.environ["BIORATE_MODELS"] = str(tmp_path / "m")
+    try:
+        net = RateNetwork([2, 3, 2], activation=str(tmp_path / "a.json"), seed=0).initialize()
+        rep = deploy(net, np.full((1, 2), 0.5), durations=["10 ms"], target="numpy",
+                     progress=False)  # fmt: skip
+        assert rep["mapping"]["method"] == "euler"
+        with pytest.raises(DeployError, match="needs a refractory period"):
+            deploy(net, np.full((1, 2), 0.5), durations=["10 ms"], method="exact", progress=False)
+    finally:
+        os.environ.pop("BIORATE_MODELS") if old is None else os.environ.update(BIORATE_MODELS=old)
+
+
+def test_flags_callbacks_and_empty_paths_are_checked_before_any_work(tmp_path, monkeypatch):
+    """A3 (rest), E4: progress=array reached an `if` (after work had started for a sweep and the
+    pipeline), on_point=3 failed after the first point, and outdir="" wrote into the current
+    folder."""
+    import biorate as br
+    from biorate.errors import BiorateError
+    from biorate.search import run_search
+
+    pytest.importorskip("distributed")
+    from tests.test_fuzz_campaign6 import SPEC
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.toml").write_text(SPEC)
+    (tmp_path / "f.toml").write_text(FORMULA)
+    flag = np.array([True, False])
+    net = br.RateNetwork([2, 3, 2], activation="lif", seed=0).initialize()
+    cases = [
+        lambda: br.run_sweep(tmp_path / "s.toml", tmp_path / "o", progress=flag),
+        lambda: br.run_sweep(tmp_path / "s.toml", tmp_path / "o", on_point=3),
+        lambda: br.run_sweep(tmp_path / "s.toml", "", progress=False),
+        lambda: run_search(tmp_path / "f.toml", tmp_path / "o", progress=flag),
+        lambda: run_search(tmp_path / "f.toml", "", progress=False),
+        lambda: br.run_pipeline(tmp_path / "o", quick=True, progress=flag),
+        lambda: br.run_pipeline("", quick=True, progress=False),
+        lambda: br.deploy(net, np.zeros((1, 2)), durations=["10 ms"], progress=flag),
+        lambda: br.measure_fi("lif", current="0nA:1nA:3", duration="10 ms", progress=flag),
+    ]
+    for i, case in enumerate(cases):
+        with pytest.raises(BiorateError):
+            case()
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["f.toml", "s.toml"], i

@@ -109,8 +109,12 @@ def _models_searched_first(folder: Any) -> Iterator[None]:
     if not folder:
         yield
         return
+    from ..errors import ModelError
     from ..models import model_dirs
 
+    if os.pathsep in str(folder):  # it travels to workers in $BIORATE_MODELS, split at pathsep
+        raise ModelError(f"--models {folder}: a folder whose path holds {os.pathsep!r} cannot be "
+                         "used (paths of model folders are separated by it); rename or link it")  # fmt: skip
     model_dirs(folder)
     env = os.environ.get("BIORATE_MODELS")
     os.environ["BIORATE_MODELS"] = os.pathsep.join([str(folder), *([env] if env else [])])

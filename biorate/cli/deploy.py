@@ -86,7 +86,11 @@ def run(args: argparse.Namespace) -> int:
         durations = durations_up_to(seconds(args.duration or "0.5s", "--duration"))
     net, data = load_matching(args.network, args.dataset, args.seed)
     # refuse a net without a spiking origin (or with an edited one) before any work
-    spiking_origin(net.activation_, activation_field(args.network))
+    origin = spiking_origin(net.activation_, activation_field(args.network))
+    # the model file the network's neurons are built from is an input too (a --report or --plot
+    # named like it replaced it, and every later deployment of the net failed)
+    check_outputs([(args.report, "--report"), (args.plot, "--plot")],
+                  inputs=[(origin.model.path, "the network's model file")])  # fmt: skip
     X, y = data.X_test, data.y_test
     if args.images is not None:
         X, y = X[: args.images], y[: args.images]

@@ -33,6 +33,11 @@ def run(args: argparse.Namespace) -> int:
     check_outputs([(args.output, "--output")], inputs=[(args.network, "the input network")])
     require_nir()
     net = RateNetwork.load(args.network)
+    from ..deploy.mapping import activation_field, spiking_origin
+
+    origin = spiking_origin(net.activation_, activation_field(args.network))
+    check_outputs([(args.output, "--output")],
+                  inputs=[(origin.model.path, "the network's model file")])  # fmt: skip
     graph = to_nir(
         net, tau_syn=args.tau_syn, dt=args.dt, form=args.form, network_file=args.network
     )  # errors name the file, as deploy's

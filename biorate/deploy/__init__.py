@@ -97,6 +97,7 @@ import numpy as np
 from ..errors import DataError
 from ..io import check_memory
 from ..network import RateNetwork
+from ..schema import boolean
 from ..spiking.protocol import check_run, check_target, resolve_seed
 from . import _exact, build
 from .mapping import (
@@ -185,6 +186,7 @@ def deploy(net: RateNetwork, X: Any, y: Any = None, *, durations: Any = DEFAULT_
     :func:`plot_deploy`). Accuracies are None when ``y`` (or ``train``) is not given.
     """
     t_start = time.perf_counter()
+    boolean(progress, "progress", DeployError)
     origin = check_deployable(net, activation_field(network_file))
     s = check_settings(origin, durations=durations, encoding=encoding,
                        neurons_per_unit=neurons_per_unit, tau_syn=tau_syn, input_rate=input_rate,
@@ -240,13 +242,18 @@ def _check_work(net: RateNetwork, n_images: int, s: Settings, target: str,
               "present fewer images or shorter times" + (", or a longer dt" if exact else ""),
               target, networks=-(-n_images // s.batch_size), error=DeployError, speed=speed,
               engine="the exact scheme (NumPy)" if exact else "")  # fmt: skip
-    # the spikes one batch records, at most one a refractory period per neuron (16 bytes each,
-    # twice while they are gathered), and the exact scheme's two arrays per population and step
-    t_ref = float(origin.model.params["t_ref"].value) if "t_ref" in origin.model.params else 0.0
+    # the spikes one batch records (the populations above the input), each neuron at most at
+    # twice the top of its activation's curve (r0 + y_scale: 1/t_ref for a fitted LIF) and once a
+    # step, 16 bytes each and twice while they are gathered; and the exact scheme's two arrays per
+    # population and step
+    act = net.activation_
+    top = 2.0 * (abs(float(act.r0)) + abs(float(act.y_scale)))
+    rate = min(top, 1.0 / s.dt_s) if top > 0 else 1.0 / s.dt_s
+    recorded = sum(net.sizes[1:]) * s.npu
     batch = min(n_images, s.batch_size)
-    spikes = batch * per_image * s.t_max / max(t_ref, s.dt_s)
+    spikes = batch * recorded * s.t_max * rate
     need = 32.0 * spikes + (steps * 2 * (len(net.sizes) - 1) * 112.0 if exact else 0.0)
-    check_memory(need, f"deploy: the spikes of {batch} images x {per_image:,} neurons over "
+    check_memory(need, f"deploy: the spikes of {batch} images x {recorded:,} neurons over "
                  f"{s.t_max:g} s", "present fewer images at a time (batch_size) or shorter "
                  "times" + (", or a longer dt" if exact else ""), DeployError)  # fmt: skip
 

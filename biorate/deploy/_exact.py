@@ -49,15 +49,21 @@ _LIF_PARAMS = ("tau_m", "R_m", "E_L", "V_th", "V_reset", "t_ref")
 
 def check_method(method: Any, model: Model) -> str:
     """``method`` checked and resolved: one of :data:`METHODS`; ``"exact"`` needs the linear LIF (a
-    model whose ``theory`` is ``lif``); ``"auto"`` is ``"exact"`` for such a model, else ``"euler"``.
+    model whose ``theory`` is ``lif``, with a refractory period); ``"auto"`` is ``"exact"`` for
+    such a model, else ``"euler"``.
     :class:`DeployError` otherwise."""
     if not isinstance(method, str) or method not in METHODS:
         raise DeployError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
-    if method == "auto":
-        return "exact" if model.theory == "lif" else "euler"
+    refractory = model.theory == "lif" and float(model.params["t_ref"].value) > 0
+    if method == "auto":  # (without a refractory period a step may hold several spikes)
+        return "exact" if refractory else "euler"
     if method == "exact" and model.theory != "lif":
         raise DeployError(f"method 'exact' integrates the linear LIF (a model with theory = "
                           f"\"lif\"); model {model.name!r} is not one: use method 'euler'")  # fmt: skip
+    if method == "exact" and not refractory:
+        raise DeployError(f"method 'exact' needs a refractory period (it places one spike per "
+                          f"step at most); model {model.name!r} has t_ref = 0: use method "
+                          "'euler'")  # fmt: skip
     return method
 
 

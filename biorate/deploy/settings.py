@@ -118,7 +118,7 @@ def check_settings(origin: SpikingOrigin, *, durations: Any, encoding: str,
     t_max = ds[-1]
     input_rate_hz = to_si(input_rate, FREQUENCY, "input_rate")
     transient_s = min(0.05, t_max / 2) if transient is None else to_si(transient, TIME, "transient")
-    if not 0 < input_rate_hz <= MAX_INPUT_RATE:
+    if not 0 < input_rate_hz <= (MAX_INPUT_RATE if encoding == "poisson" else np.inf):
         raise DeployError(f"input_rate must be positive and at most {MAX_INPUT_RATE:g} Hz (a "
                           f"spike a microsecond), got {input_rate_hz:g} Hz")  # fmt: skip
     if dt is None and method == "exact":

@@ -88,7 +88,8 @@ def model_dirs(extra: str | os.PathLike | list | None = None) -> list[Path]:
     if env:
         dirs += [_folder(p, "BIORATE_MODELS") for p in env.split(os.pathsep) if p.strip()]
     dirs.append(shipped_models_dir())
-    return dirs
+    seen: set[str] = set()  # a folder named twice (--models is also put in $BIORATE_MODELS)
+    return [d for d in dirs if not (os.path.realpath(d) in seen or seen.add(os.path.realpath(d)))]
 
 
 def _folder(d: Any, what: str) -> Path:

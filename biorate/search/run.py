@@ -42,6 +42,7 @@ from ..activation import Activation
 from ..errors import BiorateError, CurveFileError, OutputError, ProtocolError
 from ..forms.expression import parse
 from ..io import atomic_write, check_writable, provenance, read_json, write_json, write_record
+from ..schema import boolean
 from ..sweep import content_hash, default_workers
 from ..sweep.cluster import (
     CONNECT_TIMEOUT_S,
@@ -207,6 +208,7 @@ def run_search(
     outdir = Path(outdir)
     check_figure_format(plot, "plot")  # its folder may be outdir, made by the run
     check_cluster_args(scheduler, client)
+    boolean(progress, "progress", ProtocolError)
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
                                 or not 0 <= workers <= MAX_WORKERS):  # fmt: skip
         raise ProtocolError(f"workers must be an integer from 0 to {MAX_WORKERS:,} (local "

@@ -190,7 +190,8 @@ def _build(data: Mapping, where: str) -> SearchSpec:
                                      f"{flops * budget:.2g}, more "
                                      f"than {limit:.2g} (about a day here; "
                                      "BIORATE_MAX_SEARCH_FLOPS raises it): a smaller budget, "
-                                     "smaller networks, fewer epochs or seeds")  # fmt: skip
+                                     "smaller networks, fewer epochs or seeds (a measured curve: "
+                                     "a shorter duration, fewer trials or levels)")  # fmt: skip
     return SearchSpec(**out, objective={"kind": kind, **objective}, space=space,
                       source=json.loads(json.dumps(data, default=str)))  # fmt: skip
 

@@ -17,6 +17,7 @@ from ..curve import TransferCurve
 from ..errors import ModelError, ProtocolError
 from ..io import provenance
 from ..models import DRIVES, Model, equation_variables, fi_axis, fi_drive, load_model
+from ..schema import boolean
 from ..units import CURRENT, FREQUENCY, VOLTAGE
 from .brian import codegen_target, namespace, neuron_group, quantity, rejected, run_network
 from .protocol import (
@@ -78,6 +79,7 @@ def measure_fi(
         raise ModelError(f"measure_fi needs a neuron model, got {getattr(model, 'name', model)!r}")
     fi_drive(drive, 0, bias)  # the drive before the protocol: the errors a user sees first
     check_target(target)
+    boolean(progress, "progress", ProtocolError)
     duration_s, transient_s, dt_s, trials = check_protocol(duration, transient, dt, trials)
     model.check_dt(dt_s)
     sigma_v, bias_a = fi_drive(drive, sigma, bias)

@@ -56,6 +56,7 @@ from .._figure_formats import check_figure_format
 from ..errors import BiorateError, OutputError, ProtocolError
 from ..fitting import fit
 from ..io import check_writable, provenance, write_json, write_record
+from ..schema import boolean
 from ..spiking.protocol import import_brian2
 from ..units import CURRENT, TIME, VOLTAGE, UnitArray, format_quantity, parse_unit
 from .cluster import (
@@ -220,6 +221,10 @@ def run_sweep(
     outdir = Path(outdir)
     check_figure_format(plot, "plot")  # its folder may be outdir, made by the run
     check_cluster_args(scheduler, client)
+    boolean(progress, "progress", ProtocolError)
+    if on_point is not None and not callable(on_point):
+        raise ProtocolError(f"on_point must be a function (point, record) or None, got "
+                            f"{on_point!r}"[:200])  # fmt: skip
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
                                 or workers < 1):  # fmt: skip
         raise ProtocolError(f"workers must be an integer >= 1, got {workers!r}")
