@@ -197,6 +197,17 @@ def test_same_seed_same_spikes_with_noise():
     assert a["samples"]["raster"] != c["samples"]["raster"]
 
 
+def _adaptive_net(sizes: list[int]) -> RateNetwork:
+    """A net whose activation (the shipped lif's numbers) names adaptive_lif as its neuron: a model
+    whose theory is not lif."""
+    act = get_activation("lif")
+    kwargs = {k: getattr(act, k) for k in ("form", "params", "x_scale", "x_offset", "y_scale",
+                                            "x_unit", "y_unit", "fit", "name")}  # fmt: skip
+    adaptive = Activation(**kwargs, source={**act.source, "model": {"name": "adaptive_lif",
+                                                                    "params": {}}})  # fmt: skip
+    return RateNetwork(sizes, activation=adaptive, seed=0).initialize()
+
+
 def test_bad_methods_and_steps_are_refused(tmp_path, cli):
     net = _digits_net()
     X = np.zeros((1, 64))
@@ -209,12 +220,7 @@ def test_bad_methods_and_steps_are_refused(tmp_path, cli):
                     ({"method": "exact", "target": "gpu"}, "target")]:  # fmt: skip
         with pytest.raises(BiorateError, match=msg):
             deploy(net, X, progress=False, **kw)
-    act = get_activation("lif")
-    kwargs = {k: getattr(act, k) for k in ("form", "params", "x_scale", "x_offset", "y_scale",
-                                            "x_unit", "y_unit", "fit", "name")}  # fmt: skip
-    adaptive = Activation(**kwargs, source={**act.source, "model": {"name": "adaptive_lif",
-                                                                    "params": {}}})  # fmt: skip
-    anet = RateNetwork([64, 32, 10], activation=adaptive, seed=0).initialize()
+    anet = _adaptive_net([64, 32, 10])
     with pytest.raises(DeployError, match="not one: use method 'euler'"):
         deploy(anet, X, method="exact", progress=False)
     path = net.save(tmp_path / "net.npz")
@@ -265,12 +271,7 @@ def test_the_default_method_is_exact_for_lif_models_and_euler_for_others(tmp_pat
     net = RateNetwork([2, 3, 2], activation="lif_noise", seed=0).initialize()
     rep = deploy(net, np.zeros((1, 2)), durations=["20 ms"], progress=False)
     assert rep["mapping"]["method"] == "exact" and rep["mapping"]["dt_s"] == pytest.approx(1e-3)
-    act = get_activation("lif")
-    kwargs = {k: getattr(act, k) for k in ("form", "params", "x_scale", "x_offset", "y_scale",
-                                            "x_unit", "y_unit", "fit", "name")}  # fmt: skip
-    adaptive = Activation(**kwargs, source={**act.source, "model": {"name": "adaptive_lif",
-                                                                    "params": {}}})  # fmt: skip
-    anet = RateNetwork([2, 3, 2], activation=adaptive, seed=0).initialize()
+    anet = _adaptive_net([2, 3, 2])
     rep = deploy(anet, np.zeros((1, 2)), durations=["5 ms"], target="numpy", progress=False)
     assert rep["mapping"]["method"] == "euler" and rep["mapping"]["dt_s"] == pytest.approx(1e-4)
     big = RateNetwork([64, 3, 10], activation="lif_noise", seed=0).initialize()
