@@ -119,8 +119,10 @@ class Staged:
     def path(self, path: str | os.PathLike) -> Path:
         final = _write_target(Path(path))
         token = secrets.token_hex(4)
+        # no suffix ("q", "q.", ".png"): none on the temp name either (a figure without one is a
+        # PNG; ".q.-TOKEN-part" read as the format "-TOKEN-part")
         name = (f".{final.stem}.{token}.part{final.suffix}" if final.suffix
-                else f".{final.name}-{token}-part")  # fmt: skip
+                else f".{final.name.replace('.', '_')}-{token}-part")  # fmt: skip
         tmp = final.with_name(name)
         self._files.append((tmp, final))
         return tmp

@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import copy
 import importlib
+import logging
 import os
 import sys
 import warnings
@@ -173,8 +174,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     # (only for the command line itself, argv None: a caller of main(ARGS) in its own process,
     # a notebook or a test, keeps Brian2's full namespace for its later `from brian2 import *`)
     block_pylab = argv is None and "pylab" not in sys.modules and "brian2" not in sys.modules
+    capture = logging.captureWarnings
     if block_pylab:
         sys.modules["pylab"] = None  # type: ignore[assignment]
+        # and Brian2's import would route Python's warnings into its log (three lines each, with
+        # the source path): biorate's own print as its one line, whenever Brian2 is imported
+        logging.captureWarnings = lambda capture: None  # type: ignore[assignment]
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -203,6 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if block_pylab and "pylab" in sys.modules and sys.modules["pylab"] is None:
             del sys.modules["pylab"]  # a later `import pylab` in this process works as usual
+        logging.captureWarnings = capture
 
 
 if __name__ == "__main__":  # pragma: no cover
