@@ -307,7 +307,9 @@ def measure_release_probability(
         )
     check_target(target)
     c = levels(calcium, CONCENTRATION, "calcium")
-    if np.any(c < 0) or np.any(c > MAX_CALCIUM):
+    if np.any(c < 0):
+        raise ProtocolError("calcium must not be negative")
+    if np.any(c > MAX_CALCIUM):
         raise ProtocolError("calcium must lie in [0, 1 M] (a cell's is below a millimolar; the "
                             "clamp's integration gives NaN near 1e100 uM)")  # fmt: skip
     dt_s = to_si(dt, TIME, "dt")
