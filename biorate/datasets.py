@@ -312,6 +312,9 @@ def load_dataset(spec: str = "digits", seed: int = 0) -> Dataset:
     (a whole number 0..2**32-1) draws the generated datasets."""
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < 2**32:
         raise DataError(f"seed must be a whole number from 0 to 2**32-1, got {str(seed)[:30]}")
+    if not isinstance(spec, str):
+        raise DataError(f"dataset must be a name or 'idx:PATH', 'npz:PATH', 'csv:PATH', got "
+                        f"{str(spec)[:60]!r}")  # fmt: skip
     if spec == "digits":
         return _digits()
     if spec == "xor":

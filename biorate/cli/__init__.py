@@ -54,11 +54,12 @@ class _HelpFormatter(argparse.HelpFormatter):
 
 
 def _line(text: Any) -> str:
-    """``text`` as one line safe for a terminal: line breaks become spaces, and other control
-    characters (an escape sequence in a file name, a NUL) are shown escaped (``\\x1b``) rather
-    than sent to the terminal, which would act on them."""
+    """``text`` as one line safe for a terminal: line breaks and other control characters (an
+    escape sequence or a newline in a file name, a NUL) are shown escaped (``\\x1b``, ``\\n``)
+    rather than sent to the terminal, which would act on them (a newline shown as a space named
+    another file)."""
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
-                   for c in " ".join(str(text).splitlines()))  # fmt: skip
+                   for c in str(text))  # fmt: skip
 
 
 class _Parser(argparse.ArgumentParser):

@@ -14,6 +14,7 @@ import numpy as np
 from ..curve import TransferCurve
 from ..errors import CurveFileError, FitError
 from ..forms import FORMS, get_form
+from ..schema import short
 from .form_fit import bootstrap_ci, fit_form
 from .result import _WARNING_ONLY, CRITERIA, Fit
 from .stats import sem_floor
@@ -48,6 +49,12 @@ def fit(curve: TransferCurve | str | os.PathLike, form: str = "auto", *, bootstr
     """
     curve = _as_curve(curve)
     _check_data(curve)
+    if not isinstance(form, str):
+        raise FitError(f"form must be a form's name or 'auto', got {short(form)}")
+    if forms is not None and (isinstance(forms, str) or not isinstance(forms, list | tuple)
+                              or not forms or not all(isinstance(f, str) for f in forms)):  # fmt: skip
+        raise FitError(f"forms must be a non-empty list of form names (or None: every form "
+                       f"that suits the curve), got {short(forms)}")  # fmt: skip
     _check_options(form, bootstrap, criterion, seed)
     if bootstrap * len(curve.x) > MAX_BOOTSTRAP_WORK:
         raise FitError(f"bootstrap {bootstrap} on a {len(curve.x):,}-point curve: each resample is "

@@ -117,3 +117,19 @@ def check_levels(x: np.ndarray, dim: Dim, name: str) -> np.ndarray:
         raise ProtocolError(f"{name} levels must increase, but {b} follows {a}; list them in "
                             "increasing order (START:STOP:COUNT with START < STOP)")  # fmt: skip
     return x
+
+
+# the fastest presynaptic (Poisson input) rate a protocol takes: a spike a microsecond per input
+# (Brian2's Cython poisson() returned 0 spikes from ~3e10 Hz, a silent 0 Hz curve)
+MAX_INPUT_RATE = 1e6
+
+
+def check_input_rates(x: np.ndarray, name: str = "rate") -> np.ndarray:
+    """Presynaptic rates (Hz): non-negative and at most :data:`MAX_INPUT_RATE`, else
+    :class:`ProtocolError` naming ``name``."""
+    if np.any(x < 0):
+        raise ProtocolError(f"{name} must not be negative")
+    if np.any(x > MAX_INPUT_RATE):
+        raise ProtocolError(f"{name} must be at most {MAX_INPUT_RATE:g} Hz (a spike a "
+                            f"microsecond per input), got {float(np.max(x)):g} Hz")  # fmt: skip
+    return x

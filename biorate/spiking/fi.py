@@ -17,6 +17,7 @@ from ..curve import TransferCurve
 from ..errors import ModelError, ProtocolError
 from ..io import provenance
 from ..models import DRIVES, Model, equation_variables, fi_axis, fi_drive, load_model
+from ..models.protocol import check_input_rates
 from ..schema import boolean
 from ..units import CURRENT, FREQUENCY, VOLTAGE
 from .brian import codegen_target, namespace, neuron_group, quantity, rejected, run_network
@@ -122,8 +123,7 @@ def _levels(model: Model, drive: str, current: Any, rate: Any) -> tuple[np.ndarr
     x = levels(value, dim, name)
     if drive == "current":
         return x, "A"
-    if np.any(x < 0):
-        raise ProtocolError("rate must not be negative")
+    check_input_rates(x)
     if not model.section("drive").get("poisson"):
         raise ModelError(f"model {model.name!r} defines no [[drive.poisson]] inputs")
     return x, "Hz"

@@ -27,7 +27,7 @@ from ..curve import TransferCurve
 from ..errors import ModelError, ProtocolError
 from ..io import provenance
 from ..models import Model, load_model
-from ..schema import boolean
+from ..schema import boolean, one_of
 from ..units import CONCENTRATION, FREQUENCY, TIME, si_unit, to_si, unit_scale
 from .brian import codegen_target, namespace, neuron_group, quantity, rejected, run_network, var_dim
 from .protocol import (
@@ -128,8 +128,7 @@ def measure_release(
     ``[synapse].mean`` table (e.g. ``mean_calcium`` and ``mean_cleft`` in M, ``mean_resources``).
     """
     model = _synapse_model(model, "measure_release")
-    if pattern not in PATTERNS:
-        raise ProtocolError(f"pattern must be one of {', '.join(PATTERNS)}, got {pattern!r}")
+    one_of(pattern, PATTERNS, "pattern", ProtocolError)
     check_target(target)
     boolean(progress, "progress", ProtocolError)
     duration_s, transient_s, dt_s, trials = check_protocol(duration, transient, dt, trials)

@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 
 from ..curve import TransferCurve
-from ..errors import ModelError, ProtocolError
+from ..errors import ModelError
 from ..io import provenance
 from ..models import DRIVES, Model, check_dt, fi_axis, fi_drive, load_model
-from ..models.protocol import levels
+from ..models.protocol import check_input_rates, levels
 from ..units import CURRENT, FREQUENCY, TIME, VOLTAGE, UnitArray
 from .lif import lif_rate, refractory_steps
 from .poisson import poisson_diffusion, poisson_inputs
@@ -58,8 +58,7 @@ def _current_drive(model: Model, current: Any, rate: Any, sigma_v: float) -> tup
 def _poisson_drive(model: Model, current: Any, rate: Any, sigma_v: float, bias_a: float) -> tuple:
     """x (Hz), mu and its std for the model's Poisson inputs at ``rate`` plus a bias current."""
     x = levels(*fi_axis("poisson", current, rate))
-    if np.any(x < 0):
-        raise ProtocolError("rate must not be negative")
+    check_input_rates(x)
     mu = np.full(x.shape, model["E_L"] + model["R_m"] * bias_a)
     var = np.full(x.shape, sigma_v**2)
     for jump, n_inputs in poisson_inputs(model):
@@ -138,8 +137,7 @@ def release(model: Model | str, rate: Any, *, command: str | None = None) -> Tra
             f"no Tsodyks-Markram theory for model {model.name!r} (needs U and tau_rec)"
         )
     x = levels(rate, FREQUENCY, "rate")
-    if np.any(x < 0):
-        raise ProtocolError("rate must not be negative")
+    check_input_rates(x)
     y = tm_release_rate(x, model["U"], model["tau_rec"])
     return TransferCurve(measure="release", x=x, y=y, x_unit="Hz", y_unit="1/s", y_sem=None,
                          model=model.describe(), protocol={"method": "tsodyks_markram"},
