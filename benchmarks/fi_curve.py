@@ -62,11 +62,15 @@ def run_loop(levels: int, target: str) -> float:
     return time.perf_counter() - t0
 
 
-def run_numpy(seed: int = 1, legacy: bool = False) -> float:
+def run_numpy(
+    seed: int = 1, legacy: bool = False, duration: float = DURATION, transient: float = TRANSIENT
+) -> float:
     """Vectorized Euler-Maruyama of the same LIF, 1000 neurons, counting spikes after the transient.
 
     ``legacy``: draw normals with NumPy's legacy ``RandomState`` (what Brian2's runtime targets
-    use) instead of the ``Generator`` (ziggurat, about twice as fast per sample)."""
+    use) instead of the ``Generator`` (ziggurat, about twice as fast per sample). Returns the
+    seconds the loop took; the rates per level are in :data:`LAST_RATES` (``benchmarks/fi_cli.py``
+    runs this loop as a process of its own)."""
     rng = np.random.RandomState(seed) if legacy else np.random.default_rng(seed)
     normal = rng.standard_normal
     tau, R, EL, Vth, Vr, tref = 0.02, 1e8, -0.07, -0.05, -0.06, 0.002
@@ -74,7 +78,7 @@ def run_numpy(seed: int = 1, legacy: bool = False) -> float:
     v = np.full(mu.size, EL)
     ref_left = np.zeros(mu.size)
     counts = np.zeros(mu.size)
-    steps, t_steps = int(round((DURATION + TRANSIENT) / DT)), int(round(TRANSIENT / DT))
+    steps, t_steps = int(round((duration + transient) / DT)), int(round(transient / DT))
     noise = SIGMA * np.sqrt(2 * DT / tau)
     t0 = time.perf_counter()
     for k in range(steps):
@@ -86,7 +90,11 @@ def run_numpy(seed: int = 1, legacy: bool = False) -> float:
         ref_left[spiking] = tref
         if k >= t_steps:
             counts += spiking
+    LAST_RATES[:] = (counts / duration).reshape(LEVELS, TRIALS).mean(axis=1)
     return time.perf_counter() - t0
+
+
+LAST_RATES = np.zeros(LEVELS)
 
 
 def run_theory() -> float:
