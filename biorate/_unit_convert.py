@@ -153,8 +153,9 @@ def _example(dim: Dim) -> str:
 def to_si(value: Any, dim: Dim, name: str = "value") -> float:
     """One scalar quantity in SI units, checked against ``dim``; NaN and inf are refused."""
     arr = _convert(value, dim, name)
-    if arr.ndim != 0 and arr.size != 1:
-        raise UnitError(f"{name}: expected a single value, got {arr.size}")
+    if arr.ndim != 0:
+        n = "no values" if arr.size == 0 else f"{arr.size} value(s) in a list or array"
+        raise UnitError(f"{name}: expected a single value such as '{_example(dim)}', got {n}")
     x = float(arr.reshape(()))
     if not math.isfinite(x):
         raise UnitError(f"{name}: {x} is not a finite number")
