@@ -91,6 +91,9 @@ def _real(value: Any, name: str) -> np.ndarray:
 def _convert(value: Any, dim: Dim, name: str) -> np.ndarray:
     if isinstance(value, bool | np.bool_):  # True would read as 1, False as a zero in any unit
         raise UnitError(f"{name}: expected a quantity such as '{_example(dim)}', got {value}")
+    if isinstance(value, np.ma.MaskedArray) and np.ma.getmaskarray(value).any():
+        # np.ma.masked ("no value") compared equal to 0 and read as a zero in any unit
+        raise UnitError(f"{name}: masked values are not quantities; give every value")
     bdim = _brian_dims(value)
     if bdim is not None:  # a Brian2 Quantity: ndarray subclass holding SI values
         got, arr = bdim, _real(value, name)

@@ -52,6 +52,7 @@ import numpy as np
 
 from .errors import DataError
 from .io import atomic_write, check_memory, check_regular_input
+from .schema import is_integer
 
 __all__ = ["Dataset", "load_dataset", "check_classes", "class_count", "read_idx", "write_idx",
            "DATASETS"]  # fmt: skip
@@ -310,7 +311,7 @@ def load_dataset(spec: str = "digits", seed: int = 0) -> Dataset:
     """Load ``"digits"``, ``"xor"``, ``"moons"``, ``"idx:PATH"``, ``"npz:PATH"``, ``"csv:PATH"``
     or ``"csv:TRAIN,TEST"`` (see the module doc). ``seed``
     (a whole number 0..2**32-1) draws the generated datasets."""
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < 2**32:
+    if not is_integer(seed) or not 0 <= seed < 2**32:
         raise DataError(f"seed must be a whole number from 0 to 2**32-1, got {str(seed)[:30]}")
     if not isinstance(spec, str):
         raise DataError(f"dataset must be a name or 'idx:PATH', 'npz:PATH', 'csv:PATH', got "

@@ -76,7 +76,8 @@ def atomic_write(
     if not folder.exists():
         raise BiorateError(f"cannot write {shown}: folder {folder} does not exist")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        # ".NAME.XXXXXXXX.tmp": 14 bytes more than the name, cut to fit NAME_MAX
+        fd, tmp = tempfile.mkstemp(prefix=f".{_cut(path.name, 14)}.", suffix=".tmp", dir=folder)
     except OSError as exc:
         raise _write_error(path, exc) from None
     try:
@@ -108,6 +109,18 @@ def _write_error(path: Path, exc: OSError) -> WriteError:
     return err
 
 
+NAME_MAX = 255  # the longest file name, in bytes, on Linux's file systems
+
+
+def _cut(name: str, extra: int) -> str:
+    """``name`` cut at its end (whole characters) so that it and ``extra`` bytes more fit a file
+    name of :data:`NAME_MAX` bytes: the temp file beside an output of 241-255 bytes (a valid name)
+    was refused as "File name too long"."""
+    while name and len(os.fsencode(name)) + extra > NAME_MAX:
+        name = name[:-1]
+    return name
+
+
 class Staged:
     """The outputs of one command, made together: :meth:`path` names the temp file (beside the
     output, with its suffix, so a figure keeps its format) that stands for an output while it is
@@ -121,8 +134,10 @@ class Staged:
         token = secrets.token_hex(4)
         # no suffix ("q", "q.", ".png"): none on the temp name either (a figure without one is a
         # PNG; ".q.-TOKEN-part" read as the format "-TOKEN-part")
-        name = (f".{final.stem}.{token}.part{final.suffix}" if final.suffix
-                else f".{final.name.replace('.', '_')}-{token}-part")  # fmt: skip
+        # (the name cut so that the temp name fits NAME_MAX: ".STEM.TOKEN.part" adds 15 bytes)
+        suffix = final.suffix if len(os.fsencode(final.suffix)) <= NAME_MAX - 16 else ""
+        name = (f".{_cut(final.stem, 15 + len(os.fsencode(suffix)))}.{token}.part{suffix}"
+                if suffix else f".{_cut(final.name.replace('.', '_'), 15)}-{token}-part")  # fmt: skip
         tmp = final.with_name(name)
         self._files.append((tmp, final))
         return tmp

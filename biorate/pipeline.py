@@ -33,7 +33,7 @@ from .models import load_model
 from .network import CONNECTIVITIES, RateNetwork
 from .plotting.curve import plot_curve
 from .plotting.deploy import plot_deploy
-from .schema import boolean
+from .schema import boolean, is_integer
 from .spiking import measure_fi, measure_release
 from .spiking.protocol import check_target, resolve_seed
 from .sweep.cluster import sigint_ignored
@@ -398,7 +398,7 @@ def run_pipeline(out: str | os.PathLike = "biorate_out", *, quick: bool = False,
     out = Path(out)
     if workers is None:
         workers = 1
-    elif isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
+    elif not is_integer(workers) or workers < 1:
         raise PipelineError(f"workers must be a whole number >= 1 (or None: one), "
                             f"got {workers!r}"[:200])  # fmt: skip
     if workers > 1 and getattr(multiprocessing.current_process(), "_inheriting", False):

@@ -26,7 +26,16 @@ import numpy as np
 
 from .errors import BiorateError
 
-__all__ = ["Fields", "MISSING", "describe", "finite_number", "one_of", "boolean"]
+__all__ = [
+    "Fields",
+    "MISSING",
+    "describe",
+    "finite_number",
+    "one_of",
+    "boolean",
+    "is_integer",
+    "is_real",
+]
 
 
 class _Missing:
@@ -73,11 +82,21 @@ def boolean(value: Any, name: str, error: type[BiorateError]) -> bool:
     return bool(value)
 
 
+def is_integer(value: Any) -> bool:
+    """Whether ``value`` is an integer, Python's or NumPy's: not a bool, and not a NumPy
+    ``timedelta64`` (which NumPy counts among its integers, and ``int()`` refuses)."""
+    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.timedelta64)
+
+
+def is_real(value: Any) -> bool:
+    """Whether ``value`` is a real number, Python's or NumPy's: an integer as :func:`is_integer`
+    says, or a float (not a bool, a string, a timedelta or a complex number)."""
+    return is_integer(value) or isinstance(value, float | np.floating)
+
+
 def finite_number(value: Any) -> bool:
     """Whether ``value`` is a real number (not a bool, not a string) that is finite."""
-    if isinstance(value, bool | np.bool_) or not isinstance(
-        value, int | float | np.integer | np.floating
-    ):
+    if not is_real(value):
         return False
     try:
         return math.isfinite(value)

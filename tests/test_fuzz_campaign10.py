@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -18,3 +20,102 @@ def test_a_scalar_quantity_refuses_a_list_of_one(value):
         to_si(value, TIME, "duration")
     assert to_si("300 ms", TIME, "duration") == pytest.approx(0.3)
     assert to_si(np.float64(0.0), TIME, "duration") == 0.0
+
+
+@pytest.mark.parametrize("call", ["learning_rate", "bootstrap", "fit_seed", "trials", "seed"])
+def test_a_numpy_timedelta_is_no_number(call):
+    """A1: NumPy counts timedelta64 among its integers, so it passed the integer checks and ended
+    in int()'s TypeError (learning_rate, bootstrap, trials), or was taken as a seed."""
+    import biorate as br
+    from biorate import theory
+    from biorate.datasets import load_dataset
+
+    td = np.timedelta64(2, "ms")
+    curve = theory.fi("lif", current="0nA:1nA:21", sigma="2 mV")
+    calls = {
+        "learning_rate": lambda: br.RateNetwork([2, 3, 2], learning_rate=td),
+        "bootstrap": lambda: br.fit(curve, "sigmoid", bootstrap=td),
+        "fit_seed": lambda: br.fit(curve, "sigmoid", seed=td),
+        "trials": lambda: br.measure_fi("lif", "0nA:1nA:2", trials=td, progress=False),
+        "seed": lambda: load_dataset("digits", seed=td),
+    }
+    with pytest.raises(br.BiorateError):
+        calls[call]()
+
+
+@pytest.mark.parametrize("kw", ["sigma", "current"])
+def test_a_masked_value_is_no_quantity(kw):
+    """C2: np.ma.masked compared equal to 0 and was read as a zero in any unit (a noiseless
+    curve, a one-point curve at 0 A)."""
+    from biorate import theory
+
+    args = {"current": "0nA:1nA:5", "sigma": "2 mV"} | {kw: np.ma.masked}
+    with pytest.raises(UnitError, match=f"{kw}: masked values"):
+        theory.fi("lif", **args)
+    with pytest.raises(UnitError, match="masked"):
+        theory.fi("lif", current=np.ma.array([1e-9, 2e-9], mask=[0, 1]))
+
+
+def test_sweep_workers_are_bounded_as_searchs_are():
+    """B1: run_sweep(workers=N) asked Dask's LocalCluster for any N processes (1e10)."""
+    from biorate.errors import ProtocolError
+    from biorate.sweep.cluster import MAX_WORKERS, check_workers
+
+    for lo in (0, 1):
+        with pytest.raises(ProtocolError, match="1,024"):
+            check_workers(MAX_WORKERS + 1, None, None, lo)
+        with pytest.raises(ProtocolError):
+            check_workers(np.timedelta64(3), None, None, lo)
+        assert check_workers(np.int64(3), None, None, lo) == 3
+    with pytest.raises(ProtocolError, match="from 1"):
+        check_workers(0, None, None, 1)
+    with pytest.raises(ProtocolError, match="existing cluster"):
+        check_workers(2, "tcp://127.0.0.1:8786", None, 0)
+
+
+def test_sweep_cli_refuses_workers_beyond_the_bound(tmp_path, cli):
+    """B1 through the CLI: one line, exit 2, nothing started or written."""
+    spec = tmp_path / "s.toml"
+    spec.write_text('schema = 1\nname = "s"\nmeasure = "fi"\n[model]\nname = "lif"\n'
+                    '[protocol]\ncurrent = "0nA:1nA:9"\nduration = "50 ms"\ntarget = "numpy"\nseed = 1\n'
+                    '[grid]\ntau_m = ["10 ms", "20 ms"]\n')  # fmt: skip
+    code, _, err = cli("sweep", spec, "-o", tmp_path / "out", "--workers", "100000")
+    assert code == 2 and "1,024" in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_poisson_rate_cap_counts_the_models_inputs(tmp_path, cli):
+    """C1: the 1 MHz cap was per input train; a model declaring 1e8 inputs at 1 MHz asked Brian2's
+    Cython poisson() for a mean it returns 0 for (a silent 0 Hz curve, exit 0)."""
+    from biorate.models import shipped_models_dir
+
+    text = (shipped_models_dir() / "neurons" / "lif.toml").read_text()
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "many.toml").write_text(text.replace("n_inputs = 1000", "n_inputs = 100000000")
+                                      .replace('name = "lif"', 'name = "many"'))  # fmt: skip
+    for command in (("theory", "fi"), ("simulate", "fi", "--target", "numpy", "--quiet")):
+        out = tmp_path / f"{command[0]}.json"
+        code, _, err = cli("--models", folder, *command, "--model", "many", "--drive", "poisson",
+                           "--rate", "0Hz:1e6Hz:3", "-o", out)  # fmt: skip
+        assert code == 2 and "at most 10 Hz" in err and len(err.strip().splitlines()) == 1, err
+        assert not out.exists()
+    # the shipped model's 1,000 inputs at the 1 MHz cap are exactly the limit: still accepted
+    code, _, err = cli("theory", "fi", "--model", "lif", "--drive", "poisson", "--rate",
+                       "0Hz:1e6Hz:3", "-o", tmp_path / "ok.json")  # fmt: skip
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("length", [241, 250, 255])
+def test_an_output_name_of_up_to_255_bytes_is_written(tmp_path, cli, length):
+    """F1: the temp file beside an output adds ~15 bytes to its name, so names of 241-255 bytes
+    (valid ones) were refused as "File name too long"."""
+    out = tmp_path / ("x" * (length - 5) + ".json")
+    code, _, err = cli("theory", "fi", "--model", "lif", "--current", "0nA:1nA:5", "-o", out)
+    assert code == 0, err
+    assert out.exists() and len(os.fsencode(out.name)) == length
+    plot = tmp_path / ("p" * (length - 4) + ".png")
+    code, _, err = cli("fit", out, "--form", "sigmoid", "-o", tmp_path / "a.json", "--plot", plot)
+    assert code == 0, err
+    assert plot.read_bytes()[:4] == b"\x89PNG"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([out.name, plot.name, "a.json"])

@@ -220,7 +220,7 @@ def test_cli_bad_input_one_line_exit_2(cli, tmp_path):
     good = tmp_path / "good.toml"
     good.write_text(_toml(SPEC))
     code, out, err = cli("sweep", good, "-o", tmp_path / "out", "--workers", "0")
-    assert code == 2 and "workers must be an integer >= 1" in err
+    assert code == 2 and "workers must be an integer from 1 to 1,024" in err
     code, out, err = cli("sweep", tmp_path / "missing.toml", "-o", tmp_path / "out")
     assert code == 2 and "no such sweep spec" in err
     assert not (tmp_path / "out").exists()

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..models import MIN_DT
-from ..schema import one_of
+from ..schema import is_integer, one_of
 from ..units import FREQUENCY, TIME, to_si, to_si_array
 from ._exact import METHODS, check_method
 from .mapping import DeployError, SpikingOrigin
@@ -63,7 +63,7 @@ def presentation_times(durations: Any) -> list[float]:
 
 def _count(value: Any, name: str) -> int:
     """An integer >= 1 (not a bool)."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+    if not is_integer(value) or value < 1:
         raise DeployError(f"{name} must be an integer >= 1, got {value!r}")
     return int(value)
 

@@ -14,7 +14,7 @@ import numpy as np
 from ..curve import TransferCurve
 from ..errors import CurveFileError, FitError
 from ..forms import FORMS, get_form
-from ..schema import short
+from ..schema import is_integer, short
 from .form_fit import bootstrap_ci, fit_form
 from .result import _WARNING_ONLY, CRITERIA, Fit
 from .stats import sem_floor
@@ -89,10 +89,9 @@ MAX_BOOTSTRAP_WORK = 410_000
 
 
 def _check_options(form: str, bootstrap: int, criterion: str | None, seed: Any) -> None:
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)
-                             or not 0 <= seed < 2**32):  # fmt: skip
+    if seed is not None and (not is_integer(seed) or not 0 <= seed < 2**32):
         raise FitError(f"seed must be an integer in [0, 2**32) or None, got {seed!r}")
-    if isinstance(bootstrap, bool) or not isinstance(bootstrap, int | np.integer) or bootstrap < 0:
+    if not is_integer(bootstrap) or bootstrap < 0:
         raise FitError(f"bootstrap must be a non-negative integer, got {bootstrap!r}")
     if bootstrap > MAX_BOOTSTRAP:
         raise FitError(f"bootstrap {bootstrap}: each resample is a fit of its own; at most "

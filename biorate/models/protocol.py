@@ -124,12 +124,28 @@ def check_levels(x: np.ndarray, dim: Dim, name: str) -> np.ndarray:
 MAX_INPUT_RATE = 1e6
 
 
-def check_input_rates(x: np.ndarray, name: str = "rate") -> np.ndarray:
-    """Presynaptic rates (Hz): non-negative and at most :data:`MAX_INPUT_RATE`, else
-    :class:`ProtocolError` naming ``name``."""
+# the most input spikes a neuron may receive a second, all its Poisson inputs together: a spike a
+# nanosecond (the shipped models' 1,000 inputs at MAX_INPUT_RATE; a model declaring 1e8 inputs at
+# 1 MHz made Brian2's Cython poisson() return 0 spikes, a silent 0 Hz curve)
+MAX_TOTAL_INPUT_RATE = 1e9
+
+
+def check_input_rates(x: np.ndarray, name: str = "rate", model: Any = None) -> np.ndarray:
+    """Presynaptic rates (Hz): non-negative and at most :data:`MAX_INPUT_RATE`, and with a
+    ``model``, at most :data:`MAX_TOTAL_INPUT_RATE` over all its Poisson inputs together (each
+    ``[[drive.poisson]]`` counts ``n_inputs * rate_scale`` trains), else :class:`ProtocolError`
+    naming ``name``."""
     if np.any(x < 0):
         raise ProtocolError(f"{name} must not be negative")
-    if np.any(x > MAX_INPUT_RATE):
+    top = float(np.max(x)) if x.size else 0.0
+    if top > MAX_INPUT_RATE:
         raise ProtocolError(f"{name} must be at most {MAX_INPUT_RATE:g} Hz (a spike a "
-                            f"microsecond per input), got {float(np.max(x)):g} Hz")  # fmt: skip
+                            f"microsecond per input), got {top:g} Hz")  # fmt: skip
+    inputs = model.section("drive").get("poisson") if model is not None else None
+    n = sum(float(i.get("n_inputs", 1)) * float(i.get("rate_scale", 1.0)) for i in inputs or ())
+    if n > 0 and top * n > MAX_TOTAL_INPUT_RATE:
+        raise ProtocolError(f"{name}: {top:g} Hz on each of the model's {n:g} Poisson input "
+                            f"trains is {top * n:g} input spikes a second, more than "
+                            f"{MAX_TOTAL_INPUT_RATE:g} (a spike a nanosecond); give at most "
+                            f"{MAX_TOTAL_INPUT_RATE / n:g} Hz, or fewer inputs")  # fmt: skip
     return x

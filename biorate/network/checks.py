@@ -15,7 +15,7 @@ import numpy as np
 
 from ..activation import Activation, get_activation
 from ..errors import BiorateError, BiorateWarning, DataError, NetworkError
-from ..schema import short
+from ..schema import is_real, short
 
 __all__ = ["FlaggedActivationWarning", "whole", "integer", "real", "flag", "pair", "choice", "TRAINING_MODES",
            "population_sizes", "resolve_activation",
@@ -59,7 +59,7 @@ def real(v: Any, name: str, *, none: bool = False) -> float | None:
     """A real number as a float (``None`` too with ``none``); a string, bool or list is refused."""
     if v is None and none:
         return None
-    if isinstance(v, bool | np.bool_) or not isinstance(v, int | float | np.integer | np.floating):
+    if not is_real(v):
         raise NetworkError(f"{name} must be a number{' or None' if none else ''}, got {v!r}")
     try:
         return float(v)

@@ -48,6 +48,7 @@ from ..sweep.cluster import (
     CONNECT_TIMEOUT_S,
     check_cluster_args,
     check_connect_timeout,
+    check_workers,
     connect_cluster,
     import_dask,
 )
@@ -56,8 +57,6 @@ from .objective import evaluate_candidate
 from .records import trusted
 from .spec import SCHEMA, SearchSpec, load_search_spec
 from .strategy import evolve
-
-MAX_WORKERS = 1024  # local worker processes, as a spec's workers allows
 
 __all__ = ["run_search", "SearchResult", "leaderboard", "eval_inputs"]
 
@@ -209,13 +208,7 @@ def run_search(
     check_figure_format(plot, "plot")  # its folder may be outdir, made by the run
     check_cluster_args(scheduler, client)
     boolean(progress, "progress", ProtocolError)
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
-                                or not 0 <= workers <= MAX_WORKERS):  # fmt: skip
-        raise ProtocolError(f"workers must be an integer from 0 to {MAX_WORKERS:,} (local "
-                            f"processes), got {workers!r}")  # fmt: skip
-    if workers is not None and (scheduler or client is not None):
-        raise ProtocolError("workers applies to the local cluster; an existing cluster "
-                            "(scheduler or client) has its own workers")  # fmt: skip
+    workers = check_workers(workers, scheduler, client, lo=0)
     connect_timeout = check_connect_timeout(connect_timeout)
     workers = spec.workers if workers is None else workers
     own = cluster = None

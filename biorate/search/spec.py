@@ -56,6 +56,7 @@ from ..errors import BiorateError
 from ..forms.expression import UNITS, ExpressionError, check, parse
 from ..io import limit_from_env, read_toml
 from ..schema import Fields
+from ..sweep.cluster import MAX_WORKERS
 from ..sweep.values import SpecError
 from .neuron import NeuronSpace
 from .neuron_spec import neuron_space
@@ -162,7 +163,7 @@ def _build(data: Mapping, where: str) -> SearchSpec:
         "population": population,
         "sample": s.integer("sample", min(5, population), lo=1, hi=population),
         "batch": s.integer("batch", 8, lo=1, hi=1000),
-        "workers": s.integer("workers", None, lo=0, hi=1024),
+        "workers": s.integer("workers", None, lo=0, hi=MAX_WORKERS),
     }
     if kind_of_space == "neuron":
         if top.has("formula"):

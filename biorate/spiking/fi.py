@@ -123,9 +123,9 @@ def _levels(model: Model, drive: str, current: Any, rate: Any) -> tuple[np.ndarr
     x = levels(value, dim, name)
     if drive == "current":
         return x, "A"
-    check_input_rates(x)
     if not model.section("drive").get("poisson"):
         raise ModelError(f"model {model.name!r} defines no [[drive.poisson]] inputs")
+    check_input_rates(x, model=model)
     return x, "Hz"
 
 

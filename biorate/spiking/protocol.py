@@ -23,7 +23,7 @@ from ..errors import BiorateWarning, ProtocolError
 from ..io import check_memory, format_bytes, limit_from_env
 from ..models import DRIVES, check_dt
 from ..models.protocol import check_levels, levels
-from ..schema import one_of
+from ..schema import is_integer, one_of
 from ..units import TIME, Dim, format_quantity, to_si
 
 __all__ = [
@@ -122,8 +122,7 @@ def check_protocol(
     dt_s = check_dt(dt)  # positive, at least 1 ns: the rule the theory's dt follows too
     if dt_s > duration_s:
         raise ProtocolError(f"dt must be positive and shorter than the duration, got {dt}")
-    if (isinstance(trials, bool) or not isinstance(trials, int | np.integer)
-            or not 1 <= trials <= MAX_NEURONS):  # fmt: skip
+    if not is_integer(trials) or not 1 <= trials <= MAX_NEURONS:
         shown = repr(trials)[:20] + ("..." if len(repr(trials)) > 20 else "")
         raise ProtocolError(f"trials must be an integer from 1 to {MAX_NEURONS:,}, got {shown}")
     return duration_s, transient_s, dt_s, int(trials)
@@ -213,7 +212,7 @@ def resolve_seed(seed: int | None) -> int:
     """The seed actually used (a fresh one is drawn and recorded when ``seed`` is None)."""
     if seed is None:
         return secrets.randbelow(2**31 - 1)
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < 2**32:
+    if not is_integer(seed) or not 0 <= seed < 2**32:
         raise ProtocolError(f"seed must be an integer in [0, 2**32), got {seed!r}")
     return int(seed)
 

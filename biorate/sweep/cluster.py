@@ -14,8 +14,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..errors import BiorateError, ProtocolError
+from ..schema import is_integer
 
 __all__ = [
+    "MAX_WORKERS",
+    "check_workers",
     "DASK_MISSING",
     "CONNECT_TIMEOUT_S",
     "MAX_CONNECT_TIMEOUT_S",
@@ -62,6 +65,22 @@ def sigint_ignored() -> Iterator[None]:
     finally:
         if guard:
             signal.signal(signal.SIGINT, previous)
+
+
+MAX_WORKERS = 1024  # local worker processes a sweep or a search may start
+
+
+def check_workers(workers: Any, scheduler: Any, client: Any, lo: int) -> int | None:
+    """``workers`` for a local cluster: None (the default) or an integer from ``lo`` to
+    :data:`MAX_WORKERS`, and None when an existing cluster (``scheduler`` or ``client``) is
+    named; :class:`ProtocolError` otherwise, before any work."""
+    if workers is not None and (not is_integer(workers) or not lo <= workers <= MAX_WORKERS):
+        raise ProtocolError(f"workers must be an integer from {lo} to {MAX_WORKERS:,} (local "
+                            f"processes), got {workers!r}"[:200])  # fmt: skip
+    if workers is not None and (scheduler or client is not None):
+        raise ProtocolError("workers applies to the local cluster; an existing cluster "
+                            "(scheduler or client) has its own workers")  # fmt: skip
+    return None if workers is None else int(workers)
 
 
 def check_cluster_args(scheduler: Any, client: Any) -> None:

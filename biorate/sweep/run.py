@@ -64,6 +64,7 @@ from .cluster import (
     DASK_MISSING,
     check_cluster_args,
     check_connect_timeout,
+    check_workers,
     connect_cluster,
     default_workers,
     import_dask,
@@ -225,12 +226,7 @@ def run_sweep(
     if on_point is not None and not callable(on_point):
         raise ProtocolError(f"on_point must be a function (point, record) or None, got "
                             f"{on_point!r}"[:200])  # fmt: skip
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
-                                or workers < 1):  # fmt: skip
-        raise ProtocolError(f"workers must be an integer >= 1, got {workers!r}")
-    if workers is not None and (scheduler or client is not None):
-        raise ProtocolError("workers applies to the local cluster; an existing cluster "
-                            "(scheduler or client) has its own workers")  # fmt: skip
+    workers = check_workers(workers, scheduler, client, lo=1)
     connect_timeout = check_connect_timeout(connect_timeout)
     result = SweepResult(spec=spec, outdir=outdir)
     todo = []

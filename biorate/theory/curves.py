@@ -58,7 +58,7 @@ def _current_drive(model: Model, current: Any, rate: Any, sigma_v: float) -> tup
 def _poisson_drive(model: Model, current: Any, rate: Any, sigma_v: float, bias_a: float) -> tuple:
     """x (Hz), mu and its std for the model's Poisson inputs at ``rate`` plus a bias current."""
     x = levels(*fi_axis("poisson", current, rate))
-    check_input_rates(x)
+    check_input_rates(x, model=model)
     mu = np.full(x.shape, model["E_L"] + model["R_m"] * bias_a)
     var = np.full(x.shape, sigma_v**2)
     for jump, n_inputs in poisson_inputs(model):

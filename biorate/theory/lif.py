@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelError, ProtocolError
+from ..schema import is_real
 from .overshoot import expected_overshoot
 from .siegert import siegert_integral
 
@@ -246,7 +247,7 @@ def lif_rate(
     _check_mu_sigma(mu, sigma)
     _check_lif(tau_m, V_th, V_reset, t_ref)
     if dt is not None:
-        if isinstance(dt, bool) or not isinstance(dt, int | float | np.floating | np.integer):
+        if not is_real(dt):
             raise ProtocolError(f"dt must be a number of seconds or None, got {dt!r}"[:200])
         dt = float(dt)
         if not math.isfinite(dt) or dt <= 0:
