@@ -119,3 +119,47 @@ def test_an_output_name_of_up_to_255_bytes_is_written(tmp_path, cli, length):
     assert code == 0, err
     assert plot.read_bytes()[:4] == b"\x89PNG"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([out.name, plot.name, "a.json"])
+
+
+def _lif_variant(tmp_path, name, edit):
+    from biorate.models import shipped_models_dir
+
+    text = (shipped_models_dir() / "neurons" / "lif.toml").read_text()
+    path = tmp_path / f"{name}.toml"
+    path.write_text(edit(text.replace('name = "lif"', f'name = "{name}"')))
+    return path
+
+
+def test_the_shipped_unit_names_are_brian2s():
+    """The list the model checks read without Brian2 is Brian2's own (regenerate
+    biorate/_data/brian2_units.txt from brian2.core.namespace.DEFAULT_UNITS when it changes)."""
+    pytest.importorskip("brian2")
+    from brian2.core.namespace import DEFAULT_UNITS
+
+    from biorate.models.names import brian2_unit_names
+
+    assert brian2_unit_names() == frozenset(DEFAULT_UNITS)
+
+
+@pytest.mark.parametrize("unit", ["mV", "ms", "Hz", "kohm2"])
+def test_a_parameter_named_like_a_unit_is_refused_by_theory_too(tmp_path, cli, unit):
+    """Earlier leftover: theory accepted a parameter named like a Brian2 unit that simulate
+    refused (the check lived in the Brian2 layer); now every command refuses it on loading."""
+    model = _lif_variant(tmp_path, "unitp", lambda t: t.replace('J = "0.1 mV"',
+                                                                f'J = "0.1 mV"\n{unit} = "2 ms"'))  # fmt: skip
+    code, _, err = cli("theory", "fi", "--model", model, "--current", "0nA:1nA:3",
+                       "-o", tmp_path / "c.json")  # fmt: skip
+    assert code == 2 and f"parameter {unit!r} is the name of a Brian2 unit" in err, err
+    assert not (tmp_path / "c.json").exists()
+
+
+@pytest.mark.parametrize("call", ["rand()", "randn()", "poisson(2)"])
+def test_random_functions_in_equations_are_refused(tmp_path, cli, call):
+    """Earlier leftover: ``rand()`` in the equations gave Brian2's internal message on the numpy
+    target ("rand_func() missing 1 required positional argument") and ran on cython."""
+    model = _lif_variant(tmp_path, "rnd", lambda t: t.replace("R_m*I)/tau_m", f"R_m*I*{call})/tau_m")
+                         .replace('theory = "lif"\n', ""))  # fmt: skip
+    code, _, err = cli("simulate", "fi", "--model", model, "--current", "0nA:1nA:3", "--duration",
+                       "50ms", "--target", "numpy", "-o", tmp_path / "c.json", "--quiet")  # fmt: skip
+    assert code == 2 and f"calls {call.split('(')[0]}()" in err and "xi" in err, err
+    assert len(err.strip().splitlines()) == 1

@@ -174,6 +174,7 @@ _NAME = re.compile(r"[A-Za-z_]\w*")
 
 
 _CONDITION = re.compile(r"[<>]|==|!=")
+_RANDOM = re.compile(r"\b(rand|randn|poisson)\s*\(")  # Brian2's random functions
 
 
 def refractory_spec(ref: Any, params: Mapping[str, Any]) -> tuple[str, float | None]:
@@ -214,6 +215,12 @@ def check_spec(where: str, kind: str, spec: Mapping[str, Any], params: Mapping[s
     Returns the variables of the section's equations."""
     sec = Fields(spec.get(kind), f"{where}: [{kind}]", ModelError)
     _expression(sec, "equations", statements=True)
+    random = _RANDOM.findall(sec.text("equations"))
+    if random:
+        raise sec.fail("equations", f"calls {random[0]}(): Brian2 draws a random number in the "
+                                    "equations differently on its numpy and cython targets (numpy "
+                                    "refuses it); noise enters the equations as xi (white noise, "
+                                    "e.g. sigma*sqrt(2/tau_m)*xi), random input through [drive]")  # fmt: skip
     variables = equation_variables(sec.text("equations"))
     for key in ("threshold", "refractory"):
         _expression(sec, key)

@@ -3,14 +3,23 @@ something else (:func:`check_names`), with Brian2's reserved names, functions an
 
 from __future__ import annotations
 
+import functools
 import keyword
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from ..errors import ModelError
 
-__all__ = ["check_names", "IDENT", "IDENT_RULE", "BRIAN_FUNCTIONS", "BRIAN_CONSTANTS"]
+__all__ = [
+    "check_names",
+    "IDENT",
+    "IDENT_RULE",
+    "BRIAN_FUNCTIONS",
+    "BRIAN_CONSTANTS",
+    "brian2_unit_names",
+]
 
 IDENT = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 IDENT_RULE = "a letter, then letters, digits or _"
@@ -32,6 +41,14 @@ BRIAN_FUNCTIONS = frozenset(
 BRIAN_CONSTANTS = frozenset({"e", "pi", "inf"})
 
 
+@functools.cache
+def brian2_unit_names() -> frozenset[str]:
+    """The names of Brian2's units (``mV``, ``ms``, ``Hz``, ... about 1,700), from the list
+    shipped with biorate (``_data/brian2_units.txt``: the model checks need no Brian2)."""
+    text = (Path(__file__).resolve().parent.parent / "_data" / "brian2_units.txt").read_text()
+    return frozenset(ln for ln in text.split("\n") if ln and not ln.startswith("#"))
+
+
 def _reserved(name: str) -> str | None:
     """Why Brian2 (or biorate) reserves ``name``, or None."""
     if keyword.iskeyword(name):
@@ -48,6 +65,8 @@ def _reserved(name: str) -> str | None:
         return "Brian2's suffix for pre- and postsynaptic variables"
     if name.startswith("biorate_"):
         return "the prefix of biorate's own variables"
+    if name in brian2_unit_names():
+        return "the name of a Brian2 unit (the equations' units would resolve to it)"
     return None
 
 

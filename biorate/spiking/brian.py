@@ -20,7 +20,6 @@ import brian2.core.network as network_module
 import numpy as np
 from brian2 import Equations, NeuronGroup, Quantity, prefs, second
 from brian2.core.base import BrianObjectException
-from brian2.core.namespace import DEFAULT_UNITS
 from brian2.equations.equations import EquationError
 from brian2.stateupdaters.base import StateUpdateMethod
 from brian2.units.fundamentalunits import DimensionMismatchError, get_or_create_dimension
@@ -95,14 +94,9 @@ def quantity(value: Any, dim: tuple) -> Any:
 
 
 def namespace(model: Model) -> dict[str, Any]:
-    """The model's parameters as Brian2 quantities, for an explicit ``namespace=``. A parameter
-    named like one of Brian2's units (``mV``, ``ms``, ``Hz``: about 1700 names) is refused: the
-    equations' units would resolve to it (the other names Brian2 reserves are refused when the
-    model is built: :func:`biorate.models.names.check_names`)."""
-    for name in model.params:
-        if name in DEFAULT_UNITS:
-            raise ModelError(f"model {model.name!r}: [parameters]: parameter {name!r} is the "
-                             "name of a Brian2 unit; rename the parameter")  # fmt: skip
+    """The model's parameters as Brian2 quantities, for an explicit ``namespace=`` (names that
+    Brian2 reserves, its units' among them, were refused when the model was built:
+    :func:`biorate.models.names.check_names`)."""
     return {name: quantity(p.value, p.dim) for name, p in model.params.items()}
 
 
