@@ -163,3 +163,29 @@ def test_random_functions_in_equations_are_refused(tmp_path, cli, call):
                        "50ms", "--target", "numpy", "-o", tmp_path / "c.json", "--quiet")  # fmt: skip
     assert code == 2 and f"calls {call.split('(')[0]}()" in err and "xi" in err, err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_local_cluster_starts_quietly_when_port_8787_is_taken():
+    """E1: with port 8787 held (another cluster, a notebook), a sweep or search printed
+    distributed's four-line "Port 8787 is already in use" warning."""
+    pytest.importorskip("distributed")
+    import socket
+    import warnings
+
+    from biorate.sweep.cluster import connect_cluster
+
+    holder = socket.socket()
+    try:
+        holder.bind(("", 8787))
+    except OSError:
+        pytest.skip("port 8787 is in use here already")
+    holder.listen()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            client, cluster = connect_cluster(None, 1, 30.0)
+            client.close()
+            cluster.close()
+    finally:
+        holder.close()
+    assert not [w for w in caught if "already in use" in str(w.message)]

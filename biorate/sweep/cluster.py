@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -127,7 +128,10 @@ def connect_cluster(scheduler: str | None, workers: int, timeout: float) -> tupl
     # blocking it instead does not help, the cluster's own threads would take and drop it).
     cluster = None
     try:
-        with sigint_ignored():
+        # the scheduler's HTTP server takes port 8787 even without a dashboard, and when another
+        # cluster or a notebook holds it, distributed warns in four lines and takes another port
+        with sigint_ignored(), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", r"Port \d+ is already in use", UserWarning)
             cluster = distributed.LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                 silence_logs=logging.ERROR,
