@@ -189,3 +189,14 @@ def test_a_local_cluster_starts_quietly_when_port_8787_is_taken():
     finally:
         holder.close()
     assert not [w for w in caught if "already in use" in str(w.message)]
+
+
+def test_a_deleted_working_folder_is_named(tmp_path, monkeypatch, cli):
+    """Earlier leftover: a command run in a folder deleted meanwhile said only "No such file or
+    directory"."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    code, _, err = cli("theory", "fi", "--model", "lif", "--current", "0nA:1nA:3", "-o", "c.json")
+    assert code == 2 and "the working folder is gone" in err, err

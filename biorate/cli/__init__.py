@@ -158,8 +158,14 @@ def _run(args: argparse.Namespace) -> int:
 def _os_error(exc: OSError) -> str:
     """An ``OSError`` no loader turned into a BiorateError (a file vanished, a disk filled up,
     ...), in one line naming the file."""
-    where = f"{exc.filename}: " if exc.filename else ""
-    return f"{where}{exc.strerror or exc}"
+    why = exc.strerror or str(exc)
+    if exc.filename:
+        return f"{exc.filename}: {why}"
+    try:
+        os.getcwd()
+    except OSError:
+        return f"the working folder is gone (deleted while biorate ran?): {why}"
+    return why
 
 
 def main(argv: Sequence[str] | None = None) -> int:
