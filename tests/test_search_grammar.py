@@ -209,3 +209,45 @@ def test_each_unit_derivative_by_finite_differences(op):
     # they differ by up to ~6e-6
     tol = 2e-5 if op == "erf" else 1e-6
     np.testing.assert_allclose(d[far], _fd(e, z)[far], rtol=tol, atol=tol / 10)
+
+
+def test_the_clip_shortcut_gives_the_clipped_numbers_bit_for_bit():
+    """_eval skips its clip to +-BIG when every value and slope is inside already (10-20 % of a
+    formula search's training time); against an evaluation that always clips, as it did before,
+    the numbers are the same bit for bit, huge, infinite, NaN and empty inputs included."""
+    from biorate.forms import expression as E
+    from biorate.search.space import FormulaSpace
+
+    def clipped(e, z):
+        if e.op == "x":
+            return z, np.ones_like(z)
+        if e.op == "const":
+            return np.full_like(z, e.value), np.zeros_like(z)
+        if len(e.args) == 1:
+            u, du = clipped(e.args[0], z)
+            f, fp = E._unary(e.op, u)
+            v, d = f, fp * du
+        else:
+            (a, da), (b, db) = clipped(e.args[0], z), clipped(e.args[1], z)
+            v, d = {"add": lambda: (a + b, da + db), "sub": lambda: (a - b, da - db),
+                    "mul": lambda: (a * b, da * b + a * db),
+                    "max": lambda: (np.maximum(a, b), np.where(a > b, da, db)),
+                    "min": lambda: (np.minimum(a, b), np.where(a < b, da, db)),
+                    "blend": lambda: (e.value * a + (1.0 - e.value) * b,
+                                      e.value * da + (1.0 - e.value) * db)}[e.op]()  # fmt: skip
+        d = np.where(np.abs(v) > E.BIG, 0.0, d)
+        return np.clip(v, -E.BIG, E.BIG), np.clip(d, -E.BIG, E.BIG)
+
+    space = FormulaSpace(tuple(E.UNITS["unary"]) + tuple(E.UNITS["binary"]), max_depth=5)
+    rng = np.random.default_rng(1)
+    zs = [rng.normal(size=(16, 4)) * s for s in (1, 1e3, 1e99)]
+    zs += [np.array([0.0, -0.0, 1e100, -1e300, np.inf, -np.inf, np.nan]), np.zeros((0, 3))]
+    for _ in range(400):
+        e = space.random(rng)
+        for z in zs:
+            with np.errstate(all="ignore"):
+                got = E._eval(e, np.clip(z, -E.BIG, E.BIG))
+                want = clipped(e, np.clip(z, -E.BIG, E.BIG))
+            for g, w in zip(got, want, strict=True):
+                g, w = np.broadcast_to(g, z.shape), np.broadcast_to(w, z.shape)
+                assert np.array_equal(g.view(np.uint64), w.view(np.uint64)), str(e)

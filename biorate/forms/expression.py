@@ -181,7 +181,11 @@ def _eval(e: Expr, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             v, d = np.minimum(a, b), np.where(a < b, da, db)
         else:  # blend
             v, d = e.value * a + (1.0 - e.value) * b, e.value * da + (1.0 - e.value) * db
-    # nothing here overflows (|a|, |b| <= BIG, slopes <= 3 BIG^2 * BIG < 1.8e308); clip back
+    # nothing here overflows (|a|, |b| <= BIG, slopes <= 3 BIG^2 * BIG < 1.8e308); clip back,
+    # unless every value and slope is within +-BIG already (the clip is then the identity: the
+    # same numbers at a quarter of the array passes; NaN fails the test and takes the clip)
+    if not v.size or (-BIG <= v.min() and v.max() <= BIG and -BIG <= d.min() and d.max() <= BIG):
+        return v, d
     d = np.where(np.abs(v) > BIG, 0.0, d)
     return np.minimum(np.maximum(v, -BIG), BIG), np.minimum(np.maximum(d, -BIG), BIG)
 
