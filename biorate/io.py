@@ -103,8 +103,13 @@ def atomic_write(
     return path
 
 
+# a staged temp file -> the output it stands for (while a command's outputs are being made), so
+# that a write error names the output the user asked for, not ".n.TOKEN.part.npz"
+_STAGED: dict[Path, Path] = {}
+
+
 def _write_error(path: Path, exc: OSError) -> WriteError:
-    err = WriteError(f"cannot write {path}: {exc.strerror or exc}")
+    err = WriteError(f"cannot write {_STAGED.get(Path(path), path)}: {exc.strerror or exc}")
     err.errno = exc.errno  # (strerror and filename unset: str(err) stays the one line above)
     return err
 
@@ -140,6 +145,7 @@ class Staged:
                 if suffix else f".{_cut(final.name.replace('.', '_'), 15)}-{token}-part")  # fmt: skip
         tmp = final.with_name(name)
         self._files.append((tmp, final))
+        _STAGED[tmp] = final
         return tmp
 
     def commit(self) -> None:
@@ -148,7 +154,7 @@ class Staged:
                 os.replace(tmp, final)
             except OSError as exc:
                 raise _write_error(final, exc) from None
-        self._files.clear()
+        self._forget()
 
     def discard(self) -> None:
         for tmp, _ in self._files:
@@ -156,6 +162,11 @@ class Staged:
                 os.unlink(tmp)
             except OSError:
                 pass
+        self._forget()
+
+    def _forget(self) -> None:
+        for tmp, _ in self._files:
+            _STAGED.pop(tmp, None)
         self._files.clear()
 
 

@@ -14,7 +14,9 @@ import copy
 import importlib
 import logging
 import os
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -168,6 +170,15 @@ def _os_error(exc: OSError) -> str:
     return why
 
 
+class _Terminated(BaseException):
+    """SIGTERM (``kill``, a batch system's time limit), raised in the main thread so that every
+    output's clean-up runs as for Ctrl-C: temp files removed, old outputs left whole."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise _Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``biorate ARGV``; returns the exit code: 0, 2 for bad input or a file that cannot be
     read or written (one line on stderr, no traceback), 130 for Ctrl-C (one line, at any point:
@@ -182,6 +193,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     # a notebook or a test, keeps Brian2's full namespace for its later `from brian2 import *`)
     block_pylab = argv is None and "pylab" not in sys.modules and "brian2" not in sys.modules
     capture = logging.captureWarnings
+    # the command line itself (argv None) turns SIGTERM into an exception; a caller of main(ARGS)
+    # in its own process keeps its own handler
+    term = (signal.getsignal(signal.SIGTERM)
+            if argv is None and threading.current_thread() is threading.main_thread() else None)  # fmt: skip
+    if term is not None:
+        signal.signal(signal.SIGTERM, _on_sigterm)
     if block_pylab:
         sys.modules["pylab"] = None  # type: ignore[assignment]
         # and Brian2's import would route Python's warnings into its log (three lines each, with
@@ -200,6 +217,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("biorate: interrupted\n")
         return 130
+    except _Terminated:
+        sys.stderr.write("biorate: terminated\n")
+        return 143
     except BrokenPipeError:  # `biorate models --params | head`: the reader left; not an error
         # Python's recipe: point stdout at devnull so that the interpreter's final flush is silent
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -213,6 +233,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                          "trials, images or units)\n")  # fmt: skip
         return 2
     finally:
+        if term is not None:
+            signal.signal(signal.SIGTERM, term)
         if block_pylab and "pylab" in sys.modules and sys.modules["pylab"] is None:
             del sys.modules["pylab"]  # a later `import pylab` in this process works as usual
         logging.captureWarnings = capture

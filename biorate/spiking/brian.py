@@ -27,7 +27,9 @@ from tqdm.auto import tqdm
 
 from ..errors import BiorateError, ModelError
 from ..models import Model
-from .protocol import check_target, cython_usable
+from .protocol import check_target, cython_usable, keep_sigint_disposition
+
+keep_sigint_disposition()  # Brian2 was imported just above
 
 __all__ = [
     "BRIAN_ERRORS",

@@ -31,6 +31,7 @@ __all__ = [
     "DRIVES",
     "PATTERNS",
     "MAX_SPIKE_PROB",
+    "keep_sigint_disposition",
     "BYTES_PER_NEURON",
     "MAX_NEURONS",
     "MAX_NEURON_STEPS",
@@ -242,6 +243,25 @@ def note_single_level(x: np.ndarray, dim: Dim, name: str) -> None:
                       stacklevel=3)  # fmt: skip
 
 
+def keep_sigint_disposition() -> None:
+    """Undo what Brian2's import does to a SIGINT that was ignored or default. Its ``__init__``
+    wraps the handler it finds in its own, which calls it on Ctrl-C (a second one while a run
+    stops); a handler found as ``SIG_IGN`` (a background job of a script, a worker started with
+    it ignored) or ``SIG_DFL`` is no function, and a Ctrl-C then ended in "TypeError: 'Handlers'
+    object is not callable", reported as a model error or a failed stage. Ignored stays ignored;
+    default becomes Python's KeyboardInterrupt. Call after Brian2 is imported (main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    handler = signal.getsignal(signal.SIGINT)
+    previous = getattr(handler, "previous_handler", None)
+    if previous is None or callable(previous):
+        return
+    if previous == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    else:
+        handler.previous_handler = signal.default_int_handler
+
+
 def import_brian2() -> None:
     """Import Brian2 on a Dask worker. Its ``__init__`` installs a SIGINT handler, which Python
     allows only in the main thread, and tasks run in the worker's thread pool: so the first import
@@ -250,6 +270,7 @@ def import_brian2() -> None:
     if "brian2" in sys.modules or threading.current_thread() is threading.main_thread():
         import brian2  # noqa: F401
 
+        keep_sigint_disposition()
         return
     with _IMPORT_LOCK:
         original = signal.signal
