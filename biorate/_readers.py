@@ -101,7 +101,7 @@ def read_toml(path: Path, what: str, error: type[BiorateError],
     check_regular_input(path, error)
     check_size(path, max_bytes or MAX_TOML_BYTES, what, error)
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise (missing or error)(f"{path}: no such {what}") from None
     except IsADirectoryError:
@@ -130,7 +130,7 @@ def read_json(path: str | os.PathLike, kind: str | None = None,
     path = Path(path)
     check_size(path, max_bytes or MAX_JSON_BYTES, "JSON file", error)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise error(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:

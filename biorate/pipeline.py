@@ -366,6 +366,9 @@ def _write_reports(ctx: Context) -> None:
             "| stage | status | seconds |", "|---|---|---|"]  # fmt: skip
     for name, st in ctx.report["stages"].items():
         head.append(f"| {name} | {st['status']} | {st.get('seconds', 0):.1f} |")
+    for name, _ in STAGES:  # a report written while the run goes on says what is still to come
+        if name not in ctx.report["stages"]:
+            head.append(f"| {name} | not run | |")
     text = "\n".join(head + [""] + ctx.sections) + "\n"
     atomic_write(ctx.out / "report.md", lambda f: f.write(text))
 
@@ -408,6 +411,11 @@ def run_pipeline(out: str | os.PathLike = "biorate_out", *, quick: bool = False,
                             "the script's call with `if __name__ == \"__main__\":`")  # fmt: skip
     _check_no_links(out)
     check_target(target)  # the seed and target before the folder is made (every stage uses them)
+    if (out / "report.json").is_file():
+        warnings.warn(f"{out} holds the report of an earlier run: this run replaces its files "
+                      "stage by stage (a run stopped midway leaves both runs' files, its report "
+                      "saying which stages ran); another --out keeps the earlier run whole",
+                      BiorateWarning, stacklevel=2)  # fmt: skip
     resolve_seed(seed)
     try:
         out.mkdir(parents=True, exist_ok=True)

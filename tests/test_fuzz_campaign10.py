@@ -275,3 +275,67 @@ def test_a_failed_write_of_a_staged_output_names_the_output(tmp_path):
     assert str(info.value) == f"cannot write {tmp_path / 'n.npz'}: No space left on device"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["n.npz"]
     assert (tmp_path / "n.npz").read_text() == "OLD"
+
+
+def test_a_pipeline_rerun_warns_and_its_partial_report_says_what_did_not_run(tmp_path,
+                                                                               monkeypatch):  # fmt: skip
+    """D2: a rerun into a folder holding a finished run replaced its report after the first
+    stage without a word, and a run stopped midway left a report that read as complete."""
+    import biorate.pipeline as pl
+    from biorate.errors import BiorateWarning
+
+    def good(ctx):
+        return {"ok": True}
+
+    def bad(ctx):
+        raise RuntimeError("boom")
+
+    (tmp_path / "report.json").write_text('{"kind": "pipeline_report"}')
+    monkeypatch.setattr(pl, "STAGES", [("a", good), ("b", bad), ("c", good)])
+    with pytest.warns(BiorateWarning, match="holds the report of an earlier run"):
+        with pytest.raises(pl.PipelineError):
+            pl.run_pipeline(tmp_path, quick=True, progress=False)
+    text = (tmp_path / "report.md").read_text()
+    assert "| a | ok |" in text and "| b | failed: boom |" in text and "| c | not run | |" in text
+
+
+def test_a_utf8_byte_order_mark_is_read_as_csv_files_read_it(tmp_path, cli):
+    """E3: a BOM (as Windows Notepad writes) made every TOML input "malformed TOML (Invalid
+    statement at line 1, column 1)" and every JSON input Python's "decode using utf-8-sig"."""
+    from biorate.models import shipped_models_dir
+
+    bom = b"\xef\xbb\xbf"
+    code, _, err = cli("theory", "fi", "--model", "lif", "--current", "0nA:1nA:21", "--sigma",
+                       "2mV", "-o", tmp_path / "c.json")  # fmt: skip
+    assert code == 0, err
+    (tmp_path / "b.json").write_bytes(bom + (tmp_path / "c.json").read_bytes())
+    code, _, err = cli("fit", tmp_path / "b.json", "--form", "sigmoid", "-o", tmp_path / "a.json")
+    assert code == 0, err
+    folder = tmp_path / "m"
+    folder.mkdir()
+    text = (shipped_models_dir() / "neurons" / "lif.toml").read_text(encoding="utf-8")
+    (folder / "bom.toml").write_bytes(bom + text.replace('name = "lif"', 'name = "bom"').encode())
+    code, _, err = cli("--models", folder, "theory", "fi", "--model", "bom", "--current",
+                       "0nA:1nA:3", "-o", tmp_path / "t.json")  # fmt: skip
+    assert code == 0, err
+
+
+def test_an_unwritable_cython_cache_makes_auto_take_numpy(monkeypatch):
+    """F2: with a home where Brian2 cannot keep its Cython cache (HOME=/dev/null, a read-only
+    home), "auto" still took Cython and the run failed with "Brian2 rejected the model:
+    Couldn't create Cython cache directory"; now auto takes NumPy, and an explicit cython target
+    is refused in one line naming the folder."""
+    pytest.importorskip("brian2")
+    from brian2 import prefs
+
+    from biorate.errors import ProtocolError
+    from biorate.spiking import brian
+    from biorate.spiking.protocol import cython_usable
+
+    monkeypatch.setitem(prefs, "codegen.runtime.cython.cache_dir", "/dev/null/brian_extensions")
+    with brian.codegen_target("auto") as chosen:
+        assert chosen == "numpy"
+    if cython_usable():
+        with pytest.raises(ProtocolError, match="/dev/null/brian_extensions cannot be written"):
+            with brian.codegen_target("cython"):
+                pass

@@ -45,7 +45,9 @@ BRIAN_CONSTANTS = frozenset({"e", "pi", "inf"})
 def brian2_unit_names() -> frozenset[str]:
     """The names of Brian2's units (``mV``, ``ms``, ``Hz``, ... about 1,700), from the list
     shipped with biorate (``_data/brian2_units.txt``: the model checks need no Brian2)."""
-    text = (Path(__file__).resolve().parent.parent / "_data" / "brian2_units.txt").read_text()
+    text = (Path(__file__).resolve().parent.parent / "_data" / "brian2_units.txt").read_text(
+        encoding="utf-8"
+    )
     return frozenset(ln for ln in text.split("\n") if ln and not ln.startswith("#"))
 
 
