@@ -339,3 +339,43 @@ def test_an_unwritable_cython_cache_makes_auto_take_numpy(monkeypatch):
         with pytest.raises(ProtocolError, match="/dev/null/brian_extensions cannot be written"):
             with brian.codegen_target("cython"):
                 pass
+
+
+def test_an_uncaught_biorate_error_is_not_reported_as_a_brian2_bug(tmp_path):
+    """Campaign 10's note: once biorate's Brian2 side was imported, Brian2's excepthook answered a
+    script's uncaught BiorateError (a refused input) with "Brian 2 encountered an unexpected
+    error ... please report it" and wrote debug files to /tmp."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("brian2")
+    script = ("import biorate as br\nfrom biorate.spiking import brian\n"
+              "br.RateNetwork([64, 10], learning_rate=-1)\n")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         cwd=tmp_path, timeout=120)  # fmt: skip
+    assert out.returncode == 1
+    assert "Brian 2 encountered" not in out.stderr and "NetworkError" in out.stderr
+    # any other exception still reaches Brian2's hook
+    other = "from biorate.spiking import brian\nraise RuntimeError('x')\n"
+    out = subprocess.run([sys.executable, "-c", other], capture_output=True, text=True,
+                         cwd=tmp_path, timeout=120)  # fmt: skip
+    assert "Brian 2 encountered" in out.stderr
+
+
+@pytest.mark.parametrize(("command", "name"), [("fit", "a.csv"), ("fit", "a.npz"),
+                                               ("export", "n.json"), ("export", "n.npz")])  # fmt: skip
+def test_an_output_suffix_naming_another_format_is_refused(tmp_path, cli, command, name):
+    """Campaign 10's note (and campaign 9's): ``fit -o o.csv`` wrote JSON and ``export nir -o
+    x.json`` HDF5 under those names; refused before any work, naming the suffix to use."""
+    out = tmp_path / name
+    if command == "fit":
+        code, _, err = cli("theory", "fi", "--model", "lif", "--current", "0nA:1nA:21", "--sigma",
+                           "2mV", "-o", tmp_path / "c.json")  # fmt: skip
+        assert code == 0, err
+        code, _, err = cli("fit", tmp_path / "c.json", "--form", "sigmoid", "-o", out)
+        want = "name it .json"
+    else:
+        code, _, err = cli("export", "nir", tmp_path / "missing.npz", "-o", out)
+        want = "name it .nir or .h5 or .hdf5"
+    assert code == 2 and want in err and len(err.strip().splitlines()) == 1, err
+    assert not out.exists()

@@ -48,6 +48,25 @@ def check_outputs(outputs: list[tuple[Any, str]],
         seen[key] = what
 
 
+# suffixes that name a format, and which: an output whose suffix names another format than the
+# one written (``fit -o act.csv`` wrote JSON, ``export nir -o net.json`` HDF5) is refused
+_FORMATS = {".json": "JSON", ".csv": "CSV", ".npz": "NumPy's .npz", ".nir": "NIR (HDF5)",
+            ".h5": "HDF5", ".hdf5": "HDF5", ".toml": "TOML", ".md": "Markdown", ".txt": "text",
+            ".parquet": "Parquet", ".png": "PNG", ".pdf": "PDF", ".svg": "SVG"}  # fmt: skip
+
+
+def check_suffix(path: Any, option: str, writes: str, suffixes: Sequence[str]) -> None:
+    """Refuse (:class:`OutputError`, before any work) an output ``path`` whose suffix names a
+    format other than what the command ``writes`` (one of ``suffixes``); no suffix, or one that
+    names no format, is taken as given."""
+    if path is None:
+        return
+    suffix = Path(path).suffix.lower()
+    if suffix in _FORMATS and suffix not in suffixes:
+        raise OutputError(f"{option} {path}: the suffix {suffix} names {_FORMATS[suffix]}, but "
+                          f"this writes {writes}: name it {' or '.join(suffixes)}")  # fmt: skip
+
+
 def check_outdir(output: Any, plot: Any, command: str) -> None:
     """A command's output folder (``-o``: named, writable) and its ``--plot`` (a format matplotlib
     writes, in OUTDIR, in an existing sub-folder of it, or anywhere writable: the command makes

@@ -7,7 +7,7 @@ import argparse
 
 from ..deploy.nir import FORMS, require_nir, to_nir, write_nir
 from ..network import RateNetwork
-from .common import add_quiet, check_outputs
+from .common import add_quiet, check_outputs, check_suffix
 
 __all__ = ["add_parser", "run"]
 
@@ -30,6 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Check the output and the network first (one line and exit 2), then write."""
+    check_suffix(args.output, "--output", "NIR, an HDF5 file", (".nir", ".h5", ".hdf5"))
     check_outputs([(args.output, "--output")], inputs=[(args.network, "the input network")])
     require_nir()
     net = RateNetwork.load(args.network)

@@ -29,9 +29,9 @@ from tqdm.auto import tqdm
 
 from ..errors import BiorateError, ModelError, ProtocolError
 from ..models import Model
-from .protocol import check_target, cython_usable, keep_sigint_disposition
+from .protocol import after_brian2_import, check_target, cython_usable
 
-keep_sigint_disposition()  # Brian2 was imported just above
+after_brian2_import()  # Brian2 was imported just above
 
 __all__ = [
     "BRIAN_ERRORS",

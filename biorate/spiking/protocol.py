@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import BiorateWarning, ProtocolError
+from ..errors import BiorateError, BiorateWarning, ProtocolError
 from ..io import check_memory, format_bytes, limit_from_env
 from ..models import DRIVES, check_dt
 from ..models.protocol import check_levels, levels
@@ -31,7 +31,7 @@ __all__ = [
     "DRIVES",
     "PATTERNS",
     "MAX_SPIKE_PROB",
-    "keep_sigint_disposition",
+    "after_brian2_import",
     "BYTES_PER_NEURON",
     "MAX_NEURONS",
     "MAX_NEURON_STEPS",
@@ -243,7 +243,32 @@ def note_single_level(x: np.ndarray, dim: Dim, name: str) -> None:
                       stacklevel=3)  # fmt: skip
 
 
-def keep_sigint_disposition() -> None:
+def after_brian2_import() -> None:
+    """Undo two things Brian2's import does to the whole process: see
+    :func:`_keep_sigint_disposition` and :func:`_biorate_errors_past_brian2s_excepthook`. Call
+    after Brian2 is imported (biorate's Brian2 side does)."""
+    _keep_sigint_disposition()
+    _biorate_errors_past_brian2s_excepthook()
+
+
+def _biorate_errors_past_brian2s_excepthook() -> None:
+    """Brian2 installs an excepthook that answers any uncaught exception with "Brian 2
+    encountered an unexpected error. If you think this is a bug in Brian 2, please report it",
+    and writes debug files to /tmp: a script whose BiorateError (a refused input) went uncaught
+    got that. A BiorateError reaches Python's own hook; other exceptions reach Brian2's."""
+    brian_hook = sys.excepthook
+    if getattr(brian_hook, "__name__", "") != "brian_excepthook":
+        return
+
+    def hook(exc_type: Any, exc: Any, tb: Any) -> Any:
+        if isinstance(exc_type, type) and issubclass(exc_type, BiorateError):
+            return sys.__excepthook__(exc_type, exc, tb)
+        return brian_hook(exc_type, exc, tb)
+
+    sys.excepthook = hook
+
+
+def _keep_sigint_disposition() -> None:
     """Undo what Brian2's import does to a SIGINT that was ignored or default. Its ``__init__``
     wraps the handler it finds in its own, which calls it on Ctrl-C (a second one while a run
     stops); a handler found as ``SIG_IGN`` (a background job of a script, a worker started with
@@ -270,7 +295,7 @@ def import_brian2() -> None:
     if "brian2" in sys.modules or threading.current_thread() is threading.main_thread():
         import brian2  # noqa: F401
 
-        keep_sigint_disposition()
+        after_brian2_import()
         return
     with _IMPORT_LOCK:
         original = signal.signal
