@@ -411,12 +411,12 @@ def run_pipeline(out: str | os.PathLike = "biorate_out", *, quick: bool = False,
                             "the script's call with `if __name__ == \"__main__\":`")  # fmt: skip
     _check_no_links(out)
     check_target(target)  # the seed and target before the folder is made (every stage uses them)
-    if (out / "report.json").is_file():
+    resolve_seed(seed)
+    if (out / "report.json").is_file():  # (after every check: a refusal stays one line)
         warnings.warn(f"{out} holds the report of an earlier run: this run replaces its files "
                       "stage by stage (a run stopped midway leaves both runs' files, its report "
                       "saying which stages ran); another --out keeps the earlier run whole",
                       BiorateWarning, stacklevel=2)  # fmt: skip
-    resolve_seed(seed)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

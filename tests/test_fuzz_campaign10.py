@@ -163,6 +163,11 @@ def test_random_functions_in_equations_are_refused(tmp_path, cli, call):
                        "50ms", "--target", "numpy", "-o", tmp_path / "c.json", "--quiet")  # fmt: skip
     assert code == 2 and f"calls {call.split('(')[0]}()" in err and "xi" in err, err
     assert len(err.strip().splitlines()) == 1
+    # in a comment it is only a word
+    model = _lif_variant(tmp_path, "rndc", lambda t: t.replace("I : amp", f"I : amp  # not {call}"))
+    code, _, err = cli("theory", "fi", "--model", model, "--current", "0nA:1nA:3",
+                       "-o", tmp_path / "t.json")  # fmt: skip
+    assert code == 0, err
 
 
 def test_a_local_cluster_starts_quietly_when_port_8787_is_taken():
@@ -335,10 +340,16 @@ def test_an_unwritable_cython_cache_makes_auto_take_numpy(monkeypatch):
     monkeypatch.setitem(prefs, "codegen.runtime.cython.cache_dir", "/dev/null/brian_extensions")
     with brian.codegen_target("auto") as chosen:
         assert chosen == "numpy"
-    if cython_usable():
-        with pytest.raises(ProtocolError, match="/dev/null/brian_extensions cannot be written"):
-            with brian.codegen_target("cython"):
-                pass
+    assert not cython_usable()
+    with pytest.raises(ProtocolError, match="/dev/null/brian_extensions cannot be written"):
+        with brian.codegen_target("cython"):
+            pass
+    # the estimates before a run take the same target: numpy for auto, cython refused up front
+    from biorate.spiking.protocol import check_run, resolve_target
+
+    assert resolve_target("auto") == "numpy"
+    with pytest.raises(ProtocolError, match="cannot be written"):
+        check_run(10, 1000, "test", "10 neurons", "fewer", target="cython")
 
 
 def test_an_uncaught_biorate_error_is_not_reported_as_a_brian2_bug(tmp_path):
@@ -375,7 +386,43 @@ def test_an_output_suffix_naming_another_format_is_refused(tmp_path, cli, comman
         code, _, err = cli("fit", tmp_path / "c.json", "--form", "sigmoid", "-o", out)
         want = "name it .json"
     else:
-        code, _, err = cli("export", "nir", tmp_path / "missing.npz", "-o", out)
+        pytest.importorskip("nir")
+        from network_helpers import lif_activation
+
+        from biorate.datasets import load_dataset
+        from biorate.network import RateNetwork
+
+        d = load_dataset("digits")
+        net = RateNetwork([64, 8, 10], activation=lif_activation("lif"), seed=0)
+        net.fit(d.X_train[:100], d.y_train[:100], epochs=1)
+        net.save(tmp_path / "net.npz")
+        code, _, err = cli("export", "nir", tmp_path / "net.npz", "-o", out)
         want = "name it .nir or .h5 or .hdf5"
     assert code == 2 and want in err and len(err.strip().splitlines()) == 1, err
     assert not out.exists()
+
+
+def test_an_ignored_sigterm_stays_ignored(tmp_path):
+    """Review of D1's fix: a command started with SIGTERM ignored (by its parent) must keep
+    ignoring it, as an ignored SIGINT is kept."""
+    import subprocess
+    import sys
+
+    script = (
+        "import os, signal, sys\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "import biorate.io as io\n"
+        "commit = io.Staged.commit\n"
+        "def killed(self):\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    commit(self)\n"
+        "io.Staged.commit = killed\n"
+        "sys.argv = ['biorate', 'train', '--dataset', 'digits', '--hidden', '8', '--epochs', '2',\n"
+        "            '-o', 'n.npz', '--quiet']\n"
+        "from biorate.cli import main\n"
+        "sys.exit(main())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         cwd=tmp_path, timeout=300)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "n.npz").stat().st_size > 100

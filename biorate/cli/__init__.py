@@ -143,17 +143,17 @@ def _run(args: argparse.Namespace) -> int:
         w = warnings.WarningMessage(message, category, filename, lineno, file, line)
         _show(w) if issubclass(category, BiorateWarning) else held.append(w)
 
-    interrupted = False
+    interrupted: BaseException | None = None
     with warnings.catch_warnings(), _models_searched_first(getattr(args, "models", None)):
         warnings.showwarning = show
         try:
             code = int(args.func(args) or 0)
-        except KeyboardInterrupt:
-            interrupted = True
+        except (KeyboardInterrupt, _Terminated) as exc:
+            interrupted = exc
     for w in held:  # (a refusal raised past this: its held warnings are dropped)
         _show(w)
-    if interrupted:
-        raise KeyboardInterrupt
+    if interrupted is not None:
+        raise interrupted
     return code
 
 
@@ -193,10 +193,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     # a notebook or a test, keeps Brian2's full namespace for its later `from brian2 import *`)
     block_pylab = argv is None and "pylab" not in sys.modules and "brian2" not in sys.modules
     capture = logging.captureWarnings
-    # the command line itself (argv None) turns SIGTERM into an exception; a caller of main(ARGS)
-    # in its own process keeps its own handler
+    # the command line itself (argv None) turns a default SIGTERM into an exception; an ignored
+    # one stays ignored (as the parent asked), and a caller of main(ARGS) keeps its own handler
     term = (signal.getsignal(signal.SIGTERM)
             if argv is None and threading.current_thread() is threading.main_thread() else None)  # fmt: skip
+    if term != signal.SIG_DFL:
+        term = None
     if term is not None:
         signal.signal(signal.SIGTERM, _on_sigterm)
     if block_pylab:

@@ -30,7 +30,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Check the output and the network first (one line and exit 2), then write."""
-    check_suffix(args.output, "--output", "NIR, an HDF5 file", (".nir", ".h5", ".hdf5"))
     check_outputs([(args.output, "--output")], inputs=[(args.network, "the input network")])
     require_nir()
     net = RateNetwork.load(args.network)
@@ -39,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     origin = spiking_origin(net.activation_, activation_field(args.network))
     check_outputs([(args.output, "--output")],
                   inputs=[(origin.model.path, "the network's model file")])  # fmt: skip
+    check_suffix(args.output, "--output", "NIR, an HDF5 file", (".nir", ".h5", ".hdf5"))
     graph = to_nir(
         net, tau_syn=args.tau_syn, dt=args.dt, form=args.form, network_file=args.network
     )  # errors name the file, as deploy's

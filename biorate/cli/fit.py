@@ -57,10 +57,10 @@ def run(args: argparse.Namespace) -> int:
             Activation("relu", name=args.name)
         except CurveFileError as exc:
             raise FitError(f"--name {str(exc).split(': ', 2)[-1]}") from None
-    check_suffix(args.output, "-o", "an activation as JSON", (".json",))
     check_outputs([(args.output, "-o"), (args.report, "--report"), (args.plot, "--plot"),
                    (args.plot_activation, "--plot-activation")],
                   inputs=[(args.curve, "the input CURVE.json")])  # fmt: skip
+    check_suffix(args.output, "-o", "an activation as JSON", (".json",))
     curve = TransferCurve.load(args.curve)
     result = fitting.fit(curve, args.form, bootstrap=args.bootstrap, seed=args.seed,
                  criterion=args.criterion)  # fmt: skip

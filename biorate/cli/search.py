@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 
-from ..errors import ProtocolError
 from ..units import integer, number
 from .common import add_quiet, check_outdir, check_outdir_outputs, dataset_input
 
@@ -48,11 +47,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..search import load_search_spec, run_search  # the network, Dask: only for this command
-    from ..sweep.cluster import check_connect_timeout
+    from ..sweep.cluster import check_connect_timeout, check_workers
 
     check_connect_timeout(args.connect_timeout, "--connect-timeout")
-    if args.workers is not None and args.workers < 0:
-        raise ProtocolError(f"--workers must be 0 (this process) or more, got {args.workers}")
+    check_workers(args.workers, args.scheduler, None, lo=0, name="--workers")
     check_outdir(args.output, args.plot, "search")
     spec = load_search_spec(args.spec)  # every field checked before any work
     # no output may be one of the search's inputs (the spec, a dataset or model file in OUTDIR)

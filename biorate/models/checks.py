@@ -215,7 +215,8 @@ def check_spec(where: str, kind: str, spec: Mapping[str, Any], params: Mapping[s
     Returns the variables of the section's equations."""
     sec = Fields(spec.get(kind), f"{where}: [{kind}]", ModelError)
     _expression(sec, "equations", statements=True)
-    random = _RANDOM.findall(sec.text("equations"))
+    code = "\n".join(line.split("#", 1)[0] for line in sec.text("equations").splitlines())
+    random = _RANDOM.findall(code)  # (in a comment, a name is only a word)
     if random:
         raise sec.fail("equations", f"calls {random[0]}(): Brian2 draws a random number in the "
                                     "equations differently on its numpy and cython targets (numpy "

@@ -22,6 +22,10 @@ __all__ = [
     "fi_drive",
     "levels",
     "check_levels",
+    "check_input_rates",
+    "input_trains",
+    "MAX_INPUT_RATE",
+    "MAX_TOTAL_INPUT_RATE",
 ]
 
 # how a neuron model is driven for an f-I curve, measured (biorate.spiking) or predicted
@@ -130,6 +134,12 @@ MAX_INPUT_RATE = 1e6
 MAX_TOTAL_INPUT_RATE = 1e9
 
 
+def input_trains(spec: Any) -> float:
+    """The number of Poisson trains one ``[[drive.poisson]]`` input stands for: ``n_inputs *
+    rate_scale`` (the model checks hold both in their domains)."""
+    return float(spec.get("n_inputs", 1)) * float(spec.get("rate_scale", 1.0))
+
+
 def check_input_rates(x: np.ndarray, name: str = "rate", model: Any = None) -> np.ndarray:
     """Presynaptic rates (Hz): non-negative and at most :data:`MAX_INPUT_RATE`, and with a
     ``model``, at most :data:`MAX_TOTAL_INPUT_RATE` over all its Poisson inputs together (each
@@ -142,7 +152,7 @@ def check_input_rates(x: np.ndarray, name: str = "rate", model: Any = None) -> n
         raise ProtocolError(f"{name} must be at most {MAX_INPUT_RATE:g} Hz (a spike a "
                             f"microsecond per input), got {top:g} Hz")  # fmt: skip
     inputs = model.section("drive").get("poisson") if model is not None else None
-    n = sum(float(i.get("n_inputs", 1)) * float(i.get("rate_scale", 1.0)) for i in inputs or ())
+    n = sum(input_trains(i) for i in inputs or ())
     if n > 0 and top * n > MAX_TOTAL_INPUT_RATE:
         raise ProtocolError(f"{name}: {top:g} Hz on each of the model's {n:g} Poisson input "
                             f"trains is {top * n:g} input spikes a second, more than "

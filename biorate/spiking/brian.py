@@ -13,8 +13,6 @@ import contextlib
 import gc
 import logging
 import math
-import os
-import tempfile
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -27,9 +25,9 @@ from brian2.stateupdaters.base import StateUpdateMethod
 from brian2.units.fundamentalunits import DimensionMismatchError, get_or_create_dimension
 from tqdm.auto import tqdm
 
-from ..errors import BiorateError, ModelError, ProtocolError
+from ..errors import BiorateError, ModelError
 from ..models import Model
-from .protocol import after_brian2_import, check_target, cython_usable
+from .protocol import after_brian2_import, resolve_target
 
 after_brian2_import()  # Brian2 was imported just above
 
@@ -136,26 +134,6 @@ def var_dim(model: Model, section: str, var: str) -> tuple:
     return tuple(int(round(d)) for d in eqs[var].dim._dims)
 
 
-def _cython_cache_problem() -> str | None:
-    """Why Brian2 could not keep compiled code in its Cython cache folder (a home that is
-    read-only or /dev/null, as for service accounts), or None. "auto" then takes NumPy: Cython
-    failed there with "Couldn't create Cython cache directory", reported as the model's fault."""
-    from brian2.codegen.runtime.cython_rt.extension_manager import get_cython_cache_dir
-
-    folder = get_cython_cache_dir()
-    if folder is None:  # (Cython missing: cython_usable says so)
-        return None
-    try:
-        os.makedirs(folder, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".biorate-probe.", dir=folder)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        return (f"Brian2's Cython cache folder {folder} cannot be written "
-                f"({exc.strerror or type(exc).__name__})")  # fmt: skip
-    return None
-
-
 @contextlib.contextmanager
 def codegen_target(target: str) -> Iterator[str]:
     """Set Brian2's code-generation target for the objects made inside the block.
@@ -163,16 +141,8 @@ def codegen_target(target: str) -> Iterator[str]:
     ``"auto"`` takes Cython when it is importable and a C compiler works (compiled code objects are
     cached under ~/.cython, so only the first run of a new network pays ~20 s), else NumPy.
     """
-    check_target(target)
     old = prefs.codegen.target
-    chosen = target
-    if target == "auto":
-        chosen = "cython" if cython_usable() and _cython_cache_problem() is None else "numpy"
-    elif target == "cython":
-        problem = _cython_cache_problem()
-        if problem is not None:
-            raise ProtocolError(f"{problem}: set CYTHON_CACHE_DIR to a writable folder, or use "
-                                "the numpy target (--target numpy)")  # fmt: skip
+    chosen = resolve_target(target)
     prefs.codegen.target = chosen
     try:
         yield chosen

@@ -17,7 +17,7 @@ from ..curve import TransferCurve
 from ..errors import ModelError, ProtocolError
 from ..io import provenance
 from ..models import DRIVES, Model, equation_variables, fi_axis, fi_drive, load_model
-from ..models.protocol import check_input_rates
+from ..models.protocol import check_input_rates, input_trains
 from ..schema import boolean
 from ..units import CURRENT, FREQUENCY, VOLTAGE
 from .brian import codegen_target, namespace, neuron_group, quantity, rejected, run_network
@@ -231,7 +231,7 @@ def _drive(model: Model, group: Any, drive: str, x_rep: np.ndarray, sigma_v: flo
     # and without an n_inputs*x <= 1/dt cap that a PoissonGroup would impose)
     code = "\n".join(
         f"{inp['target']} += ({inp['weight']})*poisson("
-        f"{float(inp.get('n_inputs', 1)) * float(inp.get('rate_scale', 1.0))!r}*biorate_rate*biorate_dt)"
+        f"{input_trains(inp)!r}*biorate_rate*biorate_dt)"
         for inp in drive_spec["poisson"]
     )
     return [group.run_regularly(code, when="before_thresholds", name="biorate_fi_poisson")]

@@ -13,6 +13,7 @@ import secrets
 import shutil
 import signal
 import sys
+import tempfile
 import threading
 import warnings
 from typing import Any
@@ -48,6 +49,8 @@ __all__ = [
     "check_size",
     "check_target",
     "cython_usable",
+    "cython_cache_problem",
+    "resolve_target",
     "resolve_seed",
     "pooled_cv",
     "import_brian2",
@@ -99,12 +102,64 @@ def check_target(target: str) -> None:
 
 
 def cython_usable() -> bool:
-    """Cython is importable and a C compiler is on the PATH (``$CC``, else cc/gcc/clang): what
-    the ``"auto"`` target takes (:func:`biorate.spiking.brian.codegen_target`)."""
+    """Cython is importable, a C compiler is on the PATH (``$CC``, else cc/gcc/clang) and Brian2
+    can keep compiled code in its cache folder: when "auto" takes Cython
+    (:func:`resolve_target`)."""
     if importlib.util.find_spec("Cython") is None:
         return False
     compilers = [os.environ.get("CC", "").split(" ")[0], "cc", "gcc", "clang"]
-    return any(c and shutil.which(c) for c in compilers)
+    return any(c and shutil.which(c) for c in compilers) and cython_cache_problem() is None
+
+
+def _cython_cache_dir() -> str | None:
+    """The folder Brian2 compiles Cython code into: its preference when Brian2 is imported and
+    sets one, else Cython's cache folder (``$CYTHON_CACHE_DIR``, ``$XDG_CACHE_HOME/cython`` or
+    ``~/.cython``) plus ``brian_extensions``, as Brian2 makes it."""
+    brian2 = sys.modules.get("brian2")
+    chosen = brian2.prefs["codegen.runtime.cython.cache_dir"] if brian2 is not None else None
+    if chosen is not None:
+        return str(chosen)
+    try:
+        from Cython.Build.Cache import get_cython_cache_dir  # Cython >= 3.1
+    except ImportError:
+        try:
+            from Cython.Utils import get_cython_cache_dir  # type: ignore[no-redef]
+        except ImportError:
+            return None
+    return os.path.join(get_cython_cache_dir(), "brian_extensions")
+
+
+def cython_cache_problem() -> str | None:
+    """Why Brian2 could not keep compiled code in its Cython cache folder (a home that is
+    read-only or /dev/null, as for service accounts), or None: Cython failed there with
+    "Couldn't create Cython cache directory", which read as the model's fault."""
+    folder = _cython_cache_dir()
+    if folder is None:
+        return None
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".biorate-probe.", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        return (f"Brian2's Cython cache folder {folder} cannot be written "
+                f"({exc.strerror or type(exc).__name__})")  # fmt: skip
+    return None
+
+
+def resolve_target(target: str) -> str:
+    """The code-generation target that runs: ``"auto"`` is Cython where it is usable
+    (:func:`cython_usable`), else NumPy; an explicit ``"cython"`` whose cache folder cannot be
+    written is refused (:class:`ProtocolError`, before any work)."""
+    check_target(target)
+    if target == "auto":
+        return "cython" if cython_usable() else "numpy"
+    if target == "cython":
+        problem = cython_cache_problem()
+        if problem is not None:
+            raise ProtocolError(f"{problem}: set CYTHON_CACHE_DIR to a writable folder, or use "
+                                "the numpy target (--target numpy)")  # fmt: skip
+    return target
 
 
 def check_protocol(
@@ -150,9 +205,7 @@ def estimate_seconds(n: float, steps: float, target: str = "auto", networks: int
     if speed is not None:
         per_step, per_second = speed
         return float(networks) * float(steps) * per_step + float(n) * float(steps) / per_second
-    check_target(target)
-    if target == "auto":
-        target = "cython" if cython_usable() else "numpy"
+    target = resolve_target(target)
     per_step, per_second = SIM_SPEED[target]
     return float(networks) * float(steps) * per_step + float(n) * float(steps) / per_second
 
@@ -190,9 +243,7 @@ def check_run(n: float, steps: float, label: str, size: str, advice: str, target
         raise error(f"{label}: {size} = {work:.3g} neuron-steps, more than the limit of "
                     f"{limit:.3g} (hours of simulation); {advice}, or raise the limit with the "
                     "environment variable BIORATE_MAX_NEURON_STEPS")  # fmt: skip
-    check_target(target)
-    if target == "auto":  # the estimate and its message name the target codegen_target picks
-        target = "cython" if cython_usable() else "numpy"
+    target = resolve_target(target)  # the estimate and its message name the target that runs
     seconds = estimate_seconds(n, steps, target, networks, speed)
     limit = max_sim_seconds()
     if seconds > limit:

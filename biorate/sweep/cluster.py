@@ -71,15 +71,16 @@ def sigint_ignored() -> Iterator[None]:
 MAX_WORKERS = 1024  # local worker processes a sweep or a search may start
 
 
-def check_workers(workers: Any, scheduler: Any, client: Any, lo: int) -> int | None:
+def check_workers(workers: Any, scheduler: Any, client: Any, lo: int,
+                  name: str = "workers") -> int | None:  # fmt: skip
     """``workers`` for a local cluster: None (the default) or an integer from ``lo`` to
     :data:`MAX_WORKERS`, and None when an existing cluster (``scheduler`` or ``client``) is
-    named; :class:`ProtocolError` otherwise, before any work."""
+    named; :class:`ProtocolError` naming ``name`` otherwise, before any work."""
     if workers is not None and (not is_integer(workers) or not lo <= workers <= MAX_WORKERS):
-        raise ProtocolError(f"workers must be an integer from {lo} to {MAX_WORKERS:,} (local "
+        raise ProtocolError(f"{name} must be an integer from {lo} to {MAX_WORKERS:,} (local "
                             f"processes), got {workers!r}"[:200])  # fmt: skip
     if workers is not None and (scheduler or client is not None):
-        raise ProtocolError("workers applies to the local cluster; an existing cluster "
+        raise ProtocolError(f"{name} applies to the local cluster; an existing cluster "
                             "(scheduler or client) has its own workers")  # fmt: skip
     return None if workers is None else int(workers)
 
@@ -137,7 +138,7 @@ def connect_cluster(scheduler: str | None, workers: int, timeout: float) -> tupl
                 silence_logs=logging.ERROR,
             )  # fmt: skip
         return distributed.Client(cluster, set_as_default=False), cluster
-    except KeyboardInterrupt:
+    except BaseException:  # Ctrl-C, SIGTERM, a failed start: no half-started cluster is left
         if cluster is not None:
             cluster.close()
         raise

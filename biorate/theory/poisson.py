@@ -10,6 +10,7 @@ import numpy as np
 
 from ..errors import ModelError, ProtocolError
 from ..models import Model
+from ..models.protocol import input_trains
 from ..units import VOLTAGE
 from .lif import si_arrays
 
@@ -70,6 +71,5 @@ def poisson_inputs(model: Model) -> list[tuple[float, float]]:
         p = model.param(name)
         if p.dim != VOLTAGE:
             raise ModelError(f"{label}: jump {name!r} is not a voltage")
-        n = float(spec.get("n_inputs", 1)) * float(spec.get("rate_scale", 1.0))
-        out.append((sign * p.value, n))
+        out.append((sign * p.value, input_trains(spec)))
     return out
