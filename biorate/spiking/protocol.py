@@ -111,7 +111,7 @@ def cython_usable() -> bool:
     return any(c and shutil.which(c) for c in compilers) and cython_cache_problem() is None
 
 
-def _cython_cache_dir() -> str | None:
+def _cython_cache_dir() -> str:
     """The folder Brian2 compiles Cython code into: its preference when Brian2 is imported and
     sets one, else Cython's cache folder (``$CYTHON_CACHE_DIR``, ``$XDG_CACHE_HOME/cython`` or
     ``~/.cython``) plus ``brian_extensions``, as Brian2 makes it."""
@@ -119,14 +119,15 @@ def _cython_cache_dir() -> str | None:
     chosen = brian2.prefs["codegen.runtime.cython.cache_dir"] if brian2 is not None else None
     if chosen is not None:
         return str(chosen)
-    try:
-        from Cython.Build.Cache import get_cython_cache_dir  # Cython >= 3.1
-    except ImportError:
-        try:
-            from Cython.Utils import get_cython_cache_dir  # type: ignore[no-redef]
-        except ImportError:
-            return None
-    return os.path.join(get_cython_cache_dir(), "brian_extensions")
+    # Cython's own rule (Cython.Build.Cache.get_cython_cache_dir; importing it costs 40-80 ms,
+    # which every estimate would pay; tests/test_fuzz_campaign10.py checks the two agree)
+    base = os.environ.get("CYTHON_CACHE_DIR")
+    if base is None:
+        parent = (os.path.expanduser("~/Library/Caches") if sys.platform == "darwin"
+                  else os.environ.get("XDG_CACHE_HOME"))  # fmt: skip
+        base = (os.path.join(parent, "cython") if parent and os.path.isdir(parent)
+                else os.path.expanduser(os.path.join("~", ".cython")))  # fmt: skip
+    return os.path.join(base, "brian_extensions")
 
 
 def cython_cache_problem() -> str | None:
@@ -134,8 +135,6 @@ def cython_cache_problem() -> str | None:
     read-only or /dev/null, as for service accounts), or None: Cython failed there with
     "Couldn't create Cython cache directory", which read as the model's fault."""
     folder = _cython_cache_dir()
-    if folder is None:
-        return None
     try:
         os.makedirs(folder, exist_ok=True)
         fd, probe = tempfile.mkstemp(prefix=".biorate-probe.", dir=folder)
