@@ -82,10 +82,11 @@ def _npz(text: str) -> Dataset:
     parts = []
     for split in ("train", "test"):
         X, y = a[f"X_{split}"], a[f"y_{split}"]
+        X = _features(X, where, f"X_{split}")  # (its shape first: a 0-d X has no rows)
         if y.ndim != 1 or y.dtype.kind == "b" or y.shape[0] != X.shape[0]:
             raise DataError(f"{where}: y_{split} has shape {y.shape} and dtype {y.dtype}; "
                             f"expected one integer label per row of X_{split} {X.shape}")  # fmt: skip
-        parts += [_features(X, where, f"X_{split}"), _labels(y, f"{where}: y_{split}", "sample")]
+        parts += [X, _labels(y, f"{where}: y_{split}", "sample")]
     Xtr, ytr, Xte, yte = parts
     if Xtr.shape[1] != Xte.shape[1]:
         raise DataError(f"{where}: X_train has {Xtr.shape[1]} features but X_test "

@@ -69,7 +69,7 @@ from ._activation_units import PhysicalUnits
 from .curve import file_fields
 from .errors import BiorateError, CurveFileError
 from .forms import FORMS
-from .io import JsonFile, read_json
+from .io import JsonFile, path_is, read_json
 from .models import model_dirs, shipped_models_dir
 from .schema import Fields
 
@@ -368,9 +368,9 @@ def get_activation(spec: str | os.PathLike | Activation) -> Activation:
         return Activation.builtin(text)
     for d in _activation_dirs():
         candidate = d / f"{text}.json"
-        if candidate.is_file():
+        if path_is(candidate, "file"):
             return Activation.load(candidate)
-    if path.is_file():
+    if path_is(path, "file"):
         return Activation.load(path)
     raise UnknownActivationError(
         f"unknown activation {text!r}; choose one of {', '.join(list_activations())} "

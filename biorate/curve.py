@@ -123,9 +123,7 @@ def _column(f: Fields, key: str, n: int | None = None, optional: bool = False,
     """A column of numbers (x, y, y_sem, cv, a series) as a float array of ``n`` entries; in a
     curve made in code NaN stands for JSON's null (an undefined value) where ``nulls`` allows it."""
     value = f.data.get(key)
-    if nulls and isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.kind == "f":
-        value = [None if v != v else v for v in value.tolist()]
-    elif nulls and isinstance(value, list | tuple):
+    if nulls and isinstance(value, list | tuple):  # (an array's NaN is null in Fields.numbers)
         value = [None if isinstance(v, float | np.floating) and v != v else v for v in value]
     data = {key: value} if value is not None else {}
     return Fields(data, f.where, f.error).numbers(key, None if optional else MISSING, nulls=nulls,

@@ -37,7 +37,19 @@ from .errors import BiorateError, CurveFileError, OutputError
 __all__ = ["atomic_write", "write_json", "write_record", "record_intact", "read_json", "provenance", "jsonable", "JsonFile",
            "WriteError", "Staged", "staged_outputs", "check_size", "MAX_JSON_BYTES",
            "MAX_TOML_BYTES", "CSV_NUMBER", "available_memory", "check_memory", "format_bytes",
-           "limit_from_env", "check_regular_input", "read_toml", "open_npz"]  # fmt: skip
+           "limit_from_env", "check_regular_input", "read_toml", "open_npz", "path_is"]  # fmt: skip
+
+
+def path_is(path: str | os.PathLike, what: str) -> bool:
+    """``Path.is_file()`` (``what="file"``), ``is_dir()`` (``"dir"``) or ``exists()`` (``"any"``),
+    False for a path the system cannot even look up (a name over 255 bytes: ENAMETOOLONG, which
+    those raise), as for any path that is not there: the caller's own message then names it."""
+    try:
+        return bool(
+            getattr(Path(path), {"file": "is_file", "dir": "is_dir", "any": "exists"}[what])()
+        )
+    except OSError:
+        return False
 
 
 class WriteError(BiorateError, OSError):

@@ -199,21 +199,30 @@ class Fields:
         v = self._get(key, default)
         if v is default and default is not MISSING:
             return v
-        if isinstance(v, np.ndarray):
-            items = v.tolist() if v.ndim == 1 else None
+        what = "a finite number" + (" or null" if nulls else "")
+        if isinstance(v, np.ndarray) and v.ndim == 1 and v.dtype.kind in "iuf":
+            # an array made in code: checked at once (a Python loop took ~1.3 us and ~40 bytes
+            # of objects a point: 1e7 points 13 s and 0.8 GB); NaN is null where nulls are allowed
+            out = v.astype(float)
+            bad = np.isinf(out) if nulls else ~np.isfinite(out)
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise self.fail(key, f"entry {i}: expected {what}, found {_show(v[i].item())}")
         else:
-            items = list(v) if isinstance(v, list | tuple) else None
-        if items is None:
-            raise self.fail(key, f"expected a list of numbers, found {describe(v)}")
-        out = np.empty(len(items), dtype=float)
-        for i, item in enumerate(items):
-            if item is None and nulls:
-                out[i] = np.nan
-            elif finite_number(item):
-                out[i] = float(item)
+            if isinstance(v, np.ndarray):
+                items = v.tolist() if v.ndim == 1 else None
             else:
-                what = "a finite number" + (" or null" if nulls else "")
-                raise self.fail(key, f"entry {i}: expected {what}, found {_show(item)}")
+                items = list(v) if isinstance(v, list | tuple) else None
+            if items is None:
+                raise self.fail(key, f"expected a list of numbers, found {describe(v)}")
+            out = np.empty(len(items), dtype=float)
+            for i, item in enumerate(items):
+                if item is None and nulls:
+                    out[i] = np.nan
+                elif finite_number(item):
+                    out[i] = float(item)
+                else:
+                    raise self.fail(key, f"entry {i}: expected {what}, found {_show(item)}")
         if length is not None and out.size != length:
             raise self.fail(key, f"expected {length} entries, found {out.size}")
         if out.size < min_length:

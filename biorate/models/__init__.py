@@ -18,7 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ..errors import ModelError, ProtocolError, UnitError, UnknownModelError, UnknownParameterError
-from ..io import read_toml
+from ..io import path_is, read_toml
 from ..schema import Fields, describe
 from ..units import (
     DIMENSIONLESS,
@@ -96,8 +96,8 @@ def _folder(d: Any, what: str) -> Path:
     if not isinstance(d, str | os.PathLike):
         raise ModelError(f"{what}: expected a folder path, got {describe(d)}")
     path = Path(d)
-    if not path.is_dir():
-        why = "is a file" if path.exists() else "does not exist"
+    if not path_is(path, "dir"):
+        why = "is a file" if path_is(path, "any") else "does not exist"
         raise ModelError(f"{what} {str(d)[:200]} {why}: it must name a folder of model files "
                          "(TOML files, or neurons/ and synapses/ folders of them)")  # fmt: skip
     return path
@@ -328,6 +328,8 @@ def load_model(name: str | os.PathLike, models_dir: str | os.PathLike | list | N
                kind: str | None = None) -> Model:  # fmt: skip
     """Load a model by name (searching ``models_dir``, ``$BIORATE_MODELS``, then the shipped
     models) or by path to a ``.toml`` file. ``kind`` ("neuron"/"synapse") checks what was found."""
+    if kind is not None and (not isinstance(kind, str) or kind not in KINDS):
+        raise ModelError(f"kind must be one of {', '.join(KINDS)} or None, got {describe(kind)}")
     if isinstance(name, Model):
         return name
     text = str(name)

@@ -204,14 +204,24 @@ MIN_FIXED_POINT_TOL = 1e-16
 MIN_FIXED_POINT_TOL_32 = 1e-6  # float32: eps 1.2e-7 (the default tol, 1e-6, is this floor)
 
 
+# the most time steps T a network may name (an acyclic graph does not use them, but keeps them in
+# its file; a graph with feedback unrolled this far is refused by its memory estimate first)
+MAX_STEPS = 1_000_000
+
+
 def check_dynamics(net: Any, has_feedback: bool) -> None:
-    """Time steps and alpha of a graph with feedback, and targets that suit the loss."""
-    if has_feedback:
-        if net.steps < 1:
-            raise NetworkError(f"a graph with feedback needs steps >= 1 (T), got {net.steps}")
-        if not MIN_ALPHA <= net.alpha <= 1:
-            raise NetworkError(f"alpha = dt/tau must be in [{MIN_ALPHA:g}, 1], got {net.alpha:g} "
-                               "(below it the state rounds back to rest at every step)")  # fmt: skip
+    """Time steps and alpha (in their domains for every graph: an acyclic one does not use them
+    but keeps them in its file), and targets that suit the loss."""
+    used = "" if has_feedback else " (used by graphs with feedback)"
+    if net.steps < 1:
+        raise NetworkError(f"a graph with feedback needs steps >= 1 (T), got {net.steps}"
+                           if has_feedback else f"steps must be >= 1 (T){used}, got {net.steps}")  # fmt: skip
+    if net.steps > MAX_STEPS:
+        raise NetworkError(f"steps (T) must be at most {MAX_STEPS:,}{used}, got {net.steps}"[:200])
+    if not MIN_ALPHA <= net.alpha <= 1:
+        raise NetworkError(f"alpha = dt/tau must be in [{MIN_ALPHA:g}, 1]{used}, got "
+                           f"{net.alpha:g} (below it the state rounds back to rest at every "
+                           "step)")  # fmt: skip
     lo, hi = net.targets
     if not lo < hi:
         raise NetworkError(f"targets (low, high) need low < high, got {net.targets}: the "

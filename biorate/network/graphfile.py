@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import NetworkError
-from ..io import read_json, read_toml
+from ..io import path_is, read_json, read_toml
 from ..schema import short
 
 __all__ = ["SUFFIXES", "looks_like_graph_file", "read_graph_file", "graph_file_sizes"]
@@ -56,7 +56,7 @@ def looks_like_graph_file(value: Any) -> bool:
     """Whether a connectivity string names a graph file (suffix .toml/.json, or an existing
     file)."""
     path = Path(value)
-    return path.suffix.lower() in SUFFIXES or path.is_file()
+    return path.suffix.lower() in SUFFIXES or path_is(path, "file")
 
 
 def _load(path: Path) -> dict:

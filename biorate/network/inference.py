@@ -81,7 +81,7 @@ class Inference:
     def evaluate(self, X: Any, y: Any) -> dict[str, float]:
         """``{"accuracy": fraction correct, "loss": mean loss without the L2 term}``."""
         self._require_params()
-        X, y = self.check_data(X, y)
+        X, y = self.check_labelled(X, y)
         out = self.forward(X)
         return {"accuracy": float(np.mean(np.argmax(out, axis=1) == y)),
                 "loss": self._loss.value(out, self.targets_for(y))}  # fmt: skip

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..datasets import check_classes
-from ..errors import NetworkError
+from ..errors import DataError, NetworkError
 from ..io import check_memory
 from . import dynamics, equilibrium, persist
 from .checks import (
@@ -259,6 +259,15 @@ class RateNetwork(Inference):
         X = check_X(X, self.sizes[0], self._dt)
         return X, None if y is None else check_y(y, X.shape[0], self.sizes[-1])
 
+    def check_labelled(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`check_data` where the labels are needed (evaluate, score, fit, gradients):
+        ``y`` None is refused as a :class:`~biorate.errors.DataError`."""
+        if y is None:
+            raise DataError("labels y are needed here (got None): one integer class per row of X")
+        X, checked = self.check_data(X, y)
+        assert checked is not None
+        return X, checked
+
     def targets_for(self, y: np.ndarray) -> np.ndarray:
         """Target matrix ``(n, k)`` for labels ``y``: one-hot scaled to ``targets=(low, high)``;
         for ``squared_error`` mapped into the activation's range ``lo + t*(hi - lo)`` where it is
@@ -318,7 +327,7 @@ class RateNetwork(Inference):
                        offset: float | None = None) -> tuple[float, dict[str, np.ndarray], dict]:  # fmt: skip
         """Mean loss (plus the L2 term), its gradients and the forward cache on a batch (``X``
         and ``y`` checked as :meth:`check_data` does)."""
-        X, y = self.check_data(X, y)
+        X, y = self.check_labelled(X, y)
         return self._backprop(X, y, params, offset, l2_value=True)
 
     def _after_step(self, cache: dict) -> float:
@@ -334,7 +343,7 @@ class RateNetwork(Inference):
         """Norm of the exact gradient (no derivative offset) of every population's incoming
         parameters on the batch ``(X, y)``, keyed by population name (``h1``, ..., ``out``)."""
         self._require_params()
-        X, y = self.check_data(X, y)
+        X, y = self.check_labelled(X, y)
         _, grads, _ = self.loss_and_grads(X, y, offset=0.0)
         return self.graph_.population_norms(grads)
 
@@ -354,7 +363,7 @@ class RateNetwork(Inference):
         loss above ``DIVERGENCE_FACTOR`` times the loss before training); the parameters are
         then discarded, so that a diverged network cannot be saved or used.
         """
-        X, y = self.check_data(X, y)
+        X, y = self.check_labelled(X, y)
         check_classes(y, "labels y")
         try:
             cap = whole(epochs, "epochs")
