@@ -72,3 +72,44 @@ def test_steps_and_alpha_have_domains_without_feedback_too(kw):
     for conn in ("feedforward", "residual", "feedback"):
         with pytest.raises(NetworkError, match="steps|alpha"):
             br.RateNetwork([2, 3, 2], connectivity=conn, **kw)
+
+
+def test_a_large_simulation_is_estimated_at_the_large_group_speed(tmp_path, cli):
+    """B2: the time limit's estimate used the small-group speed (8e7 neuron-steps/s on NumPy);
+    at 6e6 neurons a neuron-step costs ~4x more, so `--trials 20000000` (60 million neurons,
+    ~6 h here) was accepted as 2,250 s. Above LARGE_GROUP neurons a network is estimated at the
+    large-group speed (measured: benchmarks in protocol.py's comment)."""
+    from biorate.spiking.protocol import LARGE_GROUP, SIM_SPEED, SIM_SPEED_LARGE, estimate_seconds
+
+    for target in ("numpy", "cython"):
+        small = estimate_seconds(LARGE_GROUP, 1000, target)
+        assert small == pytest.approx(1000 * SIM_SPEED[target][0] + 1e8 / SIM_SPEED[target][1])
+        big = estimate_seconds(6e6, 1000, target)
+        assert big == pytest.approx(1000 * SIM_SPEED[target][0] + 6e9 / SIM_SPEED_LARGE[target])
+        # the same neurons split over networks run one after another: small groups again
+        assert estimate_seconds(6e6, 1000, target, networks=60) < big
+    code, _, err = cli("simulate", "fi", "--model", "lif", "--current", "0nA:1nA:3", "--duration",
+                       "100ms", "--trials", "20000000", "--target", "numpy", "--quiet", "-o",
+                       tmp_path / "s.json")  # fmt: skip
+    assert code == 2 and "is estimated at 7.2e+03 s" in err, err
+
+
+def test_a_value_of_thousands_of_characters_is_shown_by_its_ends(tmp_path, cli):
+    """E1: a 5,000-character option value was echoed whole in the one-line error (argparse's
+    choices and integer errors, 'unknown dataset')."""
+    long = "9" * 5000
+    for args in (["train", "--dataset", "xor", "-o", tmp_path / "n.npz", "--epochs", long],
+                 ["evaluate", tmp_path / "n.npz", "--dataset", long]):  # fmt: skip
+        code, _, err = cli(*args)
+        assert code == 2 and len(err.strip().splitlines()) == 1, err
+        assert len(err) < 400 and "characters)..." in err, err
+
+
+def test_a_curve_where_no_neuron_spiked_says_so(tmp_path, cli):
+    """E2: a window far shorter than one interspike interval gave an all-zero curve, exit 0,
+    without a word (the rate resolution, 1/(duration x trials), was 1000 Hz)."""
+    pytest.importorskip("brian2")
+    code, _, err = cli("simulate", "fi", "--model", "lif", "--current", "0nA:1nA:3", "--duration",
+                       "1ms", "--trials", "1", "--target", "numpy", "--quiet", "-o",
+                       tmp_path / "z.json")  # fmt: skip
+    assert code == 0 and "no neuron spiked" in err and "1e+03 Hz" in err, err

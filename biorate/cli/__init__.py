@@ -14,6 +14,7 @@ import copy
 import importlib
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -60,8 +61,18 @@ def _line(text: Any) -> str:
     escape sequence or a newline in a file name, a NUL) are shown escaped (``\\x1b``, ``\\n``)
     rather than sent to the terminal, which would act on them (a newline shown as a space named
     another file)."""
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+    text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
                    for c in str(text))  # fmt: skip
+    # a value of thousands of characters (an option given 5,000 digits) is shown by its ends
+    return _LONG_WORD.sub(_shorten, text)
+
+
+_LONG_WORD = re.compile(r"\S{300,}")
+
+
+def _shorten(match: re.Match) -> str:
+    word = match.group(0)
+    return f"{word[:120]}...({len(word):,} characters)...{word[-40:]}"
 
 
 class _Parser(argparse.ArgumentParser):

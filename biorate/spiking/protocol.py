@@ -89,6 +89,13 @@ _MAX_STEPS = 2**52
 # limit a user can raise). "auto" is Cython where it is usable (cython_usable), as codegen_target
 # picks. Not calibrated at run time: that would cost seconds on every command.
 SIM_SPEED = {"numpy": (30e-6, 8e7), "cython": (4e-6, 1.5e8)}
+# Above LARGE_GROUP neurons a network's state arrays outgrow the caches and a neuron-step costs
+# more: measured on lif without noise (the fastest model) on the development machine with a fuzz
+# campaign on the other core (2026-12-01): NumPy 4.8e7 / 3.8e7 / 2.8e7 / 1.8-2.2e7 neuron-steps/s
+# at 3e4 / 3e5 / 3e6 / 6e6 neurons, Cython 6.2e7 / 6.9e7 / 5.9e7 at 3e4 / 3e5 / 3e6 (a run
+# estimated at 225 s with the small-group speed took ~15 min at 6e6). Rounded towards faster.
+LARGE_GROUP = 1e5
+SIM_SPEED_LARGE = {"numpy": 2.5e7, "cython": 6e7}
 # Simulated work refused up front unless the user raises it ($BIORATE_MAX_SIM_SECONDS): one hour
 # at the speeds above (the pipeline's largest curve is estimated at 8 s on NumPy, 1.5 s on Cython).
 MAX_SIM_SECONDS = 3600.0
@@ -206,6 +213,8 @@ def estimate_seconds(n: float, steps: float, target: str = "auto", networks: int
         return float(networks) * float(steps) * per_step + float(n) * float(steps) / per_second
     target = resolve_target(target)
     per_step, per_second = SIM_SPEED[target]
+    if float(n) / max(float(networks), 1.0) > LARGE_GROUP:
+        per_second = SIM_SPEED_LARGE[target]
     return float(networks) * float(steps) * per_step + float(n) * float(steps) / per_second
 
 
