@@ -214,6 +214,7 @@ def _labels(labels: np.ndarray, label_file: Any, noun: str = "image") -> np.ndar
     if labels.size == 0:
         raise DataError(f"{label_file}: no labels")
     if labels.dtype.kind == "f":
+        labels = labels.astype(np.float64)  # (exact; 2**62 cast to float16 overflowed, warning)
         bad = ~(np.isfinite(labels) & (labels == np.round(labels)) & (np.abs(labels) < 2.0**62))
         if bad.any():
             i = int(np.argmax(bad))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -116,3 +118,31 @@ def test_a_curve_where_no_neuron_spiked_says_so(tmp_path, cli):
                        "1ms", "--trials", "1", "--target", "numpy", "--quiet", "-o",
                        tmp_path / "z.json")  # fmt: skip
     assert code == 0 and "no neuron spiked" in err and "1e+03 Hz" in err, err
+
+
+@pytest.mark.parametrize("value", ["true", "1.0"])
+def test_a_sweep_spec_schema_must_be_the_integer_1(tmp_path, value):
+    """C2: schema = true (or 1.0) passed the sweep spec's check (True == 1 in Python), which
+    search specs, model files and curve files refuse."""
+    from biorate.sweep import SpecError, load_spec
+
+    text = (Path(__file__).parent.parent / "examples" / "sweeps" / "lif_tau_sigma.toml").read_text()
+    (tmp_path / "s.toml").write_text(text.replace("schema = 1", f"schema = {value}", 1))
+    with pytest.raises(SpecError, match="schema"):
+        load_spec(tmp_path / "s.toml")
+
+
+def test_float16_labels_and_subnormal_currents_raise_no_numpy_warnings(tmp_path, recwarn):
+    """E3: float16 labels (2**62 cast to float16 in the labels' check) and a curve holding a
+    subnormal current (a division in the lif form's start grid) printed NumPy's two-line
+    RuntimeWarnings on runs that exit 0."""
+    from biorate._user_data import _labels as user_labels  # noqa: F401 (the npz path's check)
+    from biorate.datasets import _labels
+
+    assert _labels(np.array([0, 1, 2], dtype=np.float16), "y").tolist() == [0, 1, 2]
+    x = np.linspace(0, 1e-9, 21)
+    x[1] = 1e-320
+    y = np.where(x > 2e-10, 300 * (x - 2e-10) / 8e-10, 0.0)
+    br.fit(br.TransferCurve("fi", x, y, "A", "Hz"), "lif")
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)], \
+        [str(w.message) for w in recwarn]  # fmt: skip

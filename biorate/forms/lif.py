@@ -83,11 +83,14 @@ def _guess_lif_core(x, y, gammas) -> dict[str, float]:
     u = np.where(soft, gs * softplus_unit((x - g_th) / gs), x - g_th)  # (grid, n)
     above = u > 0
     used = above & (wts > 0)
-    L = np.log1p(cs[None, :, None] / np.where(above, u, 1.0)[:, None, :])  # (grid, c, n)
     w2 = np.where(used, wts**2, 0.0)[:, None, :]
     target = np.where(used, 1.0 / np.where(ypos > 0, ypos, 1.0), 0.0)[:, None, :]
     s0, t0 = w2.sum(axis=2), (w2 * target).sum(axis=2)
-    s1, s2, t1 = (w2 * L).sum(axis=2), (w2 * L * L).sum(axis=2), (w2 * L * target).sum(axis=2)
+    # (u of a subnormal current: c/u is inf and the sums NaN, a start the checks below skip)
+    with np.errstate(over="ignore", invalid="ignore"):
+        L = np.log1p(cs[None, :, None] / np.where(above, u, 1.0)[:, None, :])  # (grid, c, n)
+        s1, s2 = (w2 * L).sum(axis=2), (w2 * L * L).sum(axis=2)
+        t1 = (w2 * L * target).sum(axis=2)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         det = s0 * s2 - s1 * s1
         t_ref = (s2 * t0 - s1 * t1) / det

@@ -113,7 +113,7 @@ def measure_fi(
         "refractory_steps": _refractory_steps(model, dt_s),
     }
     note_single_level(x, *((CURRENT, "current") if drive == "current" else (FREQUENCY, "rate")))
-    if not counts.any():  # (a window far shorter than an interspike interval counts nothing)
+    if x.size > 1 and not counts.any():  # (a window far shorter than an interspike interval)
         warnings.warn(f"no neuron spiked at any level: the curve is all zero. The rate resolution "
                       f"is 1/(duration x trials) = {1 / (duration_s * trials):.3g} Hz; if the "
                       "neurons should fire here, measure longer or with more trials",

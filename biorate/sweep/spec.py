@@ -48,6 +48,7 @@ from .._version import __version__
 from ..errors import BiorateError, ModelError
 from ..io import read_toml
 from ..models import Model, Param, load_model
+from ..schema import is_integer
 from ..units import format_quantity
 from .grid import (
     Axis,
@@ -181,8 +182,9 @@ def load_spec(
 
 def _build(data: Mapping, base: Path, models_dir: Any) -> SweepSpec:
     unknown_keys(set(data), _TOP_KEYS, "the spec")
-    if data.get("schema", SCHEMA) != SCHEMA:
-        raise SpecError(f"schema {data.get('schema')!r} is not supported (expected {SCHEMA})")
+    schema = data.get("schema", SCHEMA)
+    if not is_integer(schema) or schema != SCHEMA:  # (true and 1.0 equal 1 in Python)
+        raise SpecError(f"schema {schema!r} is not supported (expected {SCHEMA})")
     measure = data.get("measure")
     if measure not in MEASURES:
         raise SpecError(f"measure must be one of {', '.join(MEASURES)}, got {measure!r}")
