@@ -36,7 +36,7 @@ from .plotting.deploy import plot_deploy
 from .schema import boolean, is_integer
 from .spiking import measure_fi, measure_release
 from .spiking.protocol import check_target, resolve_seed
-from .sweep.cluster import sigint_ignored
+from .sweep.cluster import MAX_WORKERS, sigint_ignored
 from .units import TIME, UnitArray
 
 __all__ = ["run_pipeline", "PipelineError", "STAGES"]
@@ -401,9 +401,9 @@ def run_pipeline(out: str | os.PathLike = "biorate_out", *, quick: bool = False,
     out = Path(out)
     if workers is None:
         workers = 1
-    elif not is_integer(workers) or workers < 1:
-        raise PipelineError(f"workers must be a whole number >= 1 (or None: one), "
-                            f"got {workers!r}"[:200])  # fmt: skip
+    elif not is_integer(workers) or not 1 <= workers <= MAX_WORKERS:
+        raise PipelineError(f"workers must be a whole number from 1 to {MAX_WORKERS:,} (or None: "
+                            f"one), got {workers!r}"[:200])  # fmt: skip
     if workers > 1 and getattr(multiprocessing.current_process(), "_inheriting", False):
         # a spawned worker re-running the caller's script (no ``__main__`` guard): stop before
         # any stage runs again in it (multiprocessing's own check for this is private too)

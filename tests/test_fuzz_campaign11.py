@@ -146,3 +146,44 @@ def test_float16_labels_and_subnormal_currents_raise_no_numpy_warnings(tmp_path,
     br.fit(br.TransferCurve("fi", x, y, "A", "Hz"), "lif")
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)], \
         [str(w.message) for w in recwarn]  # fmt: skip
+
+
+def test_pipeline_workers_are_bounded_as_sweeps_are(tmp_path):
+    """C3: pipeline --workers took any whole number (1e20), clamped silently; sweep and search
+    refuse above 1,024."""
+    import biorate.pipeline as pl
+
+    with pytest.raises(pl.PipelineError, match="from 1 to 1,024"):
+        pl.run_pipeline(tmp_path / "o", quick=True, progress=False, workers=10**20)
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(("weight", "ok"), [("J*1e300", False), ("-J*1e6", False),
+                                            ("J*int(not_refractory)", True), ("2*J", True),
+                                            ("J*v/mV", True)])  # fmt: skip
+def test_a_poisson_weight_is_held_to_its_dimensions_domain(tmp_path, weight, ok):
+    """C4: a weight expression of 1e296 V per input spike ("J*1e300") simulated with exit 0 and
+    a curve saturated at 1/t_ref (parameters are held within +-10 V, expressions were not). An
+    expression of parameters is evaluated when the model loads; one that reads a state
+    variable (v) is left to Brian2."""
+    from biorate.models import Model, shipped_models_dir
+
+    text = (shipped_models_dir() / "neurons" / "lif.toml").read_text()
+    text = text.replace('weight = "J*int(not_refractory)"', f'weight = "{weight}"')
+    path = tmp_path / "w.toml"
+    path.write_text(text.replace('name = "lif"', 'name = "w"').replace('theory = "lif"\n', ""))
+    if ok:
+        Model.from_toml(path)
+    else:
+        with pytest.raises(ModelError, match="per input spike; a potential"):
+            Model.from_toml(path)
+
+
+def test_a_written_name_with_control_characters_is_shown_escaped(tmp_path, cli):
+    """E4: "wrote NAME" printed a name's control characters raw (an escape sequence ran in the
+    terminal), where error lines escape them."""
+    code, out, err = cli("theory", "fi", "--model", "lif", "--current", "0nA:1nA:3", "-o",
+                         tmp_path / "ok\x1b[31m\x07.json")  # fmt: skip
+    assert code == 0, err
+    assert "\x1b" not in out and "\x07" not in out and "ok\\x1b[31m\\x07.json" in out
+    assert (tmp_path / "ok\x1b[31m\x07.json").exists()

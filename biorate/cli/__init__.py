@@ -181,6 +181,28 @@ def _os_error(exc: OSError) -> str:
     return why
 
 
+class _Escaped:
+    """The standard output as a command writes it: results name files, and a name's control
+    characters (an escape sequence, a bell) are shown escaped (``\x1b``), as error lines show
+    them, not sent to the terminal to act on. Everything else is the stream itself."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        if not _CONTROL.search(text):
+            return self._stream.write(text)
+        return self._stream.write(_CONTROL.sub(lambda m: m.group(0).encode("unicode_escape")
+                                               .decode("ascii"), text))  # fmt: skip
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+# control characters but the line break and tab (C0, DEL and C1)
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 class _Terminated(BaseException):
     """SIGTERM (``kill``, a batch system's time limit), raised in the main thread so that every
     output's clean-up runs as for Ctrl-C: temp files removed, old outputs left whole."""
@@ -217,6 +239,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # and Brian2's import would route Python's warnings into its log (three lines each, with
         # the source path): biorate's own print as its one line, whenever Brian2 is imported
         logging.captureWarnings = lambda capture: None  # type: ignore[assignment]
+    stdout = sys.stdout
+    sys.stdout = _Escaped(stdout)  # type: ignore[assignment]
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -251,6 +275,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if block_pylab and "pylab" in sys.modules and sys.modules["pylab"] is None:
             del sys.modules["pylab"]  # a later `import pylab` in this process works as usual
         logging.captureWarnings = capture
+        if isinstance(sys.stdout, _Escaped):
+            sys.stdout = stdout
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -41,6 +41,7 @@ from ..units import (
     si_unit,
 )
 from .names import IDENT, IDENT_RULE, check_names
+from .quantity_expr import evaluate
 
 __all__ = ["check_param", "check_names", "check_spec", "check_relations", "check_theory",
            "equation_variables", "refractory_spec", "THEORIES", "MAX_TIME", "MIN_TIME_CONSTANT",
@@ -247,11 +248,11 @@ def check_spec(where: str, kind: str, spec: Mapping[str, Any], params: Mapping[s
         _variable(mean, key, variables)
     _variable(sec, "calcium", variables)
     if "drive" in spec:
-        _check_drive(Fields(spec["drive"], f"{where}: [drive]", ModelError), variables)
+        _check_drive(Fields(spec["drive"], f"{where}: [drive]", ModelError), variables, params)
     return variables
 
 
-def _check_drive(drive: Fields, variables: set[str]) -> None:
+def _check_drive(drive: Fields, variables: set[str], params: Mapping[str, Any]) -> None:
     drive.unknown({"current", "noise", "poisson"})
     _variable(drive, "current", variables)
     _variable(drive, "noise", variables)
@@ -273,8 +274,17 @@ def _check_drive(drive: Fields, variables: set[str]) -> None:
         inp.number("rate_scale", 1.0, lo=0, lo_open=True, hi=1e9)
         _expression(inp, "on_pre", statements=True)  # theory reads "v += J" (spiking: target)
         _variable(inp, "target", variables, default=None if inp.has("on_pre") else MISSING)
-        inp.text("weight", None if inp.has("on_pre") else MISSING)
+        weight = inp.text("weight", None if inp.has("on_pre") else MISSING)
         _expression(inp, "weight")
+        jump = None if weight is None else evaluate(weight, params)
+        if jump is not None:  # the jump per input spike, held to its parameters' domains
+            try:
+                check_param("weight", jump[0], jump[1], "", ModelError)
+            except ModelError as exc:  # ": parameter weight = 1e+299 mV: a potential ..."
+                size, _, rule = str(exc).split(": parameter ", 1)[-1].partition(": ")
+                raise inp.fail("weight", f"{weight[:60]!r} makes a jump of "
+                                         f"{size.removeprefix('weight = ')} per input spike; "
+                                         f"{rule}") from None  # fmt: skip
 
 
 # --- relations ----------------------------------------------------------------------------------

@@ -1,0 +1,64 @@
+"""The value, in SI with its dimension, of a model's simple code expression (a Poisson input's
+``weight`` such as ``J*int(not_refractory)``) from the model's parameters, without Brian2: so
+that a jump of 1e296 V per input spike (``weight = "J*1e300"``) is refused when the model loads,
+as a parameter of 1e296 V is. An expression this cannot evaluate (a state variable, a function
+other than ``int``/``abs``) is left to Brian2: :func:`evaluate` returns None."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping
+from typing import Any
+
+from ..units import DIMENSIONLESS, Dim
+
+__all__ = ["evaluate"]
+
+Value = tuple[float, Dim]
+# state a weight may read that is 1 where the input acts (outside the refractory period)
+_ONES = {"not_refractory"}
+
+
+def evaluate(expr: str, params: Mapping[str, Any]) -> Value | None:
+    """``(value, dimension)`` of ``expr`` from ``params`` (name -> an object with ``value`` and
+    ``dim``, SI), or None where it names anything else."""
+    try:
+        tree = ast.parse(expr.strip(), mode="eval")
+        return _value(tree.body, params)
+    except (SyntaxError, ValueError, ZeroDivisionError, OverflowError, RecursionError):
+        return None
+
+
+def _value(node: ast.AST, params: Mapping[str, Any]) -> Value | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float) \
+            and not isinstance(node.value, bool):  # fmt: skip
+        return float(node.value), DIMENSIONLESS
+    if isinstance(node, ast.Name):
+        if node.id in _ONES:
+            return 1.0, DIMENSIONLESS
+        p = params.get(node.id)
+        return None if p is None else (float(p.value), tuple(p.dim))  # type: ignore[return-value]
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        v = _value(node.operand, params)
+        return None if v is None else ((-v[0] if isinstance(node.op, ast.USub) else v[0]), v[1])
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and len(node.args) == 1 \
+            and not node.keywords and node.func.id in ("int", "abs"):  # fmt: skip
+        v = _value(node.args[0], params)
+        return None if v is None else (abs(v[0]) if node.func.id == "abs" else v[0], v[1])
+    if isinstance(node, ast.BinOp):
+        a, b = _value(node.left, params), _value(node.right, params)
+        if a is None or b is None:
+            return None
+        if isinstance(node.op, ast.Mult):
+            return a[0] * b[0], _combine(a[1], b[1], 1)
+        if isinstance(node.op, ast.Div):
+            return a[0] / b[0], _combine(a[1], b[1], -1)
+        if isinstance(node.op, ast.Add | ast.Sub) and a[1] == b[1]:
+            return (a[0] + b[0] if isinstance(node.op, ast.Add) else a[0] - b[0]), a[1]
+        if isinstance(node.op, ast.Pow) and b[1] == DIMENSIONLESS and float(b[0]).is_integer():
+            return a[0] ** b[0], tuple(d * int(b[0]) for d in a[1])  # type: ignore[return-value]
+    return None
+
+
+def _combine(a: Dim, b: Dim, sign: int) -> Dim:
+    return tuple(x + sign * y for x, y in zip(a, b, strict=True))  # type: ignore[return-value]
