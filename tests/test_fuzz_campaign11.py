@@ -117,7 +117,7 @@ def test_a_curve_where_no_neuron_spiked_says_so(tmp_path, cli):
     code, _, err = cli("simulate", "fi", "--model", "lif", "--current", "0nA:1nA:3", "--duration",
                        "1ms", "--trials", "1", "--target", "numpy", "--quiet", "-o",
                        tmp_path / "z.json")  # fmt: skip
-    assert code == 0 and "no neuron spiked" in err and "1e+03 Hz" in err, err
+    assert code == 0 and "no neuron spiked" in err and "1e+03 per second" in err, err
 
 
 @pytest.mark.parametrize("value", ["true", "1.0"])

@@ -7,7 +7,6 @@ the same process reuses the compiled code (auto-numbered names change the genera
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -15,7 +14,7 @@ from brian2 import Network, second
 from brian2 import seed as brian_seed
 
 from ..curve import TransferCurve
-from ..errors import BiorateWarning, ModelError, ProtocolError
+from ..errors import ModelError, ProtocolError
 from ..io import provenance
 from ..models import DRIVES, Model, equation_variables, fi_axis, fi_drive, load_model
 from ..models.protocol import check_input_rates, input_trains
@@ -27,6 +26,7 @@ from .protocol import (
     check_size,
     check_target,
     levels,
+    note_silent_curve,
     note_single_level,
     pooled_cv,
     resolve_seed,
@@ -113,11 +113,7 @@ def measure_fi(
         "refractory_steps": _refractory_steps(model, dt_s),
     }
     note_single_level(x, *((CURRENT, "current") if drive == "current" else (FREQUENCY, "rate")))
-    if x.size > 1 and not counts.any():  # (a window far shorter than an interspike interval)
-        warnings.warn(f"no neuron spiked at any level: the curve is all zero. The rate resolution "
-                      f"is 1/(duration x trials) = {1 / (duration_s * trials):.3g} Hz; if the "
-                      "neurons should fire here, measure longer or with more trials",
-                      BiorateWarning, stacklevel=2)  # fmt: skip
+    note_silent_curve(counts, x.size, "neuron spiked", duration_s, trials)
     return TransferCurve(measure="fi", x=x, y=y, x_unit=x_unit, y_unit="Hz", y_sem=y_sem, cv=cv,
                          model=model.describe(), protocol=protocol,
                          provenance=provenance(command))  # fmt: skip

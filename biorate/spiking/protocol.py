@@ -33,6 +33,7 @@ __all__ = [
     "PATTERNS",
     "MAX_SPIKE_PROB",
     "after_brian2_import",
+    "note_silent_curve",
     "BYTES_PER_NEURON",
     "MAX_NEURONS",
     "MAX_NEURON_STEPS",
@@ -300,6 +301,18 @@ def note_single_level(x: np.ndarray, dim: Dim, name: str) -> None:
         warnings.warn(f"{name} has a single level ({format_quantity(float(x[0]), dim)}): the "
                       "curve is one point, too few to fit an activation", BiorateWarning,
                       stacklevel=3)  # fmt: skip
+
+
+def note_silent_curve(counts: np.ndarray, n_levels: int, what: str, duration_s: float,
+                      trials: int) -> None:  # fmt: skip
+    """A :class:`BiorateWarning` for a curve of several levels where nothing was counted (no
+    spike, no release): a window far shorter than the events' intervals counts nothing, and the
+    curve's resolution, 1/(duration x trials), says how short it was."""
+    if n_levels > 1 and not np.any(counts):
+        warnings.warn(f"no {what} at any level: the curve is all zero. Its resolution is "
+                      f"1/(duration x trials) = {1 / (duration_s * trials):.3g} per second; if "
+                      "there should be some here, measure longer or with more trials",
+                      BiorateWarning, stacklevel=3)  # fmt: skip
 
 
 def after_brian2_import() -> None:

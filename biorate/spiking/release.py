@@ -37,6 +37,7 @@ from .protocol import (
     check_size,
     check_target,
     levels,
+    note_silent_curve,
     note_single_level,
     resolve_seed,
 )
@@ -173,6 +174,7 @@ def measure_release(
         "codegen_target": chosen,
     }
     note_single_level(x, FREQUENCY, "rate")
+    note_silent_curve(released, n_levels, "release", duration_s, trials)
     return TransferCurve(
         measure="release",
         x=x,
