@@ -14,7 +14,7 @@ import numpy as np
 
 from .datasets import Dataset, _labels, _split, class_count
 from .errors import DataError
-from .io import CSV_NUMBER, check_memory, check_regular_input, format_bytes, open_npz
+from .io import CSV_NUMBER, check_memory, check_regular_input, format_bytes, open_npz, path_is
 
 __all__ = ["NPZ_KEYS", "CSV_TEST_SIZE", "load_user_data", "csv_files"]
 
@@ -179,7 +179,7 @@ def _csv_part(path: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
 def csv_files(text: str) -> list[str]:
     """The files of ``csv:TEXT``: ``[PATH]``, or ``[TRAIN, TEST]`` when ``TEXT`` holds a comma and
     is not itself an existing path (a path with a comma in its name is taken whole)."""
-    return text.split(",") if "," in text and not Path(text).exists() else [text]
+    return text.split(",") if "," in text and not path_is(text, "any") else [text]
 
 
 def _csv(text: str) -> Dataset:

@@ -67,12 +67,12 @@ def _line(text: Any) -> str:
     return _LONG_WORD.sub(_shorten, text)
 
 
-_LONG_WORD = re.compile(r"\S{300,}")
+_LONG_WORD = re.compile(r"\S{1000,}")  # (a path may have up to 4096 characters)
 
 
 def _shorten(match: re.Match) -> str:
     word = match.group(0)
-    return f"{word[:120]}...({len(word):,} characters)...{word[-40:]}"
+    return f"{word[:200]}...({len(word):,} characters)...{word[-60:]}"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -195,6 +195,10 @@ class _Escaped:
         return self._stream.write(_CONTROL.sub(lambda m: m.group(0).encode("unicode_escape")
                                                .decode("ascii"), text))  # fmt: skip
 
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
 
@@ -240,7 +244,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the source path): biorate's own print as its one line, whenever Brian2 is imported
         logging.captureWarnings = lambda capture: None  # type: ignore[assignment]
     stdout = sys.stdout
-    sys.stdout = _Escaped(stdout)  # type: ignore[assignment]
+    if stdout is not None:  # (None: the standard output is closed, and print skips it)
+        sys.stdout = _Escaped(stdout)  # type: ignore[assignment]
     try:
         parser = build_parser()
         args = parser.parse_args(argv)

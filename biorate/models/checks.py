@@ -277,10 +277,13 @@ def _check_drive(drive: Fields, variables: set[str], params: Mapping[str, Any]) 
         weight = inp.text("weight", None if inp.has("on_pre") else MISSING)
         _expression(inp, "weight")
         jump = None if weight is None else evaluate(weight, params)
+        if jump is not None and not math.isfinite(jump[0]):
+            raise inp.fail("weight", f"{weight[:60]!r} makes a jump per input spike that is not "
+                                     "a finite number")  # fmt: skip
         if jump is not None:  # the jump per input spike, held to its parameters' domains
             try:
                 check_param("weight", jump[0], jump[1], "", ModelError)
-            except ModelError as exc:  # ": parameter weight = 1e+299 mV: a potential ..."
+            except (ModelError, UnitError) as exc:  # ": parameter weight = 1e+299 mV: a ..."
                 size, _, rule = str(exc).split(": parameter ", 1)[-1].partition(": ")
                 raise inp.fail("weight", f"{weight[:60]!r} makes a jump of "
                                          f"{size.removeprefix('weight = ')} per input spike; "

@@ -7,6 +7,7 @@ other than ``int``/``abs``) is left to Brian2: :func:`evaluate` returns None."""
 from __future__ import annotations
 
 import ast
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -44,7 +45,9 @@ def _value(node: ast.AST, params: Mapping[str, Any]) -> Value | None:
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and len(node.args) == 1 \
             and not node.keywords and node.func.id in ("int", "abs"):  # fmt: skip
         v = _value(node.args[0], params)
-        return None if v is None else (abs(v[0]) if node.func.id == "abs" else v[0], v[1])
+        if v is None:
+            return None
+        return (abs(v[0]) if node.func.id == "abs" else float(math.trunc(v[0]))), v[1]
     if isinstance(node, ast.BinOp):
         a, b = _value(node.left, params), _value(node.right, params)
         if a is None or b is None:
@@ -55,7 +58,12 @@ def _value(node: ast.AST, params: Mapping[str, Any]) -> Value | None:
             return a[0] / b[0], _combine(a[1], b[1], -1)
         if isinstance(node.op, ast.Add | ast.Sub) and a[1] == b[1]:
             return (a[0] + b[0] if isinstance(node.op, ast.Add) else a[0] - b[0]), a[1]
-        if isinstance(node.op, ast.Pow) and b[1] == DIMENSIONLESS and float(b[0]).is_integer():
+        if (
+            isinstance(node.op, ast.Pow)
+            and b[1] == DIMENSIONLESS
+            and float(b[0]).is_integer()
+            and abs(b[0]) <= 8
+        ):  # fmt: skip  (a unit to a larger power: left to Brian2)
             return a[0] ** b[0], tuple(d * int(b[0]) for d in a[1])  # type: ignore[return-value]
     return None
 

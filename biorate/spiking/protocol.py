@@ -131,8 +131,11 @@ def _cython_cache_dir() -> str:
     # which every estimate would pay; tests/test_fuzz_campaign10.py checks the two agree)
     base = os.environ.get("CYTHON_CACHE_DIR")
     if base is None:
-        parent = (os.path.expanduser("~/Library/Caches") if sys.platform == "darwin"
-                  else os.environ.get("XDG_CACHE_HOME"))  # fmt: skip
+        parent = None
+        if sys.platform == "darwin":
+            parent = os.path.expanduser("~/Library/Caches")
+        elif os.name == "posix":
+            parent = os.environ.get("XDG_CACHE_HOME")
         base = (os.path.join(parent, "cython") if parent and os.path.isdir(parent)
                 else os.path.expanduser(os.path.join("~", ".cython")))  # fmt: skip
     return os.path.join(base, "brian_extensions")
@@ -142,7 +145,11 @@ def cython_cache_problem() -> str | None:
     """Why Brian2 could not keep compiled code in its Cython cache folder (a home that is
     read-only or /dev/null, as for service accounts), or None: Cython failed there with
     "Couldn't create Cython cache directory", which read as the model's fault."""
+    if importlib.util.find_spec("Cython") is None:
+        return None  # (nothing would be compiled: no folder to make)
     folder = _cython_cache_dir()
+    if folder in _WRITABLE:
+        return None
     try:
         os.makedirs(folder, exist_ok=True)
         fd, probe = tempfile.mkstemp(prefix=".biorate-probe.", dir=folder)
@@ -151,7 +158,11 @@ def cython_cache_problem() -> str | None:
     except OSError as exc:
         return (f"Brian2's Cython cache folder {folder} cannot be written "
                 f"({exc.strerror or type(exc).__name__})")  # fmt: skip
+    _WRITABLE.add(folder)
     return None
+
+
+_WRITABLE: set[str] = set()  # cache folders this process wrote to (probed once each)
 
 
 def resolve_target(target: str) -> str:

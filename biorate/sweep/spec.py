@@ -48,7 +48,6 @@ from .._version import __version__
 from ..errors import BiorateError, ModelError
 from ..io import read_toml
 from ..models import Model, Param, load_model
-from ..schema import is_integer
 from ..units import format_quantity
 from .grid import (
     Axis,
@@ -183,7 +182,7 @@ def load_spec(
 def _build(data: Mapping, base: Path, models_dir: Any) -> SweepSpec:
     unknown_keys(set(data), _TOP_KEYS, "the spec")
     schema = data.get("schema", SCHEMA)
-    if not is_integer(schema) or schema != SCHEMA:  # (true and 1.0 equal 1 in Python)
+    if isinstance(schema, bool) or schema != SCHEMA:  # (true equals 1 in Python; 1.0 is 1)
         raise SpecError(f"schema {schema!r} is not supported (expected {SCHEMA})")
     measure = data.get("measure")
     if measure not in MEASURES:
