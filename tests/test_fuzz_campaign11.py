@@ -214,3 +214,25 @@ def test_review_closed_stdout_masked_arrays_and_long_csv_names(tmp_path):
     test.write_text(rows)
     d = br.load_dataset(f"csv:{train},{test}")
     assert d.X_train.shape == (40, 2) and d.X_test.shape == (40, 2)
+
+
+def test_campaign12_dates_as_features_and_labels_beyond_int64(tmp_path):
+    """Campaign 12: datetime64/timedelta64 feature arrays were taken as numbers (days since
+    1970) by predict and fit, where an npz dataset refuses them; float labels beyond int64 (1e308,
+    2**64) were cast first, with NumPy's warning, and reported as a range the user never gave."""
+    net = br.RateNetwork([2, 3, 2], seed=0)
+    dates = np.arange(np.datetime64("2020-01-01"), np.datetime64("2020-01-09")).reshape(4, 2)
+    with pytest.raises(DataError, match="dates or durations"):
+        net.fit(dates, np.array([0, 1, 0, 1]), epochs=1)
+    X = np.random.default_rng(1).random((4, 2))
+    net.fit(X, np.array([0, 1, 0, 1]), epochs=1)
+    with pytest.raises(DataError, match="dates or durations"):
+        net.predict(X.astype("timedelta64[ms]"))
+    import warnings
+
+    for y in (np.array([1e308, 0, 1, 0]), np.array([2.0**64, 0, 1, 0]),
+              np.full(4, np.iinfo(np.uint64).max, np.uint64)):  # fmt: skip
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(DataError, match=r"got range \[.*e\+(308|19)\]"):
+                net.score(X, y)

@@ -302,6 +302,9 @@ def plain_array(v: Any, name: str) -> np.ndarray:
     ):
         raise DataError(f"{name} holds strings: a network takes numbers, and a string where a "
                         "number belongs is refused, never converted")  # fmt: skip
+    if a.dtype.kind in "mM":  # (NumPy reads them as counts of days or milliseconds)
+        raise DataError(f"{name} holds dates or durations ({a.dtype}): a network takes real "
+                        "numbers; convert them to the numbers you mean")  # fmt: skip
     return a
 
 
@@ -339,6 +342,10 @@ def check_y(y: Any, n: int, k: int) -> np.ndarray:
             raise DataError("labels y must be integers")
     elif y.dtype.kind not in "iu":
         raise DataError(f"labels y must be integers, got dtype {y.dtype}")
+    if y.size and (float(np.max(y)) >= k or float(np.min(y)) < 0):  # (before a cast to int64:
+        # 1e308 or 2**64 would wrap to a value the user never gave, with NumPy's warning)
+        raise DataError(f"labels must lie in [0, {k - 1}] (output size {k}); got range "
+                        f"[{float(np.min(y)):g}, {float(np.max(y)):g}]")  # fmt: skip
     y = y.astype(np.int64)
     if y.min() < 0 or y.max() >= k:
         raise DataError(f"labels must lie in [0, {k - 1}] (output size {k}); "
