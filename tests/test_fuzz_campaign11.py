@@ -236,3 +236,23 @@ def test_campaign12_dates_as_features_and_labels_beyond_int64(tmp_path):
             warnings.simplefilter("error")
             with pytest.raises(DataError, match=r"got range \[.*e\+(308|19)\]"):
                 net.score(X, y)
+
+
+@pytest.mark.parametrize("weight", ["1e300*mV", "J*exp(700)", "J*(v/v)*1e300",
+                                    "J*clip(1e300, 0, 1e301)"])  # fmt: skip
+def test_campaign12_poisson_jumps_are_checked_during_the_run_too(tmp_path, cli, weight):
+    """Campaign 12: weights the load-time evaluation cannot read (a unit name, a function, a
+    state variable) bypassed it and saturated the curve at 1/t_ref with exit 0. The run records
+    each input's largest |weight| and refuses jumps outside the target's domain."""
+    pytest.importorskip("brian2")
+    from biorate.models import shipped_models_dir
+
+    text = (shipped_models_dir() / "neurons" / "lif.toml").read_text()
+    text = text.replace('weight = "J*int(not_refractory)"', f'weight = "{weight}"')
+    (tmp_path / "w.toml").write_text(text.replace('name = "lif"', 'name = "w"')
+                                     .replace('theory = "lif"\n', ""))  # fmt: skip
+    code, _, err = cli("simulate", "fi", "--model", tmp_path / "w.toml", "--drive", "poisson",
+                       "--rate", "0Hz:50Hz:3", "--duration", "20ms", "--transient", "0ms",
+                       "--trials", "1", "--target", "numpy", "--quiet", "-o", tmp_path / "s.json")  # fmt: skip
+    assert code == 2 and "per input spike during the run" in err and "+-10 V" in err, err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "s.json").exists()

@@ -22,7 +22,11 @@ from brian2 import Equations, NeuronGroup, Quantity, prefs, second
 from brian2.core.base import BrianObjectException
 from brian2.equations.equations import EquationError
 from brian2.stateupdaters.base import StateUpdateMethod
-from brian2.units.fundamentalunits import DimensionMismatchError, get_or_create_dimension
+from brian2.units.fundamentalunits import (
+    DimensionMismatchError,
+    get_or_create_dimension,
+    get_unit,
+)
 from tqdm.auto import tqdm
 
 from ..errors import BiorateError, ModelError
@@ -38,6 +42,7 @@ __all__ = [
     "namespace",
     "neuron_group",
     "var_dim",
+    "unit_name",
     "codegen_target",
     "fast_normals",
     "run_network",
@@ -119,6 +124,14 @@ def neuron_group(section: Mapping[str, Any], n: int, equations: str, *, threshol
     for var, expr in dict(section.get("initial", {})).items():
         setattr(group, var, expr)
     return group
+
+
+def unit_name(dim: tuple) -> str:
+    """The name of Brian2's SI unit of ``dim`` (a biorate 7-tuple) as an equation declares it:
+    ``volt``, ``siemens``, ``1`` for a dimensionless variable."""
+    if not any(dim):
+        return "1"
+    return repr(get_unit(get_or_create_dimension(tuple(float(d) for d in dim))))
 
 
 def var_dim(model: Model, section: str, var: str) -> tuple:
