@@ -239,26 +239,9 @@ def test_sigterm_while_outputs_are_written_leaves_the_old_files_and_no_temp_file
     hidden temp files beside the outputs: only SIGINT was handled. The command line now turns
     SIGTERM into an exception (exit 143, one line), so the clean-ups run. The signal is sent
     from inside the write (the staged outputs made, before they are renamed)."""
-    import subprocess
-    import sys
-
     (tmp_path / "n.npz").write_text("OLD")
     (tmp_path / "n.png").write_text("OLD")
-    script = (
-        "import os, signal, sys\n"
-        "import biorate.io as io\n"
-        "commit = io.Staged.commit\n"
-        "def killed(self):\n"
-        "    os.kill(os.getpid(), signal.SIGTERM)\n"
-        "    commit(self)\n"
-        "io.Staged.commit = killed\n"
-        "sys.argv = ['biorate', 'train', '--dataset', 'digits', '--hidden', '8', '--epochs', '2',\n"
-        "            '-o', 'n.npz', '--plot', 'n.png', '--quiet']\n"
-        "from biorate.cli import main\n"
-        "sys.exit(main())\n"
-    )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         cwd=tmp_path, timeout=300)  # fmt: skip
+    out = _train_with_sigterm_at_commit(tmp_path, "", ["--plot", "n.png"])
     assert out.returncode == 143 and out.stderr.strip() == "biorate: terminated", out.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["n.npz", "n.png"]
     assert (tmp_path / "n.npz").read_text() == "OLD" and (tmp_path / "n.png").read_text() == "OLD"
@@ -405,25 +388,8 @@ def test_an_output_suffix_naming_another_format_is_refused(tmp_path, cli, comman
 def test_an_ignored_sigterm_stays_ignored(tmp_path):
     """Review of D1's fix: a command started with SIGTERM ignored (by its parent) must keep
     ignoring it, as an ignored SIGINT is kept."""
-    import subprocess
-    import sys
-
-    script = (
-        "import os, signal, sys\n"
-        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
-        "import biorate.io as io\n"
-        "commit = io.Staged.commit\n"
-        "def killed(self):\n"
-        "    os.kill(os.getpid(), signal.SIGTERM)\n"
-        "    commit(self)\n"
-        "io.Staged.commit = killed\n"
-        "sys.argv = ['biorate', 'train', '--dataset', 'digits', '--hidden', '8', '--epochs', '2',\n"
-        "            '-o', 'n.npz', '--quiet']\n"
-        "from biorate.cli import main\n"
-        "sys.exit(main())\n"
-    )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         cwd=tmp_path, timeout=300)  # fmt: skip
+    out = _train_with_sigterm_at_commit(tmp_path, "signal.signal(signal.SIGTERM, signal.SIG_IGN)",
+                                        [])  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "n.npz").stat().st_size > 100
 
@@ -453,3 +419,28 @@ def test_the_cython_cache_folder_is_found_as_cython_finds_it(monkeypatch, env):
         monkeypatch.setitem(prefs, "codegen.runtime.cython.cache_dir", None)
     want = getattr(get_cython_cache_dir, "__wrapped__", get_cython_cache_dir)()
     assert _cython_cache_dir() == os.path.join(want, "brian_extensions")
+
+
+def _train_with_sigterm_at_commit(tmp_path, setup: str, extra: list[str]):
+    """``biorate train`` as the command line runs it (argv None), in a fresh interpreter that
+    runs ``setup`` first and sends itself SIGTERM from inside the final write (the staged
+    outputs made, before they are renamed); returns the completed process."""
+    import subprocess
+    import sys
+
+    args = ["biorate", "train", "--dataset", "digits", "--hidden", "8", "--epochs", "2",
+            "-o", "n.npz", *extra, "--quiet"]  # fmt: skip
+    script = (
+        f"import os, signal, sys\n{setup}\n"
+        "import biorate.io as io\n"
+        "commit = io.Staged.commit\n"
+        "def killed(self):\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    commit(self)\n"
+        "io.Staged.commit = killed\n"
+        f"sys.argv = {args!r}\n"
+        "from biorate.cli import main\n"
+        "sys.exit(main())\n"
+    )
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=300)  # fmt: skip
