@@ -238,12 +238,30 @@ def test_campaign12_dates_as_features_and_labels_beyond_int64(tmp_path):
                 net.score(X, y)
 
 
-@pytest.mark.parametrize("weight", ["1e300*mV", "J*exp(700)", "J*(v/v)*1e300",
-                                    "J*clip(1e300, 0, 1e301)"])  # fmt: skip
-def test_campaign12_poisson_jumps_are_checked_during_the_run_too(tmp_path, cli, weight):
-    """Campaign 12: weights the load-time evaluation cannot read (a unit name, a function, a
-    state variable) bypassed it and saturated the curve at 1/t_ref with exit 0. The run records
-    each input's largest |weight| and refuses jumps outside the target's domain."""
+def test_campaign13_a_latin1_argument_reaches_brian2s_logger_encodable(tmp_path):
+    """Campaign 13 A1: an argument that is not UTF-8 (a Latin-1 file name, held as surrogate
+    escapes) ended every command that imports Brian2 in a traceback: its logger copies the
+    command line into a file as UTF-8 on import. It is shown escaped there now."""
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("brian2")
+    exe = str(Path(sys.executable).with_name("biorate"))
+    name = os.fsdecode(b"caf\xe9.json")
+    out = subprocess.run([exe, "simulate", "fi", "--model", "lif", "--current", "0nA:1nA:3",
+                          "--duration", "50ms", "--trials", "1", "--target", "numpy", "--quiet",
+                          "-o", name], capture_output=True, cwd=tmp_path, timeout=300)  # fmt: skip
+    assert out.returncode == 0, out.stderr.decode(errors="replace")
+    assert (tmp_path / name).exists()
+
+
+@pytest.mark.parametrize("weight", ["J*int(t > 10*ms)", "0.5*mV*int(t > 10*ms)", "J*True",
+                                    "J*int(v < 0*mV)"])  # fmt: skip
+def test_campaign13_poisson_weights_with_comparisons_run(tmp_path, cli, weight):
+    """Campaign 13 F1: a run-time record of each input's largest |weight| (tried for campaign
+    12's C2) made Brian2 refuse weights that hold a comparison or a constant: it was taken out;
+    such weights run as before."""
     pytest.importorskip("brian2")
     from biorate.models import shipped_models_dir
 
@@ -254,5 +272,4 @@ def test_campaign12_poisson_jumps_are_checked_during_the_run_too(tmp_path, cli, 
     code, _, err = cli("simulate", "fi", "--model", tmp_path / "w.toml", "--drive", "poisson",
                        "--rate", "0Hz:50Hz:3", "--duration", "20ms", "--transient", "0ms",
                        "--trials", "1", "--target", "numpy", "--quiet", "-o", tmp_path / "s.json")  # fmt: skip
-    assert code == 2 and "per input spike during the run" in err and "+-10 V" in err, err
-    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "s.json").exists()
+    assert code == 0, err

@@ -16,33 +16,33 @@ import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import brian2.core.network as network_module
 import numpy as np
-from brian2 import Equations, NeuronGroup, Quantity, prefs, second
-from brian2.core.base import BrianObjectException
-from brian2.equations.equations import EquationError
-from brian2.stateupdaters.base import StateUpdateMethod
-from brian2.units.fundamentalunits import (
-    DimensionMismatchError,
-    get_or_create_dimension,
-    get_unit,
-)
 from tqdm.auto import tqdm
 
 from ..errors import BiorateError, ModelError
 from ..models import Model
-from .protocol import after_brian2_import, resolve_target
+from .protocol import after_brian2_import, encodable_argv, resolve_target
 
+with encodable_argv():  # Brian2's logger copies the command line, as UTF-8, when it is imported
+    import brian2.core.network as network_module
+    from brian2 import Equations, Network, NeuronGroup, Quantity, prefs, second
+    from brian2 import seed as brian_seed
+    from brian2.core.base import BrianObjectException
+    from brian2.equations.equations import EquationError
+    from brian2.stateupdaters.base import StateUpdateMethod
+    from brian2.units.fundamentalunits import DimensionMismatchError, get_or_create_dimension
 after_brian2_import()  # Brian2 was imported just above
 
 __all__ = [
+    "Network",
+    "brian_seed",
+    "second",
     "BRIAN_ERRORS",
     "rejected",
     "quantity",
     "namespace",
     "neuron_group",
     "var_dim",
-    "unit_name",
     "codegen_target",
     "fast_normals",
     "run_network",
@@ -124,14 +124,6 @@ def neuron_group(section: Mapping[str, Any], n: int, equations: str, *, threshol
     for var, expr in dict(section.get("initial", {})).items():
         setattr(group, var, expr)
     return group
-
-
-def unit_name(dim: tuple) -> str:
-    """The name of Brian2's SI unit of ``dim`` (a biorate 7-tuple) as an equation declares it:
-    ``volt``, ``siemens``, ``1`` for a dimensionless variable."""
-    if not any(dim):
-        return "1"
-    return repr(get_unit(get_or_create_dimension(tuple(float(d) for d in dim))))
 
 
 def var_dim(model: Model, section: str, var: str) -> tuple:

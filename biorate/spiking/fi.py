@@ -10,16 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from brian2 import Network, second
-from brian2 import seed as brian_seed
 
 from ..curve import TransferCurve
-from ..errors import ModelError, ProtocolError, UnitError
+from ..errors import ModelError, ProtocolError
 from ..io import provenance
 from ..models import (
     DRIVES,
     Model,
-    check_param,
     equation_variables,
     fi_axis,
     fi_drive,
@@ -27,16 +24,17 @@ from ..models import (
 )
 from ..models.protocol import check_input_rates, input_trains
 from ..schema import boolean
-from ..units import CURRENT, FREQUENCY, VOLTAGE, format_quantity
+from ..units import CURRENT, FREQUENCY, VOLTAGE
 from .brian import (
+    Network,
+    brian_seed,
     codegen_target,
     namespace,
     neuron_group,
     quantity,
     rejected,
     run_network,
-    unit_name,
-    var_dim,
+    second,
 )
 from .protocol import (
     check_protocol,
@@ -188,8 +186,6 @@ def _simulate(
         equations = neuron["equations"] + _COUNTER_EQUATIONS
         if drive == "poisson":
             equations += "\nbiorate_rate : Hz  # rate of each Poisson input"
-            equations += "".join(f"\nbiorate_jump{k} : {unit}  # its largest |weight| so far"
-                                 for k, unit in _jump_units(model))  # fmt: skip
         if not neuron.get("threshold"):
             raise ModelError(f"model {model.name!r} has no threshold: it never spikes")
         reset = "\n".join(r for r in (neuron.get("reset"), _COUNTER_RESET) if r)
@@ -206,40 +202,10 @@ def _simulate(
         run_network(net, transient_s + duration_s, label=f"simulate fi {model.name}",
                     progress=progress, seed=seed)  # fmt: skip
     _check_finite(model, group, neuron["equations"])
-    if drive == "poisson":
-        _check_jumps(model, group)
     counts = np.asarray(group.biorate_count[:], dtype=float)
     isi_n = np.asarray(group.biorate_nisi[:], dtype=float)
     isi_m = np.vstack([np.asarray(group.biorate_s1_[:]), np.asarray(group.biorate_s2_[:])])
     return counts, isi_n, isi_m
-
-
-def _jump_units(model: Model) -> list[tuple[int, str]]:
-    """Per ``[[drive.poisson]]`` input with a target: its index and its target's unit."""
-    inputs = model.section("drive").get("poisson") or []
-    return [(k, unit_name(var_dim(model, "neuron", inp["target"])))
-            for k, inp in enumerate(inputs) if "target" in inp]  # fmt: skip
-
-
-def _check_jumps(model: Model, group: Any) -> None:
-    """Refuse a run whose Poisson inputs made jumps outside their variable's physical domain
-    (a weight of ``J*exp(700)`` or ``J*(v/v)*1e300`` cannot be evaluated when the model loads,
-    where one made of parameters is: it saturated the curve at 1/t_ref, exit 0)."""
-    inputs = model.section("drive")["poisson"]
-    for k, _ in _jump_units(model):
-        inp = inputs[k]
-        largest = float(np.max(np.asarray(getattr(group, f"biorate_jump{k}_")[:], dtype=float)))
-        dim = var_dim(model, "neuron", inp["target"])
-        try:
-            if not np.isfinite(largest):
-                raise ModelError("not a finite number")
-            check_param("weight", largest, dim, "", ModelError)
-        except (ModelError, UnitError) as exc:
-            rule = str(exc).split(": parameter ", 1)[-1].partition(": ")[2] or str(exc)
-            raise ProtocolError(f"model {model.name!r}: [[drive.poisson]] {k}: weight "
-                                f"{str(inp['weight'])[:60]!r} made jumps of "
-                                f"{format_quantity(largest, dim)} per input spike during the run; "
-                                f"{rule}") from None  # fmt: skip
 
 
 def _check_finite(model: Model, group: Any, equations: str) -> None:
@@ -281,10 +247,8 @@ def _drive(model: Model, group: Any, drive: str, x_rep: np.ndarray, sigma_v: flo
     # step; each adds `weight` to `target` (as Brian2's PoissonInput, but with a rate per neuron,
     # and without an n_inputs*x <= 1/dt cap that a PoissonGroup would impose)
     code = "\n".join(
-        f"biorate_jump{k} = biorate_jump{k} + (abs({inp['weight']}) - biorate_jump{k})*int("
-        f"abs({inp['weight']}) > biorate_jump{k})\n"
         f"{inp['target']} += ({inp['weight']})*poisson("
         f"{input_trains(inp)!r}*biorate_rate*biorate_dt)"
-        for k, inp in enumerate(drive_spec["poisson"])
+        for inp in drive_spec["poisson"]
     )
     return [group.run_regularly(code, when="before_thresholds", name="biorate_fi_poisson")]

@@ -7,6 +7,7 @@ memory available, the seed; the presynaptic spike patterns; and the worker-safe 
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import secrets
@@ -16,6 +17,7 @@ import sys
 import tempfile
 import threading
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -33,6 +35,7 @@ __all__ = [
     "PATTERNS",
     "MAX_SPIKE_PROB",
     "after_brian2_import",
+    "encodable_argv",
     "note_silent_curve",
     "BYTES_PER_NEURON",
     "MAX_NEURONS",
@@ -326,6 +329,21 @@ def note_silent_curve(counts: np.ndarray, n_levels: int, what: str, duration_s: 
                       BiorateWarning, stacklevel=3)  # fmt: skip
 
 
+@contextlib.contextmanager
+def encodable_argv() -> Iterator[None]:
+    """``sys.argv`` with every argument encodable as UTF-8 while Brian2 is imported: its logger
+    copies the command line into a file as UTF-8, and an argument that is not (a Latin-1 file
+    name, held as surrogate escapes) ended every command that imports Brian2 in a traceback.
+    Such bytes are shown escaped (``\\xe9``) there; the arguments are restored after."""
+    argv = sys.argv
+    sys.argv = [a.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+                if isinstance(a, str) else a for a in argv]  # fmt: skip
+    try:
+        yield
+    finally:
+        sys.argv = argv
+
+
 def after_brian2_import() -> None:
     """Undo two things Brian2's import does to the whole process: see
     :func:`_keep_sigint_disposition` and :func:`_biorate_errors_past_brian2s_excepthook`. Call
@@ -376,7 +394,8 @@ def import_brian2() -> None:
     there skips that handler (a worker is stopped by Dask, not by Ctrl-C). This is the lazy
     boundary itself: Brian2 is imported here on purpose, inside the function."""
     if "brian2" in sys.modules or threading.current_thread() is threading.main_thread():
-        import brian2  # noqa: F401
+        with encodable_argv():
+            import brian2  # noqa: F401
 
         after_brian2_import()
         return

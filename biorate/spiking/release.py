@@ -20,8 +20,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from brian2 import Network
-from brian2 import seed as brian_seed
 
 from ..curve import TransferCurve
 from ..errors import ModelError, ProtocolError
@@ -29,7 +27,17 @@ from ..io import provenance
 from ..models import Model, load_model
 from ..schema import boolean, one_of
 from ..units import CONCENTRATION, FREQUENCY, TIME, si_unit, to_si, unit_scale
-from .brian import codegen_target, namespace, neuron_group, quantity, rejected, run_network, var_dim
+from .brian import (
+    Network,
+    brian_seed,
+    codegen_target,
+    namespace,
+    neuron_group,
+    quantity,
+    rejected,
+    run_network,
+    var_dim,
+)
 from .protocol import (
     MAX_SPIKE_PROB,
     PATTERNS,
