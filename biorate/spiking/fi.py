@@ -14,14 +14,7 @@ import numpy as np
 from ..curve import TransferCurve
 from ..errors import ModelError, ProtocolError
 from ..io import provenance
-from ..models import (
-    DRIVES,
-    Model,
-    equation_variables,
-    fi_axis,
-    fi_drive,
-    load_model,
-)
+from ..models import DRIVES, Model, equation_variables, fi_axis, fi_drive, load_model
 from ..models.protocol import check_input_rates, input_trains
 from ..schema import boolean
 from ..units import CURRENT, FREQUENCY, VOLTAGE
