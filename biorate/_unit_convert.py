@@ -5,6 +5,7 @@ conversion of Brian2 quantities, strings, lists and bare numbers to checked SI v
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
@@ -74,10 +75,29 @@ def _brian_dims(value: Any) -> Dim | None:
     return out  # type: ignore[return-value]
 
 
+class MaskedEntry(Exception):
+    """A sequence holds NumPy's masked constant (raised by :func:`asarray_unmasked`)."""
+
+
+def asarray_unmasked(value: Any) -> np.ndarray:
+    """``np.asarray(value)``, raising :class:`MaskedEntry` where ``value`` holds NumPy's masked
+    constant (``[np.ma.masked, 1.0]``), which NumPy would read as NaN with a two-line warning;
+    the callers turn it into their own one-line error."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", ".*converting a masked element", UserWarning)
+        try:
+            return np.asarray(value)
+        except UserWarning:
+            pass
+    raise MaskedEntry
+
+
 def _real(value: Any, name: str) -> np.ndarray:
     """``value`` as a float array; complex values are refused (NumPy would keep the real part)."""
     try:
-        arr = np.asarray(value)
+        arr = asarray_unmasked(value)
+    except MaskedEntry:
+        raise UnitError(_masked(name)) from None
     except (TypeError, ValueError, OverflowError):
         raise UnitError(f"{name}: cannot read {_show(value)} as a quantity") from None
     if np.iscomplexobj(arr):
@@ -88,12 +108,16 @@ def _real(value: Any, name: str) -> np.ndarray:
         raise UnitError(f"{name}: cannot read {_show(value)} as a quantity") from None
 
 
+def _masked(name: str) -> str:
+    return f"{name}: masked values are not quantities; give every value"
+
+
 def _convert(value: Any, dim: Dim, name: str) -> np.ndarray:
     if isinstance(value, bool | np.bool_):  # True would read as 1, False as a zero in any unit
         raise UnitError(f"{name}: expected a quantity such as '{_example(dim)}', got {value}")
     if isinstance(value, np.ma.MaskedArray) and np.ma.getmaskarray(value).any():
         # np.ma.masked ("no value") compared equal to 0 and read as a zero in any unit
-        raise UnitError(f"{name}: masked values are not quantities; give every value")
+        raise UnitError(_masked(name))
     bdim = _brian_dims(value)
     if bdim is not None:  # a Brian2 Quantity: ndarray subclass holding SI values
         got, arr = bdim, _real(value, name)

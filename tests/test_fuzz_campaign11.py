@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -256,20 +257,108 @@ def test_campaign13_a_latin1_argument_reaches_brian2s_logger_encodable(tmp_path)
     assert (tmp_path / name).exists()
 
 
-@pytest.mark.parametrize("weight", ["J*int(t > 10*ms)", "0.5*mV*int(t > 10*ms)", "J*True",
-                                    "J*int(v < 0*mV)"])  # fmt: skip
-def test_campaign13_poisson_weights_with_comparisons_run(tmp_path, cli, weight):
-    """Campaign 13 F1: a run-time record of each input's largest |weight| (tried for campaign
-    12's C2) made Brian2 refuse weights that hold a comparison or a constant: it was taken out;
-    such weights run as before."""
-    pytest.importorskip("brian2")
+def _poisson_curve(tmp_path, cli, weight, name="s"):
+    """Code, y (or None) and stderr of a short Poisson-driven f-I run of lif with ``weight``."""
     from biorate.models import shipped_models_dir
 
     text = (shipped_models_dir() / "neurons" / "lif.toml").read_text()
     text = text.replace('weight = "J*int(not_refractory)"', f'weight = "{weight}"')
     (tmp_path / "w.toml").write_text(text.replace('name = "lif"', 'name = "w"')
                                      .replace('theory = "lif"\n', ""))  # fmt: skip
+    out = tmp_path / f"{name}.json"
     code, _, err = cli("simulate", "fi", "--model", tmp_path / "w.toml", "--drive", "poisson",
-                       "--rate", "0Hz:50Hz:3", "--duration", "20ms", "--transient", "0ms",
-                       "--trials", "1", "--target", "numpy", "--quiet", "-o", tmp_path / "s.json")  # fmt: skip
+                       "--rate", "0Hz:400Hz:3", "--duration", "100ms", "--transient", "0ms",
+                       "--trials", "2", "--target", "numpy", "--seed", "3", "--quiet", "-o",
+                       out)  # fmt: skip
+    return code, (json.loads(out.read_text())["y"] if code == 0 else None), err
+
+
+@pytest.mark.parametrize("weight", ["J*int(t >= 0*ms)", "J*True", "J*(v/v)", "J + 0*J",
+                                    "J*int(v < 100*mV)"])  # fmt: skip
+def test_campaign13_poisson_weights_with_comparisons_run(tmp_path, cli, weight):
+    """Campaign 13 F1: a run-time record of each input's largest |weight| written as
+    ``abs(weight)`` made Brian2 refuse weights that hold a comparison or a constant. The weight
+    is now taken into a temporary first; weights equal to J give J's curve, spike for spike,
+    with the same seed."""
+    pytest.importorskip("brian2")
+    code, y, err = _poisson_curve(tmp_path, cli, weight)
     assert code == 0, err
+    code, y_j, err = _poisson_curve(tmp_path, cli, "J", "j")
+    assert code == 0, err
+    assert y == y_j and y_j[-1] > 0
+
+
+@pytest.mark.parametrize("weight", ["J*0", "J*1e-400", "J*int(i == -1)", "0*mV"])
+def test_campaign13_poisson_weights_of_zero_run_silent(tmp_path, cli, weight):
+    """Weights that SymPy reduces to 0 ran (Brian2 indexed the temporary as an array where
+    it had become a float): they run, and the neuron, never pushed, stays silent."""
+    pytest.importorskip("brian2")
+    code, y, err = _poisson_curve(tmp_path, cli, weight)
+    assert code == 0, err
+    assert y == [0.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize(("weight", "size"), [("1e300*mV", "1e+300 mV"),
+                                              ("J*True*1e300", "1e+299 mV"),
+                                              ("J*exp(700)", "1.01423205474e+303 mV"),
+                                              ("J*(v/v)*1e300", "1e+299 mV"),
+                                              ("20*volt*int(t > 50*ms)", "20000 mV")])  # fmt: skip
+def test_campaign12_a_poisson_weight_the_loader_cannot_read_is_measured(
+    tmp_path, cli, weight, size
+):
+    """Campaign 12 C2: a weight the model's checks cannot evaluate (a unit name, a function,
+    state) bypassed the +-10 V domain and saturated the curve with exit 0. The largest |weight|
+    of each input is recorded during the run and held to the same domain, in one line."""
+    pytest.importorskip("brian2")
+    code, _, err = _poisson_curve(tmp_path, cli, weight)
+    assert code == 2
+    assert f"makes a jump of {size} per input spike" in err and "+-10 V" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "s.json").exists()
+
+
+def test_a_poisson_weight_in_the_wrong_unit_is_named(tmp_path, cli):
+    pytest.importorskip("brian2")
+    code, _, err = _poisson_curve(tmp_path, cli, "3*nA")
+    assert code == 2
+    assert "poisson[0]: weight '3*nA' is in A, but its target v is in V" in err
+
+
+def test_campaign13_a_list_holding_the_masked_constant_is_refused_without_numpys_warning():
+    """Campaign 13 E1: ``[np.ma.masked, 2e-10]`` went through np.asarray first, which printed
+    NumPy's two-line "converting a masked element to nan" before biorate's own error."""
+    import warnings
+
+    net = br.RateNetwork([2, 3, 2], seed=0)
+    net.initialize()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(br.UnitError, match="current: masked values are not quantities"):
+            br.theory.fi("lif", current=[np.ma.masked, 2e-10])
+        with pytest.raises(DataError, match="X holds numpy.ma.masked"):
+            net.predict([[np.ma.masked, 1.0]])
+        assert net.predict([[0.5, 1.0]]).shape == (1,)  # the plain list still reads
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_campaign13_unusable_standard_streams_keep_the_exit_code(tmp_path):
+    """Campaign 13 E2: stdout on a full device said "No space left on device" without naming
+    it (the output file itself was written); an error line that could not reach a closed or
+    full stderr turned exit 2 into 1."""
+    import subprocess
+    import sys
+
+    exe = str(Path(sys.executable).with_name("biorate"))
+    good = [exe, "theory", "fi", "--model", "lif", "--current", "0nA:1nA:5", "-o", "e.json"]
+    with open("/dev/full", "w") as full:
+        out = subprocess.run(good, stdout=full, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                             timeout=120)  # fmt: skip
+    assert out.returncode == 2
+    assert out.stderr.strip() == "biorate: error: the standard output: No space left on device"
+    assert json.loads((tmp_path / "e.json").read_text())["kind"] == "transfer_curve"
+    bad = [exe, "theory", "fi", "--model", "lif", "--current", "nan", "-o", "c.json"]
+    with open("/dev/full", "w") as full:
+        out = subprocess.run(bad, stderr=full, cwd=tmp_path, timeout=120)
+    assert out.returncode == 2
+    out = subprocess.run(bad, stderr=subprocess.DEVNULL, cwd=tmp_path, timeout=120,
+                         preexec_fn=lambda: __import__("os").close(2))  # fmt: skip
+    assert out.returncode == 2 and not (tmp_path / "c.json").exists()

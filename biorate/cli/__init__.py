@@ -190,14 +190,66 @@ class _Escaped:
         self._stream = stream
 
     def write(self, text: str) -> int:
-        if not _CONTROL.search(text):
+        if _CONTROL.search(text):
+            text = _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"),
+                                text)  # fmt: skip
+        with _named_stdout():
             return self._stream.write(text)
-        return self._stream.write(_CONTROL.sub(lambda m: m.group(0).encode("unicode_escape")
-                                               .decode("ascii"), text))  # fmt: skip
 
     def writelines(self, lines: Any) -> None:
         for line in lines:
             self.write(line)
+
+    def flush(self) -> None:
+        with _named_stdout():
+            self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def _named_stdout() -> Iterator[None]:
+    """An error writing the standard output (a full device) names it: the outputs themselves
+    may well be written (a closed reader, BrokenPipeError, stays what it is)."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, "the standard output") from None
+
+
+class _Lossy:
+    """The standard error as a command writes it: a closed stream (``2>&-``), or one on a full
+    device, loses its lines, not the exit code (an OSError there made exit 2 a 1)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        if self._stream is not None:
+            try:
+                n = self._stream.write(text)
+                self._stream.flush()
+                return n
+            except (OSError, ValueError, AttributeError):
+                self._drop()
+        return len(text)
+
+    def flush(self) -> None:
+        if self._stream is not None:
+            try:
+                self._stream.flush()
+            except (OSError, ValueError, AttributeError):
+                self._drop()
+
+    def _drop(self) -> None:
+        """Close the failing stream, so the interpreter's last flush does not try it again (a
+        failed flush at exit makes the exit code 120); later lines go nowhere."""
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            self._stream.close()
+        self._stream = None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
@@ -243,9 +295,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # and Brian2's import would route Python's warnings into its log (three lines each, with
         # the source path): biorate's own print as its one line, whenever Brian2 is imported
         logging.captureWarnings = lambda capture: None  # type: ignore[assignment]
-    stdout = sys.stdout
+    stdout, stderr = sys.stdout, sys.stderr
     if stdout is not None:  # (None: the standard output is closed, and print skips it)
         sys.stdout = _Escaped(stdout)  # type: ignore[assignment]
+    sys.stderr = _Lossy(stderr)  # type: ignore[assignment]
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -282,6 +335,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.captureWarnings = capture
         if isinstance(sys.stdout, _Escaped):
             sys.stdout = stdout
+        if isinstance(sys.stderr, _Lossy):
+            sys.stderr = stderr
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -43,7 +43,7 @@ from ..units import (
 from .names import IDENT, IDENT_RULE, check_names
 from .quantity_expr import evaluate
 
-__all__ = ["check_param", "check_names", "check_spec", "check_relations", "check_theory",
+__all__ = ["check_param", "check_names", "jump_problem", "check_spec", "check_relations", "check_theory",
            "equation_variables", "refractory_spec", "THEORIES", "MAX_TIME", "MIN_TIME_CONSTANT",
            "IDENT", "IDENT_RULE"]  # fmt: skip
 
@@ -277,17 +277,25 @@ def _check_drive(drive: Fields, variables: set[str], params: Mapping[str, Any]) 
         weight = inp.text("weight", None if inp.has("on_pre") else MISSING)
         _expression(inp, "weight")
         jump = None if weight is None else evaluate(weight, params)
-        if jump is not None and not math.isfinite(jump[0]):
-            raise inp.fail("weight", f"{weight[:60]!r} makes a jump per input spike that is not "
-                                     "a finite number")  # fmt: skip
-        if jump is not None:  # the jump per input spike, held to its parameters' domains
-            try:
-                check_param("weight", jump[0], jump[1], "", ModelError)
-            except (ModelError, UnitError) as exc:  # ": parameter weight = 1e+299 mV: a ..."
-                size, _, rule = str(exc).split(": parameter ", 1)[-1].partition(": ")
-                raise inp.fail("weight", f"{weight[:60]!r} makes a jump of "
-                                         f"{size.removeprefix('weight = ')} per input spike; "
-                                         f"{rule}") from None  # fmt: skip
+        problem = None if jump is None else jump_problem(weight, *jump)
+        if problem:  # the jump per input spike, held to its parameters' domains
+            raise inp.fail("weight", problem)
+
+
+def jump_problem(weight: str, value: float, dim: Dim) -> str | None:
+    """Why a jump of ``value`` (SI, dimension ``dim``) per input spike, made by the Poisson
+    ``weight`` expression, is refused (held to the domain of a parameter of its dimension:
+    within +-10 V for a potential), or None. Read at load for a weight made of parameters, and
+    after a run for the largest jump a weight made of anything else gave."""
+    if not math.isfinite(value):
+        return f"{weight[:60]!r} makes a jump per input spike that is not a finite number"
+    try:
+        check_param("weight", value, dim, "", ModelError)
+    except (ModelError, UnitError) as exc:  # ": parameter weight = 1e+299 mV: a ..."
+        size, _, rule = str(exc).split(": parameter ", 1)[-1].partition(": ")
+        return (f"{weight[:60]!r} makes a jump of {size.removeprefix('weight = ')} per input "
+                f"spike; {rule}")  # fmt: skip
+    return None
 
 
 # --- relations ----------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .._unit_convert import MaskedEntry, asarray_unmasked
 from ..activation import Activation, get_activation
 from ..errors import BiorateError, BiorateWarning, DataError, NetworkError
 from ..schema import is_real, short
@@ -290,13 +291,17 @@ def plain_array(v: Any, name: str) -> np.ndarray:
             raise DataError(f"{name} is a masked array with {hidden} masked value(s): a network "
                             "ignores a mask and would use the hidden values; fill or drop them")  # fmt: skip
         v = np.ma.getdata(v)
-    if np.iscomplexobj(v):
-        raise DataError(f"{name} is complex: a network takes real inputs (NumPy would drop the "
-                        "imaginary part)")  # fmt: skip
     try:
-        a = np.asarray(v)
+        a = asarray_unmasked(v)
+    except MaskedEntry:
+        raise DataError(
+            f"{name} holds numpy.ma.masked: a network takes numbers; fill or drop the masked values"
+        ) from None
     except (TypeError, ValueError) as exc:
         raise DataError(f"{name} must be a numeric array: {exc}") from None
+    if np.iscomplexobj(a):
+        raise DataError(f"{name} is complex: a network takes real inputs (NumPy would drop the "
+                        "imaginary part)")  # fmt: skip
     if a.dtype.kind in "USV" or (
         a.dtype.kind == "O" and any(isinstance(e, str | bytes) for e in a.flat)
     ):

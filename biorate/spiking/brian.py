@@ -29,8 +29,10 @@ with encodable_argv():  # Brian2's logger copies the command line, as UTF-8, whe
     from brian2 import seed as brian_seed
     from brian2.core.base import BrianObjectException
     from brian2.equations.equations import EquationError
+    from brian2.parsing.expressions import parse_expression_dimensions
     from brian2.stateupdaters.base import StateUpdateMethod
     from brian2.units.fundamentalunits import DimensionMismatchError, get_or_create_dimension
+    from brian2.utils.stringtools import get_identifiers
 after_brian2_import()  # Brian2 was imported just above
 
 __all__ = [
@@ -43,6 +45,7 @@ __all__ = [
     "namespace",
     "neuron_group",
     "var_dim",
+    "expression_dim",
     "codegen_target",
     "fast_normals",
     "run_network",
@@ -137,6 +140,13 @@ def var_dim(model: Model, section: str, var: str) -> tuple:
     if var not in eqs.names:
         raise ModelError(f"model {model.name!r}: [{section}] names {var!r}, not in its equations")
     return tuple(int(round(d)) for d in eqs[var].dim._dims)
+
+
+def expression_dim(group: Any, expr: str) -> tuple:
+    """The dimension (biorate 7-tuple) of code expression ``expr`` read in ``group`` (its
+    variables and namespace); Brian2's errors for names it cannot resolve pass through."""
+    variables = group.resolve_all(get_identifiers(expr), run_namespace={})
+    return tuple(int(round(d)) for d in parse_expression_dimensions(expr, variables)._dims)
 
 
 @contextlib.contextmanager

@@ -15,13 +15,15 @@ from ..curve import TransferCurve
 from ..errors import ModelError, ProtocolError
 from ..io import provenance
 from ..models import DRIVES, Model, equation_variables, fi_axis, fi_drive, load_model
+from ..models.checks import jump_problem
 from ..models.protocol import check_input_rates, input_trains
 from ..schema import boolean
-from ..units import CURRENT, FREQUENCY, VOLTAGE
+from ..units import CURRENT, FREQUENCY, VOLTAGE, si_unit
 from .brian import (
     Network,
     brian_seed,
     codegen_target,
+    expression_dim,
     namespace,
     neuron_group,
     quantity,
@@ -168,6 +170,12 @@ biorate_tlast = t
 """
 
 
+# 0 in every neuron, added to a weight's temporary to keep it an array: Brian2 (numpy target)
+# indexes the temporary by not_refractory, which fails once SymPy reduced `J*(v/v)` or `J*0`
+# to a float
+_ZERO = "\nbiorate_zero : 1 (constant)"
+
+
 def _simulate(
     model, x, drive, sigma_v, bias_a, duration_s, transient_s, dt_s, trials, seed, progress
 ):  # noqa: ANN001, PLR0913
@@ -178,7 +186,14 @@ def _simulate(
     with rejected(f"model {model.name!r}"):
         equations = neuron["equations"] + _COUNTER_EQUATIONS
         if drive == "poisson":
-            equations += "\nbiorate_rate : Hz  # rate of each Poisson input"
+            equations += (
+                "\nbiorate_rate : Hz  # rate of each Poisson input"
+                + _ZERO
+                + "".join(
+                    f"\nbiorate_jump{k} : 1  # largest |weight| of input {k} so far, SI"
+                    for k in range(len(model.section("drive").get("poisson", [])))
+                )
+            )
         if not neuron.get("threshold"):
             raise ModelError(f"model {model.name!r} has no threshold: it never spikes")
         reset = "\n".join(r for r in (neuron.get("reset"), _COUNTER_RESET) if r)
@@ -194,6 +209,8 @@ def _simulate(
     with np.errstate(over="ignore", invalid="ignore"):
         run_network(net, transient_s + duration_s, label=f"simulate fi {model.name}",
                     progress=progress, seed=seed)  # fmt: skip
+    if drive == "poisson":  # a jump out of every domain explains a diverged state: said first
+        _check_jumps(model, group)
     _check_finite(model, group, neuron["equations"])
     counts = np.asarray(group.biorate_count[:], dtype=float)
     isi_n = np.asarray(group.biorate_nisi[:], dtype=float)
@@ -215,6 +232,23 @@ def _check_finite(model: Model, group: Any, equations: str) -> None:
                                 f"{values.size} neurons at the end of the run: its equations "
                                 "diverged (an unstable model, or dt too large for it), so the "
                                 "rates would be meaningless")  # fmt: skip
+
+
+def _check_jumps(model: Model, group: Any) -> None:
+    """Refuse a run whose Poisson weight made a jump no parameter of its dimension may have
+    (``1e300*mV``, ``J*exp(700)``, ``J*(v/v)*1e300``): the model's checks evaluate a weight made
+    of parameters at load; one that reads units, functions or state is measured in the run."""
+    for k, inp in enumerate(model.section("drive")["poisson"]):
+        jumps = np.asarray(getattr(group, f"biorate_jump{k}")[:], dtype=float)
+        largest = float(np.max(jumps, initial=0.0))
+        problem = jump_problem(inp["weight"], largest, _dim(group, inp["target"]))
+        if problem:
+            raise ProtocolError(f"model {model.name!r}: poisson[{k}]: weight {problem} (the "
+                                "largest in the run)")  # fmt: skip
+
+
+def _dim(group: Any, var: str) -> tuple:
+    return tuple(int(round(d)) for d in group.variables[var].dim._dims)
 
 
 def _drive(model: Model, group: Any, drive: str, x_rep: np.ndarray, sigma_v: float,
@@ -239,9 +273,21 @@ def _drive(model: Model, group: Any, drive: str, x_rep: np.ndarray, sigma_v: flo
     # n_inputs independent Poisson trains at rate x deliver Poisson(n_inputs*x*dt) spikes per
     # step; each adds `weight` to `target` (as Brian2's PoissonInput, but with a rate per neuron,
     # and without an n_inputs*x <= 1/dt cap that a PoissonGroup would impose)
-    code = "\n".join(
-        f"{inp['target']} += ({inp['weight']})*poisson("
-        f"{input_trains(inp)!r}*biorate_rate*biorate_dt)"
-        for inp in drive_spec["poisson"]
-    )
+    # the weight is taken once per step into a temporary, whose size is recorded (in the
+    # target's SI unit) and checked after the run (_check_jumps)
+    lines = []
+    for k, inp in enumerate(drive_spec["poisson"]):
+        unit = _dim(group, inp["target"])
+        if expression_dim(group, inp["weight"]) != unit:
+            raise ModelError(f"model {model.name!r}: poisson[{k}]: weight {inp['weight'][:60]!r} "
+                             f"is in {si_unit(expression_dim(group, inp['weight']))}, but its "
+                             f"target {inp['target']} is in {si_unit(unit)}")  # fmt: skip
+        group.namespace[f"biorate_unit{k}"] = quantity(1.0, unit)
+        w, jump, size = f"biorate_w{k}", f"biorate_jump{k}", f"abs(biorate_w{k})/biorate_unit{k}"
+        lines += [
+            f"{w} = ({inp['weight']}) + biorate_zero*biorate_unit{k}",
+            f"{jump} = {jump} + ({size} - {jump})*int({size} > {jump})",
+            f"{inp['target']} += {w}*poisson({input_trains(inp)!r}*biorate_rate*biorate_dt)",
+        ]
+    code = "\n".join(lines)
     return [group.run_regularly(code, when="before_thresholds", name="biorate_fi_poisson")]
