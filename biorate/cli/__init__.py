@@ -225,31 +225,29 @@ class _Lossy:
     device, loses its lines, not the exit code (an OSError there made exit 2 a 1)."""
 
     def __init__(self, stream: Any) -> None:
-        self._stream = stream
+        self._stream = stream if stream is not None else open(os.devnull, "w")  # noqa: SIM115
 
     def write(self, text: str) -> int:
-        if self._stream is not None:
-            try:
-                n = self._stream.write(text)
-                self._stream.flush()
-                return n
-            except (OSError, ValueError, AttributeError):
-                self._drop()
-        return len(text)
+        try:
+            n = self._stream.write(text)
+            self._stream.flush()
+        except (OSError, ValueError):
+            self._drop()
+            return len(text)
+        return n
 
     def flush(self) -> None:
-        if self._stream is not None:
-            try:
-                self._stream.flush()
-            except (OSError, ValueError, AttributeError):
-                self._drop()
+        try:
+            self._stream.flush()
+        except (OSError, ValueError):
+            self._drop()
 
     def _drop(self) -> None:
         """Close the failing stream, so the interpreter's last flush does not try it again (a
-        failed flush at exit makes the exit code 120); later lines go nowhere."""
-        with contextlib.suppress(OSError, ValueError, AttributeError):
+        failed flush at exit makes the exit code 120); later lines go to the null device."""
+        with contextlib.suppress(OSError, ValueError):
             self._stream.close()
-        self._stream = None
+        self._stream = open(os.devnull, "w")  # noqa: SIM115
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)

@@ -43,8 +43,8 @@ from ..units import (
 from .names import IDENT, IDENT_RULE, check_names
 from .quantity_expr import evaluate
 
-__all__ = ["check_param", "check_names", "jump_problem", "check_spec", "check_relations", "check_theory",
-           "equation_variables", "refractory_spec", "THEORIES", "MAX_TIME", "MIN_TIME_CONSTANT",
+__all__ = ["check_param", "check_names", "check_spec", "check_relations", "check_theory",
+           "jump_problem", "equation_variables", "refractory_spec", "THEORIES", "MAX_TIME", "MIN_TIME_CONSTANT",
            "IDENT", "IDENT_RULE"]  # fmt: skip
 
 # --- values -------------------------------------------------------------------------------------
