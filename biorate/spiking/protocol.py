@@ -403,6 +403,7 @@ def import_brian2() -> None:
         original = signal.signal
         signal.signal = lambda *args, **kwargs: None  # type: ignore[assignment]
         try:
-            import brian2  # noqa: F401, F811
+            with encodable_argv():  # (a local worker shares the command line's argv)
+                import brian2  # noqa: F401, F811
         finally:
             signal.signal = original
