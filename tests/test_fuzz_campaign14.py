@@ -27,3 +27,41 @@ def test_a_sweep_into_a_latin1_folder_imports_brian2_on_its_worker(tmp_path):
     assert out.returncode == 0, err
     assert "Traceback" not in err and "UnicodeEncodeError" not in err
     assert (tmp_path / name / "summary.json").exists()
+
+
+def test_every_output_whose_suffix_names_another_format_is_refused(tmp_path, cli):
+    """C1: the rule "an output whose suffix names another format than the one written is
+    refused" held for `fit -o` and `export nir -o` only: `train -o n.json` wrote a .npz,
+    `theory fi -o x.png` JSON, `--report r.npz` JSON, all with exit 0. Each is refused before
+    any work, and nothing is written."""
+    code, _, err = cli("theory", "fi", "--model", "lif", "--current", "0nA:1nA:30", "-o",
+                       tmp_path / "fi.json")  # fmt: skip
+    assert code == 0, err
+    code, _, err = cli("train", "--dataset", "xor", "--hidden", "4", "--epochs", "2", "--quiet",
+                       "-o", tmp_path / "tr.npz")  # fmt: skip
+    assert code == 0, err
+    cases = [
+        (["train", "--dataset", "xor", "--hidden", "4", "--epochs", "2", "--quiet", "-o",
+          tmp_path / "n.json"], "-o", ".json names JSON", "a network as NumPy's .npz"),
+        (["theory", "fi", "--model", "lif", "--current", "0nA:1nA:3", "-o", tmp_path / "x.png"],
+         "-o", ".png names PNG", "a curve as JSON (CSV for .csv)"),
+        (["simulate", "fi", "--model", "lif", "--current", "0nA:1nA:3", "-o", tmp_path / "x.npz"],
+         "-o", ".npz names NumPy's .npz", "a curve as JSON (CSV for .csv)"),
+        (["fit", tmp_path / "fi.json", "-o", tmp_path / "a.json", "--quiet", "--report",
+          tmp_path / "r.npz"], "--report", ".npz names NumPy's .npz", "a report as JSON"),
+        (["evaluate", tmp_path / "tr.npz", "--dataset", "xor", "--report", tmp_path / "e.png"],
+         "--report", ".png names PNG", "a report as JSON"),
+        (["train", "--dataset", "xor", "--hidden", "4", "--epochs", "2", "--quiet", "-o",
+          tmp_path / "t2.npz", "--report", tmp_path / "t2.csv"], "--report", ".csv names CSV",
+         "a report as JSON"),
+    ]  # fmt: skip
+    before = sorted(p.name for p in tmp_path.iterdir())
+    for args, option, names, writes in cases:
+        code, _, err = cli(*args)
+        assert code == 2, (args, err)
+        assert err.startswith(f"biorate: error: {option} ") and names in err and writes in err
+        assert len(err.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    code, _, err = cli("theory", "fi", "--model", "lif", "--current", "0nA:1nA:3", "-o",
+                       tmp_path / "x.csv")  # fmt: skip
+    assert code == 0 and (tmp_path / "x.csv").read_text().startswith("#"), err

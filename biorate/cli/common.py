@@ -18,15 +18,26 @@ from ..models import load_model
 from ..units import TIME, to_si
 
 __all__ = ["parse_set", "command_line", "add_quiet", "seconds", "model_from_args", "fi_axis",
-           "OutputError", "check_writable", "check_outputs", "check_figure_format"]  # fmt: skip
+           "OutputError", "check_writable", "check_outputs", "check_figure_format", "check_suffix",
+           "Format", "JSON_REPORT", "CURVE", "NETWORK", "ACTIVATION", "NIR"]  # fmt: skip
 
 
-def check_outputs(outputs: list[tuple[Any, str]],
+# what an output option writes, for :func:`check_suffix`: (in words, the suffixes that name it)
+Format = tuple[str, tuple[str, ...]]
+JSON_REPORT: Format = ("a report as JSON", (".json",))
+CURVE: Format = ("a curve as JSON (CSV for .csv)", (".json", ".csv"))
+NETWORK: Format = ("a network as NumPy's .npz", (".npz",))
+ACTIVATION: Format = ("an activation as JSON", (".json",))
+NIR: Format = ("NIR, an HDF5 file", (".nir", ".h5", ".hdf5"))
+
+
+def check_outputs(outputs: Sequence[tuple[Any, str] | tuple[Any, str, Format]],
                   inputs: Sequence[tuple[Any, str]] = ()) -> None:  # fmt: skip
     """:func:`check_writable` on each ``(path, option)`` given, :func:`check_figure_format` on the
-    figures (the options named ``--plot...``), and refuse two options naming the same file (the
-    later write would replace the earlier one) or an output that is one of the command's
-    ``inputs`` (``fit c.json -o c.json`` would replace the curve it reads)."""
+    figures (the options named ``--plot...``), :func:`check_suffix` on those given with the
+    :data:`Format` they write (``(path, option, CURVE)``), and refuse two options naming the same
+    file (the later write would replace the earlier one) or an output that is one of the
+    command's ``inputs`` (``fit c.json -o c.json`` would replace the curve it reads)."""
     seen: dict[Path, str] = {}
     for p, what in inputs:  # a folder input (an IDX dataset) is every file in it
         for one in p if isinstance(p, list | tuple) else [p]:  # csv:TRAIN,TEST: two files
@@ -36,7 +47,7 @@ def check_outputs(outputs: list[tuple[Any, str]],
                              for f in path.iterdir() if f.is_file()})  # fmt: skip
             elif path is not None and path.is_file():
                 seen[path.resolve()] = what
-    for path, what in outputs:
+    for path, what, *_ in outputs:
         if path is None:
             continue
         check_writable(path, f"{what} {path}")
@@ -46,6 +57,9 @@ def check_outputs(outputs: list[tuple[Any, str]],
         if key in seen:
             raise OutputError(f"{seen[key]} and {what} name the same file {path}")
         seen[key] = what
+    for path, what, *fmt in outputs:
+        if fmt:
+            check_suffix(path, what, *fmt[0])
 
 
 # suffixes that name a format, and which: an output whose suffix names another format than the

@@ -10,7 +10,15 @@ from ..deploy import METHODS, DeployError, activation_field, deploy, spiking_ori
 from ..deploy.settings import presentation_times
 from ..io import staged_outputs, write_json
 from ..units import integer
-from .common import add_quiet, check_outputs, command_line, dataset_input, load_matching, seconds
+from .common import (
+    JSON_REPORT,
+    add_quiet,
+    check_outputs,
+    command_line,
+    dataset_input,
+    load_matching,
+    seconds,
+)
 
 __all__ = ["add_parser", "run", "durations_up_to"]
 
@@ -89,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     origin = spiking_origin(net.activation_, activation_field(args.network))
     # the model file the network's neurons are built from is an input too (a --report or --plot
     # named like it replaced it, and every later deployment of the net failed)
-    check_outputs([(args.report, "--report"), (args.plot, "--plot")],
+    check_outputs([(args.report, "--report", JSON_REPORT), (args.plot, "--plot")],
                   inputs=[(origin.model.path, "the network's model file")])  # fmt: skip
     X, y = data.X_test, data.y_test
     if args.images is not None:

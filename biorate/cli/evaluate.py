@@ -6,7 +6,14 @@ import argparse
 
 from ..io import write_json
 from ..network.report import network_report
-from .common import add_quiet, check_outputs, command_line, dataset_input, load_matching
+from .common import (
+    JSON_REPORT,
+    add_quiet,
+    check_outputs,
+    command_line,
+    dataset_input,
+    load_matching,
+)
 from .train import add_network_options
 
 
@@ -21,7 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_outputs(
-        [(args.report, "--report")],
+        [(args.report, "--report", JSON_REPORT)],
         inputs=[(args.network, "the input network"), dataset_input(args.dataset)],
     )
     net, data = load_matching(args.network, args.dataset, args.seed)

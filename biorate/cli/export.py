@@ -7,7 +7,7 @@ import argparse
 
 from ..deploy.nir import FORMS, require_nir, to_nir, write_nir
 from ..network import RateNetwork
-from .common import add_quiet, check_outputs, check_suffix
+from .common import NIR, add_quiet, check_outputs
 
 __all__ = ["add_parser", "run"]
 
@@ -36,9 +36,8 @@ def run(args: argparse.Namespace) -> int:
     from ..deploy.mapping import activation_field, spiking_origin
 
     origin = spiking_origin(net.activation_, activation_field(args.network))
-    check_outputs([(args.output, "--output")],
+    check_outputs([(args.output, "--output", NIR)],
                   inputs=[(origin.model.path, "the network's model file")])  # fmt: skip
-    check_suffix(args.output, "--output", "NIR, an HDF5 file", (".nir", ".h5", ".hdf5"))
     graph = to_nir(
         net, tau_syn=args.tau_syn, dt=args.dt, form=args.form, network_file=args.network
     )  # errors name the file, as deploy's

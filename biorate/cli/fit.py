@@ -14,7 +14,7 @@ from ..errors import CurveFileError, FitError
 from ..forms import FORMS
 from ..io import staged_outputs, write_json
 from ..units import integer
-from .common import add_quiet, check_outputs, check_suffix, command_line
+from .common import ACTIVATION, JSON_REPORT, add_quiet, check_outputs, command_line
 
 FORM_NAMES = ", ".join(FORMS)  # every registered form, in the registry's order (read, not listed)
 
@@ -57,10 +57,10 @@ def run(args: argparse.Namespace) -> int:
             Activation("relu", name=args.name)
         except CurveFileError as exc:
             raise FitError(f"--name {str(exc).split(': ', 2)[-1]}") from None
-    check_outputs([(args.output, "-o"), (args.report, "--report"), (args.plot, "--plot"),
+    check_outputs([(args.output, "-o", ACTIVATION), (args.report, "--report", JSON_REPORT),
+                   (args.plot, "--plot"),
                    (args.plot_activation, "--plot-activation")],
                   inputs=[(args.curve, "the input CURVE.json")])  # fmt: skip
-    check_suffix(args.output, "-o", "an activation as JSON", (".json",))
     curve = TransferCurve.load(args.curve)
     result = fitting.fit(curve, args.form, bootstrap=args.bootstrap, seed=args.seed,
                  criterion=args.criterion)  # fmt: skip

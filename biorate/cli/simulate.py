@@ -14,6 +14,7 @@ from ..io import staged_outputs
 from ..models import DRIVES
 from ..units import integer
 from .common import (
+    CURVE,
     add_quiet,
     check_outputs,
     command_line,
@@ -24,7 +25,7 @@ from .common import (
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
-    check_outputs([(args.output, "-o"), (args.plot, "--plot")],
+    check_outputs([(args.output, "-o", CURVE), (args.plot, "--plot")],
                   inputs=[model_input(args)])  # fmt: skip
 
 

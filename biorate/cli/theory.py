@@ -8,6 +8,7 @@ from ..models import DRIVES
 from ..spiking.protocol import levels, note_single_level
 from ..units import CURRENT, FREQUENCY
 from .common import (
+    CURVE,
     add_quiet,
     check_outputs,
     command_line,
@@ -70,7 +71,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run_fi(args: argparse.Namespace) -> int:
     from ..theory import fi  # SciPy: imported by the command that needs it
 
-    check_outputs([(args.output, "-o")], inputs=[model_input(args)])
+    check_outputs([(args.output, "-o", CURVE)], inputs=[model_input(args)])
     model = model_from_args(args, "neuron")
     axis = fi_axis(args)
     bias = bias_option(args)
@@ -90,7 +91,7 @@ def run_fi(args: argparse.Namespace) -> int:
 def run_release(args: argparse.Namespace) -> int:
     from ..theory import release  # SciPy: imported by the command that needs it
 
-    check_outputs([(args.output, "-o")], inputs=[model_input(args)])
+    check_outputs([(args.output, "-o", CURVE)], inputs=[model_input(args)])
     model = model_from_args(args, "synapse")
     x = levels(args.rate, FREQUENCY, "rate")
     curve = release(model, args.rate, command=command_line())

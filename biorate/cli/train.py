@@ -15,7 +15,7 @@ from ..network.graph import NAMED
 from ..network.graphfile import graph_file_sizes, looks_like_graph_file
 from ..network.report import network_report
 from ..units import integer, number
-from .common import add_quiet, check_outputs, command_line, dataset_input
+from .common import JSON_REPORT, NETWORK, add_quiet, check_outputs, command_line, dataset_input
 
 __all__ = ["add_parser", "run", "parse_hidden"]
 
@@ -204,7 +204,8 @@ def run(args: argparse.Namespace) -> int:
         raise NetworkError(f"--epochs must be >= 1, got {args.epochs}")
     if args.patience < 0:
         raise NetworkError(f"--patience must be >= 0, got {args.patience}")
-    check_outputs([(args.output, "-o"), (args.report, "--report"), (args.plot, "--plot")],
+    check_outputs([(args.output, "-o", NETWORK), (args.report, "--report", JSON_REPORT),
+                   (args.plot, "--plot")],
                   inputs=[(args.activation, "--activation"), dataset_input(args.dataset),
                           (args.connectivity, "--connectivity")])  # fmt: skip
     data = load_dataset(args.dataset, seed=args.seed)
