@@ -5,6 +5,7 @@ before work starts, provenance, and (re-exported from :mod:`biorate._readers` an
 from __future__ import annotations
 
 import datetime
+import errno
 import hashlib
 import json
 import math
@@ -63,7 +64,10 @@ def _write_target(path: Path, what: str | None = None) -> Path:
     target = Path(os.path.realpath(path))
     try:
         mode = os.stat(target).st_mode
-    except OSError:
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # (realpath leaves a loop as it is)
+            raise OutputError(f"cannot write {what or path}: it is a loop of symbolic "
+                              "links") from None  # fmt: skip
         return target  # not there yet: a new file
     if not stat.S_ISREG(mode):
         kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a device, FIFO or socket)"

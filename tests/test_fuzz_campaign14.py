@@ -65,3 +65,25 @@ def test_every_output_whose_suffix_names_another_format_is_refused(tmp_path, cli
     code, _, err = cli("theory", "fi", "--model", "lif", "--current", "0nA:1nA:3", "-o",
                        tmp_path / "x.csv")  # fmt: skip
     assert code == 0 and (tmp_path / "x.csv").read_text().startswith("#"), err
+
+
+def test_an_output_that_is_a_loop_of_symbolic_links_is_refused(tmp_path, cli):
+    """A2: `-o loop` (`ln -s loop loop`, or l1 -> l2 -> l1) ended in pathlib's "RuntimeError:
+    Symlink loop" traceback from every command with a file output; it is one line, exit 2."""
+    import biorate as br
+
+    (tmp_path / "loop").symlink_to("loop")
+    (tmp_path / "l1").symlink_to("l2")
+    (tmp_path / "l2").symlink_to("l1")
+    for name in ("loop", "l1"):
+        code, _, err = cli("theory", "fi", "--model", "lif", "--current", "0nA:1nA:3", "-o",
+                           tmp_path / name)  # fmt: skip
+        assert code == 2 and "it is a loop of symbolic links" in err, err
+        assert len(err.strip().splitlines()) == 1
+    code, _, err = cli("train", "--dataset", "xor", "--hidden", "4", "--epochs", "2", "--quiet",
+                       "-o", tmp_path / "n.npz", "--report", tmp_path / "loop")  # fmt: skip
+    assert code == 2 and "--report" in err and "loop of symbolic links" in err
+    assert not (tmp_path / "n.npz").exists()
+    with pytest.raises(br.BiorateError, match="loop of symbolic links"):
+        br.theory.fi("lif", current="0nA:1nA:3").save(tmp_path / "l2")
+    assert (tmp_path / "loop").is_symlink() and (tmp_path / "l1").is_symlink()

@@ -53,7 +53,7 @@ def check_outputs(outputs: Sequence[tuple[Any, str] | tuple[Any, str, Format]],
         check_writable(path, f"{what} {path}")
         if what.startswith("--plot"):
             check_figure_format(path, what)
-        key = Path(path).resolve()
+        key = Path(os.path.realpath(path))  # (never raises: Path.resolve does for a loop)
         if key in seen:
             raise OutputError(f"{seen[key]} and {what} name the same file {path}")
         seen[key] = what
@@ -91,7 +91,7 @@ def check_outdir(output: Any, plot: Any, command: str) -> None:
     check_figure_format(plot, "--plot")
     if not plot:
         return
-    plot_dir, outdir = Path(plot).resolve().parent, Path(output).resolve()
+    plot_dir, outdir = Path(os.path.realpath(plot)).parent, Path(os.path.realpath(output))
     if plot_dir == outdir:
         return
     if outdir in plot_dir.parents and not plot_dir.is_dir():
