@@ -5,7 +5,6 @@ conversion of Brian2 quantities, strings, lists and bare numbers to checked SI v
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Iterable
 from typing import Any
 
@@ -79,17 +78,30 @@ class MaskedEntry(Exception):
     """A sequence holds NumPy's masked constant (raised by :func:`asarray_unmasked`)."""
 
 
+_SCALARS = {float, int, bool, str, np.float64, np.float32, np.int64, np.int32}
+
+
 def asarray_unmasked(value: Any) -> np.ndarray:
-    """``np.asarray(value)``, raising :class:`MaskedEntry` where ``value`` holds NumPy's masked
-    constant (``[np.ma.masked, 1.0]``), which NumPy would read as NaN with a two-line warning;
-    the callers turn it into their own one-line error."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("error", ".*converting a masked element", UserWarning)
-        try:
-            return np.asarray(value)
-        except UserWarning:
-            pass
-    raise MaskedEntry
+    """``np.asarray(value)``, raising :class:`MaskedEntry` where ``value`` (a list, tuple or
+    object array, at any depth) holds NumPy's masked constant (``[np.ma.masked, 1.0]``), which
+    NumPy would read as NaN with a two-line warning; the callers turn it into their own one-line
+    error. (A scan, not a warnings filter: that would be process-wide state.)"""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, np.ndarray):
+            if v.dtype != object:
+                continue
+            v = v.ravel().tolist()
+        elif not isinstance(v, list | tuple):
+            continue
+        kinds = set(map(type, v))  # (C speed: a list of floats costs one pass)
+        if kinds <= _SCALARS:
+            continue
+        if type(np.ma.masked) in kinds and any(e is np.ma.masked for e in v):
+            raise MaskedEntry
+        stack.extend(e for e in v if isinstance(e, list | tuple | np.ndarray))
+    return np.asarray(value)
 
 
 def _real(value: Any, name: str) -> np.ndarray:

@@ -66,8 +66,8 @@ def _write_target(path: Path, what: str | None = None) -> Path:
         mode = os.stat(target).st_mode
     except OSError as exc:
         if exc.errno == errno.ELOOP:  # (realpath leaves a loop as it is)
-            raise OutputError(f"cannot write {what or path}: it is a loop of symbolic "
-                              "links") from None  # fmt: skip
+            raise OutputError(f"cannot write {what or path}: its path goes through a loop of "
+                              "symbolic links") from None  # fmt: skip
         return target  # not there yet: a new file
     if not stat.S_ISREG(mode):
         kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a device, FIFO or socket)"

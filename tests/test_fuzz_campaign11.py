@@ -279,13 +279,25 @@ def test_campaign13_poisson_weights_with_comparisons_run(tmp_path, cli, weight):
     """Campaign 13 F1: a run-time record of each input's largest |weight| written as
     ``abs(weight)`` made Brian2 refuse weights that hold a comparison or a constant. The weight
     is now taken into a temporary first; weights equal to J give J's curve, spike for spike,
-    with the same seed."""
+    with the same seed, and J's curve is the one biorate gave before the change (b87147e, numpy
+    and cython alike: [0, 410, 460] Hz). (A weight that draws random numbers, J*rand(), draws
+    them for every neuron each step now, refractory or not: its curve for a seed differs from
+    earlier versions', as any other draw would.)"""
     pytest.importorskip("brian2")
     code, y, err = _poisson_curve(tmp_path, cli, weight)
     assert code == 0, err
     code, y_j, err = _poisson_curve(tmp_path, cli, "J", "j")
     assert code == 0, err
-    assert y == y_j and y_j[-1] > 0
+    assert y == y_j == [0.0, 410.0, 460.0]
+
+
+def test_a_gated_poisson_weight_gives_the_curve_it_gave_before(tmp_path, cli):
+    """J*int(t > 10*ms) at seed 3 gave [0, 365, 410] Hz before the weight became a temporary
+    (b87147e, numpy and cython)."""
+    pytest.importorskip("brian2")
+    code, y, err = _poisson_curve(tmp_path, cli, "J*int(t > 10*ms)")
+    assert code == 0, err
+    assert y == [0.0, 365.0, 410.0]
 
 
 @pytest.mark.parametrize("weight", ["J*0", "J*1e-400", "J*int(i == -1)", "0*mV"])

@@ -78,7 +78,7 @@ def test_an_output_that_is_a_loop_of_symbolic_links_is_refused(tmp_path, cli):
     for name in ("loop", "l1"):
         code, _, err = cli("theory", "fi", "--model", "lif", "--current", "0nA:1nA:3", "-o",
                            tmp_path / name)  # fmt: skip
-        assert code == 2 and "it is a loop of symbolic links" in err, err
+        assert code == 2 and "goes through a loop of symbolic links" in err, err
         assert len(err.strip().splitlines()) == 1
     code, _, err = cli("train", "--dataset", "xor", "--hidden", "4", "--epochs", "2", "--quiet",
                        "-o", tmp_path / "n.npz", "--report", tmp_path / "loop")  # fmt: skip

@@ -201,7 +201,8 @@ def test_a_sweep_points_result_edited_with_its_type_intact_is_computed_again(tmp
 
 def test_outputs_naming_the_networks_model_file_are_refused(tmp_path, cli):
     """D2: deploy --report/--plot and export nir -o named like the model file the network's neurons
-    come from replaced it (exit 0), and every later deployment of the net failed."""
+    come from replaced it (exit 0), and every later deployment of the net failed. (A model file
+    is TOML, so the suffix rules refuse these names first, before the network is read.)"""
     from biorate.network import RateNetwork
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -217,11 +218,11 @@ def test_outputs_naming_the_networks_model_file_are_refused(tmp_path, cli):
     for args in (["deploy", tmp_path / "n.npz", "--dataset", "xor", "--images", "2",
                   "--duration", "20ms", "--report", model],):  # fmt: skip
         code, _, err = cli("--models", tmp_path / "m", *args, "--quiet")
-        assert code == 2 and "model file" in err and len(err.splitlines()) == 1, err
+        assert code == 2 and ".toml names TOML" in err and len(err.splitlines()) == 1, err
         assert model.read_text().startswith(text.splitlines()[0])
     pytest.importorskip("nir")
     code, _, err = cli("--models", tmp_path / "m", "export", "nir", tmp_path / "n.npz", "-o", model)
-    assert code == 2 and "model file" in err, err
+    assert code == 2 and ".toml names TOML" in err, err
     assert model.read_text().startswith(text.splitlines()[0])
 
 

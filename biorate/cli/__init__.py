@@ -224,7 +224,8 @@ class _Lossy:
     """The standard error as a command writes it: a closed stream (``2>&-``), or one on a full
     device, loses its lines, not the exit code (an OSError there made exit 2 a 1)."""
 
-    def __init__(self, stream: Any) -> None:
+    def __init__(self, stream: Any, own: bool) -> None:
+        self._own = own  # the command line's own stream (closed when it fails), or a caller's
         self._stream = stream if stream is not None else open(os.devnull, "w")  # noqa: SIM115
 
     def write(self, text: str) -> int:
@@ -243,10 +244,12 @@ class _Lossy:
             self._drop()
 
     def _drop(self) -> None:
-        """Close the failing stream, so the interpreter's last flush does not try it again (a
-        failed flush at exit makes the exit code 120); later lines go to the null device."""
-        with contextlib.suppress(OSError, ValueError):
-            self._stream.close()
+        """Close the command line's failing stream, so the interpreter's last flush does not
+        try it again (a failed flush at exit makes the exit code 120); a caller of main(ARGS)
+        keeps its own. Later lines go to the null device."""
+        if self._own:
+            with contextlib.suppress(OSError, ValueError):
+                self._stream.close()
         self._stream = open(os.devnull, "w")  # noqa: SIM115
 
     def __getattr__(self, name: str) -> Any:
@@ -296,7 +299,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     stdout, stderr = sys.stdout, sys.stderr
     if stdout is not None:  # (None: the standard output is closed, and print skips it)
         sys.stdout = _Escaped(stdout)  # type: ignore[assignment]
-    sys.stderr = _Lossy(stderr)  # type: ignore[assignment]
+    sys.stderr = _Lossy(stderr, own=argv is None)  # type: ignore[assignment]
     try:
         parser = build_parser()
         args = parser.parse_args(argv)

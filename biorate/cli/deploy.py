@@ -76,7 +76,7 @@ def durations_up_to(longest_s: float) -> list[float]:
 def run(args: argparse.Namespace) -> int:
     """Check every input and output first (one line and exit 2 on a bad one), then simulate.
     ``--quiet`` silences the progress bars only: the results always print (stdout)."""
-    check_outputs([(args.report, "--report"), (args.plot, "--plot")],
+    check_outputs([(args.report, "--report", JSON_REPORT), (args.plot, "--plot")],
                   inputs=[(args.network, "the input network"), dataset_input(args.dataset)])  # fmt: skip
     for name, value in (("--images", args.images), ("--batch-size", args.batch_size),
                         ("--neurons-per-unit", args.neurons_per_unit)):  # fmt: skip

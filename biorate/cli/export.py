@@ -30,7 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Check the output and the network first (one line and exit 2), then write."""
-    check_outputs([(args.output, "--output")], inputs=[(args.network, "the input network")])
+    check_outputs([(args.output, "--output", NIR)], inputs=[(args.network, "the input network")])
     require_nir()
     net = RateNetwork.load(args.network)
     from ..deploy.mapping import activation_field, spiking_origin

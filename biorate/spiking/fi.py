@@ -18,7 +18,7 @@ from ..models import DRIVES, Model, equation_variables, fi_axis, fi_drive, load_
 from ..models.checks import jump_problem
 from ..models.protocol import check_input_rates, input_trains
 from ..schema import boolean
-from ..units import CURRENT, FREQUENCY, VOLTAGE, si_unit
+from ..units import CURRENT, DIMENSIONLESS, FREQUENCY, VOLTAGE, si_unit
 from .brian import (
     Network,
     brian_seed,
@@ -251,6 +251,10 @@ def _dim(group: Any, var: str) -> tuple:
     return tuple(int(round(d)) for d in group.variables[var].dim._dims)
 
 
+def _in(dim: tuple) -> str:
+    return "dimensionless" if dim == DIMENSIONLESS else f"in {si_unit(dim)}"
+
+
 def _drive(model: Model, group: Any, drive: str, x_rep: np.ndarray, sigma_v: float,
            bias_a: float, dt_s: float) -> list:  # fmt: skip
     """Set the group's current, noise and Poisson rates; the extra objects the drive needs."""
@@ -278,10 +282,11 @@ def _drive(model: Model, group: Any, drive: str, x_rep: np.ndarray, sigma_v: flo
     lines = []
     for k, inp in enumerate(drive_spec["poisson"]):
         unit = _dim(group, inp["target"])
-        if expression_dim(group, inp["weight"]) != unit:
+        weight_dim = expression_dim(group, inp["weight"])
+        if weight_dim != unit:
             raise ModelError(f"model {model.name!r}: poisson[{k}]: weight {inp['weight'][:60]!r} "
-                             f"is in {si_unit(expression_dim(group, inp['weight']))}, but its "
-                             f"target {inp['target']} is in {si_unit(unit)}")  # fmt: skip
+                             f"is {_in(weight_dim)}, but its target {inp['target']} is "
+                             f"{_in(unit)}")  # fmt: skip
         group.namespace[f"biorate_unit{k}"] = quantity(1.0, unit)
         w, jump, size = f"biorate_w{k}", f"biorate_jump{k}", f"abs(biorate_w{k})/biorate_unit{k}"
         lines += [

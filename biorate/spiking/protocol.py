@@ -336,12 +336,24 @@ def encodable_argv() -> Iterator[None]:
     name, held as surrogate escapes) ended every command that imports Brian2 in a traceback.
     Such bytes are shown escaped (``\\xe9``) there; the arguments are restored after."""
     argv = sys.argv
-    sys.argv = [a.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-                if isinstance(a, str) else a for a in argv]  # fmt: skip
+    shown = [_utf8(a) if isinstance(a, str) else a for a in argv]
+    if shown == argv:  # (the usual case: nothing to swap, for any thread to see)
+        yield
+        return
+    sys.argv = shown
     try:
         yield
     finally:
         sys.argv = argv
+
+
+def _utf8(arg: str) -> str:
+    """``arg`` as it can be written in UTF-8: the bytes a surrogate escape holds as ``\\xe9``
+    (any other lone surrogate, which only a script can put in argv, as ``\\udc00``)."""
+    try:
+        return arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        return arg.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def after_brian2_import() -> None:
@@ -394,7 +406,7 @@ def import_brian2() -> None:
     there skips that handler (a worker is stopped by Dask, not by Ctrl-C). This is the lazy
     boundary itself: Brian2 is imported here on purpose, inside the function."""
     if "brian2" in sys.modules or threading.current_thread() is threading.main_thread():
-        with encodable_argv():
+        with _IMPORT_LOCK, encodable_argv():
             import brian2  # noqa: F401
 
         after_brian2_import()
