@@ -87,3 +87,30 @@ def test_an_output_that_is_a_loop_of_symbolic_links_is_refused(tmp_path, cli):
     with pytest.raises(br.BiorateError, match="loop of symbolic links"):
         br.theory.fi("lif", current="0nA:1nA:3").save(tmp_path / "l2")
     assert (tmp_path / "loop").is_symlink() and (tmp_path / "l1").is_symlink()
+
+
+@pytest.mark.parametrize(("key", "value", "ok"), [("V_th", "-1e308", False), ("V_th", -1e308, False),
+                                                  ("J", "-1e308", False), ("V_th", "-52 mV", True),
+                                                  ("nosuch", "1 mV", True)])  # fmt: skip
+def test_an_activations_recorded_params_are_held_to_its_model(tmp_path, key, value, ok):
+    """C2: an activation whose source recorded V_th = "-1e308" (a bare number for a potential)
+    trained and evaluated, and only deploy refused the network it made. Where the source model
+    is found, each recorded parameter it has is held to that model's unit and domain when the
+    file is read; a name it lacks is left to deploy, and so is a model not found here. (A value
+    out of every domain, "1e300 mV", was refused without the model already.)"""
+    import json
+
+    import biorate as br
+
+    act = json.loads((ROOT / "models" / "activations" / "lif.json").read_text())
+    act["source"]["model"]["params"][key] = value
+    path = tmp_path / "a.json"
+    path.write_text(json.dumps(act))
+    if ok:
+        br.RateNetwork([2, 3, 2], activation=str(path), seed=0).initialize()
+    else:
+        with pytest.raises(br.BiorateError, match=f"field 'params'.*lif.{key}|parameter {key}"):
+            br.RateNetwork([2, 3, 2], activation=str(path), seed=0).initialize()
+    act["source"]["model"]["name"] = "no_such_model_here"
+    path.write_text(json.dumps(act))
+    br.RateNetwork([2, 3, 2], activation=str(path), seed=0).initialize()
