@@ -239,9 +239,11 @@ def check_param_units(f: Fields, act: Any) -> None:
         text, scale, dim = unit_field(table, name)
         want_scale, want_dim = expect[kind]
         if dim != want_dim or not np.isclose(scale, want_scale, rtol=1e-9, atol=0):
-            unit = {"x": x_unit, "y": y_unit}.get(kind, kind)
-            raise table.fail(name, f"{text!r} does not match the parameter's unit, {unit!r} in "
-                                   f"{x_unit!r} and {y_unit!r} ({dim_name(want_dim)})")  # fmt: skip
+            unit = {"x": x_unit, "y": y_unit, "y/x": f"{y_unit}/{x_unit}", "1/y": f"1/{y_unit}",
+                    "1": "1"}[kind]  # fmt: skip
+            raise table.fail(name, f"{text!r} does not match the parameter's unit {unit!r} ("
+                                   f"{dim_name(want_dim)}, for x in {x_unit!r} and y in "
+                                   f"{y_unit!r})")  # fmt: skip
 
 
 def check_shape(f: Fields, act: Any) -> None:

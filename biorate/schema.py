@@ -236,8 +236,12 @@ class Fields:
         v = self._get(key, default)
         if v is default and default is not MISSING:
             return v
-        if not isinstance(v, list | tuple) or not all(isinstance(s, str) for s in v):
+        if not isinstance(v, list | tuple):
             raise self.fail(key, f"expected a list of strings, found {describe(v)}")
+        for i, s in enumerate(v):
+            if not isinstance(s, str):
+                raise self.fail(key, f"entry {i}: expected a string, found {describe(s)} "
+                                     f"({_show(s)})")  # fmt: skip
         return list(v)
 
     def table(self, key: str, default: Any = MISSING) -> Any:

@@ -114,3 +114,68 @@ def test_an_activations_recorded_params_are_held_to_its_model(tmp_path, key, val
     act["source"]["model"]["name"] = "no_such_model_here"
     path.write_text(json.dumps(act))
     br.RateNetwork([2, 3, 2], activation=str(path), seed=0).initialize()
+
+
+@pytest.mark.parametrize(("weight", "message"), [
+    ("0.1 mV", "'0.1 mV' is written as a parameter value; a weight is code: write '0.1*mV'"),
+    ("J/0", "'J/0' makes a jump per input spike that is not a finite number"),
+    ("J*sqrt(1e600)", "holds a number too large for a float (it reads as inf)"),
+    ("J +", "'J +' is not an expression"),
+])  # fmt: skip
+def test_a_poisson_weight_brian2_cannot_read_is_explained(tmp_path, weight, message):
+    """E4: `weight = "0.1 mV"` (a parameter's syntax), `J/0` and `J*sqrt(1e600)` were refused by
+    Brian2's code generation ("name 'inf' is not defined"); the model's checks say why."""
+    from biorate.errors import ModelError
+    from biorate.models import Model
+
+    text = (ROOT / "models" / "neurons" / "lif.toml").read_text()
+    text = text.replace('weight = "J*int(not_refractory)"', f'weight = "{weight}"')
+    (tmp_path / "w.toml").write_text(text.replace('name = "lif"', 'name = "w"'))
+    with pytest.raises(ModelError, match="field 'weight'") as info:
+        Model.from_toml(tmp_path / "w.toml")
+    assert message in str(info.value)
+
+
+def test_unclear_messages_of_campaign14_name_the_problem(tmp_path):
+    """E5: a neuron search's bounds given as numbers said "expected a list of strings, found a
+    list"; a model's tau_m = 0.02 (no unit) said only that theory lif needs a time."""
+    from biorate.errors import BiorateError
+    from biorate.models import Model
+
+    text = (ROOT / "models" / "neurons" / "lif.toml").read_text()
+    (tmp_path / "l2.toml").write_text(text.replace('name = "lif"', 'name = "l2"')
+                                      .replace('tau_m = "20 ms"', "tau_m = 0.02"))  # fmt: skip
+    with pytest.raises(BiorateError, match="tau_m .time.; it is a bare number here: give it a "
+                                           "unit, e.g. '1 s'"):  # fmt: skip
+        Model.from_toml(tmp_path / "l2.toml")
+    from biorate.search import load_search_spec
+
+    spec = (ROOT / "examples" / "searches" / "neuron.toml").read_text()
+    head, sep, tail = spec.partition("\ntau_m = ")
+    (tmp_path / "n.toml").write_text(head + sep + "[0.005, 0.05]\n" + tail.partition("\n")[2])
+    with pytest.raises(BiorateError) as info:
+        load_search_spec(tmp_path / "n.toml")
+    assert (
+        "field 'tau_m': bounds are quantities with units, e.g. [\"1 s\", ...], found "
+        "numbers [0.005, 0.05]"
+    ) in str(info.value)
+
+
+def test_a_sweep_points_warning_is_not_printed_by_brian2s_log_on_the_worker(tmp_path):
+    """E3: an all-zero sweep point printed Brian2's 3-line record of biorate's warning (a file
+    path, a source line, "[py.warnings]") from the Dask worker, beside the sweep's own summary
+    of the point."""
+    pytest.importorskip("brian2")
+    pytest.importorskip("distributed")
+    (tmp_path / "z.toml").write_text(
+        'schema = 1\nname = "zero"\nmeasure = "fi"\n[model]\nname = "lif"\n'
+        '[grid]\nV_th = ["-50 mV", "-20 mV"]\n[protocol]\ndrive = "current"\n'
+        'current = "0nA:0.2nA:5"\nduration = "100 ms"\ntransient = "0 ms"\ntrials = 1\n'
+        'dt = "0.1 ms"\nseed = 1\ntarget = "numpy"\n[fit]\nforms = ["sigmoid"]\n'
+    )
+    exe = str(Path(sys.executable).with_name("biorate"))
+    out = subprocess.run([exe, "sweep", "z.toml", "-o", "o", "--quiet", "--workers", "1"],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=600)  # fmt: skip
+    assert "[py.warnings]" not in out.stderr and "BiorateWarning" not in out.stderr, out.stderr
+    assert out.stderr.count("biorate: ") == len(out.stderr.strip().splitlines())
+    assert (tmp_path / "o" / "summary.csv").exists()

@@ -162,7 +162,7 @@ ACT_CASES = [
     (LIF, {"x_unit": "parsec"}, "field 'x_unit'", "unknown unit 'parsec'"),
     (LIF, {"y_unit": "A"}, "field 'y_unit'", "the y of a 'fi' curve is a firing rate"),
     (LIF, {"param_units": {**LIF["param_units"], "x_th": "V"}}, "param_units: field 'x_th'",
-     "'V' does not match the parameter's unit, 'A'"),
+     "'V' does not match the parameter's unit 'A'"),
     (LIF, {"param_units": {**LIF["param_units"], "tau": "ms"}}, "param_units: field 'tau'", "'ms' does not match"),
     (LIF, {"param_units": {**LIF["param_units"], "c": "parsec"}}, "param_units: field 'c'", "unknown unit"),
     (LIF, {"param_units": {"x_th": "A"}}, "field 'param_units'", "the parameters are x_th, c, tau, t_ref, r0"),

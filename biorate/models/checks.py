@@ -41,7 +41,7 @@ from ..units import (
     si_unit,
 )
 from .names import IDENT, IDENT_RULE, check_names
-from .quantity_expr import evaluate
+from .quantity_expr import code_problem, evaluate
 
 __all__ = ["check_param", "check_names", "check_spec", "check_relations", "check_theory",
            "jump_problem", "equation_variables", "refractory_spec", "THEORIES", "MAX_TIME", "MIN_TIME_CONSTANT",
@@ -276,6 +276,9 @@ def _check_drive(drive: Fields, variables: set[str], params: Mapping[str, Any]) 
         _variable(inp, "target", variables, default=None if inp.has("on_pre") else MISSING)
         weight = inp.text("weight", None if inp.has("on_pre") else MISSING)
         _expression(inp, "weight")
+        problem = None if weight is None else code_problem(weight)
+        if problem:
+            raise inp.fail("weight", problem)
         jump = None if weight is None else evaluate(weight, params)
         problem = None if jump is None else jump_problem(weight, *jump)
         if problem:  # the jump per input spike, held to its parameters' domains
@@ -367,7 +370,11 @@ def check_theory(theory: Any, kind: str, params: Mapping[str, Any], spec: Mappin
         raise ModelError(f"{head}: it is for {t['kind']} models")
     for name, dim in t["params"].items():
         if name not in params or tuple(params[name].dim) != tuple(dim):
-            raise ModelError(f"{head}: it needs parameter {name} ({dim_name(dim)})")
+            given = "" if name not in params else (
+                f"; it is a bare number here: give it a unit, e.g. '1 {si_unit(dim)}'"
+                if tuple(params[name].dim) == DIMENSIONLESS else
+                f"; it is a {dim_name(params[name].dim)} here")  # fmt: skip
+            raise ModelError(f"{head}: it needs parameter {name} ({dim_name(dim)}){given}")
     sec = spec.get(kind, {})
     sec = sec if isinstance(sec, Mapping) else {}
     if _odes(sec.get("equations", "")) != sorted(_code(e) for e in t["odes"]):

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from ..units import DIMENSIONLESS, Dim
 
-__all__ = ["evaluate"]
+__all__ = ["evaluate", "code_problem"]
 
 Value = tuple[float, Dim]
 # state a weight may read that is 1 where the input acts (outside the refractory period)
@@ -25,9 +26,36 @@ def evaluate(expr: str, params: Mapping[str, Any]) -> Value | None:
     ``dim``, SI), or None where it names anything else."""
     try:
         tree = ast.parse(expr.strip(), mode="eval")
-        return _value(tree.body, params)
-    except (SyntaxError, ValueError, ZeroDivisionError, OverflowError, RecursionError):
+    except (SyntaxError, ValueError, RecursionError):
         return None
+    try:
+        return _value(tree.body, params)
+    except ZeroDivisionError:  # J/0: no finite jump, whatever its unit
+        return math.inf, DIMENSIONLESS
+    except (ValueError, OverflowError, RecursionError):
+        return None
+
+
+def code_problem(expr: str) -> str | None:
+    """Why ``expr`` cannot be a Brian2 expression, said for a user: a quantity written as a
+    parameter is (``0.1 mV``: code reads ``0.1*mV``), a syntax error, or a number too large for
+    a float (``1e600``, which Brian2 would turn into an undefined name ``inf``); else None."""
+    try:
+        tree = ast.parse(expr.strip(), mode="eval")
+    except (SyntaxError, ValueError, RecursionError):
+        words = expr.split()
+        if len(words) == 2 and _NUMBER.fullmatch(words[0]):
+            return (f"{expr[:60]!r} is written as a parameter value; a weight is code: write "
+                    f"'{words[0]}*{words[1]}'")  # fmt: skip
+        return f"{expr[:60]!r} is not an expression (Python syntax, units as names: 0.1*mV)"
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, float) \
+                and not math.isfinite(node.value):  # fmt: skip
+            return f"{expr[:60]!r} holds a number too large for a float (it reads as inf)"
+    return None
+
+
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 def _value(node: ast.AST, params: Mapping[str, Any]) -> Value | None:

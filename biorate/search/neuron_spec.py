@@ -10,8 +10,8 @@ import re
 from typing import Any
 
 from ..errors import BiorateError
-from ..schema import Fields
-from ..units import CURRENT, FREQUENCY, format_quantity, parse_quantity, parse_range
+from ..schema import Fields, short
+from ..units import CURRENT, FREQUENCY, format_quantity, parse_quantity, parse_range, si_unit
 from .neuron import DRIVE_PARAMS, NeuronSpace
 
 __all__ = ["neuron_space"]
@@ -87,6 +87,11 @@ def _bounds(f: Fields, model: Any) -> tuple[list, list, list]:
         else:
             raise bounds_t.fail(pname, f"not a parameter of {model.name} (it has "
                                        f"{', '.join([*model.params, *drive])})")  # fmt: skip
+        raw = bounds_t.raw(pname)
+        if isinstance(raw, list) and any(isinstance(v, int | float) for v in raw):
+            raise bounds_t.fail(pname, f"bounds are quantities with units, e.g. "
+                                       f"[\"1 {si_unit(dim)}\", ...], found "
+                                       f"numbers {short(raw)}")  # fmt: skip
         pair = bounds_t.strings(pname)
         if len(pair) != 2:
             raise bounds_t.fail(pname, f"expected [low, high] with units, e.g. [\"5 ms\", "

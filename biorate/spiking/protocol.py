@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import logging
 import os
 import secrets
 import shutil
@@ -400,6 +401,10 @@ def _keep_sigint_disposition() -> None:
         handler.previous_handler = signal.default_int_handler
 
 
+def _worker_drops_biorate_warnings(record: logging.LogRecord) -> bool:
+    return "BiorateWarning" not in str(record.msg) and "BiorateWarning" not in str(record.args)
+
+
 def import_brian2() -> None:
     """Import Brian2 on a Dask worker. Its ``__init__`` installs a SIGINT handler, which Python
     allows only in the main thread, and tasks run in the worker's thread pool: so the first import
@@ -419,3 +424,7 @@ def import_brian2() -> None:
                 import brian2  # noqa: F401, F811
         finally:
             signal.signal = original
+        # Brian2's import routes Python's warnings into its log: a worker's biorate warnings
+        # (an all-zero point of a sweep) printed as Brian2's 3-line records there, beside the
+        # sweep's own summary of the point; the worker leaves them to that summary
+        logging.getLogger("py.warnings").addFilter(_worker_drops_biorate_warnings)
