@@ -18,8 +18,7 @@ from .curve import MEASURES, check_axes, check_model, check_protocol, plain_tabl
 from .errors import BiorateError, DataError
 from .forms import FORMS
 from .forms.expression import Expr, ExpressionError, check, parse
-from .models import MAX_CURRENT, load_model
-from .models.names import IDENT
+from .models import MAX_CURRENT
 from .schema import Fields, describe
 from .units import CURRENT, DIMENSIONLESS, Dim, dim_name, parse_unit
 
@@ -192,31 +191,9 @@ def _source(f: Fields, dims: dict[str, Dim]) -> dict | None:
     if src.has("measure"):
         check_axes(f, src.text("measure", choices=MEASURES), dims)
     check_model(src)
-    _check_recorded_params(src)
     check_protocol(src)
     plain_table(src, "provenance")
     return plain_table(f, "source")
-
-
-def _check_recorded_params(src: Fields) -> None:
-    """The source's recorded parameters, where its model (named, not a path) is found here: each
-    one the model has must be a value that model takes (its unit, its domain), as ``deploy``
-    applies them; ``V_th = "-1e308"`` (a bare number for a potential) was trained with, then
-    refused by deploy. A model not found here leaves the record as written (training needs only
-    the curve), and so do names the model lacks (deploy says the curve is not of that model)."""
-    model_fields = src.table("model", {})
-    name, params = model_fields.raw("name", None), model_fields.raw("params", None)
-    if not (isinstance(name, str) and IDENT.fullmatch(name) and isinstance(params, dict)):
-        return
-    try:
-        model = load_model(name)
-    except BiorateError:
-        return
-    known = {k: v for k, v in params.items() if k in model.params}
-    try:
-        model.with_params(**known)
-    except BiorateError as exc:
-        raise model_fields.fail("params", str(exc)) from None
 
 
 def check_param_units(f: Fields, act: Any) -> None:
@@ -239,8 +216,7 @@ def check_param_units(f: Fields, act: Any) -> None:
         text, scale, dim = unit_field(table, name)
         want_scale, want_dim = expect[kind]
         if dim != want_dim or not np.isclose(scale, want_scale, rtol=1e-9, atol=0):
-            unit = {"x": x_unit, "y": y_unit, "y/x": f"{y_unit}/{x_unit}", "1/y": f"1/{y_unit}",
-                    "1": "1"}[kind]  # fmt: skip
+            unit = form.units(x_unit, y_unit)[name] if form else "1"  # (as the writer has it)
             raise table.fail(name, f"{text!r} does not match the parameter's unit {unit!r} ("
                                    f"{dim_name(want_dim)}, for x in {x_unit!r} and y in "
                                    f"{y_unit!r})")  # fmt: skip

@@ -240,8 +240,8 @@ class Fields:
             raise self.fail(key, f"expected a list of strings, found {describe(v)}")
         for i, s in enumerate(v):
             if not isinstance(s, str):
-                raise self.fail(key, f"entry {i}: expected a string, found {describe(s)} "
-                                     f"({_show(s)})")  # fmt: skip
+                shown = "" if _show(s) == describe(s) else f" ({_show(s)})"
+                raise self.fail(key, f"entry {i}: expected a string, found {describe(s)}{shown}")
         return list(v)
 
     def table(self, key: str, default: Any = MISSING) -> Any:

@@ -4,11 +4,12 @@ report JSON and a figure of the training history."""
 from __future__ import annotations
 
 import argparse
+import warnings
 from typing import Any
 
 from ..activation import BUILTINS
 from ..datasets import load_dataset
-from ..errors import NetworkError
+from ..errors import BiorateError, BiorateWarning, NetworkError
 from ..io import staged_outputs, write_json
 from ..network import RateNetwork
 from ..network.graph import NAMED
@@ -186,6 +187,26 @@ def _network(args: argparse.Namespace, data: Any) -> RateNetwork:
         )  # fmt: skip
 
 
+def _note_undeployable_source(net: RateNetwork, name: str) -> None:
+    """Warn, before training, when the activation was fitted to an f-I curve against current
+    (one deploy takes) but its recorded source does not hold here (its model cannot be found,
+    or takes other parameters or values: ``V_th = "-1e308"``): deploy will refuse the network,
+    with this reason. Training itself needs only the curve, so it goes on."""
+    from ..deploy.mapping import spiking_origin  # (NumPy only: the rate-to-spiking mapping)
+
+    act = net.activation_
+    src = getattr(act, "source", None)
+    if not isinstance(src, dict) or src.get("measure") != "fi" or act.x_unit != "A":
+        return
+    if (src.get("protocol") or {}).get("drive", "current") != "current":
+        return
+    try:
+        spiking_origin(act, f"--activation {name}")
+    except BiorateError as exc:
+        warnings.warn(f"deploy will refuse the network this trains: {exc}", BiorateWarning,
+                      stacklevel=2)  # fmt: skip
+
+
 def _hidden(args: argparse.Namespace) -> list[int]:
     """``--hidden``, else the hidden sizes a graph file lists, else 64,64."""
     if args.hidden is not None:
@@ -210,6 +231,7 @@ def run(args: argparse.Namespace) -> int:
                           (args.connectivity, "--connectivity")])  # fmt: skip
     data = load_dataset(args.dataset, seed=args.seed)
     net = _network(args, data)
+    _note_undeployable_source(net, args.activation)
     net.check_resources(len(data.y_train))  # refused before the progress bar appears
     with tqdm(total=args.epochs, disable=args.quiet, desc="train", unit="epoch") as bar:
 

@@ -42,15 +42,21 @@ def code_problem(expr: str) -> str | None:
     a float (``1e600``, which Brian2 would turn into an undefined name ``inf``); else None."""
     try:
         tree = ast.parse(expr.strip(), mode="eval")
-    except (SyntaxError, ValueError, RecursionError):
+        nodes = list(ast.walk(tree))
+    except RecursionError:
+        return f"{expr[:60]!r} is nested too deeply to be read"
+    except (SyntaxError, ValueError):
         words = expr.split()
-        if len(words) == 2 and _NUMBER.fullmatch(words[0]):
+        if len(words) == 2 and _NUMBER.fullmatch(words[0]) and math.isfinite(float(words[0])):
             return (f"{expr[:60]!r} is written as a parameter value; a weight is code: write "
                     f"'{words[0]}*{words[1]}'")  # fmt: skip
         return f"{expr[:60]!r} is not an expression (Python syntax, units as names: 0.1*mV)"
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, float) \
-                and not math.isfinite(node.value):  # fmt: skip
+    for node in nodes:
+        if not isinstance(node, ast.Constant) or isinstance(node.value, bool | str | None):
+            continue
+        if isinstance(node.value, complex):
+            return f"{expr[:60]!r} holds a complex number: a jump is real"
+        if isinstance(node.value, int | float) and not abs(node.value) <= 1.7976931348623157e308:
             return f"{expr[:60]!r} holds a number too large for a float (it reads as inf)"
     return None
 

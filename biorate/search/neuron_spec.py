@@ -11,7 +11,15 @@ from typing import Any
 
 from ..errors import BiorateError
 from ..schema import Fields, short
-from ..units import CURRENT, FREQUENCY, format_quantity, parse_quantity, parse_range, si_unit
+from ..units import (
+    CURRENT,
+    DIMENSIONLESS,
+    FREQUENCY,
+    format_quantity,
+    parse_quantity,
+    parse_range,
+    si_unit,
+)
 from .neuron import DRIVE_PARAMS, NeuronSpace
 
 __all__ = ["neuron_space"]
@@ -88,11 +96,19 @@ def _bounds(f: Fields, model: Any) -> tuple[list, list, list]:
             raise bounds_t.fail(pname, f"not a parameter of {model.name} (it has "
                                        f"{', '.join([*model.params, *drive])})")  # fmt: skip
         raw = bounds_t.raw(pname)
-        if isinstance(raw, list) and any(isinstance(v, int | float) for v in raw):
+        numbers = isinstance(raw, list) and any(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in raw
+        )
+        if numbers and dim != DIMENSIONLESS:
             raise bounds_t.fail(pname, f"bounds are quantities with units, e.g. "
                                        f"[\"1 {si_unit(dim)}\", ...], found "
                                        f"numbers {short(raw)}")  # fmt: skip
-        pair = bounds_t.strings(pname)
+        if numbers:  # a dimensionless parameter's bounds as numbers, as a model file has them
+            pair = [repr(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
+                    for v in raw]  # fmt: skip
+            pair = Fields({pname: pair}, bounds_t.where, bounds_t.error).strings(pname)
+        else:
+            pair = bounds_t.strings(pname)
         if len(pair) != 2:
             raise bounds_t.fail(pname, f"expected [low, high] with units, e.g. [\"5 ms\", "
                                        f"\"50 ms\"], found {len(pair)} values")  # fmt: skip

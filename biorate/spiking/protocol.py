@@ -401,8 +401,32 @@ def _keep_sigint_disposition() -> None:
         handler.previous_handler = signal.default_int_handler
 
 
-def _worker_drops_biorate_warnings(record: logging.LogRecord) -> bool:
-    return "BiorateWarning" not in str(record.msg) and "BiorateWarning" not in str(record.args)
+_MEASURING = threading.local()  # .on: this thread measures a sweep point or search candidate
+
+
+@contextlib.contextmanager
+def recorded_measurement() -> Iterator[None]:
+    """A measurement whose outcome its caller records (a sweep's point, a neuron search's
+    candidate: an all-zero curve fails its fit, with the reason in the summary): biorate's
+    warnings from it are not printed by Brian2's log, which routes Python's warnings into
+    3-line records once Brian2 is imported (a Dask worker's "[py.warnings]" blocks). Only this
+    thread, only while the block runs: other warnings, and other threads', print as before."""
+    _MEASURING.on = True
+    try:
+        yield
+    finally:
+        _MEASURING.on = False
+
+
+def _not_recorded_elsewhere(record: logging.LogRecord) -> bool:
+    if not getattr(_MEASURING, "on", False):
+        return True
+    text = record.getMessage()
+    return not any(f": {name}: " in text for name in _warning_classes(BiorateWarning))
+
+
+def _warning_classes(cls: type) -> set[str]:
+    return {cls.__name__}.union(*(_warning_classes(c) for c in cls.__subclasses__()))
 
 
 def import_brian2() -> None:
@@ -410,6 +434,7 @@ def import_brian2() -> None:
     allows only in the main thread, and tasks run in the worker's thread pool: so the first import
     there skips that handler (a worker is stopped by Dask, not by Ctrl-C). This is the lazy
     boundary itself: Brian2 is imported here on purpose, inside the function."""
+    logging.getLogger("py.warnings").addFilter(_not_recorded_elsewhere)  # (once: a set)
     if "brian2" in sys.modules or threading.current_thread() is threading.main_thread():
         with _IMPORT_LOCK, encodable_argv():
             import brian2  # noqa: F401
@@ -424,7 +449,3 @@ def import_brian2() -> None:
                 import brian2  # noqa: F401, F811
         finally:
             signal.signal = original
-        # Brian2's import routes Python's warnings into its log: a worker's biorate warnings
-        # (an all-zero point of a sweep) printed as Brian2's 3-line records there, beside the
-        # sweep's own summary of the point; the worker leaves them to that summary
-        logging.getLogger("py.warnings").addFilter(_worker_drops_biorate_warnings)

@@ -57,7 +57,7 @@ from ..errors import BiorateError, OutputError, ProtocolError
 from ..fitting import fit
 from ..io import check_writable, provenance, write_json, write_record
 from ..schema import boolean
-from ..spiking.protocol import import_brian2
+from ..spiking.protocol import import_brian2, recorded_measurement
 from ..units import CURRENT, TIME, VOLTAGE, UnitArray, format_quantity, parse_unit
 from .cluster import (
     CONNECT_TIMEOUT_S,
@@ -102,13 +102,13 @@ def compute_point(inputs: Mapping[str, Any]) -> dict:
     for form in inputs["forms"]:
         try:
             result = fit(curve, form)
+            act = result.activation().to_dict()
         except BiorateError as exc:
             fits[form] = {"error": f"{type(exc).__name__}: {exc}"}
             continue
         summary = result.to_dict()
         summary.pop("curve", None)  # the point's curve is stored once, above
         fits[form] = summary
-        act = result.activation().to_dict()
         act.pop("source", None)  # idem
         acts[form] = act
     record["fits"] = fits
@@ -139,7 +139,7 @@ def measure_curve(
                   dt=UnitArray(p["dt_s"], TIME), seed=int(p["seed"]), target=p["target"],
                   progress=False, command=command)  # fmt: skip
     x = UnitArray(p["x"], parse_unit(p["x_unit"])[1])
-    with BRIAN_LOCK:
+    with BRIAN_LOCK, recorded_measurement():
         if measure == "fi":
             axis = "current" if p["drive"] == "current" else "rate"
             return spiking.measure_fi(model, **{axis: x}, drive=p["drive"],
