@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ._activation_builtins import BUILTINS, UnknownActivationError
+from ._unit_convert import MaskedEntry, asarray_unmasked
 from .curve import MEASURES, check_axes, check_model, check_protocol, plain_table, unit_field
 from .errors import BiorateError, DataError
 from .forms import FORMS
@@ -357,13 +358,18 @@ def real_array(z: Any, what: str = "z") -> np.ndarray:
     """``z`` as a float array; :class:`DataError` for complex numbers (NumPy would drop the
     imaginary part with a warning) and for what is not numbers: None (NumPy makes it NaN),
     booleans, strings (``"1"`` is refused, never converted: the rule of the file fields) and
-    objects."""
-    if np.iscomplexobj(z):
-        raise DataError(f"an activation takes real numbers; {what} is complex")
+    objects, and masked values (it would compute on the hidden ones, or NumPy's NaN)."""
+    if isinstance(z, np.ma.MaskedArray) and np.ma.count_masked(z):
+        raise DataError(f"an activation takes numbers; {what} is a masked array with "
+                        f"{np.ma.count_masked(z)} masked value(s): fill or drop them")  # fmt: skip
     try:
-        arr = np.asarray(z)
+        arr = asarray_unmasked(np.ma.getdata(z) if isinstance(z, np.ma.MaskedArray) else z)
+    except MaskedEntry:
+        raise DataError(f"an activation takes numbers; {what} holds numpy.ma.masked") from None
     except (TypeError, ValueError):
         raise DataError(f"an activation takes numbers, got {describe(z)}") from None
+    if np.iscomplexobj(arr):
+        raise DataError(f"an activation takes real numbers; {what} is complex")
     if arr.dtype.kind not in "iuf":
         kind = {"b": "booleans", "U": "strings", "S": "bytes"}.get(arr.dtype.kind)
         shown = kind or (_first_odd(arr) if arr.dtype.kind == "O" else describe(z))

@@ -38,7 +38,19 @@ from .errors import BiorateError, CurveFileError, OutputError
 __all__ = ["atomic_write", "write_json", "write_record", "record_intact", "read_json", "provenance", "jsonable", "JsonFile",
            "WriteError", "Staged", "staged_outputs", "check_size", "MAX_JSON_BYTES",
            "MAX_TOML_BYTES", "CSV_NUMBER", "available_memory", "check_memory", "format_bytes",
-           "limit_from_env", "check_regular_input", "read_toml", "open_npz", "path_is"]  # fmt: skip
+           "limit_from_env", "check_regular_input", "read_toml", "open_npz", "path_is",
+           "utf8_text"]  # fmt: skip
+
+
+def utf8_text(text: str) -> str:
+    """``text`` as it can be written in UTF-8: the bytes a surrogate escape holds (a Latin-1 file
+    name, ``caf\\udce9``) as ``\\xe9``, any other lone surrogate (which only a script can make)
+    as ``\\ud800``; other text unchanged. For Brian2's log of the command line and figure
+    titles, which write UTF-8 and raise on a surrogate."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def path_is(path: str | os.PathLike, what: str) -> bool:

@@ -269,6 +269,25 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     raise _Terminated
 
 
+def _null_for_closed_streams() -> None:
+    """A command started with its standard output or error closed (``>&-``, ``2>&-``): the null
+    device takes the closed descriptor (for the processes it starts: Dask's workers) and the
+    stream (Brian2 flushes both while it checks its compiler, and a closed one made every
+    simulation fail with "'NoneType' object has no attribute 'flush'")."""
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        try:
+            os.fstat(fd)
+            continue
+        except OSError:
+            pass
+        null = os.open(os.devnull, os.O_WRONLY)
+        if null != fd:
+            os.dup2(null, fd)
+            os.close(null)
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(fd, "w", closefd=False))  # noqa: SIM115
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``biorate ARGV``; returns the exit code: 0, 2 for bad input or a file that cannot be
     read or written (one line on stderr, no traceback), 130 for Ctrl-C (one line, at any point:
@@ -296,6 +315,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # and Brian2's import would route Python's warnings into its log (three lines each, with
         # the source path): biorate's own print as its one line, whenever Brian2 is imported
         logging.captureWarnings = lambda capture: None  # type: ignore[assignment]
+    if argv is None:
+        _null_for_closed_streams()
     stdout, stderr = sys.stdout, sys.stderr
     if stdout is not None:  # (None: the standard output is closed, and print skips it)
         sys.stdout = _Escaped(stdout)  # type: ignore[assignment]

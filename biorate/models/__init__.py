@@ -8,6 +8,7 @@ named by ``BIORATE_MODELS`` (several folders separated by ``os.pathsep``) or ``-
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 import os
@@ -21,6 +22,8 @@ from ..errors import ModelError, ProtocolError, UnitError, UnknownModelError, Un
 from ..io import path_is, read_toml
 from ..schema import Fields, describe
 from ..units import (
+    CAPACITANCE,
+    CONDUCTANCE,
     DIMENSIONLESS,
     TIME,
     Dim,
@@ -233,6 +236,7 @@ class Model:
                     f"{p} of model {self.name!r} (else the step skips over its dynamics); use "
                     f"dt < {p.value * 1e3:g} ms"
                 )
+        self._check_euler_stability(dt_s)
         t_ref = self.refractory_period()
         if t_ref is not None and t_ref > 0 and dt_s >= t_ref:
             ref = self.section("neuron").get("refractory")
@@ -241,6 +245,28 @@ class Model:
                 f"{t_ref * 1e3:g} ms of model {self.name!r} (else Brian2 holds no refractory "
                 f"step and the rate saturates in steps); use dt < {t_ref * 1e3:g} ms"
             )
+
+    def _check_euler_stability(self, dt_s: float) -> None:
+        """A time constant made of parameters, ``C/g`` (a capacitance over a conductance:
+        cond_lif's C_m/g_L), holds dt as ``tau...`` does, at the bound of Euler's scheme (the
+        default method): a linear decay ``dv/dt = -v*g/C`` stepped with ``dt > 2*C/g``
+        oscillates with a growing amplitude (g_L = 10 uS gave ~475 Hz at every current, 0 nA
+        included). Twice C/g, not C/g: a conductance that gating scales down (a Hodgkin-Huxley
+        g_Na) must not refuse the dt its model runs at. Other methods are left alone."""
+        if self.kind != "neuron" or self.section("neuron").get("method", "euler") != "euler":
+            return
+        caps = {k: p for k, p in self.params.items() if tuple(p.dim) == CAPACITANCE}
+        conds = {k: p for k, p in self.params.items() if tuple(p.dim) == CONDUCTANCE}
+        for (c, cp), (g, gp) in itertools.product(caps.items(), conds.items()):
+            if gp.value > 0 and dt_s >= 2 * cp.value / gp.value:
+                limit = 2 * cp.value / gp.value
+                raise ProtocolError(
+                    f"dt = {dt_s * 1e3:g} ms is beyond the stability of Euler's scheme for the "
+                    f"time constant {c}/{g} = {format_quantity(cp.value / gp.value, TIME)} of "
+                    f"model {self.name!r} (a step of 2*{c}/{g} or more makes the membrane "
+                    f"oscillate); use dt < {limit * 1e3:.3g} ms, or method = "
+                    '"exponential_euler" in its [neuron] table'
+                )
 
     def section(self, name: str) -> Mapping[str, Any]:
         value = self.spec.get(name, {})

@@ -108,6 +108,10 @@ _MAGNITUDE = {
     CURRENT: (MAX_CURRENT, "a current of a neuron model lies within +-1 A"),
     # neurons have input resistances of 10 MOhm to 1 GOhm; beyond 1 TOhm a pA moves V by volts
     RESISTANCE: (1e12, "a resistance of a neuron model lies within 1e12 ohm (1 Tohm)"),
+    # whole-cell leaks are nS-uS and capacitances pF-nF: 1 S (1 ohm) or 1 F is no neuron's, and
+    # a conductance jump of 5e20 S per input spike saturated a curve with exit 0
+    CONDUCTANCE: (1.0, "a conductance of a neuron model lies within 1 S"),
+    CAPACITANCE: (1.0, "a capacitance of a neuron model lies within 1 F"),
 }
 
 

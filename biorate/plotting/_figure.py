@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
-from ..io import atomic_write
+from ..io import atomic_write, utf8_text
 
 __all__ = ["axes_grid", "save_figure", "display_unit"]
 
@@ -62,5 +63,9 @@ def save_figure(fig: Any, path: str | os.PathLike, dpi: int = 120) -> Path:
     """Save a figure atomically, in the format its suffix names (png when none)."""
     path = Path(path)
     fmt = path.suffix.lstrip(".") or "png"
+    for text in fig.findobj(Text):  # a title naming a Latin-1 file: FreeType takes UTF-8 only
+        s = text.get_text()
+        if isinstance(s, str) and s != (clean := utf8_text(s)):
+            text.set_text(clean)
     atomic_write(path, lambda f: fig.savefig(f, format=fmt, dpi=dpi), binary=True)
     return path

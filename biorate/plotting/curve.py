@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..curve import TransferCurve
+from ..io import utf8_text
 from ._figure import axes_grid, display_unit, owns, save_figure
 
 __all__ = ["plot_curve"]
@@ -76,7 +77,7 @@ def _curve_panel(ax: Any, curve: TransferCurve, theory: Sequence[tuple[str, Tran
     ax.set_ylabel(f"{_Y_NAMES.get(curve.measure, curve.measure)} ({yu})")
     sigma = curve.protocol.get("sigma_V")
     what = _Y_NAMES.get(curve.measure, "transfer").split(",")[0]
-    ax.set_title(title or f"{curve.model.get('name', '')} {what} curve"
+    ax.set_title(utf8_text(title) if title else f"{curve.model.get('name', '')} {what} curve"
                  + (f", sigma = {sigma * 1e3:g} mV" if sigma is not None else ""))  # fmt: skip
     ax.legend(frameon=False, fontsize=8)
     ax.grid(alpha=0.3)

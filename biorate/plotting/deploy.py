@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ..io import utf8_text
 from ._figure import axes_grid, owns, save_figure
 
 __all__ = ["plot_deploy"]
@@ -85,7 +86,7 @@ def plot_deploy(report: dict, path: str | os.PathLike | None = None, title: str 
     _raster(panels[1], report)
     _rates(panels[2], report)
     if owns(ax):
-        fig.suptitle(title or f"{report['connectivity']} network, "
+        fig.suptitle(utf8_text(title) if title else f"{report['connectivity']} network, "
                      f"{report['mapping']['activation']}, {report['mapping']['encoding']} encoding")  # fmt: skip
         fig.tight_layout()
     if path is not None:

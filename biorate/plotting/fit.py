@@ -21,6 +21,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..forms import get_form
+from ..io import utf8_text
 from ._figure import axes_grid, display_unit, owns, save_figure
 
 if TYPE_CHECKING:
@@ -76,7 +77,8 @@ def _draw_curve(fit: Fit, ax: Any, title: str | None) -> None:
     ax.set_ylabel(f"{fit.curve.measure} output ({yu})")
     ax.legend(fontsize=8, loc="upper left")
     status = "" if not fit.flags else f"   {fit.status}"
-    ax.set_title(title or f"{(fit.curve.model or {}).get('name', '')} {fit.curve.measure} curve: "
+    ax.set_title(utf8_text(title) if title else f"{(fit.curve.model or {}).get('name', '')} "
+                 f"{fit.curve.measure} curve: "
                  f"{fit.form} fit{status}", fontsize=10,
                  color="k" if fit.ok else "C3")  # fmt: skip
     ax.tick_params(labelbottom=False)

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ..io import utf8_text
 from ._figure import axes_grid, owns, save_figure
 
 __all__ = ["plot_history"]
@@ -40,7 +41,7 @@ def plot_history(
         a.set_ylabel(lab)
         a.legend(fontsize=8)
     if owns(ax):
-        fig.suptitle(title)
+        fig.suptitle(utf8_text(title) if isinstance(title, str) else title)
         fig.tight_layout()
     if path is not None:
         save_figure(fig, path)

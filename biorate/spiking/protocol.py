@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import BiorateError, BiorateWarning, ProtocolError
-from ..io import check_memory, format_bytes, limit_from_env
+from ..io import check_memory, format_bytes, limit_from_env, utf8_text
 from ..models import DRIVES, check_dt
 from ..models.protocol import check_levels, levels
 from ..schema import is_integer, one_of
@@ -337,7 +337,7 @@ def encodable_argv() -> Iterator[None]:
     name, held as surrogate escapes) ended every command that imports Brian2 in a traceback.
     Such bytes are shown escaped (``\\xe9``) there; the arguments are restored after."""
     argv = sys.argv
-    shown = [_utf8(a) if isinstance(a, str) else a for a in argv]
+    shown = [utf8_text(a) if isinstance(a, str) else a for a in argv]
     if shown == argv:  # (the usual case: nothing to swap, for any thread to see)
         yield
         return
@@ -346,15 +346,6 @@ def encodable_argv() -> Iterator[None]:
         yield
     finally:
         sys.argv = argv
-
-
-def _utf8(arg: str) -> str:
-    """``arg`` as it can be written in UTF-8: the bytes a surrogate escape holds as ``\\xe9``
-    (any other lone surrogate, which only a script can put in argv, as ``\\udc00``)."""
-    try:
-        return arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    except UnicodeEncodeError:
-        return arg.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def after_brian2_import() -> None:
@@ -435,6 +426,9 @@ def import_brian2() -> None:
     there skips that handler (a worker is stopped by Dask, not by Ctrl-C). This is the lazy
     boundary itself: Brian2 is imported here on purpose, inside the function."""
     logging.getLogger("py.warnings").addFilter(_not_recorded_elsewhere)  # (once: a set)
+    for name in ("stdout", "stderr"):  # a worker of a command started with them closed: None,
+        if getattr(sys, name) is None:  # and Brian2 flushes both while it checks its compiler
+            setattr(sys, name, open(os.devnull, "w"))  # noqa: SIM115
     if "brian2" in sys.modules or threading.current_thread() is threading.main_thread():
         with _IMPORT_LOCK, encodable_argv():
             import brian2  # noqa: F401

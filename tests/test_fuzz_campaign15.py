@@ -1,0 +1,132 @@
+"""Campaign 15's findings (issue 18)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import biorate as br
+from biorate.errors import DataError, ModelError, ProtocolError
+
+ROOT = Path(__file__).resolve().parents[1]
+EXE = str(Path(sys.executable).with_name("biorate"))
+
+
+def test_a_figure_title_naming_a_latin1_file_is_drawn(tmp_path, cli):
+    """A1: a non-UTF-8 file name in a figure's title (`train --dataset csv:$'d\\xe9.csv'
+    --plot`, `deploy $'n\\xe9.npz' --plot`) ended in matplotlib's 42-line TypeError (FreeType
+    takes UTF-8 only): the title shows the byte as \\xe9."""
+    pytest.importorskip("matplotlib")
+    rng = np.random.default_rng(0)
+    X = rng.random((40, 2))
+    name = os.fsdecode(b"d\xe9.csv")
+    np.savetxt(tmp_path / name, np.c_[X, (X[:, 0] > 0.5).astype(int)], delimiter=",",
+               header="a,b,label", comments="")  # fmt: skip
+    code, _, err = cli("train", "--dataset", f"csv:{tmp_path / name}", "--hidden", "4",
+                       "--epochs", "2", "--quiet", "-o", tmp_path / "n.npz", "--plot",
+                       tmp_path / "t.png")  # fmt: skip
+    assert code == 0, err
+    assert (tmp_path / "t.png").read_bytes()[:4] == b"\x89PNG"
+    from biorate.io import utf8_text
+
+    assert utf8_text(name) == "d\\xe9.csv" and utf8_text("x\ud800") == "x\\ud800"
+
+
+def test_euler_refuses_a_step_beyond_a_conductance_models_stability():
+    """C1: cond_lif with g_L = 10 uS (C_m/g_L = 20 us, below dt = 0.1 ms) fired ~475 Hz at every
+    current, 0 nA included (Euler's step oscillating), exit 0, where lif's tau_m = 20 us is
+    refused. A time constant C/g of the parameters holds dt below 2*C/g for Euler's scheme."""
+    from biorate.models import load_model
+
+    m = load_model("cond_lif")
+    m.check_dt(1e-4)  # 10 nS: C_m/g_L = 20 ms
+    fast = m.with_params(g_L="10 uS")
+    with pytest.raises(ProtocolError, match=r"beyond the stability of Euler's scheme for the "
+                                            r"time constant C_m/g_L = 0\.02 ms"):  # fmt: skip
+        fast.check_dt(1e-4)
+    fast.check_dt(3.9e-5)  # below 2*C_m/g_L = 40 us
+    with pytest.raises(ProtocolError, match="use dt < 0.04 ms"):
+        fast.check_dt(4e-5)
+
+
+def test_a_conductance_is_held_to_a_neurons_range(tmp_path, cli):
+    """C2: a conductance had no physical bound: cond_lif with w_e = 1e21 S, or a Poisson weight
+    w_e*(v/v)*1e30 (5e20 S per input spike), saturated the curve with exit 0."""
+    from biorate.models import load_model
+
+    with pytest.raises(ModelError, match="a conductance of a neuron model lies within 1 S"):
+        load_model("cond_lif").with_params(w_e="1e21 S")
+    load_model("cond_lif").with_params(w_e="1 uS")
+    pytest.importorskip("brian2")
+    text = (ROOT / "models" / "neurons" / "cond_lif.toml").read_text()
+    (tmp_path / "cw.toml").write_text(
+        text.replace('weight = "w_e"', 'weight = "w_e*(v/v)*1e30"', 1).replace(
+            'name = "cond_lif"', 'name = "cw"'
+        )
+    )
+    code, _, err = cli("simulate", "fi", "--model", tmp_path / "cw.toml", "--drive", "poisson",
+                       "--rate", "0Hz:50Hz:3", "--duration", "50ms", "--trials", "1", "--target",
+                       "numpy", "--quiet", "-o", tmp_path / "s.json")  # fmt: skip
+    assert code == 2 and "makes a jump of 5e+29 nS per input spike" in err, err
+    assert "a conductance of a neuron model lies within 1 S" in err
+
+
+def test_training_with_an_activation_of_another_models_parameters_says_so(tmp_path, cli):
+    """C3: a source recording a parameter its model lacks trained with exit 0, silently; deploy
+    refused the network. train warns, naming the mismatch."""
+    act = json.loads((ROOT / "models" / "activations" / "lif.json").read_text())
+    act["source"]["model"]["params"]["nosuch"] = "1 mV"
+    (tmp_path / "a.json").write_text(json.dumps(act))
+    code, _, err = cli("train", "--dataset", "xor", "--hidden", "4", "--epochs", "2", "--quiet",
+                       "--activation", tmp_path / "a.json", "-o", tmp_path / "n.npz")  # fmt: skip
+    assert code == 0, err
+    assert err.startswith("biorate: warning: deploy will refuse the network this trains:")
+    assert "names the parameters" in err and "nosuch" in err
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "lif"])
+def test_an_activation_refuses_masked_values(name):
+    """C4: an Activation computed on a masked array's hidden values (the mask dropped), and a
+    list holding np.ma.masked gave NaN after NumPy's warning; a network refused both."""
+    import warnings
+
+    act = br.get_activation(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(DataError, match="masked array with 1 masked value"):
+            act(np.ma.array([1.0, 2.0], mask=[True, False]))
+        with pytest.raises(DataError, match="holds numpy.ma.masked"):
+            act.derivative([np.ma.masked, 2.0])
+        assert np.array_equal(act(np.ma.array([1.0, 2.0])), act(np.array([1.0, 2.0])))
+
+
+def _closed(fd):
+    return lambda: os.close(fd)
+
+
+@pytest.mark.parametrize("fd", [1, 2])
+def test_a_simulation_and_a_sweep_run_with_a_closed_standard_stream(tmp_path, fd):
+    """F1: with stdout closed (`>&-`) every Brian2 simulation on the cython target was refused
+    ("'NoneType' object has no attribute 'flush'": Brian2 flushes both streams while it checks
+    its compiler), and a sweep failed every point with stdout or stderr closed."""
+    pytest.importorskip("brian2")
+    pytest.importorskip("distributed")
+    sim = [EXE, "simulate", "fi", "--model", "lif", "--current", "0nA:1nA:2", "--duration",
+           "50ms", "--trials", "1", "--quiet", "-o", "s.json"]  # fmt: skip
+    out = subprocess.run(sim, cwd=tmp_path, timeout=600, preexec_fn=_closed(fd),
+                         stdout=subprocess.DEVNULL if fd == 2 else None,
+                         stderr=subprocess.DEVNULL if fd == 1 else None)  # fmt: skip
+    assert out.returncode == 0 and (tmp_path / "s.json").exists()
+    sweep = [EXE, "sweep", str(ROOT / "examples" / "sweeps" / "tm_release_points.toml"), "-o",
+             "sw", "--workers", "1", "--quiet"]  # fmt: skip
+    out = subprocess.run(sweep, cwd=tmp_path, timeout=600, preexec_fn=_closed(fd),
+                         stdout=subprocess.DEVNULL if fd == 2 else None,
+                         stderr=subprocess.DEVNULL if fd == 1 else None)  # fmt: skip
+    assert out.returncode == 0
+    assert "flush" not in (tmp_path / "sw" / "summary.csv").read_text()
