@@ -79,28 +79,52 @@ class MaskedEntry(Exception):
 
 
 _SCALARS = {float, int, bool, str, np.float64, np.float32, np.int64, np.int32}
+MAX_NESTED_VALUES = 10**10  # far beyond memory: a list standing for more is not data
 
 
 def asarray_unmasked(value: Any) -> np.ndarray:
     """``np.asarray(value)``, raising :class:`MaskedEntry` where ``value`` (a list, tuple or
     object array, at any depth) holds NumPy's masked constant (``[np.ma.masked, 1.0]``), which
     NumPy would read as NaN with a two-line warning; the callers turn it into their own one-line
-    error. (A scan, not a warnings filter: that would be process-wide state.)"""
-    stack = [value]
+    error. (A scan, not a warnings filter: that would be process-wide state.) Nested lists that
+    hold themselves, or share their sub-lists so that they stand for more than
+    :data:`MAX_NESTED_VALUES` values (``x = [x, x]`` 40 times: 2**40, which NumPy would walk
+    for hours), raise ``ValueError`` at once; each list is scanned once."""
+    sizes: dict[int, int] = {}  # values each list stands for, by id
+    on_path: set[int] = set()
+    stack: list[tuple[Any, Any]] = [(value, None)]
     while stack:
-        v = stack.pop()
-        if isinstance(v, np.ndarray):
-            if v.dtype != object:
-                continue
-            v = v.ravel().tolist()
-        elif not isinstance(v, list | tuple):
+        v, items = stack.pop()
+        key = id(v)
+        if items is not None:  # its sub-lists are counted: count it
+            on_path.discard(key)
+            sizes[key] = n = sum(sizes.get(id(e), 1) for e in items
+                                 if isinstance(e, list | tuple | np.ndarray)) + sum(
+                1 for e in items if not isinstance(e, list | tuple | np.ndarray))  # fmt: skip
+            if n > MAX_NESTED_VALUES:
+                raise ValueError(f"nested lists standing for more than {MAX_NESTED_VALUES:.0e} "
+                                 "values")  # fmt: skip
             continue
-        kinds = set(map(type, v))  # (C speed: a list of floats costs one pass)
+        if key in sizes:
+            continue
+        if key in on_path:
+            raise ValueError("a list that holds itself")
+        if not isinstance(v, list | tuple | np.ndarray):  # a number (the value itself)
+            sizes[key] = 1
+            continue
+        if isinstance(v, np.ndarray) and v.dtype != object:
+            sizes[key] = v.size
+            continue
+        seq = v.ravel().tolist() if isinstance(v, np.ndarray) else v
+        kinds = set(map(type, seq))  # (C speed: a list of floats costs one pass)
         if kinds <= _SCALARS:
+            sizes[key] = len(seq)
             continue
-        if type(np.ma.masked) in kinds and any(e is np.ma.masked for e in v):
+        if type(np.ma.masked) in kinds and any(e is np.ma.masked for e in seq):
             raise MaskedEntry
-        stack.extend(e for e in v if isinstance(e, list | tuple | np.ndarray))
+        on_path.add(key)
+        stack.append((v, seq))
+        stack.extend((e, None) for e in seq if isinstance(e, list | tuple | np.ndarray))
     return np.asarray(value)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import re
+import reprlib
 from typing import Any
 
 import numpy as np
@@ -379,11 +380,22 @@ def _show(value: Any) -> str:
         return "an integer too large for a float" if abs(value) > 10**308 else f"{float(value):g}"
     if isinstance(value, str) and len(value) > 60:
         value = value[:57] + "..."
-    try:
-        s = repr(value)
+    try:  # (a list's repr is bounded: one that shares its sub-lists 40 levels deep has 2**40)
+        s = bounded_repr(value)
     except Exception:  # noqa: BLE001 - a repr that fails must not hide the real problem
         return _describe(value)
     return s if len(s) < 60 else s[:57] + "..."
+
+
+def bounded_repr(value: Any) -> str:
+    """``repr(value)``, a container's bounded (3 levels, 8 items each): a list that shares its
+    sub-lists 40 levels deep stands for 2**40 values, whose full repr never ends."""
+    return _SHORT.repr(value) if isinstance(value, list | tuple | dict | set) else repr(value)
+
+
+_SHORT = reprlib.Repr()  # (keyword arguments only from Python 3.12)
+_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother = 3, 60, 60
+_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = _SHORT.maxset = 8
 
 
 def _describe(value: Any) -> str:

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ._unit_parse import bounded_repr
 from .errors import BiorateError
 
 __all__ = [
@@ -266,7 +267,7 @@ def short(value: Any, limit: int = 60) -> str:
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**15:
         return _show(value)
     try:
-        text = repr(value)
+        text = bounded_repr(value)
     except Exception:  # noqa: BLE001 - a failing repr must not hide the real error
         return describe(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -130,3 +130,38 @@ def test_a_simulation_and_a_sweep_run_with_a_closed_standard_stream(tmp_path, fd
                          stderr=subprocess.DEVNULL if fd == 1 else None)  # fmt: skip
     assert out.returncode == 0
     assert "flush" not in (tmp_path / "sw" / "summary.csv").read_text()
+
+
+def test_lists_that_hold_themselves_or_share_sub_lists_are_refused_at_once():
+    """B1: the masked-constant scan walked a list that holds itself for ever, and one that shares
+    its sub-lists 40 levels deep (2**40 values) 2**40 times; the error message's repr of it never
+    ended either. Each list is scanned once; NumPy's refusal, or biorate's, comes at once."""
+    import time
+
+    cyc = [1e-10, 2e-10]
+    cyc.append(cyc)
+    dag = [1e-10]
+    for _ in range(40):
+        dag = [dag, dag]
+    net = br.RateNetwork([2, 3, 2], seed=0).initialize()
+    t0 = time.perf_counter()
+    with pytest.raises(br.UnitError, match="current: cannot read"):
+        br.theory.fi("lif", current=cyc)
+    with pytest.raises(br.UnitError, match=r"current: cannot read \[\[\[\[\.\.\.\]"):
+        br.theory.fi("lif", current=dag)
+    with pytest.raises(DataError, match="a list that holds itself"):
+        net.predict([cyc])
+    with pytest.raises(DataError, match="nested lists standing for more than 1e\\+10 values"):
+        net.predict(dag)
+    assert time.perf_counter() - t0 < 30  # (each is well under a second; a hang never returns)
+
+
+def test_every_figure_suffix_names_a_figure(tmp_path, cli):
+    """C5: the suffix rule knew 13 suffixes: `theory fi -o x.jpg` wrote JSON, `train -o n.jpg` a
+    .npz, exit 0, where `-o x.png` was refused."""
+    for args in (["theory", "fi", "--model", "lif", "--current", "0nA:1nA:3", "-o", "x.jpg"],
+                 ["train", "--dataset", "xor", "--hidden", "4", "--epochs", "2", "--quiet", "-o",
+                  "n.eps"]):  # fmt: skip
+        code, _, err = cli(*args[:-1], tmp_path / args[-1])
+        assert code == 2 and "names a figure (" in err, err
+        assert not (tmp_path / args[-1]).exists()

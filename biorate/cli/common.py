@@ -63,10 +63,14 @@ def check_outputs(outputs: Sequence[tuple[Any, str] | tuple[Any, str, Format]],
 
 
 # suffixes that name a format, and which: an output whose suffix names another format than the
-# one written (``fit -o act.csv`` wrote JSON, ``export nir -o net.json`` HDF5) is refused
+# one written (``fit -o act.csv`` wrote JSON, ``export nir -o net.json`` HDF5) is refused; the
+# figure formats matplotlib writes besides PNG, PDF and SVG name figures
+_FIGURES = ("jpg", "jpeg", "gif", "tif", "tiff", "webp", "avif", "eps", "ps", "svgz", "pgf", "raw",
+            "rgba")  # fmt: skip
 _FORMATS = {".json": "JSON", ".csv": "CSV", ".npz": "NumPy's .npz", ".nir": "NIR (HDF5)",
             ".h5": "HDF5", ".hdf5": "HDF5", ".toml": "TOML", ".md": "Markdown", ".txt": "text",
-            ".parquet": "Parquet", ".png": "PNG", ".pdf": "PDF", ".svg": "SVG"}  # fmt: skip
+            ".parquet": "Parquet", ".png": "PNG", ".pdf": "PDF", ".svg": "SVG",
+            **{f".{f}": f"a figure ({f.upper()})" for f in _FIGURES}}  # fmt: skip
 
 
 def check_suffix(path: Any, option: str, writes: str, suffixes: Sequence[str]) -> None:
