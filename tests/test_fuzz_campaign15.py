@@ -165,3 +165,12 @@ def test_every_figure_suffix_names_a_figure(tmp_path, cli):
         code, _, err = cli(*args[:-1], tmp_path / args[-1])
         assert code == 2 and "names a figure (" in err, err
         assert not (tmp_path / args[-1]).exists()
+
+
+@pytest.mark.parametrize("z", [[[1.0], [1.0, 2.0]], eval("[" * 100 + "1.0" + "]" * 100)])
+def test_an_activation_refuses_a_ragged_or_too_deep_list(z):
+    """A2: an activation on a ragged list, or one nested deeper than NumPy's 64 dimensions, raised
+    NumPy's ValueError (its complex check converted z before the guarded conversion)."""
+    for name in ("sigmoid", "lif"):
+        with pytest.raises(DataError, match="an activation takes numbers"):
+            br.get_activation(name)(z)
