@@ -95,6 +95,7 @@ def test_an_output_that_is_a_loop_of_symbolic_links_is_refused(tmp_path, cli):
     ("J*sqrt(1e600)", "holds a number too large for a float (it reads as inf)"),
     ("J +", "'J +' is not an expression"),
     ("J*1j", "holds a complex number"),
+    ("9.9 V", "with Brian2's unit names ('V' is not one: 'volt', 'mV', 'nA', 'nS', ...)"),
     ("J*1" + "0" * 400, "holds a number too large for a float"),
 ])  # fmt: skip
 def test_a_poisson_weight_brian2_cannot_read_is_explained(tmp_path, weight, message):

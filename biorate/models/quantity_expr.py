@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..units import DIMENSIONLESS, Dim
+from .names import brian2_unit_names
 
 __all__ = ["evaluate", "code_problem"]
 
@@ -48,8 +49,12 @@ def code_problem(expr: str) -> str | None:
     except (SyntaxError, ValueError):
         words = expr.split()
         if len(words) == 2 and _NUMBER.fullmatch(words[0]) and math.isfinite(float(words[0])):
-            return (f"{expr[:60]!r} is written as a parameter value; a weight is code: write "
-                    f"'{words[0]}*{words[1]}'")  # fmt: skip
+            if words[1] in brian2_unit_names():
+                return (f"{expr[:60]!r} is written as a parameter value; a weight is code: "
+                        f"write '{words[0]}*{words[1]}'")  # fmt: skip
+            return (f"{expr[:60]!r} is written as a parameter value; a weight is code, with "
+                    f"Brian2's unit names ({words[1][:20]!r} is not one: 'volt', 'mV', 'nA', "
+                    "'nS', ...)")  # fmt: skip
         return f"{expr[:60]!r} is not an expression (Python syntax, units as names: 0.1*mV)"
     for node in nodes:
         if not isinstance(node, ast.Constant) or isinstance(node.value, bool | str | None):
