@@ -79,7 +79,7 @@ class MaskedEntry(Exception):
 
 
 _SCALARS = {float, int, bool, str, np.float64, np.float32, np.int64, np.int32}
-MAX_NESTED_VALUES = 10**10  # far beyond memory: a list standing for more is not data
+MAX_NESTED_VALUES = 10**8  # 800 MB as floats: more comes as an array, not as lists
 
 
 def asarray_unmasked(value: Any) -> np.ndarray:

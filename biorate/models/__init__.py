@@ -12,6 +12,7 @@ import itertools
 import math
 import numbers
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -247,26 +248,35 @@ class Model:
             )
 
     def _check_euler_stability(self, dt_s: float) -> None:
-        """A time constant made of parameters, ``C/g`` (a capacitance over a conductance:
-        cond_lif's C_m/g_L), holds dt as ``tau...`` does, at the bound of Euler's scheme (the
-        default method): a linear decay ``dv/dt = -v*g/C`` stepped with ``dt > 2*C/g``
-        oscillates with a growing amplitude (g_L = 10 uS gave ~475 Hz at every current, 0 nA
-        included). Twice C/g, not C/g: a conductance that gating scales down (a Hodgkin-Huxley
-        g_Na) must not refuse the dt its model runs at. Other methods are left alone."""
+        """A time constant made of parameters, ``C/g``, holds dt as ``tau...`` does when the
+        model steps with Euler's scheme (the default method): ``g`` a conductance that
+        multiplies a driving force directly in a differential equation (``g_L*(E_L - v)``: a
+        leak, ungated) and ``C`` a capacitance of that equation. Stepped with ``dt >= C/g``,
+        ``dv/dt = -v*g/C`` overshoots its rest and oscillates (cond_lif with g_L = 10 uS fired
+        ~475 Hz at every current, 0 nA included). A gated conductance (``g_Na*m**3*h*(...)``,
+        which gating scales down) and a conductance outside the equations (a Poisson jump) are
+        left alone. Other methods are left alone."""
         if self.kind != "neuron" or self.section("neuron").get("method", "euler") != "euler":
             return
         caps = {k: p for k, p in self.params.items() if tuple(p.dim) == CAPACITANCE}
         conds = {k: p for k, p in self.params.items() if tuple(p.dim) == CONDUCTANCE}
-        for (c, cp), (g, gp) in itertools.product(caps.items(), conds.items()):
-            if gp.value > 0 and dt_s >= 2 * cp.value / gp.value:
-                limit = 2 * cp.value / gp.value
-                raise ProtocolError(
-                    f"dt = {dt_s * 1e3:g} ms is beyond the stability of Euler's scheme for the "
-                    f"time constant {c}/{g} = {format_quantity(cp.value / gp.value, TIME)} of "
-                    f"model {self.name!r} (a step of 2*{c}/{g} or more makes the membrane "
-                    f"oscillate); use dt < {limit * 1e3:.3g} ms, or method = "
-                    '"exponential_euler" in its [neuron] table'
-                )
+        for line in str(self.section("neuron").get("equations", "")).splitlines():
+            m = re.match(r"\s*d\w+/dt\s*=([^:]*)", line)
+            if not m or not caps or not conds:
+                continue
+            rhs = m.group(1)
+            here = [(c, p) for c, p in caps.items() if re.search(rf"\b{re.escape(c)}\b", rhs)]
+            for (c, cp), (g, gp) in itertools.product(here, conds.items()):
+                if gp.value > 0 and re.search(rf"\b{re.escape(g)}\s*\*\s*\(", rhs) \
+                        and dt_s >= cp.value / gp.value:  # fmt: skip
+                    tau = cp.value / gp.value
+                    raise ProtocolError(
+                        f"dt = {dt_s * 1e3:g} ms must be shorter than the time constant "
+                        f"{c}/{g} = {tau * 1e3:.3g} ms of model {self.name!r} (with Euler's "
+                        f"scheme a longer step makes the membrane overshoot and oscillate); use "
+                        f'dt < {tau * 1e3:.3g} ms, or method = "exponential_euler" in its '
+                        "[neuron] table"
+                    )
 
     def section(self, name: str) -> Mapping[str, Any]:
         value = self.spec.get(name, {})
