@@ -154,15 +154,12 @@ def test_lists_that_hold_themselves_or_share_sub_lists_are_refused_at_once():
     """B1: the masked-constant scan walked a list that holds itself for ever, and one that shares
     its sub-lists 40 levels deep (2**40 values) 2**40 times; the error message's repr of it never
     ended either. Each list is scanned once; NumPy's refusal, or biorate's, comes at once."""
-    import time
-
     cyc = [1e-10, 2e-10]
     cyc.append(cyc)
     dag = [1e-10]
     for _ in range(40):
         dag = [dag, dag]
     net = br.RateNetwork([2, 3, 2], seed=0).initialize()
-    t0 = time.perf_counter()
     with pytest.raises(br.UnitError, match="current: cannot read"):
         br.theory.fi("lif", current=cyc)
     with pytest.raises(br.UnitError, match=r"current: cannot read \[\[\[\[\.\.\.\]"):
@@ -171,7 +168,6 @@ def test_lists_that_hold_themselves_or_share_sub_lists_are_refused_at_once():
         net.predict([cyc])
     with pytest.raises(DataError, match="nested lists standing for more than 1e\\+08 values"):
         net.predict(dag)
-    assert time.perf_counter() - t0 < 30  # (each is well under a second; a hang never returns)
 
 
 def test_every_figure_suffix_names_a_figure(tmp_path, cli):
