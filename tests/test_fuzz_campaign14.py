@@ -185,19 +185,26 @@ def test_biorate_warnings_are_held_back_only_inside_a_recorded_measurement():
     assert _not_recorded_elsewhere(ours)
 
 
+def _train_with_edited_lif(tmp_path, cli, key, value):
+    """Code and stderr of a short `train` with the shipped lif activation, its source's recorded
+    parameter ``key`` set to ``value``."""
+    import json
+
+    act = json.loads((ROOT / "models" / "activations" / "lif.json").read_text())
+    act["source"]["model"]["params"][key] = value
+    (tmp_path / "a.json").write_text(json.dumps(act))
+    code, _, err = cli("train", "--dataset", "xor", "--hidden", "4", "--epochs", "2", "--quiet",
+                       "--activation", tmp_path / "a.json", "-o", tmp_path / "n.npz")  # fmt: skip
+    return code, err
+
+
 def test_training_with_an_activation_deploy_would_refuse_says_so(tmp_path, cli):
     """C2: an activation whose source recorded V_th = "-1e308" (a bare number for a potential)
     trained and evaluated with exit 0, and only deploy refused the network. Training needs only
     the curve, so it goes on, but says at once that deploy will refuse the network and why. (A
     check when the file is read, tried first, refused networks saved earlier whenever a model of
     the same name was found in a --models folder: taken back.)"""
-    import json
-
-    act = json.loads((ROOT / "models" / "activations" / "lif.json").read_text())
-    act["source"]["model"]["params"]["V_th"] = "-1e308"
-    (tmp_path / "a.json").write_text(json.dumps(act))
-    code, _, err = cli("train", "--dataset", "xor", "--hidden", "4", "--epochs", "2", "--quiet",
-                       "--activation", tmp_path / "a.json", "-o", tmp_path / "n.npz")  # fmt: skip
+    code, err = _train_with_edited_lif(tmp_path, cli, "V_th", "-1e308")
     assert code == 0, err
     assert err.strip() == (
         "biorate: warning: deploy will refuse the network this trains: "
@@ -210,3 +217,12 @@ def test_training_with_an_activation_deploy_would_refuse_says_so(tmp_path, cli):
     code, _, err = cli("deploy", tmp_path / "n.npz", "--dataset", "xor", "--images", "2",
                        "--duration", "20ms", "--quiet")  # fmt: skip
     assert code == 2 and "lif.V_th: expected a voltage" in err
+
+
+def test_training_with_an_activation_of_another_models_parameters_says_so(tmp_path, cli):
+    """Campaign 15 C3: a source recording a parameter its model lacks trained with exit 0,
+    silently; deploy refused the network. train warns, naming the mismatch."""
+    code, err = _train_with_edited_lif(tmp_path, cli, "nosuch", "1 mV")
+    assert code == 0, err
+    assert err.startswith("biorate: warning: deploy will refuse the network this trains:")
+    assert "names the parameters" in err and "nosuch" in err

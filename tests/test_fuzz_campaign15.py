@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -95,17 +94,7 @@ def test_a_conductance_is_held_to_a_neurons_range(tmp_path, cli):
     assert "a conductance of a neuron model lies within 1 S" in err
 
 
-def test_training_with_an_activation_of_another_models_parameters_says_so(tmp_path, cli):
-    """C3: a source recording a parameter its model lacks trained with exit 0, silently; deploy
-    refused the network. train warns, naming the mismatch."""
-    act = json.loads((ROOT / "models" / "activations" / "lif.json").read_text())
-    act["source"]["model"]["params"]["nosuch"] = "1 mV"
-    (tmp_path / "a.json").write_text(json.dumps(act))
-    code, _, err = cli("train", "--dataset", "xor", "--hidden", "4", "--epochs", "2", "--quiet",
-                       "--activation", tmp_path / "a.json", "-o", tmp_path / "n.npz")  # fmt: skip
-    assert code == 0, err
-    assert err.startswith("biorate: warning: deploy will refuse the network this trains:")
-    assert "names the parameters" in err and "nosuch" in err
+# C3 (a source naming a parameter its model lacks): tests/test_fuzz_campaign14.py, beside C2
 
 
 @pytest.mark.parametrize("name", ["sigmoid", "lif"])
