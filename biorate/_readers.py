@@ -4,6 +4,7 @@ of digits, a corrupt ``.npz``). Re-exported by :mod:`biorate.io`."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -29,6 +30,21 @@ def check_no_nul(path: str | os.PathLike, error: type[BiorateError]) -> None:
         raise error(f"{text!r}: a path cannot contain a NUL character")
 
 
+LOOP = "its path goes through a loop of symbolic links"
+
+
+def is_loop(path: str | os.PathLike) -> bool:
+    """Whether ``path`` cannot be looked up because it goes through a loop of symbolic links
+    (``ln -s loop loop``): a path that exists, as links, and names nothing."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    except ValueError:
+        return False
+    return False
+
+
 def check_regular_input(path: str | os.PathLike, error: type[BiorateError]) -> None:
     """Refuse an input that is not a path (``TransferCurve.load(5)``), or a device, FIFO or
     socket (``/dev/zero`` would be read forever, a FIFO would block): only regular files (and the
@@ -38,8 +54,12 @@ def check_regular_input(path: str | os.PathLike, error: type[BiorateError]) -> N
     check_no_nul(path, error)
     try:
         mode = os.stat(path).st_mode
-    except (OSError, ValueError):
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise error(f"{path}: {LOOP}") from None
         return  # missing or unreadable: the caller's own message says so
+    except ValueError:
+        return
     if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
         raise error(f"{path}: not a regular file (a device, FIFO or socket); give a file")
 

@@ -85,7 +85,8 @@ MAX_NESTED_VALUES = 10**8  # 800 MB as floats: more comes as an array, not as li
 def asarray_unmasked(value: Any) -> np.ndarray:
     """``np.asarray(value)``, raising :class:`MaskedEntry` where ``value`` (a list, tuple or
     object array, at any depth) holds NumPy's masked constant (``[np.ma.masked, 1.0]``), which
-    NumPy would read as NaN with a two-line warning; the callers turn it into their own one-line
+    NumPy would read as NaN with a two-line warning, or a masked array with a value hidden (which
+    NumPy would read as the hidden value); the callers turn it into their own one-line
     error. (A scan, not a warnings filter: that would be process-wide state.) Nested lists that
     hold themselves, or share their sub-lists so that they stand for more than
     :data:`MAX_NESTED_VALUES` values (``x = [x, x]`` 40 times: 2**40, which NumPy would walk
@@ -112,6 +113,8 @@ def asarray_unmasked(value: Any) -> np.ndarray:
         if not isinstance(v, list | tuple | np.ndarray):  # a number (the value itself)
             sizes[key] = 1
             continue
+        if isinstance(v, np.ma.MaskedArray) and np.ma.getmaskarray(v).any():
+            raise MaskedEntry  # np.asarray would read the hidden values
         if isinstance(v, np.ndarray) and v.dtype != object:
             sizes[key] = v.size
             continue

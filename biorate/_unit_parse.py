@@ -389,8 +389,10 @@ def _show(value: Any) -> str:
 
 def bounded_repr(value: Any) -> str:
     """``repr(value)``, a container's bounded (3 levels, 8 items each): a list that shares its
-    sub-lists 40 levels deep stands for 2**40 values, whose full repr never ends."""
-    return _SHORT.repr(value) if isinstance(value, list | tuple | dict | set) else repr(value)
+    sub-lists 40 levels deep stands for 2**40 values, whose full repr never ends. One line: an
+    array's repr breaks its rows over lines."""
+    text = _SHORT.repr(value) if isinstance(value, list | tuple | dict | set) else repr(value)
+    return re.sub(r"\s*\n\s*", " ", text)
 
 
 _SHORT = reprlib.Repr()  # (keyword arguments only from Python 3.12)

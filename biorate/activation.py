@@ -69,7 +69,7 @@ from ._activation_units import PhysicalUnits
 from .curve import file_fields
 from .errors import BiorateError, CurveFileError
 from .forms import FORMS
-from .io import JsonFile, path_is, read_json
+from .io import JsonFile, is_loop, path_is, read_json
 from .models import model_dirs, shipped_models_dir
 from .schema import Fields
 
@@ -370,7 +370,7 @@ def get_activation(spec: str | os.PathLike | Activation) -> Activation:
         candidate = d / f"{text}.json"
         if path_is(candidate, "file"):
             return Activation.load(candidate)
-    if path_is(path, "file"):
+    if path_is(path, "file") or is_loop(path):  # (a loop: the reader says so)
         return Activation.load(path)
     raise UnknownActivationError(
         f"unknown activation {text!r}; choose one of {', '.join(list_activations())} "

@@ -23,11 +23,13 @@ import numpy as np
 
 from ._memory import available_memory, check_memory, format_bytes, limit_from_env
 from ._readers import (
+    LOOP,
     MAX_JSON_BYTES,
     MAX_TOML_BYTES,
     check_no_nul,
     check_regular_input,
     check_size,
+    is_loop,
     open_npz,
     read_json,
     read_toml,
@@ -39,7 +41,7 @@ __all__ = ["atomic_write", "write_json", "write_record", "record_intact", "read_
            "WriteError", "Staged", "staged_outputs", "check_size", "MAX_JSON_BYTES",
            "MAX_TOML_BYTES", "CSV_NUMBER", "available_memory", "check_memory", "format_bytes",
            "limit_from_env", "check_regular_input", "read_toml", "open_npz", "path_is",
-           "utf8_text"]  # fmt: skip
+           "utf8_text", "is_loop", "LOOP"]  # fmt: skip
 
 
 def utf8_text(text: str) -> str:
@@ -78,8 +80,7 @@ def _write_target(path: Path, what: str | None = None) -> Path:
         mode = os.stat(target).st_mode
     except OSError as exc:
         if exc.errno == errno.ELOOP:  # (realpath leaves a loop as it is)
-            raise OutputError(f"cannot write {what or path}: its path goes through a loop of "
-                              "symbolic links") from None  # fmt: skip
+            raise OutputError(f"cannot write {what or path}: {LOOP}") from None
         return target  # not there yet: a new file
     if not stat.S_ISREG(mode):
         kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a device, FIFO or socket)"

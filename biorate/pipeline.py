@@ -28,7 +28,7 @@ from .deploy import deploy
 from .errors import BiorateError, BiorateWarning
 from .fitting import fit
 from .forms import get_form
-from .io import atomic_write, check_writable, jsonable, provenance, write_json
+from .io import LOOP, atomic_write, check_writable, is_loop, jsonable, provenance, write_json
 from .models import load_model
 from .network import CONNECTIVITIES, RateNetwork
 from .plotting.curve import plot_curve
@@ -420,8 +420,8 @@ def run_pipeline(out: str | os.PathLike = "biorate_out", *, quick: bool = False,
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise PipelineError(f"cannot create the pipeline's output folder {out}: "
-                            f"{exc.strerror or type(exc).__name__}") from None  # fmt: skip
+        why = LOOP if is_loop(out) else exc.strerror or type(exc).__name__
+        raise PipelineError(f"cannot create the pipeline's output folder {out}: {why}") from None
     if target == "auto":
         # a fresh machine compiles every new Brian2 network with Cython (~20 s each): worth it for
         # the full run's long simulations, not for --quick's short ones

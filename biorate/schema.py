@@ -51,6 +51,10 @@ def describe(value: Any) -> str:
     """What a value is, as an error message says it: 'a number', 'a list', 'null'..."""
     if value is None:
         return "null"
+    if value is np.ma.masked or (
+        isinstance(value, np.ma.MaskedArray) and np.ma.getmaskarray(value).any()
+    ):
+        return "a masked value (NumPy's 'no value')"
     if isinstance(value, bool | np.bool_):
         return "true/false"
     if isinstance(value, int | float | np.integer | np.floating):

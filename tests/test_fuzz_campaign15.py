@@ -177,3 +177,78 @@ def test_an_activation_refuses_a_ragged_or_too_deep_list(z):
     for name in ("sigmoid", "lif"):
         with pytest.raises(DataError, match="an activation takes numbers"):
             br.get_activation(name)(z)
+
+
+# --- campaign 15's unclear messages (E) ---
+
+
+def test_a_masked_array_inside_a_list_is_refused_and_named():
+    """A list holding a masked *array* (``[np.ma.array([1e-9, 2e-9], mask=[1, 0])]``) was read
+    with its hidden value; a masked entry of a curve was called "an array of float64 with shape
+    ()"; an array inside a list was shown over several lines."""
+    from biorate.errors import CurveFileError, UnitError
+
+    hidden = np.ma.array([1e-9, 2e-9], mask=[1, 0])
+    with pytest.raises(UnitError, match="current: masked values are not quantities"):
+        br.theory.fi("lif", current=[hidden])
+    with pytest.raises(DataError, match="masked"):
+        br.get_activation("lif")([hidden])
+    with pytest.raises(CurveFileError, match=r"entry 1: expected a finite number, found a masked "
+                                             r"value \(NumPy's 'no value'\)"):  # fmt: skip
+        br.TransferCurve(x=[0, np.ma.masked, 1e-9], y=[0, 1, 2], x_unit="A", y_unit="Hz",
+                         measure="fi")  # fmt: skip
+    with pytest.raises(UnitError) as info:  # nothing hidden: a bare number, said in one line
+        br.theory.fi("lif", current=[np.arange(40.0).reshape(4, 10)])
+    assert "\n" not in str(info.value) and "has no unit" in str(info.value)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["fit", "--help"]])
+def test_help_and_version_on_a_full_device_fail(args):
+    """`biorate --help >/dev/full` exited 0 with the text lost (argparse drops the error); every
+    other command said "the standard output: No space left on device", exit 2."""
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([EXE, *args], stdout=full, stderr=subprocess.PIPE, text=True,
+                              timeout=120)  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr == "biorate: error: the standard output: No space left on device\n"
+    ok = subprocess.run([EXE, *args], capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0 and ("usage" in ok.stdout or "biorate" in ok.stdout)
+
+
+@pytest.mark.parametrize("weight", ["J*log(0*(v/v))", "J*(v/v)*1e300*1e300", "J*(0*v)/(0*v)"])
+def test_a_poisson_weight_brian2_folds_to_inf_is_named(tmp_path, weight):
+    """A state-dependent weight that Brian2's SymPy folds into inf or NaN was refused with
+    Brian2's words ("name 'inf' is not defined"); it is named as the weight it is."""
+    from biorate.models import Model
+
+    text = (ROOT / "models" / "neurons" / "lif.toml").read_text()
+    text = text.replace('weight = "J*int(not_refractory)"', f'weight = "{weight}"')
+    (tmp_path / "w.toml").write_text(text.replace('name = "lif"', 'name = "w"'))
+    model = Model.from_toml(tmp_path / "w.toml")
+    with pytest.raises(ProtocolError, match=r"poisson\[0\]: weight '.*' is not a finite number: "
+                                            r"Brian2 simplifies it to inf or NaN"):  # fmt: skip
+        br.measure_fi(model, drive="poisson", rate="0Hz:50Hz:2", duration="20 ms", trials=1,
+                      target="numpy", progress=False)  # fmt: skip
+
+
+def test_inputs_through_a_loop_of_symbolic_links_are_named(tmp_path, cli, monkeypatch):
+    """A loop of symbolic links given as an input was "does not exist" (BIORATE_MODELS), "File
+    exists" (pipeline --out) or "unknown activation" (a name without .json)."""
+    from biorate.pipeline import PipelineError
+
+    monkeypatch.chdir(tmp_path)
+    os.symlink("loop", "loop")
+    os.symlink("l2", "l1")
+    os.symlink("l1", "l2")
+    monkeypatch.setenv("BIORATE_MODELS", str(tmp_path / "loop"))
+    code, _, err = cli("models")
+    assert code == 2 and "goes through a loop of symbolic links" in err, err
+    monkeypatch.delenv("BIORATE_MODELS")
+    for args in (["train", "--activation", "l1", "-o", "n.npz"], ["fit", "loop", "-o", "f.json"],
+                 ["evaluate", "loop"]):  # fmt: skip
+        code, _, err = cli(*args)
+        assert code == 2 and "its path goes through a loop of symbolic links" in err, (args, err)
+    with pytest.raises(PipelineError, match="loop: its path goes through a loop of symbolic"):
+        br.run_pipeline(out=tmp_path / "loop", quick=True, progress=False)
+    assert not (tmp_path / "n.npz").exists() and os.path.islink("loop")

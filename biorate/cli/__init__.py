@@ -87,6 +87,14 @@ class _Parser(argparse.ArgumentParser):
         sys.stderr.write(f"biorate: error: {_line(message)} (see '{self.prog} --help')\n")
         raise SystemExit(2)
 
+    def _print_message(self, message: str, file: Any = None) -> None:
+        """argparse drops an error writing ``--help`` or ``--version`` (a full device: exit 0,
+        the text lost); here it reaches :func:`main`, which says so in one line, exit 2."""
+        if message:
+            stream = file or sys.stderr
+            stream.write(message)
+            stream.flush()
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="biorate", description="Bridge spiking and rate models of neurons.")

@@ -20,7 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ..errors import ModelError, ProtocolError, UnitError, UnknownModelError, UnknownParameterError
-from ..io import path_is, read_toml
+from ..io import LOOP, is_loop, path_is, read_toml
 from ..schema import Fields, describe
 from ..units import (
     CAPACITANCE,
@@ -101,7 +101,8 @@ def _folder(d: Any, what: str) -> Path:
         raise ModelError(f"{what}: expected a folder path, got {describe(d)}")
     path = Path(d)
     if not path_is(path, "dir"):
-        why = "is a file" if path_is(path, "any") else "does not exist"
+        why = ("is a file" if path_is(path, "any")
+               else LOOP.replace("its path ", "") if is_loop(path) else "does not exist")  # fmt: skip
         raise ModelError(f"{what} {str(d)[:200]} {why}: it must name a folder of model files "
                          "(TOML files, or neurons/ and synapses/ folders of them)")  # fmt: skip
     return path

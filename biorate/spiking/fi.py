@@ -7,6 +7,7 @@ the same process reuses the compiled code (auto-numbered names change the genera
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -205,10 +206,15 @@ def _simulate(
         objects = [group, *_drive(model, group, drive, x_rep, sigma_v, bias_a, dt_s)]
         net = Network(*objects, name="biorate_fi_network")
     # a diverging state is refused just after the run (_check_finite), so NumPy's overflow
-    # warnings from the generated code (numpy target) would only precede that one line
-    with np.errstate(over="ignore", invalid="ignore"):
-        run_network(net, transient_s + duration_s, label=f"simulate fi {model.name}",
-                    progress=progress, seed=seed)  # fmt: skip
+    # warnings from the generated code (numpy target), or from Brian2 folding a weight's
+    # constants (log(0)), would only precede that one line
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        try:
+            run_network(net, transient_s + duration_s, label=f"simulate fi {model.name}",
+                        progress=progress, seed=seed)  # fmt: skip
+        except ModelError as exc:
+            _refuse_folded_weight(model, exc)
+            raise
     if drive == "poisson":  # a jump out of every domain explains a diverged state: said first
         _check_jumps(model, group)
     _check_finite(model, group, neuron["equations"])
@@ -216,6 +222,26 @@ def _simulate(
     isi_n = np.asarray(group.biorate_nisi[:], dtype=float)
     isi_m = np.vstack([np.asarray(group.biorate_s1_[:]), np.asarray(group.biorate_s2_[:])])
     return counts, isi_n, isi_m
+
+
+# Brian2's SymPy folds a weight such as J*(v/v)*1e300*1e300 or J*log(0*(v/v)) into inf or NaN
+# and then cannot name the result in the generated code (or divides by a literal zero)
+_FOLDED = re.compile(r"name '(?:inf|nan|zoo)' is not defined|division by zero")
+
+
+def _refuse_folded_weight(model: Model, exc: ModelError) -> None:
+    """A Poisson weight that Brian2 folded into inf or NaN fails in the drive's code object with
+    Brian2's words ("name 'inf' is not defined"): said as what it is, naming the weight."""
+    cause = str(exc.__cause__ or "")
+    if "biorate_fi_poisson_codeobject" not in cause or not _FOLDED.search(str(exc)):
+        return
+    inputs = model.section("drive")["poisson"]
+    which = ", ".join(f"poisson[{k}] {inp['weight'][:60]!r}" for k, inp in enumerate(inputs))
+    which = (f"poisson[0]: weight {inputs[0]['weight'][:60]!r}" if len(inputs) == 1
+             else f"a poisson weight ({which})")  # fmt: skip
+    raise ProtocolError(
+        f"model {model.name!r}: {which} is not a finite number: Brian2 simplifies it to inf or NaN"
+    ) from None
 
 
 def _check_finite(model: Model, group: Any, equations: str) -> None:
