@@ -4,6 +4,7 @@ the API functions that take a ``plot`` path (matplotlib is imported only when a 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from .errors import OutputError
@@ -29,3 +30,10 @@ def check_figure_format(path: str | os.PathLike | None, what: str) -> None:
     if fmt not in formats:
         raise OutputError(f"{what} {path}: matplotlib cannot write {fmt!r} figures; use one of "
                           f"{', '.join(sorted(formats))}")  # fmt: skip
+    if fmt == "pgf":  # matplotlib writes PGF through a TeX system, found only when it saves
+        import matplotlib
+
+        tex = str(matplotlib.rcParams["pgf.texsystem"])
+        if shutil.which(tex) is None:
+            raise OutputError(f"{what} {path}: matplotlib writes PGF figures with a TeX system "
+                              f"({tex}), which is not installed here; use .pdf, .svg or .png")  # fmt: skip

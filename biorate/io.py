@@ -41,7 +41,7 @@ __all__ = ["atomic_write", "write_json", "write_record", "record_intact", "read_
            "WriteError", "Staged", "staged_outputs", "check_size", "MAX_JSON_BYTES",
            "MAX_TOML_BYTES", "CSV_NUMBER", "available_memory", "check_memory", "format_bytes",
            "limit_from_env", "check_regular_input", "read_toml", "open_npz", "path_is",
-           "utf8_text", "is_loop", "LOOP"]  # fmt: skip
+           "utf8_text", "is_loop", "LOOP", "output_name"]  # fmt: skip
 
 
 def utf8_text(text: str) -> str:
@@ -137,8 +137,13 @@ def atomic_write(
 _STAGED: dict[Path, Path] = {}
 
 
+def output_name(path: str | os.PathLike) -> Path:
+    """The output ``path`` stands for: the user's name for a staged temp file, else itself."""
+    return _STAGED.get(Path(path), Path(path))
+
+
 def _write_error(path: Path, exc: OSError) -> WriteError:
-    err = WriteError(f"cannot write {_STAGED.get(Path(path), path)}: {exc.strerror or exc}")
+    err = WriteError(f"cannot write {output_name(path)}: {exc.strerror or exc}")
     err.errno = exc.errno  # (strerror and filename unset: str(err) stays the one line above)
     return err
 

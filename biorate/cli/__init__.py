@@ -61,12 +61,23 @@ def _line(text: Any) -> str:
     escape sequence or a newline in a file name, a NUL) are shown escaped (``\\x1b``, ``\\n``)
     rather than sent to the terminal, which would act on them (a newline shown as a space named
     another file)."""
-    text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
-                   for c in str(text))  # fmt: skip
+    text = "".join(map(_printable, str(text)))
+    text = _SURROGATE_REPR.sub(r"\\x\1", text)  # (one shown by repr(): 'li\udce9')
     # a value of thousands of characters (an option given 5,000 digits) is shown by its ends
     return _LONG_WORD.sub(_shorten, text)
 
 
+def _printable(c: str) -> str:
+    """A character as an error line shows it: itself, or escaped; a byte of a non-UTF-8 file name
+    (a surrogate escape, ``\udce9``) as the byte, ``\xe9``, as figure titles show it."""
+    if c.isprintable():
+        return c
+    if "\udc80" <= c <= "\udcff":
+        return f"\\x{ord(c) - 0xDC00:02x}"
+    return c.encode("unicode_escape").decode("ascii")
+
+
+_SURROGATE_REPR = re.compile(r"\\udc([89a-f][0-9a-f])")
 _LONG_WORD = re.compile(r"\S{1000,}")  # (a path may have up to 4096 characters)
 
 

@@ -190,15 +190,14 @@ def _network(args: argparse.Namespace, data: Any) -> RateNetwork:
 def _note_undeployable_source(net: RateNetwork, name: str) -> None:
     """Warn, before training, when the activation was fitted to an f-I curve against current
     (one deploy takes) but its recorded source does not hold here (its model cannot be found,
-    or takes other parameters or values: ``V_th = "-1e308"``): deploy will refuse the network,
+    or takes other parameters or values: ``V_th = "-1e308"``; a Poisson drive recorded for a
+    curve in amperes): deploy will refuse the network,
     with this reason. Training itself needs only the curve, so it goes on."""
     from ..deploy.mapping import spiking_origin  # (NumPy only: the rate-to-spiking mapping)
 
     act = net.activation_
     src = getattr(act, "source", None)
     if not isinstance(src, dict) or src.get("measure") != "fi" or act.x_unit != "A":
-        return
-    if (src.get("protocol") or {}).get("drive", "current") != "current":
         return
     try:
         spiking_origin(act, f"--activation {name}")

@@ -8,7 +8,6 @@ named by ``BIORATE_MODELS`` (several folders separated by ``os.pathsep``) or ``-
 
 from __future__ import annotations
 
-import itertools
 import math
 import numbers
 import os
@@ -23,8 +22,6 @@ from ..errors import ModelError, ProtocolError, UnitError, UnknownModelError, Un
 from ..io import LOOP, is_loop, path_is, read_toml
 from ..schema import Fields, describe
 from ..units import (
-    CAPACITANCE,
-    CONDUCTANCE,
     DIMENSIONLESS,
     TIME,
     Dim,
@@ -43,6 +40,7 @@ from .checks import (
     refractory_spec,
 )
 from .protocol import DRIVES, MIN_DT, check_current, check_dt, fi_axis, fi_drive
+from .stability import explicit_method, relaxation_rates
 
 __all__ = [
     "Param",
@@ -238,7 +236,7 @@ class Model:
                     f"{p} of model {self.name!r} (else the step skips over its dynamics); use "
                     f"dt < {p.value * 1e3:g} ms"
                 )
-        self._check_euler_stability(dt_s)
+        self._check_relaxation(dt_s)
         t_ref = self.refractory_period()
         if t_ref is not None and t_ref > 0 and dt_s >= t_ref:
             ref = self.section("neuron").get("refractory")
@@ -248,36 +246,32 @@ class Model:
                 f"step and the rate saturates in steps); use dt < {t_ref * 1e3:g} ms"
             )
 
-    def _check_euler_stability(self, dt_s: float) -> None:
-        """A time constant made of parameters, ``C/g``, holds dt as ``tau...`` does when the
-        model steps with Euler's scheme (the default method): ``g`` a conductance that
-        multiplies a driving force directly in a differential equation (``g_L*(E_L - v)``: a
-        leak, ungated) and ``C`` a capacitance of that equation. Stepped with ``dt >= C/g``,
-        ``dv/dt = -v*g/C`` overshoots its rest and oscillates (cond_lif with g_L = 10 uS fired
-        ~475 Hz at every current, 0 nA included). A gated conductance (``g_Na*m**3*h*(...)``,
-        which gating scales down) and a conductance outside the equations (a Poisson jump) are
-        left alone. Other methods are left alone."""
-        if self.kind != "neuron" or self.section("neuron").get("method", "euler") != "euler":
+    def _check_relaxation(self, dt_s: float) -> None:
+        """A relaxation time made of parameters holds dt as ``tau...`` does when the model steps
+        with an explicit scheme (Euler's, the usual choice; Heun, Milstein, Runge-Kutta): the
+        rate ``-d(dx/dt)/dx`` of each state variable at the model's initial state, read from its
+        equations however written (:mod:`biorate.models.stability`: cond_lif's leak gives
+        g_L/C_m). Stepped with ``dt >= 1/rate``, ``dx/dt = -rate*x`` overshoots its rest and
+        oscillates (cond_lif with g_L = 10 uS fired ~475 Hz at every current, 0 nA included).
+        Methods exact for linear equations (exponential_euler, exact) are left alone."""
+        neuron = self.section("neuron")
+        equations = str(neuron.get("equations", ""))
+        if self.kind != "neuron" or not explicit_method(neuron.get("method"), equations):
             return
-        caps = {k: p for k, p in self.params.items() if tuple(p.dim) == CAPACITANCE}
-        conds = {k: p for k, p in self.params.items() if tuple(p.dim) == CONDUCTANCE}
-        for line in str(self.section("neuron").get("equations", "")).splitlines():
-            m = re.match(r"\s*d\w+/dt\s*=([^:]*)", line)
-            if not m or not caps or not conds:
-                continue
-            rhs = m.group(1)
-            here = [(c, p) for c, p in caps.items() if re.search(rf"\b{re.escape(c)}\b", rhs)]
-            for (c, cp), (g, gp) in itertools.product(here, conds.items()):
-                if gp.value > 0 and re.search(rf"\b{re.escape(g)}\s*\*\s*\(", rhs) \
-                        and dt_s >= cp.value / gp.value:  # fmt: skip
-                    tau = cp.value / gp.value
-                    raise ProtocolError(
-                        f"dt = {dt_s * 1e3:g} ms must be shorter than the time constant "
-                        f"{c}/{g} = {tau * 1e3:.3g} ms of model {self.name!r} (with Euler's "
-                        f"scheme a longer step makes the membrane overshoot and oscillate); use "
-                        f'dt < {tau * 1e3:.3g} ms, or method = "exponential_euler" in its '
-                        "[neuron] table"
-                    )
+        initial = neuron.get("initial", {})
+        rates = relaxation_rates(equations, {k: p.value for k, p in self.params.items()},
+                                 initial if isinstance(initial, Mapping) else {})  # fmt: skip
+        for var, rate in rates.items():
+            if rate > 0 and dt_s * rate >= 1:
+                tau = 1 / rate
+                noisy = re.search(r"\bxi(_\w+)?\b", equations)  # no exact scheme takes noise
+                other = "" if noisy else ', or method = "exponential_euler" in its [neuron] table'
+                raise ProtocolError(
+                    f"dt = {dt_s * 1e3:g} ms must be shorter than the time constant of {var} "
+                    f"at the initial state of model {self.name!r}, {tau * 1e3:.3g} ms (1 over "
+                    f"-d(d{var}/dt)/d{var}; with an explicit scheme such as Euler's a longer step "
+                    f"overshoots and oscillates); use dt < {tau * 1e3:.3g} ms{other}"
+                )
 
     def section(self, name: str) -> Mapping[str, Any]:
         value = self.spec.get(name, {})

@@ -8,6 +8,7 @@ resimulates.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,7 +18,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from ..io import atomic_write, utf8_text
+from ..errors import OutputError
+from ..io import atomic_write, output_name, utf8_text
 
 __all__ = ["axes_grid", "save_figure", "display_unit"]
 
@@ -67,5 +69,17 @@ def save_figure(fig: Any, path: str | os.PathLike, dpi: int = 120) -> Path:
         s = text.get_text()
         if isinstance(s, str) and s != (clean := utf8_text(s)):
             text.set_text(clean)
-    atomic_write(path, lambda f: fig.savefig(f, format=fmt, dpi=dpi), binary=True)
+    # (PostScript has no transparency: matplotlib logs a raw line saying so, and draws opaque)
+    ps_log = logging.getLogger("matplotlib.backends.backend_ps")
+    level = ps_log.level
+    ps_log.setLevel(logging.ERROR)
+    try:
+        atomic_write(path, lambda f: fig.savefig(f, format=fmt, dpi=dpi), binary=True)
+    except RuntimeError as exc:  # matplotlib: a TeX system it needs is missing (usetex), ...
+        why = " ".join(str(exc).split())[:200]
+        raise OutputError(
+            f"cannot draw the figure {output_name(path)}: matplotlib says: {why}"
+        ) from None
+    finally:
+        ps_log.setLevel(level)
     return path

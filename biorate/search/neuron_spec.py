@@ -131,8 +131,11 @@ def _bounds(f: Fields, model: Any) -> tuple[list, list, list]:
             raise bounds_t.fail(pname, str(exc)) from None
         bounds.append((pname, float(lo), float(hi)))
         ends.append((pname, dim, lo, hi, pname in drive))
-        written = re.match(r"\s*[-+]?[\d.]+(?:[eE][-+]?\d+)?\s*(\S.*?)\s*$", pair[0])
-        units.append(written.group(1) if written else format_quantity(1.0, dim).split()[-1])
+        # the unit as written ("5 ms" -> ms); the number is matched whole ("0.5" has no unit)
+        written = re.match(r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?![\d.eE])\s*(\S.*?)?\s*$",
+                           pair[0])  # fmt: skip
+        unit = written.group(1) if written else None
+        units.append(unit or format_quantity(1.0, dim).split()[-1])
     return bounds, units, ends
 
 

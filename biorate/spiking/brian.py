@@ -13,6 +13,8 @@ import contextlib
 import gc
 import logging
 import math
+import os
+import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -242,7 +244,7 @@ def run_network(
     stop_pref = prefs.core.stop_on_keyboard_interrupt
     prefs.core.stop_on_keyboard_interrupt = False
     try:
-        with fast_normals(seed), _skip_orphan_scan():
+        with fast_normals(seed), _skip_orphan_scan(), _streams_for_brian2():
             net.run(duration_s * second, report=report, report_period=1 * second)
     except _RUN_ERRORS as exc:
         raise ModelError(f"{label}: Brian2 rejected the model: {_first_line(exc)}") from exc
@@ -250,6 +252,27 @@ def run_network(
         prefs.core.stop_on_keyboard_interrupt = stop_pref
         if bar is not None:
             bar.close()
+
+
+@contextlib.contextmanager
+def _streams_for_brian2() -> Iterator[None]:
+    """A null stream for a standard output or error Python left None (a script started with it
+    closed, ``>&-``) while Brian2 runs: its compiler check flushes both, and a None one made
+    every Cython run fail with "'NoneType' object has no attribute 'flush'". (The command line
+    gives the process a null device itself; this is for the API.)"""
+    names = [n for n in ("stdout", "stderr") if getattr(sys, n) is None]
+    if not names:
+        yield
+        return
+    with open(os.devnull, "w") as null:
+        for n in names:
+            setattr(sys, n, null)
+        try:
+            yield
+        finally:
+            for n in names:
+                if getattr(sys, n) is null:
+                    setattr(sys, n, None)
 
 
 def _first_line(exc: BaseException) -> str:

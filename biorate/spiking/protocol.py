@@ -219,16 +219,18 @@ def max_sim_seconds() -> float:
 
 
 def estimate_seconds(n: float, steps: float, target: str = "auto", networks: int = 1,
-                     speed: tuple[float, float] | None = None) -> float:  # fmt: skip
+                     speed: tuple[float, float] | None = None, groups: float = 1.0) -> float:  # fmt: skip
     """An estimate (on the fast side) of the seconds Brian2 takes to run ``n`` neurons for
     ``steps`` time steps on ``target`` (:data:`SIM_SPEED`; ``"auto"``: the target it picks),
-    split over ``networks`` networks run one after another (each pays the per-step cost).
+    split over ``networks`` networks run one after another (each pays the per-step cost, once
+    per group of neurons: ``groups``, a deployed network's populations).
     ``speed``: (seconds a step, neuron-steps a second) of another simulator instead."""
     if speed is not None:
         per_step, per_second = speed
         return float(networks) * float(steps) * per_step + float(n) * float(steps) / per_second
     target = resolve_target(target)
     per_step, per_second = SIM_SPEED[target]
+    per_step *= max(float(groups), 1.0)
     if float(n) / max(float(networks), 1.0) > LARGE_GROUP:
         per_second = SIM_SPEED_LARGE[target]
     return float(networks) * float(steps) * per_step + float(n) * float(steps) / per_second
@@ -256,19 +258,21 @@ def check_size(n_levels: int, trials: int, label: str, what: str = "neurons",
 
 def check_run(n: float, steps: float, label: str, size: str, advice: str, target: str = "auto",
               *, networks: int = 1, error: type = ProtocolError,
-              speed: tuple[float, float] | None = None, engine: str = "") -> None:  # fmt: skip
+              speed: tuple[float, float] | None = None, engine: str = "",
+              groups: float = 1.0) -> None:  # fmt: skip
     """Refuse, before anything is built, ``n`` neurons run for ``steps`` time steps (``size``
     describes them; ``networks`` runs one after another) above the work limit
     (:func:`max_neuron_steps`) or estimated above the time limit (:func:`max_sim_seconds`) on
     ``target``; the message says ``advice`` and how to raise the limit. Raises ``error``.
-    ``speed`` and ``engine``: another simulator's speed (see :func:`estimate_seconds`) and name."""
+    ``speed`` and ``engine``: another simulator's speed (see :func:`estimate_seconds`) and name;
+    ``groups``: the groups of neurons a network steps (each pays Brian2's per-step cost)."""
     work, limit = float(n) * float(steps), max_neuron_steps()
     if work > limit or steps > _MAX_STEPS:
         raise error(f"{label}: {size} = {work:.3g} neuron-steps, more than the limit of "
                     f"{limit:.3g} (hours of simulation); {advice}, or raise the limit with the "
                     "environment variable BIORATE_MAX_NEURON_STEPS")  # fmt: skip
     target = resolve_target(target)  # the estimate and its message name the target that runs
-    seconds = estimate_seconds(n, steps, target, networks, speed)
+    seconds = estimate_seconds(n, steps, target, networks, speed, groups)
     limit = max_sim_seconds()
     if seconds > limit:
         with_ = engine or f"Brian2 ({target} target)"

@@ -15,7 +15,7 @@ from ..forms import FORMS, get_form
 from ..io import limit_from_env
 from ..models import Model, Param, check_param, fi_drive
 from ..models.checks import check_relations
-from ..units import CAPACITANCE, CONDUCTANCE, CURRENT, TIME, VOLTAGE, Dim, format_quantity, si_unit
+from ..units import CURRENT, VOLTAGE, Dim, format_quantity, si_unit
 from .values import SpecError, si_values, table, unit_hint, unknown_keys
 
 # Points a spec may name: each is hashed here and run (at least seconds) later, so a grid of a
@@ -174,9 +174,8 @@ def check_points(data: Mapping, axes: tuple[Axis, ...], model: Model, protocol: 
             try:
                 if a.where == "model":
                     check_param(a.name, v, a.dim, f"model {model.name!r}", SpecError)
-                    if tuple(a.dim) in (TIME, CONDUCTANCE, CAPACITANCE):
-                        # tau..., t_ref and C/g against dt; no relation holds a time
-                        model.with_params(**{a.name: shown}).check_dt(protocol["dt_s"])
+                    # tau..., t_ref and the relaxation times (C/g, ...) against dt
+                    model.with_params(**{a.name: shown}).check_dt(protocol["dt_s"])
                 else:
                     drive = {"sigma": format_quantity(protocol["sigma_V"], VOLTAGE),
                              "bias": format_quantity(protocol["bias_A"], CURRENT), a.name: shown}  # fmt: skip
