@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import biorate.io as bio
-from biorate.errors import BiorateError
+from biorate.errors import BiorateError, OutputError
 from biorate.io import WriteError
 
 # ---------------------------------------------------------------------------- the writers
@@ -215,6 +215,8 @@ def test_a_writer_failing_midway_leaves_the_old_file_whole(tmp_path, monkeypatch
     before = _snapshot(tmp_path)
     _inject_in_format_writer(monkeypatch, name, exc)
     expected = type(exc) if name.endswith((".npz", ".png", ".parquet")) else WriteError
+    if name.endswith(".png") and isinstance(exc, RuntimeError):  # matplotlib's, said in one line
+        expected = OutputError
     with pytest.raises(expected):
         WRITERS[name](path, 1)
     monkeypatch.undo()
