@@ -111,7 +111,7 @@ def test_a_gated_conductance_in_parentheses_is_not_a_leak(tmp_path):
     for dt in (5e-6, 1e-5, 2e-5):
         m.check_dt(dt)
     eqs = m.section("neuron")["equations"]
-    assert explicit_method(None, eqs)
+    assert explicit_method(m.section("neuron").get("method"))
     rates = relaxation_rates(eqs, {k: p.value for k, p in m.params.items()}, {"v": "El"})
     assert rates["v"] == pytest.approx(10e-9 / 200e-12, rel=1e-6)
     v, vt = -65.0, -63.0  # the gate m at rest: alpha + beta (per ms), as the equation reads
@@ -120,17 +120,88 @@ def test_a_gated_conductance_in_parentheses_is_not_a_leak(tmp_path):
     assert rates["m"] == pytest.approx((alpha + beta) * 1e3, rel=1e-5)
 
 
-def test_linear_equations_without_noise_are_left_to_brian2s_exact_method():
-    """Brian2 integrates linear equations without noise exactly when no method is named: no
-    step limit then; noise, a function or a product of state variables means an explicit one."""
+def test_a_model_naming_no_method_is_stepped_by_euler_and_checked(tmp_path):
+    """The review: a first version took a model naming no method for one Brian2 integrates
+    exactly when linear; biorate names Euler then, so a linear leak without noise at g_L = 10 uS
+    (C_m/g_L = 20 us) must be refused as the noisy one is. Exact and GSL's adaptive methods are
+    not limited by a time constant."""
     from biorate.models.stability import explicit_method
 
-    assert not explicit_method(None, "dv/dt = (E_L - v)/tau : volt\nI : amp")
-    assert explicit_method(None, "dv/dt = (E_L - v)/tau + s*xi*tau**-0.5 : volt")
-    assert explicit_method(None, "dv/dt = (E_L - v)/tau + exp(v/mV) * mV/ms : volt")
-    assert explicit_method(None, "dv/dt = g*(E - v)/C : volt\ndg/dt = -g/tau : siemens")
-    assert explicit_method(None, "dv/dt = -v**2/(tau*mV) : volt")
-    assert not explicit_method("exponential_euler", "dv/dt = -v*g/C + s*xi : volt")
+    line = (
+        "dv/dt = (g_L*(E_L - v) + g_e*(E_e - v) + g_i*(E_i - v) + I)/C_m : volt (unless refractory)"
+    )
+    m = _cond(tmp_path, "quiet", line).with_params(g_L="10 uS")
+    with pytest.raises(ProtocolError, match=r"time constant of v .* 0\.02 ms"):
+        m.check_dt(1e-4)
+    assert explicit_method(None) and explicit_method("euler") and explicit_method(" Heun ")
+    for exact in ("exact", "linear", "exponential_euler", "gsl", "gsl_rkf45"):
+        assert not explicit_method(exact)
+        _cond(tmp_path, "x", line, extra=f'method = "{exact}"').with_params(g_L="10 uS").check_dt(
+            1e-4
+        )
+
+
+@pytest.mark.parametrize(("equations", "rates"), [
+    ("dv/dt = (g*(E - v)\n + I)/C : volt\nI : amp", {"v": 50.0}),  # an expression over two lines
+    ("dx/dt = -x/tau + k*sign(x) : 1", {}),  # a step at the initial state: no rate, not refused
+    ("dx/dt = -x/tau + k*(x >= 0) : 1", {}),
+    ("dx/dt = -x/tau + abs(x)/tau : 1", {}),  # a kink
+    ("dx/dt = -s1/tau : 1\n" + "\n".join(f"s{i} = (" + " + ".join([f"s{i + 1}"] * 10) + ")/10 : 1"
+                                         for i in range(1, 9)) + "\ns9 = x : 1", {"x": 50.0}),
+    ("dx/dt = -s/tau : 1\ns = s : 1", {}),  # a subexpression that needs itself
+])  # fmt: skip
+def test_relaxation_rates_of_unusual_equations(equations, rates):
+    """The review: equations over several lines were not read; a step or kink at the initial
+    state gave a rate of 1e12 (refused at any dt); subexpressions fanning out 10-fold 8 levels
+    deep were evaluated 1e8 times (minutes); each case here is read or left out at once."""
+    from biorate.models.stability import relaxation_rates
+
+    got = relaxation_rates(equations, {"g": 10e-9, "C": 200e-12, "E": -0.07, "tau": 0.02,
+                                       "k": -1.0}, {})  # fmt: skip
+    assert got.keys() == rates.keys()
+    for k, v in rates.items():
+        assert got[k] == pytest.approx(v, rel=1e-6)
+
+
+def test_a_sweep_checks_relaxation_per_point_with_all_its_values(tmp_path):
+    """The review: each swept value was checked with the model's other values, so g_L = 5-10 uS
+    beside C_m = 10-20 nF (every point's C_m/g_L >= 1 ms) was refused for g_L = 5 uS at the
+    default C_m = 200 pF. Each point is checked with its own values, and a bad one is named."""
+    from biorate.sweep import load_spec
+
+    def spec(c_m):
+        (tmp_path / "s.toml").write_text(
+            'schema = 1\nname = "g"\nmeasure = "fi"\n[model]\nname = "cond_lif"\n[grid]\n'
+            f'g_L = ["5 uS", "10 uS"]\nC_m = {c_m}\n[protocol]\ndrive = "current"\n'
+            'current = "0nA:1nA:6"\nduration = "100 ms"\ntrials = 1\nseed = 1\n'
+            '[fit]\nforms = ["sigmoid"]\n'
+        )
+        return load_spec(tmp_path / "s.toml")
+
+    spec('["10 nF", "20 nF"]')
+    with pytest.raises(ProtocolError, match=r"grid points with g_L = 5000 nS, C_m = 200 pF: dt "
+                                            r"= 0\.1 ms must be shorter than the time constant"):  # fmt: skip
+        spec('["10 nF", "200 pF"]')
+
+
+def test_a_neuron_search_box_is_refused_only_when_no_corner_can_run(tmp_path):
+    """A search's bounds: g_L in [5 uS, 10 uS] is searchable beside C_m in [10 nF, 20 nF]; alone
+    (C_m at 200 pF: C_m/g_L 20-40 us, below dt) every candidate would fail, so it is refused."""
+    from biorate.search import load_search_spec
+
+    def spec(bounds):
+        (tmp_path / "s.toml").write_text(
+            'schema = 1\nname = "n"\n[search]\nspace = "neuron"\nseed = 0\nbudget = 2\n'
+            'population = 2\nsample = 2\n[objective]\nkind = "accuracy"\ndataset = "xor"\n'
+            'hidden = [4]\nepochs = 1\nseeds = 1\n[neuron]\nmodel = "cond_lif"\n'
+            'current = "0nA:4nA:11"\nform = "soft_lif"\ncurve = "measured"\n'
+            f"[neuron.bounds]\n{bounds}\n"
+        )
+        return load_search_spec(tmp_path / "s.toml")
+
+    spec('g_L = ["5 uS", "10 uS"]\nC_m = ["10 nF", "20 nF"]')
+    with pytest.raises(br.BiorateError, match="at every corner of the bounds, dt = 0.1 ms must"):
+        spec('g_L = ["5 uS", "10 uS"]')
 
 
 def test_a_pgf_figure_without_a_tex_system_is_refused_before_work(monkeypatch, tmp_path):

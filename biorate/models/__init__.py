@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import numbers
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -40,7 +39,7 @@ from .checks import (
     refractory_spec,
 )
 from .protocol import DRIVES, MIN_DT, check_current, check_dt, fi_axis, fi_drive
-from .stability import explicit_method, relaxation_rates
+from .stability import explicit_method, noisy, relaxation_rates
 
 __all__ = [
     "Param",
@@ -216,7 +215,7 @@ class Model:
         has none, or is a condition Brian2 evaluates (e.g. ``"v > V_th"``)."""
         return refractory_spec(self.section("neuron").get("refractory"), self.params)[1]
 
-    def check_dt(self, dt_s: float) -> None:
+    def check_dt(self, dt_s: float, *, relaxation: bool = True) -> None:
         """Refuse a time step the model's times cannot live with: one at or above a time constant
         (a parameter ``tau...``: the dynamics would not be resolved, and Euler's scheme is
         unstable), or at or above the refractory period when the model has one (> 0).
@@ -226,6 +225,9 @@ class Model:
         lost, and the rate is capped at one spike per step or two: a staircase, not an f-I curve.
         A refractory period of 0 is no refractory period (the model then has none to lose, as in
         the README's t_ref = 0 comparison with theory): any dt shorter than the time constants.
+        Then the relaxation times the equations make of the parameters
+        (:meth:`relaxation_problem`), unless ``relaxation`` is False (a sweep checks those per
+        point, with every swept value of the point).
         """
         if isinstance(dt_s, bool) or not isinstance(dt_s, numbers.Real) or not 0 < dt_s < math.inf:
             raise ProtocolError(f"dt must be a positive number of seconds, got {dt_s!r}")
@@ -236,7 +238,8 @@ class Model:
                     f"{p} of model {self.name!r} (else the step skips over its dynamics); use "
                     f"dt < {p.value * 1e3:g} ms"
                 )
-        self._check_relaxation(dt_s)
+        if relaxation and (problem := self.relaxation_problem(dt_s)):
+            raise ProtocolError(problem)
         t_ref = self.refractory_period()
         if t_ref is not None and t_ref > 0 and dt_s >= t_ref:
             ref = self.section("neuron").get("refractory")
@@ -246,32 +249,36 @@ class Model:
                 f"step and the rate saturates in steps); use dt < {t_ref * 1e3:g} ms"
             )
 
-    def _check_relaxation(self, dt_s: float) -> None:
-        """A relaxation time made of parameters holds dt as ``tau...`` does when the model steps
-        with an explicit scheme (Euler's, the usual choice; Heun, Milstein, Runge-Kutta): the
-        rate ``-d(dx/dt)/dx`` of each state variable at the model's initial state, read from its
-        equations however written (:mod:`biorate.models.stability`: cond_lif's leak gives
-        g_L/C_m). Stepped with ``dt >= 1/rate``, ``dx/dt = -rate*x`` overshoots its rest and
-        oscillates (cond_lif with g_L = 10 uS fired ~475 Hz at every current, 0 nA included).
-        Methods exact for linear equations (exponential_euler, exact) are left alone."""
+    def relaxation_problem(self, dt_s: float,
+                           params: Mapping[str, float] | None = None) -> str | None:  # fmt: skip
+        """Why ``dt_s`` is too long for a relaxation time of the model (with ``params``, SI
+        floats by name, instead of its own values), or None. The rate ``-d(dx/dt)/dx`` of each
+        state variable at the model's initial state is read from its equations however written
+        (:mod:`biorate.models.stability`: cond_lif's leak gives g_L/C_m); a step of at least
+        ``1/rate`` with an explicit scheme of fixed step (Euler's, the default; Heun, Milstein,
+        Runge-Kutta) does not follow the dynamics (Euler's overshoots the rest and oscillates:
+        cond_lif with g_L = 10 uS fired ~475 Hz at every current, 0 nA included). Methods exact
+        for linear equations, and GSL's, which adapt their step, are left alone."""
         neuron = self.section("neuron")
         equations = str(neuron.get("equations", ""))
-        if self.kind != "neuron" or not explicit_method(neuron.get("method"), equations):
-            return
+        if self.kind != "neuron" or not explicit_method(neuron.get("method")):
+            return None
         initial = neuron.get("initial", {})
-        rates = relaxation_rates(equations, {k: p.value for k, p in self.params.items()},
+        values = params if params is not None else {k: p.value for k, p in self.params.items()}
+        rates = relaxation_rates(equations, values,
                                  initial if isinstance(initial, Mapping) else {})  # fmt: skip
         for var, rate in rates.items():
             if rate > 0 and dt_s * rate >= 1:
                 tau = 1 / rate
-                noisy = re.search(r"\bxi(_\w+)?\b", equations)  # no exact scheme takes noise
-                other = "" if noisy else ', or method = "exponential_euler" in its [neuron] table'
-                raise ProtocolError(
-                    f"dt = {dt_s * 1e3:g} ms must be shorter than the time constant of {var} "
-                    f"at the initial state of model {self.name!r}, {tau * 1e3:.3g} ms (1 over "
-                    f"-d(d{var}/dt)/d{var}; with an explicit scheme such as Euler's a longer step "
-                    f"overshoots and oscillates); use dt < {tau * 1e3:.3g} ms{other}"
-                )
+                other = "" if noisy(equations) else (
+                    ', or method = "exponential_euler" in its [neuron] table (for equations '
+                    "linear in each variable)")  # fmt: skip
+                return (f"dt = {dt_s * 1e3:g} ms must be shorter than the time constant of {var} "
+                        f"at the initial state of model {self.name!r}, {tau * 1e3:.3g} ms (1 over "
+                        f"-d(d{var}/dt)/d{var}; a longer step of a fixed-step scheme does not "
+                        f"follow the dynamics: Euler's overshoots and oscillates); use dt < "
+                        f"{tau * 1e3:.3g} ms{other}")  # fmt: skip
+        return None
 
     def section(self, name: str) -> Mapping[str, Any]:
         value = self.spec.get(name, {})

@@ -24,7 +24,7 @@ from typing import Any
 from .._unit_parse import parse_quantity
 from ..errors import UnitError
 
-__all__ = ["relaxation_rates", "explicit_method"]
+__all__ = ["relaxation_rates", "explicit_method", "noisy"]
 
 # methods whose step is exact for a linear equation (no step limit from a time constant)
 _EXACT = {"exact", "linear", "exponential_euler", "independent"}
@@ -52,19 +52,24 @@ class _Unknown(Exception):
     """A name or construct the evaluator does not know: the rate is not checked."""
 
 
-def _split(equations: str) -> tuple[dict[str, ast.AST], dict[str, ast.AST], set[str]] | None:
+@functools.lru_cache(maxsize=256)
+def _split(equations: str) -> tuple[dict[str, ast.AST], dict[str, ast.AST], frozenset[str]] | None:
     """(differential RHS by variable, subexpressions by name, declared names) of a Brian2
-    equations string; None when a line cannot be read."""
+    equations string (an expression may go on over lines, as Brian2 reads it: a line without a
+    colon continues on the next); None when a line cannot be read."""
     diff: dict[str, ast.AST] = {}
     subs: dict[str, ast.AST] = {}
     declared: set[str] = set()
+    pending = ""
     for raw in str(equations).splitlines():
-        line = raw.split("#", 1)[0]
+        line = pending + " " + raw.split("#", 1)[0] if pending else raw.split("#", 1)[0]
         if not line.strip():
             continue
         head, sep, _ = line.rpartition(":")  # the unit (and flags) follow the last colon
         if not sep:
-            return None
+            pending = line
+            continue
+        pending = ""
         m = _DIFF.match(head)
         target = diff
         if not m:
@@ -79,7 +84,9 @@ def _split(equations: str) -> tuple[dict[str, ast.AST], dict[str, ast.AST], set[
             target[m.group(1)] = ast.parse(m.group(2).strip(), mode="eval").body
         except (SyntaxError, ValueError, RecursionError):
             return None
-    return diff, subs, declared
+    if pending.strip():
+        return None
+    return diff, subs, frozenset(declared)
 
 
 def _value(node: ast.AST, names: Callable[[str], float]) -> float:
@@ -140,14 +147,23 @@ def relaxation_rates(equations: str, params: Mapping[str, float],
         return {}
     diff, subs, declared = parts
     state: dict[str, float] = {}
+    memo: dict[str, float] = {}  # subexpressions at the current state (cleared when it moves)
+    busy: set[str] = set()  # subexpressions being evaluated: one that needs itself is a cycle
 
-    def names(name: str, depth: int = 0) -> float:
+    def names(name: str) -> float:
         if name in state:
             return state[name]
         if name in subs:
-            if depth > 20:
+            if name in memo:
+                return memo[name]
+            if name in busy:
                 raise _Unknown
-            return _value(subs[name], lambda n: names(n, depth + 1))
+            busy.add(name)
+            try:
+                memo[name] = _value(subs[name], names)
+            finally:
+                busy.discard(name)
+            return memo[name]
         if name in params:
             return float(params[name])
         if name == "t" or name == "xi" or name.startswith("xi_"):
@@ -166,28 +182,40 @@ def relaxation_rates(equations: str, params: Mapping[str, float],
     for var in [*diff, *(v for v in initial if v not in diff)]:
         # the initial state: given values or expressions of the parameters; 0 where not given,
         # or given as what this cannot evaluate (rand(), ...)
+        memo.clear()
         try:
             state[var] = _initial(initial[var], names) if var in initial else 0.0
         except (_Unknown, ArithmeticError, ValueError, TypeError, RecursionError):
             state[var] = 0.0
     rates: dict[str, float] = {}
-    with_state = dict(state)
     for var, rhs in diff.items():
-        x0 = with_state[var]
-        h = max(abs(x0) * 1e-6, 1e-12)
+        x0 = state[var]
+        h = max(abs(x0) * 1e-6, 1e-9)
+        f = []
         try:
-            state[var] = x0 + h
-            up = _value(rhs, names)
-            state[var] = x0 - h
-            down = _value(rhs, names)
+            for x in (x0 - h, x0 - h / 8, x0, x0 + h / 8, x0 + h):
+                state[var] = x
+                memo.clear()
+                f.append(_value(rhs, names))
         except (_Unknown, ArithmeticError, ValueError, TypeError, RecursionError):
             continue
         finally:
             state[var] = x0
-        rate = -(up - down) / (2 * h)
-        if math.isfinite(rate):
-            rates[var] = rate
+            memo.clear()
+        wide, narrow = (f[4] - f[0]) / (2 * h), (f[3] - f[1]) / (h / 4)
+        left, right = (f[2] - f[0]) / h, (f[4] - f[2]) / h
+        # a step at the initial state (sign(x), x >= 0) has a slope growing as the step shrinks,
+        # and a kink (abs(x)) two slopes: no rate, not checked
+        if not all(map(math.isfinite, (wide, narrow, left, right))) or not (
+            _close(wide, narrow) and _close(left, right)
+        ):
+            continue
+        rates[var] = -narrow
     return rates
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-3 * max(abs(a), abs(b)) + 1e-300
 
 
 def _initial(value: Any, names: Callable[[str], float]) -> float:
@@ -206,30 +234,19 @@ def _initial(value: Any, names: Callable[[str], float]) -> float:
         raise _Unknown from None
 
 
-def explicit_method(method: str | None, equations: str) -> bool:
-    """Whether Brian2 steps these equations with an explicit scheme (Euler, Heun, Milstein,
-    Runge-Kutta), whose step must be shorter than the fastest relaxation time: a method named
-    so, or none named (Brian2's choice: exact for linear equations without noise, explicit for
-    the rest: noise, a function, a product of state variables or time in the equations)."""
-    if method is not None:
-        return str(method).strip() not in _EXACT
-    text = str(equations)
-    if re.search(r"\bxi(_\w+)?\b", text) or re.search(r"\bt\b", text):
-        return True
-    parts = _split(text)
+def explicit_method(method: Any) -> bool:
+    """Whether Brian2 steps a model's equations with an explicit scheme of fixed step (Euler,
+    Heun, Milstein, Runge-Kutta), whose step must be shorter than the fastest relaxation time:
+    biorate names ``"euler"`` when a model names no method; exact schemes for linear equations
+    and GSL's error-controlled ones (which adapt their own step) are not limited so."""
+    name = str(method if method is not None else "euler").strip().lower()
+    return name not in _EXACT and not name.startswith("gsl")
+
+
+def noisy(equations: str) -> bool:
+    """Whether the equations hold a noise term (``xi``, ``xi_name``): no exact scheme takes it."""
+    parts = _split(str(equations))
     if parts is None:
-        return True
-    diff, subs, _ = parts
-    states = set(diff)
-    for node in (*diff.values(), *subs.values()):
-        for sub in ast.walk(node):
-            if isinstance(sub, ast.Call):
-                return True
-            if isinstance(sub, ast.BinOp) and isinstance(sub.op, ast.Mult | ast.Div | ast.Pow):
-                moving = states | set(subs)
-                left = {n.id for n in ast.walk(sub.left) if isinstance(n, ast.Name)} & moving
-                right = {n.id for n in ast.walk(sub.right) if isinstance(n, ast.Name)} & moving
-                if (left and (right or isinstance(sub.op, ast.Pow))) or \
-                        (right and isinstance(sub.op, ast.Div | ast.Pow)):  # fmt: skip
-                    return True
-    return False
+        return bool(re.search(r"\bxi(_\w+)?\b", str(equations).split("#", 1)[0]))
+    return any(isinstance(n, ast.Name) and (n.id == "xi" or n.id.startswith("xi_"))
+               for rhs in (*parts[0].values(), *parts[1].values()) for n in ast.walk(rhs))  # fmt: skip

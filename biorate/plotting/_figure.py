@@ -69,10 +69,6 @@ def save_figure(fig: Any, path: str | os.PathLike, dpi: int = 120) -> Path:
         s = text.get_text()
         if isinstance(s, str) and s != (clean := utf8_text(s)):
             text.set_text(clean)
-    # (PostScript has no transparency: matplotlib logs a raw line saying so, and draws opaque)
-    ps_log = logging.getLogger("matplotlib.backends.backend_ps")
-    level = ps_log.level
-    ps_log.setLevel(logging.ERROR)
     try:
         atomic_write(path, lambda f: fig.savefig(f, format=fmt, dpi=dpi), binary=True)
     except RuntimeError as exc:  # matplotlib: a TeX system it needs is missing (usetex), ...
@@ -80,6 +76,15 @@ def save_figure(fig: Any, path: str | os.PathLike, dpi: int = 120) -> Path:
         raise OutputError(
             f"cannot draw the figure {output_name(path)}: matplotlib says: {why}"
         ) from None
-    finally:
-        ps_log.setLevel(level)
     return path
+
+
+class _NoTransparencyNote(logging.Filter):
+    """PostScript has no transparency: matplotlib logs a raw line saying so at every save of an
+    .eps or .ps figure (and draws those parts opaque); a figure's save is not the place for it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "does not support transparency" not in str(record.msg)
+
+
+logging.getLogger("matplotlib.backends.backend_ps").addFilter(_NoTransparencyNote())

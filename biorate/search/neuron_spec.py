@@ -5,6 +5,7 @@ fitted form, and whether the curve is the theory's or measured on Brian2 (with i
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 from typing import Any
@@ -206,11 +207,14 @@ def _measure_protocol(f: Fields, model: Any, ends: list, x: Any) -> tuple:
         for pname, dim, lo, hi, drive in ends:  # each end of a bound (t_ref's low end vs dt)
             for v in (lo, hi) if not drive else ():
                 try:
-                    model.with_params(**{pname: format_quantity(v, dim)}).check_dt(dt)
+                    model.with_params(**{pname: format_quantity(v, dim)}).check_dt(
+                        dt, relaxation=False
+                    )
                 except BiorateError as exc:
                     raise f.error(
                         f"{f.where}: bounds.{pname} at {format_quantity(v, dim)}: {exc}"
                     ) from None
+        _check_some_corner_relaxes(f, model, ends, dt)
     else:
         extra = (("pattern", f.text("pattern", "poisson", choices=PATTERNS)),)
         if x.max() * dt > MAX_SPIKE_PROB:
@@ -225,3 +229,20 @@ def _measure_protocol(f: Fields, model: Any, ends: list, x: Any) -> tuple:
         raise f.error(f"{f.where}: {exc}") from None
     return (("duration_s", duration), ("transient_s", transient), ("trials", trials),
             ("dt_s", dt), ("seed", seed), ("target", target), *extra)  # fmt: skip
+
+
+def _check_some_corner_relaxes(f: Any, model: Any, ends: list, dt: float) -> None:
+    """Refuse bounds none of whose corners the model can be simulated at with step ``dt`` (a
+    relaxation time such as C_m/g_L below it at every corner: every candidate would fail); a
+    box with a corner that can is searched, its candidates checked as they are made."""
+    swept = [(p, lo, hi) for p, _, lo, hi, drive in ends if not drive]
+    if not swept or len(swept) > 10:
+        return
+    base = {k: p.value for k, p in model.params.items()}
+    problem = None
+    for corner in itertools.product(*((lo, hi) for _, lo, hi in swept)):
+        problem = model.relaxation_problem(dt, {**base, **{p: v for (p, _, _), v in
+                                                          zip(swept, corner, strict=True)}})  # fmt: skip
+        if problem is None:
+            return
+    raise f.error(f"{f.where}: bounds: at every corner of the bounds, {problem}")

@@ -257,22 +257,14 @@ def run_network(
 @contextlib.contextmanager
 def _streams_for_brian2() -> Iterator[None]:
     """A null stream for a standard output or error Python left None (a script started with it
-    closed, ``>&-``) while Brian2 runs: its compiler check flushes both, and a None one made
+    closed, ``>&-``) before Brian2 runs: its compiler check flushes both, and a None one made
     every Cython run fail with "'NoneType' object has no attribute 'flush'". (The command line
-    gives the process a null device itself; this is for the API.)"""
-    names = [n for n in ("stdout", "stderr") if getattr(sys, n) is None]
-    if not names:
-        yield
-        return
-    with open(os.devnull, "w") as null:
-        for n in names:
-            setattr(sys, n, null)
-        try:
-            yield
-        finally:
-            for n in names:
-                if getattr(sys, n) is null:
-                    setattr(sys, n, None)
+    gives the process a null device itself; this is for the API.) The null stream stays for the
+    life of the process: put back, another thread's run could meet None again."""
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w"))  # noqa: SIM115 - kept open on purpose
+    yield
 
 
 def _first_line(exc: BaseException) -> str:

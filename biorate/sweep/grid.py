@@ -15,7 +15,7 @@ from ..forms import FORMS, get_form
 from ..io import limit_from_env
 from ..models import Model, Param, check_param, fi_drive
 from ..models.checks import check_relations
-from ..units import CURRENT, VOLTAGE, Dim, format_quantity, si_unit
+from ..units import CURRENT, TIME, VOLTAGE, Dim, format_quantity, si_unit
 from .values import SpecError, si_values, table, unit_hint, unknown_keys
 
 # Points a spec may name: each is hashed here and run (at least seconds) later, so a grid of a
@@ -174,10 +174,10 @@ def check_points(data: Mapping, axes: tuple[Axis, ...], model: Model, protocol: 
             try:
                 if a.where == "model":
                     check_param(a.name, v, a.dim, f"model {model.name!r}", SpecError)
-                    # tau..., t_ref and the relaxation times (C/g, ...) against dt; a voltage
-                    # may be in a relation (V_reset < V_th) that its point's other values hold
-                    if tuple(a.dim) != VOLTAGE:
-                        model.with_params(**{a.name: shown}).check_dt(protocol["dt_s"])
+                    if tuple(a.dim) == TIME:  # tau... and t_ref against dt (the relaxation
+                        # times, made of several parameters, are checked per point below)
+                        model.with_params(**{a.name: shown}).check_dt(protocol["dt_s"],
+                                                                      relaxation=False)  # fmt: skip
                 else:
                     drive = {"sigma": format_quantity(protocol["sigma_V"], VOLTAGE),
                              "bias": format_quantity(protocol["bias_A"], CURRENT), a.name: shown}  # fmt: skip
@@ -200,10 +200,19 @@ def check_points(data: Mapping, axes: tuple[Axis, ...], model: Model, protocol: 
         try:
             check_relations(params, "")
         except ModelError:  # again, with the point named (built only when needed: grids are big)
-            shown = ", ".join(f"{a.name} = {format_quantity(v, a.dim, a.unit or None)}"
-                              for a, v in zip(swept, combo, strict=True))  # fmt: skip
-            where = f"grid points with {shown}" if grid else f"points[{i}]"
-            check_relations(params, f"{where}: model {model.name!r}")
+            check_relations(params, f"{_point(swept, combo, grid, i)}: model {model.name!r}")
+        problem = model.relaxation_problem(
+            protocol["dt_s"], {k: p.value for k, p in params.items()}
+        )
+        if problem:  # the relaxation times: a rate such as g_L/C_m needs the point's values
+            raise ProtocolError(f"{_point(swept, combo, grid, i)}: {problem}")
+
+
+def _point(swept: list[Axis], combo: tuple, grid: bool, i: int) -> str:
+    """A sweep point named for an error: by its swept values (a grid), or its index."""
+    shown = ", ".join(f"{a.name} = {format_quantity(v, a.dim, a.unit or None)}"
+                      for a, v in zip(swept, combo, strict=True))  # fmt: skip
+    return f"grid points with {shown}" if grid else f"points[{i}]"
 
 
 def check_levels(forms: tuple[str, ...], n: int) -> None:
