@@ -30,9 +30,19 @@ def check_figure_format(path: str | os.PathLike | None, what: str) -> None:
     if fmt not in formats:
         raise OutputError(f"{what} {path}: matplotlib cannot write {fmt!r} figures; use one of "
                           f"{', '.join(sorted(formats))}")  # fmt: skip
-    if fmt == "pgf":  # matplotlib writes PGF through a TeX system, found only when it saves
-        import matplotlib
+    import matplotlib
 
+    if matplotlib.rcParams["text.usetex"]:  # a matplotlibrc's text.usetex: every text through TeX
+        needs = ["latex"] + (
+            ["dvipng"] if fmt not in ("pdf", "ps", "eps", "svg", "svgz", "pgf") else []
+        )
+        missing = [tool for tool in needs if shutil.which(tool) is None]
+        if missing:
+            raise OutputError(f"{what} {path}: matplotlib is set to draw text with TeX "
+                              f"(text.usetex in a matplotlibrc), but {' and '.join(missing)} "
+                              f"{'is' if len(missing) == 1 else 'are'} not installed here; unset "
+                              "text.usetex")  # fmt: skip
+    if fmt == "pgf":  # matplotlib writes PGF through a TeX system, found only when it saves
         tex = str(matplotlib.rcParams["pgf.texsystem"])
         if shutil.which(tex) is None:
             raise OutputError(f"{what} {path}: matplotlib writes PGF figures with a TeX system "

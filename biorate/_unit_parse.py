@@ -144,7 +144,7 @@ def _parse_unit(text: Any) -> tuple[float, Dim]:
     if not isinstance(text, str):
         raise UnitError(f"expected a unit string, got {_describe(text)}")
     _ascii_digits(text)
-    text = text.strip()
+    text = re.sub(r"\s*\*\*\s*", "^", text.strip())  # Brian2's (Python's) power: mS/cm**2
     if text in ("", "1"):
         return 1.0, DIMENSIONLESS
     if text in _BASE:

@@ -230,7 +230,7 @@ def test_a_figure_matplotlib_cannot_draw_is_one_line(monkeypatch, tmp_path, cli)
     code, _, err = cli("fit", tmp_path / "c.json", "-o", tmp_path / "a.json", "--quiet", "--plot",
                        tmp_path / "p.png")  # fmt: skip
     assert code == 2 and err.count("\n") == 1, err
-    assert f"cannot draw the figure {tmp_path / 'p.png'}: matplotlib says:" in err
+    assert "matplotlib is set to draw text with TeX (text.usetex in a matplotlibrc)" in err
     assert (tmp_path / "a.json").read_text() == '{"old": 1}'
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "c.json"]
 
@@ -294,9 +294,13 @@ def test_an_api_script_with_a_closed_stream_measures_with_brian2(tmp_path):
 
     pytest.importorskip("brian2")
     script = tmp_path / "m.py"
-    script.write_text(
-        "import sys, biorate as br\n"
-        "c = br.measure_fi('lif', '0nA:1nA:3', duration='50 ms', trials=1, progress=False)\n"
+    script.write_text(  # (campaign 17: a progress bar, and deploy's build, met None too)
+        "import sys, numpy as np, biorate as br\n"
+        "c = br.measure_fi('lif', '0nA:1nA:3', duration='50 ms', trials=1, progress=True)\n"
+        "net = br.RateNetwork([2, 3, 2], activation='lif_noise', seed=0)\n"
+        "X = np.array([[0.0, 1.0], [1.0, 0.0]])\n"
+        "net.fit(X, [1, 0], epochs=1)\n"
+        "r = br.deploy(net, X, [1, 0], durations='30 ms', method='euler', progress=False)\n"
         f"open({str(tmp_path / 'out.txt')!r}, 'w').write(repr([float(v) for v in c.y]))\n"
     )
     for fd in (1, 2):
@@ -352,3 +356,67 @@ def test_training_with_a_poisson_recorded_current_activation_warns(tmp_path, cli
     assert code == 0, err
     assert err.startswith("biorate: warning: deploy will refuse the network this trains:")
     assert "poisson" in err
+
+
+# --- campaign 17 ---
+
+
+@pytest.mark.parametrize("term", ["int(not_refractory)", "(1 + 0*i)", "N/N", "(dt/dt)",
+                                  "(2*arcsin(1)/pi)"])  # fmt: skip
+def test_brian2s_own_names_do_not_hide_a_leak(tmp_path, term):
+    """Campaign 17 C2: a leak beside one of Brian2's own names (not_refractory, i, N, dt) or a
+    function the check did not know (arcsin) was not checked: g_L = 10 uS ran at ~470 Hz."""
+    line = f"dv/dt = (g_L*(E_L - v)*{term} + g_e*(E_e - v) + g_i*(E_i - v) + I)/C_m" + NOISE
+    m = _cond(tmp_path, "named", line)
+    m.check_dt(1e-4)
+    with pytest.raises(ProtocolError, match=r"time constant of v .* 0\.02 ms"):
+        m.with_params(g_L="10 uS").check_dt(1e-4)
+
+
+@pytest.mark.parametrize(("weight", "value"), [
+    ("J*int(not_refractory)", 1e-4), ("J*log(0*(v/v))", "nan"), ("J*(v/v)*1e300*1e300", "inf"),
+    ("J*exp(1000*(v/v))", "inf"), ("J*sqrt(-1*(v/v))", "nan"), ("J*(v/v)/0", "inf"),
+    ("J*rand()", None),
+])  # fmt: skip
+def test_a_poisson_weight_is_evaluated_at_rest_on_every_target(tmp_path, weight, value):
+    """Campaign 17 C3: a weight Brian2 folds into inf/NaN was refused on the numpy target only;
+    on Cython the compile error scrolled by and the run went on, exit 0 with an all-zero curve.
+    The weight is evaluated at the model's initial state before anything is built."""
+    from biorate.models import Model
+    from biorate.models.stability import value_at_rest
+
+    lif = Model.from_toml(ROOT / "models" / "neurons" / "lif.toml")
+    n = lif.section("neuron")
+    got = value_at_rest(weight, n["equations"], {k: p.value for k, p in lif.params.items()},
+                        n["initial"])  # fmt: skip
+    if value is None or isinstance(value, float):
+        assert got == value or got == pytest.approx(value)
+        return
+    assert str(got) == value
+    text = (ROOT / "models" / "neurons" / "lif.toml").read_text()
+    text = text.replace('weight = "J*int(not_refractory)"', f'weight = "{weight}"')
+    (tmp_path / "w.toml").write_text(text.replace('name = "lif"', 'name = "w"'))
+    with pytest.raises(ProtocolError, match=r"weight .* is not a finite number at the model's "
+                                            r"initial state"):  # fmt: skip
+        br.measure_fi(Model.from_toml(tmp_path / "w.toml"), drive="poisson", rate="0Hz:50Hz:2",
+                      duration="20 ms", trials=1, progress=False)  # fmt: skip
+
+
+def test_a_masked_layer_size_is_refused():
+    """Campaign 17 C4: a masked 0-d array as a layer size built a layer of its hidden value."""
+    from biorate.errors import NetworkError
+
+    for sizes in ([2, np.ma.array(4, mask=True), 2], [2, np.ma.masked, 2]):
+        with pytest.raises(NetworkError, match="masked values are not sizes"):
+            br.RateNetwork(sizes)
+    assert br.RateNetwork([2, np.ma.array(4, mask=False), 2]).sizes == [2, 4, 2]
+
+
+def test_units_written_with_pythons_power_are_read():
+    """Campaign 17 F3: 'mS/cm**2', 'ms**-1' (Brian2's spelling, which a model's equations take)
+    were refused as parameter units; '^' was the only spelling."""
+    from biorate.units import parse_quantity
+
+    for text, caret in (("0.1 mS/cm**2", "0.1 mS/cm^2"), ("0.03 ms**-1", "0.03 ms^-1"),
+                        ("0.7 nS*mV**-1", "0.7 nS*mV^-1"), ("20000 um ** 2", "20000 um^2")):  # fmt: skip
+        assert parse_quantity(text) == parse_quantity(caret)

@@ -265,6 +265,7 @@ class Model:
             return None
         initial = neuron.get("initial", {})
         values = params if params is not None else {k: p.value for k, p in self.params.items()}
+        values = {**values, "dt": dt_s}  # (Brian2's own name for the step, which code may read)
         rates = relaxation_rates(equations, values,
                                  initial if isinstance(initial, Mapping) else {})  # fmt: skip
         for var, rate in rates.items():

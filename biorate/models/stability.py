@@ -24,7 +24,7 @@ from typing import Any
 from .._unit_parse import parse_quantity
 from ..errors import UnitError
 
-__all__ = ["relaxation_rates", "explicit_method", "noisy"]
+__all__ = ["relaxation_rates", "explicit_method", "noisy", "value_at_rest"]
 
 # methods whose step is exact for a linear equation (no step limit from a time constant)
 _EXACT = {"exact", "linear", "exponential_euler", "independent"}
@@ -41,11 +41,17 @@ def _exprel(x: float) -> float:
 _FUNCTIONS: dict[str, Callable[..., float]] = {
     "exp": math.exp, "log": math.log, "log10": math.log10, "sqrt": math.sqrt, "abs": abs,
     "sin": math.sin, "cos": math.cos, "tan": math.tan, "tanh": math.tanh, "sinh": math.sinh,
-    "cosh": math.cosh, "arctan": math.atan, "exprel": _exprel, "expm1": math.expm1,
+    "cosh": math.cosh, "arctan": math.atan, "arcsin": math.asin, "arccos": math.acos,
+    "exprel": _exprel, "expm1": math.expm1,
     "log1p": math.log1p, "floor": math.floor, "ceil": math.ceil,
     "clip": lambda x, lo, hi: min(max(x, lo), hi), "int": lambda x: float(math.trunc(x)),
     "sign": lambda x: float((x > 0) - (x < 0)),
 }  # fmt: skip
+
+
+# Brian2's own variables, as a neuron has them at the start: not refractory, neuron 0 of 1, its
+# last spike long ago
+_BUILTINS = {"not_refractory": 1.0, "i": 0.0, "N": 1.0, "lastspike": -1e9}
 
 
 class _Unknown(Exception):
@@ -135,16 +141,12 @@ def _unit_scale(name: str) -> float | None:
         return None
 
 
-def relaxation_rates(equations: str, params: Mapping[str, float],
-                     initial: Mapping[str, Any]) -> dict[str, float]:  # fmt: skip
-    """``{x: -d(dx/dt)/dx}`` (1/s) at the initial state for every differential equation whose
-    rate can be evaluated: parameters ``params`` (SI floats), state variables at ``initial``
-    (SI floats, or expressions of the parameters; 0 where not given, as Brian2 starts them),
-    subexpressions substituted, noise (``xi``) and time at 0. A positive rate relaxes, a
-    negative one grows; an equation it cannot evaluate is left out."""
+def _at_rest(equations: str, params: Mapping[str, float], initial: Mapping[str, Any]) -> Any:
+    """``(differential RHS by variable, a name reader, the state, the subexpressions' memo)`` at
+    the initial state of the equations (see :func:`relaxation_rates`); None when unreadable."""
     parts = _split(equations)
     if parts is None:
-        return {}
+        return None
     diff, subs, declared = parts
     state: dict[str, float] = {}
     memo: dict[str, float] = {}  # subexpressions at the current state (cleared when it moves)
@@ -168,6 +170,8 @@ def relaxation_rates(equations: str, params: Mapping[str, float],
             return float(params[name])
         if name == "t" or name == "xi" or name.startswith("xi_"):
             return 0.0  # noise and time: the rate of the deterministic part, at t = 0
+        if name in _BUILTINS:
+            return _BUILTINS[name]
         if name in declared or name in diff:
             return 0.0
         if name in ("pi", "e", "inf"):
@@ -187,6 +191,41 @@ def relaxation_rates(equations: str, params: Mapping[str, float],
             state[var] = _initial(initial[var], names) if var in initial else 0.0
         except (_Unknown, ArithmeticError, ValueError, TypeError, RecursionError):
             state[var] = 0.0
+    memo.clear()
+    return diff, names, state, memo
+
+
+def value_at_rest(expr: str, equations: str, params: Mapping[str, float],
+                  initial: Mapping[str, Any]) -> float | None:  # fmt: skip
+    """The value (SI) of the code expression ``expr`` (a Poisson input's weight) at the initial
+    state of ``equations``: inf or NaN where it is no finite number there (``J*log(0*(v/v))``,
+    ``J/(v - v)``, ``J*exp(1000*(v/v))``), None where this cannot evaluate it (a name or function
+    it does not know)."""
+    context = _at_rest(equations, params, initial)
+    if context is None:
+        return None
+    names = context[1]
+    try:
+        return _value(ast.parse(str(expr).strip(), mode="eval").body, names)
+    except (ZeroDivisionError, OverflowError):
+        return math.inf
+    except ValueError:  # a math domain error (log(0), sqrt(-1)), int(nan)
+        return math.nan
+    except (_Unknown, SyntaxError, TypeError, RecursionError, ArithmeticError):
+        return None
+
+
+def relaxation_rates(equations: str, params: Mapping[str, float],
+                     initial: Mapping[str, Any]) -> dict[str, float]:  # fmt: skip
+    """``{x: -d(dx/dt)/dx}`` (1/s) at the initial state for every differential equation whose
+    rate can be evaluated: parameters ``params`` (SI floats), state variables at ``initial``
+    (SI floats, or expressions of the parameters; 0 where not given, as Brian2 starts them),
+    subexpressions substituted, noise (``xi``) and time at 0. A positive rate relaxes, a
+    negative one grows; an equation it cannot evaluate is left out."""
+    context = _at_rest(equations, params, initial)
+    if context is None:
+        return {}
+    diff, names, state, memo = context
     rates: dict[str, float] = {}
     for var, rhs in diff.items():
         x0 = state[var]

@@ -107,6 +107,12 @@ def population_sizes(sizes: Any) -> list[int]:
         items = None
     if items is None:
         raise NetworkError(f"sizes must list population sizes, e.g. [64, 64, 10], got {sizes!r}")
+    if any(
+        s is np.ma.masked or (isinstance(s, np.ma.MaskedArray) and np.ma.getmaskarray(s).any())
+        for s in items
+    ):  # fmt: skip  (a masked size would build a layer of its hidden value)
+        raise NetworkError(f"sizes must list population sizes; masked values are not sizes, got "
+                           f"{short(items)}")  # fmt: skip
     out = [whole(s, "sizes") for s in items]
     if len(out) < 2 or any(s < 1 for s in out):
         raise NetworkError(f"sizes must list >= 2 positive population sizes, got {items}")

@@ -86,10 +86,23 @@ class _CheckedGroups(logging.Filter):
 logging.getLogger("brian2.groups.group.invalid_values").addFilter(_CheckedGroups())
 
 
+def null_for_none_streams() -> None:
+    """A null stream for a standard output or error Python left None (a script started with it
+    closed, ``>&-``), before Brian2 builds or runs anything: its compiler check flushes both, and
+    a progress bar writes to the error stream; a None one made every Cython run fail with
+    "'NoneType' object has no attribute 'flush'". (The command line gives the process a null
+    device itself; this is for the API.) The null stream stays for the life of the process: put
+    back, another thread's run could meet None again."""
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w"))  # noqa: SIM115 - kept open on purpose
+
+
 @contextlib.contextmanager
 def rejected(label: str, error: type[Exception] = ModelError, what: str = "it") -> Iterator[None]:
     """Inside the block, Brian2's errors (:data:`BRIAN_ERRORS`) become ``error("{label}: Brian2
     rejected {what}: {the first 300 characters of Brian2's message}")``."""
+    null_for_none_streams()
     try:
         yield
     except BiorateError as exc:
@@ -238,13 +251,14 @@ def run_network(
     """Run a Brian2 ``Network`` for ``duration_s`` seconds with a tqdm bar (unless ``progress`` is
     False) and Brian2's model errors turned into :class:`ModelError`. With ``seed``, the noise's
     normal deviates come from a fast seeded generator (:func:`fast_normals`)."""
+    null_for_none_streams()
     bar, report = _progress(label) if progress else (None, None)
     # Brian2's own Ctrl-C handler would end the run early and return normally: the counts of a
     # cut-short run would then be saved as a whole curve. Let Ctrl-C raise KeyboardInterrupt.
     stop_pref = prefs.core.stop_on_keyboard_interrupt
     prefs.core.stop_on_keyboard_interrupt = False
     try:
-        with fast_normals(seed), _skip_orphan_scan(), _streams_for_brian2():
+        with fast_normals(seed), _skip_orphan_scan():
             net.run(duration_s * second, report=report, report_period=1 * second)
     except _RUN_ERRORS as exc:
         raise ModelError(f"{label}: Brian2 rejected the model: {_first_line(exc)}") from exc
@@ -252,19 +266,6 @@ def run_network(
         prefs.core.stop_on_keyboard_interrupt = stop_pref
         if bar is not None:
             bar.close()
-
-
-@contextlib.contextmanager
-def _streams_for_brian2() -> Iterator[None]:
-    """A null stream for a standard output or error Python left None (a script started with it
-    closed, ``>&-``) before Brian2 runs: its compiler check flushes both, and a None one made
-    every Cython run fail with "'NoneType' object has no attribute 'flush'". (The command line
-    gives the process a null device itself; this is for the API.) The null stream stays for the
-    life of the process: put back, another thread's run could meet None again."""
-    for name in ("stdout", "stderr"):
-        if getattr(sys, name) is None:
-            setattr(sys, name, open(os.devnull, "w"))  # noqa: SIM115 - kept open on purpose
-    yield
 
 
 def _first_line(exc: BaseException) -> str:

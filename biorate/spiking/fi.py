@@ -7,6 +7,7 @@ the same process reuses the compiled code (auto-numbered names change the genera
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -18,6 +19,7 @@ from ..io import provenance
 from ..models import DRIVES, Model, equation_variables, fi_axis, fi_drive, load_model
 from ..models.checks import jump_problem
 from ..models.protocol import check_input_rates, input_trains
+from ..models.stability import value_at_rest
 from ..schema import boolean
 from ..units import CURRENT, DIMENSIONLESS, FREQUENCY, VOLTAGE, si_unit
 from .brian import (
@@ -306,7 +308,16 @@ def _drive(model: Model, group: Any, drive: str, x_rep: np.ndarray, sigma_v: flo
     # the weight is taken once per step into a temporary, whose size is recorded (in the
     # target's SI unit) and checked after the run (_check_jumps)
     lines = []
+    neuron = model.section("neuron")
+    values = {name: p.value for name, p in model.params.items()}
     for k, inp in enumerate(drive_spec["poisson"]):
+        # a weight no finite number at rest (J*log(0*(v/v))): Brian2 folds it into inf or NaN,
+        # which the numpy target cannot name and Cython fails to compile (on every target here)
+        w0 = value_at_rest(inp["weight"], neuron["equations"], values, neuron.get("initial") or {})
+        if w0 is not None and not math.isfinite(w0):
+            raise ProtocolError(f"model {model.name!r}: poisson[{k}]: weight "
+                                f"{inp['weight'][:60]!r} is not a finite number at the model's "
+                                f"initial state ({w0:g})")  # fmt: skip
         unit = _dim(group, inp["target"])
         weight_dim = expression_dim(group, inp["weight"])
         if weight_dim != unit:
