@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 
 from .errors import DataError
-from .io import atomic_write, check_memory, check_regular_input
+from .io import LOOP, atomic_write, check_memory, check_regular_input, is_loop
 from .schema import is_integer
 
 __all__ = ["Dataset", "load_dataset", "check_classes", "class_count", "read_idx", "write_idx",
@@ -253,7 +253,7 @@ def _idx_part(path: Path, prefix: str) -> tuple[np.ndarray, np.ndarray, Path, tu
 def _idx(folder: str) -> Dataset:
     path = Path(folder)
     if not path.is_dir():
-        raise DataError(f"idx:{folder}: no such folder")
+        raise DataError(f"idx:{folder}: {LOOP if is_loop(path) else 'no such folder'}")
     parts, label_files, shapes = [], [], []
     for prefix in ("train", "t10k"):
         X, y, label_file, shape = _idx_part(path, prefix)

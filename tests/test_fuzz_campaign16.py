@@ -420,3 +420,47 @@ def test_units_written_with_pythons_power_are_read():
     for text, caret in (("0.1 mS/cm**2", "0.1 mS/cm^2"), ("0.03 ms**-1", "0.03 ms^-1"),
                         ("0.7 nS*mV**-1", "0.7 nS*mV^-1"), ("20000 um ** 2", "20000 um^2")):  # fmt: skip
         assert parse_quantity(text) == parse_quantity(caret)
+
+
+def test_an_initial_value_written_as_a_quantity_is_taken(tmp_path):
+    """Campaign 17 E3: `initial = { v = "-69 mV" }` (a parameter's spelling) got Brian2's
+    "invalid syntax"; code (`-69*mV`, `E_L`) worked. Both are taken; the check reads it too."""
+    from biorate.models import Model
+    from biorate.models.stability import relaxation_rates
+
+    pytest.importorskip("brian2")
+    text = (ROOT / "models" / "neurons" / "lif.toml").read_text()
+    text = text.replace('initial = { v = "E_L" }', 'initial = { v = "-69 mV" }')
+    (tmp_path / "q.toml").write_text(text.replace('name = "lif"', 'name = "q"'))
+    m = Model.from_toml(tmp_path / "q.toml")
+    curve = br.measure_fi(m, current="0nA:1nA:3", duration="50 ms", trials=1, target="numpy",
+                          progress=False)  # fmt: skip
+    assert list(curve.y) == list(br.measure_fi("lif", current="0nA:1nA:3", duration="50 ms",
+                                               trials=1, target="numpy", progress=False).y)  # fmt: skip
+    n = m.section("neuron")
+    assert relaxation_rates(n["equations"], {k: p.value for k, p in m.params.items()},
+                            n["initial"])["v"] == pytest.approx(50.0)  # fmt: skip
+
+
+def test_subexpressions_used_many_times_are_evaluated_once_each():
+    """Campaign 17 B1: 16 subexpressions, each using the one before three times, kept the check
+    busy for minutes (3**16 evaluations); each is evaluated once per state."""
+    from biorate.models.stability import relaxation_rates
+
+    eqs = (
+        "dv/dt = -s1/tau : 1\n"
+        + "\n".join(f"s{k} = (s{k + 1} + s{k + 1} + s{k + 1})/3 : 1" for k in range(1, 17))
+        + "\ns17 = v : 1"
+    )
+    assert relaxation_rates(eqs, {"tau": 0.02}, {})["v"] == pytest.approx(50.0)
+
+
+def test_an_idx_folder_through_a_loop_of_links_is_named(tmp_path):
+    """Campaign 17 E4: `idx:` naming a loop of symbolic links said "no such folder"."""
+    import os
+
+    from biorate.datasets import load_dataset
+
+    os.symlink(tmp_path / "loop", tmp_path / "loop")
+    with pytest.raises(DataError, match="its path goes through a loop of symbolic links"):
+        load_dataset(f"idx:{tmp_path / 'loop'}")

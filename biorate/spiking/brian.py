@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..errors import BiorateError, ModelError
+from ..errors import BiorateError, ModelError, UnitError
 from ..models import Model
+from ..units import DIMENSIONLESS, parse_quantity
 from .protocol import after_brian2_import, encodable_argv, resolve_target
 
 with encodable_argv():  # Brian2's logger copies the command line, as UTF-8, when it is imported
@@ -140,8 +141,21 @@ def neuron_group(section: Mapping[str, Any], n: int, equations: str, *, threshol
                         method=method, namespace=namespace,
                         dt=dt_s * second, name=name)  # fmt: skip
     for var, expr in dict(section.get("initial", {})).items():
-        setattr(group, var, expr)
+        setattr(group, var, _initial_code(expr))
     return group
+
+
+def _initial_code(expr: Any) -> Any:
+    """An ``initial`` value as Brian2 takes it: code (``E_L``, ``-69*mV``) as it is; a quantity
+    written as a parameter is (``"-69 mV"``, which Brian2 reads as code and refuses with "invalid
+    syntax"), as its SI value in its unit."""
+    if isinstance(expr, str):
+        try:
+            value, dim = parse_quantity(expr)
+        except UnitError:
+            return expr
+        return expr if dim == DIMENSIONLESS else quantity(value, dim)  # ("0.5": code as well)
+    return expr
 
 
 def var_dim(model: Model, section: str, var: str) -> tuple:
