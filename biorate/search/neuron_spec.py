@@ -221,8 +221,8 @@ def _measure_protocol(f: Fields, model: Any, ends: list, x: Any) -> tuple:
             raise f.fail("rate", f"{x.max():g} Hz is too high for dt = {dt * 1e3:g} ms (rate*dt "
                                  f"must be <= {MAX_SPIKE_PROB:g}): a smaller dt or lower rates")  # fmt: skip
     try:
-        if neuron:
-            model.check_dt(dt)
+        if neuron:  # (relaxation: at the corners of the bounds, _check_some_corner_relaxes)
+            model.check_dt(dt, relaxation=False)
         check_size(x.size, trials, "each candidate's curve", what="neurons" if neuron else "synapses",
                    steps=(transient + duration) / dt, target=target)  # fmt: skip
     except BiorateError as exc:
@@ -236,7 +236,7 @@ def _check_some_corner_relaxes(f: Any, model: Any, ends: list, dt: float) -> Non
     relaxation time such as C_m/g_L below it at every corner: every candidate would fail); a
     box with a corner that can is searched, its candidates checked as they are made."""
     swept = [(p, lo, hi) for p, _, lo, hi, drive in ends if not drive]
-    if not swept or len(swept) > 10:
+    if len(swept) > 10:
         return
     base = {k: p.value for k, p in model.params.items()}
     problem = None

@@ -186,7 +186,9 @@ def check_points(data: Mapping, axes: tuple[Axis, ...], model: Model, protocol: 
             except BiorateError as exc:
                 raise type(exc)(f"{named(a, i)}: {exc}") from None
     swept = [a for a in axes if a.where == "model"]
-    if not swept:
+    if not swept:  # the model as it is: its relaxation times against dt
+        if protocol.get("dt_s") and (problem := model.relaxation_problem(protocol["dt_s"])):
+            raise ProtocolError(problem)
         return
     combos = itertools.product(*(a.values for a in swept)) if grid else zip(*(a.values for a in swept), strict=True)  # fmt: skip
     seen: set[tuple[float, ...]] = set()

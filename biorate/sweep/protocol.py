@@ -43,7 +43,7 @@ def read_protocol(table: dict, measure: str, model: Model) -> dict:
         t["duration"], t["transient"], t["dt"], t["trials"]
     )
     if measure == "fi":  # the model as set (a swept t_ref is checked again at its point)
-        model.check_dt(dt_s)
+        model.check_dt(dt_s, relaxation=False)  # (relaxation: per point, in check_points)
     if "seed" not in t:
         raise ProtocolError("protocol.seed is required: a sweep must be reproducible to resume")
     seed = resolve_seed(t["seed"])
