@@ -4,7 +4,8 @@ spikes (issue 14).
 Digits (1437 train / 360 test), sizes 64-64-64-10, the shipped ``lif_noise`` activation, the
 defaults otherwise (a graph with feedback: Adam 1e-3, batch 32; the feedforward net: Adam 5e-3,
 batch 256; see :mod:`biorate.network.optim`; L2 1e-4, until converged with a cap of 200 epochs),
-seeds 0-4. For every configuration it prints the median (and min-max) over seeds of
+seeds 0-4 (``--first-seed 5``: held-out seeds 5-9). For every configuration it prints the median
+(and min-max) over seeds of
 
 - ``rate``: the rate net's test accuracy as it is trained and run (BPTT: T = 10 steps from rest;
   fixed point: the fixed point),
@@ -20,8 +21,8 @@ one image of the 500 ms one. Results are cached per net in ``--cache`` (JSON) so
 be resumed, and the trained nets beside it (``--cache`` without its suffix, a folder) so that
 ``--spiking`` can be added later without training again.
 
-Run:  python benchmarks/feedback.py [--seeds 5] [--spiking] [--configs feedback-bptt,...]
-      [--target auto|numpy] [--cache benchmarks/feedback_results.json]
+Run:  python benchmarks/feedback.py [--seeds 5] [--first-seed 0] [--spiking]
+      [--configs feedback-bptt,...] [--target auto|numpy] [--cache benchmarks/feedback_results.json]
 """
 
 from __future__ import annotations
@@ -128,6 +129,7 @@ def _settle(spk: dict) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--first-seed", type=int, default=0, help="seeds FIRST..FIRST+SEEDS-1")
     ap.add_argument("--configs", default=",".join(CONFIGS))
     ap.add_argument("--spiking", action="store_true")
     ap.add_argument("--target", default="auto")
@@ -137,8 +139,9 @@ def main() -> None:
     cache_path = Path(args.cache)
     cache = json.loads(cache_path.read_text()) if cache_path.is_file() else {}
     names = [c for c in args.configs.split(",") if c]
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
     for name in names:
-        for seed in range(args.seeds):
+        for seed in seeds:
             key = f"{name}/{seed}/{args.epochs}"
             if key in cache and ("spiking" in cache[key] or not args.spiking):
                 continue
@@ -150,7 +153,7 @@ def main() -> None:
     print("\nconfiguration          rate: median (min-max)   fixed pt   epochs  s/epoch  "
           "fp steps  rescaled")  # fmt: skip
     for name in names:
-        recs = [cache[f"{name}/{s}/{args.epochs}"] for s in range(args.seeds)]
+        recs = [cache[f"{name}/{s}/{args.epochs}"] for s in seeds]
         rate = [r["rate"] for r in recs]
         fp = np.median([r["fixed_point"] for r in recs])
         extra = ""
@@ -164,7 +167,7 @@ def main() -> None:
         print("\nconfiguration          spiking " + " / ".join(DURATIONS)
               + "   gap 100 ms  gap 500 ms  settles by")  # fmt: skip
         for name in names:
-            recs = [cache[f"{name}/{s}/{args.epochs}"] for s in range(args.seeds)]
+            recs = [cache[f"{name}/{s}/{args.epochs}"] for s in seeds]
             med = {d: np.median([r["spiking"][d] for r in recs]) for d in DURATIONS}
             gaps = {d: np.median([r["rate"] - r["spiking"][d] for r in recs])
                     for d in ("100 ms", "500 ms")}  # fmt: skip

@@ -144,7 +144,15 @@ def _parse_unit(text: Any) -> tuple[float, Dim]:
     if not isinstance(text, str):
         raise UnitError(f"expected a unit string, got {_describe(text)}")
     _ascii_digits(text)
-    text = re.sub(r"\s*\*\*\s*", "^", text.strip())  # Brian2's (Python's) power: mS/cm**2
+    try:
+        return _parse_power_unit(re.sub(r"\s*\*\*\s*", "^", text.strip()))
+    except UnitError as exc:  # quote the unit as written (Brian2's, Python's power: mS/cm**2)
+        written = text.strip()
+        raise UnitError(str(exc).replace(_show(re.sub(r"\s*\*\*\s*", "^", written)),
+                                         _show(written), 1)) from None  # fmt: skip
+
+
+def _parse_power_unit(text: str) -> tuple[float, Dim]:
     if text in ("", "1"):
         return 1.0, DIMENSIONLESS
     if text in _BASE:
@@ -367,11 +375,35 @@ def _parse_list(text: str) -> tuple[np.ndarray, Dim]:
 
 
 def format_quantity(value_si: float, dim: Dim, unit: str | None = None) -> str:
-    """``format_quantity(0.02, TIME) == "20 ms"``: a round-trippable string in a readable unit."""
-    unit = unit if unit is not None else _DISPLAY.get(dim, si_unit(dim))
+    """``format_quantity(0.02, TIME) == "20 ms"``: a round-trippable string in a readable unit
+    (the dimension's usual one, ``ms``, ``nS``...; another prefix of it where that would need
+    more than six digits or fewer than 1e-3 and a prefix leaves 1 to 999: ``1 S``, not
+    ``1000000000 nS``)."""
+    unit = unit if unit is not None else _readable_unit(value_si, dim)
     scale = unit_scale(unit, dim) if unit else 1.0
     number = f"{value_si / scale:.12g}"
     return f"{number} {unit}".strip() if unit and unit != "1" else number
+
+
+# the prefixes a display unit may move to (a time no further than seconds)
+_READABLE = ("f", "p", "n", "u", "m", "", "k", "M", "G")
+
+
+def _readable_unit(value_si: float, dim: Dim) -> str:
+    unit = _DISPLAY.get(dim, si_unit(dim))
+    base = _SI_NAME.get(dim)
+    magnitude = abs(value_si) / unit_scale(unit, dim) if unit else 0.0
+    if not (base and unit.endswith(base) and math.isfinite(magnitude) and magnitude) or (
+        1e-3 <= magnitude < 1e6
+    ):
+        return unit
+    if dim == TIME and abs(value_si) >= 1:
+        return base  # (100000 s, not 100 ks)
+    prefixes = _READABLE[: _READABLE.index("") + 1] if dim == TIME else _READABLE
+    for prefix in prefixes:  # the prefix that leaves 1 to 999 (none: far out, the usual unit)
+        if 1 <= abs(value_si) / _PREFIX.get(prefix, 1.0) < 1e3:
+            return prefix + base
+    return unit
 
 
 def _show(value: Any) -> str:

@@ -50,8 +50,8 @@ _FUNCTIONS: dict[str, Callable[..., float]] = {
 
 
 # Brian2's own variables, as a neuron has them at the start: not refractory, neuron 0 of 1, its
-# last spike long ago
-_BUILTINS = {"not_refractory": 1.0, "i": 0.0, "N": 1.0, "lastspike": -1e9}
+# last spike at -1e4 s (Brian2's NeuronGroup sets that)
+_BUILTINS = {"not_refractory": 1.0, "i": 0.0, "N": 1.0, "lastspike": -1e4}
 
 
 class _Unknown(Exception):
@@ -142,8 +142,9 @@ def _unit_scale(name: str) -> float | None:
 
 
 def _at_rest(equations: str, params: Mapping[str, float], initial: Mapping[str, Any]) -> Any:
-    """``(differential RHS by variable, a name reader, the state, the subexpressions' memo)`` at
-    the initial state of the equations (see :func:`relaxation_rates`); None when unreadable."""
+    """``(differential RHS by variable, a name reader, the state, the subexpressions' memo, the
+    variables of unknown initial value)`` at the initial state of the equations (see
+    :func:`relaxation_rates`); None when unreadable."""
     parts = _split(equations)
     if parts is None:
         return None
@@ -151,8 +152,11 @@ def _at_rest(equations: str, params: Mapping[str, float], initial: Mapping[str, 
     state: dict[str, float] = {}
     memo: dict[str, float] = {}  # subexpressions at the current state (cleared when it moves)
     busy: set[str] = set()  # subexpressions being evaluated: one that needs itself is a cycle
+    unknown: set[str] = set()  # variables whose initial value cannot be evaluated (rand(), ...)
 
     def names(name: str) -> float:
+        if name in unknown:
+            raise _Unknown
         if name in state:
             return state[name]
         if name in subs:
@@ -183,16 +187,21 @@ def _at_rest(equations: str, params: Mapping[str, float], initial: Mapping[str, 
             raise _Unknown
         return scale
 
-    for var in [*diff, *(v for v in initial if v not in diff)]:
-        # the initial state: given values or expressions of the parameters; 0 where not given,
-        # or given as what this cannot evaluate (rand(), ...)
+    # the initial state as Brian2 sets it: every variable at 0, then the table's values in the
+    # table's order (an expression reads the variables set before it, the others at 0); a value
+    # this cannot evaluate (rand(), ...) leaves its variable unknown, and what reads it unchecked
+    for var in initial:
         memo.clear()
         try:
-            state[var] = _initial(initial[var], names) if var in initial else 0.0
+            state[var] = _initial(initial[var], names)
         except (_Unknown, ArithmeticError, ValueError, TypeError, RecursionError):
+            state.pop(var, None)
+            unknown.add(var)
+    for var in diff:
+        if var not in state and var not in unknown:
             state[var] = 0.0
     memo.clear()
-    return diff, names, state, memo
+    return diff, names, state, memo, unknown
 
 
 def value_at_rest(expr: str, equations: str, params: Mapping[str, float],
@@ -219,15 +228,18 @@ def relaxation_rates(equations: str, params: Mapping[str, float],
                      initial: Mapping[str, Any]) -> dict[str, float]:  # fmt: skip
     """``{x: -d(dx/dt)/dx}`` (1/s) at the initial state for every differential equation whose
     rate can be evaluated: parameters ``params`` (SI floats), state variables at ``initial``
-    (SI floats, or expressions of the parameters; 0 where not given, as Brian2 starts them),
-    subexpressions substituted, noise (``xi``) and time at 0. A positive rate relaxes, a
+    (SI floats, or expressions of the parameters, set in the table's order; 0 where not given,
+    as Brian2 starts them), subexpressions substituted, noise (``xi``) and time at 0; a rate
+    that reads a variable whose initial value this cannot evaluate (``rand()``) is not checked. A positive rate relaxes, a
     negative one grows; an equation it cannot evaluate is left out."""
     context = _at_rest(equations, params, initial)
     if context is None:
         return {}
-    diff, names, state, memo = context
+    diff, names, state, memo, unknown = context
     rates: dict[str, float] = {}
     for var, rhs in diff.items():
+        if var in unknown:
+            continue
         x0 = state[var]
         h = max(abs(x0) * 1e-6, 1e-9)
         f = []

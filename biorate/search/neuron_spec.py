@@ -10,6 +10,8 @@ import json
 import re
 from typing import Any
 
+import numpy as np
+
 from ..errors import BiorateError
 from ..schema import Fields, short
 from ..units import (
@@ -221,7 +223,7 @@ def _measure_protocol(f: Fields, model: Any, ends: list, x: Any) -> tuple:
             raise f.fail("rate", f"{x.max():g} Hz is too high for dt = {dt * 1e3:g} ms (rate*dt "
                                  f"must be <= {MAX_SPIKE_PROB:g}): a smaller dt or lower rates")  # fmt: skip
     try:
-        if neuron:  # (relaxation: at the corners of the bounds, _check_some_corner_relaxes)
+        if neuron:  # (relaxation: on a grid over the bounds, _check_some_corner_relaxes)
             model.check_dt(dt, relaxation=False)
         check_size(x.size, trials, "each candidate's curve", what="neurons" if neuron else "synapses",
                    steps=(transient + duration) / dt, target=target)  # fmt: skip
@@ -232,17 +234,23 @@ def _measure_protocol(f: Fields, model: Any, ends: list, x: Any) -> tuple:
 
 
 def _check_some_corner_relaxes(f: Any, model: Any, ends: list, dt: float) -> None:
-    """Refuse bounds none of whose corners the model can be simulated at with step ``dt`` (a
-    relaxation time such as C_m/g_L below it at every corner: every candidate would fail); a
-    box with a corner that can is searched, its candidates checked as they are made."""
+    """Refuse bounds at none of whose grid points the model can be simulated with step ``dt``
+    (a relaxation time such as C_m/g_L below it everywhere: every candidate would fail); a box
+    with a point that can is searched, its candidates checked as they are made. The grid holds
+    the corners and inner levels (5 a parameter for up to 4 parameters, 3 for up to 7, the
+    corners for up to 10; more are not checked here), so that a rate not monotone in a
+    parameter (fast at both ends, slow inside) does not refuse a box that can run inside."""
     swept = [(p, lo, hi) for p, _, lo, hi, drive in ends if not drive]
     if len(swept) > 10:
         return
+    n = 5 if len(swept) <= 4 else 3 if len(swept) <= 7 else 2
     base = {k: p.value for k, p in model.params.items()}
     problem = None
-    for corner in itertools.product(*((lo, hi) for _, lo, hi in swept)):
-        problem = model.relaxation_problem(dt, {**base, **{p: v for (p, _, _), v in
-                                                          zip(swept, corner, strict=True)}})  # fmt: skip
+    levels = [[lo + (hi - lo) * q for q in np.linspace(0.0, 1.0, n)] for _, lo, hi in swept]
+    for point in itertools.product(*levels):
+        problem = model.relaxation_problem(dt, {**base, **{p: float(v) for (p, _, _), v in
+                                                         zip(swept, point, strict=True)}})  # fmt: skip
         if problem is None:
             return
-    raise f.error(f"{f.where}: bounds: at every corner of the bounds, {problem}")
+    where = "corner of the bounds" if n == 2 else f"point of a {n}-level grid over the bounds"
+    raise f.error(f"{f.where}: bounds: at every {where}, {problem}")
