@@ -200,7 +200,9 @@ def test_a_neuron_search_box_is_refused_only_when_no_corner_can_run(tmp_path):
         return load_search_spec(tmp_path / "s.toml")
 
     spec('g_L = ["5 uS", "10 uS"]\nC_m = ["10 nF", "20 nF"]')
-    with pytest.raises(br.BiorateError, match="at every point of a 5-level grid over the bounds, dt = 0.1 ms must"):
+    with pytest.raises(
+        br.BiorateError, match="at every point of a 5-level grid over the bounds, dt = 0.1 ms must"
+    ):
         spec('g_L = ["5 uS", "10 uS"]')
 
 

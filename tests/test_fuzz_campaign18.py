@@ -74,16 +74,22 @@ def test_a_neuron_search_box_fast_at_its_corners_but_not_inside_is_searched(tmp_
     from biorate.search import load_search_spec
 
     lif = (ROOT / "models" / "neurons" / "lif.toml").read_text()
-    text = lif.replace('name = "lif"', 'name = "bowl"').replace('theory = "lif"\n', "").replace(
-        "dv/dt = (E_L - v + R_m*I)/tau_m", "dv/dt = ((E_L - v)*(1 + 1000*(k - 1)**2) + R_m*I)/tau_m"
-    ).replace('J = "0.1 mV"', 'J = "0.1 mV"\nk = "1"')
+    text = (
+        lif.replace('name = "lif"', 'name = "bowl"')
+        .replace('theory = "lif"\n', "")
+        .replace(
+            "dv/dt = (E_L - v + R_m*I)/tau_m",
+            "dv/dt = ((E_L - v)*(1 + 1000*(k - 1)**2) + R_m*I)/tau_m",
+        )
+        .replace('J = "0.1 mV"', 'J = "0.1 mV"\nk = "1"')
+    )
     (tmp_path / "bowl.toml").write_text(text)
 
     def spec(bounds):
         (tmp_path / "s.toml").write_text(
             'schema = 1\nname = "n"\n[search]\nspace = "neuron"\nseed = 0\nbudget = 2\n'
             'population = 2\nsample = 2\n[objective]\nkind = "accuracy"\ndataset = "xor"\n'
-            'hidden = [4]\nepochs = 1\nseeds = 1\n[neuron]\n'
+            "hidden = [4]\nepochs = 1\nseeds = 1\n[neuron]\n"
             f'model = "{tmp_path / "bowl.toml"}"\n'
             'current = "0nA:4nA:11"\nform = "soft_lif"\ncurve = "measured"\n'
             f"[neuron.bounds]\n{bounds}\n"
