@@ -107,7 +107,8 @@ def _formula(f: Fields, form: str) -> tuple[str, FormulaUnit | None]:
     (:func:`biorate.forms.expression.check`), in canonical form; it takes no ``params``. Any other
     form has no expression."""
     if form != FORMULA:
-        if f.has("expression") and f.data["expression"] != "":
+        given = f.data.get("expression") if f.has("expression") else ""
+        if not (isinstance(given, str) and given == ""):  # (an array's != is no truth value)
             raise f.fail("expression", f"only a formula activation (form {FORMULA!r}) has an "
                                        f"expression; this one's form is {form!r}")  # fmt: skip
         return "", None

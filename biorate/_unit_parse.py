@@ -96,8 +96,11 @@ def _symbol(sym: str) -> tuple[float, Dim]:
     if len(sym) > 1 and sym[0] in _PREFIX and sym[1:] in _BASE and sym[1:] != "1":
         scale, dim = _BASE[sym[1:]]
         return _PREFIX[sym[0]] * scale, dim
-    if sym.startswith("µ") or sym.startswith("μ"):
-        return _symbol("u" + sym[1:])
+    if (sym.startswith("µ") or sym.startswith("μ")) and sym[1:]:
+        try:
+            return _symbol("u" + sym[1:])
+        except UnitError:
+            pass
     raise UnitError(f"unknown unit {_show(sym)}")
 
 
@@ -392,18 +395,19 @@ _READABLE = ("f", "p", "n", "u", "m", "", "k", "M", "G")
 def _readable_unit(value_si: float, dim: Dim) -> str:
     unit = _DISPLAY.get(dim, si_unit(dim))
     base = _SI_NAME.get(dim)
-    magnitude = abs(value_si) / unit_scale(unit, dim) if unit else 0.0
-    if not (base and unit.endswith(base) and math.isfinite(magnitude) and magnitude) or (
-        1e-3 <= magnitude < 1e6
-    ):
+    if not (base and unit and unit.endswith(base) and value_si and math.isfinite(value_si)):
+        return unit
+    magnitude = abs(value_si) / unit_scale(unit, dim)
+    if 1e-3 <= magnitude < 1e6:
         return unit
     if dim == TIME and abs(value_si) >= 1:
         return base  # (100000 s, not 100 ks)
     prefixes = _READABLE[: _READABLE.index("") + 1] if dim == TIME else _READABLE
-    for prefix in prefixes:  # the prefix that leaves 1 to 999 (none: far out, the usual unit)
+    for prefix in prefixes:  # the prefix that leaves 1 to 999
         if 1 <= abs(value_si) / _PREFIX.get(prefix, 1.0) < 1e3:
             return prefix + base
-    return unit
+    # far out: the usual unit, or SI where the usual one overflows (1e308 V is not "inf mV")
+    return unit if math.isfinite(magnitude) else base
 
 
 def _show(value: Any) -> str:

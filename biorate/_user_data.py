@@ -186,9 +186,11 @@ def _csv(text: str) -> Dataset:
     """``csv:PATH`` (split here) or ``csv:TRAIN,TEST`` (see the module doc)."""
     where = f"csv:{text}"
     if len(csv_files(text)) > 1:
-        files = [Path(p) for p in csv_files(text)]
-        if len(files) != 2 or not all(str(p) for p in files):
-            raise DataError(f"{where}: expected csv:PATH or csv:TRAIN,TEST (two files)")
+        names = csv_files(text)
+        if len(names) != 2 or not all(n.strip() for n in names):  # (Path("") is ".", a folder)
+            raise DataError(f"{where}: expected csv:PATH or csv:TRAIN,TEST (two file names, "
+                            "neither empty)")  # fmt: skip
+        files = [Path(p) for p in names]
         (htr, Xtr, ytr), (hte, Xte, yte) = (_csv_part(p) for p in files)
         if htr != hte:
             raise DataError(f"{where}: the two files have different feature columns "

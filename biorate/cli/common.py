@@ -41,7 +41,7 @@ def check_outputs(outputs: Sequence[tuple[Any, str] | tuple[Any, str, Format]],
     seen: dict[Path, str] = {}
     for p, what in inputs:  # a folder input (an IDX dataset) is every file in it
         for one in p if isinstance(p, list | tuple) else [p]:  # csv:TRAIN,TEST: two files
-            path = Path(one) if isinstance(one, str | os.PathLike) else None
+            path = Path(one) if isinstance(one, str | os.PathLike) and str(one).strip() else None
             if path is not None and path.is_dir():
                 seen.update({f.resolve(): f"{what} ({f.name})"
                              for f in path.iterdir() if f.is_file()})  # fmt: skip

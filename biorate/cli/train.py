@@ -231,7 +231,7 @@ def run(args: argparse.Namespace) -> int:
     data = load_dataset(args.dataset, seed=args.seed)
     net = _network(args, data)
     _note_undeployable_source(net, args.activation)
-    net.check_resources(len(data.y_train))  # refused before the progress bar appears
+    net.check_fit(data.X_train, data.y_train, args.epochs)  # refused before the progress bar
     with tqdm(total=args.epochs, disable=args.quiet, desc="train", unit="epoch") as bar:
 
         def progress(epoch: int, rec: dict) -> None:

@@ -133,6 +133,11 @@ def check_settings(origin: SpikingOrigin, *, durations: Any, encoding: str,
     if ds[0] < dt_s:
         raise DeployError(f"presentation time {ds[0]:g} s is shorter than one time step "
                           f"(dt {dt_s:g} s); present each image for at least {dt_s:g} s")  # fmt: skip
+    for d in ds:  # a presentation runs whole steps: 50.4 ms at dt 1 ms would run (and read) 50
+        steps = d / dt_s
+        if abs(steps - round(steps)) > 1e-6 * steps:
+            raise DeployError(f"presentation time {d:g} s is not a whole number of time steps "
+                              f"(dt {dt_s:g} s: {steps:.6g} steps); use a multiple of dt")  # fmt: skip
     if transient is not None and not 0 <= transient_s < t_max:
         raise DeployError(f"transient ({transient_s:g} s) must lie in [0, {t_max:g} s), the "
                           "longest presentation time")  # fmt: skip

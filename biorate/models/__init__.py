@@ -19,7 +19,7 @@ from typing import Any
 
 from ..errors import ModelError, ProtocolError, UnitError, UnknownModelError, UnknownParameterError
 from ..io import LOOP, is_loop, path_is, read_toml
-from ..schema import Fields, describe
+from ..schema import Fields, describe, short
 from ..units import (
     DIMENSIONLESS,
     TIME,
@@ -105,6 +105,11 @@ def _folder(d: Any, what: str) -> Path:
     return path
 
 
+def _check_step(dt_s: Any) -> None:
+    if isinstance(dt_s, bool) or not isinstance(dt_s, numbers.Real) or not 0 < dt_s < math.inf:
+        raise ProtocolError(f"dt must be a positive number of seconds, got {short(dt_s)}")
+
+
 @dataclass(frozen=True)
 class Param:
     """A model parameter: ``value`` in SI base units, its dimension, and the unit it is shown in."""
@@ -179,6 +184,8 @@ class Model:
         return self.param(name).value
 
     def param(self, name: str) -> Param:
+        if not isinstance(name, str):
+            raise UnknownParameterError(f"a parameter name is a string, got {short(name)}")
         try:
             return self.params[name]
         except KeyError:
@@ -229,8 +236,7 @@ class Model:
         (:meth:`relaxation_problem`), unless ``relaxation`` is False (a sweep checks those per
         point, with every swept value of the point).
         """
-        if isinstance(dt_s, bool) or not isinstance(dt_s, numbers.Real) or not 0 < dt_s < math.inf:
-            raise ProtocolError(f"dt must be a positive number of seconds, got {dt_s!r}")
+        _check_step(dt_s)
         for name, p in self.params.items():
             if name.startswith("tau") and tuple(p.dim) == TIME and dt_s >= p.value:
                 raise ProtocolError(
@@ -258,12 +264,25 @@ class Model:
         ``1/rate`` with an explicit scheme of fixed step (Euler's, the default; Heun, Milstein,
         Runge-Kutta) does not follow the dynamics (Euler's overshoots the rest and oscillates:
         cond_lif with g_L = 10 uS fired ~475 Hz at every current, 0 nA included). Methods exact
-        for linear equations, and GSL's, which adapt their step, are left alone."""
-        neuron = self.section("neuron")
-        equations = str(neuron.get("equations", ""))
-        if self.kind != "neuron" or not explicit_method(neuron.get("method")):
+        for linear equations, and GSL's, which adapt their step, are left alone. A synapse's
+        ``[synapse]`` equations are read alike (a recovery of 20 us stepped by Euler at 0.1 ms
+        made every point NaN)."""
+        _check_step(dt_s)
+        if params is not None and not (
+            isinstance(params, Mapping)
+            and all(
+                isinstance(k, str) and isinstance(v, numbers.Real) and not isinstance(v, bool)
+                for k, v in params.items()
+            )  # fmt: skip
+        ):
+            raise ProtocolError("params must map parameter names to numbers (SI), got "
+                                f"{short(params)}")  # fmt: skip
+        table = "neuron" if self.kind == "neuron" else "synapse"
+        section = self.section(table)
+        equations = str(section.get("equations", ""))
+        if not explicit_method(section.get("method")):
             return None
-        initial = neuron.get("initial", {})
+        initial = section.get("initial", {})
         values = params if params is not None else {k: p.value for k, p in self.params.items()}
         values = {**values, "dt": dt_s}  # (Brian2's own name for the step, which code may read)
         rates = relaxation_rates(equations, values,
@@ -272,7 +291,7 @@ class Model:
             if rate > 0 and dt_s * rate >= 1:
                 tau = 1 / rate
                 other = "" if noisy(equations) else (
-                    ', or method = "exponential_euler" in its [neuron] table (for equations '
+                    f', or method = "exponential_euler" in its [{table}] table (for equations '
                     "linear in each variable)")  # fmt: skip
                 return (f"dt = {dt_s * 1e3:g} ms must be shorter than the time constant of {var} "
                         f"at the initial state of model {self.name!r}, {tau * 1e3:.3g} ms (1 over "

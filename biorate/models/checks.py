@@ -125,7 +125,7 @@ _NAMED_DOMAINS = {
 
 
 # --- code tables --------------------------------------------------------------------------------
-_HEAD = re.compile(r"\s*(?:d([A-Za-z_]\w*)\s*/\s*dt\s*=|([A-Za-z_]\w*)\s*(?:=|$))")
+_HEAD = re.compile(r"\s*(?:d\s*([A-Za-z_]\w*)\s*/\s*dt\s*=|([A-Za-z_]\w*)\s*(?:=|$))")
 
 
 def equation_variables(equations: str) -> set[str]:

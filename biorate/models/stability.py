@@ -29,7 +29,7 @@ __all__ = ["relaxation_rates", "explicit_method", "noisy", "value_at_rest"]
 # methods whose step is exact for a linear equation (no step limit from a time constant)
 _EXACT = {"exact", "linear", "exponential_euler", "independent"}
 
-_DIFF = re.compile(r"\s*d([A-Za-z_]\w*)\s*/\s*dt\s*=(.*)$")
+_DIFF = re.compile(r"\s*d\s*([A-Za-z_]\w*)\s*/\s*dt\s*=(.*)$")
 _SUB = re.compile(r"\s*([A-Za-z_]\w*)\s*=(.*)$")
 _DECL = re.compile(r"\s*([A-Za-z_]\w*)\s*$")
 
@@ -46,7 +46,16 @@ _FUNCTIONS: dict[str, Callable[..., float]] = {
     "log1p": math.log1p, "floor": math.floor, "ceil": math.ceil,
     "clip": lambda x, lo, hi: min(max(x, lo), hi), "int": lambda x: float(math.trunc(x)),
     "sign": lambda x: float((x > 0) - (x < 0)),
+    "timestep": lambda t, dt: float(math.floor((t + 1e-3 * dt) / dt)),  # as Brian2 defines it
 }  # fmt: skip
+
+# Brian2's random numbers at a quantile q in [0, 1] (randn's +-3 standard deviations at the ends):
+# a state drawn at random (``initial = { v = "E_L + rand()*mV" }``) is tried at both ends and in
+# the middle of its range
+_RANDOM: dict[str, Callable[[float], float]] = {
+    "rand": lambda q: q * (1 - 1e-12), "randn": lambda q: 6.0 * (q - 0.5),
+}  # fmt: skip
+_DRAWS = (0.5, 0.0, 1.0)
 
 
 # Brian2's own variables, as a neuron has them at the start: not refractory, neuron 0 of 1, its
@@ -125,7 +134,13 @@ def _value(node: ast.AST, names: Callable[[str], float]) -> float:
         if cmp is None:
             raise _Unknown
         return float(cmp)
+    if isinstance(node, ast.BoolOp):  # Brian2's and/or: a truth value
+        values = [bool(_value(v, names)) for v in node.values]
+        return float(all(values) if isinstance(node.op, ast.And) else any(values))
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
+        draw = getattr(names, "draw", None)  # rand(), randn(): at the quantile being tried
+        if node.func.id in _RANDOM and not node.args and draw is not None:
+            return _RANDOM[node.func.id](draw)
         fn = _FUNCTIONS.get(node.func.id)
         if fn is None:
             raise _Unknown
@@ -141,7 +156,8 @@ def _unit_scale(name: str) -> float | None:
         return None
 
 
-def _at_rest(equations: str, params: Mapping[str, float], initial: Mapping[str, Any]) -> Any:
+def _at_rest(equations: str, params: Mapping[str, float], initial: Mapping[str, Any],
+             draw: float | None = None) -> Any:  # fmt: skip
     """``(differential RHS by variable, a name reader, the state, the subexpressions' memo, the
     variables of unknown initial value)`` at the initial state of the equations (see
     :func:`relaxation_rates`); None when unreadable."""
@@ -190,6 +206,7 @@ def _at_rest(equations: str, params: Mapping[str, float], initial: Mapping[str, 
     # the initial state as Brian2 sets it: every variable at 0, then the table's values in the
     # table's order (an expression reads the variables set before it, the others at 0); a value
     # this cannot evaluate (rand(), ...) leaves its variable unknown, and what reads it unchecked
+    names.draw = draw  # type: ignore[attr-defined]
     for var in initial:
         memo.clear()
         try:
@@ -210,7 +227,14 @@ def value_at_rest(expr: str, equations: str, params: Mapping[str, float],
     state of ``equations``: inf or NaN where it is no finite number there (``J*log(0*(v/v))``,
     ``J/(v - v)``, ``J*exp(1000*(v/v))``), None where this cannot evaluate it (a name or function
     it does not know)."""
-    context = _at_rest(equations, params, initial)
+    values = [_value_at(expr, equations, params, initial, q)
+              for q in _draws(equations, initial, expr)]  # fmt: skip
+    return next((v for v in values if v is not None and not math.isfinite(v)), values[0])
+
+
+def _value_at(expr: str, equations: str, params: Mapping[str, float],
+              initial: Mapping[str, Any], draw: float) -> float | None:  # fmt: skip
+    context = _at_rest(equations, params, initial, draw)
     if context is None:
         return None
     names = context[1]
@@ -224,15 +248,32 @@ def value_at_rest(expr: str, equations: str, params: Mapping[str, float],
         return None
 
 
+def _draws(equations: str, initial: Mapping[str, Any], *more: Any) -> tuple[float, ...]:
+    """The quantiles at which rand() and randn() are tried: three where they occur, else one."""
+    text = " ".join(map(str, (equations, *initial.values(), *more)))
+    return _DRAWS if re.search(r"\brandn?\s*\(", text) else _DRAWS[:1]
+
+
 def relaxation_rates(equations: str, params: Mapping[str, float],
                      initial: Mapping[str, Any]) -> dict[str, float]:  # fmt: skip
     """``{x: -d(dx/dt)/dx}`` (1/s) at the initial state for every differential equation whose
     rate can be evaluated: parameters ``params`` (SI floats), state variables at ``initial``
     (SI floats, or expressions of the parameters, set in the table's order; 0 where not given,
-    as Brian2 starts them), subexpressions substituted, noise (``xi``) and time at 0; a rate
-    that reads a variable whose initial value this cannot evaluate (``rand()``) is not checked. A positive rate relaxes, a
+    as Brian2 starts them), subexpressions substituted, noise (``xi``) and time at 0; where
+    ``rand()`` or ``randn()`` occur, the fastest rate with them at the middle and both ends of
+    their range; a rate that reads a variable whose initial value this cannot evaluate is not
+    checked. A positive rate relaxes, a
     negative one grows; an equation it cannot evaluate is left out."""
-    context = _at_rest(equations, params, initial)
+    rates: dict[str, float] = {}
+    for draw in _draws(equations, initial):  # the fastest rate over random initial states
+        for var, rate in _rates_at(equations, params, initial, draw).items():
+            rates[var] = max(rate, rates.get(var, -math.inf))
+    return rates
+
+
+def _rates_at(equations: str, params: Mapping[str, float], initial: Mapping[str, Any],
+              draw: float) -> dict[str, float]:  # fmt: skip
+    context = _at_rest(equations, params, initial, draw)
     if context is None:
         return {}
     diff, names, state, memo, unknown = context

@@ -231,10 +231,25 @@ class RateNetwork(Inference):
         self.params_ = {k: v.astype(self._dt) for k, v in params.items()}
         return self
 
-    def check_resources(self, n_samples: int) -> None:
-        """Refuse now, with its estimate, a training on ``n_samples`` rows that cannot fit in
-        memory (what :meth:`fit` checks when it starts), e.g. before a progress bar is shown."""
-        self._check_memory(min(self._batch_size, int(n_samples)))
+    def check_fit(self, X: Any, y: Any, epochs: int = 200, *,
+                  callback: Callable[[int, dict], Any] | None = None) -> tuple:  # fmt: skip
+        """What :meth:`fit` checks before it trains, so that a caller can refuse bad input
+        before a progress bar appears: the data (shape, values, labels), ``epochs`` (1 to
+        ``MAX_EPOCHS``), ``callback`` and the memory a training needs. Returns ``(X, y,
+        epochs)`` as fit uses them; raises :class:`NetworkError` or :class:`DataError`."""
+        X, y = self.check_labelled(X, y)
+        check_classes(y, "labels y")
+        try:
+            cap = whole(epochs, "epochs")
+        except NetworkError:
+            cap = 0
+        if not 1 <= cap <= MAX_EPOCHS:
+            raise NetworkError(f"epochs must be an integer from 1 to {MAX_EPOCHS:,} (the cap; "
+                               f"training stops earlier once converged), got {epochs!r}")  # fmt: skip
+        if callback is not None and not callable(callback):
+            raise NetworkError(f"callback must be callable(epoch, record), got {callback!r}")
+        self._check_memory(min(self._batch_size, X.shape[0]))
+        return X, y, cap
 
     def _check_memory(self, rows: int = 0, purpose: str = " to train") -> None:
         """Refuse, before allocating, work that cannot fit (:func:`estimate_memory`: parameters
@@ -363,20 +378,9 @@ class RateNetwork(Inference):
         loss above ``DIVERGENCE_FACTOR`` times the loss before training); the parameters are
         then discarded, so that a diverged network cannot be saved or used.
         """
-        X, y = self.check_labelled(X, y)
-        check_classes(y, "labels y")
-        try:
-            cap = whole(epochs, "epochs")
-        except NetworkError:
-            cap = 0
-        if not 1 <= cap <= MAX_EPOCHS:
-            raise NetworkError(f"epochs must be an integer from 1 to {MAX_EPOCHS:,} (the cap; "
-                               f"training stops earlier once converged), got {epochs!r}")  # fmt: skip
-        if callback is not None and not callable(callback):
-            raise NetworkError(f"callback must be callable(epoch, record), got {callback!r}")
+        X, y, cap = self.check_fit(X, y, epochs, callback=callback)
         warn_if_flagged(self._act)
         warn_if_still(self)
-        self._check_memory(min(self._batch_size, X.shape[0]))
         if not (warm_start and hasattr(self, "params_")):
             self.initialize()
         rng = self._rng if hasattr(self, "_rng") else np.random.default_rng(self.seed)

@@ -282,8 +282,19 @@ def run_network(
             bar.close()
 
 
+# Python operators Brian2's code does not take: its parser fails with a KeyError naming the
+# syntax node ('BitAnd'), which names nothing a user wrote
+_OPERATORS = {"BitAnd": "&", "BitOr": "|", "BitXor": "^", "Invert": "~", "LShift": "<<",
+              "RShift": ">>", "MatMult": "@"}  # fmt: skip
+
+
 def _first_line(exc: BaseException) -> str:
     # BrianObjectException wraps the original error; its own text is several lines long
     inner = getattr(exc, "__cause__", None) or exc
-    text = str(getattr(exc, "original_exception", None) or inner) or type(inner).__name__
+    original = getattr(exc, "original_exception", None) or inner
+    if isinstance(original, KeyError) and original.args and original.args[0] in _OPERATORS:
+        op = _OPERATORS[original.args[0]]
+        return (f"the operator {op} is not supported in Brian2 code (for logic use 'and', "
+                "'or', 'not'; for powers '**')")  # fmt: skip
+    text = str(original) or type(inner).__name__
     return " ".join(text.split())[:300]

@@ -156,6 +156,7 @@ def measure_release(
         released, spikes, means = _simulate(
             model, x, pattern, duration_s, transient_s, dt_s, trials, seed_used, progress
         )
+    _check_finite_release(model, released, means)
     n_levels = x.size
     per_s = released.reshape(n_levels, trials) / duration_s
     y = per_s.mean(axis=1)
@@ -195,6 +196,19 @@ def measure_release(
         protocol=protocol,
         provenance=provenance(command),
     )
+
+
+def _check_finite_release(model: Model, released: np.ndarray, means: dict) -> None:
+    """Refuse a run whose synapses diverged (release or a time-averaged variable NaN or inf):
+    a curve of NaN is no measurement, though Brian2 only warns."""
+    for what, values in (("release", released), *((k, v) for k, (v, _) in means.items())):
+        with np.errstate(invalid="ignore"):
+            bad = int(np.count_nonzero(~np.isfinite(np.asarray(values, dtype=float))))
+        if bad:
+            raise ProtocolError(f"model {model.name!r}: {what} is NaN or inf in {bad} of "
+                                f"{np.size(values)} synapses at the end of the run: its "
+                                "equations diverged (an unstable model, or dt too large for "
+                                "it), so the curve would be meaningless")  # fmt: skip
 
 
 def _terminals(model: Model, n: int, extra_eqs: str, reset: str, threshold: str, dt_s: float,

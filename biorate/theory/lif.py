@@ -118,6 +118,8 @@ def siegert_rate(
     arrays = si_arrays(mu=mu, sigma=sigma, tau_m=tau_m, V_th=V_th, V_reset=V_reset, t_ref=t_ref)
     mu, sigma, tau_m, V_th, V_reset, t_ref = (a.ravel() for a in arrays)  # noqa: N806
     shape = arrays[0].shape
+    _check_mu_sigma(mu, sigma)  # (as lif_rate: a NaN mu gave 0 Hz, tau_m < 0 a negative rate)
+    _check_lif(tau_m, V_th, V_reset, t_ref)
     if np.any(sigma <= 0):
         raise ProtocolError("siegert_rate needs sigma > 0 (use lif_rate for sigma = 0)")
     sigma_b = math.sqrt(2.0) * sigma
