@@ -220,8 +220,6 @@ def _hidden(args: argparse.Namespace) -> list[int]:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm  # the command's progress bar: not imported for --help
 
-    if args.epochs < 1:
-        raise NetworkError(f"--epochs must be >= 1, got {args.epochs}")
     if args.patience < 0:
         raise NetworkError(f"--patience must be >= 0, got {args.patience}")
     check_outputs([(args.output, "-o", NETWORK), (args.report, "--report", JSON_REPORT),

@@ -3,12 +3,13 @@ converted to SI numbers before anything is built."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..models import MIN_DT
+from ..models import MIN_DT, check_whole_steps
 from ..schema import is_integer, one_of
 from ..units import FREQUENCY, TIME, to_si, to_si_array
 from ._exact import METHODS, check_method
@@ -99,9 +100,13 @@ def synapse_and_step(origin: SpikingOrigin, tau_syn: Any, dt: Any) -> tuple[floa
 
 def exact_default_dt(origin: SpikingOrigin) -> float:
     """The step ``method="exact"`` takes when none is given: 1 ms (Nengo's default), or half the
-    refractory period when that is shorter (a neuron spikes at most once per step)."""
+    refractory period when that is shorter (a neuron spikes at most once per step), rounded
+    down to a step that divides 1 ms (t_ref 1.5 ms: 0.5 ms), so that presentation times of
+    whole milliseconds are whole steps."""
     t_ref = float(origin.model.params["t_ref"].value)
-    return 1e-3 if t_ref <= 0 or t_ref > 2e-3 else t_ref / 2  # 2 ms -> 1 ms
+    if t_ref <= 0 or t_ref > 2e-3:
+        return 1e-3
+    return 1e-3 / math.ceil(1e-3 / (t_ref / 2) - 1e-9)  # 2 ms -> 1 ms, 1.5 ms -> 0.5 ms
 
 
 def check_settings(origin: SpikingOrigin, *, durations: Any, encoding: str,
@@ -121,6 +126,7 @@ def check_settings(origin: SpikingOrigin, *, durations: Any, encoding: str,
     if not 0 < input_rate_hz <= (MAX_INPUT_RATE if encoding == "poisson" else np.inf):
         raise DeployError(f"input_rate must be positive and at most {MAX_INPUT_RATE:g} Hz (a "
                           f"spike a microsecond), got {input_rate_hz:g} Hz")  # fmt: skip
+    given_dt = dt
     if dt is None and method == "exact":
         dt = f"{exact_default_dt(origin)!r} s"
     if method == "exact":  # its own reason first: a step holds one spike at most
@@ -133,11 +139,16 @@ def check_settings(origin: SpikingOrigin, *, durations: Any, encoding: str,
     if ds[0] < dt_s:
         raise DeployError(f"presentation time {ds[0]:g} s is shorter than one time step "
                           f"(dt {dt_s:g} s); present each image for at least {dt_s:g} s")  # fmt: skip
-    for d in ds:  # a presentation runs whole steps: 50.4 ms at dt 1 ms would run (and read) 50
-        steps = d / dt_s
-        if abs(steps - round(steps)) > 1e-6 * steps:
-            raise DeployError(f"presentation time {d:g} s is not a whole number of time steps "
-                              f"(dt {dt_s:g} s: {steps:.6g} steps); use a multiple of dt")  # fmt: skip
+    origin_dt = (
+        ""
+        if given_dt is not None
+        else (
+            ", the exact method's default" if method == "exact" else ", the activation curve's step"
+        )
+    )
+    for d in ds:  # a presentation runs whole steps (50.4 ms at dt 1 ms would not)
+        check_whole_steps(d, dt_s, "presentation time", DeployError,
+                          origin_dt + ("; --dt sets it" if given_dt is None else ""))  # fmt: skip
     if transient is not None and not 0 <= transient_s < t_max:
         raise DeployError(f"transient ({transient_s:g} s) must lie in [0, {t_max:g} s), the "
                           "longest presentation time")  # fmt: skip

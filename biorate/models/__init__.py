@@ -38,8 +38,16 @@ from .checks import (
     equation_variables,
     refractory_spec,
 )
-from .protocol import DRIVES, MIN_DT, check_current, check_dt, fi_axis, fi_drive
-from .stability import explicit_method, noisy, relaxation_rates
+from .protocol import (
+    DRIVES,
+    MIN_DT,
+    check_current,
+    check_dt,
+    check_whole_steps,
+    fi_axis,
+    fi_drive,
+)
+from .stability import explicit_method, has_random, noisy, relaxation_rates
 
 __all__ = [
     "Param",
@@ -52,6 +60,7 @@ __all__ = [
     "fi_drive",
     "fi_axis",
     "check_dt",
+    "check_whole_steps",
     "check_current",
     "MAX_CURRENT",
     "MIN_DT",
@@ -108,6 +117,8 @@ def _folder(d: Any, what: str) -> Path:
 def _check_step(dt_s: Any) -> None:
     if isinstance(dt_s, bool) or not isinstance(dt_s, numbers.Real) or not 0 < dt_s < math.inf:
         raise ProtocolError(f"dt must be a positive number of seconds, got {short(dt_s)}")
+    if dt_s < MIN_DT:
+        raise ProtocolError(f"dt = {dt_s:g} s is too short: a time step must be at least 1 ns")
 
 
 @dataclass(frozen=True)
@@ -283,18 +294,21 @@ class Model:
         if not explicit_method(section.get("method")):
             return None
         initial = section.get("initial", {})
+        initial = initial if isinstance(initial, Mapping) else {}
         values = params if params is not None else {k: p.value for k, p in self.params.items()}
         values = {**values, "dt": dt_s}  # (Brian2's own name for the step, which code may read)
-        rates = relaxation_rates(equations, values,
-                                 initial if isinstance(initial, Mapping) else {})  # fmt: skip
+        rates = relaxation_rates(equations, values, initial)
         for var, rate in rates.items():
             if rate > 0 and dt_s * rate >= 1:
                 tau = 1 / rate
                 other = "" if noisy(equations) else (
                     f', or method = "exponential_euler" in its [{table}] table (for equations '
                     "linear in each variable)")  # fmt: skip
+                state = "initial state" if not has_random(equations, initial) else (
+                    "initial state (its rand()/randn() tried at the middle and ends of their "
+                    "range, randn() at +-2)")  # fmt: skip
                 return (f"dt = {dt_s * 1e3:g} ms must be shorter than the time constant of {var} "
-                        f"at the initial state of model {self.name!r}, {tau * 1e3:.3g} ms (1 over "
+                        f"at the {state} of model {self.name!r}, {tau * 1e3:.3g} ms (1 over "
                         f"-d(d{var}/dt)/d{var}; a longer step of a fixed-step scheme does not "
                         f"follow the dynamics: Euler's overshoots and oscillates); use dt < "
                         f"{tau * 1e3:.3g} ms{other}")  # fmt: skip

@@ -42,6 +42,7 @@ from ..units import (
 )
 from .names import IDENT, IDENT_RULE, check_names
 from .quantity_expr import code_problem, evaluate
+from .stability import DIFF_HEAD
 
 __all__ = ["check_param", "check_names", "check_spec", "check_relations", "check_theory",
            "jump_problem", "equation_variables", "refractory_spec", "THEORIES", "MAX_TIME", "MIN_TIME_CONSTANT",
@@ -125,7 +126,7 @@ _NAMED_DOMAINS = {
 
 
 # --- code tables --------------------------------------------------------------------------------
-_HEAD = re.compile(r"\s*(?:d\s*([A-Za-z_]\w*)\s*/\s*dt\s*=|([A-Za-z_]\w*)\s*(?:=|$))")
+_HEAD = re.compile(r"\s*(?:" + DIFF_HEAD + r"|([A-Za-z_]\w*)\s*(?:=|$))")
 
 
 def equation_variables(equations: str) -> set[str]:

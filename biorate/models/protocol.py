@@ -4,6 +4,7 @@ step, currents within +-1 A, the x axis and the noise and bias of an f-I protoco
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ __all__ = [
     "DRIVES",
     "MIN_DT",
     "check_dt",
+    "check_whole_steps",
     "check_current",
     "fi_axis",
     "fi_drive",
@@ -54,6 +56,21 @@ def check_dt(dt: Any) -> float:
         raise ProtocolError(f"dt = {dt_s:g} s is too short: a time step must be at least 1 ns "
                             "(1000 times below the shortest time constant a model may have)")  # fmt: skip
     return dt_s
+
+
+def check_whole_steps(duration_s: float, dt_s: float, what: str,
+                      error: type[Exception] = ProtocolError, origin: str = "") -> None:  # fmt: skip
+    """Refuse a duration that is not a whole number of time steps (within 1e-6 of a step, far
+    above float rounding): a run takes whole steps, so 50.4 ms at dt 1 ms would not run 50.4 ms
+    (Brian2 takes 51, a rounding loop 50), and two such times could read the same steps.
+    ``origin`` says where dt came from when the user did not give it."""
+    steps = duration_s / dt_s
+    if abs(steps - round(steps)) > 1e-6 + 1e-12 * steps:
+        near = sorted({max(1, math.floor(steps)), math.ceil(steps)})
+        choices = " or ".join(format_quantity(n * dt_s, TIME) for n in near)
+        raise error(f"{what} {format_quantity(duration_s, TIME)} is not a whole number of time "
+                    f"steps (dt {format_quantity(dt_s, TIME)}{origin}: {steps:.6g} steps); "
+                    f"use a multiple of dt, e.g. {choices}")  # fmt: skip
 
 
 def check_current(x: Any, name: str) -> None:

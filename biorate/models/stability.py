@@ -24,12 +24,21 @@ from typing import Any
 from .._unit_parse import parse_quantity
 from ..errors import UnitError
 
-__all__ = ["relaxation_rates", "explicit_method", "noisy", "value_at_rest"]
+__all__ = [
+    "relaxation_rates",
+    "explicit_method",
+    "noisy",
+    "value_at_rest",
+    "has_random",
+    "DIFF_HEAD",
+]
 
 # methods whose step is exact for a linear equation (no step limit from a time constant)
 _EXACT = {"exact", "linear", "exponential_euler", "independent"}
 
-_DIFF = re.compile(r"\s*d\s*([A-Za-z_]\w*)\s*/\s*dt\s*=(.*)$")
+# the head of a differential equation as Brian2 reads it: dv/dt, d v/dt, dv / dt
+DIFF_HEAD = r"d\s*([A-Za-z_]\w*)\s*/\s*dt\s*="
+_DIFF = re.compile(r"\s*" + DIFF_HEAD + r"(.*)$")
 _SUB = re.compile(r"\s*([A-Za-z_]\w*)\s*=(.*)$")
 _DECL = re.compile(r"\s*([A-Za-z_]\w*)\s*$")
 
@@ -49,11 +58,12 @@ _FUNCTIONS: dict[str, Callable[..., float]] = {
     "timestep": lambda t, dt: float(math.floor((t + 1e-3 * dt) / dt)),  # as Brian2 defines it
 }  # fmt: skip
 
-# Brian2's random numbers at a quantile q in [0, 1] (randn's +-3 standard deviations at the ends):
+# Brian2's random numbers at a quantile q in [0, 1] (rand() within 1e-6 of its ends, which it
+# does not reach: -J*log(rand()) is a finite weight; randn() at +-2 standard deviations):
 # a state drawn at random (``initial = { v = "E_L + rand()*mV" }``) is tried at both ends and in
 # the middle of its range
 _RANDOM: dict[str, Callable[[float], float]] = {
-    "rand": lambda q: q * (1 - 1e-12), "randn": lambda q: 6.0 * (q - 0.5),
+    "rand": lambda q: min(max(q, 1e-6), 1 - 1e-6), "randn": lambda q: 4.0 * (q - 0.5),
 }  # fmt: skip
 _DRAWS = (0.5, 0.0, 1.0)
 
@@ -248,10 +258,15 @@ def _value_at(expr: str, equations: str, params: Mapping[str, float],
         return None
 
 
+def has_random(equations: str, initial: Mapping[str, Any], *more: Any) -> bool:
+    """Whether rand() or randn() occur in the equations, initial values or ``more``."""
+    text = " ".join(map(str, (equations, *initial.values(), *more)))
+    return re.search(r"\brandn?\s*\(", text) is not None
+
+
 def _draws(equations: str, initial: Mapping[str, Any], *more: Any) -> tuple[float, ...]:
     """The quantiles at which rand() and randn() are tried: three where they occur, else one."""
-    text = " ".join(map(str, (equations, *initial.values(), *more)))
-    return _DRAWS if re.search(r"\brandn?\s*\(", text) else _DRAWS[:1]
+    return _DRAWS if has_random(equations, initial, *more) else _DRAWS[:1]
 
 
 def relaxation_rates(equations: str, params: Mapping[str, float],

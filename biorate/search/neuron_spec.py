@@ -216,15 +216,14 @@ def _measure_protocol(f: Fields, model: Any, ends: list, x: Any) -> tuple:
                     raise f.error(
                         f"{f.where}: bounds.{pname} at {format_quantity(v, dim)}: {exc}"
                     ) from None
-        _check_some_corner_relaxes(f, model, ends, dt)
     else:
         extra = (("pattern", f.text("pattern", "poisson", choices=PATTERNS)),)
         if x.max() * dt > MAX_SPIKE_PROB:
             raise f.fail("rate", f"{x.max():g} Hz is too high for dt = {dt * 1e3:g} ms (rate*dt "
                                  f"must be <= {MAX_SPIKE_PROB:g}): a smaller dt or lower rates")  # fmt: skip
+    _check_some_corner_relaxes(f, model, ends, dt)  # (a synapse's equations alike)
     try:
-        if neuron:  # (relaxation: on a grid over the bounds, _check_some_corner_relaxes)
-            model.check_dt(dt, relaxation=False)
+        model.check_dt(dt, relaxation=False)  # (relaxation: on a grid, _check_some_corner_relaxes)
         check_size(x.size, trials, "each candidate's curve", what="neurons" if neuron else "synapses",
                    steps=(transient + duration) / dt, target=target)  # fmt: skip
     except BiorateError as exc:

@@ -292,6 +292,7 @@ def _spiking(f: Fields, space: FormulaSpace | NeuronSpace, images: int, units: i
     ``spiking_target``), its spiking accuracy the score. Checked as deploy checks its work, per
     seed: the step deploy takes (the measured curve's ``dt``, else 0.1 ms), the work and the
     estimated time on the target (:func:`~biorate.spiking.protocol.check_run`)."""
+    from ..models import check_whole_steps
     from ..spiking.protocol import TARGETS, check_run
     from ..units import TIME, format_quantity, parse_quantity
 
@@ -312,6 +313,10 @@ def _spiking(f: Fields, space: FormulaSpace | NeuronSpace, images: int, units: i
         raise f.fail("spiking_duration", f"a presentation time from one time step "
                                          f"({format_quantity(dt, TIME)}) up to "
                                          f"{MAX_SPIKING_DURATION_S:g} s, e.g. \"200 ms\", got {text!r}")  # fmt: skip
+    try:  # deploy runs whole steps of the curve's dt: refused now, not after every candidate
+        check_whole_steps(d, dt, "a presentation time", SpecError)
+    except SpecError as exc:
+        raise f.fail("spiking_duration", str(exc)) from None
     target = f.text("spiking_target", "auto", choices=TARGETS)
     check_run(images * units, d / dt, f"{f.where}: field 'spiking_duration'",
               f"{images} validation images x {units:,} neurons x {d / dt:.3g} time steps",

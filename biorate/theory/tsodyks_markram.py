@@ -28,7 +28,8 @@ def tm_release_rate(nu: Any, U: Any, tau_rec: Any) -> np.ndarray:  # noqa: N803
     if np.any(~(U > 0)) or np.any(U > 1):
         raise ModelError("U must lie in (0, 1]")
     if np.any(~np.isfinite(tau_rec)) or np.any(tau_rec < 0) or np.any(tau_rec > MAX_TIME):
-        raise ModelError("tau_rec must be non-negative and at most 1e6 s, as a model's time")
+        raise ModelError(f"tau_rec must be non-negative and at most {MAX_TIME:g} s, as a model's "
+                         "time")  # fmt: skip
     if np.any(nu > 1e12):  # (U*nu*tau_rec would overflow; no presynaptic rate comes near)
         raise ProtocolError("presynaptic rates must be at most 1e12 Hz")
     return U * nu / (1.0 + U * nu * tau_rec)
