@@ -188,8 +188,8 @@ def _csv(text: str) -> Dataset:
     if len(csv_files(text)) > 1:
         names = csv_files(text)
         if len(names) != 2 or not all(n.strip() for n in names):  # (Path("") is ".", a folder)
-            raise DataError(f"{where}: expected csv:PATH or csv:TRAIN,TEST (two file names, "
-                            "neither empty)")  # fmt: skip
+            raise DataError(f"{where}: expected csv:PATH or csv:TRAIN,TEST (two files, neither "
+                            "name empty)")  # fmt: skip
         files = [Path(p) for p in names]
         (htr, Xtr, ytr), (hte, Xte, yte) = (_csv_part(p) for p in files)
         if htr != hte:

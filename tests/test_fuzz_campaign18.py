@@ -286,7 +286,7 @@ def test_messages_name_what_the_user_wrote(tmp_path, cli):
     out.write_bytes(b"SENT")
     (tmp_path / "a.csv").write_text("x,label\n0,0\n1,1\n")
     code, _, err = cli("train", "--dataset", f"csv:{tmp_path / 'a.csv'},", "-o", out)
-    assert code == 2 and "two file names, neither empty" in err and "same file" not in err
+    assert code == 2 and "two files, neither name empty" in err and "same file" not in err
     code, _, err = cli("train", "--dataset", "xor", "--activation", "", "-o", out)
     assert code == 2 and "unknown activation ''" in err
     assert out.read_bytes() == b"SENT"
