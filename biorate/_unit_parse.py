@@ -293,13 +293,24 @@ def _parse_quantity(text: Any) -> tuple[float, Dim]:
     return value, dim
 
 
+def _check_dim(dim: Any) -> Dim:
+    """A dimension: seven integer exponents (m, kg, s, A, K, mol, cd); UnitError otherwise."""
+    if not (isinstance(dim, tuple | list) and len(dim) == 7 and all(
+            isinstance(e, int | np.integer) and not isinstance(e, bool) for e in dim)):  # fmt: skip
+        raise UnitError(f"a dimension is a tuple of 7 integer exponents (m, kg, s, A, K, mol, cd), "
+                        f"got {_show(dim)}")  # fmt: skip
+    return tuple(int(e) for e in dim)  # type: ignore[return-value]
+
+
 def dim_name(dim: Dim) -> str:
     """A readable name of a dimension (``"time"``, ``"voltage"`` or its SI unit)."""
+    dim = _check_dim(dim)
     return _DIM_WORD.get(dim) or si_unit(dim)
 
 
 def si_unit(dim: Dim) -> str:
     """The SI unit string used in biorate's files for ``dim`` (``"s"``, ``"V"``, ``"kg*m^2"``...)."""
+    dim = _check_dim(dim)
     if dim in _SI_NAME:
         return _SI_NAME[dim]
     names = ("m", "kg", "s", "A", "K", "mol", "cd")
@@ -382,6 +393,19 @@ def format_quantity(value_si: float, dim: Dim, unit: str | None = None) -> str:
     (the dimension's usual one, ``ms``, ``nS``...; another prefix of it where that would need
     more than six digits or fewer than 1e-3 and a prefix leaves 1 to 999: ``1 S``, not
     ``1000000000 nS``)."""
+    dim = _check_dim(dim)
+    try:
+        if isinstance(value_si, bool | str | bytes) or np.iscomplexobj(value_si):
+            raise TypeError
+        value_si = float(value_si)
+    except (TypeError, ValueError):
+        raise UnitError(
+            f"a quantity's value is a real number (SI), got {_show(value_si)}"
+        ) from None
+    except OverflowError:
+        raise UnitError(f"a quantity's value must fit a float, got {_show(value_si)}") from None
+    if unit is not None and not isinstance(unit, str):
+        raise UnitError(f"a unit is a string, got {_show(unit)}")
     unit = unit if unit is not None else _readable_unit(value_si, dim)
     scale = unit_scale(unit, dim) if unit else 1.0
     number = f"{value_si / scale:.12g}"

@@ -9,7 +9,6 @@ named by ``BIORATE_MODELS`` (several folders separated by ``os.pathsep``) or ``-
 from __future__ import annotations
 
 import math
-import numbers
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -19,7 +18,7 @@ from typing import Any
 
 from ..errors import ModelError, ProtocolError, UnitError, UnknownModelError, UnknownParameterError
 from ..io import LOOP, is_loop, path_is, read_toml
-from ..schema import Fields, describe, short
+from ..schema import Fields, describe, finite_number, short
 from ..units import (
     DIMENSIONLESS,
     TIME,
@@ -115,7 +114,7 @@ def _folder(d: Any, what: str) -> Path:
 
 
 def _check_step(dt_s: Any) -> None:
-    if isinstance(dt_s, bool) or not isinstance(dt_s, numbers.Real) or not 0 < dt_s < math.inf:
+    if not finite_number(dt_s) or not 0 < dt_s:
         raise ProtocolError(f"dt must be a positive number of seconds, got {short(dt_s)}")
     if dt_s < MIN_DT:
         raise ProtocolError(f"dt = {dt_s:g} s is too short: a time step must be at least 1 ns")
@@ -266,12 +265,15 @@ class Model:
                 f"step and the rate saturates in steps); use dt < {t_ref * 1e3:g} ms"
             )
 
-    def relaxation_problem(self, dt_s: float,
-                           params: Mapping[str, float] | None = None) -> str | None:  # fmt: skip
+    def relaxation_problem(self, dt_s: float, params: Mapping[str, float] | None = None, *,
+                           state: Mapping[str, float] | None = None,
+                           where: str = "") -> str | None:  # fmt: skip
         """Why ``dt_s`` is too long for a relaxation time of the model (with ``params``, SI
-        floats by name, instead of its own values), or None. The rate ``-d(dx/dt)/dx`` of each
-        state variable at the model's initial state is read from its equations however written
-        (:mod:`biorate.models.stability`: cond_lif's leak gives g_L/C_m); a step of at least
+        floats by name, in place of some of its own values), or None. The rates of the state
+        variables at the model's initial state (or at ``state``, SI floats by name, e.g. where a
+        run ended, with ``t`` among ``params``; ``where`` then says which) are read from its
+        equations however written (:mod:`biorate.models.stability`: cond_lif's leak gives
+        g_L/C_m; coupled equations by the modes of their Jacobian); a step of at least
         ``1/rate`` with an explicit scheme of fixed step (Euler's, the default; Heun, Milstein,
         Runge-Kutta) does not follow the dynamics (Euler's overshoots the rest and oscillates:
         cond_lif with g_L = 10 uS fired ~475 Hz at every current, 0 nA included). Methods exact
@@ -279,15 +281,20 @@ class Model:
         ``[synapse]`` equations are read alike (a recovery of 20 us stepped by Euler at 0.1 ms
         made every point NaN)."""
         _check_step(dt_s)
-        if params is not None and not (
-            isinstance(params, Mapping)
-            and all(
-                isinstance(k, str) and isinstance(v, numbers.Real) and not isinstance(v, bool)
-                for k, v in params.items()
-            )  # fmt: skip
-        ):
-            raise ProtocolError("params must map parameter names to numbers (SI), got "
-                                f"{short(params)}")  # fmt: skip
+        values = {k: p.value for k, p in self.params.items()}
+        for what, given in (("params", params), ("state", state)):
+            if given is not None and not (
+                isinstance(given, Mapping)
+                and all(
+                    isinstance(k, str) and finite_number(v) for k, v in given.items()
+                )  # fmt: skip
+            ):
+                raise ProtocolError(f"{what} must map names to finite numbers (SI), got "
+                                    f"{short(given)}")  # fmt: skip
+        for name in params or {}:
+            if name not in values and name != "t":
+                raise UnknownParameterError(f"model {self.name!r} has no parameter {name!r} "
+                                            f"(it has: {', '.join(self.params)})")  # fmt: skip
         table = "neuron" if self.kind == "neuron" else "synapse"
         section = self.section(table)
         equations = str(section.get("equations", ""))
@@ -295,8 +302,9 @@ class Model:
             return None
         initial = section.get("initial", {})
         initial = initial if isinstance(initial, Mapping) else {}
-        values = params if params is not None else {k: p.value for k, p in self.params.items()}
-        values = {**values, "dt": dt_s}  # (Brian2's own name for the step, which code may read)
+        initial = {k: float(v) for k, v in state.items()} if state is not None else initial
+        values.update({k: float(v) for k, v in (params or {}).items()})
+        values["dt"] = dt_s  # (Brian2's own name for the step, which code may read)
         rates = relaxation_rates(equations, values, initial)
         for var, rate in rates.items():
             if rate > 0 and dt_s * rate >= 1:
@@ -304,14 +312,14 @@ class Model:
                 other = "" if noisy(equations) else (
                     f', or method = "exponential_euler" in its [{table}] table (for equations '
                     "linear in each variable)")  # fmt: skip
-                state = "initial state" if not has_random(equations, initial) else (
+                at = where or ("initial state" if not has_random(equations, initial) else (
                     "initial state (its rand()/randn() tried at the middle and ends of their "
-                    "range, randn() at +-2)")  # fmt: skip
+                    "range, randn() at +-2)"))  # fmt: skip
                 return (f"dt = {dt_s * 1e3:g} ms must be shorter than the time constant of {var} "
-                        f"at the {state} of model {self.name!r}, {tau * 1e3:.3g} ms (1 over "
-                        f"-d(d{var}/dt)/d{var}; a longer step of a fixed-step scheme does not "
-                        f"follow the dynamics: Euler's overshoots and oscillates); use dt < "
-                        f"{tau * 1e3:.3g} ms{other}")  # fmt: skip
+                        f"at the {at} of model {self.name!r}, {tau * 1e3:.3g} ms (1 over "
+                        f"-d(d{var}/dt)/d{var}, or over a mode of the coupled equations; a longer "
+                        f"step of a fixed-step scheme does not follow the dynamics: Euler's "
+                        f"overshoots and oscillates); use dt < {tau * 1e3:.3g} ms{other}")  # fmt: skip
         return None
 
     def section(self, name: str) -> Mapping[str, Any]:

@@ -21,6 +21,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import numpy as np
+
 from .._unit_parse import parse_quantity
 from ..errors import UnitError
 
@@ -28,6 +30,7 @@ __all__ = [
     "relaxation_rates",
     "explicit_method",
     "noisy",
+    "state_names",
     "value_at_rest",
     "has_random",
     "DIFF_HEAD",
@@ -258,6 +261,13 @@ def _value_at(expr: str, equations: str, params: Mapping[str, float],
         return None
 
 
+def state_names(equations: str) -> list[str]:
+    """The names a neuron's state holds (differential variables and declared ones, not the
+    subexpressions, which are computed from them), in the equations' order."""
+    parts = _split(str(equations))
+    return [] if parts is None else [*parts[0], *sorted(parts[2])]
+
+
 def has_random(equations: str, initial: Mapping[str, Any], *more: Any) -> bool:
     """Whether rand() or randn() occur in the equations, initial values or ``more``."""
     text = " ".join(map(str, (equations, *initial.values(), *more)))
@@ -318,7 +328,51 @@ def _rates_at(equations: str, params: Mapping[str, float], initial: Mapping[str,
         ):
             continue
         rates[var] = -narrow
-    return rates
+    return _coupled(rates, diff, names, state, memo)
+
+
+def _coupled(rates: dict[str, float], diff: Mapping[str, ast.AST], names: Callable[[str], float],
+             state: dict[str, float], memo: dict[str, float]) -> dict[str, float]:  # fmt: skip
+    """The rates with the coupling between the variables: the Jacobian of the equations at the
+    state (its diagonal the rates already found) has eigenvalues lambda, and each mode needs
+    dt below 1/|lambda| (a subthreshold resonance of w on v at 22,000/s rings past dt = 0.1 ms
+    although v's own rate is 50/s and w's 10/s). A real growing mode (lambda >= 0: a spike's
+    upswing) is left out, as the rates leave it out; each mode's rate counts for the variable
+    that carries most of it. An entry that cannot be evaluated counts as no coupling."""
+    good = list(rates)
+    if len(good) < 2:
+        return rates
+    jac = np.diag([-rates[v] for v in good])
+    for j, var in enumerate(good):
+        x0 = state[var]
+        h = max(abs(x0) * 1e-6, 1e-9)
+        try:
+            cols = []
+            for x in (x0 + h, x0 - h):
+                state[var] = x
+                memo.clear()
+                cols.append([_value(diff[v], names) if v != var else 0.0 for v in good])
+        except (_Unknown, ArithmeticError, ValueError, TypeError, RecursionError):
+            continue
+        finally:
+            state[var] = x0
+            memo.clear()
+        column = (np.array(cols[0]) - np.array(cols[1])) / (2 * h)
+        column[j] = jac[j, j]
+        jac[:, j] = np.where(np.isfinite(column), column, 0.0)
+    if not np.any(jac - np.diag(np.diag(jac))):
+        return rates
+    try:
+        lams, vecs = np.linalg.eig(jac)
+    except np.linalg.LinAlgError:
+        return rates
+    out = dict(rates)
+    for k, lam in enumerate(lams):
+        if not np.isfinite(lam) or (abs(lam.imag) <= 1e-9 * abs(lam) and lam.real >= 0):
+            continue
+        var = good[int(np.argmax(np.abs(vecs[:, k])))]
+        out[var] = max(out[var], float(abs(lam)))
+    return out
 
 
 def _close(a: float, b: float) -> bool:

@@ -19,9 +19,9 @@ from ..io import provenance
 from ..models import DRIVES, Model, equation_variables, fi_axis, fi_drive, load_model
 from ..models.checks import jump_problem
 from ..models.protocol import check_input_rates, input_trains
-from ..models.stability import value_at_rest
+from ..models.stability import state_names, value_at_rest
 from ..schema import boolean
-from ..units import CURRENT, DIMENSIONLESS, FREQUENCY, VOLTAGE, si_unit
+from ..units import CURRENT, DIMENSIONLESS, FREQUENCY, VOLTAGE, format_quantity, si_unit
 from .brian import (
     Network,
     brian_seed,
@@ -220,6 +220,9 @@ def _simulate(
     if drive == "poisson":  # a jump out of every domain explains a diverged state: said first
         _check_jumps(model, group)
     _check_finite(model, group, neuron["equations"])
+    _check_relaxed(model, group, neuron["equations"], dt_s, transient_s + duration_s,
+                   [format_quantity(v, CURRENT if drive == "current" else FREQUENCY) for v in x],
+                   trials)  # fmt: skip
     counts = np.asarray(group.biorate_count[:], dtype=float)
     isi_n = np.asarray(group.biorate_nisi[:], dtype=float)
     isi_m = np.vstack([np.asarray(group.biorate_s1_[:]), np.asarray(group.biorate_s2_[:])])
@@ -260,6 +263,32 @@ def _check_finite(model: Model, group: Any, equations: str) -> None:
                                 f"{values.size} neurons at the end of the run: its equations "
                                 "diverged (an unstable model, or dt too large for it), so the "
                                 "rates would be meaningless")  # fmt: skip
+
+
+# the most levels whose end state is checked (evenly spaced, the highest included)
+_RELAXED_LEVELS = 32
+
+
+def _check_relaxed(model: Model, group: Any, equations: str, dt_s: float, t_end: float,
+                   levels: list[str], trials: int) -> None:  # fmt: skip
+    """Refuse a run whose state outran its step: the relaxation check before the run sees the
+    initial state at no drive, but a drive can speed the dynamics up (cond_lif under 1000 Hz of
+    Poisson input: ~5.5 uS of synaptic conductance, C_m/g ~ 36 us, below dt = 0.1 ms: Euler
+    oscillated, 500 Hz at every rate), as can a conductance that switches on later. The state
+    each level reached at the end (its last trial, with t at the end) is checked as the
+    initial one was (:meth:`Model.relaxation_problem`)."""
+    names = [n for n in state_names(equations) if hasattr(group, n)]
+    n = len(levels)
+    values = {name: np.asarray(getattr(group, name)[:], dtype=float) for name in names}
+    for level in np.unique(np.linspace(0, n - 1, min(n, _RELAXED_LEVELS)).round().astype(int))[
+        ::-1
+    ]:
+        k = level * trials + trials - 1  # the highest drive first
+        state = {name: float(v[k]) for name, v in values.items() if np.isfinite(v[k])}
+        problem = model.relaxation_problem(dt_s, {"t": t_end}, state=state,
+                                           where=f"state the run reached at {levels[level]}")  # fmt: skip
+        if problem:
+            raise ProtocolError(problem)
 
 
 def _check_jumps(model: Model, group: Any) -> None:

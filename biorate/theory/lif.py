@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelError, ProtocolError
-from ..schema import is_real
+from ..schema import finite_number, is_real
 from .overshoot import expected_overshoot
 from .siegert import siegert_integral
 
@@ -56,16 +56,21 @@ def si_arrays(**named: Any) -> list[np.ndarray]:
             raise ProtocolError(f"{name} has masked entries: give the values themselves")
         try:
             raw = np.asarray(value)
-            if np.iscomplexobj(raw):
-                raise TypeError
+            if np.iscomplexobj(raw) or raw.dtype.kind in "bUSO" and not _numbers_only(raw):
+                raise TypeError  # (True, "0.02": not quantities; an object array of numbers is)
             arrays.append(np.asarray(raw, dtype=float))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ProtocolError(bad) from None
     try:
         return list(np.broadcast_arrays(*arrays))
     except ValueError:
         shapes = ", ".join(f"{n} {a.shape}" for n, a in zip(named, arrays, strict=True))
         raise ProtocolError(f"the inputs do not broadcast together: {shapes}") from None
+
+
+def _numbers_only(raw: np.ndarray) -> bool:
+    """Whether an object array holds real numbers only (not bools or strings)."""
+    return raw.dtype.kind == "O" and all(is_real(v) for v in raw.ravel().tolist())
 
 
 def _check_mu_sigma(mu: np.ndarray, sigma: np.ndarray) -> None:
@@ -249,10 +254,10 @@ def lif_rate(
     _check_mu_sigma(mu, sigma)
     _check_lif(tau_m, V_th, V_reset, t_ref)
     if dt is not None:
-        if not is_real(dt):
-            raise ProtocolError(f"dt must be a number of seconds or None, got {dt!r}"[:200])
+        if not finite_number(dt):
+            raise ProtocolError(f"dt must be a finite number of seconds or None, got {dt!r}"[:200])
         dt = float(dt)
-        if not math.isfinite(dt) or dt <= 0:
+        if dt <= 0:
             raise ProtocolError(f"dt must be positive and finite, got {dt}")
         if np.any(dt >= tau_m):
             raise ProtocolError(f"dt = {dt} s must be shorter than tau_m for the Euler scheme")
