@@ -317,6 +317,8 @@ def load_dataset(spec: str = "digits", seed: int = 0) -> Dataset:
     if not isinstance(spec, str):
         raise DataError(f"dataset must be a name or 'idx:PATH', 'npz:PATH', 'csv:PATH', got "
                         f"{str(spec)[:60]!r}")  # fmt: skip
+    if isinstance(spec, str) and spec[:4] in ("idx:", "npz:", "csv:") and not spec[4:].strip():
+        raise DataError(f"dataset {spec!r} names no file: give {spec[:3]}:PATH")  # (not ".")
     if spec == "digits":
         return _digits()
     if spec == "xor":

@@ -52,7 +52,7 @@ def test_train_on_idx_folder_quiet(cli, tmp_path):
         (["train", "--connectivity", "feedback", "--steps", "0"], "steps >= 1"),
         (["train", "--dataset", "cifar"], "unknown dataset 'cifar'"),
         (["train", "--hidden", "64,x"], "--hidden"),
-        (["train", "--epochs", "0"], "epochs must be >= 1"),
+        (["train", "--epochs", "0"], "epochs must be an integer from 1 to 100,000"),
         (["train", "--targets", "0.1"], "--targets"),
     ],
 )

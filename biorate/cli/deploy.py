@@ -9,6 +9,7 @@ import sys
 from ..deploy import METHODS, DeployError, activation_field, deploy, spiking_origin
 from ..deploy.settings import presentation_times
 from ..io import staged_outputs, write_json
+from ..models import whole_steps
 from ..units import integer
 from .common import (
     JSON_REPORT,
@@ -67,9 +68,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def durations_up_to(longest_s: float) -> list[float]:
-    """The standard presentation times (50, 100, 200, 500 ms) below ``longest_s``, plus it."""
-    std = [0.05, 0.1, 0.2, 0.5]
+def durations_up_to(longest_s: float, dt_s: float | None = None) -> list[float]:
+    """The standard presentation times (50, 100, 200, 500 ms) below ``longest_s``, plus it;
+    with ``dt_s``, only those that are whole steps of it (--dt 0.3 ms: not 50 ms)."""
+    std = [t for t in (0.05, 0.1, 0.2, 0.5) if dt_s is None or whole_steps(t, dt_s)]
     return sorted({t for t in std if t < longest_s * (1 - 1e-9)} | {longest_s})
 
 
@@ -91,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
     if args.durations is not None:
         durations = presentation_times([v.strip() for v in args.durations.split(",")])
     else:
-        durations = durations_up_to(seconds(args.duration or "0.5s", "--duration"))
+        durations = durations_up_to(seconds(args.duration or "0.5s", "--duration"),
+                                    seconds(args.dt, "--dt") if args.dt else None)  # fmt: skip
     net, data = load_matching(args.network, args.dataset, args.seed)
     # refuse a net without a spiking origin (or with an edited one) before any work
     origin = spiking_origin(net.activation_, activation_field(args.network))

@@ -45,6 +45,7 @@ from .protocol import (
     check_whole_steps,
     fi_axis,
     fi_drive,
+    whole_steps,
 )
 from .stability import explicit_method, has_random, noisy, relaxation_rates
 
@@ -60,6 +61,7 @@ __all__ = [
     "fi_axis",
     "check_dt",
     "check_whole_steps",
+    "whole_steps",
     "check_current",
     "MAX_CURRENT",
     "MIN_DT",

@@ -19,6 +19,7 @@ __all__ = [
     "MIN_DT",
     "check_dt",
     "check_whole_steps",
+    "whole_steps",
     "check_current",
     "fi_axis",
     "fi_drive",
@@ -58,6 +59,12 @@ def check_dt(dt: Any) -> float:
     return dt_s
 
 
+def whole_steps(duration_s: float, dt_s: float) -> bool:
+    """Whether ``duration_s`` is a whole number of steps ``dt_s`` (within 1e-6 of a step)."""
+    steps = duration_s / dt_s
+    return abs(steps - round(steps)) <= 1e-6 + 1e-12 * steps
+
+
 def check_whole_steps(duration_s: float, dt_s: float, what: str,
                       error: type[Exception] = ProtocolError, origin: str = "") -> None:  # fmt: skip
     """Refuse a duration that is not a whole number of time steps (within 1e-6 of a step, far
@@ -65,7 +72,7 @@ def check_whole_steps(duration_s: float, dt_s: float, what: str,
     (Brian2 takes 51, a rounding loop 50), and two such times could read the same steps.
     ``origin`` says where dt came from when the user did not give it."""
     steps = duration_s / dt_s
-    if abs(steps - round(steps)) > 1e-6 + 1e-12 * steps:
+    if not whole_steps(duration_s, dt_s):
         near = sorted({max(1, math.floor(steps)), math.ceil(steps)})
         choices = " or ".join(format_quantity(n * dt_s, TIME) for n in near)
         raise error(f"{what} {format_quantity(duration_s, TIME)} is not a whole number of time "

@@ -337,8 +337,8 @@ def _coupled(rates: dict[str, float], diff: Mapping[str, ast.AST], names: Callab
     state (its diagonal the rates already found) has eigenvalues lambda, and each mode needs
     dt below 1/|lambda| (a subthreshold resonance of w on v at 22,000/s rings past dt = 0.1 ms
     although v's own rate is 50/s and w's 10/s). A real growing mode (lambda >= 0: a spike's
-    upswing) is left out, as the rates leave it out; each mode's rate counts for the variable
-    that carries most of it. An entry that cannot be evaluated counts as no coupling."""
+    upswing) is left out, as the rates leave it out. An entry that cannot be evaluated counts as
+    no coupling."""
     good = list(rates)
     if len(good) < 2:
         return rates
@@ -363,15 +363,23 @@ def _coupled(rates: dict[str, float], diff: Mapping[str, ast.AST], names: Callab
     if not np.any(jac - np.diag(np.diag(jac))):
         return rates
     try:
-        lams, vecs = np.linalg.eig(jac)
+        lams = np.linalg.eigvals(jac)
     except np.linalg.LinAlgError:
         return rates
     out = dict(rates)
-    for k, lam in enumerate(lams):
+    diagonal = np.diag(jac)
+    # a mode the diagonal already holds (a triangular system: cond_lif's g_e drives v) is left
+    # to it; a new one (a resonance, a shifted rate) counts for the variable of the fastest own
+    # rate (eigenvectors mix units: their largest entry says nothing)
+    fastest = good[int(np.argmax(np.abs(diagonal)))]
+    for lam in lams:
         if not np.isfinite(lam) or (abs(lam.imag) <= 1e-9 * abs(lam) and lam.real >= 0):
             continue
-        var = good[int(np.argmax(np.abs(vecs[:, k])))]
-        out[var] = max(out[var], float(abs(lam)))
+        if abs(lam.imag) <= 1e-9 * abs(lam) and np.any(
+            np.abs(diagonal - lam.real) <= 1e-6 * np.abs(lam.real)
+        ):
+            continue
+        out[fastest] = max(out[fastest], float(abs(lam)))
     return out
 
 

@@ -82,7 +82,7 @@ def neuron_space(f: Fields) -> NeuronSpace:
 
 def _bounds(f: Fields, model: Any) -> tuple[list, list, list]:
     """``(bounds, display units, ends)`` of the ``bounds`` table, each end a valid model."""
-    from ..models import fi_drive
+    from ..models import check_param, fi_drive
 
     drive = DRIVE_PARAMS if model.kind == "neuron" else {}
     bounds_t = f.table("bounds")
@@ -124,12 +124,12 @@ def _bounds(f: Fields, model: Any) -> tuple[list, list, list]:
                                        f"(e.g. {format_quantity(1.0, dim)})")  # fmt: skip
         if not lo < hi:
             raise bounds_t.fail(pname, f"low {pair[0]} must be below high {pair[1]}")
-        try:  # both ends must make a valid model (a domain: tau_m > 0, V_th > V_reset, ...)
+        try:  # both ends in the parameter's domain (tau_m > 0...; relations: _check_relations)
             for v in (lo, hi):
                 if pname in drive:
                     fi_drive("current", format_quantity(v, dim), "0 A")  # sigma in [0, 10 V]
                 else:
-                    model.with_params(**{pname: format_quantity(v, dim)})
+                    check_param(pname, float(v), dim, f"model {model.name!r}")
         except BiorateError as exc:
             raise bounds_t.fail(pname, str(exc)) from None
         bounds.append((pname, float(lo), float(hi)))
@@ -139,22 +139,41 @@ def _bounds(f: Fields, model: Any) -> tuple[list, list, list]:
                            pair[0])  # fmt: skip
         unit = written.group(1) if written else None
         units.append(unit or format_quantity(1.0, dim).split()[-1])
+    _check_relations(bounds_t, model, ends)
     return bounds, units, ends
 
 
+def _check_relations(f: Any, model: Any, ends: list) -> None:
+    """Refuse bounds none of whose corners is a valid model (V_reset below V_th...): the searched
+    parameters together, as a sweep checks its points (V_th in [-65, -62] mV with V_reset in
+    [-75, -70] mV was refused against V_reset's default, -60 mV); a candidate inside the box that
+    breaks a relation is rejected as it is made."""
+    swept = [(p, dim, lo, hi) for p, dim, lo, hi, drive in ends if not drive]
+    if not swept or len(swept) > 10:
+        return
+    problem = None
+    for corner in itertools.product(*((lo, hi) for _, _, lo, hi in swept)):
+        try:
+            model.with_params(**{p: format_quantity(v, dim) for (p, dim, _, _), v in
+                                 zip(swept, corner, strict=True)})  # fmt: skip
+            return
+        except BiorateError as exc:
+            problem = exc
+    raise f.error(f"{f.where}: at every corner of the bounds the model is not valid: {problem}")
+
+
 def _x_axis(f: Fields, axis: str, text: str, kind: str) -> Any:
-    """The curve's levels (SI): currents within +-1 A, or presynaptic rates (>= 0, > 0 when
-    measured); 10 to 10,000 of them."""
-    from ..models import check_current
+    """The curve's levels (SI), each once and increasing: currents within +-1 A, or presynaptic
+    rates (>= 0, > 0 when measured); 10 to 10,000 of them."""
+    from ..models.protocol import check_levels
 
     dim, example = (CURRENT, "0nA:4nA:161") if axis == "current" else (FREQUENCY, "1Hz:100Hz:100")
     try:
         x, d = parse_range(text, name=axis)
         if d != dim:
             raise BiorateError(f"{text!r} is not a {axis} range (e.g. {example!r})")
-        if axis == "current":
-            check_current(x, "current")
-        elif (x < 0).any() or (kind == "measured" and (x <= 0).any()):
+        check_levels(x, dim, axis)  # each once, increasing (4nA:0nA:11 failed every candidate)
+        if axis != "current" and ((x < 0).any() or (kind == "measured" and (x <= 0).any())):
             raise BiorateError(f"rates must be {'positive' if kind == 'measured' else '>= 0'}")
     except BiorateError as exc:
         raise f.fail(axis, str(exc)) from None

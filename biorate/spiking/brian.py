@@ -285,7 +285,8 @@ def run_network(
 # Python operators Brian2's code does not take: its parser fails with a KeyError naming the
 # syntax node ('BitAnd'), which names nothing a user wrote
 _OPERATORS = {"BitAnd": "&", "BitOr": "|", "BitXor": "^", "Invert": "~", "LShift": "<<",
-              "RShift": ">>", "MatMult": "@"}  # fmt: skip
+              "RShift": ">>", "MatMult": "@", "Is": "is", "IsNot": "is not", "In": "in",
+              "NotIn": "not in", "NamedExpr": ":="}  # fmt: skip
 
 
 def _first_line(exc: BaseException) -> str:
