@@ -163,3 +163,18 @@ def test_messages_of_campaign_19(cli, tmp_path):
             br.load_dataset(spec)
         code, _, err = cli("train", "--dataset", spec, "-o", tmp_path / "n.npz")
         assert code == 2 and "names no file" in err
+
+
+def test_campaign_19_rerun_leftovers():
+    """D4: C_m = -1 pF in relaxation_problem's params gave no problem; A1: check_fit with an
+    integer beyond a float raised OverflowError; D3: a string constant (int('1')) left the
+    rate unchecked."""
+    from biorate.models.stability import relaxation_rates
+    from biorate.network import RateNetwork
+
+    with pytest.raises(ProtocolError, match="a capacitance must be > 0"):
+        br.load_model("cond_lif").relaxation_problem(1e-4, {"C_m": -1e-12})
+    with pytest.raises(DataError, match="X must be a numeric array"):
+        RateNetwork([2, 3, 2], seed=0).check_fit(np.array([[10**400, 1]], dtype=object), [0])
+    rates = relaxation_rates("dv/dt = -v/tau*int('1') : 1", {"tau": 0.02}, {})
+    assert rates["v"] == pytest.approx(50.0, rel=1e-6)

@@ -293,10 +293,14 @@ class Model:
             ):
                 raise ProtocolError(f"{what} must map names to finite numbers (SI), got "
                                     f"{short(given)}")  # fmt: skip
-        for name in params or {}:
+        for name, value in (params or {}).items():
             if name not in values and name != "t":
                 raise UnknownParameterError(f"model {self.name!r} has no parameter {name!r} "
                                             f"(it has: {', '.join(self.params)})")  # fmt: skip
+            if name in self.params and value != values[name]:  # a new value in its domain
+                # (C_m = -1 pF relaxes at no rate; the model's own values were checked at load)
+                check_param(name, float(value), self.params[name].dim, f"model {self.name!r}",
+                            ProtocolError)  # fmt: skip
         table = "neuron" if self.kind == "neuron" else "synapse"
         section = self.section(table)
         equations = str(section.get("equations", ""))

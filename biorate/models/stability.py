@@ -121,6 +121,11 @@ def _value(node: ast.AST, names: Callable[[str], float]) -> float:
     if isinstance(node, ast.Constant) and isinstance(node.value, int | float) \
             and not isinstance(node.value, bool):  # fmt: skip
         return float(node.value)
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):  # int('1'), as C reads it
+        try:
+            return float(node.value)
+        except ValueError:
+            raise _Unknown from None
     if isinstance(node, ast.Name):
         return names(node.id)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd | ast.Not):

@@ -327,7 +327,7 @@ def check_X(X: Any, n_features: int, dtype: np.dtype) -> np.ndarray:
     if a.dtype.kind not in "biuf":
         try:
             a = np.asarray(a, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise DataError(f"X must be a numeric array: {exc}") from None
     if a.ndim != 2 or a.shape[1] != n_features:
         raise DataError(f"X has shape {a.shape}; this network expects (n_samples, {n_features})")
