@@ -178,3 +178,17 @@ def test_campaign_19_rerun_leftovers():
         RateNetwork([2, 3, 2], seed=0).check_fit(np.array([[10**400, 1]], dtype=object), [0])
     rates = relaxation_rates("dv/dt = -v/tau*int('1') : 1", {"tau": 0.02}, {})
     assert rates["v"] == pytest.approx(50.0, rel=1e-6)
+
+
+def test_a_gsl_model_on_the_numpy_target_is_one_line(tmp_path, cli):
+    """E1: Brian2's "GSL is still considered experimental" warning preceded the one-line error
+    (GSL needs a compiled target)."""
+    lif = (ROOT / "models" / "neurons" / "lif.toml").read_text()
+    text = lif.replace('name = "lif"', 'name = "gsl"').replace('theory = "lif"\n', "")
+    text = text.replace('initial = { v = "E_L" }', 'initial = { v = "E_L" }\nmethod = "gsl_rk2"')
+    text = text.replace(" + sigma*sqrt(2/tau_m)*xi", "")  # (GSL takes no noise)
+    (tmp_path / "gsl.toml").write_text(text)
+    code, _, err = cli("simulate", "fi", "--model", tmp_path / "gsl.toml", "--current",
+                       "0nA:0.5nA:3", "--duration", "20ms", "--trials", "1", "--target", "numpy",
+                       "-o", tmp_path / "g.json", "--quiet")  # fmt: skip
+    assert code == 2 and err.count("\n") == 1 and "GSL integration has not been" in err, err
