@@ -395,7 +395,7 @@ def format_quantity(value_si: float, dim: Dim, unit: str | None = None) -> str:
     ``1000000000 nS``)."""
     dim = _check_dim(dim)
     try:
-        if isinstance(value_si, bool | str | bytes) or np.iscomplexobj(value_si):
+        if isinstance(value_si, bool | np.bool_ | str | bytes) or np.iscomplexobj(value_si):
             raise TypeError
         value_si = float(value_si)
     except (TypeError, ValueError):

@@ -48,6 +48,7 @@ from .protocol import (
     whole_steps,
 )
 from .stability import explicit_method, has_random, noisy, relaxation_rates
+from .stability import state_names as stability_state_names
 
 __all__ = [
     "Param",
@@ -268,8 +269,8 @@ class Model:
             )
 
     def relaxation_problem(self, dt_s: float, params: Mapping[str, float] | None = None, *,
-                           state: Mapping[str, float] | None = None,
-                           where: str = "") -> str | None:  # fmt: skip
+                           state: Mapping[str, float] | None = None, where: str = "",
+                           limit: float = 1.0) -> str | None:  # fmt: skip
         """Why ``dt_s`` is too long for a relaxation time of the model (with ``params``, SI
         floats by name, in place of some of its own values), or None. The rates of the state
         variables at the model's initial state (or at ``state``, SI floats by name, e.g. where a
@@ -283,6 +284,8 @@ class Model:
         ``[synapse]`` equations are read alike (a recovery of 20 us stepped by Euler at 0.1 ms
         made every point NaN)."""
         _check_step(dt_s)
+        if not isinstance(where, str):
+            raise ProtocolError(f"where must be a string, got {short(where)}")
         values = {k: p.value for k, p in self.params.items()}
         for what, given in (("params", params), ("state", state)):
             if given is not None and not (
@@ -308,12 +311,19 @@ class Model:
             return None
         initial = section.get("initial", {})
         initial = initial if isinstance(initial, Mapping) else {}
-        initial = {k: float(v) for k, v in state.items()} if state is not None else initial
+        if state is not None:
+            known = set(stability_state_names(equations))
+            if unknown := sorted(set(state) - known):
+                raise UnknownParameterError(f"model {self.name!r}: state has no variable "
+                                            f"{unknown[0]!r} (it has: {', '.join(sorted(known))})")  # fmt: skip
+            initial = {**initial, **{k: float(v) for k, v in state.items()}}
         values.update({k: float(v) for k, v in (params or {}).items()})
         values["dt"] = dt_s  # (Brian2's own name for the step, which code may read)
         rates = relaxation_rates(equations, values, initial)
+        if state is not None and any(r < 0 for r in rates.values()):
+            return None  # a state where something grows: a spike under way (see fi's end check)
         for var, rate in rates.items():
-            if rate > 0 and dt_s * rate >= 1:
+            if rate > 0 and dt_s * rate >= limit:
                 tau = 1 / rate
                 other = "" if noisy(equations) else (
                     f', or method = "exponential_euler" in its [{table}] table (for equations '

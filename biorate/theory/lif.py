@@ -56,8 +56,8 @@ def si_arrays(**named: Any) -> list[np.ndarray]:
             raise ProtocolError(f"{name} has masked entries: give the values themselves")
         try:
             raw = np.asarray(value)
-            if np.iscomplexobj(raw) or raw.dtype.kind in "bUSO" and not _numbers_only(raw):
-                raise TypeError  # (True, "0.02": not quantities; an object array of numbers is)
+            if np.iscomplexobj(raw) or raw.dtype.kind in "bUSOmM" and not _numbers_only(raw):
+                raise TypeError  # (True, "0.02", times and dates: not SI numbers)
             arrays.append(np.asarray(raw, dtype=float))
         except (TypeError, ValueError, OverflowError):
             raise ProtocolError(bad) from None
