@@ -328,9 +328,10 @@ class Model:
                 other = "" if noisy(equations) else (
                     f', or method = "exponential_euler" in its [{table}] table (for equations '
                     "linear in each variable)")  # fmt: skip
-                at = where or ("initial state" if not has_random(equations, initial) else (
-                    "initial state (its rand()/randn() tried at the middle and ends of their "
-                    "range, randn() at +-2)"))  # fmt: skip
+                at = where or ("given state" if state is not None else "initial state")
+                if at == "initial state" and has_random(equations, initial):
+                    at += (" (its rand()/randn() tried at the middle and ends of their range, "
+                           "randn() at +-2)")  # fmt: skip
                 return (f"dt = {dt_s * 1e3:g} ms must be shorter than the time constant of {var} "
                         f"at the {at} of model {self.name!r}, {tau * 1e3:.3g} ms (1 over "
                         f"-d(d{var}/dt)/d{var}, or over a mode of the coupled equations; a longer "
